@@ -1,0 +1,1 @@
+//! leadgate-app (being written).

@@ -1,0 +1,1 @@
+//! leadgate-core (being written).

@@ -1,0 +1,1 @@
+//! leadgate-model (being written).

@@ -1,0 +1,1 @@
+//! leadgate-server (being written).

@@ -1,0 +1,1 @@
+//! leadgate-store (being written).
