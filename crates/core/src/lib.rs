@@ -1,1 +1,16 @@
-//! leadgate-core (being written).
+//! The Leadgate domain core: contacts, companies, events, lifecycle, scoring and qualification as
+//! plain data and pure functions. Nothing here performs I/O, reads the clock or draws random
+//! numbers: time (`now`) and ids are parameters, so every rule is testable exhaustively and every
+//! score explainable exactly. Storage, HTTP and the CLI are adapters around this crate.
+
+pub mod access;
+pub mod company;
+pub mod contact;
+pub mod custom_field;
+pub mod email;
+pub mod event;
+pub mod filter;
+pub mod ids;
+pub mod lifecycle;
+pub mod patch;
+pub mod validation;

@@ -1,1 +1,213 @@
-//! leadgate-store (being written).
+//! Leadgate storage: one interface over SQLite (the zero-configuration default) and PostgreSQL
+//! (for several servers sharing one database), with embedded migrations and the job queue.
+//!
+//! The interface is [`Store`] (open, begin a write transaction, open a read session) and the
+//! methods on [`Session`], grouped by entity in the modules below. Queries are written once;
+//! [`driver`] confines the differences between the two databases. The store translates between
+//! rows and domain types and makes no business decision: what to write is decided by the domain
+//! core and the application layer.
+
+pub mod companies;
+pub mod contacts;
+pub mod cursor;
+pub mod driver;
+pub mod error;
+pub mod events;
+pub mod fields;
+pub mod idempotency;
+pub mod jobs;
+mod migrate;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod users;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use driver::{Dialect, Session};
+pub use error::StoreError;
+pub use migrate::latest_version;
+
+use driver::Conn;
+
+/// Where the data lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// A SQLite database file (created if missing).
+    Sqlite { path: PathBuf },
+    /// A PostgreSQL database, by URL (`postgres://user:pass@host:5432/db`).
+    Postgres { url: String },
+}
+
+impl std::fmt::Debug for StoreConfig {
+    // The URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreConfig::Sqlite { path } => write!(f, "Sqlite({})", path.display()),
+            StoreConfig::Postgres { url } => write!(f, "Postgres({})", redact_url(url)),
+        }
+    }
+}
+
+/// A database URL with its password replaced by `***`, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Clone)]
+enum Pools {
+    // SQLite allows one writer at a time. A single-connection write pool queues writers in our
+    // process instead of letting them collide on the file lock; readers use their own pool and,
+    // thanks to WAL, never wait for the writer.
+    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// Connection-pool figures for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub connections: u32,
+    pub idle: u32,
+}
+
+/// The storage of one workspace. Cheap to clone (it is a handle on connection pools).
+#[derive(Clone)]
+pub struct Store {
+    pools: Pools,
+}
+
+impl Store {
+    /// Opens (creating it if needed) and migrates the database.
+    pub async fn open(config: &StoreConfig, now: Timestamp) -> Result<Store, StoreError> {
+        let pools = match config {
+            StoreConfig::Sqlite { path } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Open(format!("cannot create the data directory {}: {e}", dir.display()))
+                    })?;
+                }
+                let base = SqliteConnectOptions::new()
+                    .filename(path)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: a commit is on disk before we acknowledge it, so an acknowledged write
+                    // survives a power cut, not only a crash of the process.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    .pragma("cache_size", "-65536")
+                    .pragma("temp_store", "memory");
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(base.clone().create_if_missing(true))
+                    .await
+                    .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+                let reader = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy_with(base.read_only(true));
+                Pools::Sqlite { writer, reader }
+            }
+            StoreConfig::Postgres { url } => {
+                let options = PgConnectOptions::from_str(url).map_err(|e| {
+                    StoreError::Open(format!("`{}` is not a valid PostgreSQL URL: {e}", redact_url(url)))
+                })?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?;
+                Pools::Postgres(pool)
+            }
+        };
+        let store = Store { pools };
+        let mut tx = store.begin().await?;
+        migrate::run(&mut tx, now).await?;
+        tx.commit().await?;
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.pools {
+            Pools::Sqlite { .. } => Dialect::Sqlite,
+            Pools::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a transaction that reads then writes never fails half-way on a lock held by
+    /// another process (the CLI importing while the server runs).
+    pub async fn begin(&self) -> Result<Session, StoreError> {
+        let conn = match &self.pools {
+            Pools::Sqlite { writer, .. } => Conn::SqliteTx(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => Conn::PostgresTx(pool.begin().await?),
+        };
+        Ok(Session { conn })
+    }
+
+    /// Opens a read session (no transaction: each statement sees the latest committed data).
+    pub async fn read(&self) -> Result<Session, StoreError> {
+        let conn = match &self.pools {
+            Pools::Sqlite { reader, .. } => Conn::SqlitePlain(reader.acquire().await?),
+            Pools::Postgres(pool) => Conn::PostgresPlain(pool.acquire().await?),
+        };
+        Ok(Session { conn })
+    }
+
+    /// Checks that the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut s = self.read().await?;
+        s.fetch_one("SELECT 1", vec![]).await?;
+        Ok(())
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => PoolStats {
+                connections: writer.size() + reader.size(),
+                idle: (writer.num_idle() + reader.num_idle()) as u32,
+            },
+            Pools::Postgres(pool) => PoolStats { connections: pool.size(), idle: pool.num_idle() as u32 },
+        }
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://lg:s3cret@db:5432/x"), "postgres://lg:***@db:5432/x");
+        assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+        assert_eq!(redact_url("postgres://lg@db/x"), "postgres://lg@db/x");
+    }
+}

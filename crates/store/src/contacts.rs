@@ -1,0 +1,295 @@
+//! Contacts in storage: insert, read, update, delete, list with filters and cursor pagination, and
+//! the look-ups capture needs (by e-mail key, by external id).
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use leadgate_core::contact::{Contact, NewContact};
+use leadgate_core::email::Email;
+use leadgate_core::filter::ContactFilter;
+use leadgate_core::ids::ContactId;
+use leadgate_core::lifecycle::LifecycleStage;
+use uuid::Uuid;
+
+use crate::cursor::{Cursor, Page};
+use crate::driver::{Arg, Row, Session, Where, args, like_pattern};
+use crate::error::StoreError;
+
+const COLUMNS: &str = "id, email, first_name, last_name, phone, job_title, company_id, country, city, \
+    external_id, lifecycle_stage, source, campaign, last_touch_source, last_touch_campaign, do_not_email, \
+    do_not_call, custom, created_at, updated_at";
+
+fn from_row(row: &Row) -> Result<Contact, StoreError> {
+    let email: Option<String> = row.get(1)?;
+    let stage: String = row.get(10)?;
+    Ok(Contact {
+        id: ContactId(row.get(0)?),
+        email: email
+            .map(|e| {
+                Email::parse(&e).map_err(|err| StoreError::Corrupt(format!("stored e-mail `{e}`: {err}")))
+            })
+            .transpose()?,
+        first_name: row.get(2)?,
+        last_name: row.get(3)?,
+        phone: row.get(4)?,
+        job_title: row.get(5)?,
+        company_id: row.get::<Option<Uuid>>(6)?.map(leadgate_core::ids::CompanyId),
+        country: row.get(7)?,
+        city: row.get(8)?,
+        external_id: row.get(9)?,
+        lifecycle_stage: LifecycleStage::parse(&stage)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown lifecycle stage `{stage}`")))?,
+        source: row.get(11)?,
+        campaign: row.get(12)?,
+        last_touch_source: row.get(13)?,
+        last_touch_campaign: row.get(14)?,
+        do_not_email: row.get(15)?,
+        do_not_call: row.get(16)?,
+        custom: row.json_object(17)?,
+        created_at: row.ts(18)?,
+        updated_at: row.ts(19)?,
+    })
+}
+
+/// The lower-cased text free-text search looks into (names and e-mail), kept in the row so the
+/// same `LIKE` works on both databases.
+fn search_text(c: &Contact) -> String {
+    [c.first_name.as_deref(), c.last_name.as_deref(), c.email.as_ref().map(|e| e.as_str())]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+impl Session {
+    /// Stores a new contact. Fails with [`StoreError::Conflict`] on a taken e-mail or external id.
+    pub async fn insert_contact(
+        &mut self,
+        id: ContactId,
+        new: NewContact,
+        now: Timestamp,
+    ) -> Result<Contact, StoreError> {
+        let contact = Contact {
+            id,
+            email: new.email,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            phone: new.phone,
+            job_title: new.job_title,
+            company_id: new.company_id,
+            country: new.country,
+            city: new.city,
+            external_id: new.external_id,
+            lifecycle_stage: new.lifecycle_stage,
+            last_touch_source: new.source.clone(),
+            last_touch_campaign: new.campaign.clone(),
+            source: new.source,
+            campaign: new.campaign,
+            do_not_email: new.do_not_email,
+            do_not_call: new.do_not_call,
+            custom: new.custom,
+            created_at: now,
+            updated_at: now,
+        };
+        self.execute(
+            "INSERT INTO contacts (id, email, email_key, first_name, last_name, phone, job_title, company_id, \
+             country, city, external_id, lifecycle_stage, source, campaign, last_touch_source, \
+             last_touch_campaign, last_touch_at, do_not_email, do_not_call, custom, search_text, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23)",
+            args![
+                contact.id,
+                contact.email.as_ref().map(|e| e.as_str()),
+                contact.email.as_ref().map(Email::key),
+                contact.first_name.as_deref(),
+                contact.last_name.as_deref(),
+                contact.phone.as_deref(),
+                contact.job_title.as_deref(),
+                contact.company_id,
+                contact.country.as_deref(),
+                contact.city.as_deref(),
+                contact.external_id.as_deref(),
+                contact.lifecycle_stage.as_str(),
+                contact.source.as_deref(),
+                contact.campaign.as_deref(),
+                contact.last_touch_source.as_deref(),
+                contact.last_touch_campaign.as_deref(),
+                contact.source.as_ref().map(|_| now),
+                contact.do_not_email,
+                contact.do_not_call,
+                serde_json::Value::Object(contact.custom.clone()).to_string(),
+                search_text(&contact),
+                now,
+                now
+            ],
+        )
+        .await?;
+        Ok(contact)
+    }
+
+    pub async fn get_contact(&mut self, id: ContactId) -> Result<Option<Contact>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM contacts WHERE id = $1");
+        self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
+    }
+
+    /// Finds a contact by e-mail, case-insensitively.
+    pub async fn find_contact_by_email(&mut self, email: &Email) -> Result<Option<Contact>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM contacts WHERE email_key = $1");
+        self.fetch_optional(&sql, args![email.key()]).await?.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn find_contact_by_external_id(
+        &mut self,
+        external_id: &str,
+    ) -> Result<Option<Contact>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM contacts WHERE external_id = $1");
+        self.fetch_optional(&sql, args![external_id]).await?.as_ref().map(from_row).transpose()
+    }
+
+    /// Writes every editable field of `contact` (the result of applying a patch) and bumps
+    /// `updated_at`. Returns false when the contact no longer exists.
+    pub async fn update_contact(&mut self, contact: &Contact) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE contacts SET email = $2, email_key = $3, first_name = $4, last_name = $5, phone = $6, \
+                 job_title = $7, company_id = $8, country = $9, city = $10, external_id = $11, source = $12, \
+                 campaign = $13, do_not_email = $14, do_not_call = $15, custom = $16, search_text = $17, \
+                 updated_at = $18 WHERE id = $1",
+                args![
+                    contact.id,
+                    contact.email.as_ref().map(|e| e.as_str()),
+                    contact.email.as_ref().map(Email::key),
+                    contact.first_name.as_deref(),
+                    contact.last_name.as_deref(),
+                    contact.phone.as_deref(),
+                    contact.job_title.as_deref(),
+                    contact.company_id,
+                    contact.country.as_deref(),
+                    contact.city.as_deref(),
+                    contact.external_id.as_deref(),
+                    contact.source.as_deref(),
+                    contact.campaign.as_deref(),
+                    contact.do_not_email,
+                    contact.do_not_call,
+                    serde_json::Value::Object(contact.custom.clone()).to_string(),
+                    search_text(contact),
+                    contact.updated_at
+                ],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Deletes a contact and (by cascade) its timeline. Returns false when it did not exist.
+    pub async fn delete_contact(&mut self, id: ContactId) -> Result<bool, StoreError> {
+        Ok(self.execute("DELETE FROM contacts WHERE id = $1", args![id]).await? == 1)
+    }
+
+    /// Lists contacts matching `filter`, in creation order (ids are time-ordered), `limit` at a
+    /// time.
+    pub async fn list_contacts(
+        &mut self,
+        filter: &ContactFilter,
+        limit: u32,
+        after: Option<Cursor>,
+    ) -> Result<Page<Contact>, StoreError> {
+        let mut w = Where::new();
+        if let Some(email) = &filter.email {
+            w.add("email_key = ?", email.to_lowercase());
+        }
+        if let Some(company) = filter.company_id {
+            w.add("company_id = ?", company);
+        }
+        if let Some(source) = &filter.source {
+            w.add("source = ?", source);
+        }
+        if let Some(stage) = filter.lifecycle_stage {
+            w.add("lifecycle_stage = ?", stage.as_str());
+        }
+        if let Some(t) = filter.created_after {
+            w.add("created_at >= ?", t);
+        }
+        if let Some(t) = filter.created_before {
+            w.add("created_at < ?", t);
+        }
+        if let Some(t) = filter.updated_after {
+            w.add("updated_at >= ?", t);
+        }
+        if let Some(t) = filter.updated_before {
+            w.add("updated_at < ?", t);
+        }
+        if let Some(text) = &filter.text {
+            w.add("search_text LIKE ? ESCAPE '\\'", like_pattern(&text.to_lowercase()));
+        }
+        if let Some(c) = after {
+            w.add("id > ?", c.id);
+        }
+        let (where_clause, values) = w.finish();
+        // One row more than asked tells whether there is a next page.
+        let sql = format!("SELECT {COLUMNS} FROM contacts {where_clause} ORDER BY id LIMIT {}", limit + 1);
+        let rows = self.fetch_all(&sql, values).await?;
+        let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(items, limit, |c| Cursor { key: 0, id: c.id.as_uuid() }))
+    }
+
+    /// Maps e-mail keys to the ids of the contacts that have them (absent keys are left out).
+    pub async fn contact_ids_by_email_keys(
+        &mut self,
+        keys: &[String],
+    ) -> Result<HashMap<String, ContactId>, StoreError> {
+        let mut found = HashMap::new();
+        // Stay well under SQLite's limit on bound parameters.
+        for chunk in keys.chunks(900) {
+            let sql = format!(
+                "SELECT email_key, id FROM contacts WHERE email_key IN ({})",
+                Session::placeholders(1, chunk.len())
+            );
+            let rows = self.fetch_all(&sql, chunk.iter().map(Arg::from).collect()).await?;
+            for row in rows {
+                found.insert(row.get::<String>(0)?, ContactId(row.get(1)?));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Which of `ids` exist.
+    pub async fn existing_contact_ids(
+        &mut self,
+        ids: &[ContactId],
+    ) -> Result<std::collections::HashSet<ContactId>, StoreError> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(900) {
+            let sql =
+                format!("SELECT id FROM contacts WHERE id IN ({})", Session::placeholders(1, chunk.len()));
+            let rows = self.fetch_all(&sql, chunk.iter().map(|&id| Arg::from(id)).collect()).await?;
+            for row in rows {
+                found.insert(ContactId(row.get(0)?));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Records the latest touch (source and campaign of a newer event) for attribution; an older
+    /// event arriving late does not overwrite a newer touch.
+    pub async fn record_last_touch(
+        &mut self,
+        id: ContactId,
+        source: Option<&str>,
+        campaign: Option<&str>,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE contacts SET last_touch_source = $2, last_touch_campaign = $3, last_touch_at = $4, \
+             updated_at = $5 WHERE id = $1 AND (last_touch_at IS NULL OR last_touch_at <= $4)",
+            args![id, source, campaign, at, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn count_contacts(&mut self) -> Result<i64, StoreError> {
+        self.fetch_one("SELECT COUNT(*) FROM contacts", vec![]).await?.get(0)
+    }
+}

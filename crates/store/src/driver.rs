@@ -1,0 +1,355 @@
+//! The only place that knows there are two databases. Queries everywhere else are written once, in
+//! the SQL both dialects share (`$1` placeholders, `ON CONFLICT`, `RETURNING`, row values), and
+//! run through a [`Session`]; this module binds [`Arg`]s and reads [`Row`]s for whichever
+//! connection the session holds. Where the SQL itself differs (a few statements, the migrations),
+//! callers branch on [`Dialect`].
+//!
+//! Why not sqlx's `Any` driver: it erases types we rely on (UUIDs, typed NULLs). Why not two full
+//! implementations of the store: they would be the same queries twice, and drift.
+
+use jiff::Timestamp;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{AssertSqlSafe, Postgres, Row as _, Sqlite, Transaction};
+use uuid::Uuid;
+
+use crate::error::StoreError;
+
+/// The SQL dialect of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A value bound to a query parameter. NULLs are typed, because PostgreSQL refuses a text NULL
+/// in a BIGINT column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    I64(Option<i64>),
+    F64(Option<f64>),
+    Bool(Option<bool>),
+    Text(Option<String>),
+    Uuid(Option<Uuid>),
+    Bytes(Option<Vec<u8>>),
+}
+
+macro_rules! arg_from {
+    ($t:ty, $variant:ident, $conv:expr) => {
+        impl From<$t> for Arg {
+            fn from(v: $t) -> Arg {
+                Arg::$variant(Some($conv(v)))
+            }
+        }
+        impl From<Option<$t>> for Arg {
+            fn from(v: Option<$t>) -> Arg {
+                Arg::$variant(v.map($conv))
+            }
+        }
+    };
+}
+
+arg_from!(i64, I64, |v| v);
+arg_from!(f64, F64, |v| v);
+arg_from!(bool, Bool, |v| v);
+arg_from!(String, Text, |v| v);
+arg_from!(&str, Text, |v: &str| v.to_string());
+arg_from!(&String, Text, |v: &String| v.clone());
+arg_from!(Uuid, Uuid, |v| v);
+arg_from!(Vec<u8>, Bytes, |v| v);
+// Instants are stored as microseconds since the Unix epoch in a BIGINT on both databases: exact,
+// sortable, and the same bits whichever backend wrote them.
+arg_from!(Timestamp, I64, |v: Timestamp| v.as_microsecond());
+
+macro_rules! arg_from_id {
+    ($($t:ty),*) => {$(
+        arg_from!($t, Uuid, |v: $t| v.as_uuid());
+    )*};
+}
+arg_from_id!(
+    leadgate_core::ids::ContactId,
+    leadgate_core::ids::CompanyId,
+    leadgate_core::ids::EventId,
+    leadgate_core::ids::UserId,
+    leadgate_core::ids::ApiKeyId,
+    leadgate_core::ids::JobId
+);
+
+/// Builds a `Vec<Arg>` from values of mixed types: `args![id, name, 42_i64]`.
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::driver::Arg::from($v)),*] };
+}
+pub(crate) use args;
+
+fn bind_sqlite<'q>(
+    mut q: Query<'q, Sqlite, SqliteArguments>,
+    args: Vec<Arg>,
+) -> Query<'q, Sqlite, SqliteArguments> {
+    for a in args {
+        q = match a {
+            Arg::I64(v) => q.bind(v),
+            Arg::F64(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::Uuid(v) => q.bind(v),
+            Arg::Bytes(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+fn bind_pg<'q>(mut q: Query<'q, Postgres, PgArguments>, args: Vec<Arg>) -> Query<'q, Postgres, PgArguments> {
+    for a in args {
+        q = match a {
+            Arg::I64(v) => q.bind(v),
+            Arg::F64(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::Uuid(v) => q.bind(v),
+            Arg::Bytes(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+/// A type that can be read from a column of either database.
+pub trait Column:
+    for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+{
+}
+impl<T> Column for T where
+    T: for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+{
+}
+
+/// One result row of either database.
+pub struct Row(RowInner);
+
+enum RowInner {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+impl Row {
+    /// Reads column `idx`. A type mismatch means the schema and the code disagree: a bug, reported
+    /// as [`StoreError::Corrupt`] rather than a panic.
+    pub fn get<T: Column>(&self, idx: usize) -> Result<T, StoreError> {
+        let r = match &self.0 {
+            RowInner::Sqlite(r) => r.try_get::<T, _>(idx),
+            RowInner::Postgres(r) => r.try_get::<T, _>(idx),
+        };
+        r.map_err(|e| StoreError::Corrupt(format!("column {idx}: {e}")))
+    }
+
+    pub fn ts(&self, idx: usize) -> Result<Timestamp, StoreError> {
+        micros_to_ts(self.get::<i64>(idx)?)
+    }
+
+    pub fn opt_ts(&self, idx: usize) -> Result<Option<Timestamp>, StoreError> {
+        self.get::<Option<i64>>(idx)?.map(micros_to_ts).transpose()
+    }
+
+    /// A JSON object stored as text.
+    pub fn json_object(&self, idx: usize) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+        let text: String = self.get(idx)?;
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("column {idx} is not a JSON object: {e}")))
+    }
+}
+
+pub(crate) fn micros_to_ts(us: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(format!("timestamp {us}: {e}")))
+}
+
+pub(crate) enum Conn {
+    SqliteTx(Transaction<'static, Sqlite>),
+    SqlitePlain(PoolConnection<Sqlite>),
+    PostgresTx(Transaction<'static, Postgres>),
+    PostgresPlain(PoolConnection<Postgres>),
+}
+
+/// A connection to the store, in a transaction or not. Every storage operation is a method on a
+/// session (see the other modules), so the application layer composes several of them into one
+/// transaction: "record the events, rescore, record the transition" commits or fails as a whole.
+pub struct Session {
+    pub(crate) conn: Conn,
+}
+
+impl Session {
+    pub fn dialect(&self) -> Dialect {
+        match self.conn {
+            Conn::SqliteTx(_) | Conn::SqlitePlain(_) => Dialect::Sqlite,
+            Conn::PostgresTx(_) | Conn::PostgresPlain(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs a statement, returning the number of rows it changed.
+    pub async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        let sql = AssertSqlSafe(sql.to_string());
+        let affected = match &mut self.conn {
+            Conn::SqliteTx(c) => bind_sqlite(sqlx::query(sql), args).execute(&mut **c).await?.rows_affected(),
+            Conn::SqlitePlain(c) => {
+                bind_sqlite(sqlx::query(sql), args).execute(&mut **c).await?.rows_affected()
+            }
+            Conn::PostgresTx(c) => bind_pg(sqlx::query(sql), args).execute(&mut **c).await?.rows_affected(),
+            Conn::PostgresPlain(c) => {
+                bind_pg(sqlx::query(sql), args).execute(&mut **c).await?.rows_affected()
+            }
+        };
+        Ok(affected)
+    }
+
+    /// Runs a query and returns every row.
+    pub async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
+        let sql = AssertSqlSafe(sql.to_string());
+        let rows = match &mut self.conn {
+            Conn::SqliteTx(c) => wrap_sqlite(bind_sqlite(sqlx::query(sql), args).fetch_all(&mut **c).await?),
+            Conn::SqlitePlain(c) => {
+                wrap_sqlite(bind_sqlite(sqlx::query(sql), args).fetch_all(&mut **c).await?)
+            }
+            Conn::PostgresTx(c) => wrap_pg(bind_pg(sqlx::query(sql), args).fetch_all(&mut **c).await?),
+            Conn::PostgresPlain(c) => wrap_pg(bind_pg(sqlx::query(sql), args).fetch_all(&mut **c).await?),
+        };
+        Ok(rows)
+    }
+
+    /// Runs a query expected to return at most one row.
+    pub async fn fetch_optional(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
+        let sql = AssertSqlSafe(sql.to_string());
+        let row = match &mut self.conn {
+            Conn::SqliteTx(c) => bind_sqlite(sqlx::query(sql), args)
+                .fetch_optional(&mut **c)
+                .await?
+                .map(|r| Row(RowInner::Sqlite(r))),
+            Conn::SqlitePlain(c) => bind_sqlite(sqlx::query(sql), args)
+                .fetch_optional(&mut **c)
+                .await?
+                .map(|r| Row(RowInner::Sqlite(r))),
+            Conn::PostgresTx(c) => bind_pg(sqlx::query(sql), args)
+                .fetch_optional(&mut **c)
+                .await?
+                .map(|r| Row(RowInner::Postgres(r))),
+            Conn::PostgresPlain(c) => bind_pg(sqlx::query(sql), args)
+                .fetch_optional(&mut **c)
+                .await?
+                .map(|r| Row(RowInner::Postgres(r))),
+        };
+        Ok(row)
+    }
+
+    /// Runs a query that must return exactly one row.
+    pub async fn fetch_one(&mut self, sql: &str, args: Vec<Arg>) -> Result<Row, StoreError> {
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("expected one row from: {}", first_line(sql))))
+    }
+
+    /// Runs several statements separated by `;`, without parameters (migrations).
+    pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<(), StoreError> {
+        let sql = AssertSqlSafe(sql.to_string());
+        match &mut self.conn {
+            Conn::SqliteTx(c) => drop(sqlx::raw_sql(sql).execute(&mut **c).await?),
+            Conn::SqlitePlain(c) => drop(sqlx::raw_sql(sql).execute(&mut **c).await?),
+            Conn::PostgresTx(c) => drop(sqlx::raw_sql(sql).execute(&mut **c).await?),
+            Conn::PostgresPlain(c) => drop(sqlx::raw_sql(sql).execute(&mut **c).await?),
+        }
+        Ok(())
+    }
+
+    /// Commits the transaction (a no-op outside one). Until this returns `Ok`, nothing the
+    /// session wrote is visible or durable; after it, everything is.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.conn {
+            Conn::SqliteTx(tx) => tx.commit().await?,
+            Conn::PostgresTx(tx) => tx.commit().await?,
+            Conn::SqlitePlain(_) | Conn::PostgresPlain(_) => {}
+        }
+        Ok(())
+    }
+
+    /// `$n`-style placeholders for `count` values starting at `$first`, comma-separated:
+    /// `placeholders(3, 2)` → `$3, $4`. For `IN (…)` lists and multi-row inserts.
+    pub fn placeholders(first: usize, count: usize) -> String {
+        let mut s = String::with_capacity(count * 5);
+        for i in 0..count {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(first + i).to_string());
+        }
+        s
+    }
+
+    /// The case-insensitive `LIKE` of the dialect (SQLite's `LIKE` already ignores ASCII case).
+    pub fn ilike(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Sqlite => "LIKE",
+            Dialect::Postgres => "ILIKE",
+        }
+    }
+}
+
+fn wrap_sqlite(rows: Vec<SqliteRow>) -> Vec<Row> {
+    rows.into_iter().map(|r| Row(RowInner::Sqlite(r))).collect()
+}
+
+fn wrap_pg(rows: Vec<PgRow>) -> Vec<Row> {
+    rows.into_iter().map(|r| Row(RowInner::Postgres(r))).collect()
+}
+
+fn first_line(sql: &str) -> &str {
+    sql.trim().lines().next().unwrap_or_default()
+}
+
+/// Escapes `%`, `_` and `\` so user text is matched literally inside `LIKE '%…%' ESCAPE '\'`.
+pub fn like_pattern(text: &str) -> String {
+    let mut s = String::with_capacity(text.len() + 2);
+    s.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+/// A `WHERE` clause under construction: conditions joined by `AND`, each with its value bound to
+/// the next `$n`. `?` in a condition stands for that placeholder.
+#[derive(Default)]
+pub struct Where {
+    conditions: Vec<String>,
+    values: Vec<Arg>,
+}
+
+impl Where {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, condition: &str, value: impl Into<Arg>) -> &mut Self {
+        self.values.push(value.into());
+        self.conditions.push(condition.replace('?', &format!("${}", self.values.len())));
+        self
+    }
+
+    /// The clause (`WHERE a = $1 AND …`, or nothing) and its values.
+    pub fn finish(self) -> (String, Vec<Arg>) {
+        let clause = if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.conditions.join(" AND "))
+        };
+        (clause, self.values)
+    }
+}

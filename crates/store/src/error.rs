@@ -1,0 +1,71 @@
+//! Storage errors, classified by what the caller can do about them: a conflict is the client's
+//! (an e-mail already taken), unavailability is the operator's (the database is down), anything
+//! else is a bug to log.
+
+/// What went wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated; `field` names the input field at fault when known.
+    #[error("{field} is already used by another record")]
+    Conflict { field: &'static str },
+    /// A referenced record does not exist (a foreign key failed).
+    #[error("a referenced record does not exist")]
+    MissingReference,
+    /// The database cannot be reached or is overloaded; retrying later may succeed.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data does not have the shape the code expects: a bug or a hand-edited database.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    /// The database schema is newer than this binary.
+    #[error(
+        "the database was migrated by a newer Leadgate (schema version {found}, this binary knows up to {known}); upgrade this binary"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    /// Opening or creating the database failed (bad path, permissions, bad URL).
+    #[error("cannot open the database: {0}")]
+    Open(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict { field: unique_field(db.constraint(), db.message()) }
+            }
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::MissingReference,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+/// Maps a violated unique index to the input field a user would fix. PostgreSQL reports the
+/// constraint name; SQLite reports `table.column`.
+fn unique_field(constraint: Option<&str>, message: &str) -> &'static str {
+    const KNOWN: [(&str, &str, &str); 6] = [
+        ("ux_contacts_email", "contacts.email_key", "email"),
+        ("ux_contacts_external_id", "contacts.external_id", "external_id"),
+        ("ux_companies_external_id", "companies.external_id", "external_id"),
+        ("ux_users_email", "users.email_key", "email"),
+        ("custom_fields_pkey", "custom_fields.entity, custom_fields.key", "key"),
+        ("events_pkey", "events.id", "id"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(pg, sqlite, _)| constraint == Some(*pg) || message.contains(sqlite))
+        .map(|(_, _, field)| *field)
+        .unwrap_or("value")
+}
+
+impl StoreError {
+    /// Whether the error is the client's doing (and thus not worth an error-level log line).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+}

@@ -1,0 +1,129 @@
+//! The event timeline in storage. Events are append-only: they are inserted (idempotently, by id)
+//! and read, never updated, because scores and predictions are recomputed from them and history
+//! is never rewritten.
+
+use std::collections::HashSet;
+
+use leadgate_core::event::{Event, EventKind};
+use leadgate_core::ids::{ContactId, EventId};
+
+use crate::cursor::{Cursor, Page};
+use crate::driver::{Arg, Row, Session, args};
+use crate::error::StoreError;
+
+const COLUMNS: &str = "id, contact_id, kind, occurred_at, received_at, source, campaign, properties";
+/// Columns bound per event in a multi-row insert.
+const COLUMNS_PER_ROW: usize = 8;
+/// Rows per INSERT statement: 8 × 500 = 4,000 parameters, far under both databases' limits, and
+/// few enough statements that a 1,000-event batch costs two round trips.
+const ROWS_PER_STATEMENT: usize = 500;
+
+fn from_row(row: &Row) -> Result<Event, StoreError> {
+    let kind: String = row.get(2)?;
+    Ok(Event {
+        id: EventId(row.get(0)?),
+        contact_id: ContactId(row.get(1)?),
+        kind: kind.parse::<EventKind>().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        occurred_at: row.ts(3)?,
+        received_at: row.ts(4)?,
+        source: row.get(5)?,
+        campaign: row.get(6)?,
+        properties: row.json_object(7)?,
+    })
+}
+
+impl Session {
+    /// Inserts events whose id is not stored yet and returns the ids that were new. An id already
+    /// present is left untouched: that is what makes a retried request harmless.
+    pub async fn insert_events(&mut self, events: &[Event]) -> Result<HashSet<EventId>, StoreError> {
+        let mut inserted = HashSet::with_capacity(events.len());
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = String::from(
+                "INSERT INTO events (id, contact_id, kind, occurred_at, received_at, source, campaign, properties) VALUES ",
+            );
+            let mut values = Vec::with_capacity(chunk.len() * COLUMNS_PER_ROW);
+            for (i, e) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                sql.push_str(&Session::placeholders(i * COLUMNS_PER_ROW + 1, COLUMNS_PER_ROW));
+                sql.push(')');
+                values.extend([
+                    Arg::from(e.id),
+                    Arg::from(e.contact_id),
+                    Arg::from(e.kind.as_str()),
+                    Arg::from(e.occurred_at),
+                    Arg::from(e.received_at),
+                    Arg::from(e.source.as_deref()),
+                    Arg::from(e.campaign.as_deref()),
+                    Arg::from(serde_json::Value::Object(e.properties.clone()).to_string()),
+                ]);
+            }
+            sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
+            for row in self.fetch_all(&sql, values).await? {
+                inserted.insert(EventId(row.get(0)?));
+            }
+        }
+        Ok(inserted)
+    }
+
+    /// The stored events among `ids`.
+    pub async fn get_events(&mut self, ids: &[EventId]) -> Result<Vec<Event>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(900) {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM events WHERE id IN ({})",
+                Session::placeholders(1, chunk.len())
+            );
+            let rows = self.fetch_all(&sql, chunk.iter().map(|&id| Arg::from(id)).collect()).await?;
+            for row in &rows {
+                out.push(from_row(row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A contact's timeline, newest first, `limit` events at a time.
+    pub async fn timeline(
+        &mut self,
+        contact: ContactId,
+        limit: u32,
+        before: Option<Cursor>,
+    ) -> Result<Page<Event>, StoreError> {
+        let (sql, values) = match before {
+            None => (
+                format!(
+                    "SELECT {COLUMNS} FROM events WHERE contact_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT {}",
+                    limit + 1
+                ),
+                args![contact],
+            ),
+            Some(c) => (
+                format!(
+                    "SELECT {COLUMNS} FROM events WHERE contact_id = $1 AND (occurred_at, id) < ($2, $3) \
+                     ORDER BY occurred_at DESC, id DESC LIMIT {}",
+                    limit + 1
+                ),
+                args![contact, c.key, c.id],
+            ),
+        };
+        let rows = self.fetch_all(&sql, values).await?;
+        let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(items, limit, |e| Cursor {
+            key: e.occurred_at.as_microsecond(),
+            id: e.id.as_uuid(),
+        }))
+    }
+
+    /// Every event of a contact, oldest first (what scoring reads).
+    pub async fn events_of_contact(&mut self, contact: ContactId) -> Result<Vec<Event>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM events WHERE contact_id = $1 ORDER BY occurred_at, id");
+        let rows = self.fetch_all(&sql, args![contact]).await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn count_events(&mut self) -> Result<i64, StoreError> {
+        self.fetch_one("SELECT COUNT(*) FROM events", vec![]).await?.get(0)
+    }
+}

@@ -1,0 +1,230 @@
+//! The job queue, in the database so that jobs survive restarts and several servers share them.
+//! A worker *claims* a job by writing a lease (its name and an expiry) in one statement; on
+//! PostgreSQL `FOR UPDATE SKIP LOCKED` lets concurrent claimers pass each other instead of
+//! queueing, on SQLite the single writer serialises claims. A job whose lease expires (its worker
+//! died) becomes claimable again, so a job runs to completion once even across crashes; handlers
+//! must therefore be idempotent (they resume from their recorded progress).
+
+use jiff::Timestamp;
+use leadgate_core::ids::{JobId, UserId};
+use serde::Serialize;
+
+use crate::driver::{Dialect, Row, Session, args};
+use crate::error::StoreError;
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 5] =
+        [JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed, JobState::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// A job and its progress.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub state: JobState,
+    pub run_at: Timestamp,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub progress_done: i64,
+    pub progress_total: Option<i64>,
+    pub result: Option<serde_json::Value>,
+    pub last_error: Option<String>,
+    pub created_by: Option<UserId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub run_at: Timestamp,
+    pub max_attempts: i64,
+    pub created_by: Option<UserId>,
+}
+
+const COLUMNS: &str = "id, kind, payload, state, run_at, attempts, max_attempts, progress_done, progress_total, \
+    result, last_error, created_by, created_at, updated_at, finished_at";
+
+fn from_row(row: &Row) -> Result<Job, StoreError> {
+    let payload: String = row.get(2)?;
+    let state: String = row.get(3)?;
+    let result: Option<String> = row.get(9)?;
+    let json = |s: &str| serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("job JSON: {e}")));
+    Ok(Job {
+        id: JobId(row.get(0)?),
+        kind: row.get(1)?,
+        payload: json(&payload)?,
+        state: JobState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("job state `{state}`")))?,
+        run_at: row.ts(4)?,
+        attempts: row.get(5)?,
+        max_attempts: row.get(6)?,
+        progress_done: row.get(7)?,
+        progress_total: row.get(8)?,
+        result: result.as_deref().map(json).transpose()?,
+        last_error: row.get(10)?,
+        created_by: row.get::<Option<uuid::Uuid>>(11)?.map(UserId),
+        created_at: row.ts(12)?,
+        updated_at: row.ts(13)?,
+        finished_at: row.opt_ts(14)?,
+    })
+}
+
+impl Session {
+    pub async fn enqueue_job(&mut self, job: NewJob, now: Timestamp) -> Result<Job, StoreError> {
+        self.execute(
+            "INSERT INTO jobs (id, kind, payload, state, run_at, max_attempts, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $7)",
+            args![job.id, job.kind.as_str(), job.payload.to_string(), job.run_at, job.max_attempts, job.created_by, now],
+        )
+        .await?;
+        self.get_job(job.id).await?.ok_or_else(|| StoreError::Corrupt("enqueued job vanished".into()))
+    }
+
+    pub async fn get_job(&mut self, id: JobId) -> Result<Option<Job>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
+        self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
+    }
+
+    /// Claims the next due job of one of `kinds` for `owner` until `lease_until`: a queued job
+    /// whose time has come, or a running job whose lease expired. Must run in a write
+    /// transaction; commit promptly so other workers see the lease.
+    pub async fn claim_job(
+        &mut self,
+        owner: &str,
+        kinds: &[&str],
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<Job>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        let lock = match self.dialect() {
+            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
+             updated_at = $3 WHERE id = (SELECT id FROM jobs WHERE kind IN ({kinds}) AND \
+             ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND lease_expires_at < $3)) \
+             ORDER BY run_at, id LIMIT 1 {lock}) RETURNING {COLUMNS}",
+            kinds = Session::placeholders(4, kinds.len()),
+        );
+        let mut values = args![owner, lease_until, now];
+        values.extend(kinds.iter().map(|k| crate::driver::Arg::from(*k)));
+        self.fetch_optional(&sql, values).await?.as_ref().map(from_row).transpose()
+    }
+
+    /// Records progress and extends the lease. Returns false if `owner` no longer holds the job
+    /// (its lease expired and another worker took it): the caller must stop.
+    pub async fn job_progress(
+        &mut self,
+        id: JobId,
+        owner: &str,
+        done: i64,
+        total: Option<i64>,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE jobs SET progress_done = $3, progress_total = $4, lease_expires_at = $5, updated_at = $6 \
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+                args![id, owner, done, total, lease_until, now],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Marks a job done with its result.
+    pub async fn finish_job(
+        &mut self,
+        id: JobId,
+        owner: &str,
+        result: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE jobs SET state = 'succeeded', result = $3, lease_owner = NULL, lease_expires_at = NULL, \
+                 updated_at = $4, finished_at = $4 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+                args![id, owner, result.to_string(), now],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Records a failed attempt: the job is retried at `retry_at`, or failed for good when
+    /// `retry_at` is `None`.
+    pub async fn fail_job(
+        &mut self,
+        id: JobId,
+        owner: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = match retry_at {
+            Some(at) => {
+                self.execute(
+                    "UPDATE jobs SET state = 'queued', run_at = $3, last_error = $4, lease_owner = NULL, \
+                     lease_expires_at = NULL, updated_at = $5 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+                    args![id, owner, at, error, now],
+                )
+                .await?
+            }
+            None => {
+                self.execute(
+                    "UPDATE jobs SET state = 'failed', last_error = $3, lease_owner = NULL, lease_expires_at = NULL, \
+                     updated_at = $4, finished_at = $4 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+                    args![id, owner, error, now],
+                )
+                .await?
+            }
+        };
+        Ok(n == 1)
+    }
+
+    /// Number of jobs in each state, for `/metrics`.
+    pub async fn job_counts(&mut self) -> Result<Vec<(JobState, i64)>, StoreError> {
+        let rows = self.fetch_all("SELECT state, COUNT(*) FROM jobs GROUP BY state", vec![]).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let state: String = r.get(0)?;
+            if let Some(s) = JobState::parse(&state) {
+                out.push((s, r.get(1)?));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,516 @@
+//! The storage test suite. Every test here runs twice, on SQLite and on PostgreSQL
+//! (`storage_tests!`), because the two backends must behave identically.
+
+use std::collections::HashSet;
+
+use jiff::{SignedDuration, Timestamp};
+use leadgate_core::access::Role;
+use leadgate_core::company::CompanyDraft;
+use leadgate_core::contact::ContactDraft;
+use leadgate_core::custom_field::{CustomFieldDefinition, FieldEntity, FieldType};
+use leadgate_core::email::Email;
+use leadgate_core::event::{Event, EventKind};
+use leadgate_core::filter::{CompanyFilter, ContactFilter};
+use leadgate_core::ids::{ApiKeyId, CompanyId, ContactId, EventId, JobId, UserId};
+use leadgate_core::lifecycle::LifecycleStage;
+use leadgate_store::cursor::Cursor;
+use leadgate_store::idempotency::StoredResponse;
+use leadgate_store::jobs::{JobState, NewJob};
+use leadgate_store::{Store, StoreError, storage_tests};
+use serde_json::json;
+use uuid::Uuid;
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+async fn add_contact(store: &Store, draft: ContactDraft, now: Timestamp) -> leadgate_core::contact::Contact {
+    let mut tx = store.begin().await.unwrap();
+    let c = tx.insert_contact(ContactId(new_id()), draft.validate().unwrap(), now).await.unwrap();
+    tx.commit().await.unwrap();
+    c
+}
+
+fn draft(email: &str) -> ContactDraft {
+    ContactDraft { email: Some(email.into()), ..Default::default() }
+}
+
+fn event(contact: ContactId, kind: EventKind, at: Timestamp) -> Event {
+    Event {
+        id: EventId(new_id()),
+        contact_id: contact,
+        kind,
+        occurred_at: at,
+        received_at: at,
+        source: Some("web".into()),
+        campaign: None,
+        properties: json!({"url": "/pricing", "tags": ["a", "é"]}).as_object().unwrap().clone(),
+    }
+}
+
+storage_tests! {
+    async fn contacts_round_trip_with_every_field(store) {
+        let now = t("2026-03-01T10:00:00.123456Z");
+        let d = ContactDraft {
+            email: Some("Ada@Example.com".into()),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace — 数学".into()),
+            phone: Some("+44 20 7946 0000".into()),
+            job_title: Some("CTO".into()),
+            country: Some("United Kingdom".into()),
+            city: Some("London".into()),
+            external_id: Some("crm-1".into()),
+            source: Some("trade fair".into()),
+            campaign: Some("Salon 2026".into()),
+            do_not_call: Some(true),
+            custom: Some(json!({"budget": 1200.5}).as_object().unwrap().clone()),
+            ..Default::default()
+        };
+        let created = add_contact(&store, d, now).await;
+        let mut s = store.read().await.unwrap();
+        let read = s.get_contact(created.id).await.unwrap().expect("stored");
+        assert_eq!(read, created);
+        assert_eq!(read.created_at, now, "microseconds survive the round trip");
+        assert_eq!(read.last_touch_source.as_deref(), Some("trade fair"));
+        assert!(read.do_not_call && !read.do_not_email);
+        let by_email = s.find_contact_by_email(&Email::parse("ADA@example.COM").unwrap()).await.unwrap();
+        assert_eq!(by_email.map(|c| c.id), Some(created.id));
+        let by_ext = s.find_contact_by_external_id("crm-1").await.unwrap();
+        assert_eq!(by_ext.map(|c| c.id), Some(created.id));
+        assert!(s.get_contact(ContactId(new_id())).await.unwrap().is_none());
+    }
+
+    async fn email_is_unique_case_insensitively(store) {
+        let now = t("2026-03-01T10:00:00Z");
+        add_contact(&store, draft("ada@example.com"), now).await;
+        let mut tx = store.begin().await.unwrap();
+        let err = tx
+            .insert_contact(ContactId(new_id()), draft("ADA@Example.com").validate().unwrap(), now)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "email" }), "{err:?}");
+        drop(tx);
+        // The failed transaction left nothing behind and the store is still usable.
+        add_contact(&store, draft("grace@example.com"), now).await;
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.count_contacts().await.unwrap(), 2);
+    }
+
+    async fn external_id_is_unique(store) {
+        let now = t("2026-03-01T10:00:00Z");
+        let d = ContactDraft { external_id: Some("X-1".into()), ..Default::default() };
+        add_contact(&store, d.clone(), now).await;
+        let mut tx = store.begin().await.unwrap();
+        let err = tx.insert_contact(ContactId(new_id()), d.validate().unwrap(), now).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "external_id" }), "{err:?}");
+    }
+
+    async fn update_and_delete_contacts(store) {
+        let now = t("2026-03-01T10:00:00Z");
+        let c = add_contact(&store, draft("a@example.com"), now).await;
+        let mut changed = c.clone();
+        changed.first_name = Some("Ada".into());
+        changed.email = Some(Email::parse("ada@example.org").unwrap());
+        changed.updated_at = now + SignedDuration::from_secs(5);
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.update_contact(&changed).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.get_contact(c.id).await.unwrap(), Some(changed.clone()));
+        // The old e-mail is free again, the new one is found.
+        assert!(s.find_contact_by_email(&Email::parse("a@example.com").unwrap()).await.unwrap().is_none());
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.delete_contact(c.id).await.unwrap());
+        assert!(!tx.delete_contact(c.id).await.unwrap());
+        assert!(!tx.update_contact(&changed).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+
+    async fn contacts_are_filtered_and_paged(store) {
+        let base = t("2026-01-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let acme = tx
+            .insert_company(CompanyId(new_id()), CompanyDraft { name: "Acme".into(), ..Default::default() }.validate().unwrap(), base)
+            .await
+            .unwrap();
+        for i in 0..25 {
+            let d = ContactDraft {
+                email: Some(format!("person{i}@example.com")),
+                first_name: Some(if i % 5 == 0 { "Zoë".into() } else { format!("P{i}") }),
+                source: Some(if i % 2 == 0 { "Google".into() } else { "Referral".into() }),
+                company_id: if i < 10 { Some(acme.id) } else { None },
+                lifecycle_stage: Some(if i % 3 == 0 { LifecycleStage::Customer } else { LifecycleStage::Lead }),
+                ..Default::default()
+            };
+            tx.insert_contact(ContactId(new_id()), d.validate().unwrap(), base + SignedDuration::from_hours(i)).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+
+        // Pages of 10 cover everything once, in creation order.
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = s.list_contacts(&ContactFilter::default(), 10, cursor).await.unwrap();
+            seen.extend(page.items.iter().map(|c| c.id));
+            match page.next_cursor {
+                Some(c) => cursor = Some(Cursor::decode(&c).unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 25);
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted);
+
+        let count = async |f: ContactFilter| {
+            let mut s = store.read().await.unwrap();
+            s.list_contacts(&f, 100, None).await.unwrap().items.len()
+        };
+        assert_eq!(count(ContactFilter { source: Some("Google".into()), ..Default::default() }).await, 13);
+        assert_eq!(count(ContactFilter { company_id: Some(acme.id), ..Default::default() }).await, 10);
+        assert_eq!(count(ContactFilter { lifecycle_stage: Some(LifecycleStage::Customer), ..Default::default() }).await, 9);
+        assert_eq!(count(ContactFilter { email: Some("PERSON7@example.com".into()), ..Default::default() }).await, 1);
+        assert_eq!(count(ContactFilter { text: Some("zoë".into()), ..Default::default() }).await, 5);
+        assert_eq!(count(ContactFilter { text: Some("PERSON1".into()), ..Default::default() }).await, 11);
+        // LIKE wildcards typed by a user are matched literally.
+        assert_eq!(count(ContactFilter { text: Some("%".into()), ..Default::default() }).await, 0);
+        assert_eq!(count(ContactFilter { text: Some("_".into()), ..Default::default() }).await, 0);
+        assert_eq!(
+            count(ContactFilter {
+                created_after: Some(base + SignedDuration::from_hours(5)),
+                created_before: Some(base + SignedDuration::from_hours(10)),
+                ..Default::default()
+            })
+            .await,
+            5
+        );
+        assert_eq!(
+            count(ContactFilter { source: Some("Google".into()), company_id: Some(acme.id), ..Default::default() }).await,
+            5
+        );
+    }
+
+    async fn companies_round_trip_and_filter(store) {
+        let now = t("2026-02-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let d = CompanyDraft {
+            name: "Acme Corporation".into(),
+            domain: Some("https://www.acme.example/about".into()),
+            sector: Some("Technology".into()),
+            employees: Some(2822),
+            annual_revenue: Some(1_100.04e6),
+            country: Some("United States".into()),
+            external_id: Some("acme".into()),
+            custom: None,
+        };
+        let acme = tx.insert_company(CompanyId(new_id()), d.validate().unwrap(), now).await.unwrap();
+        let beta = CompanyDraft { name: "Betasoloin".into(), sector: Some("medical".into()), ..Default::default() };
+        tx.insert_company(CompanyId(new_id()), beta.validate().unwrap(), now).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let same_external = CompanyDraft { name: "Other".into(), external_id: Some("acme".into()), ..Default::default() };
+        let err = tx.insert_company(CompanyId(new_id()), same_external.validate().unwrap(), now).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "external_id" }));
+        drop(tx);
+        let mut s = store.read().await.unwrap();
+        let read = s.get_company(acme.id).await.unwrap().unwrap();
+        assert_eq!(read, acme);
+        assert_eq!(read.domain.as_deref(), Some("acme.example"));
+        let techs = s.list_companies(&CompanyFilter { sector: Some("TECHNOLOGY".into()), ..Default::default() }, 10, None).await.unwrap();
+        assert_eq!(techs.items.len(), 1);
+        let text = s.list_companies(&CompanyFilter { text: Some("acme.ex".into()), ..Default::default() }, 10, None).await.unwrap();
+        assert_eq!(text.items.len(), 1);
+        let found = s.find_company_by_external_id("acme").await.unwrap();
+        assert_eq!(found.map(|c| c.id), Some(acme.id));
+    }
+
+    async fn deleting_a_company_keeps_its_contacts(store) {
+        let now = t("2026-02-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let co = tx.insert_company(CompanyId(new_id()), CompanyDraft { name: "Gone".into(), ..Default::default() }.validate().unwrap(), now).await.unwrap();
+        let c = tx.insert_contact(ContactId(new_id()), ContactDraft { company_id: Some(co.id), ..draft("x@gone.example") }.validate().unwrap(), now).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.delete_company(co.id).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        let after = s.get_contact(c.id).await.unwrap().expect("contact kept");
+        assert_eq!(after.company_id, None);
+    }
+
+    async fn a_contact_cannot_point_at_a_missing_company(store) {
+        let now = t("2026-02-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let err = tx
+            .insert_contact(ContactId(new_id()), ContactDraft { company_id: Some(CompanyId(new_id())), ..draft("x@y.example") }.validate().unwrap(), now)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::MissingReference), "{err:?}");
+    }
+
+    async fn events_insert_once_and_page_newest_first(store) {
+        let base = t("2026-04-01T00:00:00Z");
+        let c = add_contact(&store, draft("ev@example.com"), base).await;
+        let events: Vec<Event> = (0..1200)
+            .map(|i| event(c.id, if i % 2 == 0 { EventKind::PageView } else { EventKind::Custom("podcast_listened".into()) }, base + SignedDuration::from_secs(i / 3)))
+            .collect();
+        let mut tx = store.begin().await.unwrap();
+        let inserted = tx.insert_events(&events).await.unwrap();
+        assert_eq!(inserted.len(), 1200);
+        // Same ids again: nothing new.
+        let again = tx.insert_events(&events[100..300]).await.unwrap();
+        assert!(again.is_empty());
+        tx.commit().await.unwrap();
+
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.count_events().await.unwrap(), 1200);
+        let fetched = s.get_events(&[events[7].id, EventId(new_id())]).await.unwrap();
+        assert_eq!(fetched, vec![events[7].clone()]);
+
+        // Newest first, ties on occurred_at broken by id, every event exactly once across pages.
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = s.timeline(c.id, 250, cursor).await.unwrap();
+            seen.extend(page.items.iter().map(|e| (e.occurred_at, e.id)));
+            match page.next_cursor {
+                Some(next) => cursor = Some(Cursor::decode(&next).unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 1200);
+        let mut expected = seen.clone();
+        expected.sort_by(|a, b| b.cmp(a));
+        assert_eq!(seen, expected);
+        assert_eq!(seen.iter().map(|(_, id)| *id).collect::<HashSet<_>>().len(), 1200);
+
+        let all = s.events_of_contact(c.id).await.unwrap();
+        assert_eq!(all.len(), 1200);
+        assert!(all.windows(2).all(|w| (w[0].occurred_at, w[0].id) <= (w[1].occurred_at, w[1].id)));
+    }
+
+    async fn deleting_a_contact_deletes_its_timeline(store) {
+        let now = t("2026-04-01T00:00:00Z");
+        let c = add_contact(&store, draft("gone@example.com"), now).await;
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_events(&[event(c.id, EventKind::QuoteRequest, now)]).await.unwrap();
+        tx.delete_contact(c.id).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.count_events().await.unwrap(), 0);
+    }
+
+    async fn contacts_are_found_by_email_keys_and_ids(store) {
+        let now = t("2026-04-01T00:00:00Z");
+        let a = add_contact(&store, draft("A@x.example"), now).await;
+        let b = add_contact(&store, draft("b@x.example"), now).await;
+        let mut s = store.read().await.unwrap();
+        let found = s.contact_ids_by_email_keys(&["a@x.example".into(), "b@x.example".into(), "c@x.example".into()]).await.unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found["a@x.example"], a.id);
+        let ids = s.existing_contact_ids(&[a.id, b.id, ContactId(new_id())]).await.unwrap();
+        assert_eq!(ids, HashSet::from([a.id, b.id]));
+    }
+
+    async fn last_touch_only_moves_forward(store) {
+        let now = t("2026-04-01T00:00:00Z");
+        let c = add_contact(&store, ContactDraft { source: Some("Google".into()), ..draft("t@x.example") }, now).await;
+        let mut tx = store.begin().await.unwrap();
+        tx.record_last_touch(c.id, Some("Newsletter"), Some("Spring"), now + SignedDuration::from_hours(2), now).await.unwrap();
+        tx.record_last_touch(c.id, Some("Late"), None, now + SignedDuration::from_hours(1), now).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        let after = s.get_contact(c.id).await.unwrap().unwrap();
+        assert_eq!(after.source.as_deref(), Some("Google"), "first touch never changes");
+        assert_eq!(after.last_touch_source.as_deref(), Some("Newsletter"));
+        assert_eq!(after.last_touch_campaign.as_deref(), Some("Spring"));
+    }
+
+    async fn custom_fields_are_declared_once_per_entity(store) {
+        let now = t("2026-04-01T00:00:00Z");
+        let def = CustomFieldDefinition { entity: FieldEntity::Contact, key: "plan".into(), label: "Plan".into(), field_type: FieldType::Choice, choices: vec!["basic".into(), "pro".into()] };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_custom_field(&def, now).await.unwrap();
+        tx.insert_custom_field(&CustomFieldDefinition { entity: FieldEntity::Company, ..def.clone() }, now).await.unwrap();
+        let err = tx.insert_custom_field(&def, now).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "key" }), "{err:?}");
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_custom_field(&def, now).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.custom_fields(Some(FieldEntity::Contact)).await.unwrap(), vec![def.clone()]);
+        assert_eq!(s.custom_fields(None).await.unwrap().len(), 1);
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.delete_custom_field(FieldEntity::Contact, "plan").await.unwrap());
+        assert!(!tx.delete_custom_field(FieldEntity::Contact, "plan").await.unwrap());
+        tx.commit().await.unwrap();
+    }
+
+    async fn users_and_api_keys(store) {
+        let now = t("2026-04-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.has_admin().await.unwrap());
+        let admin = tx.insert_user(UserId(new_id()), &Email::parse("Admin@X.example").unwrap(), Some("Admin"), Role::Admin, None, now).await.unwrap();
+        let err = tx.insert_user(UserId(new_id()), &Email::parse("admin@x.example").unwrap(), None, Role::Sales, None, now).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "email" }));
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        let admin = tx.insert_user(admin.id, &Email::parse("Admin@X.example").unwrap(), Some("Admin"), Role::Admin, None, now).await.unwrap();
+        let key = tx.insert_api_key(ApiKeyId(new_id()), admin.id, "ci", "abcd1234", &[1, 2, 3, 255], now).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert!(s.has_admin().await.unwrap());
+        let stored = s.find_api_key("abcd1234").await.unwrap().expect("found by prefix");
+        assert_eq!(stored.key, key);
+        assert_eq!(stored.secret_hash, vec![1, 2, 3, 255]);
+        assert_eq!(stored.user, admin);
+        assert!(s.find_api_key("nope").await.unwrap().is_none());
+        let mut tx = store.begin().await.unwrap();
+        tx.touch_api_key(key.id, now + SignedDuration::from_secs(10)).await.unwrap();
+        assert!(tx.revoke_api_key(key.id, now + SignedDuration::from_secs(20)).await.unwrap());
+        assert!(tx.revoke_api_key(key.id, now + SignedDuration::from_secs(30)).await.unwrap());
+        tx.commit().await.unwrap();
+        let keys = s.list_api_keys(Some(admin.id)).await.unwrap();
+        assert_eq!(keys[0].last_used_at, Some(now + SignedDuration::from_secs(10)));
+        assert_eq!(keys[0].revoked_at, Some(now + SignedDuration::from_secs(20)), "first revocation kept");
+        assert_eq!(s.list_users().await.unwrap(), vec![admin]);
+    }
+
+    async fn idempotent_responses_are_kept_per_user(store) {
+        let now = t("2026-04-01T00:00:00Z");
+        let user = UserId(new_id());
+        let resp = StoredResponse { operation: "events.batch".into(), request_hash: "h1".into(), status: 201, body: "{\"ok\":true}".into() };
+        let mut tx = store.begin().await.unwrap();
+        tx.store_idempotent_response(user, "k1", &resp, now).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.find_idempotent_response(user, "k1").await.unwrap(), Some(resp));
+        assert_eq!(s.find_idempotent_response(UserId(new_id()), "k1").await.unwrap(), None);
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.purge_idempotency_keys(now + SignedDuration::from_secs(1)).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+    }
+
+    async fn jobs_are_claimed_once_and_reclaimed_after_lease_expiry(store) {
+        let now = t("2026-05-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let due = tx.enqueue_job(NewJob { id: JobId(new_id()), kind: "import".into(), payload: json!({"file": "a.csv"}), run_at: now, max_attempts: 3, created_by: None }, now).await.unwrap();
+        tx.enqueue_job(NewJob { id: JobId(new_id()), kind: "import".into(), payload: json!({}), run_at: now + SignedDuration::from_hours(1), max_attempts: 3, created_by: None }, now).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(due.state, JobState::Queued);
+
+        let lease = now + SignedDuration::from_secs(60);
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.claim_job("w1", &["other"], lease, now).await.unwrap().is_none(), "kind filter");
+        let claimed = tx.claim_job("w1", &["import"], lease, now).await.unwrap().expect("due job claimed");
+        assert_eq!(claimed.id, due.id);
+        assert_eq!(claimed.state, JobState::Running);
+        assert_eq!(claimed.attempts, 1);
+        assert!(tx.claim_job("w2", &["import"], lease, now).await.unwrap().is_none(), "claimed once, the other is not due");
+        tx.commit().await.unwrap();
+
+        // Progress extends the lease; a stranger cannot report progress.
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.job_progress(due.id, "w1", 50, Some(100), now + SignedDuration::from_secs(120), now).await.unwrap());
+        assert!(!tx.job_progress(due.id, "w2", 60, Some(100), now + SignedDuration::from_secs(120), now).await.unwrap());
+        tx.commit().await.unwrap();
+
+        // The worker dies: after the lease expires another takes the job over, with its progress.
+        let later = now + SignedDuration::from_secs(121);
+        let mut tx = store.begin().await.unwrap();
+        let taken = tx.claim_job("w2", &["import"], later + SignedDuration::from_secs(60), later).await.unwrap().expect("reclaimed");
+        assert_eq!(taken.id, due.id);
+        assert_eq!(taken.attempts, 2);
+        assert_eq!(taken.progress_done, 50);
+        assert!(!tx.finish_job(due.id, "w1", &json!({}), later).await.unwrap(), "the old owner lost it");
+        assert!(tx.finish_job(due.id, "w2", &json!({"created": 100}), later).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        let done = s.get_job(due.id).await.unwrap().unwrap();
+        assert_eq!(done.state, JobState::Succeeded);
+        assert_eq!(done.result, Some(json!({"created": 100})));
+        assert_eq!(done.finished_at, Some(later));
+        let counts = s.job_counts().await.unwrap();
+        assert!(counts.contains(&(JobState::Succeeded, 1)) && counts.contains(&(JobState::Queued, 1)));
+    }
+
+    async fn failed_jobs_retry_then_give_up(store) {
+        let now = t("2026-05-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let job = tx.enqueue_job(NewJob { id: JobId(new_id()), kind: "deliver".into(), payload: json!({}), run_at: now, max_attempts: 2, created_by: None }, now).await.unwrap();
+        let lease = now + SignedDuration::from_secs(30);
+        tx.claim_job("w", &["deliver"], lease, now).await.unwrap().unwrap();
+        let retry_at = now + SignedDuration::from_secs(10);
+        assert!(tx.fail_job(job.id, "w", "timeout", Some(retry_at), now).await.unwrap());
+        assert!(tx.claim_job("w", &["deliver"], lease, now).await.unwrap().is_none(), "not before retry_at");
+        tx.claim_job("w", &["deliver"], lease, retry_at).await.unwrap().expect("due again");
+        assert!(tx.fail_job(job.id, "w", "refused", None, retry_at).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        let failed = s.get_job(job.id).await.unwrap().unwrap();
+        assert_eq!(failed.state, JobState::Failed);
+        assert_eq!(failed.last_error.as_deref(), Some("refused"));
+        assert_eq!(failed.attempts, 2);
+    }
+
+    async fn concurrent_claimers_never_share_a_job(store) {
+        let now = t("2026-05-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        for _ in 0..40 {
+            tx.enqueue_job(NewJob { id: JobId(new_id()), kind: "k".into(), payload: json!({}), run_at: now, max_attempts: 1, created_by: None }, now).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut workers = Vec::new();
+        for w in 0..4 {
+            let store = store.clone();
+            workers.push(tokio::spawn(async move {
+                let owner = format!("w{w}");
+                let mut mine = Vec::new();
+                loop {
+                    let mut tx = store.begin().await.unwrap();
+                    let job = tx.claim_job(&owner, &["k"], now + SignedDuration::from_secs(60), now).await.unwrap();
+                    tx.commit().await.unwrap();
+                    match job {
+                        Some(j) => mine.push(j.id),
+                        None => break,
+                    }
+                }
+                mine
+            }));
+        }
+        let mut all = Vec::new();
+        for w in workers {
+            all.extend(w.await.unwrap());
+        }
+        assert_eq!(all.len(), 40);
+        assert_eq!(all.iter().collect::<HashSet<_>>().len(), 40, "no job claimed twice");
+    }
+
+    async fn reopening_is_harmless(store) {
+        // Migrations already applied are skipped; the schema version is the latest.
+        let mut s = store.read().await.unwrap();
+        let v: Option<i64> = s.fetch_one("SELECT MAX(version) FROM schema_migrations", vec![]).await.unwrap().get(0).unwrap();
+        assert_eq!(v, Some(leadgate_store::latest_version()));
+        store.ping().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn reopening_an_existing_sqlite_file_keeps_the_data() {
+    let db = leadgate_store::testing::TestDb::sqlite().await;
+    let now = t("2026-05-01T00:00:00Z");
+    add_contact(&db.store, draft("keep@x.example"), now).await;
+    db.store.close().await;
+    let reopened = Store::open(&db.config, now).await.unwrap();
+    let mut s = reopened.read().await.unwrap();
+    assert_eq!(s.count_contacts().await.unwrap(), 1);
+    drop(s);
+    reopened.close().await;
+    db.cleanup().await;
+}
