@@ -123,6 +123,29 @@ pub struct NewContact {
     pub custom: Map<String, Value>,
 }
 
+impl NewContact {
+    /// A lead known only by its e-mail: what an inbound signal from an unknown person creates.
+    pub fn lead(email: Email) -> NewContact {
+        NewContact {
+            email: Some(email),
+            first_name: None,
+            last_name: None,
+            phone: None,
+            job_title: None,
+            company_id: None,
+            country: None,
+            city: None,
+            external_id: None,
+            lifecycle_stage: LifecycleStage::Lead,
+            source: None,
+            campaign: None,
+            do_not_email: false,
+            do_not_call: false,
+            custom: Map::new(),
+        }
+    }
+}
+
 /// The stages a contact may be created in. Every other stage is reached through a lifecycle
 /// transition, so that its history records who or which rule moved it there and why.
 pub const INITIAL_STAGES: [LifecycleStage; 3] =

@@ -13,4 +13,5 @@ pub mod filter;
 pub mod ids;
 pub mod lifecycle;
 pub mod patch;
+pub mod user;
 pub mod validation;

@@ -1,1 +1,103 @@
-//! leadgate-server (being written).
+//! The Leadgate HTTP adapter: the REST API under `/api/v1` with its OpenAPI description, health
+//! and metrics. Handlers parse and validate the request, call one application function, and map
+//! the result; they make no business decision. [`serve`] takes a bound listener and a shutdown
+//! future, so tests run real servers on port 0 and stop them cleanly.
+
+pub mod api;
+pub mod extract;
+pub mod metrics;
+pub mod observe;
+pub mod problem;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use leadgate_app::App;
+use tokio::net::TcpListener;
+
+use crate::problem::ApiError;
+
+/// The largest request body accepted: a full batch of 1,000 events with generous properties.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub metrics: Arc<metrics::Metrics>,
+    openapi_json: Arc<Vec<u8>>,
+}
+
+impl AppState {
+    pub fn new(app: App) -> AppState {
+        let (_, doc) = api::router().split_for_parts();
+        let doc = api::finish_openapi(doc);
+        let openapi_json = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        AppState { app, metrics: Arc::default(), openapi_json: Arc::new(openapi_json) }
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (api_routes, _) = api::router().split_for_parts();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/openapi.json", get(openapi))
+        .merge(api_routes)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then stops accepting connections and lets requests in
+/// flight finish: every request that got an answer had its writes committed before it.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.app.store.ping().await {
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"}))).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "database unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /api/openapi.json`: the OpenAPI 3.1 description, generated from the handlers.
+async fn openapi(State(state): State<AppState>) -> Response {
+    let mut response = state.openapi_json.as_ref().clone().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; the API lives under /api/v1 and is described at /api/openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this route does not accept this method; see /api/openapi.json",
+    )
+}

@@ -115,7 +115,9 @@ impl Session {
                 contact.campaign.as_deref(),
                 contact.last_touch_source.as_deref(),
                 contact.last_touch_campaign.as_deref(),
-                contact.source.as_ref().map(|_| now),
+                // The time of the last touch is set by the events that carry one; a creation
+                // alone leaves it open so that the first such event counts.
+                Option::<Timestamp>::None,
                 contact.do_not_email,
                 contact.do_not_call,
                 serde_json::Value::Object(contact.custom.clone()).to_string(),

@@ -26,7 +26,7 @@ impl Cursor {
     }
 
     pub fn decode(s: &str) -> Result<Cursor, InvalidCursor> {
-        if s.len() % 2 != 0 || s.len() > 200 {
+        if !s.len().is_multiple_of(2) || s.len() > 200 {
             return Err(InvalidCursor);
         }
         let bytes = (0..s.len())
@@ -54,20 +54,6 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        let c = Cursor { key: -42, id: Uuid::from_u128(0x0192f7a45c1e7b3a9d2e4f6a8b0c1d2e) };
-        assert_eq!(Cursor::decode(&c.encode()), Ok(c));
-        for bad in ["", "zz", "abc", "31", &"00".repeat(150), "313a78"] {
-            assert_eq!(Cursor::decode(bad), Err(InvalidCursor), "{bad}");
-        }
-    }
-}
-
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows: the extra row, if present, only tells that a
     /// next page exists (cheaper than a COUNT), and the cursor points at the last row kept.
@@ -79,5 +65,19 @@ impl<T> Page<T> {
             None
         };
         Page { items, next_cursor }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let c = Cursor { key: -42, id: Uuid::from_u128(0x0192f7a45c1e7b3a9d2e4f6a8b0c1d2e) };
+        assert_eq!(Cursor::decode(&c.encode()), Ok(c));
+        for bad in ["", "zz", "abc", "31", &"00".repeat(150), "313a78"] {
+            assert_eq!(Cursor::decode(bad), Err(InvalidCursor), "{bad}");
+        }
     }
 }

@@ -256,10 +256,18 @@ impl Session {
     pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<(), StoreError> {
         let sql = AssertSqlSafe(sql.to_string());
         match &mut self.conn {
-            Conn::SqliteTx(c) => drop(sqlx::raw_sql(sql).execute(&mut **c).await?),
-            Conn::SqlitePlain(c) => drop(sqlx::raw_sql(sql).execute(&mut **c).await?),
-            Conn::PostgresTx(c) => drop(sqlx::raw_sql(sql).execute(&mut **c).await?),
-            Conn::PostgresPlain(c) => drop(sqlx::raw_sql(sql).execute(&mut **c).await?),
+            Conn::SqliteTx(c) => {
+                sqlx::raw_sql(sql).execute(&mut **c).await?;
+            }
+            Conn::SqlitePlain(c) => {
+                sqlx::raw_sql(sql).execute(&mut **c).await?;
+            }
+            Conn::PostgresTx(c) => {
+                sqlx::raw_sql(sql).execute(&mut **c).await?;
+            }
+            Conn::PostgresPlain(c) => {
+                sqlx::raw_sql(sql).execute(&mut **c).await?;
+            }
         }
         Ok(())
     }

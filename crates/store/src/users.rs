@@ -5,33 +5,10 @@ use jiff::Timestamp;
 use leadgate_core::access::Role;
 use leadgate_core::email::Email;
 use leadgate_core::ids::{ApiKeyId, UserId};
-use serde::Serialize;
+pub use leadgate_core::user::{ApiKey, User};
 
 use crate::driver::{Row, Session, args};
 use crate::error::StoreError;
-
-/// A user of the workspace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct User {
-    pub id: UserId,
-    pub email: String,
-    pub name: Option<String>,
-    pub role: Role,
-    pub created_at: Timestamp,
-    pub disabled_at: Option<Timestamp>,
-}
-
-/// An API key as listed: never the secret, only the prefix that identifies it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ApiKey {
-    pub id: ApiKeyId,
-    pub user_id: UserId,
-    pub name: String,
-    pub prefix: String,
-    pub created_at: Timestamp,
-    pub last_used_at: Option<Timestamp>,
-    pub revoked_at: Option<Timestamp>,
-}
 
 /// What authentication needs to check a presented key.
 #[derive(Debug, Clone)]
@@ -96,6 +73,11 @@ impl Session {
     pub async fn get_user(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
         self.fetch_optional(&sql, args![id]).await?.map(|r| user_from_row(&r, 0)).transpose()
+    }
+
+    pub async fn find_user_by_email(&mut self, email: &Email) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email_key = $1");
+        self.fetch_optional(&sql, args![email.key()]).await?.map(|r| user_from_row(&r, 0)).transpose()
     }
 
     pub async fn list_users(&mut self) -> Result<Vec<User>, StoreError> {

@@ -1,0 +1,268 @@
+//! Users, API keys and authentication. An API key is `lg_` followed by 48 random hex digits; the
+//! first 12 characters are its public prefix (shown in listings, indexed for look-up), and only a
+//! SHA-256 digest of the whole key is stored. A fast digest is enough here because keys are long
+//! random secrets, not passwords a person chose: there is nothing to guess.
+
+use jiff::Timestamp;
+use leadgate_core::access::{Permission, Role};
+use leadgate_core::email::Email;
+use leadgate_core::ids::{ApiKeyId, UserId};
+use leadgate_store::users::{ApiKey, User};
+use sha2::{Digest, Sha256};
+
+use crate::{App, AppError, new_uuid};
+
+/// Characters of a key that identify it publicly.
+pub const KEY_PREFIX_LEN: usize = 12;
+/// The shortest key accepted from `--bootstrap-api-key`: shorter secrets can be guessed.
+pub const MIN_KEY_LEN: usize = 32;
+
+/// Who is calling: an authenticated user and the key they used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub user: User,
+    pub api_key: Option<ApiKeyId>,
+}
+
+impl Principal {
+    /// Succeeds when the caller's role allows `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        if self.user.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden { role: self.user.role.as_str(), action: permission.describe() })
+        }
+    }
+}
+
+/// A key as shown once at creation: the secret is in `key` and nowhere else afterwards.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewApiKey {
+    /// The key itself. Shown only now: store it safely, it cannot be retrieved later.
+    pub key: String,
+    pub api_key: ApiKey,
+}
+
+fn generate_key() -> Result<String, AppError> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("no randomness available: {e}")))?;
+    Ok(format!("lg_{}", hex(&bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn digest(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
+}
+
+/// Compares in time independent of where the inputs differ, so response timing reveals nothing
+/// about a stored digest.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn check_key_shape(key: &str) -> Result<(), AppError> {
+    if key.len() < MIN_KEY_LEN || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::invalid(
+            "api_key",
+            format!("an API key must be {MIN_KEY_LEN} to 200 visible ASCII characters without spaces"),
+        ));
+    }
+    Ok(())
+}
+
+impl App {
+    /// Authenticates a bearer key. Every failure reads the same to the client (which key
+    /// prefixes exist is not its business), but is logged with its reason.
+    pub async fn authenticate(&self, key: &str) -> Result<Principal, AppError> {
+        let refused = || {
+            AppError::Unauthenticated(
+                "the API key is not valid; send `Authorization: Bearer <key>` with an active key".into(),
+            )
+        };
+        let key = key.trim();
+        if key.len() < KEY_PREFIX_LEN || key.len() > 200 {
+            return Err(refused());
+        }
+        let prefix = key.get(..KEY_PREFIX_LEN).ok_or_else(refused)?;
+        let mut s = self.store.read().await?;
+        let Some(stored) = s.find_api_key(prefix).await? else {
+            tracing::debug!(prefix, "unknown API key prefix");
+            return Err(refused());
+        };
+        drop(s);
+        if !constant_time_eq(&stored.secret_hash, &digest(key)) {
+            tracing::info!(prefix, "API key with a known prefix but a wrong secret");
+            return Err(refused());
+        }
+        if stored.key.revoked_at.is_some() {
+            return Err(AppError::Unauthenticated("this API key was revoked; create a new one".into()));
+        }
+        if stored.user.disabled_at.is_some() {
+            return Err(AppError::Unauthenticated("the user owning this API key is disabled".into()));
+        }
+        let now = self.now();
+        if stored.key.last_used_at.is_none_or(|t| t < now - jiff::SignedDuration::from_secs(60)) {
+            let mut tx = self.store.begin().await?;
+            tx.touch_api_key(stored.key.id, now).await?;
+            tx.commit().await?;
+        }
+        Ok(Principal { user: stored.user, api_key: Some(stored.key.id) })
+    }
+
+    /// On first start, creates the admin user and its API key. Returns the key to print once, or
+    /// `None` when an admin already exists (the bootstrap key is then ignored, as documented).
+    pub async fn bootstrap_admin(
+        &self,
+        admin_email: &str,
+        bootstrap_key: Option<&str>,
+    ) -> Result<Option<NewApiKey>, AppError> {
+        let email = Email::parse(admin_email).map_err(|e| AppError::invalid("admin_email", e.to_string()))?;
+        let mut tx = self.store.begin().await?;
+        if tx.has_admin().await? {
+            return Ok(None);
+        }
+        let now = self.now();
+        let user = match tx.find_user_by_email(&email).await? {
+            Some(u) => u,
+            None => {
+                tx.insert_user(UserId(new_uuid()), &email, Some("Administrator"), Role::Admin, None, now)
+                    .await?
+            }
+        };
+        let key = match bootstrap_key {
+            Some(k) => {
+                check_key_shape(k)?;
+                k.to_string()
+            }
+            None => generate_key()?,
+        };
+        let api_key = insert_key(&mut tx, user.id, "bootstrap", &key, now).await?;
+        tx.commit().await?;
+        Ok(Some(NewApiKey { key, api_key }))
+    }
+
+    /// Creates a user (admins only).
+    pub async fn create_user(
+        &self,
+        principal: &Principal,
+        email: &str,
+        name: Option<&str>,
+        role: Role,
+    ) -> Result<User, AppError> {
+        principal.require(Permission::ManageUsers)?;
+        let email = Email::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
+        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        if name.is_some_and(|n| n.chars().count() > 200) {
+            return Err(AppError::invalid("name", "is longer than 200 characters"));
+        }
+        let mut tx = self.store.begin().await?;
+        let user = tx.insert_user(UserId(new_uuid()), &email, name, role, None, self.now()).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub async fn list_users(&self, principal: &Principal) -> Result<Vec<User>, AppError> {
+        principal.require(Permission::ManageUsers)?;
+        Ok(self.store.read().await?.list_users().await?)
+    }
+
+    /// Creates an API key for `owner` (oneself, or anyone for an admin). The key is returned in
+    /// clear only here.
+    pub async fn create_api_key(
+        &self,
+        principal: &Principal,
+        owner: Option<UserId>,
+        name: &str,
+    ) -> Result<NewApiKey, AppError> {
+        let owner = owner.unwrap_or(principal.user.id);
+        if owner == principal.user.id {
+            principal.require(Permission::ManageOwnApiKeys)?;
+        } else {
+            principal.require(Permission::ManageUsers)?;
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::invalid(
+                "name",
+                "give the key a name of 1 to 100 characters, e.g. `crm-sync`",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        if tx.get_user(owner).await?.is_none() {
+            return Err(AppError::not_found("user", owner));
+        }
+        let key = generate_key()?;
+        let api_key = insert_key(&mut tx, owner, name, &key, self.now()).await?;
+        tx.commit().await?;
+        Ok(NewApiKey { key, api_key })
+    }
+
+    /// Lists keys: one's own, or everyone's for an admin.
+    pub async fn list_api_keys(&self, principal: &Principal) -> Result<Vec<ApiKey>, AppError> {
+        principal.require(Permission::ManageOwnApiKeys)?;
+        let scope =
+            if principal.user.role.allows(Permission::ManageUsers) { None } else { Some(principal.user.id) };
+        Ok(self.store.read().await?.list_api_keys(scope).await?)
+    }
+
+    /// Revokes a key: one's own, or anyone's for an admin. Effective for the next request.
+    pub async fn revoke_api_key(&self, principal: &Principal, id: ApiKeyId) -> Result<ApiKey, AppError> {
+        principal.require(Permission::ManageOwnApiKeys)?;
+        let mut tx = self.store.begin().await?;
+        let key = tx.get_api_key(id).await?.ok_or_else(|| AppError::not_found("API key", id))?;
+        if key.user_id != principal.user.id {
+            // Hide other users' keys from non-admins rather than confirming they exist.
+            principal.require(Permission::ManageUsers).map_err(|_| AppError::not_found("API key", id))?;
+        }
+        tx.revoke_api_key(id, self.now()).await?;
+        let key = tx.get_api_key(id).await?.ok_or_else(|| AppError::not_found("API key", id))?;
+        tx.commit().await?;
+        Ok(key)
+    }
+}
+
+async fn insert_key(
+    tx: &mut leadgate_store::Session,
+    user: UserId,
+    name: &str,
+    key: &str,
+    now: Timestamp,
+) -> Result<ApiKey, AppError> {
+    let prefix = key.get(..KEY_PREFIX_LEN).ok_or_else(|| AppError::invalid("api_key", "is too short"))?;
+    tx.insert_api_key(ApiKeyId(new_uuid()), user, name, prefix, &digest(key), now).await.map_err(
+        |e| match e {
+            leadgate_store::StoreError::Conflict { .. } => AppError::Conflict {
+                field: "api_key".into(),
+                message: "another key starts with the same 12 characters; choose a different key".into(),
+            },
+            other => other.into(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_have_the_documented_shape() {
+        let a = generate_key().unwrap();
+        let b = generate_key().unwrap();
+        assert_ne!(a, b);
+        assert!(a.starts_with("lg_") && a.len() == 51, "{a}");
+        assert!(check_key_shape(&a).is_ok());
+        assert!(check_key_shape("short").is_err());
+        assert!(check_key_shape(&format!("{} {}", "a".repeat(20), "b".repeat(20))).is_err());
+    }
+
+    #[test]
+    fn constant_time_eq_compares_fully() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,99 @@
+//! Contact use cases: create, read, update, delete, list.
+
+use leadgate_core::access::Permission;
+use leadgate_core::contact::{Contact, ContactDraft, ContactPatch};
+use leadgate_core::custom_field::FieldEntity;
+use leadgate_core::filter::ContactFilter;
+use leadgate_core::ids::ContactId;
+use leadgate_store::cursor::{Cursor, Page};
+
+use crate::fields::{merge_custom, with_custom_values};
+use crate::idempotency::{remember, replay};
+use crate::{App, AppError, Idempotency, Principal, Recorded, new_uuid};
+
+impl App {
+    pub async fn create_contact(
+        &self,
+        principal: &Principal,
+        draft: ContactDraft,
+        idem: Option<&Idempotency>,
+    ) -> Result<Recorded<Contact>, AppError> {
+        principal.require(Permission::WriteContacts)?;
+        let mut draft = draft;
+        let custom = draft.custom.take();
+        let validated = draft.validate();
+        let mut tx = self.store.begin().await?;
+        if let Some(r) = replay(&mut tx, principal.user.id, "contacts.create", idem).await? {
+            return Ok(r);
+        }
+        let (mut new, custom) = with_custom_values(&mut tx, FieldEntity::Contact, validated, custom).await?;
+        merge_custom(&mut new.custom, custom);
+        if let Some(company) = new.company_id
+            && tx.get_company(company).await?.is_none()
+        {
+            return Err(AppError::invalid("company_id", format!("no company has the id {company}")));
+        }
+        let now = self.now();
+        let contact = tx.insert_contact(ContactId(new_uuid()), new, now).await?;
+        remember(&mut tx, principal.user.id, "contacts.create", idem, &contact, now).await?;
+        tx.commit().await?;
+        Ok(Recorded { value: contact, replayed: false })
+    }
+
+    pub async fn get_contact(&self, principal: &Principal, id: ContactId) -> Result<Contact, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        s.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))
+    }
+
+    pub async fn update_contact(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+        patch: ContactPatch,
+    ) -> Result<Contact, AppError> {
+        principal.require(Permission::WriteContacts)?;
+        let mut tx = self.store.begin().await?;
+        let current = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        let mut patch = patch;
+        let custom = patch.custom.take();
+        let company = patch.company_id.clone();
+        let (mut next, custom) =
+            with_custom_values(&mut tx, FieldEntity::Contact, patch.apply(&current), custom).await?;
+        merge_custom(&mut next.custom, custom);
+        if let leadgate_core::patch::Patch::Set(company) = company
+            && tx.get_company(company).await?.is_none()
+        {
+            return Err(AppError::invalid("company_id", format!("no company has the id {company}")));
+        }
+        if next == current {
+            return Ok(current);
+        }
+        next.updated_at = self.now();
+        tx.update_contact(&next).await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    pub async fn delete_contact(&self, principal: &Principal, id: ContactId) -> Result<(), AppError> {
+        principal.require(Permission::DeleteContacts)?;
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_contact(id).await? {
+            return Err(AppError::not_found("contact", id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_contacts(
+        &self,
+        principal: &Principal,
+        filter: &ContactFilter,
+        limit: u32,
+        after: Option<Cursor>,
+    ) -> Result<Page<Contact>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        Ok(s.list_contacts(filter, limit, after).await?)
+    }
+}

@@ -1,0 +1,71 @@
+//! Errors of the use cases, in the caller's terms. Each variant maps to one kind of answer
+//! (the HTTP layer turns them into problem+json in one place; the CLI prints them).
+
+use leadgate_core::validation::ValidationErrors;
+use leadgate_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input is wrong; every problem is listed with its field.
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    /// The thing asked for does not exist.
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: String },
+    /// The input clashes with stored data (an e-mail already taken, an id reused with other
+    /// content).
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    /// No valid credentials were presented.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this.
+    #[error("your role ({role}) may not {action}")]
+    Forbidden { role: &'static str, action: &'static str },
+    /// An `Idempotency-Key` was reused for a different request.
+    #[error(
+        "the Idempotency-Key `{key}` was already used for a different request; use a new key for a new request"
+    )]
+    IdempotencyKeyReused { key: String },
+    /// The database cannot be reached; retry later.
+    #[error("the database is unavailable, retry in a moment: {0}")]
+    Unavailable(String),
+    /// A bug or inconsistent data. Logged with details; the client gets a request id.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> AppError {
+        AppError::Invalid(ValidationErrors::single(field, message))
+    }
+
+    pub fn not_found(what: &'static str, id: impl ToString) -> AppError {
+        AppError::NotFound { what, id: id.to_string() }
+    }
+}
+
+impl From<ValidationErrors> for AppError {
+    fn from(e: ValidationErrors) -> Self {
+        AppError::Invalid(e)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { field } => AppError::Conflict {
+                field: field.to_string(),
+                message: format!(
+                    "{field} is already used by another record; use another value or update that record"
+                ),
+            },
+            StoreError::MissingReference => AppError::invalid(
+                "company_id",
+                "refers to a record that does not exist; create it first or check the id",
+            ),
+            StoreError::Unavailable(m) => AppError::Unavailable(m),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! One module per subcommand.
+
+pub mod migrate;
+pub mod serve;
+
+use leadgate_store::{Store, StoreConfig};
+
+/// Opens (and migrates) the configured database, saying which one in the error.
+pub async fn open_store(config: &StoreConfig) -> anyhow::Result<Store> {
+    Store::open(config, jiff::Timestamp::now()).await.map_err(|e| anyhow::anyhow!("{e} ({config:?})"))
+}

@@ -1,0 +1,37 @@
+//! From raw command-line options to a validated configuration: which database, checked before
+//! anything is opened, with messages that say what to change.
+
+use anyhow::{Context, bail};
+use leadgate_store::StoreConfig;
+
+use crate::cli::GlobalArgs;
+
+/// The database to use, from `--database-url` or `--data-dir`.
+pub fn store_config(global: &GlobalArgs) -> anyhow::Result<StoreConfig> {
+    match global.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(StoreConfig::Postgres { url: url.to_string() })
+        }
+        Some(url) if url.starts_with("sqlite://") => {
+            let path = url.trim_start_matches("sqlite://");
+            if path.is_empty() {
+                bail!("--database-url sqlite:// needs a file path, e.g. sqlite://./leadgate.sqlite3");
+            }
+            Ok(StoreConfig::Sqlite { path: path.into() })
+        }
+        Some(url) => bail!(
+            "--database-url `{}` is not supported: give a postgres://user:password@host:5432/database URL, \
+             or leave it out to use SQLite under --data-dir",
+            leadgate_store::redact_url(url)
+        ),
+        None => {
+            let dir = &global.data_dir;
+            if dir.exists() && !dir.is_dir() {
+                bail!("--data-dir {} exists and is not a directory", dir.display());
+            }
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+            Ok(StoreConfig::Sqlite { path: dir.join("leadgate.sqlite3") })
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! `/api/v1/users`, `/api/v1/api-keys`, `/api/v1/me`: users, roles and API keys.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use leadgate_app::auth::NewApiKey;
+use leadgate_core::access::Role;
+use leadgate_core::ids::{ApiKeyId, UserId};
+use leadgate_core::user::{ApiKey, User};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::extract::{Auth, Json, path_id};
+use crate::problem::ApiError;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(create_user, list_users))
+        .routes(routes!(create_api_key, list_api_keys))
+        .routes(routes!(revoke_api_key))
+}
+
+/// The caller.
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "users",
+    responses((status = 200, description = "The user owning the API key used", body = User))
+)]
+async fn me(Auth(principal): Auth) -> axum::Json<User> {
+    axum::Json(principal.user)
+}
+
+/// A user to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserDraft {
+    #[schema(format = Email)]
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+}
+
+/// Create a user (admins).
+#[utoipa::path(
+    post, path = "/api/v1/users", tag = "users",
+    request_body = UserDraft,
+    responses((status = 201, description = "The user was created", body = User))
+)]
+async fn create_user(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    body: Json<UserDraft>,
+) -> Result<Response, ApiError> {
+    let d = body.value;
+    let user = state.app.create_user(&principal, &d.email, d.name.as_deref(), d.role).await?;
+    Ok((StatusCode::CREATED, axum::Json(user)).into_response())
+}
+
+/// List users (admins).
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "users",
+    responses((status = 200, description = "Every user", body = Vec<User>))
+)]
+async fn list_users(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<axum::Json<Vec<User>>, ApiError> {
+    Ok(axum::Json(state.app.list_users(&principal).await?))
+}
+
+/// An API key to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyDraft {
+    /// What the key is for, e.g. `crm-sync`.
+    pub name: String,
+    /// The user who will own the key (admins only); oneself by default.
+    pub user_id: Option<UserId>,
+}
+
+/// Create an API key.
+///
+/// The answer carries the key in clear, once.
+#[utoipa::path(
+    post, path = "/api/v1/api-keys", tag = "users",
+    request_body = ApiKeyDraft,
+    responses((status = 201, description = "The key was created; `key` is shown only now", body = NewApiKey))
+)]
+async fn create_api_key(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    body: Json<ApiKeyDraft>,
+) -> Result<Response, ApiError> {
+    let d = body.value;
+    let key = state.app.create_api_key(&principal, d.user_id, &d.name).await?;
+    Ok((StatusCode::CREATED, axum::Json(key)).into_response())
+}
+
+/// List API keys: one's own, or everyone's for admins.
+#[utoipa::path(
+    get, path = "/api/v1/api-keys", tag = "users",
+    responses((status = 200, description = "Keys, by prefix (never the secret)", body = Vec<ApiKey>))
+)]
+async fn list_api_keys(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<axum::Json<Vec<ApiKey>>, ApiError> {
+    Ok(axum::Json(state.app.list_api_keys(&principal).await?))
+}
+
+/// Revoke an API key.
+///
+/// Takes effect on the next request made with it.
+#[utoipa::path(
+    delete, path = "/api/v1/api-keys/{id}", tag = "users",
+    params(("id" = String, Path, format = Uuid, description = "The key's id")),
+    responses((status = 200, description = "The revoked key", body = ApiKey))
+)]
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ApiKey>, ApiError> {
+    let id: ApiKeyId = path_id(&id)?;
+    Ok(axum::Json(state.app.revoke_api_key(&principal, id).await?))
+}

@@ -1,0 +1,171 @@
+//! Every error the API returns, as `application/problem+json` (RFC 9457), built in this one place.
+//! A client mistake is a 4xx naming the field at fault and what to do; a server fault is a 5xx
+//! with the request id that finds the log line.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use leadgate_app::AppError;
+use leadgate_core::validation::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::observe::current_request_id;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem report (RFC 9457).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem; stable, for programs to switch on.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this case, and what to do about it.
+    pub detail: String,
+    /// The fields at fault, when the request body or query was wrong.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The id of this request in the server's logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> ApiError {
+        ApiError { status, slug, title, detail: detail.into(), errors: Vec::new() }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        self.errors.push(FieldError { field: field.into(), message: message.into() });
+        self
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-request", "The request is malformed", detail)
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let field = field.into();
+        let message = message.into();
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "The request has invalid fields",
+            format!("{field}: {message}"),
+        )
+        .with_field(field, message)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> ApiError {
+        match e {
+            AppError::Invalid(errors) => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                slug: "validation",
+                title: "The request has invalid fields",
+                detail: errors.to_string(),
+                errors: errors.errors,
+            },
+            AppError::NotFound { what, id } => ApiError::not_found(format!("no {what} has the id {id}")),
+            AppError::Conflict { field, message } => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "The request conflicts with stored data",
+                message.clone(),
+            )
+            .with_field(field, message),
+            AppError::Unauthenticated(detail) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", detail)
+            }
+            e @ AppError::Forbidden { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed for your role", e.to_string())
+            }
+            e @ AppError::IdempotencyKeyReused { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+                e.to_string(),
+            )
+            .with_field("Idempotency-Key", "was used for a different request"),
+            AppError::Unavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Temporarily unavailable",
+                    "the database is unavailable; retry in a few seconds",
+                )
+            }
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the server failed to handle this request; it is logged under the request id below",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            kind: format!("https://leadgate.dev/problems/{}", self.slug),
+            title: self.title.to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            errors: self.errors,
+            request_id: current_request_id(),
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                headers
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"leadgate\""));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<leadgate_store::cursor::InvalidCursor> for ApiError {
+    fn from(e: leadgate_store::cursor::InvalidCursor) -> ApiError {
+        ApiError::invalid("cursor", e.to_string())
+    }
+}

@@ -1,0 +1,533 @@
+//! The HTTP API, tested through a real server on an ephemeral port, on both databases. Each test
+//! gets a fresh database and a `TestApp` with an admin key and typed helpers.
+
+use std::sync::Arc;
+
+use leadgate_app::{App, SystemClock};
+use leadgate_server::AppState;
+use leadgate_store::testing::{Backend, TestDb};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const ADMIN_KEY: &str = "lg_test_admin_key_0123456789abcdef0123456789";
+
+struct TestApp {
+    base: String,
+    http: reqwest::Client,
+    app: App,
+    db: Option<TestDb>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// A response reduced to what tests look at.
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    fn field_errors(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or_default().to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    fn is_problem(&self) -> bool {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()) == Some("application/problem+json")
+            && self.body["status"].as_u64() == Some(u64::from(self.status.as_u16()))
+            && self.body["detail"].as_str().is_some_and(|d| !d.is_empty())
+    }
+}
+
+async fn spawn_app(backend: Backend) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let app = App::new(db.store.clone(), Arc::new(SystemClock));
+    app.bootstrap_admin("admin@test.example", Some(ADMIN_KEY)).await.expect("bootstrap admin");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let state = AppState::new(app.clone());
+    let server = tokio::spawn(leadgate_server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    TestApp { base, http: reqwest::Client::new(), app, db: Some(db), stop: Some(stop), server: Some(server) }
+}
+
+impl TestApp {
+    async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        into_reply(req.send().await.expect("request sent")).await
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, Some(ADMIN_KEY), None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(ADMIN_KEY), Some(body)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(ADMIN_KEY), Some(body)).await
+    }
+
+    async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, Some(ADMIN_KEY), None).await
+    }
+
+    async fn raw(&self, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_KEY)
+            .header("content-type", content_type)
+            .body(body);
+        into_reply(req.send().await.unwrap()).await
+    }
+
+    async fn post_with_key(&self, path: &str, idempotency_key: &str, body: Value) -> Reply {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_KEY)
+            .header("idempotency-key", idempotency_key)
+            .json(&body);
+        into_reply(req.send().await.unwrap()).await
+    }
+
+    /// A new user with `role` and an API key of theirs.
+    async fn user_key(&self, email: &str, role: &str) -> String {
+        let user = self.post("/api/v1/users", json!({"email": email, "role": role})).await;
+        assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
+        let key = self.post("/api/v1/api-keys", json!({"name": "test", "user_id": user.body["id"]})).await;
+        assert_eq!(key.status, StatusCode::CREATED, "{}", key.body);
+        key.body["key"].as_str().unwrap().to_string()
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.await.unwrap().unwrap();
+        }
+        if let Some(db) = self.db.take() {
+            db.cleanup().await;
+        }
+    }
+}
+
+async fn into_reply(resp: reqwest::Response) -> Reply {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.unwrap();
+    let body =
+        if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+    Reply { status, headers, body }
+}
+
+/// Runs each test on SQLite and on PostgreSQL, as `<name>::sqlite` and `<name>::postgres`.
+macro_rules! api_tests {
+    ($(async fn $name:ident($t:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test]
+            async fn sqlite() {
+                let $t = spawn_app(Backend::Sqlite).await;
+                $body;
+                $t.stop().await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let $t = spawn_app(Backend::Postgres).await;
+                $body;
+                $t.stop().await;
+            }
+        }
+    )*};
+}
+
+api_tests! {
+    async fn health_and_openapi_are_served(t) {
+        let health = t.send(Method::GET, "/healthz", None, None).await;
+        assert_eq!(health.status, StatusCode::OK);
+        let doc = t.send(Method::GET, "/api/openapi.json", None, None).await;
+        assert_eq!(doc.status, StatusCode::OK);
+        assert_eq!(doc.body["openapi"], "3.1.0");
+        for path in ["/api/v1/contacts", "/api/v1/contacts/{id}", "/api/v1/contacts/{id}/timeline", "/api/v1/companies",
+                     "/api/v1/events", "/api/v1/events/batch", "/api/v1/custom-fields", "/api/v1/api-keys", "/api/v1/users"] {
+            assert!(doc.body["paths"][path].is_object(), "{path} is described");
+        }
+        // Shared problems are referenced from every operation.
+        assert_eq!(doc.body["paths"]["/api/v1/contacts"]["post"]["responses"]["422"]["$ref"], "#/components/responses/Problem422");
+        assert!(doc.body["components"]["securitySchemes"]["api_key"].is_object());
+    }
+
+    async fn requests_without_a_valid_key_get_401_and_no_data(t) {
+        t.post("/api/v1/contacts", json!({"email": "secret@x.example"})).await;
+        for key in [None, Some("nope"), Some("lg_0000000000000000000000000000000000000000000000000"), Some(&ADMIN_KEY[..20])] {
+            let r = t.send(Method::GET, "/api/v1/contacts", key, None).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "key {key:?}");
+            assert!(r.is_problem());
+            assert!(!r.body.to_string().contains("secret@x.example"));
+            assert!(r.headers.contains_key("www-authenticate"));
+        }
+        let r = t.http.get(format!("{}/api/v1/contacts", t.base)).header("authorization", "Basic abc").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn roles_are_enforced_on_every_endpoint(t) {
+        let sales = t.user_key("rep@x.example", "sales").await;
+        let marketing = t.user_key("mkt@x.example", "marketing").await;
+        let c = t.post("/api/v1/contacts", json!({"email": "lead@x.example"})).await;
+        let id = c.body["id"].as_str().unwrap().to_string();
+        // Sales reads and edits contacts, records events, but does not delete or declare fields.
+        assert_eq!(t.send(Method::GET, &format!("/api/v1/contacts/{id}"), Some(&sales), None).await.status, StatusCode::OK);
+        assert_eq!(t.send(Method::PATCH, &format!("/api/v1/contacts/{id}"), Some(&sales), Some(json!({"job_title": "CFO"}))).await.status, StatusCode::OK);
+        let denied = t.send(Method::DELETE, &format!("/api/v1/contacts/{id}"), Some(&sales), None).await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN);
+        assert!(denied.is_problem());
+        assert!(denied.body["detail"].as_str().unwrap().contains("sales"));
+        let field = json!({"entity": "contact", "key": "budget", "label": "Budget", "type": "number"});
+        assert_eq!(t.send(Method::POST, "/api/v1/custom-fields", Some(&sales), Some(field.clone())).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(t.send(Method::POST, "/api/v1/custom-fields", Some(&marketing), Some(field)).await.status, StatusCode::CREATED);
+        // Only admins manage users.
+        assert_eq!(t.send(Method::GET, "/api/v1/users", Some(&marketing), None).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(t.send(Method::POST, "/api/v1/users", Some(&marketing), Some(json!({"email": "z@x.example", "role": "admin"}))).await.status, StatusCode::FORBIDDEN);
+        // Everyone sees themselves.
+        let me = t.send(Method::GET, "/api/v1/me", Some(&sales), None).await;
+        assert_eq!(me.body["role"], "sales");
+    }
+
+    async fn contacts_crud(t) {
+        let created = t.post("/api/v1/contacts", json!({
+            "email": "Ada@Example.com", "first_name": "Ada", "last_name": "Lovelace",
+            "job_title": "Head of Engineering", "country": "France", "source": "trade fair", "campaign": "Salon 2026"
+        })).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let id = created.body["id"].as_str().unwrap().to_string();
+        assert_eq!(created.headers["location"], format!("/api/v1/contacts/{id}").as_str());
+        assert_eq!(created.body["lifecycle_stage"], "lead");
+
+        let read = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(read.status, StatusCode::OK);
+        assert_eq!(read.body, created.body, "what was answered at creation is what is stored");
+
+        let patched = t.patch(&format!("/api/v1/contacts/{id}"), json!({"job_title": null, "phone": "+33 1 23 45 67 89"})).await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+        assert_eq!(patched.body["job_title"], Value::Null);
+        assert_eq!(patched.body["phone"], "+33 1 23 45 67 89");
+        assert_eq!(patched.body["first_name"], "Ada", "absent fields are kept");
+
+        assert_eq!(t.delete(&format!("/api/v1/contacts/{id}")).await.status, StatusCode::NO_CONTENT);
+        let gone = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        assert!(gone.is_problem());
+        assert_eq!(t.delete(&format!("/api/v1/contacts/{id}")).await.status, StatusCode::NOT_FOUND);
+    }
+
+    async fn every_client_mistake_is_a_4xx_problem(t) {
+        t.post("/api/v1/contacts", json!({"email": "taken@x.example"})).await;
+        let cases: Vec<(Reply, StatusCode, Option<&str>)> = vec![
+            (t.post("/api/v1/contacts", json!({"email": "TAKEN@x.example"})).await, StatusCode::CONFLICT, Some("email")),
+            (t.post("/api/v1/contacts", json!({"email": "not an email"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("email")),
+            (t.post("/api/v1/contacts", json!({"email": "a@x.example", "colour": "red"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("colour")),
+            (t.post("/api/v1/contacts", json!({"email": 42})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("email")),
+            (t.post("/api/v1/contacts", json!({"do_not_email": "yes", "email": "b@x.example"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("do_not_email")),
+            (t.post("/api/v1/contacts", json!({})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("email")),
+            (t.post("/api/v1/contacts", json!([1, 2])).await, StatusCode::UNPROCESSABLE_ENTITY, Some("body")),
+            (t.post("/api/v1/companies", json!({"domain": "x.example"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("body")),
+            (t.post("/api/v1/contacts", json!({"email": "c@x.example", "company_id": "0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("company_id")),
+            (t.post("/api/v1/contacts", json!({"email": "d@x.example", "custom": {"nope": 1}})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("custom.nope")),
+            (t.raw(Method::POST, "/api/v1/contacts", "application/json", b"{\"email\": ".to_vec()).await, StatusCode::BAD_REQUEST, None),
+            (t.raw(Method::POST, "/api/v1/contacts", "application/json", b"{\"email\": \"a@b.co\"} trailing".to_vec()).await, StatusCode::BAD_REQUEST, None),
+            (t.raw(Method::POST, "/api/v1/contacts", "text/plain", b"{}".to_vec()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
+            (t.raw(Method::POST, "/api/v1/contacts", "application/json", vec![b' '; 9 * 1024 * 1024]).await, StatusCode::PAYLOAD_TOO_LARGE, None),
+            (t.get("/api/v1/contacts/not-a-uuid").await, StatusCode::UNPROCESSABLE_ENTITY, Some("id")),
+            (t.get("/api/v1/contacts/0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e").await, StatusCode::NOT_FOUND, None),
+            (t.get("/api/v1/contacts?cursor=zzzz").await, StatusCode::UNPROCESSABLE_ENTITY, Some("cursor")),
+            (t.get("/api/v1/contacts?limit=0").await, StatusCode::UNPROCESSABLE_ENTITY, Some("limit")),
+            (t.get("/api/v1/contacts?limit=abc").await, StatusCode::UNPROCESSABLE_ENTITY, Some("query")),
+            (t.get("/api/v1/contacts?stage=mql").await, StatusCode::UNPROCESSABLE_ENTITY, Some("query")),
+            (t.get("/api/v1/contacts?created_after=yesterday").await, StatusCode::UNPROCESSABLE_ENTITY, Some("query")),
+            (t.get("/api/v1/nowhere").await, StatusCode::NOT_FOUND, None),
+            (t.send(Method::PUT, "/api/v1/contacts", Some(ADMIN_KEY), Some(json!({}))).await, StatusCode::METHOD_NOT_ALLOWED, None),
+            (t.post("/api/v1/events", json!({"kind": "page_view"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("contact_id")),
+            (t.post("/api/v1/events", json!({"kind": "page_view", "contact_id": "0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("contact_id")),
+            (t.post("/api/v1/events", json!({"kind": "page_view", "email": "e@x.example", "occurred_at": "2999-01-01T00:00:00Z"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("occurred_at")),
+            (t.post("/api/v1/events", json!({"kind": "page_view", "email": "e@x.example", "occurred_at": "last tuesday"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("occurred_at")),
+            (t.post("/api/v1/events/batch", json!({"events": []})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("events")),
+            (t.post_with_key("/api/v1/contacts", "", json!({"email": "f@x.example"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("Idempotency-Key")),
+        ];
+        for (i, (reply, status, field)) in cases.iter().enumerate() {
+            assert_eq!(reply.status, *status, "case {i}: {}", reply.body);
+            assert!(reply.is_problem(), "case {i} is a problem document: {} {:?}", reply.body, reply.headers);
+            if let Some(f) = field {
+                assert!(reply.field_errors().iter().any(|e| e == f), "case {i} names `{f}`: {}", reply.body);
+            }
+        }
+    }
+
+    async fn hostile_and_unicode_text_is_stored_verbatim(t) {
+        let names = ["Robert'); DROP TABLE contacts;--", "Zoë Ünïcödé 数学 🚀", "<script>alert(1)</script>", "%_\\"];
+        for (i, name) in names.iter().enumerate() {
+            let r = t.post("/api/v1/contacts", json!({"email": format!("u{i}@x.example"), "last_name": name})).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            assert_eq!(r.body["last_name"], *name);
+        }
+        let all = t.get("/api/v1/contacts?limit=10").await;
+        assert_eq!(all.body["items"].as_array().unwrap().len(), 4);
+        let search = t.get("/api/v1/contacts?q=%25_%5C").await;
+        assert_eq!(search.body["items"].as_array().unwrap().len(), 1, "LIKE wildcards are literal: {}", search.body);
+        let search = t.get("/api/v1/contacts?q=z%C3%8B").await;
+        assert_eq!(search.status, StatusCode::OK);
+    }
+
+    async fn contacts_are_listed_with_filters_and_cursor(t) {
+        let acme = t.post("/api/v1/companies", json!({"name": "Acme", "domain": "acme.example", "sector": "Technology", "employees": 120})).await;
+        assert_eq!(acme.status, StatusCode::CREATED, "{}", acme.body);
+        let acme_id = acme.body["id"].as_str().unwrap().to_string();
+        for i in 0..7 {
+            let r = t.post("/api/v1/contacts", json!({
+                "email": format!("p{i}@acme.example"),
+                "first_name": format!("Person{i}"),
+                "source": if i % 2 == 0 { "Google" } else { "Referral" },
+                "company_id": if i < 3 { Value::String(acme_id.clone()) } else { Value::Null },
+            })).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        }
+        let mut seen = Vec::new();
+        let mut url = "/api/v1/contacts?limit=3".to_string();
+        loop {
+            let page = t.get(&url).await;
+            assert_eq!(page.status, StatusCode::OK);
+            seen.extend(page.body["items"].as_array().unwrap().iter().map(|c| c["email"].as_str().unwrap().to_string()));
+            match page.body["next_cursor"].as_str() {
+                Some(c) => url = format!("/api/v1/contacts?limit=3&cursor={c}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, (0..7).map(|i| format!("p{i}@acme.example")).collect::<Vec<_>>());
+        let google = t.get("/api/v1/contacts?source=Google").await;
+        assert_eq!(google.body["items"].as_array().unwrap().len(), 4);
+        let at_acme = t.get(&format!("/api/v1/contacts?company_id={acme_id}&source=Google")).await;
+        assert_eq!(at_acme.body["items"].as_array().unwrap().len(), 2);
+        let by_email = t.get("/api/v1/contacts?email=P3@ACME.example").await;
+        assert_eq!(by_email.body["items"][0]["first_name"], "Person3");
+        let leads = t.get("/api/v1/contacts?lifecycle_stage=lead&q=person").await;
+        assert_eq!(leads.body["items"].as_array().unwrap().len(), 7);
+        let none = t.get("/api/v1/contacts?created_before=2000-01-01T00:00:00Z").await;
+        assert_eq!(none.body["items"].as_array().unwrap().len(), 0);
+        let companies = t.get("/api/v1/companies?sector=technology").await;
+        assert_eq!(companies.body["items"][0]["domain"], "acme.example");
+    }
+
+    async fn custom_fields_are_typed(t) {
+        let decl = t.post("/api/v1/custom-fields", json!({"entity": "contact", "key": "plan", "label": "Plan", "type": "choice", "choices": ["basic", "pro"]})).await;
+        assert_eq!(decl.status, StatusCode::CREATED, "{}", decl.body);
+        let dup = t.post("/api/v1/custom-fields", json!({"entity": "contact", "key": "plan", "label": "Plan", "type": "text"})).await;
+        assert_eq!(dup.status, StatusCode::CONFLICT);
+        let bad_decl = t.post("/api/v1/custom-fields", json!({"entity": "contact", "key": "Bad Key", "label": "", "type": "number"})).await;
+        assert_eq!(bad_decl.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad_decl.field_errors(), vec!["key".to_string(), "label".to_string()]);
+        t.post("/api/v1/custom-fields", json!({"entity": "contact", "key": "renewal", "label": "Renewal", "type": "date"})).await;
+
+        let ok = t.post("/api/v1/contacts", json!({"email": "c@x.example", "custom": {"plan": "pro", "renewal": "2027-03-31"}})).await;
+        assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+        let bad = t.post("/api/v1/contacts", json!({"email": "not valid", "custom": {"plan": "gold", "renewal": 3}})).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let mut fields = bad.field_errors();
+        fields.sort();
+        assert_eq!(fields, vec!["custom.plan", "custom.renewal", "email"], "core and custom problems together");
+        let id = ok.body["id"].as_str().unwrap();
+        let cleared = t.patch(&format!("/api/v1/contacts/{id}"), json!({"custom": {"plan": null}})).await;
+        assert_eq!(cleared.body["custom"], json!({"renewal": "2027-03-31"}));
+        let list = t.get("/api/v1/custom-fields?entity=contact").await;
+        assert_eq!(list.body.as_array().unwrap().len(), 2);
+        assert_eq!(t.delete("/api/v1/custom-fields/contact/plan").await.status, StatusCode::NO_CONTENT);
+        assert_eq!(t.delete("/api/v1/custom-fields/contact/plan").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(t.delete("/api/v1/custom-fields/widget/plan").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    async fn events_are_recorded_once_and_shown_newest_first(t) {
+        let single = t.post("/api/v1/events", json!({"email": "New@Lead.example", "kind": "white_paper_downloaded", "source": "LinkedIn", "campaign": "Q4", "occurred_at": "2026-01-02T10:00:00Z"})).await;
+        assert_eq!(single.status, StatusCode::CREATED, "{}", single.body);
+        let contact = single.body["contact_id"].as_str().unwrap().to_string();
+        let lead = t.get(&format!("/api/v1/contacts/{contact}")).await;
+        assert_eq!(lead.body["email"], "New@Lead.example");
+        assert_eq!(lead.body["source"], "LinkedIn", "an unknown e-mail becomes a lead with the event's source");
+
+        let batch: Vec<Value> = (0..50).map(|i| json!({
+            "id": format!("0192f7a4-5c1e-7b3a-9d2e-{i:012x}"),
+            "contact_id": contact,
+            "kind": if i == 49 { "quote_request" } else { "page_view" },
+            "occurred_at": format!("2026-01-03T10:{:02}:00Z", i),
+            "source": "Google",
+            "properties": {"url": format!("/page/{i}")}
+        })).collect();
+        let first = t.post("/api/v1/events/batch", json!({"events": batch})).await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+        assert_eq!(first.body["recorded"], 50);
+        let retry = t.post("/api/v1/events/batch", json!({"events": batch})).await;
+        assert_eq!(retry.status, StatusCode::CREATED);
+        assert_eq!(retry.body["recorded"], 0);
+        assert_eq!(retry.body["duplicates"], 50);
+
+        let mut changed = batch[0].clone();
+        changed["kind"] = json!("demo_request");
+        let clash = t.post("/api/v1/events", changed).await;
+        assert_eq!(clash.status, StatusCode::CONFLICT, "{}", clash.body);
+
+        let lead = t.get(&format!("/api/v1/contacts/{contact}")).await;
+        assert_eq!(lead.body["last_touch_source"], "Google");
+
+        let page = t.get(&format!("/api/v1/contacts/{contact}/timeline?limit=20")).await;
+        let items = page.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 20);
+        assert_eq!(items[0]["kind"], "quote_request", "newest first");
+        assert_eq!(items[0]["properties"]["url"], "/page/49");
+        let cursor = page.body["next_cursor"].as_str().unwrap();
+        let rest = t.get(&format!("/api/v1/contacts/{contact}/timeline?limit=100&cursor={cursor}")).await;
+        assert_eq!(rest.body["items"].as_array().unwrap().len(), 31);
+        assert_eq!(rest.body["items"][30]["kind"], "white_paper_downloaded");
+        assert!(rest.body.get("next_cursor").is_none());
+        assert_eq!(t.get("/api/v1/contacts/0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e/timeline").await.status, StatusCode::NOT_FOUND);
+    }
+
+    async fn a_bad_event_rejects_the_whole_batch_with_its_index(t) {
+        let events = json!({"events": [
+            {"email": "ok@x.example", "kind": "page_view"},
+            {"email": "broken", "kind": "page_view"},
+            {"email": "ok2@x.example", "kind": "page_view", "properties": {"blob": "x".repeat(20_000)}},
+        ]});
+        let r = t.post("/api/v1/events/batch", events).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.field_errors(), vec!["events[1].email", "events[2].properties"]);
+        let none = t.get("/api/v1/contacts").await;
+        assert_eq!(none.body["items"].as_array().unwrap().len(), 0, "nothing was recorded");
+        let too_many: Vec<Value> = (0..1001).map(|_| json!({"email": "a@x.example", "kind": "page_view"})).collect();
+        let r = t.post("/api/v1/events/batch", json!({"events": too_many})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body["detail"].as_str().unwrap().contains("at most 1000"));
+        let dup_ids = json!({"events": [
+            {"id": "0192f7a4-5c1e-7b3a-9d2e-000000000001", "email": "a@x.example", "kind": "page_view"},
+            {"id": "0192f7a4-5c1e-7b3a-9d2e-000000000001", "email": "a@x.example", "kind": "quote_request"},
+        ]});
+        let r = t.post("/api/v1/events/batch", dup_ids).await;
+        assert_eq!(r.field_errors(), vec!["events[1].id"]);
+    }
+
+    async fn idempotency_keys_replay_the_first_answer(t) {
+        let body = json!({"events": [{"email": "idem@x.example", "kind": "demo_request"}]});
+        let first = t.post_with_key("/api/v1/events/batch", "retry-1", body.clone()).await;
+        assert_eq!(first.status, StatusCode::CREATED);
+        assert!(!first.headers.contains_key("idempotent-replayed"));
+        let again = t.post_with_key("/api/v1/events/batch", "retry-1", body.clone()).await;
+        assert_eq!(again.status, StatusCode::CREATED);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        assert_eq!(again.body, first.body, "the same answer, same event ids");
+        let contact = first.body["events"][0]["contact_id"].as_str().unwrap();
+        let timeline = t.get(&format!("/api/v1/contacts/{contact}/timeline")).await;
+        assert_eq!(timeline.body["items"].as_array().unwrap().len(), 1, "recorded once");
+        let other = t.post_with_key("/api/v1/events/batch", "retry-1", json!({"events": [{"email": "idem@x.example", "kind": "quote_request"}]})).await;
+        assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(other.field_errors(), vec!["Idempotency-Key"]);
+        let c1 = t.post_with_key("/api/v1/contacts", "create-1", json!({"email": "once@x.example"})).await;
+        let c2 = t.post_with_key("/api/v1/contacts", "create-1", json!({"email": "once@x.example"})).await;
+        assert_eq!(c1.status, StatusCode::CREATED);
+        assert_eq!(c2.status, StatusCode::CREATED, "a replay, not a duplicate-email conflict");
+        assert_eq!(c1.body["id"], c2.body["id"]);
+    }
+
+    async fn api_keys_are_listed_by_prefix_and_revocable(t) {
+        let created = t.post("/api/v1/api-keys", json!({"name": "crm-sync"})).await;
+        assert_eq!(created.status, StatusCode::CREATED);
+        let key = created.body["key"].as_str().unwrap().to_string();
+        assert!(key.starts_with("lg_"));
+        let id = created.body["api_key"]["id"].as_str().unwrap().to_string();
+        assert_eq!(t.send(Method::GET, "/api/v1/me", Some(&key), None).await.status, StatusCode::OK);
+        let list = t.get("/api/v1/api-keys").await;
+        let text = list.body.to_string();
+        assert!(text.contains(&key[..12]), "prefix shown");
+        assert!(!text.contains(&key[12..]), "secret never listed");
+        let revoked = t.delete(&format!("/api/v1/api-keys/{id}")).await;
+        assert_eq!(revoked.status, StatusCode::OK);
+        assert!(revoked.body["revoked_at"].is_string());
+        let after = t.send(Method::GET, "/api/v1/me", Some(&key), None).await;
+        assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+        assert!(after.body["detail"].as_str().unwrap().contains("revoked"));
+        // A sales rep cannot revoke the admin's key (and is not told it exists).
+        let sales = t.user_key("rep@x.example", "sales").await;
+        let keys = t.get("/api/v1/api-keys").await;
+        let admin_key_id = keys.body.as_array().unwrap().iter().find(|k| k["name"] == "bootstrap").unwrap()["id"].as_str().unwrap().to_string();
+        let r = t.send(Method::DELETE, &format!("/api/v1/api-keys/{admin_key_id}"), Some(&sales), None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let own = t.send(Method::GET, "/api/v1/api-keys", Some(&sales), None).await;
+        assert_eq!(own.body.as_array().unwrap().len(), 1, "a rep lists only their keys");
+    }
+
+    async fn metrics_count_requests_and_report_the_database(t) {
+        t.get("/api/v1/contacts").await;
+        t.get("/api/v1/contacts/not-an-id").await;
+        let r = t.http.get(format!("{}/metrics", t.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let text = r.text().await.unwrap();
+        assert!(text.contains("leadgate_http_requests_total{method=\"GET\",route=\"/api/v1/contacts\",status=\"200\"} 1"), "{text}");
+        assert!(text.contains("route=\"/api/v1/contacts/{id}\",status=\"422\"} 1"), "{text}");
+        assert!(text.contains("leadgate_http_request_duration_seconds_bucket"));
+        assert!(text.contains("leadgate_db_up 1"));
+        assert!(text.contains("leadgate_jobs{state=\"queued\"} 0"));
+    }
+
+    async fn request_ids_are_echoed(t) {
+        let r = t.http.get(format!("{}/api/v1/contacts", t.base)).header("x-request-id", "abc-123").send().await.unwrap();
+        assert_eq!(r.headers()["x-request-id"], "abc-123");
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(problem["request_id"], "abc-123");
+        let r = t.get("/healthz").await;
+        assert!(r.headers["x-request-id"].len() >= 16, "made up when absent");
+    }
+
+    async fn companies_crud(t) {
+        let c = t.post("/api/v1/companies", json!({"name": "Betasoloin", "domain": "https://www.betasoloin.example/", "employees": 495, "annual_revenue": 251.41e6, "country": "United States", "sector": "medical"})).await;
+        assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+        assert_eq!(c.body["domain"], "betasoloin.example");
+        let id = c.body["id"].as_str().unwrap().to_string();
+        let p = t.patch(&format!("/api/v1/companies/{id}"), json!({"employees": 500, "sector": null})).await;
+        assert_eq!(p.body["employees"], 500);
+        assert_eq!(p.body["sector"], Value::Null);
+        let bad = t.patch(&format!("/api/v1/companies/{id}"), json!({"employees": -1, "name": ""})).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let contact = t.post("/api/v1/contacts", json!({"email": "x@betasoloin.example", "company_id": id})).await;
+        assert_eq!(contact.status, StatusCode::CREATED);
+        assert_eq!(t.delete(&format!("/api/v1/companies/{id}")).await.status, StatusCode::NO_CONTENT);
+        let orphan = t.get(&format!("/api/v1/contacts/{}", contact.body["id"].as_str().unwrap())).await;
+        assert_eq!(orphan.body["company_id"], Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_key_is_ignored_once_an_admin_exists() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let again = t
+        .app
+        .bootstrap_admin("other@test.example", Some("lg_another_bootstrap_key_0123456789abcdef"))
+        .await
+        .unwrap();
+    assert!(again.is_none());
+    let r = t.send(Method::GET, "/api/v1/me", Some("lg_another_bootstrap_key_0123456789abcdef"), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    t.stop().await;
+}
