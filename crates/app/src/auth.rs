@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use leadgate_core::access::{Permission, Role};
 use leadgate_core::email::Email;
 use leadgate_core::ids::{ApiKeyId, UserId};
+use leadgate_core::validation::is_plain_text;
 use leadgate_store::users::{ApiKey, User};
 use sha2::{Digest, Sha256};
 
@@ -156,8 +157,8 @@ impl App {
         principal.require(Permission::ManageUsers)?;
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
         let name = name.map(str::trim).filter(|n| !n.is_empty());
-        if name.is_some_and(|n| n.chars().count() > 200) {
-            return Err(AppError::invalid("name", "is longer than 200 characters"));
+        if name.is_some_and(|n| n.chars().count() > 200 || !is_plain_text(n)) {
+            return Err(AppError::invalid("name", "must be plain text of at most 200 characters"));
         }
         let mut tx = self.store.begin().await?;
         let user = tx.insert_user(UserId(new_uuid()), &email, name, role, None, self.now()).await?;
@@ -185,7 +186,7 @@ impl App {
             principal.require(Permission::ManageUsers)?;
         }
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() || name.chars().count() > 100 || !is_plain_text(name) {
             return Err(AppError::invalid(
                 "name",
                 "give the key a name of 1 to 100 characters, e.g. `crm-sync`",

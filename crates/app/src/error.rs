@@ -64,6 +64,9 @@ impl From<StoreError> for AppError {
                 "company_id",
                 "refers to a record that does not exist; create it first or check the id",
             ),
+            StoreError::InvalidText => {
+                AppError::invalid("body", "text values cannot contain NUL characters; remove them")
+            }
             StoreError::Unavailable(m) => AppError::Unavailable(m),
             other => AppError::Internal(other.to_string()),
         }

@@ -45,7 +45,7 @@ impl App {
     ) -> Result<(), AppError> {
         principal.require(Permission::ManageFields)?;
         let mut tx = self.store.begin().await?;
-        if !tx.delete_custom_field(entity, key).await? {
+        if !leadgate_core::custom_field::valid_key(key) || !tx.delete_custom_field(entity, key).await? {
             return Err(AppError::not_found("custom field", format!("{}.{key}", entity.as_str())));
         }
         tx.commit().await?;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::validation::ValidationErrors;
+use crate::validation::{ValidationErrors, is_plain_text};
 
 /// Which kind of record a custom field belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,11 +83,14 @@ pub const MAX_CHOICES: usize = 500;
 /// The declaration of one custom field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct CustomFieldDefinition {
     pub entity: FieldEntity,
     /// Machine name used in the API (`custom.budget`): lower-case letters, digits and `_`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9_]{0,63}$"))]
     pub key: String,
     /// Name shown to users.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "\\S"))]
     pub label: String,
     #[serde(rename = "type")]
     pub field_type: FieldType,
@@ -108,6 +111,8 @@ impl CustomFieldDefinition {
         }
         if self.label.trim().is_empty() || self.label.chars().count() > 200 {
             errors.add("label", "must be between 1 and 200 characters");
+        } else if !is_plain_text(&self.label) {
+            errors.add("label", "contains control characters (line breaks, NUL…); remove them");
         }
         match self.field_type {
             FieldType::Choice => {
@@ -121,6 +126,8 @@ impl CustomFieldDefinition {
                 for (i, c) in self.choices.iter().enumerate() {
                     if c.trim().is_empty() {
                         errors.add(format!("choices[{i}]"), "a choice cannot be blank");
+                    } else if !is_plain_text(c) || c.chars().count() > 200 {
+                        errors.add(format!("choices[{i}]"), "must be plain text of at most 200 characters");
                     } else if !seen.insert(c.as_str()) {
                         errors.add(format!("choices[{i}]"), format!("`{c}` is listed twice"));
                     }
@@ -219,7 +226,8 @@ pub fn merge_custom_values(stored: &mut Map<String, Value>, checked: Map<String,
     }
 }
 
-fn valid_key(key: &str) -> bool {
+/// Whether `key` is a well-formed custom field key.
+pub fn valid_key(key: &str) -> bool {
     let mut chars = key.chars();
     matches!(chars.next(), Some('a'..='z'))
         && key.len() <= 64

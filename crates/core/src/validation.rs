@@ -83,9 +83,15 @@ pub fn clean_text(
         errors.add(field, format!("is longer than {max_chars} characters; shorten it"));
         return None;
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\t') {
+    if !is_plain_text(trimmed) {
         errors.add(field, "contains control characters (line breaks, NUL…); remove them");
         return None;
     }
     Some(trimmed.to_string())
+}
+
+/// Whether `text` is plain text a person could have typed: no control characters (NUL, escape
+/// codes, line breaks) that would corrupt a label, a CSV export or a database that refuses NUL.
+pub fn is_plain_text(text: &str) -> bool {
+    !text.chars().any(|c| c.is_control() && c != '\t')
 }

@@ -146,6 +146,15 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A NUL or control character has no business in a filter, and PostgreSQL refuses NUL.
+        if let Some(q) = parts.uri.query()
+            && form_decoded_has_control(q)
+        {
+            return Err(ApiError::invalid(
+                "query",
+                "parameters cannot contain control characters such as NUL",
+            ));
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
@@ -186,4 +195,20 @@ impl IdempotencyKey {
 /// Parses an id from a path segment.
 pub fn path_id<T: std::str::FromStr<Err = leadgate_core::ids::InvalidId>>(raw: &str) -> Result<T, ApiError> {
     raw.parse::<T>().map_err(|e| ApiError::invalid("id", e.to_string()))
+}
+
+fn form_decoded_has_control(query: &str) -> bool {
+    let bytes = query.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = query.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+            && (b < 0x20 || b == 0x7f)
+        {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }

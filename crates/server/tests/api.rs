@@ -270,6 +270,13 @@ api_tests! {
             (t.post("/api/v1/events", json!({"kind": "page_view", "email": "e@x.example", "occurred_at": "last tuesday"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("occurred_at")),
             (t.post("/api/v1/events/batch", json!({"events": []})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("events")),
             (t.post_with_key("/api/v1/contacts", "", json!({"email": "f@x.example"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("Idempotency-Key")),
+            // NUL and control characters: PostgreSQL refuses NUL, SQLite would store it; both refuse.
+            (t.post("/api/v1/contacts", json!({"email": "g@x.example", "last_name": "a\u{0}b"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("last_name")),
+            (t.post("/api/v1/custom-fields", json!({"entity": "contact", "key": "k", "label": "\u{0}", "type": "text"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("label")),
+            (t.post("/api/v1/custom-fields", json!({"entity": "contact", "key": "k", "label": "K", "type": "text", "extra": 1})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("extra")),
+            (t.post("/api/v1/users", json!({"email": "h@x.example", "name": "x\u{0}", "role": "sales"})).await, StatusCode::UNPROCESSABLE_ENTITY, Some("name")),
+            (t.get("/api/v1/contacts?q=%00").await, StatusCode::UNPROCESSABLE_ENTITY, Some("query")),
+            (t.delete("/api/v1/custom-fields/contact/a%00b").await, StatusCode::NOT_FOUND, None),
         ];
         for (i, (reply, status, field)) in cases.iter().enumerate() {
             assert_eq!(reply.status, *status, "case {i}: {}", reply.body);

@@ -11,6 +11,10 @@ pub enum StoreError {
     /// A referenced record does not exist (a foreign key failed).
     #[error("a referenced record does not exist")]
     MissingReference,
+    /// Text the database cannot store (PostgreSQL refuses NUL characters). Input validation
+    /// should have refused it first; this keeps a missed case a client error, not a crash.
+    #[error("a text value contains a character the database cannot store (NUL)")]
+    InvalidText,
     /// The database cannot be reached or is overloaded; retrying later may succeed.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
@@ -37,6 +41,10 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Conflict { field: unique_field(db.constraint(), db.message()) }
             }
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::MissingReference,
+            // 22021: character_not_in_repertoire (a NUL in text), 22P05: untranslatable_character.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
+                StoreError::InvalidText
+            }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(e.to_string())
             }

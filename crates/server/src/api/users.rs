@@ -76,6 +76,7 @@ async fn list_users(
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyDraft {
     /// What the key is for, e.g. `crm-sync`.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
     /// The user who will own the key (admins only); oneself by default.
     pub user_id: Option<UserId>,
