@@ -26,6 +26,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -128,6 +129,12 @@ impl Store {
                 let options = PgConnectOptions::from_str(url).map_err(|e| {
                     StoreError::Open(format!("`{}` is not a valid PostgreSQL URL: {e}", redact_url(url)))
                 })?;
+                // One direct attempt first: a wrong host or password is reported at once instead of
+                // after the pool's acquire timeout.
+                let probe = sqlx::postgres::PgConnection::connect_with(&options)
+                    .await
+                    .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?;
+                probe.close().await.ok();
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))

@@ -1,0 +1,357 @@
+//! The `leadgate` binary as users and operators meet it: help texts, configuration errors, first
+//! start, graceful shutdown, and what survives `kill -9` in the middle of a batch ingest.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use leadgate_store::testing::{Backend, TestDb};
+use leadgate_store::{Store, StoreConfig};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+const KEY: &str = "lg_cli_test_key_0123456789abcdef0123456789";
+
+fn leadgate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_leadgate"))
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("leadgate-cli-{tag}-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The database arguments for a backend: a data directory, or a fresh PostgreSQL database.
+fn db_args(config: &StoreConfig) -> Vec<String> {
+    match config {
+        StoreConfig::Sqlite { path } => {
+            vec!["--data-dir".into(), path.parent().unwrap().display().to_string()]
+        }
+        StoreConfig::Postgres { url } => vec!["--database-url".into(), url.clone()],
+    }
+}
+
+/// A running `leadgate serve` and the URL it printed.
+struct Server {
+    child: Child,
+    base: String,
+    stdout_lines: Vec<String>,
+}
+
+fn start_server(args: &[String]) -> Server {
+    let mut child = leadgate()
+        .args(args)
+        .args(["serve", "--listen", "127.0.0.1:0", "--bootstrap-api-key", KEY, "--log", "warn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start leadgate");
+    let stdout = child.stdout.take().unwrap();
+    let mut reader = BufReader::new(stdout);
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let base = loop {
+        let mut line = String::new();
+        assert!(Instant::now() < deadline, "the server did not print its URL: {lines:?}");
+        if reader.read_line(&mut line).unwrap() == 0 {
+            panic!("leadgate serve exited early: {lines:?} {:?}", child.wait());
+        }
+        lines.push(line.trim_end().to_string());
+        if let Some(rest) = line.trim().strip_prefix("Leadgate is running at ") {
+            break rest.trim_end_matches('/').to_string();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in reader.lines() {});
+    Server { child, base, stdout_lines: lines }
+}
+
+#[test]
+fn help_explains_every_command_and_option() {
+    let out = leadgate().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in
+        ["serve", "migrate", "--data-dir", "--database-url", "LEADGATE_DATA_DIR", "LEADGATE_DATABASE_URL"]
+    {
+        assert!(text.contains(needle), "`leadgate --help` mentions {needle}:\n{text}");
+    }
+    let out = leadgate().args(["serve", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in
+        ["--listen", "127.0.0.1:8080", "--bootstrap-api-key", "LEADGATE_BOOTSTRAP_API_KEY", "--admin-email"]
+    {
+        assert!(text.contains(needle), "`leadgate serve --help` mentions {needle}:\n{text}");
+    }
+}
+
+#[test]
+fn bad_configuration_is_explained_not_panicked() {
+    let out = leadgate().args(["--database-url", "mysql://x@y/z", "migrate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("postgres://"), "{err}");
+    assert!(!err.contains("panicked"));
+
+    let out = leadgate().args(["serve", "--listen", "not-an-address"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
+
+    let out = leadgate()
+        .args(["--database-url", "postgres://nobody:secret@127.0.0.1:1/none", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot open the database"), "{err}");
+    assert!(!err.contains("secret"), "passwords are never printed: {err}");
+
+    let file = temp_dir("notadir").join("file");
+    std::fs::write(&file, "x").unwrap();
+    let out = leadgate().args(["--data-dir", file.to_str().unwrap(), "migrate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
+}
+
+#[tokio::test]
+async fn first_start_creates_the_database_and_prints_the_key_once() {
+    let dir = temp_dir("first");
+    let args = vec!["--data-dir".to_string(), dir.join("data").display().to_string()];
+    let mut child = leadgate()
+        .args(&args)
+        .args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    while !printed.contains("Admin API key") {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "exited early: {printed}");
+        printed.push_str(&line);
+    }
+    let key = printed
+        .lines()
+        .find(|l| l.contains("Admin API key"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string();
+    let base = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("Leadgate is running at "))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    assert!(dir.join("data/leadgate.sqlite3").exists());
+    let me: Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Second start: the admin exists, no key is printed.
+    let server = start_server(&args);
+    assert!(!server.stdout_lines.join("\n").contains("Admin API key"));
+    stop(server, "-TERM");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn stop(mut server: Server, signal: &str) -> std::process::ExitStatus {
+    let pid = server.child.id().to_string();
+    Command::new("kill").args([signal, &pid]).status().unwrap();
+    server.child.wait().unwrap()
+}
+
+#[tokio::test]
+async fn sigterm_lets_requests_in_flight_finish() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = start_server(&db_args(&db.config));
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        let client = client.clone();
+        let base = base.clone();
+        sent.push(tokio::spawn(async move {
+            let events: Vec<Value> =
+                (0..200).map(|j| json!({"email": format!("t{i}@x.example"), "kind": "page_view", "properties": {"n": j}})).collect();
+            client.post(format!("{base}/api/v1/events/batch")).bearer_auth(KEY).json(&json!({"events": events})).send().await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let status = tokio::task::spawn_blocking(move || stop(server, "-TERM")).await.unwrap();
+    assert!(status.success(), "exits cleanly on SIGTERM: {status:?}");
+    let mut acknowledged = Vec::new();
+    for (i, h) in sent.into_iter().enumerate() {
+        if let Ok(r) = h.await.unwrap()
+            && r.status() == 201
+        {
+            acknowledged.push(i);
+        }
+    }
+    let store = Store::open(&db.config, jiff::Timestamp::now()).await.unwrap();
+    let counts = events_per_email(&store).await;
+    for i in &acknowledged {
+        assert_eq!(counts.get(&format!("t{i}@x.example")), Some(&200), "acknowledged batch {i} is complete");
+    }
+    store.close().await;
+    db.cleanup().await;
+}
+
+async fn events_per_email(store: &Store) -> HashMap<String, i64> {
+    let mut s = store.read().await.unwrap();
+    let rows = s
+        .fetch_all(
+            "SELECT c.email_key, COUNT(e.id) FROM contacts c LEFT JOIN events e ON e.contact_id = c.id GROUP BY c.email_key",
+            vec![],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.get::<String>(0).unwrap(), r.get::<i64>(1).unwrap())).collect()
+}
+
+/// Sends numbered batches until `stop` is set, returning the batch numbers acknowledged with 201.
+async fn ingest_until_killed(
+    base: String,
+    worker: usize,
+    next: Arc<Mutex<usize>>,
+    acked: Arc<Mutex<Vec<usize>>>,
+) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    loop {
+        let n = {
+            let mut g = next.lock().await;
+            *g += 1;
+            *g
+        };
+        let body = batch_body(n);
+        let sent = client
+            .post(format!("{base}/api/v1/events/batch"))
+            .bearer_auth(KEY)
+            .header("idempotency-key", format!("batch-{n}"))
+            .json(&body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status() == 201 => acked.lock().await.push(n),
+            Ok(r) => panic!("worker {worker}: unexpected status {}", r.status()),
+            Err(_) => return, // the server is gone
+        }
+    }
+}
+
+fn batch_body(n: usize) -> Value {
+    // No client event ids: only the Idempotency-Key protects the retry from duplicates.
+    let events: Vec<Value> = (0..100)
+        .map(|j| json!({"email": format!("crash{n}@x.example"), "kind": "page_view", "properties": {"j": j}}))
+        .collect();
+    json!({"events": events})
+}
+
+async fn crash_during_ingest(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let args = db_args(&db.config);
+    db.store.close().await;
+    let server = start_server(&args);
+    let next = Arc::new(Mutex::new(0usize));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..4)
+        .map(|w| tokio::spawn(ingest_until_killed(server.base.clone(), w, next.clone(), acked.clone())))
+        .collect();
+    // Let a good number of batches land, then pull the plug mid-stream.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().await.len() < 15 {
+        assert!(Instant::now() < deadline, "ingest too slow to test");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut server = server;
+    server.child.kill().unwrap(); // SIGKILL: no shutdown code runs
+    server.child.wait().unwrap();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let acked = acked.lock().await.clone();
+    let attempted = *next.lock().await;
+
+    // Every acknowledged batch is complete after the crash.
+    let store = Store::open(&db.config, jiff::Timestamp::now()).await.unwrap();
+    let counts = events_per_email(&store).await;
+    for n in &acked {
+        assert_eq!(
+            counts.get(&format!("crash{n}@x.example")),
+            Some(&100),
+            "acknowledged batch {n} survived kill -9"
+        );
+    }
+    for (email, count) in &counts {
+        assert!(
+            *count == 0 || *count == 100,
+            "{email} has a partial batch of {count}: transactions are atomic"
+        );
+    }
+    store.close().await;
+
+    // The client retries everything it sent, with the same keys: nothing is duplicated.
+    let server = start_server(&args);
+    let client = reqwest::Client::new();
+    for n in 1..=attempted {
+        let r = client
+            .post(format!("{}/api/v1/events/batch", server.base))
+            .bearer_auth(KEY)
+            .header("idempotency-key", format!("batch-{n}"))
+            .json(&batch_body(n))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        if acked.contains(&n) {
+            assert_eq!(r.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+        }
+    }
+    stop(server, "-TERM");
+    let store = Store::open(&db.config, jiff::Timestamp::now()).await.unwrap();
+    let counts = events_per_email(&store).await;
+    for n in 1..=attempted {
+        assert_eq!(
+            counts.get(&format!("crash{n}@x.example")),
+            Some(&100),
+            "batch {n}: exactly once after retry"
+        );
+    }
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_batch_ingest_loses_nothing_acknowledged_on_sqlite() {
+    crash_during_ingest(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_batch_ingest_loses_nothing_acknowledged_on_postgres() {
+    crash_during_ingest(Backend::Postgres).await;
+}
+
+#[test]
+fn migrate_creates_the_schema_and_exits() {
+    let dir = temp_dir("migrate");
+    let out = leadgate().args(["--data-dir", dir.to_str().unwrap(), "migrate"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("schema version"));
+    assert!(Path::new(&dir).join("leadgate.sqlite3").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
