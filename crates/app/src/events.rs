@@ -12,6 +12,7 @@ use leadgate_core::event::{ContactRef, Event, EventDraft, NewEvent};
 use leadgate_core::ids::{ContactId, EventId};
 use leadgate_core::validation::ValidationErrors;
 use leadgate_store::Session;
+use leadgate_store::contacts::LastTouch;
 use leadgate_store::cursor::{Cursor, Page};
 use serde::{Deserialize, Serialize};
 
@@ -240,9 +241,16 @@ async fn record(
             *slot = e;
         }
     }
-    for (contact, e) in latest {
-        tx.record_last_touch(contact, e.source.as_deref(), e.campaign.as_deref(), e.occurred_at, now).await?;
-    }
+    let touches: Vec<LastTouch> = latest
+        .into_values()
+        .map(|e| LastTouch {
+            contact: e.contact_id,
+            source: e.source.as_deref(),
+            campaign: e.campaign.as_deref(),
+            at: e.occurred_at,
+        })
+        .collect();
+    tx.record_last_touches(&touches, now).await?;
 
     let receipts: Vec<EventReceipt> = stored
         .iter()

@@ -83,6 +83,63 @@ macro_rules! args {
 }
 pub(crate) use args;
 
+/// Rewrites `$n` placeholders to anonymous `?` and orders (or repeats) the arguments to match.
+///
+/// Why: SQLite finds the name of a numbered parameter by a linear scan, and sqlx asks for the
+/// name of every parameter, so binding `$n` costs O(n²) in the number of parameters: a 500-row
+/// insert (4,000 parameters) ran 7x slower than with `?` (measured: 26k vs 186k rows/s).
+/// Anonymous parameters are bound by position in constant time. Quoted text is left untouched.
+pub(crate) fn positional(sql: &str, args: Vec<Arg>) -> (String, Vec<Arg>) {
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut order: Vec<usize> = Vec::with_capacity(args.len());
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'\'' || b == b'"' => quote = Some(b),
+            None if b == b'$' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                let start = i + 1;
+                let mut end = start;
+                while end < bytes.len() && bytes[end].is_ascii_digit() {
+                    end += 1;
+                }
+                if let Ok(n) = sql[start..end].parse::<usize>()
+                    && (1..=args.len()).contains(&n)
+                {
+                    out.push_str(&sql[copied..i]);
+                    out.push('?');
+                    order.push(n - 1);
+                    copied = end;
+                }
+                i = end;
+                continue;
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    out.push_str(&sql[copied..]);
+    // Move each argument into its last use and clone it for earlier ones.
+    let mut remaining = vec![0usize; args.len()];
+    for &n in &order {
+        remaining[n] += 1;
+    }
+    let mut slots: Vec<Option<Arg>> = args.into_iter().map(Some).collect();
+    let ordered = order
+        .into_iter()
+        .map(|n| {
+            remaining[n] -= 1;
+            if remaining[n] == 0 { slots[n].take() } else { slots[n].clone() }.unwrap_or(Arg::I64(None))
+        })
+        .collect();
+    (out, ordered)
+}
+
 fn bind_sqlite<'q>(
     mut q: Query<'q, Sqlite, SqliteArguments>,
     args: Vec<Arg>,
@@ -191,9 +248,20 @@ impl Session {
         }
     }
 
+    /// The statement as the connection's database wants it (see [`positional`]).
+    fn prepare_sql(&self, sql: &str, args: Vec<Arg>) -> (AssertSqlSafe<String>, Vec<Arg>) {
+        match self.dialect() {
+            Dialect::Sqlite => {
+                let (sql, args) = positional(sql, args);
+                (AssertSqlSafe(sql), args)
+            }
+            Dialect::Postgres => (AssertSqlSafe(sql.to_string()), args),
+        }
+    }
+
     /// Runs a statement, returning the number of rows it changed.
     pub async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
-        let sql = AssertSqlSafe(sql.to_string());
+        let (sql, args) = self.prepare_sql(sql, args);
         let affected = match &mut self.conn {
             Conn::SqliteTx(c) => bind_sqlite(sqlx::query(sql), args).execute(&mut **c).await?.rows_affected(),
             Conn::SqlitePlain(c) => {
@@ -209,7 +277,7 @@ impl Session {
 
     /// Runs a query and returns every row.
     pub async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
-        let sql = AssertSqlSafe(sql.to_string());
+        let (sql, args) = self.prepare_sql(sql, args);
         let rows = match &mut self.conn {
             Conn::SqliteTx(c) => wrap_sqlite(bind_sqlite(sqlx::query(sql), args).fetch_all(&mut **c).await?),
             Conn::SqlitePlain(c) => {
@@ -223,7 +291,7 @@ impl Session {
 
     /// Runs a query expected to return at most one row.
     pub async fn fetch_optional(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
-        let sql = AssertSqlSafe(sql.to_string());
+        let (sql, args) = self.prepare_sql(sql, args);
         let row = match &mut self.conn {
             Conn::SqliteTx(c) => bind_sqlite(sqlx::query(sql), args)
                 .fetch_optional(&mut **c)
@@ -359,5 +427,23 @@ impl Where {
             format!("WHERE {}", self.conditions.join(" AND "))
         };
         (clause, self.values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_placeholders_become_positional_with_repeats_and_quotes_kept() {
+        let (sql, args) = positional(
+            "SELECT '$1', \"$2\" FROM t WHERE a = $2 AND b = $1 AND c = $2 AND d = '$3''s' LIMIT $10",
+            vec![Arg::from(1_i64), Arg::from("two"), Arg::from(3_i64)],
+        );
+        assert_eq!(
+            sql,
+            "SELECT '$1', \"$2\" FROM t WHERE a = ? AND b = ? AND c = ? AND d = '$3''s' LIMIT $10"
+        );
+        assert_eq!(args, vec![Arg::from("two"), Arg::from(1_i64), Arg::from("two")]);
     }
 }

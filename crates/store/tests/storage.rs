@@ -13,6 +13,7 @@ use leadgate_core::event::{Event, EventKind};
 use leadgate_core::filter::{CompanyFilter, ContactFilter};
 use leadgate_core::ids::{ApiKeyId, CompanyId, ContactId, EventId, JobId, UserId};
 use leadgate_core::lifecycle::LifecycleStage;
+use leadgate_store::contacts::LastTouch;
 use leadgate_store::cursor::Cursor;
 use leadgate_store::idempotency::StoredResponse;
 use leadgate_store::jobs::{JobState, NewJob};
@@ -320,15 +321,21 @@ storage_tests! {
     async fn last_touch_only_moves_forward(store) {
         let now = t("2026-04-01T00:00:00Z");
         let c = add_contact(&store, ContactDraft { source: Some("Google".into()), ..draft("t@x.example") }, now).await;
+        let other = add_contact(&store, draft("o@x.example"), now).await;
         let mut tx = store.begin().await.unwrap();
-        tx.record_last_touch(c.id, Some("Newsletter"), Some("Spring"), now + SignedDuration::from_hours(2), now).await.unwrap();
-        tx.record_last_touch(c.id, Some("Late"), None, now + SignedDuration::from_hours(1), now).await.unwrap();
+        let newer = LastTouch { contact: c.id, source: Some("Newsletter"), campaign: Some("Spring"), at: now + SignedDuration::from_hours(2) };
+        let for_other = LastTouch { contact: other.id, source: Some("Ads"), campaign: None, at: now };
+        tx.record_last_touches(&[newer, for_other], now).await.unwrap();
+        let older = LastTouch { contact: c.id, source: Some("Late"), campaign: None, at: now + SignedDuration::from_hours(1) };
+        tx.record_last_touches(&[older], now).await.unwrap();
         tx.commit().await.unwrap();
         let mut s = store.read().await.unwrap();
         let after = s.get_contact(c.id).await.unwrap().unwrap();
         assert_eq!(after.source.as_deref(), Some("Google"), "first touch never changes");
         assert_eq!(after.last_touch_source.as_deref(), Some("Newsletter"));
         assert_eq!(after.last_touch_campaign.as_deref(), Some("Spring"));
+        let other = s.get_contact(other.id).await.unwrap().unwrap();
+        assert_eq!(other.last_touch_source.as_deref(), Some("Ads"));
     }
 
     async fn custom_fields_are_declared_once_per_entity(store) {

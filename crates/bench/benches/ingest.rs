@@ -1,0 +1,219 @@
+//! Event ingest through the batch API on SQLite, beside the raw insert rate of the same rows
+//! straight into SQLite (one prepared statement, one transaction per 1,000 rows, same schema,
+//! same durability settings), measured in the same run.
+//!
+//!     cargo bench -p leadgate-bench --bench ingest
+//!
+//! Environment: BENCH_EVENTS (default 200000), BENCH_CLIENTS (default 4).
+
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use leadgate_bench::{BENCH_KEY, BenchServer, EVENT_MIX, Rng, print_table, rate, temp_dir, thousands};
+use leadgate_core::contact::ContactDraft;
+use leadgate_core::ids::ContactId;
+use leadgate_store::{Store, StoreConfig};
+use serde_json::{Value, json};
+
+const BATCH: usize = 1_000;
+
+struct Row {
+    id: uuid::Uuid,
+    contact: uuid::Uuid,
+    kind: &'static str,
+    occurred_at: Timestamp,
+    source: &'static str,
+    campaign: &'static str,
+    properties: String,
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn generate(contacts: &[uuid::Uuid], n: usize, now: Timestamp) -> Vec<Row> {
+    let mut rng = Rng::new(20261124);
+    let sources: [(&str, u32); 4] =
+        [("Google", 5), ("Direct Traffic", 3), ("Newsletter", 2), ("LinkedIn", 1)];
+    (0..n)
+        .map(|i| {
+            let kind = *rng.weighted(&EVENT_MIX);
+            let page = rng.below(40);
+            Row {
+                id: rng.uuid(),
+                contact: contacts[rng.below(contacts.len() as u64) as usize],
+                kind,
+                occurred_at: now - SignedDuration::from_secs(rng.below(90 * 86_400) as i64),
+                source: rng.weighted(&sources),
+                campaign: if i % 3 == 0 { "autumn-webinar" } else { "always-on" },
+                properties: json!({"url": format!("https://example.com/page/{page}"), "title": format!("Page {page}")})
+                    .to_string(),
+            }
+        })
+        .collect()
+}
+
+async fn add_contacts(store: &Store, n: usize, now: Timestamp) -> Vec<uuid::Uuid> {
+    let mut rng = Rng::new(7);
+    let mut tx = store.begin().await.unwrap();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = rng.uuid();
+        let draft = ContactDraft { email: Some(format!("lead{i}@bench.example")), ..Default::default() };
+        tx.insert_contact(ContactId(id), draft.validate().unwrap(), now).await.unwrap();
+        ids.push(id);
+    }
+    tx.commit().await.unwrap();
+    ids
+}
+
+/// The baseline: the same rows into the same schema with rusqlite, one prepared statement,
+/// one transaction per 1,000 rows, and the pragmas the server uses (WAL, synchronous=FULL, 64 MiB
+/// page cache).
+fn raw_insert(path: &std::path::Path, rows: &[Row], received_at: Timestamp) -> Duration {
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=memory;",
+    )
+    .unwrap();
+    let started = Instant::now();
+    for chunk in rows.chunks(BATCH) {
+        let tx = conn.transaction().unwrap();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO events (id, contact_id, kind, occurred_at, received_at, source, campaign, properties) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .unwrap();
+            for r in chunk {
+                stmt.execute(rusqlite::params![
+                    r.id.as_bytes().as_slice(),
+                    r.contact.as_bytes().as_slice(),
+                    r.kind,
+                    r.occurred_at.as_microsecond(),
+                    received_at.as_microsecond(),
+                    r.source,
+                    r.campaign,
+                    r.properties,
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    started.elapsed()
+}
+
+fn batch_bodies(rows: &[Row]) -> Vec<Vec<u8>> {
+    rows.chunks(BATCH)
+        .map(|chunk| {
+            let events: Vec<Value> = chunk
+                .iter()
+                .map(|r| {
+                    json!({
+                        "id": r.id, "contact_id": r.contact, "kind": r.kind,
+                        "occurred_at": r.occurred_at.to_string(), "source": r.source, "campaign": r.campaign,
+                        "properties": serde_json::from_str::<Value>(&r.properties).unwrap(),
+                    })
+                })
+                .collect();
+            serde_json::to_vec(&json!({"events": events})).unwrap()
+        })
+        .collect()
+}
+
+async fn api_ingest(base: &str, bodies: Vec<Vec<u8>>, clients: usize) -> Duration {
+    let client = reqwest::Client::new();
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(bodies));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let client = client.clone();
+            let queue = queue.clone();
+            let url = format!("{base}/api/v1/events/batch");
+            tokio::spawn(async move {
+                loop {
+                    let Some(body) = queue.lock().unwrap().pop() else { break };
+                    let r = client
+                        .post(&url)
+                        .bearer_auth(BENCH_KEY)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    started.elapsed()
+}
+
+#[tokio::main]
+async fn main() {
+    let n = env_usize("BENCH_EVENTS", 200_000);
+    let clients = env_usize("BENCH_CLIENTS", 4);
+    let contacts_n = 2_000;
+    let now = Timestamp::now();
+
+    // Baseline database: same schema (our migrations), same contacts.
+    let raw_dir = temp_dir("ingest-raw");
+    let raw_config = StoreConfig::Sqlite { path: raw_dir.join("leadgate.sqlite3") };
+    let raw_store = Store::open(&raw_config, now).await.unwrap();
+    let contacts = add_contacts(&raw_store, contacts_n, now).await;
+    raw_store.close().await;
+    let rows = generate(&contacts, n, now);
+    let raw_path = raw_dir.join("leadgate.sqlite3");
+    let raw = tokio::task::spawn_blocking(move || {
+        let d = raw_insert(&raw_path, &rows, now);
+        (d, rows)
+    })
+    .await
+    .unwrap();
+    let (raw_time, rows) = raw;
+
+    // API: a fresh database with the same contacts, batches of 1,000 from concurrent clients.
+    let api_dir = temp_dir("ingest-api");
+    let api_config = StoreConfig::Sqlite { path: api_dir.join("leadgate.sqlite3") };
+    let server = BenchServer::start(&api_config).await;
+    let api_contacts = add_contacts(&server.store, contacts_n, now).await;
+    assert_eq!(api_contacts, contacts, "the same seeded contacts");
+    let bodies = batch_bodies(&rows);
+    let api_time = api_ingest(&server.base, bodies, clients).await;
+    let mut s = server.store.read().await.unwrap();
+    let stored = s.count_events().await.unwrap();
+    drop(s);
+    assert_eq!(stored as usize, n, "every event stored");
+    server.stop().await;
+
+    let raw_rate = n as f64 / raw_time.as_secs_f64();
+    let api_rate = n as f64 / api_time.as_secs_f64();
+    println!(
+        "\nEvent ingest on SQLite: {} events, batches of {BATCH}, {clients} concurrent clients\n",
+        thousands(n as u64)
+    );
+    print_table(
+        &["path", "seconds", "events/s", "share of raw"],
+        &[
+            vec![
+                "raw SQLite (rusqlite, prepared statement, 1 tx per 1,000 rows)".into(),
+                format!("{:.2}", raw_time.as_secs_f64()),
+                rate(n, raw_time),
+                "100 %".into(),
+            ],
+            vec![
+                "POST /api/v1/events/batch".into(),
+                format!("{:.2}", api_time.as_secs_f64()),
+                rate(n, api_time),
+                format!("{:.0} %", 100.0 * api_rate / raw_rate),
+            ],
+        ],
+    );
+    let _ = std::fs::remove_dir_all(raw_dir);
+    let _ = std::fs::remove_dir_all(api_dir);
+}
