@@ -44,7 +44,7 @@ fn generate(contacts: &[uuid::Uuid], n: usize, now: Timestamp) -> Vec<Row> {
                 contact: contacts[rng.below(contacts.len() as u64) as usize],
                 kind,
                 occurred_at: now - SignedDuration::from_secs(rng.below(90 * 86_400) as i64),
-                source: *rng.weighted::<&'static str>(&sources),
+                source: rng.weighted::<&'static str>(&sources),
                 campaign: if i % 3 == 0 { "autumn-webinar" } else { "always-on" },
                 properties: json!({"url": format!("https://example.com/page/{page}"), "title": format!("Page {page}")})
                     .to_string(),
