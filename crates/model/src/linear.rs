@@ -85,7 +85,7 @@ fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
-    values.sort_by(f64::total_cmp);
+    values.sort_unstable_by(f64::total_cmp);
     let mid = values.len() / 2;
     if values.len() % 2 == 1 {
         values[mid]

@@ -60,7 +60,7 @@ fn cut_between(low: f64, high: f64) -> f64 {
 pub(crate) fn fit_bins(values: &[f64], max_bin: usize, min_data_in_bin: usize) -> FeatureBins {
     let mut present: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     let has_missing = present.len() < values.len();
-    present.sort_by(f64::total_cmp);
+    present.sort_unstable_by(f64::total_cmp);
     let mut distinct: Vec<(f64, usize)> = Vec::new();
     for &x in &present {
         match distinct.last_mut() {

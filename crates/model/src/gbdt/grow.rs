@@ -209,6 +209,15 @@ impl Grower {
                 cover: f64::from(split.right.count),
             });
 
+            // A split found now is only used if another leaf may still be added, and only
+            // in a child big enough to split again; no search, no histogram needed.
+            let searchable = |count: u32| {
+                leaves.len() + 1 < limits.num_leaves
+                    && count >= limits.min_data_in_leaf.max(1).saturating_mul(2)
+            };
+            let search_left = searchable(split.left.count);
+            let search_right = searchable(split.right.count);
+
             // Build the smaller child from its rows; the larger inherits the parent's
             // buffer minus the smaller.
             let left_smaller = middle - begin <= end - middle;
@@ -217,15 +226,22 @@ impl Grower {
             } else {
                 (middle, end)
             };
-            let small_stats = self.build_histogram(
-                data,
-                small_histogram,
-                small_begin,
-                small_end,
-                gradients,
-                hessians,
-            );
-            self.subtract_into(parent_histogram, small_histogram);
+            let small_stats = if search_left || search_right {
+                let stats = self.build_histogram(
+                    data,
+                    small_histogram,
+                    small_begin,
+                    small_end,
+                    gradients,
+                    hessians,
+                );
+                self.subtract_into(parent_histogram, small_histogram);
+                stats
+            } else if left_smaller {
+                split.left
+            } else {
+                split.right
+            };
             let (left_histogram, right_histogram) = if left_smaller {
                 (small_histogram, parent_histogram)
             } else {
@@ -254,9 +270,10 @@ impl Grower {
                 histogram: right_histogram,
                 best: None,
             };
-            // A split found now is only used if another leaf may still be added.
-            if leaves.len() + 1 < limits.num_leaves {
+            if search_left {
                 left.best = self.best_split(data, &left, limits);
+            }
+            if search_right {
                 right.best = self.best_split(data, &right, limits);
             }
             leaves[index] = left;
@@ -328,6 +345,9 @@ impl Grower {
     }
 
     /// Stable partition of the leaf's rows: left rows first. Returns the boundary.
+    /// Branch-free (each row is written to both destinations and one cursor advances):
+    /// left/right is a coin flip to the branch predictor, and this loop runs for every row
+    /// at every split.
     fn partition(
         &mut self,
         data: &BinnedRows,
@@ -336,25 +356,34 @@ impl Grower {
         split: &SplitChoice,
     ) -> usize {
         let bins = &data.features[split.feature];
-        let missing_bin = bins.has_missing.then(|| bins.missing_bin());
-        let mut write = begin;
+        // A bin value no row has when the feature had no missing values in training.
+        let missing_bin = if bins.has_missing {
+            usize::from(bins.missing_bin())
+        } else {
+            usize::MAX
+        };
+        let column = &data.columns[split.feature * data.rows..(split.feature + 1) * data.rows];
+        let threshold = split.bin;
+        let missing_left = split.missing_left;
         self.scratch.clear();
+        self.scratch.resize(end - begin, 0);
+        let mut write = begin;
+        let mut spill = 0;
         for read in begin..end {
             let row = self.order[read];
-            let bin = data.bin(split.feature, row as usize);
-            let left = if Some(bin) == missing_bin {
-                split.missing_left
+            let bin = usize::from(column[row as usize]);
+            let left = if bin == missing_bin {
+                missing_left
             } else {
-                usize::from(bin) <= split.bin
+                bin <= threshold
             };
-            if left {
-                self.order[write] = row;
-                write += 1;
-            } else {
-                self.scratch.push(row);
-            }
+            // write <= read, so this never overwrites a row not yet read.
+            self.order[write] = row;
+            self.scratch[spill] = row;
+            write += usize::from(left);
+            spill += usize::from(!left);
         }
-        self.order[write..end].copy_from_slice(&self.scratch);
+        self.order[write..end].copy_from_slice(&self.scratch[..spill]);
         write
     }
 

@@ -258,17 +258,26 @@ fn bin_rows(features: &Matrix, params: &GbdtParams) -> BinnedRows {
         offsets.push(offsets[j] + feature_bins.total_bins());
         bins.push(feature_bins);
     }
-    let mut row_start = Vec::with_capacity(rows + 1);
-    let mut row_slots = Vec::new();
-    row_start.push(0);
+    // Sparse row lists, filled column by column (sequential reads of `columns`); within a
+    // row, slots stay in feature order.
+    let mut row_start = vec![0usize; rows + 1];
+    for (j, feature_bins) in bins.iter().enumerate() {
+        for (i, &bin) in columns[j * rows..(j + 1) * rows].iter().enumerate() {
+            row_start[i + 1] += usize::from(bin != feature_bins.default_bin);
+        }
+    }
     for i in 0..rows {
-        for (j, feature_bins) in bins.iter().enumerate() {
-            let bin = columns[j * rows + i];
+        row_start[i + 1] += row_start[i];
+    }
+    let mut row_slots = vec![0u32; row_start[rows]];
+    let mut cursor = row_start[..rows].to_vec();
+    for (j, feature_bins) in bins.iter().enumerate() {
+        for (i, &bin) in columns[j * rows..(j + 1) * rows].iter().enumerate() {
             if bin != feature_bins.default_bin {
-                row_slots.push((offsets[j] + usize::from(bin)) as u32);
+                row_slots[cursor[i]] = (offsets[j] + usize::from(bin)) as u32;
+                cursor[i] += 1;
             }
         }
-        row_start.push(row_slots.len());
     }
     BinnedRows {
         rows,

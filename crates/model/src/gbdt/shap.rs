@@ -30,6 +30,10 @@ const NO_FEATURE: usize = usize::MAX;
 #[derive(Debug, Default)]
 pub struct ShapScratch {
     path: Vec<PathElement>,
+    /// `reciprocals[k] = 1 / k`: the weight updates divide by small integers at every step,
+    /// and f64 division is what dominated explanation time (a 1 ms budget per lead); one
+    /// multiplication by a stored reciprocal costs a fraction of it.
+    reciprocals: Vec<f64>,
 }
 
 /// Add this tree's contributions for `row` to `phi` (one slot per feature).
@@ -45,11 +49,17 @@ pub(crate) fn add_tree_contributions(
     if scratch.path.len() < needed {
         scratch.path.resize(needed, PathElement::default());
     }
+    if scratch.reciprocals.len() < levels + 1 {
+        scratch.reciprocals = (0..=levels)
+            .map(|k| if k == 0 { 0.0 } else { 1.0 / k as f64 })
+            .collect();
+    }
     let mut walk = Walk {
         tree,
         row,
         phi,
         path: &mut scratch.path,
+        reciprocals: &scratch.reciprocals,
     };
     walk.recurse(0, 0, 0, 0, 1.0, 1.0, NO_FEATURE);
 }
@@ -59,6 +69,7 @@ struct Walk<'a> {
     row: &'a [f64],
     phi: &'a mut [f64],
     path: &'a mut [PathElement],
+    reciprocals: &'a [f64],
 }
 
 impl Walk<'_> {
@@ -78,15 +89,25 @@ impl Walk<'_> {
         self.path
             .copy_within(parent_start..parent_start + parent_len, start);
         let segment = &mut self.path[start..];
-        extend(segment, parent_len, zero, one, feature);
+        let inverse = self.reciprocals;
+        extend(segment, parent_len, zero, one, feature, inverse);
         let last = parent_len;
         let tree = self.tree;
         let current = &tree.nodes()[node];
         match *current {
             Node::Leaf { value, .. } => {
+                // For features this lead does not follow (`one == 0`) the unwound sum is
+                // `shared / zero` with `shared` the same for all of them: computed once.
+                let mut shared_cold_sum = None;
                 for i in 1..=last {
                     let element = segment[i];
-                    let weight = unwound_sum(segment, last, i);
+                    let weight = if element.one != 0.0 {
+                        unwound_sum(segment, last, i, inverse)
+                    } else {
+                        *shared_cold_sum
+                            .get_or_insert_with(|| cold_unwound_sum(segment, last, inverse))
+                            / element.zero
+                    };
                     if let Some(slot) = self.phi.get_mut(element.feature) {
                         *slot += weight * (element.one - element.zero) * value;
                     }
@@ -110,7 +131,7 @@ impl Walk<'_> {
                 if let Some(k) = (1..=last).find(|&k| segment[k].feature == split_feature) {
                     incoming_zero = segment[k].zero;
                     incoming_one = segment[k].one;
-                    unwind(segment, last, k);
+                    unwind(segment, last, k, inverse);
                     len -= 1;
                 }
                 let child_start = start + last + 1;
@@ -138,34 +159,47 @@ impl Walk<'_> {
 }
 
 /// Append a feature with fractions `zero`/`one` to a path of `len` elements, updating the
-/// subset-size weights.
-fn extend(path: &mut [PathElement], len: usize, zero: f64, one: f64, feature: usize) {
+/// subset-size weights. `inverse[k]` is `1 / k`.
+fn extend(
+    path: &mut [PathElement],
+    len: usize,
+    zero: f64,
+    one: f64,
+    feature: usize,
+    inverse: &[f64],
+) {
     path[len] = PathElement {
         feature,
         zero,
         one,
         weight: if len == 0 { 1.0 } else { 0.0 },
     };
-    let size = (len + 1) as f64;
+    let inverse_size = inverse[len + 1];
     for i in (0..len).rev() {
-        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 / size;
-        path[i].weight = zero * path[i].weight * (len - i) as f64 / size;
+        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 * inverse_size;
+        path[i].weight = zero * path[i].weight * (len - i) as f64 * inverse_size;
     }
 }
 
 /// Remove element `index` from a path whose last element is at `last`, undoing its
 /// `extend` on the weights.
-fn unwind(path: &mut [PathElement], last: usize, index: usize) {
+fn unwind(path: &mut [PathElement], last: usize, index: usize, inverse: &[f64]) {
     let PathElement { one, zero, .. } = path[index];
     let size = (last + 1) as f64;
+    let inverse_size = inverse[last + 1];
     let mut next = path[last].weight;
-    for i in (0..last).rev() {
-        if one != 0.0 {
+    if one != 0.0 {
+        let scale = size / one;
+        for i in (0..last).rev() {
             let kept = path[i].weight;
-            path[i].weight = next * size / ((i + 1) as f64 * one);
-            next = kept - path[i].weight * zero * (last - i) as f64 / size;
-        } else {
-            path[i].weight = path[i].weight * size / (zero * (last - i) as f64);
+            let factor = scale * inverse[i + 1];
+            path[i].weight = next * factor;
+            next = kept - next * (factor * zero * (last - i) as f64 * inverse_size);
+        }
+    } else {
+        let scale = size / zero;
+        for i in (0..last).rev() {
+            path[i].weight *= scale * inverse[last - i];
         }
     }
     for i in index..last {
@@ -175,22 +209,33 @@ fn unwind(path: &mut [PathElement], last: usize, index: usize) {
     }
 }
 
-/// Total weight the path would have without element `index`, without modifying it.
-fn unwound_sum(path: &[PathElement], last: usize, index: usize) -> f64 {
+/// Total weight the path would have without element `index` (one the lead follows,
+/// `one != 0`), without modifying it. The loop carries one multiply and one subtract; the
+/// per-step factors are computed off that chain, which is what bounds explanation time.
+fn unwound_sum(path: &[PathElement], last: usize, index: usize, inverse: &[f64]) -> f64 {
     let PathElement { one, zero, .. } = path[index];
-    let size = (last + 1) as f64;
+    let scale = (last + 1) as f64 / one;
+    let zero_step = zero * inverse[last + 1];
     let mut next = path[last].weight;
     let mut total = 0.0;
     for i in (0..last).rev() {
-        if one != 0.0 {
-            let weight = next * size / ((i + 1) as f64 * one);
-            total += weight;
-            next = path[i].weight - weight * zero * (last - i) as f64 / size;
-        } else {
-            total += path[i].weight * size / (zero * (last - i) as f64);
-        }
+        let factor = scale * inverse[i + 1];
+        total += next * factor;
+        next = path[i].weight - next * (factor * zero_step * (last - i) as f64);
     }
     total
+}
+
+/// `zero ×` the total weight the path would have without an element the lead does not
+/// follow (`one == 0`): the same for every such element, so the caller divides by each
+/// element's `zero`.
+fn cold_unwound_sum(path: &[PathElement], last: usize, inverse: &[f64]) -> f64 {
+    let size = (last + 1) as f64;
+    let mut total = 0.0;
+    for i in (0..last).rev() {
+        total += path[i].weight * inverse[last - i];
+    }
+    total * size
 }
 
 #[cfg(test)]
