@@ -109,13 +109,13 @@ impl Calibrator {
             haa += 1e-9;
             hbb += 1e-9;
             let det = haa * hbb - hab * hab;
-            if !(det > 0.0) {
+            if det.is_nan() || det <= 0.0 {
                 break;
             }
             let da = (hbb * ga - hab * gb) / det;
             let db = (haa * gb - hab * ga) / det;
             let decrement = ga * da + gb * db;
-            if !(decrement > 1e-12) {
+            if decrement.is_nan() || decrement <= 1e-12 {
                 break;
             }
             let mut t = 1.0;
@@ -238,7 +238,8 @@ fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {
     if n == 0 {
         return 0.5;
     }
-    if !(x > first) {
+    // NaN scores (never produced by our models) get the lowest probability.
+    if x.is_nan() || x <= first {
         return ys[0];
     }
     if x >= last {

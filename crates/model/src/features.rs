@@ -62,6 +62,9 @@ pub enum UnusedReason {
     AllMissing,
     /// Every contact has the same value, so it cannot tell contacts apart.
     SingleValue { value: String },
+    /// No value occurs `min_level_count` times: free text or an identifier, which says
+    /// nothing about leads not seen in training.
+    NoFrequentValue { min_level_count: usize },
     /// Another column has the same name; only the first is used.
     DuplicateName,
 }
@@ -73,6 +76,10 @@ impl fmt::Display for UnusedReason {
             UnusedReason::SingleValue { value } => {
                 write!(f, "every contact has the same value ({value})")
             }
+            UnusedReason::NoFrequentValue { min_level_count } => write!(
+                f,
+                "no value occurs {min_level_count} times or more (free text or an identifier?)"
+            ),
             UnusedReason::DuplicateName => {
                 write!(f, "another field has the same name; only the first is used")
             }
@@ -366,6 +373,18 @@ impl FeatureSpec {
             return;
         }
 
+        let no_frequent_level = kind == FieldKind::Categorical
+            && !counts.iter().any(|(_, n)| *n >= self.min_level_count);
+        if no_frequent_level && missing == 0 {
+            self.unused.push(UnusedField {
+                field: name,
+                reason: UnusedReason::NoFrequentValue {
+                    min_level_count: self.min_level_count,
+                },
+            });
+            return;
+        }
+
         let field_index = self.fields.len();
         let first_feature = self.features.len();
         let mut encoding = FieldEncoding {
@@ -382,9 +401,9 @@ impl FeatureSpec {
             missing_feature: None,
             level_features: None,
         };
-        // A field with one present value only tells whether it is filled in: its
-        // missing indicator says all there is.
-        if distinct >= 2 {
+        // A field with one present value, or only rare ones, tells only whether it is
+        // filled in: its missing indicator says all there is.
+        if distinct >= 2 && !no_frequent_level {
             match kind {
                 FieldKind::Numeric => {
                     encoding.value_feature = Some(self.push_feature(
@@ -896,6 +915,29 @@ mod tests {
                 found: 0
             })
         );
+    }
+
+    #[test]
+    fn free_text_is_dropped_or_reduced_to_whether_it_is_filled() {
+        let ids: Vec<String> = (0..30).map(|i| format!("id-{i}")).collect();
+        let mut notes: Vec<String> = ids.clone();
+        notes[3] = String::new();
+        let data = dataset(vec![
+            ("id", ids.iter().map(|t| Value::Text(t.clone())).collect()),
+            (
+                "notes",
+                notes.iter().map(|t| Value::Text(t.clone())).collect(),
+            ),
+        ]);
+        let spec = FeatureSpec::fit(&data, &options(10));
+        assert_eq!(
+            spec.unused()[0].reason,
+            UnusedReason::NoFrequentValue {
+                min_level_count: 10
+            }
+        );
+        let labels: Vec<&str> = spec.features().iter().map(|f| f.label.as_str()).collect();
+        assert_eq!(labels, ["notes is missing"]);
     }
 
     #[test]

@@ -310,7 +310,7 @@ fn solve_symmetric(a: &mut [f64], dim: usize, b: &[f64]) -> Option<Vec<f64>> {
         for k in 0..j {
             diagonal -= a[j * dim + k] * a[j * dim + k];
         }
-        if !(diagonal > 0.0) {
+        if diagonal.is_nan() || diagonal <= 0.0 {
             return None;
         }
         let pivot = diagonal.sqrt();

@@ -30,11 +30,6 @@ impl BinnedRows {
     pub(crate) fn total_bins(&self) -> usize {
         self.offsets.last().copied().unwrap_or(0)
     }
-
-    #[inline]
-    fn bin(&self, feature: usize, row: usize) -> u8 {
-        self.columns[feature * self.rows + row]
-    }
 }
 
 /// Gradient statistics of a set of rows.

@@ -331,10 +331,10 @@ mod tests {
         // would sit near 0.6.
         assert!(auc > 0.78, "auc {auc}");
         let mut phi = vec![0.0; 3];
-        for i in 0..50 {
+        for (i, score) in scores.iter().enumerate().take(50) {
             let base = model.contributions(test.row(i), &mut phi);
             let total = base + phi.iter().sum::<f64>();
-            assert!((total - scores[i]).abs() < 1e-9, "{total} vs {}", scores[i]);
+            assert!((total - score).abs() < 1e-9, "{total} vs {score}");
         }
     }
 
