@@ -94,17 +94,21 @@ def main() -> int:
         x = encoded.drop(columns=["converted"]).to_numpy(dtype=float)
         x_train, x_test, y_train, y_test = x[train_rows], x[test_rows], y[train_rows], y[test_rows]
 
+        lightgbm = []  # (variant, auc, log loss, fit seconds): the targets' reference
         fit_s, model = timed_fit(lambda: lgb.LGBMClassifier(verbose=-1), x_train, y_train)
         auc, ll = quality(model, x_test, y_test)
-        rows.append(("LightGBM, our one-hot matrix", setting, auc, ll, fit_s, f"{threads} threads"))
-        lgb_best = (auc, ll, fit_s, "one-hot")
+        rows.append(("LightGBM, our one-hot matrix", setting, auc, ll, fit_s, f"default threads ({threads})"))
+        lightgbm.append(("one-hot", auc, ll, fit_s))
 
         raw = raw_frame(leads, setting)
         fit_s, model = timed_fit(lambda: lgb.LGBMClassifier(verbose=-1), raw.iloc[train_rows], y_train)
         auc, ll = quality(model, raw.iloc[test_rows], y_test)
-        rows.append(("LightGBM, native categoricals", setting, auc, ll, fit_s, f"{threads} threads"))
-        if auc > lgb_best[0]:
-            lgb_best = (auc, ll, fit_s, "native")
+        rows.append(("LightGBM, native categoricals", setting, auc, ll, fit_s, f"default threads ({threads})"))
+        lightgbm.append(("native", auc, ll, fit_s))
+
+        fit_s, model = timed_fit(lambda: lgb.LGBMClassifier(verbose=-1, n_jobs=1), x_train, y_train)
+        auc, ll = quality(model, x_test, y_test)
+        rows.append(("LightGBM, our one-hot matrix, 1 thread", setting, auc, ll, fit_s, "context only"))
 
         fit_s, model = timed_fit(
             lambda: make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
@@ -126,18 +130,22 @@ def main() -> int:
         rows.append(("Leadgate logistic single fit, uncalibrated", setting, l["auc"], l["log_loss"],
                      l["fit_seconds"], "1 thread"))
 
-        auc_ok = chosen["auc"] >= lgb_best[0] - TARGETS["auc_margin"]
-        ll_ok = chosen["log_loss"] <= lgb_best[1]
-        fit_ok = g["fit_seconds"] <= lgb_best[2]
+        # Strict: each metric against LightGBM's best on that metric, whichever variant.
+        best_auc = max(lightgbm, key=lambda v: v[1])
+        best_ll = min(lightgbm, key=lambda v: v[2])
+        fastest = min(lightgbm, key=lambda v: v[3])
+        auc_ok = chosen["auc"] >= best_auc[1] - TARGETS["auc_margin"]
+        ll_ok = chosen["log_loss"] <= best_ll[2]
+        fit_ok = g["fit_seconds"] <= fastest[3]
         verdicts.append(
-            f"{setting}: best LightGBM = {lgb_best[3]} (AUC {lgb_best[0]:.4f}, log loss {lgb_best[1]:.4f}, "
-            f"fit {lgb_best[2]:.3f} s)\n"
-            f"  AUC   ours {chosen['auc']:.4f} vs target >= {lgb_best[0] - TARGETS['auc_margin']:.4f}: "
-            f"{'met' if auc_ok else 'MISSED'} (diff {chosen['auc'] - lgb_best[0]:+.4f})\n"
-            f"  log loss ours {chosen['log_loss']:.4f} vs <= {lgb_best[1]:.4f}: "
-            f"{'met' if ll_ok else 'MISSED'} (diff {chosen['log_loss'] - lgb_best[1]:+.4f})\n"
-            f"  fit   ours GBDT {g['fit_seconds']:.3f} s vs LightGBM {lgb_best[2]:.3f} s: "
-            f"{'met' if fit_ok else 'MISSED'} (ratio {g['fit_seconds'] / lgb_best[2]:.2f})")
+            f"{setting}:\n"
+            f"  AUC      ours {chosen['auc']:.4f} vs LightGBM {best_auc[0]} {best_auc[1]:.4f} - 0.005: "
+            f"{'met' if auc_ok else 'MISSED'} (ours - LightGBM = {chosen['auc'] - best_auc[1]:+.4f})\n"
+            f"  log loss ours {chosen['log_loss']:.4f} vs LightGBM {best_ll[0]} {best_ll[2]:.4f}: "
+            f"{'met' if ll_ok else 'MISSED'} (ours - LightGBM = {chosen['log_loss'] - best_ll[2]:+.4f})\n"
+            f"  fit      ours GBDT {g['fit_seconds']:.3f} s (1 thread) vs LightGBM {fastest[0]} "
+            f"{fastest[3]:.3f} s ({threads} threads): {'met' if fit_ok else 'MISSED'} "
+            f"(ratio {g['fit_seconds'] / fastest[3]:.2f})")
         for s in result["speed"]:
             verdicts.append(
                 f"  speed ({s['role']}, {s['family']}): explain one lead mean {s['explain_mean_us']:.0f} µs, "
@@ -146,7 +154,14 @@ def main() -> int:
                 f"{s['bulk_seconds']:.2f} s (target < 10: {'met' if s['bulk_seconds'] < 10 else 'MISSED'}); "
                 f"additivity error <= {s['identity_max_error']:.1e}")
 
-    print(f"\nLightGBM {lgb.__version__}, scikit-learn {sklearn.__version__}, "
+    try:
+        from threadpoolctl import threadpool_info
+        blas = ", ".join(f"{i.get('internal_api')} {i.get('architecture', '')}".strip()
+                         for i in threadpool_info() if i.get("user_api") == "blas")
+    except ImportError:
+        blas = "unknown"
+    print(f"\nBLAS used by numpy/scikit-learn: {blas}")
+    print(f"LightGBM {lgb.__version__}, scikit-learn {sklearn.__version__}, "
           f"{len(train_rows)} train / {len(test_rows)} test leads (identical split, seed in bench)")
     print("AUC and log loss on the held-out test part. Leadgate train() log loss is of calibrated"
           " probabilities; AUC on the raw score.\n")
