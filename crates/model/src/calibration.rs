@@ -231,13 +231,16 @@ impl Calibrator {
 }
 
 fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {
-    let (Some(&first), Some(&last)) = (xs.first(), xs.last()) else {
-        return 0.5;
-    };
+    // Knot lists of different lengths can only come from a damaged file: use the common
+    // prefix rather than index past either.
     let n = xs.len().min(ys.len());
     if n == 0 {
         return 0.5;
     }
+    if n == 1 {
+        return ys[0];
+    }
+    let (first, last) = (xs[0], xs[n - 1]);
     // NaN scores (never produced by our models) get the lowest probability.
     if x.is_nan() || x <= first {
         return ys[0];
@@ -246,7 +249,7 @@ fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {
         return ys[n - 1];
     }
     // First knot strictly above x; x lies in [xs[i-1], xs[i]).
-    let i = xs.partition_point(|&k| k <= x).clamp(1, n - 1);
+    let i = xs[..n].partition_point(|&k| k <= x).clamp(1, n - 1);
     let (x0, x1, y0, y1) = (xs[i - 1], xs[i], ys[i - 1], ys[i]);
     if x1 > x0 {
         y0 + (y1 - y0) * (x - x0) / (x1 - x0)
@@ -317,6 +320,24 @@ mod tests {
             let p = calibrator.probability(k as f64 * 0.07);
             assert!(p >= previous);
             previous = p;
+        }
+    }
+
+    #[test]
+    fn damaged_isotonic_knots_do_not_panic() {
+        let damaged = Calibrator::Isotonic {
+            scores: vec![0.0, 1.0, 2.0],
+            probabilities: vec![0.2],
+            floor: 0.01,
+        };
+        assert_eq!(damaged.probability(0.5), 0.2);
+        let unsorted = Calibrator::Isotonic {
+            scores: vec![2.0, 0.0, 1.0],
+            probabilities: vec![0.1, 0.5, 0.9],
+            floor: 0.01,
+        };
+        for raw in [-1.0, 0.5, 1.5, 3.0, f64::NAN] {
+            assert!((0.0..=1.0).contains(&unsorted.probability(raw)));
         }
     }
 

@@ -154,7 +154,9 @@ pub enum InputError {
 }
 
 /// The fitted featurizer: which fields are used, how each is encoded, which were left out.
+/// Checked when deserialised, so a damaged spec is refused instead of panicking at encoding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "FeatureSpecParts")]
 pub struct FeatureSpec {
     input_fields: Vec<String>,
     fields: Vec<FieldEncoding>,
@@ -164,6 +166,38 @@ pub struct FeatureSpec {
     unmatched_exclusions: Vec<String>,
     missing_markers: Vec<String>,
     min_level_count: usize,
+}
+
+/// Deserialised form of a [`FeatureSpec`], before its invariants are checked.
+#[derive(Deserialize)]
+struct FeatureSpecParts {
+    input_fields: Vec<String>,
+    fields: Vec<FieldEncoding>,
+    features: Vec<Feature>,
+    excluded: Vec<String>,
+    unused: Vec<UnusedField>,
+    unmatched_exclusions: Vec<String>,
+    missing_markers: Vec<String>,
+    min_level_count: usize,
+}
+
+impl TryFrom<FeatureSpecParts> for FeatureSpec {
+    type Error = String;
+
+    fn try_from(parts: FeatureSpecParts) -> Result<FeatureSpec, String> {
+        let spec = FeatureSpec {
+            input_fields: parts.input_fields,
+            fields: parts.fields,
+            features: parts.features,
+            excluded: parts.excluded,
+            unused: parts.unused,
+            unmatched_exclusions: parts.unmatched_exclusions,
+            missing_markers: parts.missing_markers,
+            min_level_count: parts.min_level_count,
+        };
+        spec.check_consistency()?;
+        Ok(spec)
+    }
 }
 
 /// A raw value after missing-value rules, as the featurizer sees it.
@@ -508,8 +542,8 @@ impl FeatureSpec {
         &self.unmatched_exclusions
     }
 
-    /// Checks the invariants encoding relies on (used when a model file is loaded).
-    pub(crate) fn check_consistency(&self) -> Result<(), String> {
+    /// Checks the invariants encoding relies on (used when a spec is deserialised).
+    fn check_consistency(&self) -> Result<(), String> {
         for field in &self.fields {
             let range = field.first_feature..field.first_feature + field.feature_count;
             let inside = |index: Option<usize>| index.is_none_or(|i| range.contains(&i));

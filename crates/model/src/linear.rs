@@ -32,8 +32,9 @@ impl Default for LinearParams {
     }
 }
 
-/// A fitted logistic regression.
+/// A fitted logistic regression. Checked when deserialised (vector lengths agree).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "LogisticParts")]
 pub struct LogisticModel {
     /// Log-odds of the average training contact (all z = 0).
     intercept: f64,
@@ -46,6 +47,36 @@ pub struct LogisticModel {
     scales: Vec<f64>,
     /// Newton iterations used, for the curious and for tests of convergence.
     iterations: usize,
+}
+
+/// Deserialised form of a [`LogisticModel`], before its invariants are checked.
+#[derive(Deserialize)]
+struct LogisticParts {
+    intercept: f64,
+    coefficients: Vec<f64>,
+    imputation: Vec<f64>,
+    centers: Vec<f64>,
+    scales: Vec<f64>,
+    iterations: usize,
+}
+
+impl TryFrom<LogisticParts> for LogisticModel {
+    type Error = String;
+
+    fn try_from(parts: LogisticParts) -> Result<LogisticModel, String> {
+        let p = parts.coefficients.len();
+        if parts.imputation.len() != p || parts.centers.len() != p || parts.scales.len() != p {
+            return Err("the logistic regression's vectors differ in length".into());
+        }
+        Ok(LogisticModel {
+            intercept: parts.intercept,
+            coefficients: parts.coefficients,
+            imputation: parts.imputation,
+            centers: parts.centers,
+            scales: parts.scales,
+            iterations: parts.iterations,
+        })
+    }
 }
 
 /// Standardised value of feature `j`, or `None` for a feature the model does not use.
@@ -253,15 +284,6 @@ impl LogisticModel {
             scales,
             iterations,
         })
-    }
-
-    /// Checks the invariants scoring relies on (used when a model file is loaded).
-    pub(crate) fn check_consistency(&self) -> Result<(), String> {
-        let p = self.coefficients.len();
-        if self.imputation.len() != p || self.centers.len() != p || self.scales.len() != p {
-            return Err("the logistic regression's vectors differ in length".into());
-        }
-        Ok(())
     }
 
     /// Number of features the model expects.

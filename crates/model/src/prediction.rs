@@ -72,17 +72,14 @@ pub enum ModelFileError {
 impl TryFrom<ModelParts> for TrainedModel {
     type Error = String;
 
+    /// Each part checked itself when deserialised; what is left is that they fit together.
     fn try_from(parts: ModelParts) -> Result<TrainedModel, String> {
-        parts.spec.check_consistency()?;
         if parts.model.feature_count() != parts.spec.features().len() {
             return Err(format!(
                 "the model expects {} features but the featurizer makes {}",
                 parts.model.feature_count(),
                 parts.spec.features().len()
             ));
-        }
-        if let FittedModel::Linear(linear) = &parts.model {
-            linear.check_consistency()?;
         }
         Ok(TrainedModel {
             spec: parts.spec,

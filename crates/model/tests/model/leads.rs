@@ -267,3 +267,19 @@ fn same_seed_same_model_other_seed_other_split() {
         "another seed must give another split"
     );
 }
+
+#[test]
+fn early_stopping_keeps_fewer_trees_without_losing_quality() {
+    let Some(dataset) = leads() else { return };
+    let mut options = options(Setting::WithoutLeaks);
+    options.family = FamilyChoice::Gbdt;
+    options.gbdt.num_rounds = 400;
+    options.gbdt.learning_rate = 0.3;
+    options.gbdt.early_stopping_rounds = Some(10);
+    let model = train(dataset, &options).expect("trains");
+    let chosen = model.report().chosen().expect("chosen is reported");
+    let trees = chosen.trees.expect("a GBDT reports its trees");
+    // At learning rate 0.3 the validation loss bottoms out long before 400 rounds.
+    assert!((1..150).contains(&trees), "{trees} trees kept");
+    assert!(chosen.test.auc > 0.88, "AUC {}", chosen.test.auc);
+}

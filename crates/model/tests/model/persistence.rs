@@ -1,7 +1,10 @@
 //! A model survives being saved: JSON round trips give bit-identical predictions and
 //! explanations, and a damaged file is refused at load time instead of panicking later.
 
-use leadgate_model::{FamilyChoice, ModelFileError, TrainOptions, TrainedModel, train};
+use leadgate_model::{
+    FamilyChoice, FeatureSpec, FittedModel, LogisticModel, ModelFileError, TrainOptions,
+    TrainedModel, train,
+};
 
 use crate::contacts::synthetic_contacts;
 use crate::leads::{leads, trained};
@@ -78,4 +81,26 @@ fn damaged_files_are_refused() {
     // A model expecting more features than the featurizer makes.
     let widened = json.replacen("\"feature_count\":", "\"feature_count\":1", 1);
     assert!(TrainedModel::from_json(&widened).is_err());
+}
+
+#[test]
+fn parts_read_on_their_own_are_checked_too() {
+    let dataset = synthetic_contacts(300, 4);
+    let options = TrainOptions {
+        family: FamilyChoice::Linear,
+        ..TrainOptions::default()
+    };
+    let model = train(&dataset, &options).expect("trains");
+    let spec_json = serde_json::to_string(model.spec()).expect("serialises");
+    assert!(serde_json::from_str::<FeatureSpec>(&spec_json).is_ok());
+    // A field whose features run past the end of the feature list.
+    let damaged_spec = spec_json.replacen("\"feature_count\":", "\"feature_count\":9", 1);
+    assert!(serde_json::from_str::<FeatureSpec>(&damaged_spec).is_err());
+    let FittedModel::Linear(linear) = model.model() else {
+        panic!("a linear model was asked for");
+    };
+    let linear_json = serde_json::to_string(linear).expect("serialises");
+    assert!(serde_json::from_str::<LogisticModel>(&linear_json).is_ok());
+    let damaged_linear = linear_json.replacen("\"scales\":[", "\"scales\":[1.0,", 1);
+    assert!(serde_json::from_str::<LogisticModel>(&damaged_linear).is_err());
 }
