@@ -7,6 +7,10 @@
 //! median, then centred and scaled by the training mean and standard deviation), so the
 //! penalty treats all fields alike and a contribution is `coefficient × z`, measured from the
 //! average training contact: `base_value + Σ contributions == raw score`.
+//!
+//! Values are clamped to the range seen in training before standardising. A straight line
+//! extrapolated far beyond its data is fiction: a typo of 99,999 visits would otherwise make
+//! a lead certain to convert (trees, flat beyond their last threshold, behave the same way).
 
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +49,9 @@ pub struct LogisticModel {
     centers: Vec<f64>,
     /// Training standard deviation; 0 marks a feature constant in training (unused).
     scales: Vec<f64>,
+    /// Smallest and largest training value (after imputation): the clamping range.
+    lower: Vec<f64>,
+    upper: Vec<f64>,
     /// Newton iterations used, for the curious and for tests of convergence.
     iterations: usize,
 }
@@ -57,6 +64,8 @@ struct LogisticParts {
     imputation: Vec<f64>,
     centers: Vec<f64>,
     scales: Vec<f64>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
     iterations: usize,
 }
 
@@ -65,7 +74,14 @@ impl TryFrom<LogisticParts> for LogisticModel {
 
     fn try_from(parts: LogisticParts) -> Result<LogisticModel, String> {
         let p = parts.coefficients.len();
-        if parts.imputation.len() != p || parts.centers.len() != p || parts.scales.len() != p {
+        let lengths = [
+            parts.imputation.len(),
+            parts.centers.len(),
+            parts.scales.len(),
+            parts.lower.len(),
+            parts.upper.len(),
+        ];
+        if lengths.iter().any(|&len| len != p) {
             return Err("the logistic regression's vectors differ in length".into());
         }
         Ok(LogisticModel {
@@ -74,6 +90,8 @@ impl TryFrom<LogisticParts> for LogisticModel {
             imputation: parts.imputation,
             centers: parts.centers,
             scales: parts.scales,
+            lower: parts.lower,
+            upper: parts.upper,
             iterations: parts.iterations,
         })
     }
@@ -87,7 +105,9 @@ fn standardised(model: &LogisticModel, j: usize, x: f64) -> Option<f64> {
         return None;
     }
     let x = if x.is_finite() {
-        x
+        // max/min rather than clamp: clamp panics on a reversed range, which only a damaged
+        // file could hold.
+        x.max(model.lower[j]).min(model.upper[j])
     } else {
         model.imputation[j]
     };
@@ -143,11 +163,16 @@ impl LogisticModel {
         let mut imputation = vec![0.0; p];
         let mut centers = vec![0.0; p];
         let mut scales = vec![0.0; p];
+        let mut lower = vec![0.0; p];
+        let mut upper = vec![0.0; p];
         let mut column = Vec::with_capacity(n);
         for j in 0..p {
             column.clear();
             column.extend((0..n).map(|i| features.get(i, j)).filter(|x| x.is_finite()));
             imputation[j] = median(&mut column);
+            // `median` sorted `column`; the imputed value lies within its range.
+            lower[j] = column.first().copied().unwrap_or(imputation[j]);
+            upper[j] = column.last().copied().unwrap_or(imputation[j]);
             let value = |i: usize| {
                 let x = features.get(i, j);
                 if x.is_finite() { x } else { imputation[j] }
@@ -282,6 +307,8 @@ impl LogisticModel {
             imputation,
             centers,
             scales,
+            lower,
+            upper,
             iterations,
         })
     }
@@ -429,6 +456,7 @@ mod tests {
             [f64::NAN, 1.0],
             [f64::INFINITY, 1.0],
             [1e300, 0.0],
+            [-1e300, 1.0],
         ] {
             let base = model.contributions(&row, &mut contributions);
             let total = base + contributions.iter().sum::<f64>();
@@ -438,6 +466,16 @@ mod tests {
                 "{total} vs {raw}"
             );
         }
+    }
+
+    #[test]
+    fn values_beyond_the_training_range_count_as_its_ends() {
+        let features = Matrix::from_row_major(4, 1, vec![0.0, 1.0, 2.0, 3.0]).unwrap();
+        let labels = [false, true, false, true];
+        let model = LogisticModel::fit(&features, &labels, &LinearParams::default()).unwrap();
+        assert_eq!(model.raw_score(&[99_999.0]), model.raw_score(&[3.0]));
+        assert_eq!(model.raw_score(&[-5.0]), model.raw_score(&[0.0]));
+        assert_ne!(model.raw_score(&[3.0]), model.raw_score(&[0.0]));
     }
 
     #[test]

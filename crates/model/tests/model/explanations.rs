@@ -92,9 +92,8 @@ fn check_additivity(model: &TrainedModel, row: &[Value]) -> Result<(), TestCaseE
     Ok(())
 }
 
+// 256 cases per run by default; `PROPTEST_CASES=20000` for a deeper search.
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
-
     #[test]
     fn gbdt_contributions_add_up_to_the_raw_score(row in prop::collection::vec(any_value(), 6)) {
         check_additivity(model(FamilyChoice::Gbdt), &row)?;
