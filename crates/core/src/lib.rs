@@ -13,5 +13,7 @@ pub mod filter;
 pub mod ids;
 pub mod lifecycle;
 pub mod patch;
+pub mod qualification;
+pub mod scoring;
 pub mod user;
 pub mod validation;

@@ -4,7 +4,12 @@
 
 use std::fmt;
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+use crate::ids::{ContactId, UserId};
+use crate::qualification::Checklist;
+use crate::scoring::{Scorecard, ScoringRules};
 
 /// A contact's stage in the funnel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -67,6 +72,181 @@ impl fmt::Display for LifecycleStage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Who or what moved a contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// A person, through the UI, the API or the CLI.
+    User { user_id: UserId },
+    /// A scoring or lifecycle rule, in a given version of the rules.
+    Rule { rule: String, rules_version: i64 },
+    /// An import that said so (history from another tool).
+    Import,
+}
+
+impl Actor {
+    pub fn is_user(&self) -> bool {
+        matches!(self, Actor::User { .. })
+    }
+}
+
+/// A recorded change of stage. History is append-only: transitions are never edited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Transition {
+    pub contact_id: ContactId,
+    pub from: LifecycleStage,
+    pub to: LifecycleStage,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub reason: String,
+}
+
+/// The moves a person may make by hand, from each stage. MQL can also be set by hand (marketing
+/// vouching for a lead); SQL cannot: it needs sales' acceptance and a complete checklist.
+pub fn manual_targets(from: LifecycleStage) -> &'static [LifecycleStage] {
+    use LifecycleStage::*;
+    match from {
+        Visitor => &[Lead, Disqualified],
+        Lead => &[Mql, Nurturing, Disqualified, Intermediary],
+        Mql => &[Lead, Nurturing, Disqualified, Intermediary],
+        Sql => &[Opportunity, Nurturing, Disqualified, Intermediary],
+        Opportunity => &[Customer, Nurturing, Disqualified],
+        Customer => &[],
+        Nurturing => &[Lead, Mql, Disqualified, Intermediary],
+        Disqualified => &[Lead, Nurturing],
+        Intermediary => &[Lead, Nurturing, Disqualified],
+    }
+}
+
+/// Every legal move, by hand or by rule: the manual ones plus MQL → SQL, which only the rule
+/// (acceptance + complete checklist) makes.
+pub fn is_legal(from: LifecycleStage, to: LifecycleStage) -> bool {
+    manual_targets(from).contains(&to) || (from == LifecycleStage::Mql && to == LifecycleStage::Sql)
+}
+
+/// A refused move, with the moves that are possible.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct IllegalTransition {
+    pub from: LifecycleStage,
+    pub to: LifecycleStage,
+    pub allowed: Vec<LifecycleStage>,
+}
+
+impl fmt::Display for IllegalTransition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.from == self.to {
+            return write!(f, "the contact is already `{}`", self.to);
+        }
+        write!(f, "a contact cannot move from `{}` to `{}`", self.from, self.to)?;
+        if self.to == LifecycleStage::Sql {
+            write!(
+                f,
+                " by hand: a lead becomes SQL when sales accepts it and its checklist (need, budget, authority, timing) is all yes"
+            )?;
+        }
+        if self.allowed.is_empty() {
+            write!(f, "; `{}` is final", self.from)
+        } else {
+            let names: Vec<&str> = self.allowed.iter().map(|s| s.as_str()).collect();
+            write!(f, "; from `{}` it can move to: {}", self.from, names.join(", "))
+        }
+    }
+}
+
+/// Checks a move requested by a person.
+pub fn check_manual(from: LifecycleStage, to: LifecycleStage) -> Result<(), IllegalTransition> {
+    if manual_targets(from).contains(&to) {
+        Ok(())
+    } else {
+        Err(IllegalTransition { from, to, allowed: manual_targets(from).to_vec() })
+    }
+}
+
+/// What automatic rules look at.
+#[derive(Debug, Clone)]
+pub struct LifecycleFacts<'a> {
+    pub stage: LifecycleStage,
+    pub scorecard: &'a Scorecard,
+    pub checklist: &'a Checklist,
+    /// Sales accepted the lead (it becomes SQL once the checklist is complete).
+    pub sales_accepted: bool,
+    /// The current stage was set by a person: rules will not demote it (they never undo a
+    /// person's decision), though they may still move it forward.
+    pub stage_set_by_user: bool,
+    /// A rejected lead is not re-qualified before this instant (recycling period).
+    pub recycle_until: Option<Timestamp>,
+}
+
+/// A move decided by a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutomaticMove {
+    pub to: LifecycleStage,
+    /// The rule's id (`knockout:personal-email`, `mql-threshold`, …).
+    pub rule: String,
+    pub reason: String,
+}
+
+/// The move the rules make now, if any (at most one; call again after applying it).
+pub fn automatic_move(
+    facts: &LifecycleFacts<'_>,
+    rules: &ScoringRules,
+    now: Timestamp,
+) -> Option<AutomaticMove> {
+    use LifecycleStage::*;
+    let stage = facts.stage;
+    let card = facts.scorecard;
+    let mv = |to, rule: &str, reason: String| Some(AutomaticMove { to, rule: rule.to_string(), reason });
+    // Authority `no` always wins: the contact is an intermediary, whatever its score.
+    if facts.checklist.lacks_authority() && matches!(stage, Lead | Mql | Sql | Nurturing) {
+        return mv(Intermediary, "checklist-authority", "the contact has no buying authority".into());
+    }
+    if !facts.stage_set_by_user {
+        if let Some(k) = card.knockouts.first()
+            && matches!(stage, Visitor | Lead | Mql | Nurturing)
+        {
+            return mv(Disqualified, &format!("knockout:{}", k.rule), format!("knock-out: {}", k.reason));
+        }
+        if let Some(floor) = rules.lifecycle().disqualify_below_fit
+            && card.fit.points < floor
+            && matches!(stage, Lead | Nurturing)
+        {
+            return mv(
+                Disqualified,
+                "fit-floor",
+                format!("fit {} is below the floor {floor}", card.fit.points),
+            );
+        }
+    }
+    let l = rules.lifecycle();
+    let recycling = facts.recycle_until.is_some_and(|t| now < t);
+    if matches!(stage, Lead | Nurturing) && !recycling && card.knockouts.is_empty() {
+        let grade_ok = card.fit.grade.at_least(l.mql_min_fit_grade);
+        let engaged = card.engagement.score >= l.mql_min_engagement;
+        let hot = rules.hot_is_enough(card.temperature.level);
+        if grade_ok && (engaged || hot) {
+            let why = if engaged {
+                format!(
+                    "fit grade {} (at least {}) and engagement {} (at least {})",
+                    card.fit.grade, l.mql_min_fit_grade, card.engagement.score, l.mql_min_engagement
+                )
+            } else {
+                format!(
+                    "fit grade {} (at least {}) and hot: {}",
+                    card.fit.grade, l.mql_min_fit_grade, card.temperature.reason
+                )
+            };
+            return mv(Mql, "mql-threshold", why);
+        }
+    }
+    if stage == Mql && facts.sales_accepted && facts.checklist.is_complete() {
+        return mv(Sql, "sales-accepted", "sales accepted the lead and its checklist is complete".into());
+    }
+    None
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use leadgate_model::{
-    Dataset, FamilyChoice, GbdtModel, GbdtParams, LinearParams, LogisticModel, Matrix,
-    TrainOptions, TrainedModel, log_loss, roc_auc, stratified_split, train,
+    Dataset, FamilyChoice, GbdtModel, GbdtParams, LinearParams, LogisticModel, Matrix, TrainOptions,
+    TrainedModel, log_loss, roc_auc, stratified_split, train,
 };
 use leads_csv::{Setting, leads_csv_path, load_leads};
 
@@ -71,15 +71,9 @@ fn main() {
     for setting in Setting::BOTH {
         results.push(run_setting(&dataset, &split, setting, &out));
     }
-    write(
-        &out.join("rust_results.json"),
-        &format!("[{}]\n", results.join(",\n")),
-    );
+    write(&out.join("rust_results.json"), &format!("[{}]\n", results.join(",\n")));
 
-    println!(
-        "\n== seed sweep: train() on {} more splits per setting ==",
-        SWEEP_SEEDS.len()
-    );
+    println!("\n== seed sweep: train() on {} more splits per setting ==", SWEEP_SEEDS.len());
     let mut sweep = Vec::new();
     for seed in SWEEP_SEEDS {
         let split = stratified_split(&dataset.labels, TEST_FRACTION, seed);
@@ -94,15 +88,9 @@ fn main() {
             let mut options = options(setting, FamilyChoice::Auto);
             options.seed = seed;
             let model = train(&dataset, &options).unwrap_or_else(|e| panic!("{e}"));
-            write_matrix(
-                &model,
-                &dataset,
-                &out.join(format!("{}-seed{seed}.features.csv", setting.name())),
-            );
-            let chosen = model
-                .report()
-                .chosen()
-                .unwrap_or_else(|| unreachable!("the chosen family is reported"));
+            write_matrix(&model, &dataset, &out.join(format!("{}-seed{seed}.features.csv", setting.name())));
+            let chosen =
+                model.report().chosen().unwrap_or_else(|| unreachable!("the chosen family is reported"));
             println!(
                 "seed {seed} {:<13} chose {:?}: AUC {:.4}, log loss {:.4}",
                 setting.name(),
@@ -119,10 +107,7 @@ fn main() {
             ));
         }
     }
-    write(
-        &out.join("rust_sweep.json"),
-        &format!("[{}]\n", sweep.join(",\n")),
-    );
+    write(&out.join("rust_sweep.json"), &format!("[{}]\n", sweep.join(",\n")));
 }
 
 /// The exact matrix `model` feeds its learner, every row of `dataset`, for Python: one
@@ -131,11 +116,8 @@ fn write_matrix(model: &TrainedModel, dataset: &Dataset, path: &Path) {
     let spec = model.spec();
     let encoded = spec.encode(dataset).unwrap_or_else(|e| panic!("{e}"));
     let mut csv = String::new();
-    let header: Vec<String> = spec
-        .features()
-        .iter()
-        .map(|f| format!("\"{}\"", f.label.replace('"', "\"\"")))
-        .collect();
+    let header: Vec<String> =
+        spec.features().iter().map(|f| format!("\"{}\"", f.label.replace('"', "\"\""))).collect();
     writeln!(csv, "{},converted", header.join(",")).ok();
     for row in 0..encoded.rows() {
         for &x in encoded.row(row) {
@@ -178,38 +160,21 @@ fn options(setting: Setting, family: FamilyChoice) -> TrainOptions {
 fn raw_quality(score: impl Fn(&[f64]) -> f64, x: &Matrix, labels: &[bool]) -> (f64, f64) {
     let raw: Vec<f64> = (0..x.rows()).map(|i| score(x.row(i))).collect();
     let p: Vec<f64> = raw.iter().map(|s| 1.0 / (1.0 + (-s).exp())).collect();
-    (
-        roc_auc(labels, &raw).unwrap_or(f64::NAN),
-        log_loss(labels, &p).unwrap_or(f64::NAN),
-    )
+    (roc_auc(labels, &raw).unwrap_or(f64::NAN), log_loss(labels, &p).unwrap_or(f64::NAN))
 }
 
-fn run_setting(
-    dataset: &Dataset,
-    split: &leadgate_model::Split,
-    setting: Setting,
-    out: &Path,
-) -> String {
+fn run_setting(dataset: &Dataset, split: &leadgate_model::Split, setting: Setting, out: &Path) -> String {
     let name = setting.name();
     println!("\n== setting: {name} ==");
 
     // The whole product pipeline: split, featurize, 5-fold CV + calibration + final fit for
     // both families, test evaluation.
     let started = Instant::now();
-    let model =
-        train(dataset, &options(setting, FamilyChoice::Auto)).unwrap_or_else(|e| panic!("{e}"));
+    let model = train(dataset, &options(setting, FamilyChoice::Auto)).unwrap_or_else(|e| panic!("{e}"));
     let train_seconds = started.elapsed().as_secs_f64();
     let report = model.report();
-    assert_eq!(
-        report.rows.train,
-        split.train.len(),
-        "train() used another split"
-    );
-    assert_eq!(
-        report.rows.test,
-        split.test.len(),
-        "train() used another split"
-    );
+    assert_eq!(report.rows.train, split.train.len(), "train() used another split");
+    assert_eq!(report.rows.test, split.test.len(), "train() used another split");
 
     // The exact matrix our models see, for Python.
     write_matrix(&model, dataset, &out.join(format!("{name}.features.csv")));
@@ -219,11 +184,7 @@ fn run_setting(
         "fields used {}, excluded {:?}, dropped {:?}; {} encoded features",
         report.fields_used.len(),
         report.fields_excluded,
-        report
-            .fields_dropped
-            .iter()
-            .map(|d| d.field.as_str())
-            .collect::<Vec<_>>(),
+        report.fields_dropped.iter().map(|d| d.field.as_str()).collect::<Vec<_>>(),
         spec.features().len()
     );
 
@@ -236,8 +197,8 @@ fn run_setting(
     let mut gbdt = None;
     for _ in 0..FIT_REPEATS {
         let started = Instant::now();
-        let fitted = GbdtModel::fit(&train_x, &train_labels, &GbdtParams::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let fitted =
+            GbdtModel::fit(&train_x, &train_labels, &GbdtParams::default()).unwrap_or_else(|e| panic!("{e}"));
         gbdt_times.push(started.elapsed());
         gbdt = Some(fitted);
     }
@@ -259,19 +220,16 @@ fn run_setting(
 
     // Explanation latency and bulk scoring, for the chosen model and for the GBDT (the
     // costlier one to explain) when the chosen one is linear.
-    let rows: Vec<Vec<leadgate_model::Value>> =
-        (0..dataset.rows()).map(|i| dataset.row(i)).collect();
+    let rows: Vec<Vec<leadgate_model::Value>> = (0..dataset.rows()).map(|i| dataset.row(i)).collect();
     let gbdt_model;
     let mut timed: Vec<(&str, &TrainedModel)> = vec![("chosen", &model)];
     if model.family() != leadgate_model::Family::Gbdt {
-        gbdt_model =
-            train(dataset, &options(setting, FamilyChoice::Gbdt)).unwrap_or_else(|e| panic!("{e}"));
+        gbdt_model = train(dataset, &options(setting, FamilyChoice::Gbdt)).unwrap_or_else(|e| panic!("{e}"));
         timed.push(("gbdt", &gbdt_model));
     }
     let mut speed_json = Vec::new();
     for (role, scored) in &timed {
-        let (explain_mean, explain_p99, explain_max, worst_identity) =
-            explain_latency(scored, &rows, split);
+        let (explain_mean, explain_p99, explain_max, worst_identity) = explain_latency(scored, &rows, split);
         let bulk = bulk_scoring(scored, &rows);
         println!(
             "{role} ({}): explain one lead mean {:.1} µs, p99 {:.1} µs, max {:.1} µs; \
@@ -292,17 +250,12 @@ fn run_setting(
         ));
     }
 
-    let chosen = report
-        .chosen()
-        .unwrap_or_else(|| unreachable!("report lists the chosen family"));
+    let chosen = report.chosen().unwrap_or_else(|| unreachable!("report lists the chosen family"));
     println!(
         "train() full pipeline: {train_seconds:.2} s; chose {} with {:?} calibration",
         report.family, report.calibration
     );
-    println!(
-        "{:<44} {:>7} {:>9} {:>9} {:>7} {:>9}",
-        "model", "AUC", "log loss", "Brier", "lift@10", "fit s"
-    );
+    println!("{:<44} {:>7} {:>9} {:>9} {:>7} {:>9}", "model", "AUC", "log loss", "Brier", "lift@10", "fit s");
     for candidate in &report.candidates {
         println!(
             "{:<44} {:>7.4} {:>9.4} {:>9.4} {:>7.2} {:>9}",
@@ -310,11 +263,7 @@ fn run_setting(
                 "train(): {:?} + {:?}{}",
                 candidate.family,
                 candidate.calibration,
-                if candidate.family == report.family {
-                    " (chosen)"
-                } else {
-                    ""
-                }
+                if candidate.family == report.family { " (chosen)" } else { "" }
             ),
             candidate.test.auc,
             candidate.test.log_loss,
@@ -390,12 +339,7 @@ fn explain_latency(
             let started = Instant::now();
             let prediction = model.predict(&rows[i]).unwrap_or_else(|e| panic!("{e}"));
             times.push(started.elapsed().as_secs_f64());
-            let total = prediction.base_value
-                + prediction
-                    .contributions
-                    .iter()
-                    .map(|c| c.value)
-                    .sum::<f64>();
+            let total = prediction.base_value + prediction.contributions.iter().map(|c| c.value).sum::<f64>();
             worst = worst.max((total - prediction.raw_score).abs());
         }
         let mean = times.iter().sum::<f64>() / times.len() as f64;
@@ -416,9 +360,7 @@ fn bulk_scoring(model: &TrainedModel, rows: &[Vec<leadgate_model::Value>]) -> f6
     let started = Instant::now();
     let mut sum = 0.0;
     for k in 0..BULK_LEADS {
-        sum += scorer
-            .probability(&rows[k % rows.len()])
-            .unwrap_or_else(|e| panic!("{e}"));
+        sum += scorer.probability(&rows[k % rows.len()]).unwrap_or_else(|e| panic!("{e}"));
     }
     std::hint::black_box(sum);
     started.elapsed().as_secs_f64()

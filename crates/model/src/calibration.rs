@@ -57,16 +57,9 @@ impl Calibrator {
     /// (`(N₊+1)/(N₊+2)` and `1/(N₋+2)`), which keep a perfectly separating score from
     /// driving the slope to infinity.
     pub fn fit_platt(scores: &[f64], labels: &[bool]) -> Calibrator {
-        let identity = Calibrator::Platt {
-            slope: 1.0,
-            intercept: 0.0,
-        };
-        let pairs: Vec<(f64, bool)> = scores
-            .iter()
-            .zip(labels)
-            .filter(|(s, _)| s.is_finite())
-            .map(|(&s, &l)| (s, l))
-            .collect();
+        let identity = Calibrator::Platt { slope: 1.0, intercept: 0.0 };
+        let pairs: Vec<(f64, bool)> =
+            scores.iter().zip(labels).filter(|(s, _)| s.is_finite()).map(|(&s, &l)| (s, l)).collect();
         if pairs.is_empty() {
             return identity;
         }
@@ -82,11 +75,7 @@ impl Calibrator {
                     let eta = a * s + b;
                     let t = target(l);
                     // Cross-entropy via softplus, stable for large |eta|.
-                    let softplus = if eta > 0.0 {
-                        eta + (-eta).exp().ln_1p()
-                    } else {
-                        eta.exp().ln_1p()
-                    };
+                    let softplus = if eta > 0.0 { eta + (-eta).exp().ln_1p() } else { eta.exp().ln_1p() };
                     softplus - t * eta
                 })
                 .sum()
@@ -134,26 +123,16 @@ impl Calibrator {
                 break;
             }
         }
-        Calibrator::Platt {
-            slope: a,
-            intercept: b,
-        }
+        Calibrator::Platt { slope: a, intercept: b }
     }
 
     /// Isotonic regression by pool-adjacent-violators over scores sorted ascending (equal
     /// scores pooled first, so the fit does not depend on row order).
     pub fn fit_isotonic(scores: &[f64], labels: &[bool]) -> Calibrator {
-        let mut pairs: Vec<(f64, bool)> = scores
-            .iter()
-            .zip(labels)
-            .filter(|(s, _)| s.is_finite())
-            .map(|(&s, &l)| (s, l))
-            .collect();
+        let mut pairs: Vec<(f64, bool)> =
+            scores.iter().zip(labels).filter(|(s, _)| s.is_finite()).map(|(&s, &l)| (s, l)).collect();
         if pairs.is_empty() {
-            return Calibrator::Platt {
-                slope: 1.0,
-                intercept: 0.0,
-            };
+            return Calibrator::Platt { slope: 1.0, intercept: 0.0 };
         }
         pairs.sort_by(|x, y| x.0.total_cmp(&y.0));
         struct Block {
@@ -168,12 +147,7 @@ impl Calibrator {
             let score = pairs[start].0;
             let end = start + pairs[start..].iter().take_while(|p| p.0 == score).count();
             let converted = pairs[start..end].iter().filter(|p| p.1).count() as f64;
-            blocks.push(Block {
-                converted,
-                weight: (end - start) as f64,
-                low: score,
-                high: score,
-            });
+            blocks.push(Block { converted, weight: (end - start) as f64, low: score, high: score });
             // Merge backwards while the fit would decrease.
             while blocks.len() >= 2 {
                 let last = &blocks[blocks.len() - 1];
@@ -218,11 +192,7 @@ impl Calibrator {
     pub fn probability(&self, raw: f64) -> f64 {
         match self {
             Calibrator::Platt { slope, intercept } => sigmoid(slope * raw + intercept),
-            Calibrator::Isotonic {
-                scores,
-                probabilities,
-                floor,
-            } => {
+            Calibrator::Isotonic { scores, probabilities, floor } => {
                 let p = interpolate(scores, probabilities, raw);
                 p.clamp(*floor, 1.0 - *floor)
             }
@@ -251,11 +221,7 @@ fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {
     // First knot strictly above x; x lies in [xs[i-1], xs[i]).
     let i = xs[..n].partition_point(|&k| k <= x).clamp(1, n - 1);
     let (x0, x1, y0, y1) = (xs[i - 1], xs[i], ys[i - 1], ys[i]);
-    if x1 > x0 {
-        y0 + (y1 - y0) * (x - x0) / (x1 - x0)
-    } else {
-        y1
-    }
+    if x1 > x0 { y0 + (y1 - y0) * (x - x0) / (x1 - x0) } else { y1 }
 }
 
 /// Log loss of `method` on out-of-fold scores when each fold is calibrated by a calibrator
@@ -269,10 +235,8 @@ pub fn cross_validated_log_loss(
 ) -> Option<f64> {
     let mut probabilities = vec![0.0; scores.len()];
     for fold in 0..folds {
-        let (fit_scores, fit_labels): (Vec<f64>, Vec<bool>) = (0..scores.len())
-            .filter(|&i| fold_of[i] != fold)
-            .map(|i| (scores[i], labels[i]))
-            .unzip();
+        let (fit_scores, fit_labels): (Vec<f64>, Vec<bool>) =
+            (0..scores.len()).filter(|&i| fold_of[i] != fold).map(|i| (scores[i], labels[i])).unzip();
         let calibrator = Calibrator::fit(method, &fit_scores, &fit_labels);
         for i in (0..scores.len()).filter(|&i| fold_of[i] == fold) {
             probabilities[i] = calibrator.probability(scores[i]);
@@ -325,11 +289,8 @@ mod tests {
 
     #[test]
     fn damaged_isotonic_knots_do_not_panic() {
-        let damaged = Calibrator::Isotonic {
-            scores: vec![0.0, 1.0, 2.0],
-            probabilities: vec![0.2],
-            floor: 0.01,
-        };
+        let damaged =
+            Calibrator::Isotonic { scores: vec![0.0, 1.0, 2.0], probabilities: vec![0.2], floor: 0.01 };
         assert_eq!(damaged.probability(0.5), 0.2);
         let unsorted = Calibrator::Isotonic {
             scores: vec![2.0, 0.0, 1.0],

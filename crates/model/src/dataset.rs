@@ -29,11 +29,7 @@ impl Value {
 
 /// Shortest faithful text of a number: `5` rather than `5.0`, `2.5` as is.
 pub(crate) fn format_number(x: f64) -> String {
-    if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
+    if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x}") }
 }
 
 /// A named field with one value per contact.
@@ -69,20 +65,14 @@ impl Dataset {
     /// The raw values of row `row`, in column order (the order `TrainedModel::predict`
     /// expects). A column too short for `row` yields `Value::Missing`.
     pub fn row(&self, row: usize) -> Vec<Value> {
-        self.columns
-            .iter()
-            .map(|column| column.values.get(row).cloned().unwrap_or(Value::Missing))
-            .collect()
+        self.columns.iter().map(|column| column.values.get(row).cloned().unwrap_or(Value::Missing)).collect()
     }
 
     /// Value of `column` at `row`, `Missing` when the column is too short (so a malformed
     /// dataset degrades to missing values instead of a panic).
     pub(crate) fn value(&self, column: usize, row: usize) -> &Value {
         const MISSING: &Value = &Value::Missing;
-        self.columns
-            .get(column)
-            .and_then(|c| c.values.get(row))
-            .unwrap_or(MISSING)
+        self.columns.get(column).and_then(|c| c.values.get(row)).unwrap_or(MISSING)
     }
 }
 
@@ -102,11 +92,7 @@ impl Matrix {
     }
 
     pub fn zeros(rows: usize, cols: usize) -> Matrix {
-        Matrix {
-            rows,
-            cols,
-            values: vec![0.0; rows * cols],
-        }
+        Matrix { rows, cols, values: vec![0.0; rows * cols] }
     }
 
     pub fn rows(&self) -> usize {
@@ -135,11 +121,7 @@ impl Matrix {
         for &row in rows {
             values.extend_from_slice(self.row(row));
         }
-        Matrix {
-            rows: rows.len(),
-            cols: self.cols,
-            values,
-        }
+        Matrix { rows: rows.len(), cols: self.cols, values }
     }
 
     pub fn as_row_major(&self) -> &[f64] {
@@ -170,10 +152,7 @@ mod tests {
     #[test]
     fn short_columns_read_as_missing() {
         let dataset = Dataset {
-            columns: vec![Column {
-                name: "a".into(),
-                values: vec![Value::Number(1.0)],
-            }],
+            columns: vec![Column { name: "a".into(), values: vec![Value::Number(1.0)] }],
             labels: vec![true, false],
         };
         assert_eq!(dataset.length_mismatch(), Some(("a", 1, 2)));

@@ -43,10 +43,7 @@ pub enum FitError {
 
 pub(crate) fn check_fit_input(features: &Matrix, labels: &[bool]) -> Result<(), FitError> {
     if features.rows() != labels.len() {
-        return Err(FitError::LengthMismatch {
-            rows: features.rows(),
-            labels: labels.len(),
-        });
+        return Err(FitError::LengthMismatch { rows: features.rows(), labels: labels.len() });
     }
     let Some(&first) = labels.first() else {
         return Err(FitError::NoRows);

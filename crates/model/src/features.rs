@@ -76,10 +76,9 @@ impl fmt::Display for UnusedReason {
             UnusedReason::SingleValue { value } => {
                 write!(f, "every contact has the same value ({value})")
             }
-            UnusedReason::NoFrequentValue { min_level_count } => write!(
-                f,
-                "no value occurs {min_level_count} times or more (free text or an identifier?)"
-            ),
+            UnusedReason::NoFrequentValue { min_level_count } => {
+                write!(f, "no value occurs {min_level_count} times or more (free text or an identifier?)")
+            }
             UnusedReason::DuplicateName => {
                 write!(f, "another field has the same name; only the first is used")
             }
@@ -263,38 +262,20 @@ impl FeatureSpec {
             unmatched_exclusions: options
                 .excluded_fields
                 .iter()
-                .filter(|pattern| {
-                    !dataset
-                        .columns
-                        .iter()
-                        .any(|c| exclusion_matches(pattern, &c.name))
-                })
+                .filter(|pattern| !dataset.columns.iter().any(|c| exclusion_matches(pattern, &c.name)))
                 .cloned()
                 .collect(),
-            missing_markers: options
-                .missing_markers
-                .iter()
-                .map(|m| m.trim().to_owned())
-                .collect(),
+            missing_markers: options.missing_markers.iter().map(|m| m.trim().to_owned()).collect(),
             min_level_count: options.min_level_count,
         };
         for (input_index, column) in dataset.columns.iter().enumerate() {
-            if options
-                .excluded_fields
-                .iter()
-                .any(|pattern| exclusion_matches(pattern, &column.name))
-            {
+            if options.excluded_fields.iter().any(|pattern| exclusion_matches(pattern, &column.name)) {
                 spec.excluded.push(column.name.clone());
                 continue;
             }
-            if dataset.columns[..input_index]
-                .iter()
-                .any(|c| c.name == column.name)
-            {
-                spec.unused.push(UnusedField {
-                    field: column.name.clone(),
-                    reason: UnusedReason::DuplicateName,
-                });
+            if dataset.columns[..input_index].iter().any(|c| c.name == column.name) {
+                spec.unused
+                    .push(UnusedField { field: column.name.clone(), reason: UnusedReason::DuplicateName });
                 continue;
             }
             spec.fit_field(dataset, input_index, rows);
@@ -367,10 +348,7 @@ impl FeatureSpec {
         // Most frequent first, then by text: the order levels are listed in.
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         if counts.is_empty() {
-            self.unused.push(UnusedField {
-                field: name,
-                reason: UnusedReason::AllMissing,
-            });
+            self.unused.push(UnusedField { field: name, reason: UnusedReason::AllMissing });
             return;
         }
         let kind = if all_boolean {
@@ -389,8 +367,7 @@ impl FeatureSpec {
                 usize::from(has_true) + usize::from(has_false)
             }
             FieldKind::Numeric => {
-                let mut numbers: Vec<f64> =
-                    counts.iter().filter_map(|(t, _)| parse_number(t)).collect();
+                let mut numbers: Vec<f64> = counts.iter().filter_map(|(t, _)| parse_number(t)).collect();
                 numbers.sort_by(f64::total_cmp);
                 numbers.dedup();
                 numbers.len()
@@ -400,21 +377,17 @@ impl FeatureSpec {
         if distinct == 1 && missing == 0 {
             self.unused.push(UnusedField {
                 field: name,
-                reason: UnusedReason::SingleValue {
-                    value: counts[0].0.clone(),
-                },
+                reason: UnusedReason::SingleValue { value: counts[0].0.clone() },
             });
             return;
         }
 
-        let no_frequent_level = kind == FieldKind::Categorical
-            && !counts.iter().any(|(_, n)| *n >= self.min_level_count);
+        let no_frequent_level =
+            kind == FieldKind::Categorical && !counts.iter().any(|(_, n)| *n >= self.min_level_count);
         if no_frequent_level && missing == 0 {
             self.unused.push(UnusedField {
                 field: name,
-                reason: UnusedReason::NoFrequentValue {
-                    min_level_count: self.min_level_count,
-                },
+                reason: UnusedReason::NoFrequentValue { min_level_count: self.min_level_count },
             });
             return;
         }
@@ -440,12 +413,8 @@ impl FeatureSpec {
         if distinct >= 2 && !no_frequent_level {
             match kind {
                 FieldKind::Numeric => {
-                    encoding.value_feature = Some(self.push_feature(
-                        &name,
-                        name.clone(),
-                        FeatureRole::Value,
-                        field_index,
-                    ));
+                    encoding.value_feature =
+                        Some(self.push_feature(&name, name.clone(), FeatureRole::Value, field_index));
                 }
                 FieldKind::Boolean => {
                     let label = format!("{name} = {}", encoding.true_text);
@@ -453,11 +422,8 @@ impl FeatureSpec {
                         Some(self.push_feature(&name, label, FeatureRole::Value, field_index));
                 }
                 FieldKind::Categorical => {
-                    let frequent: Vec<(String, usize)> = counts
-                        .iter()
-                        .filter(|(_, n)| *n >= self.min_level_count)
-                        .cloned()
-                        .collect();
+                    let frequent: Vec<(String, usize)> =
+                        counts.iter().filter(|(_, n)| *n >= self.min_level_count).cloned().collect();
                     let pooled = frequent.len() < counts.len();
                     encoding.levels = frequent.into_iter().map(|(t, _)| t).collect();
                     // One kept level and nothing pooled means one value: handled above.
@@ -495,19 +461,8 @@ impl FeatureSpec {
         self.fields.push(encoding);
     }
 
-    fn push_feature(
-        &mut self,
-        field: &str,
-        label: String,
-        role: FeatureRole,
-        field_index: usize,
-    ) -> usize {
-        self.features.push(Feature {
-            field: field.to_owned(),
-            label,
-            role,
-            field_index,
-        });
+    fn push_feature(&mut self, field: &str, label: String, role: FeatureRole, field_index: usize) -> usize {
+        self.features.push(Feature { field: field.to_owned(), label, role, field_index });
         self.features.len() - 1
     }
 
@@ -547,9 +502,9 @@ impl FeatureSpec {
         for field in &self.fields {
             let range = field.first_feature..field.first_feature + field.feature_count;
             let inside = |index: Option<usize>| index.is_none_or(|i| range.contains(&i));
-            let levels_inside = field.level_features.is_none_or(|first| {
-                first >= range.start && first + field.levels.len() <= range.end
-            });
+            let levels_inside = field
+                .level_features
+                .is_none_or(|first| first >= range.start && first + field.levels.len() <= range.end);
             if field.input_index >= self.input_fields.len()
                 || range.end > self.features.len()
                 || !inside(field.value_feature)
@@ -560,11 +515,7 @@ impl FeatureSpec {
                 return Err(format!("the encoding of field `{}` is damaged", field.name));
             }
         }
-        if self
-            .features
-            .iter()
-            .any(|f| f.field_index >= self.fields.len())
-        {
+        if self.features.iter().any(|f| f.field_index >= self.fields.len()) {
             return Err("a feature points to no field".into());
         }
         Ok(())
@@ -581,16 +532,10 @@ impl FeatureSpec {
     /// bulk scoring without an allocation per contact.
     pub fn encode_row_into(&self, row: &[Value], out: &mut [f64]) -> Result<(), InputError> {
         if row.len() != self.input_fields.len() {
-            return Err(InputError::RowLength {
-                expected: self.input_fields.len(),
-                found: row.len(),
-            });
+            return Err(InputError::RowLength { expected: self.input_fields.len(), found: row.len() });
         }
         if out.len() != self.features.len() {
-            return Err(InputError::RowLength {
-                expected: self.features.len(),
-                found: out.len(),
-            });
+            return Err(InputError::RowLength { expected: self.features.len(), found: out.len() });
         }
         for field in &self.fields {
             self.encode_field(field, &row[field.input_index], out);
@@ -650,9 +595,7 @@ impl FeatureSpec {
                     .columns
                     .iter()
                     .position(|c| c.name == field.name)
-                    .ok_or_else(|| InputError::MissingField {
-                        field: field.name.clone(),
-                    })
+                    .ok_or_else(|| InputError::MissingField { field: field.name.clone() })
             })
             .collect::<Result<_, _>>()?;
         let mut matrix = Matrix::zeros(dataset.rows(), self.features.len());
@@ -709,17 +652,11 @@ fn most_common_spelling(counts: &[(String, bool, usize)], value: bool) -> String
         .iter()
         .filter(|(_, b, _)| *b == value)
         // Highest count wins; among equals the first seen, for determinism.
-        .fold(
-            None::<&(String, bool, usize)>,
-            |best, candidate| match best {
-                Some(b) if b.2 >= candidate.2 => Some(b),
-                _ => Some(candidate),
-            },
-        )
-        .map_or_else(
-            || if value { "true" } else { "false" }.to_owned(),
-            |(text, _, _)| text.clone(),
-        )
+        .fold(None::<&(String, bool, usize)>, |best, candidate| match best {
+            Some(b) if b.2 >= candidate.2 => Some(b),
+            _ => Some(candidate),
+        })
+        .map_or_else(|| if value { "true" } else { "false" }.to_owned(), |(text, _, _)| text.clone())
 }
 
 fn numeric_value(cell: &Cell<'_>) -> Option<f64> {
@@ -765,10 +702,7 @@ mod tests {
     use crate::dataset::Column;
 
     fn text(values: &[&str]) -> Vec<Value> {
-        values
-            .iter()
-            .map(|v| Value::Text((*v).to_owned()))
-            .collect()
+        values.iter().map(|v| Value::Text((*v).to_owned())).collect()
     }
 
     fn dataset(columns: Vec<(&str, Vec<Value>)>) -> Dataset {
@@ -776,10 +710,7 @@ mod tests {
         Dataset {
             columns: columns
                 .into_iter()
-                .map(|(name, values)| Column {
-                    name: name.to_owned(),
-                    values,
-                })
+                .map(|(name, values)| Column { name: name.to_owned(), values })
                 .collect(),
             labels: (0..rows).map(|i| i % 2 == 0).collect(),
         }
@@ -799,26 +730,13 @@ mod tests {
             ("visits", text(&["1", " 2.5 ", "", "3"])),
             ("do not email", text(&["Yes", "no", "NO", "Select"])),
             ("source", text(&["Google", "Google", "Reference", "7"])),
-            (
-                "flag",
-                vec![
-                    Value::Bool(true),
-                    Value::Bool(false),
-                    Value::Missing,
-                    Value::Bool(true),
-                ],
-            ),
+            ("flag", vec![Value::Bool(true), Value::Bool(false), Value::Missing, Value::Bool(true)]),
         ]);
         let spec = FeatureSpec::fit(&data, &options(1));
         let kinds: Vec<FieldKind> = spec.fields().iter().map(|f| f.kind).collect();
         assert_eq!(
             kinds,
-            [
-                FieldKind::Numeric,
-                FieldKind::Boolean,
-                FieldKind::Categorical,
-                FieldKind::Boolean
-            ]
+            [FieldKind::Numeric, FieldKind::Boolean, FieldKind::Categorical, FieldKind::Boolean]
         );
         let labels: Vec<&str> = spec.features().iter().map(|f| f.label.as_str()).collect();
         assert_eq!(
@@ -853,10 +771,7 @@ mod tests {
         assert_eq!(labels, ["f = A", "f = C", "f = (other)"]);
         let unseen = spec.encode_row(&text(&["Z"])).unwrap();
         assert_eq!(unseen, [0.0, 0.0, 1.0]);
-        assert_eq!(
-            spec.describe(0, &Value::Text("B".into())),
-            "f = B (rare value)"
-        );
+        assert_eq!(spec.describe(0, &Value::Text("B".into())), "f = B (rare value)");
         assert_eq!(spec.describe(0, &Value::Text("A".into())), "f = A");
     }
 
@@ -865,29 +780,16 @@ mod tests {
         let data = dataset(vec![
             ("magazine", text(&["No", "No", "No"])),
             ("empty", text(&["", "Select", " "])),
-            (
-                "number",
-                vec![
-                    Value::Number(1.0),
-                    Value::Text("1.0".into()),
-                    Value::Number(1.0),
-                ],
-            ),
+            ("number", vec![Value::Number(1.0), Value::Text("1.0".into()), Value::Number(1.0)]),
             ("filled", text(&["x", "", "x"])),
         ]);
         let spec = FeatureSpec::fit(&data, &options(1));
-        let reasons: Vec<(&str, &UnusedReason)> = spec
-            .unused()
-            .iter()
-            .map(|u| (u.field.as_str(), &u.reason))
-            .collect();
+        let reasons: Vec<(&str, &UnusedReason)> =
+            spec.unused().iter().map(|u| (u.field.as_str(), &u.reason)).collect();
         assert_eq!(
             reasons,
             [
-                (
-                    "magazine",
-                    &UnusedReason::SingleValue { value: "No".into() }
-                ),
+                ("magazine", &UnusedReason::SingleValue { value: "No".into() }),
                 ("empty", &UnusedReason::AllMissing),
                 ("number", &UnusedReason::SingleValue { value: "1".into() }),
             ]
@@ -911,14 +813,7 @@ mod tests {
             ..FeatureOptions::default()
         };
         let spec = FeatureSpec::fit(&data, &options);
-        assert_eq!(
-            spec.excluded(),
-            [
-                "Asymmetrique Activity Index",
-                "Asymmetrique Profile Score",
-                "Tags"
-            ]
-        );
+        assert_eq!(spec.excluded(), ["Asymmetrique Activity Index", "Asymmetrique Profile Score", "Tags"]);
         assert_eq!(spec.unmatched_exclusions(), ["Nope"]);
         assert!(spec.features().iter().all(|f| f.field == "Lead Source"));
     }
@@ -942,13 +837,7 @@ mod tests {
             let encoded = spec.encode_row(&data.row(row)).unwrap();
             assert_eq!(encoded.len(), spec.features().len());
         }
-        assert_eq!(
-            spec.encode_row(&[]),
-            Err(InputError::RowLength {
-                expected: 2,
-                found: 0
-            })
-        );
+        assert_eq!(spec.encode_row(&[]), Err(InputError::RowLength { expected: 2, found: 0 }));
     }
 
     #[test]
@@ -958,18 +847,10 @@ mod tests {
         notes[3] = String::new();
         let data = dataset(vec![
             ("id", ids.iter().map(|t| Value::Text(t.clone())).collect()),
-            (
-                "notes",
-                notes.iter().map(|t| Value::Text(t.clone())).collect(),
-            ),
+            ("notes", notes.iter().map(|t| Value::Text(t.clone())).collect()),
         ]);
         let spec = FeatureSpec::fit(&data, &options(10));
-        assert_eq!(
-            spec.unused()[0].reason,
-            UnusedReason::NoFrequentValue {
-                min_level_count: 10
-            }
-        );
+        assert_eq!(spec.unused()[0].reason, UnusedReason::NoFrequentValue { min_level_count: 10 });
         let labels: Vec<&str> = spec.features().iter().map(|f| f.label.as_str()).collect();
         assert_eq!(labels, ["notes is missing"]);
     }

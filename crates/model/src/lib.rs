@@ -41,14 +41,13 @@ pub use calibration::{CalibrationMethod, Calibrator};
 pub use dataset::{Column, Dataset, Matrix, Value};
 pub use family::{Family, FitError, FittedModel};
 pub use features::{
-    Feature, FeatureOptions, FeatureRole, FeatureSpec, FieldEncoding, FieldKind, InputError,
-    UnusedField, UnusedReason,
+    Feature, FeatureOptions, FeatureRole, FeatureSpec, FieldEncoding, FieldKind, InputError, UnusedField,
+    UnusedReason,
 };
 pub use gbdt::{GbdtModel, GbdtParams};
 pub use linear::{LinearParams, LogisticModel};
 pub use metrics::{
-    CalibrationBin, Evaluation, base_rate, brier_score, calibration_table, log_loss, roc_auc,
-    top_decile_lift,
+    CalibrationBin, Evaluation, base_rate, brier_score, calibration_table, log_loss, roc_auc, top_decile_lift,
 };
 pub use prediction::{FieldContribution, ModelFileError, Prediction, Scorer, TrainedModel};
 pub use split::{Split, stratified_folds, stratified_split};

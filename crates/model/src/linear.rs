@@ -29,10 +29,7 @@ pub struct LinearParams {
 
 impl Default for LinearParams {
     fn default() -> Self {
-        LinearParams {
-            l2: 1.0,
-            max_iterations: 100,
-        }
+        LinearParams { l2: 1.0, max_iterations: 100 }
     }
 }
 
@@ -116,11 +113,7 @@ fn standardised(model: &LogisticModel, j: usize, x: f64) -> Option<f64> {
 
 /// `ln(1 + e^eta)` without overflow.
 fn softplus(eta: f64) -> f64 {
-    if eta > 0.0 {
-        eta + (-eta).exp().ln_1p()
-    } else {
-        eta.exp().ln_1p()
-    }
+    if eta > 0.0 { eta + (-eta).exp().ln_1p() } else { eta.exp().ln_1p() }
 }
 
 pub(crate) fn sigmoid(eta: f64) -> f64 {
@@ -138,27 +131,16 @@ fn median(values: &mut [f64]) -> f64 {
     }
     values.sort_unstable_by(f64::total_cmp);
     let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        values[mid - 1] / 2.0 + values[mid] / 2.0
-    }
+    if values.len() % 2 == 1 { values[mid] } else { values[mid - 1] / 2.0 + values[mid] / 2.0 }
 }
 
 impl LogisticModel {
     /// Fit on `features` (rows = contacts) and their outcomes.
-    pub fn fit(
-        features: &Matrix,
-        labels: &[bool],
-        params: &LinearParams,
-    ) -> Result<LogisticModel, FitError> {
+    pub fn fit(features: &Matrix, labels: &[bool], params: &LinearParams) -> Result<LogisticModel, FitError> {
         check_fit_input(features, labels)?;
         let (n, p) = (features.rows(), features.cols());
-        let l2 = if params.l2.is_finite() && params.l2 >= 0.0 {
-            params.l2
-        } else {
-            LinearParams::default().l2
-        };
+        let l2 =
+            if params.l2.is_finite() && params.l2 >= 0.0 { params.l2 } else { LinearParams::default().l2 };
 
         let mut imputation = vec![0.0; p];
         let mut centers = vec![0.0; p];
@@ -301,16 +283,7 @@ impl LogisticModel {
             // w·(x/s) = w·(x − c)/s + w·c/s: move the centre into the intercept.
             intercept += weights[slot + 1] * centers[j] / scales[j];
         }
-        Ok(LogisticModel {
-            intercept,
-            coefficients,
-            imputation,
-            centers,
-            scales,
-            lower,
-            upper,
-            iterations,
-        })
+        Ok(LogisticModel { intercept, coefficients, imputation, centers, scales, lower, upper, iterations })
     }
 
     /// Number of features the model expects.
@@ -407,19 +380,12 @@ mod tests {
             }
         }
         let features = Matrix::from_row_major(labels.len(), 1, values).unwrap();
-        let params = LinearParams {
-            l2: 0.0,
-            ..LinearParams::default()
-        };
+        let params = LinearParams { l2: 0.0, ..LinearParams::default() };
         let model = LogisticModel::fit(&features, &labels, &params).unwrap();
         assert!(model.iterations() < 15, "{}", model.iterations());
         let at = |x: f64| model.raw_score(&[x]);
         assert!((at(0.0) - -0.5).abs() < 0.02, "{}", at(0.0));
-        assert!(
-            (at(1.0) - at(0.0) - 2.0).abs() < 0.05,
-            "{}",
-            at(1.0) - at(0.0)
-        );
+        assert!((at(1.0) - at(0.0) - 2.0).abs() < 0.05, "{}", at(1.0) - at(0.0));
     }
 
     #[test]
@@ -427,44 +393,19 @@ mod tests {
         let features = Matrix::from_row_major(
             6,
             2,
-            vec![
-                1.0,
-                0.0,
-                2.0,
-                1.0,
-                f64::NAN,
-                0.0,
-                4.0,
-                1.0,
-                5.0,
-                1.0,
-                6.0,
-                0.0,
-            ],
+            vec![1.0, 0.0, 2.0, 1.0, f64::NAN, 0.0, 4.0, 1.0, 5.0, 1.0, 6.0, 0.0],
         )
         .unwrap();
         let labels = [false, false, true, true, true, false];
         let model = LogisticModel::fit(&features, &labels, &LinearParams::default()).unwrap();
         assert_eq!(model.imputation[0], 4.0);
-        assert_eq!(
-            model.raw_score(&[f64::NAN, 0.0]),
-            model.raw_score(&[4.0, 0.0])
-        );
+        assert_eq!(model.raw_score(&[f64::NAN, 0.0]), model.raw_score(&[4.0, 0.0]));
         let mut contributions = [0.0; 2];
-        for row in [
-            [1.0, 0.0],
-            [f64::NAN, 1.0],
-            [f64::INFINITY, 1.0],
-            [1e300, 0.0],
-            [-1e300, 1.0],
-        ] {
+        for row in [[1.0, 0.0], [f64::NAN, 1.0], [f64::INFINITY, 1.0], [1e300, 0.0], [-1e300, 1.0]] {
             let base = model.contributions(&row, &mut contributions);
             let total = base + contributions.iter().sum::<f64>();
             let raw = model.raw_score(&row);
-            assert!(
-                (total - raw).abs() <= 1e-9 * raw.abs().max(1.0),
-                "{total} vs {raw}"
-            );
+            assert!((total - raw).abs() <= 1e-9 * raw.abs().max(1.0), "{total} vs {raw}");
         }
     }
 
@@ -488,8 +429,7 @@ mod tests {
 
     #[test]
     fn constant_features_get_no_weight() {
-        let features =
-            Matrix::from_row_major(4, 2, vec![7.0, 0.0, 7.0, 1.0, 7.0, 2.0, 7.0, 3.0]).unwrap();
+        let features = Matrix::from_row_major(4, 2, vec![7.0, 0.0, 7.0, 1.0, 7.0, 2.0, 7.0, 3.0]).unwrap();
         let labels = [false, true, false, true];
         let model = LogisticModel::fit(&features, &labels, &LinearParams::default()).unwrap();
         assert_eq!(model.coefficients()[0], 0.0);

@@ -86,11 +86,8 @@ pub fn brier_score(labels: &[bool], probabilities: &[f64]) -> Option<f64> {
     if !usable(labels, probabilities) {
         return None;
     }
-    let total: f64 = labels
-        .iter()
-        .zip(probabilities)
-        .map(|(&label, &p)| (p - f64::from(u8::from(label))).powi(2))
-        .sum();
+    let total: f64 =
+        labels.iter().zip(probabilities).map(|(&label, &p)| (p - f64::from(u8::from(label))).powi(2)).sum();
     Some(total / labels.len() as f64)
 }
 
@@ -162,11 +159,7 @@ pub fn top_decile_lift(labels: &[bool], scores: &[f64]) -> Option<f64> {
     let mut start = 0;
     while taken < take && start < order.len() {
         let score = scores[order[start]];
-        let end = start
-            + order[start..]
-                .iter()
-                .take_while(|&&i| scores[i] == score)
-                .count();
+        let end = start + order[start..].iter().take_while(|&&i| scores[i] == score).count();
         let group = end - start;
         let group_converted = order[start..end].iter().filter(|&&i| labels[i]).count() as f64;
         let room = take - taken;
@@ -243,10 +236,7 @@ mod tests {
         assert_eq!(roc_auc(&[true, false], &[f64::NAN, 0.1]), None);
         assert_eq!(roc_auc(&[false, false], &[0.1, 0.2]), None);
         // Infinite scores still rank.
-        assert_eq!(
-            roc_auc(&[true, false], &[f64::INFINITY, f64::NEG_INFINITY]),
-            Some(1.0)
-        );
+        assert_eq!(roc_auc(&[true, false], &[f64::INFINITY, f64::NEG_INFINITY]), Some(1.0));
     }
 
     #[test]

@@ -97,12 +97,7 @@ impl TrainedModel {
         calibrator: Calibrator,
         report: TrainingReport,
     ) -> TrainedModel {
-        TrainedModel {
-            spec,
-            model,
-            calibrator,
-            report,
-        }
+        TrainedModel { spec, model, calibrator, report }
     }
 
     pub fn family(&self) -> Family {
@@ -149,9 +144,7 @@ impl TrainedModel {
             .map(|(index, field)| FieldContribution {
                 field: field.name.clone(),
                 label: self.spec.describe(index, &row[field.input_index]),
-                value: phi[field.first_feature..field.first_feature + field.feature_count]
-                    .iter()
-                    .sum(),
+                value: phi[field.first_feature..field.first_feature + field.feature_count].iter().sum(),
             })
             .collect();
         // Stable: equal effects keep field order.
@@ -179,10 +172,7 @@ impl TrainedModel {
 
     /// A scorer that reuses its buffer across leads, for bulk scoring.
     pub fn scorer(&self) -> Scorer<'_> {
-        Scorer {
-            model: self,
-            encoded: vec![0.0; self.spec.features().len()],
-        }
+        Scorer { model: self, encoded: vec![0.0; self.spec.features().len()] }
     }
 
     pub fn to_json(&self) -> Result<String, serde_json::Error> {

@@ -24,11 +24,7 @@ pub struct Split {
 /// assert_eq!(split.test.iter().filter(|&&i| labels[i]).count(), 1);
 /// ```
 pub fn stratified_split(labels: &[bool], test_fraction: f64, seed: u64) -> Split {
-    let fraction = if test_fraction.is_nan() {
-        0.0
-    } else {
-        test_fraction.clamp(0.0, 1.0)
-    };
+    let fraction = if test_fraction.is_nan() { 0.0 } else { test_fraction.clamp(0.0, 1.0) };
     let mut rng = SeededRng::new(seed);
     let mut train = Vec::new();
     let mut test = Vec::new();
@@ -94,14 +90,8 @@ mod tests {
     #[test]
     fn split_depends_on_the_seed_only() {
         let labels = labels(40, 60);
-        assert_eq!(
-            stratified_split(&labels, 0.3, 1),
-            stratified_split(&labels, 0.3, 1)
-        );
-        assert_ne!(
-            stratified_split(&labels, 0.3, 1),
-            stratified_split(&labels, 0.3, 2)
-        );
+        assert_eq!(stratified_split(&labels, 0.3, 1), stratified_split(&labels, 0.3, 1));
+        assert_ne!(stratified_split(&labels, 0.3, 1), stratified_split(&labels, 0.3, 2));
     }
 
     #[test]
@@ -122,11 +112,7 @@ mod tests {
             let (_, held) = fold_rows(&folds, fold);
             let positives = held.iter().filter(|&&i| labels[i]).count();
             assert!((10..=11).contains(&positives), "fold {fold}: {positives}");
-            assert!(
-                (29..=31).contains(&held.len()),
-                "fold {fold}: {}",
-                held.len()
-            );
+            assert!((29..=31).contains(&held.len()), "fold {fold}: {}", held.len());
         }
         assert_eq!(stratified_folds(&labels, 0, 3), vec![0; 150]);
     }

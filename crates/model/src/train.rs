@@ -92,29 +92,15 @@ impl Default for TrainOptions {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TrainError {
     #[error("{}", too_few_outcomes_message(*.positives, *.negatives, *.minimum))]
-    TooFewOutcomes {
-        positives: usize,
-        negatives: usize,
-        minimum: usize,
-    },
+    TooFewOutcomes { positives: usize, negatives: usize, minimum: usize },
     #[error(
         "field `{field}` has {values} values but there are {labels} outcomes; every field needs one value per contact"
     )]
-    ColumnLength {
-        field: String,
-        values: usize,
-        labels: usize,
-    },
+    ColumnLength { field: String, values: usize, labels: usize },
     #[error("{}", no_usable_feature_message(.dropped, .excluded))]
-    NoUsableFeature {
-        dropped: Vec<UnusedField>,
-        excluded: Vec<String>,
-    },
+    NoUsableFeature { dropped: Vec<UnusedField>, excluded: Vec<String> },
     #[error("option `{option}`: {reason}")]
-    InvalidOption {
-        option: &'static str,
-        reason: String,
-    },
+    InvalidOption { option: &'static str, reason: String },
     #[error("fitting the {family} failed: {source}")]
     Fit { family: Family, source: FitError },
 }
@@ -123,10 +109,7 @@ fn too_few_outcomes_message(positives: usize, negatives: usize, minimum: usize) 
     let short = |have: usize, what: &str| {
         (have < minimum).then(|| format!("{what}: have {have} ({} more needed)", minimum - have))
     };
-    match (
-        short(positives, "converted contacts"),
-        short(negatives, "non-converted contacts"),
-    ) {
+    match (short(positives, "converted contacts"), short(negatives, "non-converted contacts")) {
         (Some(_), Some(_)) => format!(
             "need at least {minimum} converted and {minimum} non-converted contacts to train; \
              have {positives} converted ({} more needed) and {negatives} non-converted \
@@ -151,20 +134,13 @@ fn too_few_outcomes_message(positives: usize, negatives: usize, minimum: usize) 
 fn no_usable_feature_message(dropped: &[UnusedField], excluded: &[String]) -> String {
     let mut message = String::from("no field can be used to predict conversion");
     if !dropped.is_empty() {
-        let reasons: Vec<String> = dropped
-            .iter()
-            .map(|d| format!("`{}`: {}", d.field, d.reason))
-            .collect();
+        let reasons: Vec<String> = dropped.iter().map(|d| format!("`{}`: {}", d.field, d.reason)).collect();
         message.push_str(&format!("; unusable: {}", reasons.join("; ")));
     }
     if !excluded.is_empty() {
         message.push_str(&format!(
             "; excluded by you: {}",
-            excluded
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            excluded.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
         ));
     }
     message
@@ -246,21 +222,13 @@ impl TrainingReport {
 pub fn train(dataset: &Dataset, options: &TrainOptions) -> Result<TrainedModel, TrainError> {
     check_options(options)?;
     if let Some((field, values, labels)) = dataset.length_mismatch() {
-        return Err(TrainError::ColumnLength {
-            field: field.to_owned(),
-            values,
-            labels,
-        });
+        return Err(TrainError::ColumnLength { field: field.to_owned(), values, labels });
     }
     let labels = &dataset.labels;
     let positives = labels.iter().filter(|&&l| l).count();
     let negatives = labels.len() - positives;
     if positives < MIN_OUTCOMES_PER_CLASS || negatives < MIN_OUTCOMES_PER_CLASS {
-        return Err(TrainError::TooFewOutcomes {
-            positives,
-            negatives,
-            minimum: MIN_OUTCOMES_PER_CLASS,
-        });
+        return Err(TrainError::TooFewOutcomes { positives, negatives, minimum: MIN_OUTCOMES_PER_CLASS });
     }
 
     let split = stratified_split(labels, options.test_fraction, options.seed);
@@ -304,12 +272,10 @@ pub fn train(dataset: &Dataset, options: &TrainOptions) -> Result<TrainedModel, 
         });
     }
     // The spec was fitted on this very dataset, so every field it uses is present.
-    let encoded = spec
-        .encode(dataset)
-        .map_err(|_| TrainError::NoUsableFeature {
-            dropped: spec.unused().to_vec(),
-            excluded: spec.excluded().to_vec(),
-        })?;
+    let encoded = spec.encode(dataset).map_err(|_| TrainError::NoUsableFeature {
+        dropped: spec.unused().to_vec(),
+        excluded: spec.excluded().to_vec(),
+    })?;
     let train_x = encoded.select_rows(&split.train);
     let test_x = encoded.select_rows(&split.test);
     let fold_of = stratified_folds(&train_labels, options.k_folds, derive_seed(options.seed, 1));
@@ -359,22 +325,14 @@ pub fn train(dataset: &Dataset, options: &TrainOptions) -> Result<TrainedModel, 
         seed: options.seed,
         test_fraction: options.test_fraction,
     };
-    Ok(TrainedModel::new(
-        spec,
-        winner.model,
-        winner.calibrator,
-        report,
-    ))
+    Ok(TrainedModel::new(spec, winner.model, winner.calibrator, report))
 }
 
 fn check_options(options: &TrainOptions) -> Result<(), TrainError> {
     if !(options.test_fraction > 0.0 && options.test_fraction < 1.0) {
         return Err(TrainError::InvalidOption {
             option: "test_fraction",
-            reason: format!(
-                "must be between 0 and 1 (exclusive), e.g. 0.3; got {}",
-                options.test_fraction
-            ),
+            reason: format!("must be between 0 and 1 (exclusive), e.g. 0.3; got {}", options.test_fraction),
         });
     }
     if !(2..=20).contains(&options.k_folds) {
@@ -392,10 +350,7 @@ fn check_options(options: &TrainOptions) -> Result<(), TrainError> {
     if !(options.gbdt.learning_rate > 0.0 && options.gbdt.learning_rate.is_finite()) {
         return Err(TrainError::InvalidOption {
             option: "gbdt.learning_rate",
-            reason: format!(
-                "must be a positive number; got {}",
-                options.gbdt.learning_rate
-            ),
+            reason: format!("must be a positive number; got {}", options.gbdt.learning_rate),
         });
     }
     Ok(())
@@ -428,13 +383,8 @@ fn train_family(
         let (fit_rows, held_rows) = fold_rows(parts.fold_of, fold);
         let fit_x = parts.train_x.select_rows(&fit_rows);
         let fit_labels: Vec<bool> = fit_rows.iter().map(|&i| labels[i]).collect();
-        let model = fit_family(
-            family,
-            &fit_x,
-            &fit_labels,
-            options,
-            derive_seed(options.seed, 100 + fold as u64),
-        )?;
+        let model =
+            fit_family(family, &fit_x, &fit_labels, options, derive_seed(options.seed, 100 + fold as u64))?;
         for &i in &held_rows {
             out_of_fold[i] = model.raw_score(parts.train_x.row(i));
         }
@@ -444,12 +394,8 @@ fn train_family(
         fold_aucs.push(roc_auc(&held_labels, &held_scores).unwrap_or(0.5));
     }
     let auc_mean = fold_aucs.iter().sum::<f64>() / folds as f64;
-    let auc_std = (fold_aucs
-        .iter()
-        .map(|a| (a - auc_mean).powi(2))
-        .sum::<f64>()
-        / (folds as f64 - 1.0))
-        .sqrt();
+    let auc_std =
+        (fold_aucs.iter().map(|a| (a - auc_mean).powi(2)).sum::<f64>() / (folds as f64 - 1.0)).sqrt();
 
     let methods: &[CalibrationMethod] = match options.calibration {
         CalibrationChoice::Auto => &[CalibrationMethod::Platt, CalibrationMethod::Isotonic],
@@ -481,20 +427,9 @@ fn train_family(
     let calibrated_log_loss = best_calibration.cross_validated_log_loss;
     let calibrator = Calibrator::fit(calibration, &out_of_fold, labels);
 
-    let model = fit_family(
-        family,
-        parts.train_x,
-        labels,
-        options,
-        derive_seed(options.seed, 99),
-    )?;
-    let test_raw: Vec<f64> = (0..parts.test_x.rows())
-        .map(|i| model.raw_score(parts.test_x.row(i)))
-        .collect();
-    let test_probabilities: Vec<f64> = test_raw
-        .iter()
-        .map(|&s| calibrator.probability(s))
-        .collect();
+    let model = fit_family(family, parts.train_x, labels, options, derive_seed(options.seed, 99))?;
+    let test_raw: Vec<f64> = (0..parts.test_x.rows()).map(|i| model.raw_score(parts.test_x.row(i))).collect();
+    let test_probabilities: Vec<f64> = test_raw.iter().map(|&s| calibrator.probability(s)).collect();
     let uncalibrated: Vec<f64> = test_raw.iter().map(|&s| sigmoid(s)).collect();
     let test = Evaluation::compute(parts.test_labels, &test_raw, &test_probabilities).ok_or(
         TrainError::InvalidOption {
@@ -510,15 +445,8 @@ fn train_family(
         report: FamilyReport {
             family,
             test,
-            test_log_loss_uncalibrated: log_loss(parts.test_labels, &uncalibrated)
-                .unwrap_or(f64::NAN),
-            cross_validation: CrossValidation {
-                folds,
-                fold_aucs,
-                auc_mean,
-                auc_std,
-                calibrated_log_loss,
-            },
+            test_log_loss_uncalibrated: log_loss(parts.test_labels, &uncalibrated).unwrap_or(f64::NAN),
+            cross_validation: CrossValidation { folds, fold_aucs, auc_mean, auc_std, calibrated_log_loss },
             calibration,
             calibration_candidates,
             trees,
@@ -538,24 +466,20 @@ pub(crate) fn fit_family(
     seed: u64,
 ) -> Result<FittedModel, TrainError> {
     let fitted = match family {
-        Family::Linear => {
-            LogisticModel::fit(features, labels, &options.linear).map(FittedModel::Linear)
-        }
+        Family::Linear => LogisticModel::fit(features, labels, &options.linear).map(FittedModel::Linear),
         Family::Gbdt => {
             let watch = options
                 .gbdt
                 .early_stopping_rounds
                 .map(|_| stratified_split(labels, EARLY_STOPPING_FRACTION, seed))
                 .filter(|split| {
-                    let has_both = |rows: &[usize]| {
-                        rows.iter().any(|&i| labels[i]) && rows.iter().any(|&i| !labels[i])
-                    };
+                    let has_both =
+                        |rows: &[usize]| rows.iter().any(|&i| labels[i]) && rows.iter().any(|&i| !labels[i]);
                     has_both(&split.train) && has_both(&split.test)
                 });
             match watch {
                 Some(split) => {
-                    let pick =
-                        |rows: &[usize]| -> Vec<bool> { rows.iter().map(|&i| labels[i]).collect() };
+                    let pick = |rows: &[usize]| -> Vec<bool> { rows.iter().map(|&i| labels[i]).collect() };
                     GbdtModel::fit_with_validation(
                         &features.select_rows(&split.train),
                         &pick(&split.train),

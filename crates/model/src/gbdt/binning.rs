@@ -70,9 +70,8 @@ pub(crate) fn fit_bins(values: &[f64], max_bin: usize, min_data_in_bin: usize) -
         }
     }
     // u8 bins, the missing bin included: at most 255 value bins + 1, and at least 2 bins.
-    let value_bins = max_bin
-        .saturating_sub(usize::from(has_missing))
-        .clamp(2, 255 - usize::from(has_missing));
+    let value_bins =
+        max_bin.saturating_sub(usize::from(has_missing)).clamp(2, 255 - usize::from(has_missing));
     let min_data_in_bin = min_data_in_bin.max(1);
 
     let mut upper_bounds = Vec::new();
@@ -90,11 +89,7 @@ pub(crate) fn fit_bins(values: &[f64], max_bin: usize, min_data_in_bin: usize) -
         }
         // Equal-count target for the bins still to fill; with few distinct values the
         // target is met by every value and each gets its own bin.
-        let target = if distinct.len() <= value_bins {
-            1
-        } else {
-            (in_bin + remaining).div_ceil(bins_left)
-        };
+        let target = if distinct.len() <= value_bins { 1 } else { (in_bin + remaining).div_ceil(bins_left) };
         if in_bin >= target.max(min_data_in_bin) {
             upper_bounds.push(cut_between(value, next));
             in_bin = 0;
@@ -107,11 +102,7 @@ pub(crate) fn fit_bins(values: &[f64], max_bin: usize, min_data_in_bin: usize) -
         upper_bounds.pop();
     }
 
-    let mut bins = FeatureBins {
-        upper_bounds,
-        has_missing,
-        default_bin: 0,
-    };
+    let mut bins = FeatureBins { upper_bounds, has_missing, default_bin: 0 };
     let mut counts = vec![0usize; bins.total_bins()];
     for &x in values {
         counts[usize::from(bins.bin_of(x))] += 1;

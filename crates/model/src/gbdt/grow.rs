@@ -120,9 +120,7 @@ fn leaf_output(stats: Stats, limits: &GrowthLimits) -> f64 {
 impl Grower {
     pub(crate) fn new(data: &BinnedRows, num_leaves: usize) -> Grower {
         Grower {
-            histograms: (0..num_leaves.max(1))
-                .map(|_| vec![Stats::default(); data.total_bins()])
-                .collect(),
+            histograms: (0..num_leaves.max(1)).map(|_| vec![Stats::default(); data.total_bins()]).collect(),
             order: Vec::with_capacity(data.rows),
             scratch: Vec::with_capacity(data.rows),
         }
@@ -139,10 +137,7 @@ impl Grower {
         self.order.extend(0..data.rows as u32);
         let mut free_histograms: Vec<usize> = (1..self.histograms.len()).rev().collect();
         let root_stats = self.build_histogram(data, 0, 0, data.rows, gradients, hessians);
-        let mut nodes = vec![Node::Leaf {
-            value: 0.0,
-            cover: f64::from(root_stats.count),
-        }];
+        let mut nodes = vec![Node::Leaf { value: 0.0, cover: f64::from(root_stats.count) }];
         let mut leaves = vec![Leaf {
             begin: 0,
             end: data.rows,
@@ -175,13 +170,8 @@ impl Grower {
                 break;
             };
             let parent = &leaves[index];
-            let (begin, end, depth, parent_histogram, parent_node) = (
-                parent.begin,
-                parent.end,
-                parent.depth,
-                parent.histogram,
-                parent.node,
-            );
+            let (begin, end, depth, parent_histogram, parent_node) =
+                (parent.begin, parent.end, parent.depth, parent.histogram, parent.node);
             let middle = self.partition(data, begin, end, &split);
 
             let left_node = nodes.len();
@@ -195,14 +185,8 @@ impl Grower {
                 right: right_node,
                 cover: f64::from(split.left.count + split.right.count),
             };
-            nodes.push(Node::Leaf {
-                value: 0.0,
-                cover: f64::from(split.left.count),
-            });
-            nodes.push(Node::Leaf {
-                value: 0.0,
-                cover: f64::from(split.right.count),
-            });
+            nodes.push(Node::Leaf { value: 0.0, cover: f64::from(split.left.count) });
+            nodes.push(Node::Leaf { value: 0.0, cover: f64::from(split.right.count) });
 
             // A split found now is only used if another leaf may still be added, and only
             // in a child big enough to split again; no search, no histogram needed.
@@ -216,20 +200,10 @@ impl Grower {
             // Build the smaller child from its rows; the larger inherits the parent's
             // buffer minus the smaller.
             let left_smaller = middle - begin <= end - middle;
-            let (small_begin, small_end) = if left_smaller {
-                (begin, middle)
-            } else {
-                (middle, end)
-            };
+            let (small_begin, small_end) = if left_smaller { (begin, middle) } else { (middle, end) };
             let small_stats = if search_left || search_right {
-                let stats = self.build_histogram(
-                    data,
-                    small_histogram,
-                    small_begin,
-                    small_end,
-                    gradients,
-                    hessians,
-                );
+                let stats =
+                    self.build_histogram(data, small_histogram, small_begin, small_end, gradients, hessians);
                 self.subtract_into(parent_histogram, small_histogram);
                 stats
             } else if left_smaller {
@@ -277,10 +251,8 @@ impl Grower {
 
         let mut leaf_rows = Vec::with_capacity(leaves.len());
         for leaf in &leaves {
-            nodes[leaf.node] = Node::Leaf {
-                value: leaf_output(leaf.stats, limits),
-                cover: f64::from(leaf.stats.count),
-            };
+            nodes[leaf.node] =
+                Node::Leaf { value: leaf_output(leaf.stats, limits), cover: f64::from(leaf.stats.count) };
             leaf_rows.push((leaf.node, self.order[leaf.begin..leaf.end].to_vec()));
         }
         GrownTree { nodes, leaf_rows }
@@ -301,11 +273,7 @@ impl Grower {
         let mut total = Stats::default();
         for &row in &self.order[begin..end] {
             let row = row as usize;
-            let stats = Stats {
-                gradient: gradients[row],
-                hessian: hessians[row],
-                count: 1,
-            };
+            let stats = Stats { gradient: gradients[row], hessian: hessians[row], count: 1 };
             total.add(stats);
             for &slot in &data.row_slots[data.row_start[row]..data.row_start[row + 1]] {
                 histogram[slot as usize].add(stats);
@@ -343,20 +311,10 @@ impl Grower {
     /// Branch-free (each row is written to both destinations and one cursor advances):
     /// left/right is a coin flip to the branch predictor, and this loop runs for every row
     /// at every split.
-    fn partition(
-        &mut self,
-        data: &BinnedRows,
-        begin: usize,
-        end: usize,
-        split: &SplitChoice,
-    ) -> usize {
+    fn partition(&mut self, data: &BinnedRows, begin: usize, end: usize, split: &SplitChoice) -> usize {
         let bins = &data.features[split.feature];
         // A bin value no row has when the feature had no missing values in training.
-        let missing_bin = if bins.has_missing {
-            usize::from(bins.missing_bin())
-        } else {
-            usize::MAX
-        };
+        let missing_bin = if bins.has_missing { usize::from(bins.missing_bin()) } else { usize::MAX };
         let column = &data.columns[split.feature * data.rows..(split.feature + 1) * data.rows];
         let threshold = split.bin;
         let missing_left = split.missing_left;
@@ -367,11 +325,7 @@ impl Grower {
         for read in begin..end {
             let row = self.order[read];
             let bin = usize::from(column[row as usize]);
-            let left = if bin == missing_bin {
-                missing_left
-            } else {
-                bin <= threshold
-            };
+            let left = if bin == missing_bin { missing_left } else { bin <= threshold };
             // write <= read, so this never overwrites a row not yet read.
             self.order[write] = row;
             self.scratch[spill] = row;
@@ -382,12 +336,7 @@ impl Grower {
         write
     }
 
-    fn best_split(
-        &self,
-        data: &BinnedRows,
-        leaf: &Leaf,
-        limits: &GrowthLimits,
-    ) -> Option<SplitChoice> {
+    fn best_split(&self, data: &BinnedRows, leaf: &Leaf, limits: &GrowthLimits) -> Option<SplitChoice> {
         if limits.max_depth.is_some_and(|max| leaf.depth >= max)
             || leaf.stats.count < limits.min_data_in_leaf.max(1).saturating_mul(2)
         {
@@ -406,27 +355,16 @@ impl Grower {
         for (feature, bins) in data.features.iter().enumerate() {
             let slots = &histogram[data.offsets[feature]..data.offsets[feature + 1]];
             let value_bins = bins.value_bins();
-            let missing = if bins.has_missing {
-                slots[value_bins]
-            } else {
-                Stats::default()
-            };
+            let missing = if bins.has_missing { slots[value_bins] } else { Stats::default() };
             let mut consider = |bin: usize, left: Stats, missing_left: bool| {
                 let right = total.minus(left);
                 if !admissible(left) || !admissible(right) {
                     return;
                 }
-                let gain = leaf_gain(left, limits.lambda_l2) + leaf_gain(right, limits.lambda_l2)
-                    - parent_gain;
+                let gain =
+                    leaf_gain(left, limits.lambda_l2) + leaf_gain(right, limits.lambda_l2) - parent_gain;
                 if gain > threshold_gain && best.is_none_or(|b| gain > b.gain) {
-                    best = Some(SplitChoice {
-                        gain,
-                        feature,
-                        bin,
-                        missing_left,
-                        left,
-                        right,
-                    });
+                    best = Some(SplitChoice { gain, feature, bin, missing_left, left, right });
                 }
             };
             let mut below = Stats::default();

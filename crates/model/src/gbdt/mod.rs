@@ -72,11 +72,7 @@ pub struct GbdtModel {
 impl GbdtModel {
     /// Fit on all rows of `features` for `params.num_rounds` rounds (or until no split
     /// improves the loss).
-    pub fn fit(
-        features: &Matrix,
-        labels: &[bool],
-        params: &GbdtParams,
-    ) -> Result<GbdtModel, FitError> {
+    pub fn fit(features: &Matrix, labels: &[bool], params: &GbdtParams) -> Result<GbdtModel, FitError> {
         GbdtModel::fit_inner(features, labels, params, None)
     }
 
@@ -90,12 +86,7 @@ impl GbdtModel {
         validation_labels: &[bool],
     ) -> Result<GbdtModel, FitError> {
         check_fit_input(validation, validation_labels)?;
-        GbdtModel::fit_inner(
-            features,
-            labels,
-            params,
-            Some((validation, validation_labels)),
-        )
+        GbdtModel::fit_inner(features, labels, params, Some((validation, validation_labels)))
     }
 
     fn fit_inner(
@@ -180,11 +171,7 @@ impl GbdtModel {
         {
             trees.truncate(watch.best_rounds);
         }
-        Ok(GbdtModel {
-            init_score,
-            trees,
-            feature_count: features.cols(),
-        })
+        Ok(GbdtModel { init_score, trees, feature_count: features.cols() })
     }
 
     pub fn feature_count(&self) -> usize {
@@ -279,14 +266,7 @@ fn bin_rows(features: &Matrix, params: &GbdtParams) -> BinnedRows {
             }
         }
     }
-    BinnedRows {
-        rows,
-        features: bins,
-        offsets,
-        columns,
-        row_start,
-        row_slots,
-    }
+    BinnedRows { rows, features: bins, offsets, columns, row_start, row_slots }
 }
 
 #[cfg(test)]
@@ -304,13 +284,8 @@ mod tests {
         for _ in 0..rows {
             let a = rng.below(1000) as f64 / 1000.0;
             let b = rng.below(1000) as f64 / 1000.0;
-            let c = if rng.below(4) == 0 {
-                f64::NAN
-            } else {
-                rng.below(3) as f64
-            };
-            let logit = if (a > 0.5) == (b > 0.5) { 1.5 } else { -1.5 }
-                + if c.is_nan() { 1.0 } else { 0.0 };
+            let c = if rng.below(4) == 0 { f64::NAN } else { rng.below(3) as f64 };
+            let logit = if (a > 0.5) == (b > 0.5) { 1.5 } else { -1.5 } + if c.is_nan() { 1.0 } else { 0.0 };
             let p = sigmoid(logit);
             labels.push((rng.below(1_000_000) as f64) < p * 1_000_000.0);
             values.extend([a, b, c]);
@@ -323,9 +298,7 @@ mod tests {
         let (train, train_labels) = synthetic(3000, 1);
         let (test, test_labels) = synthetic(2000, 2);
         let model = GbdtModel::fit(&train, &train_labels, &GbdtParams::default()).unwrap();
-        let scores: Vec<f64> = (0..test.rows())
-            .map(|i| model.raw_score(test.row(i)))
-            .collect();
+        let scores: Vec<f64> = (0..test.rows()).map(|i| model.raw_score(test.row(i))).collect();
         let auc = roc_auc(&test_labels, &scores).unwrap();
         // The Bayes-optimal AUC here is about 0.84; a model that missed the interaction
         // would sit near 0.6.
@@ -344,10 +317,7 @@ mod tests {
         // counting every row: checked through the leaf covers summing to the row count and
         // each leaf value matching -G/H of its rows.
         let (train, labels) = synthetic(500, 3);
-        let params = GbdtParams {
-            num_rounds: 1,
-            ..GbdtParams::default()
-        };
+        let params = GbdtParams { num_rounds: 1, ..GbdtParams::default() };
         let model = GbdtModel::fit(&train, &labels, &params).unwrap();
         let tree = &model.trees()[0];
         let leaves: Vec<(f64, f64)> = tree
@@ -361,13 +331,8 @@ mod tests {
         assert_eq!(leaves.iter().map(|l| l.1).sum::<f64>(), 500.0);
         let p = sigmoid(model.init_score);
         for (value, _) in &leaves {
-            let members: Vec<usize> = (0..500)
-                .filter(|&i| tree.predict(train.row(i)) == *value)
-                .collect();
-            let g: f64 = members
-                .iter()
-                .map(|&i| p - f64::from(u8::from(labels[i])))
-                .sum();
+            let members: Vec<usize> = (0..500).filter(|&i| tree.predict(train.row(i)) == *value).collect();
+            let g: f64 = members.iter().map(|&i| p - f64::from(u8::from(labels[i]))).sum();
             let h = members.len() as f64 * p * (1.0 - p);
             assert!((value - (-g / h * 0.1)).abs() < 1e-9);
         }
@@ -384,8 +349,7 @@ mod tests {
             ..GbdtParams::default()
         };
         let model =
-            GbdtModel::fit_with_validation(&train, &train_labels, &params, &valid, &valid_labels)
-                .unwrap();
+            GbdtModel::fit_with_validation(&train, &train_labels, &params, &valid, &valid_labels).unwrap();
         assert!(model.trees().len() < 300, "{}", model.trees().len());
         assert!(!model.trees().is_empty());
     }
@@ -403,8 +367,7 @@ mod tests {
         );
         // No features at all: a constant model, not a crash.
         let empty = Matrix::zeros(4, 0);
-        let model =
-            GbdtModel::fit(&empty, &[true, false, false, true], &GbdtParams::default()).unwrap();
+        let model = GbdtModel::fit(&empty, &[true, false, false, true], &GbdtParams::default()).unwrap();
         assert_eq!(model.raw_score(&[]), 0.0);
     }
 }

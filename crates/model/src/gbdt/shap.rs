@@ -37,12 +37,7 @@ pub struct ShapScratch {
 }
 
 /// Add this tree's contributions for `row` to `phi` (one slot per feature).
-pub(crate) fn add_tree_contributions(
-    tree: &Tree,
-    row: &[f64],
-    phi: &mut [f64],
-    scratch: &mut ShapScratch,
-) {
+pub(crate) fn add_tree_contributions(tree: &Tree, row: &[f64], phi: &mut [f64], scratch: &mut ShapScratch) {
     // One path segment per recursion level, each at most depth + 1 elements long.
     let levels = tree.depth() + 2;
     let needed = levels * levels;
@@ -50,17 +45,9 @@ pub(crate) fn add_tree_contributions(
         scratch.path.resize(needed, PathElement::default());
     }
     if scratch.reciprocals.len() < levels + 1 {
-        scratch.reciprocals = (0..=levels)
-            .map(|k| if k == 0 { 0.0 } else { 1.0 / k as f64 })
-            .collect();
+        scratch.reciprocals = (0..=levels).map(|k| if k == 0 { 0.0 } else { 1.0 / k as f64 }).collect();
     }
-    let mut walk = Walk {
-        tree,
-        row,
-        phi,
-        path: &mut scratch.path,
-        reciprocals: &scratch.reciprocals,
-    };
+    let mut walk = Walk { tree, row, phi, path: &mut scratch.path, reciprocals: &scratch.reciprocals };
     walk.recurse(0, 0, 0, 0, 1.0, 1.0, NO_FEATURE);
 }
 
@@ -86,8 +73,7 @@ impl Walk<'_> {
         one: f64,
         feature: usize,
     ) {
-        self.path
-            .copy_within(parent_start..parent_start + parent_len, start);
+        self.path.copy_within(parent_start..parent_start + parent_len, start);
         let segment = &mut self.path[start..];
         let inverse = self.reciprocals;
         extend(segment, parent_len, zero, one, feature, inverse);
@@ -104,8 +90,7 @@ impl Walk<'_> {
                     let weight = if element.one != 0.0 {
                         unwound_sum(segment, last, i, inverse)
                     } else {
-                        *shared_cold_sum
-                            .get_or_insert_with(|| cold_unwound_sum(segment, last, inverse))
+                        *shared_cold_sum.get_or_insert_with(|| cold_unwound_sum(segment, last, inverse))
                             / element.zero
                     };
                     if let Some(slot) = self.phi.get_mut(element.feature) {
@@ -113,13 +98,7 @@ impl Walk<'_> {
                     }
                 }
             }
-            Node::Split {
-                feature: split_feature,
-                left,
-                right,
-                cover,
-                ..
-            } => {
+            Node::Split { feature: split_feature, left, right, cover, .. } => {
                 let hot = tree.next(current, self.row).unwrap_or(left);
                 let cold = if hot == left { right } else { left };
                 let hot_zero = tree.nodes()[hot].cover() / cover;
@@ -144,15 +123,7 @@ impl Walk<'_> {
                     incoming_one,
                     split_feature,
                 );
-                self.recurse(
-                    cold,
-                    start,
-                    child_start,
-                    len,
-                    cold_zero * incoming_zero,
-                    0.0,
-                    split_feature,
-                );
+                self.recurse(cold, start, child_start, len, cold_zero * incoming_zero, 0.0, split_feature);
             }
         }
     }
@@ -160,20 +131,8 @@ impl Walk<'_> {
 
 /// Append a feature with fractions `zero`/`one` to a path of `len` elements, updating the
 /// subset-size weights. `inverse[k]` is `1 / k`.
-fn extend(
-    path: &mut [PathElement],
-    len: usize,
-    zero: f64,
-    one: f64,
-    feature: usize,
-    inverse: &[f64],
-) {
-    path[len] = PathElement {
-        feature,
-        zero,
-        one,
-        weight: if len == 0 { 1.0 } else { 0.0 },
-    };
+fn extend(path: &mut [PathElement], len: usize, zero: f64, one: f64, feature: usize, inverse: &[f64]) {
+    path[len] = PathElement { feature, zero, one, weight: if len == 0 { 1.0 } else { 0.0 } };
     let inverse_size = inverse[len + 1];
     for i in (0..len).rev() {
         path[i + 1].weight += one * path[i].weight * (i + 1) as f64 * inverse_size;
@@ -248,13 +207,7 @@ mod tests {
         let current = &tree.nodes()[node];
         match *current {
             Node::Leaf { value, .. } => value,
-            Node::Split {
-                feature,
-                left,
-                right,
-                cover,
-                ..
-            } => {
+            Node::Split { feature, left, right, cover, .. } => {
                 if known & (1 << feature) != 0 {
                     let next = tree.next(current, row).unwrap();
                     conditional_expectation(tree, row, known, next)
@@ -292,14 +245,7 @@ mod tests {
     }
 
     fn split(feature: usize, threshold: f64, left: usize, right: usize, cover: f64) -> Node {
-        Node::Split {
-            feature,
-            threshold,
-            missing_left: true,
-            left,
-            right,
-            cover,
-        }
+        Node::Split { feature, threshold, missing_left: true, left, right, cover }
     }
 
     fn leaf(value: f64, cover: f64) -> Node {
@@ -342,10 +288,7 @@ mod tests {
             add_tree_contributions(&tree, &row, &mut phi, &mut scratch);
             let expected = brute_force(&tree, &row, 4);
             for (got, want) in phi.iter().zip(&expected) {
-                assert!(
-                    (got - want).abs() < 1e-12,
-                    "{row:?}: {phi:?} vs {expected:?}"
-                );
+                assert!((got - want).abs() < 1e-12, "{row:?}: {phi:?} vs {expected:?}");
             }
             assert_eq!(phi[3], 0.0);
             let total = tree.expected_value() + phi.iter().sum::<f64>();

@@ -78,13 +78,7 @@ impl Tree {
         }
         let mut depth_of = vec![0usize; nodes.len()];
         for (index, node) in nodes.iter().enumerate() {
-            if let Node::Split {
-                left,
-                right,
-                threshold,
-                ..
-            } = node
-            {
+            if let Node::Split { left, right, threshold, .. } = node {
                 for &child in [left, right] {
                     if child <= index || child >= nodes.len() {
                         return Err(DamagedTree(format!(
@@ -115,20 +109,9 @@ impl Tree {
     #[inline]
     pub(crate) fn next(&self, node: &Node, row: &[f64]) -> Option<usize> {
         match *node {
-            Node::Split {
-                feature,
-                threshold,
-                missing_left,
-                left,
-                right,
-                ..
-            } => {
+            Node::Split { feature, threshold, missing_left, left, right, .. } => {
                 let x = row.get(feature).copied().unwrap_or(f64::NAN);
-                let go_left = if x.is_finite() {
-                    x <= threshold
-                } else {
-                    missing_left
-                };
+                let go_left = if x.is_finite() { x <= threshold } else { missing_left };
                 Some(if go_left { left } else { right })
             }
             Node::Leaf { .. } => None,
@@ -177,22 +160,9 @@ mod tests {
 
     pub(crate) fn stump() -> Tree {
         Tree::new(vec![
-            Node::Split {
-                feature: 0,
-                threshold: 1.0,
-                missing_left: false,
-                left: 1,
-                right: 2,
-                cover: 10.0,
-            },
-            Node::Leaf {
-                value: -1.0,
-                cover: 6.0,
-            },
-            Node::Leaf {
-                value: 2.0,
-                cover: 4.0,
-            },
+            Node::Split { feature: 0, threshold: 1.0, missing_left: false, left: 1, right: 2, cover: 10.0 },
+            Node::Leaf { value: -1.0, cover: 6.0 },
+            Node::Leaf { value: 2.0, cover: 4.0 },
         ])
         .unwrap()
     }

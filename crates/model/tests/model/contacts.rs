@@ -29,33 +29,16 @@ impl Generator {
     }
 }
 
-pub const SOURCES: [&str; 6] = [
-    "Google",
-    "Direct Traffic",
-    "Reference",
-    "Olark Chat",
-    "bing",
-    "Facebook",
-];
+pub const SOURCES: [&str; 6] = ["Google", "Direct Traffic", "Reference", "Olark Chat", "bing", "Facebook"];
 
 /// `rows` contacts whose conversion depends on source, visits, an opt-out flag and whether
 /// the country is known, with noise.
 pub fn synthetic_contacts(rows: usize, seed: u64) -> Dataset {
     let mut generator = Generator::new(seed);
-    let names = [
-        "Lead Source",
-        "TotalVisits",
-        "Do Not Email",
-        "Country",
-        "Notes",
-        "Constant",
-    ];
+    let names = ["Lead Source", "TotalVisits", "Do Not Email", "Country", "Notes", "Constant"];
     let mut columns: Vec<Column> = names
         .iter()
-        .map(|name| Column {
-            name: (*name).to_owned(),
-            values: Vec::with_capacity(rows),
-        })
+        .map(|name| Column { name: (*name).to_owned(), values: Vec::with_capacity(rows) })
         .collect();
     let mut labels = Vec::with_capacity(rows);
     for row in 0..rows {
@@ -74,11 +57,7 @@ pub fn synthetic_contacts(rows: usize, seed: u64) -> Dataset {
         let country = if generator.unit() < 0.3 {
             Value::Text("Select".into())
         } else {
-            Value::Text(
-                generator
-                    .pick(&["India", "India", "France", "Brasil"])
-                    .into(),
-            )
+            Value::Text(generator.pick(&["India", "India", "France", "Brasil"]).into())
         };
         let mut logit = match source {
             "Reference" => 1.5,

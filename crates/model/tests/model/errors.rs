@@ -2,9 +2,7 @@
 //! too little history, one outcome only, mismatched lengths, nothing usable, odd options,
 //! hostile values.
 
-use leadgate_model::{
-    Column, Dataset, FamilyChoice, InputError, TrainError, TrainOptions, Value, train,
-};
+use leadgate_model::{Column, Dataset, FamilyChoice, InputError, TrainError, TrainOptions, Value, train};
 
 use crate::contacts::synthetic_contacts;
 
@@ -22,18 +20,8 @@ fn with_outcomes(converted: usize, not_converted: usize) -> Dataset {
 #[test]
 fn too_few_converted_contacts_says_how_many_more() {
     let error = train(&with_outcomes(12, 200), &TrainOptions::default()).unwrap_err();
-    assert_eq!(
-        error,
-        TrainError::TooFewOutcomes {
-            positives: 12,
-            negatives: 200,
-            minimum: 50
-        }
-    );
-    assert_eq!(
-        error.to_string(),
-        "need at least 50 converted contacts to train; have 12 (38 more needed)"
-    );
+    assert_eq!(error, TrainError::TooFewOutcomes { positives: 12, negatives: 200, minimum: 50 });
+    assert_eq!(error.to_string(), "need at least 50 converted contacts to train; have 12 (38 more needed)");
 }
 
 #[test]
@@ -50,19 +38,11 @@ fn too_few_of_both_names_both() {
 fn one_outcome_or_no_rows_is_too_few_outcomes() {
     assert_eq!(
         train(&with_outcomes(300, 0), &TrainOptions::default()),
-        Err(TrainError::TooFewOutcomes {
-            positives: 300,
-            negatives: 0,
-            minimum: 50
-        })
+        Err(TrainError::TooFewOutcomes { positives: 300, negatives: 0, minimum: 50 })
     );
     assert!(matches!(
         train(&Dataset::default(), &TrainOptions::default()),
-        Err(TrainError::TooFewOutcomes {
-            positives: 0,
-            negatives: 0,
-            ..
-        })
+        Err(TrainError::TooFewOutcomes { positives: 0, negatives: 0, .. })
     ));
     // Exactly at the minimum trains.
     assert!(train(&with_outcomes(50, 50), &TrainOptions::default()).is_ok());
@@ -71,24 +51,10 @@ fn one_outcome_or_no_rows_is_too_few_outcomes() {
 #[test]
 fn a_column_of_the_wrong_length_is_named() {
     let mut dataset = with_outcomes(60, 60);
-    dataset.columns.push(Column {
-        name: "Country".into(),
-        values: vec![Value::Missing; 7],
-    });
+    dataset.columns.push(Column { name: "Country".into(), values: vec![Value::Missing; 7] });
     let error = train(&dataset, &TrainOptions::default()).unwrap_err();
-    assert_eq!(
-        error,
-        TrainError::ColumnLength {
-            field: "Country".into(),
-            values: 7,
-            labels: 120
-        }
-    );
-    assert!(
-        error
-            .to_string()
-            .contains("field `Country` has 7 values but there are 120 outcomes")
-    );
+    assert_eq!(error, TrainError::ColumnLength { field: "Country".into(), values: 7, labels: 120 });
+    assert!(error.to_string().contains("field `Country` has 7 values but there are 120 outcomes"));
 }
 
 #[test]
@@ -96,15 +62,10 @@ fn no_usable_field_explains_why() {
     let rows = 120;
     let dataset = Dataset {
         columns: vec![
-            Column {
-                name: "Magazine".into(),
-                values: vec![Value::Text("No".into()); rows],
-            },
+            Column { name: "Magazine".into(), values: vec![Value::Text("No".into()); rows] },
             Column {
                 name: "Tags".into(),
-                values: (0..rows)
-                    .map(|i| Value::Text(format!("t{}", i % 3)))
-                    .collect(),
+                values: (0..rows).map(|i| Value::Text(format!("t{}", i % 3))).collect(),
             },
         ],
         labels: (0..rows).map(|i| i % 2 == 0).collect(),
@@ -124,41 +85,23 @@ fn no_usable_field_explains_why() {
 fn out_of_range_options_are_refused() {
     let dataset = with_outcomes(60, 60);
     for fraction in [0.0, 1.0, -0.3, f64::NAN, f64::INFINITY] {
-        let options = TrainOptions {
-            test_fraction: fraction,
-            ..TrainOptions::default()
-        };
+        let options = TrainOptions { test_fraction: fraction, ..TrainOptions::default() };
         assert!(
             matches!(
                 train(&dataset, &options),
-                Err(TrainError::InvalidOption {
-                    option: "test_fraction",
-                    ..
-                })
+                Err(TrainError::InvalidOption { option: "test_fraction", .. })
             ),
             "test_fraction {fraction}"
         );
     }
     // 0.95 leaves 3 converted contacts to train on: too few for 5 folds.
-    let options = TrainOptions {
-        test_fraction: 0.95,
-        ..TrainOptions::default()
-    };
-    assert!(matches!(
-        train(&dataset, &options),
-        Err(TrainError::InvalidOption { .. })
-    ));
+    let options = TrainOptions { test_fraction: 0.95, ..TrainOptions::default() };
+    assert!(matches!(train(&dataset, &options), Err(TrainError::InvalidOption { .. })));
     for k_folds in [0, 1, 21] {
-        let options = TrainOptions {
-            k_folds,
-            ..TrainOptions::default()
-        };
+        let options = TrainOptions { k_folds, ..TrainOptions::default() };
         assert!(matches!(
             train(&dataset, &options),
-            Err(TrainError::InvalidOption {
-                option: "k_folds",
-                ..
-            })
+            Err(TrainError::InvalidOption { option: "k_folds", .. })
         ));
     }
 }
@@ -186,10 +129,7 @@ fn hostile_values_train_and_score_without_panic() {
         }
     }
     for family in [FamilyChoice::Linear, FamilyChoice::Gbdt] {
-        let options = TrainOptions {
-            family,
-            ..TrainOptions::default()
-        };
+        let options = TrainOptions { family, ..TrainOptions::default() };
         let model = train(&dataset, &options).expect("hostile cells are just odd values");
         let width = model.input_fields().len();
         for value in &hostile {
@@ -198,17 +138,7 @@ fn hostile_values_train_and_score_without_panic() {
             assert!((0.0..=1.0).contains(&prediction.probability), "{value:?}");
             assert!(prediction.raw_score.is_finite());
         }
-        assert_eq!(
-            model.predict(&[]).unwrap_err(),
-            InputError::RowLength {
-                expected: width,
-                found: 0
-            }
-        );
-        assert!(
-            model
-                .predict_probability(&vec![Value::Missing; width + 1])
-                .is_err()
-        );
+        assert_eq!(model.predict(&[]).unwrap_err(), InputError::RowLength { expected: width, found: 0 });
+        assert!(model.predict_probability(&vec![Value::Missing; width + 1]).is_err());
     }
 }

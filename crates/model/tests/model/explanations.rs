@@ -17,11 +17,7 @@ fn model(family: FamilyChoice) -> &'static TrainedModel {
         _ => &LINEAR,
     };
     cell.get_or_init(|| {
-        let mut options = TrainOptions {
-            family,
-            seed: 3,
-            ..TrainOptions::default()
-        };
+        let mut options = TrainOptions { family, seed: 3, ..TrainOptions::default() };
         options.features.missing_markers = vec!["Select".into()];
         train(&synthetic_contacts(3000, 11), &options).expect("synthetic contacts train")
     })
@@ -35,24 +31,15 @@ fn any_value() -> impl Strategy<Value = Value> {
         (-5.0..20.0f64).prop_map(Value::Number),
         any::<bool>().prop_map(Value::Bool),
         prop::sample::select(SOURCES.to_vec()).prop_map(|s| Value::Text(s.into())),
-        prop::sample::select(vec![
-            "Yes", "No", "Select", "India", "France", "", " 3 ", "7.5"
-        ])
-        .prop_map(|s| Value::Text(s.into())),
+        prop::sample::select(vec!["Yes", "No", "Select", "India", "France", "", " 3 ", "7.5"])
+            .prop_map(|s| Value::Text(s.into())),
         "\\PC{0,12}".prop_map(Value::Text),
     ]
 }
 
 fn check_additivity(model: &TrainedModel, row: &[Value]) -> Result<(), TestCaseError> {
-    let prediction = model
-        .predict(row)
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let total = prediction.base_value
-        + prediction
-            .contributions
-            .iter()
-            .map(|c| c.value)
-            .sum::<f64>();
+    let prediction = model.predict(row).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let total = prediction.base_value + prediction.contributions.iter().map(|c| c.value).sum::<f64>();
     prop_assert!(
         (total - prediction.raw_score).abs() < 1e-9,
         "base {} + contributions = {total}, raw {}",
@@ -61,33 +48,19 @@ fn check_additivity(model: &TrainedModel, row: &[Value]) -> Result<(), TestCaseE
     );
     prop_assert!((0.0..=1.0).contains(&prediction.probability));
     prop_assert_eq!(prediction.contributions.len(), model.spec().fields().len());
-    prop_assert!(
-        prediction
-            .contributions
-            .windows(2)
-            .all(|w| w[0].value.abs() >= w[1].value.abs())
-    );
+    prop_assert!(prediction.contributions.windows(2).all(|w| w[0].value.abs() >= w[1].value.abs()));
 
     // Field contributions are the sums of their features' contributions.
-    let (base, features) = model
-        .feature_contributions(row)
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let (base, features) =
+        model.feature_contributions(row).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(base, prediction.base_value);
     for field in model.spec().fields() {
-        let sum: f64 = features[field.first_feature..field.first_feature + field.feature_count]
-            .iter()
-            .sum();
-        let shown = prediction
-            .contributions
-            .iter()
-            .find(|c| c.field == field.name)
-            .map(|c| c.value);
+        let sum: f64 = features[field.first_feature..field.first_feature + field.feature_count].iter().sum();
+        let shown = prediction.contributions.iter().find(|c| c.field == field.name).map(|c| c.value);
         prop_assert_eq!(shown, Some(sum));
     }
     // The fast path agrees with the explained one.
-    let fast = model
-        .predict_probability(row)
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let fast = model.predict_probability(row).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(fast, prediction.probability);
     Ok(())
 }
@@ -118,12 +91,7 @@ fn contributions_follow_the_true_effects_on_average() {
             let values = leads.row(row);
             let prediction = model.predict(&values).expect("row matches");
             let value_of = |field: &str| {
-                prediction
-                    .contributions
-                    .iter()
-                    .find(|c| c.field == field)
-                    .expect("field is used")
-                    .value
+                prediction.contributions.iter().find(|c| c.field == field).expect("field is used").value
             };
             let mut add = |group: &'static str, value: f64| {
                 let entry = groups.entry(group).or_default();
@@ -155,11 +123,7 @@ fn contributions_follow_the_true_effects_on_average() {
         assert!(mean("olark") < -0.4, "{family:?}: {}", mean("olark"));
         let visits_gap = mean("many visits") - mean("few visits");
         assert!(visits_gap > 0.8, "{family:?}: {visits_gap}");
-        assert!(
-            mean("opted out") < -0.5,
-            "{family:?}: {}",
-            mean("opted out")
-        );
+        assert!(mean("opted out") < -0.5, "{family:?}: {}", mean("opted out"));
     }
 }
 
@@ -175,27 +139,13 @@ fn labels_show_the_leads_own_values() {
         Value::Bool(true),
     ];
     let prediction = model.predict(&row).expect("row matches");
-    let mut labels: Vec<&str> = prediction
-        .contributions
-        .iter()
-        .map(|c| c.label.as_str())
-        .collect();
+    let mut labels: Vec<&str> = prediction.contributions.iter().map(|c| c.label.as_str()).collect();
     labels.sort_unstable();
     assert_eq!(
         labels,
-        [
-            "Country is missing",
-            "Do Not Email = No",
-            "Lead Source = Reference",
-            "TotalVisits = 11"
-        ]
+        ["Country is missing", "Do Not Email = No", "Lead Source = Reference", "TotalVisits = 11"]
     );
     // Free text and constants are reported as unused, never explained.
-    let unused: Vec<&str> = model
-        .report()
-        .fields_dropped
-        .iter()
-        .map(|d| d.field.as_str())
-        .collect();
+    let unused: Vec<&str> = model.report().fields_dropped.iter().map(|d| d.field.as_str()).collect();
     assert_eq!(unused, ["Notes", "Constant"]);
 }

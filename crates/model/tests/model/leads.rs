@@ -4,9 +4,7 @@
 
 use std::sync::OnceLock;
 
-use leadgate_model::{
-    Dataset, FamilyChoice, TrainOptions, TrainedModel, UnusedReason, Value, train,
-};
+use leadgate_model::{Dataset, FamilyChoice, TrainOptions, TrainedModel, UnusedReason, Value, train};
 
 use crate::leads_csv::{Setting, datasets_dir, leads_csv_path, load_leads};
 
@@ -19,10 +17,7 @@ pub fn leads() -> Option<&'static Dataset> {
         .get_or_init(|| {
             let dir = datasets_dir();
             if !dir.is_dir() {
-                eprintln!(
-                    "SKIPPED: {} is absent, so the X Education tests do not run",
-                    dir.display()
-                );
+                eprintln!("SKIPPED: {} is absent, so the X Education tests do not run", dir.display());
                 return None;
             }
             Some(load_leads(&leads_csv_path()).unwrap_or_else(|e| panic!("{e}")))
@@ -31,11 +26,7 @@ pub fn leads() -> Option<&'static Dataset> {
 }
 
 pub fn options(setting: Setting) -> TrainOptions {
-    TrainOptions {
-        seed: SEED,
-        features: setting.feature_options(),
-        ..TrainOptions::default()
-    }
+    TrainOptions { seed: SEED, features: setting.feature_options(), ..TrainOptions::default() }
 }
 
 /// The model of `setting` trained with `SEED`, trained on first use.
@@ -47,9 +38,9 @@ pub fn trained(setting: Setting) -> Option<&'static TrainedModel> {
         Setting::AllColumns => &ALL,
         Setting::WithoutLeaks => &WITHOUT_LEAKS,
     };
-    Some(cell.get_or_init(|| {
-        train(dataset, &options(setting)).unwrap_or_else(|e| panic!("{setting:?}: {e}"))
-    }))
+    Some(
+        cell.get_or_init(|| train(dataset, &options(setting)).unwrap_or_else(|e| panic!("{setting:?}: {e}"))),
+    )
 }
 
 #[test]
@@ -68,32 +59,16 @@ fn quality_with_all_columns_is_high() {
     };
     let report = model.report();
     assert_eq!((report.rows.train, report.rows.test), (6468, 2772));
-    assert_eq!(
-        (report.rows.test_converted, report.rows.test_not_converted),
-        (1068, 1704)
-    );
+    assert_eq!((report.rows.test_converted, report.rows.test_not_converted), (1068, 1704));
     assert_eq!(report.candidates.len(), 2);
     for candidate in &report.candidates {
         let test = &candidate.test;
         // The sales-written columns make this nearly separable: both families exceed 0.97
         // (LightGBM: 0.984 on the same split, see BENCHMARKS.md).
         assert!(test.auc > 0.97, "{:?} AUC {}", candidate.family, test.auc);
-        assert!(
-            test.log_loss < 0.2,
-            "{:?} log loss {}",
-            candidate.family,
-            test.log_loss
-        );
-        assert!(
-            test.top_decile_lift > 2.4,
-            "{:?} lift {}",
-            candidate.family,
-            test.top_decile_lift
-        );
-        assert_eq!(
-            test.calibration.iter().map(|b| b.count).sum::<usize>(),
-            2772
-        );
+        assert!(test.log_loss < 0.2, "{:?} log loss {}", candidate.family, test.log_loss);
+        assert!(test.top_decile_lift > 2.4, "{:?} lift {}", candidate.family, test.top_decile_lift);
+        assert_eq!(test.calibration.iter().map(|b| b.count).sum::<usize>(), 2772);
         assert!((test.base_rate - 1068.0 / 2772.0).abs() < 1e-12);
         assert_eq!(candidate.cross_validation.fold_aucs.len(), 5);
         assert!(candidate.cross_validation.auc_std < 0.02);
@@ -105,10 +80,7 @@ fn quality_with_all_columns_is_high() {
         .iter()
         .find(|d| d.field == "Magazine")
         .expect("Magazine is constant and dropped");
-    assert_eq!(
-        magazine.reason,
-        UnusedReason::SingleValue { value: "No".into() }
-    );
+    assert_eq!(magazine.reason, UnusedReason::SingleValue { value: "No".into() });
     assert_eq!(report.fields_excluded, ["Prospect ID", "Lead Number"]);
 }
 
@@ -137,23 +109,12 @@ fn quality_without_leaks_stays_useful_and_excluded_fields_are_gone() {
     assert!(report.unmatched_exclusions.is_empty());
     let spec = model.spec();
     for feature in spec.features() {
-        assert!(
-            !excluded.contains(&feature.field.as_str()),
-            "{} leaked in",
-            feature.label
-        );
+        assert!(!excluded.contains(&feature.field.as_str()), "{} leaked in", feature.label);
     }
-    assert!(
-        report
-            .fields_used
-            .iter()
-            .all(|f| !excluded.contains(&f.as_str()))
-    );
+    assert!(report.fields_used.iter().all(|f| !excluded.contains(&f.as_str())));
     let dataset = leads().expect("trained implies loaded");
     for row in (0..dataset.rows()).step_by(97) {
-        let prediction = model
-            .predict(&dataset.row(row))
-            .expect("row matches the model");
+        let prediction = model.predict(&dataset.row(row)).expect("row matches the model");
         for contribution in &prediction.contributions {
             assert!(!excluded.contains(&contribution.field.as_str()));
         }
@@ -173,17 +134,9 @@ fn shuffled_outcomes_give_chance_level_auc() {
     for candidate in &model.report().candidates {
         // Under no signal the AUC of 2,772 test leads has a standard deviation of ~0.011.
         let auc = candidate.test.auc;
-        assert!(
-            (0.45..0.55).contains(&auc),
-            "{:?} AUC {auc} on noise",
-            candidate.family
-        );
+        assert!((0.45..0.55).contains(&auc), "{:?} AUC {auc} on noise", candidate.family);
         let lift = candidate.test.top_decile_lift;
-        assert!(
-            (0.7..1.3).contains(&lift),
-            "{:?} lift {lift} on noise",
-            candidate.family
-        );
+        assert!((0.7..1.3).contains(&lift), "{:?} lift {lift} on noise", candidate.family);
     }
 }
 
@@ -195,27 +148,14 @@ fn explanations_read_like_the_lead_and_add_up() {
     let dataset = leads().expect("trained implies loaded");
     let fields = model.input_fields();
     let position = |name: &str| fields.iter().position(|f| f == name).expect("field exists");
-    let (source, country, specialization) = (
-        position("Lead Source"),
-        position("Country"),
-        position("Specialization"),
-    );
+    let (source, country, specialization) =
+        (position("Lead Source"), position("Country"), position("Specialization"));
     for row in 0..200 {
         let values = dataset.row(row);
         let prediction = model.predict(&values).expect("row matches the model");
-        let total = prediction.base_value
-            + prediction
-                .contributions
-                .iter()
-                .map(|c| c.value)
-                .sum::<f64>();
+        let total = prediction.base_value + prediction.contributions.iter().map(|c| c.value).sum::<f64>();
         assert!((total - prediction.raw_score).abs() < 1e-9, "row {row}");
-        assert!(
-            prediction
-                .contributions
-                .windows(2)
-                .all(|w| w[0].value.abs() >= w[1].value.abs())
-        );
+        assert!(prediction.contributions.windows(2).all(|w| w[0].value.abs() >= w[1].value.abs()));
         let label_of = |field: &str| {
             prediction
                 .contributions
@@ -247,10 +187,7 @@ fn same_seed_same_model_other_seed_other_split() {
         return;
     };
     let again = train(dataset, &options(Setting::WithoutLeaks)).expect("trains");
-    assert_eq!(
-        first.to_json().expect("serialises"),
-        again.to_json().expect("serialises")
-    );
+    assert_eq!(first.to_json().expect("serialises"), again.to_json().expect("serialises"));
     let mut other = options(Setting::WithoutLeaks);
     other.seed = SEED + 1;
     other.family = FamilyChoice::Linear;

@@ -64,24 +64,15 @@ pub fn leads_csv_path() -> PathBuf {
 pub fn load_leads(path: &Path) -> Result<Dataset, String> {
     let mut reader =
         csv::Reader::from_path(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("{}: bad header: {e}", path.display()))?
-        .clone();
+    let headers = reader.headers().map_err(|e| format!("{}: bad header: {e}", path.display()))?.clone();
     let target = headers
         .iter()
         .position(|h| h == "Converted")
         .ok_or_else(|| format!("{}: no `Converted` column", path.display()))?;
-    let kept: Vec<usize> = (0..headers.len())
-        .filter(|&i| i != target && !headers[i].trim().is_empty())
-        .collect();
-    let mut columns: Vec<Column> = kept
-        .iter()
-        .map(|&i| Column {
-            name: headers[i].to_owned(),
-            values: Vec::new(),
-        })
-        .collect();
+    let kept: Vec<usize> =
+        (0..headers.len()).filter(|&i| i != target && !headers[i].trim().is_empty()).collect();
+    let mut columns: Vec<Column> =
+        kept.iter().map(|&i| Column { name: headers[i].to_owned(), values: Vec::new() }).collect();
     let mut labels = Vec::new();
     for (line, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("{} line {}: {e}", path.display(), line + 2))?;
@@ -98,11 +89,7 @@ pub fn load_leads(path: &Path) -> Result<Dataset, String> {
         });
         for (column, &i) in columns.iter_mut().zip(&kept) {
             let cell = record.get(i).unwrap_or("");
-            column.values.push(if cell.is_empty() {
-                Value::Missing
-            } else {
-                Value::Text(cell.to_owned())
-            });
+            column.values.push(if cell.is_empty() { Value::Missing } else { Value::Text(cell.to_owned()) });
         }
     }
     Ok(Dataset { columns, labels })

@@ -2,8 +2,7 @@
 //! explanations, and a damaged file is refused at load time instead of panicking later.
 
 use leadgate_model::{
-    FamilyChoice, FeatureSpec, FittedModel, LogisticModel, ModelFileError, TrainOptions,
-    TrainedModel, train,
+    FamilyChoice, FeatureSpec, FittedModel, LogisticModel, ModelFileError, TrainOptions, TrainedModel, train,
 };
 
 use crate::contacts::synthetic_contacts;
@@ -29,10 +28,7 @@ fn synthetic_models_round_trip_exactly() {
     let dataset = synthetic_contacts(600, 9);
     let rows: Vec<_> = (0..dataset.rows()).map(|i| dataset.row(i)).collect();
     for family in [FamilyChoice::Linear, FamilyChoice::Gbdt] {
-        let options = TrainOptions {
-            family,
-            ..TrainOptions::default()
-        };
+        let options = TrainOptions { family, ..TrainOptions::default() };
         let model = train(&dataset, &options).expect("trains");
         assert_round_trip(&model, &rows);
     }
@@ -44,40 +40,22 @@ fn leads_model_round_trips_exactly() {
         return;
     };
     let dataset = leads().expect("trained implies loaded");
-    let rows: Vec<_> = (0..dataset.rows())
-        .step_by(7)
-        .map(|i| dataset.row(i))
-        .collect();
+    let rows: Vec<_> = (0..dataset.rows()).step_by(7).map(|i| dataset.row(i)).collect();
     assert_round_trip(model, &rows);
 }
 
 #[test]
 fn damaged_files_are_refused() {
     let dataset = synthetic_contacts(300, 2);
-    let options = TrainOptions {
-        family: FamilyChoice::Gbdt,
-        ..TrainOptions::default()
-    };
-    let json = train(&dataset, &options)
-        .expect("trains")
-        .to_json()
-        .expect("serialises");
-    assert!(matches!(
-        TrainedModel::from_json("not json"),
-        Err(ModelFileError::Format(_))
-    ));
+    let options = TrainOptions { family: FamilyChoice::Gbdt, ..TrainOptions::default() };
+    let json = train(&dataset, &options).expect("trains").to_json().expect("serialises");
+    assert!(matches!(TrainedModel::from_json("not json"), Err(ModelFileError::Format(_))));
     assert!(TrainedModel::from_json(&json[..json.len() / 2]).is_err());
     assert!(TrainedModel::from_json("{}").is_err());
     // A tree pointing back at its root would loop forever while scoring.
     let cyclic = json.replacen("\"left\":1,", "\"left\":0,", 1);
-    assert_ne!(
-        cyclic, json,
-        "the fixture has a split whose left child is node 1"
-    );
-    assert!(matches!(
-        TrainedModel::from_json(&cyclic),
-        Err(ModelFileError::Inconsistent(_))
-    ));
+    assert_ne!(cyclic, json, "the fixture has a split whose left child is node 1");
+    assert!(matches!(TrainedModel::from_json(&cyclic), Err(ModelFileError::Inconsistent(_))));
     // A model expecting more features than the featurizer makes.
     let widened = json.replacen("\"feature_count\":", "\"feature_count\":1", 1);
     assert!(TrainedModel::from_json(&widened).is_err());
@@ -86,10 +64,7 @@ fn damaged_files_are_refused() {
 #[test]
 fn parts_read_on_their_own_are_checked_too() {
     let dataset = synthetic_contacts(300, 4);
-    let options = TrainOptions {
-        family: FamilyChoice::Linear,
-        ..TrainOptions::default()
-    };
+    let options = TrainOptions { family: FamilyChoice::Linear, ..TrainOptions::default() };
     let model = train(&dataset, &options).expect("trains");
     let spec_json = serde_json::to_string(model.spec()).expect("serialises");
     assert!(serde_json::from_str::<FeatureSpec>(&spec_json).is_ok());

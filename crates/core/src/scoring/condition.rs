@@ -1,0 +1,469 @@
+//! Conditions: the "when" of every scoring rule, knock-out and engagement filter. A condition is
+//! written as data (`{"field": "job_title", "op": "matches", "value": "(?i)\\bcto\\b"}`, or
+//! `{"all": [...]}`, `{"any": [...]}`, `{"not": {...}}`), checked once when the rules are saved
+//! (unknown field, wrong operand, bad regex → an error naming the rule and the key), and then
+//! evaluated many times, telling which field values made it true so the explanation can show them.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::validation::ValidationErrors;
+
+/// The longest regular expression accepted. The regex engine runs in linear time whatever the
+/// pattern, so the bound is about compiled size and readability, not catastrophic backtracking.
+pub const MAX_PATTERN_CHARS: usize = 1_000;
+/// Compiled size limit for a pattern (the `regex` crate's measure).
+const MAX_COMPILED_REGEX: usize = 256 * 1024;
+/// Nesting depth of all/any/not.
+const MAX_DEPTH: usize = 8;
+
+/// A field's value as rules see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue<'a> {
+    Missing,
+    Text(Cow<'a, str>),
+    Number(f64),
+    Bool(bool),
+}
+
+impl FieldValue<'_> {
+    pub fn from_json(v: &Json) -> FieldValue<'_> {
+        match v {
+            Json::Null => FieldValue::Missing,
+            Json::Bool(b) => FieldValue::Bool(*b),
+            Json::Number(n) => n.as_f64().map_or(FieldValue::Missing, FieldValue::Number),
+            Json::String(s) if s.trim().is_empty() => FieldValue::Missing,
+            Json::String(s) => FieldValue::Text(Cow::Borrowed(s)),
+            other => FieldValue::Text(Cow::Owned(other.to_string())),
+        }
+    }
+
+    pub fn text(s: Option<&str>) -> FieldValue<'_> {
+        match s {
+            Some(s) if !s.trim().is_empty() => FieldValue::Text(Cow::Borrowed(s)),
+            _ => FieldValue::Missing,
+        }
+    }
+
+    fn into_owned(self) -> FieldValue<'static> {
+        match self {
+            FieldValue::Missing => FieldValue::Missing,
+            FieldValue::Text(t) => FieldValue::Text(Cow::Owned(t.into_owned())),
+            FieldValue::Number(n) => FieldValue::Number(n),
+            FieldValue::Bool(b) => FieldValue::Bool(b),
+        }
+    }
+}
+
+impl fmt::Display for FieldValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Missing => f.write_str("(missing)"),
+            FieldValue::Text(t) => f.write_str(t),
+            FieldValue::Number(n) => write!(f, "{n}"),
+            FieldValue::Bool(b) => write!(f, "{}", if *b { "yes" } else { "no" }),
+        }
+    }
+}
+
+/// The names a condition may use in one context (contact fields, event fields), and how to read
+/// them from a subject.
+pub trait Namespace: fmt::Debug + Clone {
+    type Field: Clone + fmt::Debug + PartialEq;
+    type Subject<'s>;
+    /// Parses a field name, or `None` if unknown.
+    fn parse(name: &str) -> Option<Self::Field>;
+    /// The names to suggest when a field is unknown.
+    fn known() -> &'static str;
+    fn value<'s>(field: &Self::Field, subject: &Self::Subject<'s>) -> FieldValue<'s>;
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Equal to `value` (text compared without regard to case).
+    Equals,
+    /// Equal to one of `values`.
+    OneOf,
+    /// A number between `min` and `max`, both included; either may be left out.
+    Range,
+    /// Text containing `value`, without regard to case.
+    Contains,
+    /// Text matching the regular expression `value` (add `(?i)` to ignore case).
+    Matches,
+    /// No value.
+    IsMissing,
+}
+
+/// A condition as written in a rules document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConditionDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<Op>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub value: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
+    pub values: Option<Vec<Json>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// True when every one of these holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
+    pub all: Option<Vec<ConditionDoc>>,
+    /// True when at least one of these holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
+    pub any: Option<Vec<ConditionDoc>>,
+    /// True when this does not hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
+    pub not: Option<Box<ConditionDoc>>,
+}
+
+/// A literal a field is compared with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+}
+
+impl Literal {
+    fn parse(v: &Json) -> Option<Literal> {
+        match v {
+            Json::String(s) => Some(Literal::Text(s.to_lowercase())),
+            Json::Number(n) => n.as_f64().map(Literal::Number),
+            Json::Bool(b) => Some(Literal::Bool(*b)),
+            _ => None,
+        }
+    }
+
+    fn equals(&self, v: &FieldValue<'_>) -> bool {
+        match (self, v) {
+            (Literal::Text(l), FieldValue::Text(t)) => t.to_lowercase() == *l,
+            (Literal::Number(l), FieldValue::Number(n)) => l == n,
+            // Imported text columns often hold numbers as text ("15"): compare as numbers.
+            (Literal::Number(l), FieldValue::Text(t)) => t.trim().parse::<f64>().is_ok_and(|n| n == *l),
+            (Literal::Text(l), FieldValue::Number(n)) => l.trim().parse::<f64>().is_ok_and(|x| x == *n),
+            (Literal::Bool(l), FieldValue::Bool(b)) => l == b,
+            (Literal::Bool(l), FieldValue::Text(t)) => parse_yes_no(t) == Some(*l),
+            _ => false,
+        }
+    }
+}
+
+/// "Yes"/"No" as imported spreadsheets write booleans.
+fn parse_yes_no(t: &str) -> Option<bool> {
+    match t.trim().to_lowercase().as_str() {
+        "yes" | "true" | "1" | "y" | "oui" => Some(true),
+        "no" | "false" | "0" | "n" | "non" => Some(false),
+        _ => None,
+    }
+}
+
+/// A checked, ready-to-evaluate condition over the fields of namespace `N`.
+#[derive(Debug, Clone)]
+pub enum Condition<N: Namespace> {
+    Test { name: String, field: N::Field, test: Test },
+    All(Vec<Condition<N>>),
+    Any(Vec<Condition<N>>),
+    Not(Box<Condition<N>>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Test {
+    Equals(Literal),
+    OneOf(Vec<Literal>),
+    Range { min: Option<f64>, max: Option<f64> },
+    Contains(String),
+    Matches(Regex),
+    IsMissing,
+}
+
+/// The field values that made a condition true, for explanations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Evidence {
+    pub field: String,
+    pub value: String,
+}
+
+impl<N: Namespace> Condition<N> {
+    /// Checks a written condition, recording problems under `path`.
+    pub fn compile(doc: &ConditionDoc, path: &str, errors: &mut ValidationErrors) -> Option<Condition<N>> {
+        Self::compile_at(doc, path, errors, 0)
+    }
+
+    fn compile_at(
+        doc: &ConditionDoc,
+        path: &str,
+        errors: &mut ValidationErrors,
+        depth: usize,
+    ) -> Option<Condition<N>> {
+        if depth > MAX_DEPTH {
+            errors.add(path, format!("conditions are nested deeper than {MAX_DEPTH} levels"));
+            return None;
+        }
+        let kinds = [
+            doc.field.is_some() || doc.op.is_some(),
+            doc.all.is_some(),
+            doc.any.is_some(),
+            doc.not.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            errors.add(
+                path,
+                "a condition is exactly one of: a test (`field` and `op`), `all: [...]`, `any: [...]` or `not: {...}`",
+            );
+            return None;
+        }
+        let list = |items: &Vec<ConditionDoc>, key: &str, errors: &mut ValidationErrors| {
+            if items.is_empty() {
+                errors.add(format!("{path}.{key}"), "needs at least one condition");
+            }
+            let compiled: Vec<Option<Condition<N>>> = items
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Self::compile_at(c, &format!("{path}.{key}[{i}]"), errors, depth + 1))
+                .collect();
+            compiled.into_iter().collect::<Option<Vec<_>>>()
+        };
+        if let Some(all) = &doc.all {
+            return list(all, "all", errors).map(Condition::All);
+        }
+        if let Some(any) = &doc.any {
+            return list(any, "any", errors).map(Condition::Any);
+        }
+        if let Some(not) = &doc.not {
+            return Self::compile_at(not, &format!("{path}.not"), errors, depth + 1)
+                .map(|c| Condition::Not(Box::new(c)));
+        }
+        let Some(name) = doc.field.as_deref() else {
+            errors.add(format!("{path}.field"), format!("is required with `op`; fields are: {}", N::known()));
+            return None;
+        };
+        let Some(field) = N::parse(name) else {
+            errors.add(
+                format!("{path}.field"),
+                format!("`{name}` is not a known field; fields are: {}", N::known()),
+            );
+            return None;
+        };
+        let Some(op) = doc.op else {
+            errors.add(
+                format!("{path}.op"),
+                "is required: equals, one_of, range, contains, matches or is_missing",
+            );
+            return None;
+        };
+        let test = compile_test(op, doc, path, errors)?;
+        Some(Condition::Test { name: name.to_string(), field, test })
+    }
+
+    /// Whether the condition holds for `subject`; when it does, `evidence` receives the field
+    /// values that made it true.
+    pub fn eval<'s>(&self, subject: &N::Subject<'s>, evidence: &mut Vec<Evidence>) -> bool {
+        match self {
+            Condition::Test { name, field, test } => {
+                let value = N::value(field, subject);
+                let ok = test.holds(&value);
+                if ok {
+                    evidence.push(Evidence { field: name.clone(), value: value.into_owned().to_string() });
+                }
+                ok
+            }
+            Condition::All(items) => {
+                let mark = evidence.len();
+                let ok = items.iter().all(|c| c.eval(subject, evidence));
+                if !ok {
+                    evidence.truncate(mark);
+                }
+                ok
+            }
+            Condition::Any(items) => items.iter().any(|c| c.eval(subject, evidence)),
+            Condition::Not(inner) => {
+                let mut ignored = Vec::new();
+                let ok = !inner.eval(subject, &mut ignored);
+                if ok {
+                    evidence.push(Evidence {
+                        field: inner.describe_fields(),
+                        value: "(condition not met)".into(),
+                    });
+                }
+                ok
+            }
+        }
+    }
+
+    fn describe_fields(&self) -> String {
+        match self {
+            Condition::Test { name, .. } => name.clone(),
+            Condition::All(items) | Condition::Any(items) => {
+                items.iter().map(|c| c.describe_fields()).collect::<Vec<_>>().join(", ")
+            }
+            Condition::Not(inner) => inner.describe_fields(),
+        }
+    }
+}
+
+fn compile_test(op: Op, doc: &ConditionDoc, path: &str, errors: &mut ValidationErrors) -> Option<Test> {
+    let mut extra = |keys: &[(&str, bool)]| {
+        for (key, present) in keys {
+            if *present {
+                errors.add(format!("{path}.{key}"), format!("is not used by `{}`; remove it", op_name(op)));
+            }
+        }
+    };
+    match op {
+        Op::Equals | Op::Contains | Op::Matches => {
+            extra(&[
+                ("values", doc.values.is_some()),
+                ("min", doc.min.is_some()),
+                ("max", doc.max.is_some()),
+            ]);
+            let Some(value) = &doc.value else {
+                errors.add(format!("{path}.value"), format!("is required by `{}`", op_name(op)));
+                return None;
+            };
+            match op {
+                Op::Equals => match Literal::parse(value) {
+                    Some(l) => Some(Test::Equals(l)),
+                    None => {
+                        errors.add(format!("{path}.value"), "must be text, a number or true/false");
+                        None
+                    }
+                },
+                Op::Contains => match value {
+                    Json::String(s) if !s.is_empty() => Some(Test::Contains(s.to_lowercase())),
+                    _ => {
+                        errors.add(format!("{path}.value"), "must be non-empty text");
+                        None
+                    }
+                },
+                _ => match value {
+                    Json::String(p) if p.chars().count() <= MAX_PATTERN_CHARS => {
+                        match RegexBuilder::new(p).size_limit(MAX_COMPILED_REGEX).build() {
+                            Ok(re) => Some(Test::Matches(re)),
+                            Err(e) => {
+                                let msg = e.to_string();
+                                let first =
+                                    msg.lines().last().unwrap_or("invalid pattern").trim().to_string();
+                                errors.add(
+                                    format!("{path}.value"),
+                                    format!("is not a valid regular expression: {first}"),
+                                );
+                                None
+                            }
+                        }
+                    }
+                    Json::String(_) => {
+                        errors.add(
+                            format!("{path}.value"),
+                            format!("patterns are limited to {MAX_PATTERN_CHARS} characters"),
+                        );
+                        None
+                    }
+                    _ => {
+                        errors.add(format!("{path}.value"), "must be a regular expression, as text");
+                        None
+                    }
+                },
+            }
+        }
+        Op::OneOf => {
+            extra(&[("value", doc.value.is_some()), ("min", doc.min.is_some()), ("max", doc.max.is_some())]);
+            let Some(values) = doc.values.as_ref().filter(|v| !v.is_empty()) else {
+                errors.add(format!("{path}.values"), "is required by `one_of`: a non-empty list");
+                return None;
+            };
+            let mut literals = Vec::with_capacity(values.len());
+            for (i, v) in values.iter().enumerate() {
+                match Literal::parse(v) {
+                    Some(l) => literals.push(l),
+                    None => errors.add(format!("{path}.values[{i}]"), "must be text, a number or true/false"),
+                }
+            }
+            (literals.len() == values.len()).then_some(Test::OneOf(literals))
+        }
+        Op::Range => {
+            extra(&[("value", doc.value.is_some()), ("values", doc.values.is_some())]);
+            match (doc.min, doc.max) {
+                (None, None) => {
+                    errors.add(format!("{path}.min"), "`range` needs `min`, `max` or both");
+                    None
+                }
+                (Some(a), Some(b)) if a > b => {
+                    errors.add(format!("{path}.max"), format!("is below min ({b} < {a})"));
+                    None
+                }
+                (min, max) if min.is_some_and(|v| !v.is_finite()) || max.is_some_and(|v| !v.is_finite()) => {
+                    errors.add(format!("{path}.min"), "bounds must be finite numbers");
+                    None
+                }
+                (min, max) => Some(Test::Range { min, max }),
+            }
+        }
+        Op::IsMissing => {
+            extra(&[
+                ("value", doc.value.is_some()),
+                ("values", doc.values.is_some()),
+                ("min", doc.min.is_some()),
+                ("max", doc.max.is_some()),
+            ]);
+            Some(Test::IsMissing)
+        }
+    }
+}
+
+fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::Equals => "equals",
+        Op::OneOf => "one_of",
+        Op::Range => "range",
+        Op::Contains => "contains",
+        Op::Matches => "matches",
+        Op::IsMissing => "is_missing",
+    }
+}
+
+impl Test {
+    fn holds(&self, value: &FieldValue<'_>) -> bool {
+        match self {
+            Test::IsMissing => matches!(value, FieldValue::Missing),
+            _ if matches!(value, FieldValue::Missing) => false,
+            Test::Equals(l) => l.equals(value),
+            Test::OneOf(ls) => ls.iter().any(|l| l.equals(value)),
+            Test::Range { min, max } => {
+                let n = match value {
+                    FieldValue::Number(n) => Some(*n),
+                    FieldValue::Text(t) => t.trim().parse::<f64>().ok(),
+                    _ => None,
+                };
+                n.is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
+            }
+            Test::Contains(needle) => match value {
+                FieldValue::Text(t) => t.to_lowercase().contains(needle.as_str()),
+                _ => false,
+            },
+            Test::Matches(re) => match value {
+                FieldValue::Text(t) => re.is_match(t),
+                FieldValue::Number(n) => re.is_match(&n.to_string()),
+                _ => false,
+            },
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Scoring (DESIGN §4): fit, engagement, temperature and knock-outs, computed from a contact, its
+//! company and its timeline by [`score`], a pure function of (rules, data, now). Nothing is
+//! stored that cannot be recomputed: the explanation *is* the computation, so every number
+//! shown is the exact sum of the contributions listed beside it.
+
+pub mod condition;
+pub mod fields;
+pub mod points;
+pub mod rules;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Event, EventKind};
+use crate::ids::EventId;
+use condition::Evidence;
+use fields::Prospect;
+pub use points::Points;
+pub use rules::{RulesDoc, RulesError, ScoringRules};
+
+const MICROS_PER_DAY: f64 = 86_400_000_000.0;
+
+/// Fit grade: A (ideal customer) to D (poor fit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum FitGrade {
+    A,
+    B,
+    C,
+    D,
+}
+
+impl FitGrade {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FitGrade::A => "A",
+            FitGrade::B => "B",
+            FitGrade::C => "C",
+            FitGrade::D => "D",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FitGrade> {
+        match s {
+            "A" | "a" => Some(FitGrade::A),
+            "B" | "b" => Some(FitGrade::B),
+            "C" | "c" => Some(FitGrade::C),
+            "D" | "d" => Some(FitGrade::D),
+            _ => None,
+        }
+    }
+
+    /// Whether this grade is `other` or better (A is best).
+    pub fn at_least(self, other: FitGrade) -> bool {
+        self <= other
+    }
+}
+
+impl fmt::Display for FitGrade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How ready a lead is to talk to sales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Temperature {
+    /// Aware, passive.
+    Cold,
+    /// A felt need: follow up before a competitor does.
+    Warm,
+    /// Ready to act: contact now.
+    Hot,
+}
+
+impl Temperature {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Temperature::Cold => "cold",
+            Temperature::Warm => "warm",
+            Temperature::Hot => "hot",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Temperature> {
+        match s {
+            "cold" => Some(Temperature::Cold),
+            "warm" => Some(Temperature::Warm),
+            "hot" => Some(Temperature::Hot),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Temperature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One fit rule that held.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FitContribution {
+    pub rule: String,
+    pub label: String,
+    pub points: Points,
+    /// The field values that made the rule hold.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Fit: the points of every rule that held, and the grade they give.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Fit {
+    /// Exactly the sum of the contributions.
+    pub points: Points,
+    pub grade: FitGrade,
+    pub contributions: Vec<FitContribution>,
+}
+
+/// Which cap cut an event's points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Cap {
+    Daily,
+    Lifetime,
+}
+
+/// One event's part of the engagement score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EngagementContribution {
+    pub rule: String,
+    pub label: String,
+    pub event_id: EventId,
+    pub kind: EventKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub occurred_at: Timestamp,
+    /// What the rule gives per event.
+    pub rule_points: Points,
+    /// What this event earned after caps.
+    pub points_before_decay: Points,
+    /// The cap that cut it, if any.
+    pub cap_applied: Option<Cap>,
+    /// Age of the event in days at scoring time.
+    pub age_days: f64,
+    /// `0.5 ^ (age / half-life)`.
+    pub decay_factor: f64,
+    /// `points_before_decay × decay_factor`, rounded to the hundredth: what counts.
+    pub points: Points,
+}
+
+/// Engagement: what the contact did, weighted and decaying with time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Engagement {
+    /// Exactly the sum of the contributions' `points`.
+    pub score: Points,
+    pub half_life_days: f64,
+    /// Newest first.
+    pub contributions: Vec<EngagementContribution>,
+    /// Events that no rule scores (they earn nothing).
+    pub unscored_events: usize,
+}
+
+/// Cold, warm or hot, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TemperatureReading {
+    pub level: Temperature,
+    pub reason: String,
+}
+
+/// A knock-out that holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KnockoutHit {
+    pub rule: String,
+    pub reason: String,
+    pub evidence: Vec<Evidence>,
+}
+
+/// Everything scoring says about one contact at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Scorecard {
+    pub fit: Fit,
+    pub engagement: Engagement,
+    pub temperature: TemperatureReading,
+    pub knockouts: Vec<KnockoutHit>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub computed_at: Timestamp,
+}
+
+/// Scores a contact at instant `now` from its profile and its events (any order). Events dated
+/// after `now` (clock skew of the sender) count as happening at `now`.
+///
+/// Pure: the same rules, data and `now` always give the same scorecard, to the hundredth.
+pub fn score(rules: &ScoringRules, prospect: Prospect<'_>, events: &[Event], now: Timestamp) -> Scorecard {
+    let fit = fit(rules, prospect);
+    let mut ordered: Vec<&Event> = events.iter().collect();
+    ordered.sort_by_key(|e| (e.occurred_at, e.id));
+    let engagement = engagement(rules, &ordered, now);
+    let temperature = temperature(rules, &ordered, &engagement, now);
+    let knockouts = rules
+        .knockouts
+        .iter()
+        .filter_map(|k| {
+            let mut evidence = Vec::new();
+            k.when.eval(&prospect, &mut evidence).then(|| KnockoutHit {
+                rule: k.id.clone(),
+                reason: k.reason.clone(),
+                evidence,
+            })
+        })
+        .collect();
+    Scorecard { fit, engagement, temperature, knockouts, computed_at: now }
+}
+
+fn fit(rules: &ScoringRules, prospect: Prospect<'_>) -> Fit {
+    let contributions: Vec<FitContribution> = rules
+        .fit
+        .iter()
+        .filter_map(|r| {
+            let mut evidence = Vec::new();
+            r.when.eval(&prospect, &mut evidence).then(|| FitContribution {
+                rule: r.id.clone(),
+                label: r.label.clone(),
+                points: r.points,
+                evidence,
+            })
+        })
+        .collect();
+    let points = contributions.iter().map(|c| c.points).sum();
+    Fit { points, grade: rules.grade(points), contributions }
+}
+
+fn age_days(at: Timestamp, now: Timestamp) -> f64 {
+    ((now.as_microsecond() - at.as_microsecond()).max(0)) as f64 / MICROS_PER_DAY
+}
+
+fn engagement(rules: &ScoringRules, events: &[&Event], now: Timestamp) -> Engagement {
+    let half_life = rules.half_life_days;
+    // Points already awarded (in absolute value) per rule per UTC day, and per rule for life,
+    // in chronological order: the earliest events fill a cap first.
+    let mut per_day: HashMap<(usize, i64), Points> = HashMap::new();
+    let mut per_life: HashMap<usize, Points> = HashMap::new();
+    let mut contributions = Vec::new();
+    let mut unscored = 0;
+    for &event in events {
+        let matched = rules.engagement.iter().enumerate().find(|(_, r)| {
+            r.kind.as_ref().is_none_or(|k| *k == event.kind)
+                && r.when.as_ref().is_none_or(|c| c.eval(&event, &mut Vec::new()))
+        });
+        let Some((index, rule)) = matched else {
+            unscored += 1;
+            continue;
+        };
+        let day = event.occurred_at.as_microsecond().div_euclid(86_400_000_000);
+        let mut allowed = rule.points.abs();
+        let mut cap_applied = None;
+        if let Some(cap) = rule.daily_cap {
+            let used = per_day.get(&(index, day)).copied().unwrap_or_default();
+            let room = (cap - used).max(Points::ZERO);
+            if allowed > room {
+                allowed = room;
+                cap_applied = Some(Cap::Daily);
+            }
+        }
+        if let Some(cap) = rule.lifetime_cap {
+            let used = per_life.get(&index).copied().unwrap_or_default();
+            let room = (cap - used).max(Points::ZERO);
+            if allowed > room {
+                allowed = room;
+                cap_applied = Some(Cap::Lifetime);
+            }
+        }
+        *per_day.entry((index, day)).or_default() += allowed;
+        *per_life.entry(index).or_default() += allowed;
+        let before_decay = if rule.points < Points::ZERO { -allowed } else { allowed };
+        let age = age_days(event.occurred_at, now);
+        let factor = (-age / half_life).exp2();
+        contributions.push(EngagementContribution {
+            rule: rule.id.clone(),
+            label: rule.label.clone(),
+            event_id: event.id,
+            kind: event.kind.clone(),
+            occurred_at: event.occurred_at,
+            rule_points: rule.points,
+            points_before_decay: before_decay,
+            cap_applied,
+            age_days: age,
+            decay_factor: factor,
+            points: before_decay.scaled(factor),
+        });
+    }
+    let score = contributions.iter().map(|c| c.points).sum();
+    contributions.reverse();
+    Engagement { score, half_life_days: half_life, contributions, unscored_events: unscored }
+}
+
+fn temperature(
+    rules: &ScoringRules,
+    events: &[&Event],
+    engagement: &Engagement,
+    now: Timestamp,
+) -> TemperatureReading {
+    let t = rules.temperature_doc();
+    let hot = |reason: String| TemperatureReading { level: Temperature::Hot, reason };
+    // Newest first, so the reason names the latest signal.
+    if let Some(e) = events.iter().rev().find(|e| {
+        rules.intent_kinds.contains(&e.kind) && age_days(e.occurred_at, now) <= t.intent_within_days
+    }) {
+        return hot(format!(
+            "intent signal: {} on {} (within {} days)",
+            e.kind,
+            e.occurred_at.strftime("%Y-%m-%d"),
+            t.intent_within_days
+        ));
+    }
+    if let Some(p) = &t.pricing_visits {
+        let needle = p.url_contains.to_lowercase();
+        let visits = events
+            .iter()
+            .filter(|e| {
+                e.kind == EventKind::PageView
+                    && age_days(e.occurred_at, now) <= p.within_days
+                    && e.properties
+                        .get("url")
+                        .and_then(|u| u.as_str())
+                        .is_some_and(|u| u.to_lowercase().contains(&needle))
+            })
+            .count();
+        if visits >= p.count as usize {
+            return hot(format!("{visits} pricing page visits in the last {} days", p.within_days));
+        }
+    }
+    let score = engagement.score;
+    if score >= t.hot_engagement {
+        return hot(format!("engagement {score} is at or above the hot threshold {}", t.hot_engagement));
+    }
+    if score >= t.warm_engagement {
+        return TemperatureReading {
+            level: Temperature::Warm,
+            reason: format!("engagement {score} is at or above the warm threshold {}", t.warm_engagement),
+        };
+    }
+    if let Some(days) = t.active_within_days
+        && let Some(c) = engagement
+            .contributions
+            .iter()
+            .find(|c| c.points_before_decay > Points::ZERO && c.age_days <= days)
+    {
+        return TemperatureReading {
+            level: Temperature::Warm,
+            reason: format!(
+                "active in the last {days} days: {} on {}",
+                c.label,
+                c.occurred_at.strftime("%Y-%m-%d")
+            ),
+        };
+    }
+    TemperatureReading {
+        level: Temperature::Cold,
+        reason: format!(
+            "engagement {score} is below the warm threshold {} and no intent signal",
+            t.warm_engagement
+        ),
+    }
+}
