@@ -146,6 +146,23 @@ impl App {
         Ok(Some(NewApiKey { key, api_key }))
     }
 
+    /// Who the command line acts as: it has direct access to the database, so it acts with an
+    /// admin's rights, recorded under the first admin (or a nameless operator before any exists).
+    pub async fn operator(&self) -> Result<Principal, AppError> {
+        let mut s = self.store.read().await?;
+        let admin =
+            s.list_users().await?.into_iter().find(|u| u.role == Role::Admin && u.disabled_at.is_none());
+        let user = admin.unwrap_or_else(|| leadgate_core::user::User {
+            id: UserId(uuid::Uuid::nil()),
+            email: "operator@leadgate.local".into(),
+            name: Some("command line".into()),
+            role: Role::Admin,
+            created_at: self.now(),
+            disabled_at: None,
+        });
+        Ok(Principal { user, api_key: None })
+    }
+
     /// Creates a user (admins only).
     pub async fn create_user(
         &self,

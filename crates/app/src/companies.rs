@@ -58,8 +58,12 @@ impl App {
         if next == current {
             return Ok(current);
         }
-        next.updated_at = self.now();
+        let now = self.now();
+        next.updated_at = now;
         tx.update_company(&next).await?;
+        // Fit reads company fields: its contacts' scores change with it.
+        let contacts = tx.contact_ids_of_company(id).await?;
+        self.rescore_in(&mut tx, &contacts, now).await?;
         tx.commit().await?;
         Ok(next)
     }

@@ -35,9 +35,32 @@ impl App {
         }
         let now = self.now();
         let contact = tx.insert_contact(ContactId(new_uuid()), new, now).await?;
+        self.rescore_in(&mut tx, &[contact.id], now).await?;
+        let contact =
+            tx.get_contact(contact.id).await?.ok_or_else(|| AppError::not_found("contact", contact.id))?;
         remember(&mut tx, principal.user.id, "contacts.create", idem, &contact, now).await?;
         tx.commit().await?;
         Ok(Recorded { value: contact, replayed: false })
+    }
+
+    /// Finds a contact by id, e-mail or external id (what a person types on the command line).
+    pub async fn find_contact(&self, principal: &Principal, key: &str) -> Result<Contact, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        if let Ok(id) = key.parse::<ContactId>()
+            && let Some(c) = s.get_contact(id).await?
+        {
+            return Ok(c);
+        }
+        if let Ok(email) = leadgate_core::email::Email::parse(key)
+            && let Some(c) = s.find_contact_by_email(&email).await?
+        {
+            return Ok(c);
+        }
+        if let Some(c) = s.find_contact_by_external_id(key.trim()).await? {
+            return Ok(c);
+        }
+        Err(AppError::NotFound { what: "contact", id: format!("(id, e-mail or external id) `{key}`") })
     }
 
     pub async fn get_contact(&self, principal: &Principal, id: ContactId) -> Result<Contact, AppError> {
@@ -69,8 +92,11 @@ impl App {
         if next == current {
             return Ok(current);
         }
-        next.updated_at = self.now();
+        let now = self.now();
+        next.updated_at = now;
         tx.update_contact(&next).await?;
+        self.rescore_in(&mut tx, &[id], now).await?;
+        let next = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
         tx.commit().await?;
         Ok(next)
     }

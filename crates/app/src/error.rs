@@ -16,6 +16,13 @@ pub enum AppError {
     /// content).
     #[error("{message}")]
     Conflict { field: String, message: String },
+    /// A lifecycle move that the rules do not allow.
+    #[error("{0}")]
+    IllegalTransition(leadgate_core::lifecycle::IllegalTransition),
+    /// The request does not fit the record's current state (e.g. accepting a lead that is not
+    /// an MQL).
+    #[error("{0}")]
+    StateConflict(String),
     /// No valid credentials were presented.
     #[error("{0}")]
     Unauthenticated(String),

@@ -62,7 +62,7 @@ impl App {
         if let Some(r) = replay(&mut tx, principal.user.id, "events.create", idem).await? {
             return Ok(r);
         }
-        let receipt = record(&mut tx, vec![event], now, |_, field| field.to_string()).await?;
+        let receipt = record(self, &mut tx, vec![event], now, |_, field| field.to_string()).await?;
         let single =
             receipt.events.into_iter().next().ok_or_else(|| AppError::Internal("no receipt".into()))?;
         remember(&mut tx, principal.user.id, "events.create", idem, &single, now).await?;
@@ -103,7 +103,7 @@ impl App {
         if let Some(r) = replay(&mut tx, principal.user.id, "events.batch", idem).await? {
             return Ok(r);
         }
-        let receipt = record(&mut tx, events, now, |i, field| format!("events[{i}].{field}")).await?;
+        let receipt = record(self, &mut tx, events, now, |i, field| format!("events[{i}].{field}")).await?;
         remember(&mut tx, principal.user.id, "events.batch", idem, &receipt, now).await?;
         tx.commit().await?;
         Ok(Recorded { value: receipt, replayed: false })
@@ -128,6 +128,7 @@ impl App {
 
 /// The shared path of single and batch ingest, inside the caller's transaction.
 async fn record(
+    app: &App,
     tx: &mut Session,
     events: Vec<NewEvent>,
     now: Timestamp,
@@ -251,6 +252,14 @@ async fn record(
         })
         .collect();
     tx.record_last_touches(&touches, now).await?;
+
+    // Event-driven scoring: every contact that got a new event is rescored in this transaction,
+    // so the next read sees its new score and any stage it moved to.
+    let mut affected: Vec<ContactId> =
+        stored.iter().filter(|e| inserted.contains(&e.id)).map(|e| e.contact_id).collect();
+    affected.sort();
+    affected.dedup();
+    app.rescore_in(tx, &affected, now).await?;
 
     let receipts: Vec<EventReceipt> = stored
         .iter()

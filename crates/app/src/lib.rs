@@ -12,6 +12,9 @@ pub mod error;
 pub mod events;
 pub mod fields;
 pub mod idempotency;
+pub mod jobs;
+pub mod lifecycle;
+pub mod scoring;
 
 use std::sync::Arc;
 
@@ -27,11 +30,12 @@ pub use idempotency::{Idempotency, Recorded};
 pub struct App {
     pub store: Store,
     clock: Arc<dyn Clock>,
+    rules_cache: Arc<scoring::RulesCache>,
 }
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
-        App { store, clock }
+        App { store, clock, rules_cache: Arc::default() }
     }
 
     /// The current instant, from the injected clock (tests move it by hand), truncated to the

@@ -39,10 +39,11 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Marketing => !matches!(permission, ManageUsers),
-            Role::Sales => {
-                matches!(permission, ReadContacts | WriteContacts | RecordEvents | ManageOwnApiKeys)
-            }
+            Role::Marketing => !matches!(permission, ManageUsers | WorkLeads),
+            Role::Sales => matches!(
+                permission,
+                ReadContacts | WriteContacts | RecordEvents | ManageOwnApiKeys | ChangeLifecycle | WorkLeads
+            ),
         }
     }
 }
@@ -70,6 +71,12 @@ pub enum Permission {
     ManageOwnApiKeys,
     /// Create users, change roles, revoke anyone's keys.
     ManageUsers,
+    /// Edit the scoring rules and start rescoring.
+    ManageScoring,
+    /// Move contacts between lifecycle stages by hand.
+    ChangeLifecycle,
+    /// Accept or reject leads handed to sales.
+    WorkLeads,
 }
 
 impl Permission {
@@ -83,6 +90,9 @@ impl Permission {
             Permission::ManageFields => "declare custom fields",
             Permission::ManageOwnApiKeys => "manage your API keys",
             Permission::ManageUsers => "manage users and their keys",
+            Permission::ManageScoring => "edit the scoring rules",
+            Permission::ChangeLifecycle => "change a contact's lifecycle stage",
+            Permission::WorkLeads => "accept or reject leads (sales only)",
         }
     }
 }
@@ -103,5 +113,7 @@ mod tests {
         assert!(!Role::Sales.allows(DeleteContacts));
         assert!(!Role::Sales.allows(ManageFields));
         assert!(!Role::Sales.allows(ManageUsers));
+        assert!(Role::Marketing.allows(ManageScoring) && !Role::Sales.allows(ManageScoring));
+        assert!(Role::Sales.allows(WorkLeads) && !Role::Marketing.allows(WorkLeads));
     }
 }

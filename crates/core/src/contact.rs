@@ -49,6 +49,9 @@ pub struct Contact {
     /// Values of the workspace's custom fields, by key.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub custom: Map<String, Value>,
+    /// Fit, engagement and temperature as last computed; absent until first scored.
+    #[serde(default)]
+    pub score: Option<crate::scoring::ScoreSummary>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]

@@ -42,6 +42,7 @@ fn contact(email: &str, job_title: Option<&str>, country: Option<&str>) -> Conta
         do_not_email: false,
         do_not_call: false,
         custom: Default::default(),
+        score: None,
         created_at: now(),
         updated_at: now(),
     }

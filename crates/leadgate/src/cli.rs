@@ -63,6 +63,54 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Recompute scores and lifecycle stages with the active scoring rules.
+    Score(ScoreArgs),
+    /// Show why a contact scores as it does: every contribution, decay and cap.
+    Explain(ExplainArgs),
+    /// Export or import the scoring rules as a JSON file.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Rescore every contact (in chunks, each committed as it completes).
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The contact: its id, e-mail or external id.
+    pub contact: String,
+    /// Print the explanation as JSON (the same document as GET /api/v1/contacts/{id}/score).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Write the active rules (or an older version) as JSON.
+    Export {
+        /// A stored version instead of the active one.
+        #[arg(long, value_name = "N")]
+        version: Option<i64>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Store new rules from a file or a built-in preset; contacts are then rescored.
+    Import {
+        /// A rules JSON file (see `leadgate rules export` for the format).
+        #[arg(value_name = "FILE", conflicts_with = "preset")]
+        file: Option<PathBuf>,
+        /// A built-in rule set: `b2b` or `x-education`.
+        #[arg(long, value_name = "NAME")]
+        preset: Option<String>,
+        /// Why the rules change, kept with the version.
+        #[arg(long)]
+        comment: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

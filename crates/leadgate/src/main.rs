@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod config;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => commands::serve::run(&store, args).await,
         Command::Migrate => commands::migrate::run(&store).await,
+        Command::Score(args) => commands::score::run(&store, args).await,
+        Command::Explain(args) => commands::explain::run(&store, args).await,
+        Command::Rules(command) => commands::rules::run(&store, command).await,
     }
 }
 

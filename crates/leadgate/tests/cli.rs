@@ -355,3 +355,74 @@ fn migrate_creates_the_schema_and_exits() {
     assert!(Path::new(&dir).join("leadgate.sqlite3").exists());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn explain_score_and_rules_from_the_command_line() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let args = db_args(&db.config);
+    db.store.close().await;
+    let server = start_server(&args);
+    let client = reqwest::Client::new();
+    for kind in ["page_view", "quote_request"] {
+        let r = client
+            .post(format!("{}/api/v1/events", server.base))
+            .bearer_auth(KEY)
+            .json(&json!({"email": "ada@acme.example", "kind": kind, "properties": {"url": "/pricing"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    stop(server, "-TERM");
+
+    let out = leadgate().args(&args).args(["explain", "ADA@acme.example"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Engagement: 60.00 points"), "{text}");
+    assert!(text.contains("quote-request") && text.contains("pricing-page"), "{text}");
+    assert!(text.contains("Temperature: hot"), "{text}");
+
+    let json_out = leadgate().args(&args).args(["explain", "ada@acme.example", "--json"]).output().unwrap();
+    let x: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(x["engagement"]["score"], 60.0);
+
+    let missing = leadgate().args(&args).args(["explain", "nobody@acme.example"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nobody@acme.example"));
+
+    let dir = temp_dir("rules");
+    let file = dir.join("rules.json");
+    let out =
+        leadgate().args(&args).args(["rules", "export", "-o", file.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&file).unwrap().replace("\"points\": 50.0", "\"points\": 80.0");
+    std::fs::write(&file, text).unwrap();
+    let out = leadgate()
+        .args(&args)
+        .args(["rules", "import", file.to_str().unwrap(), "--comment", "quotes weigh more"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Stored rules version"));
+    let out = leadgate().args(&args).args(["score", "--all"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Rescored 1 contacts"));
+    let x: Value = serde_json::from_slice(
+        &leadgate().args(&args).args(["explain", "ada@acme.example", "--json"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    assert_eq!(x["engagement"]["score"], 90.0, "the new weight applies after rescoring");
+
+    std::fs::write(&file, "{ \"fit\": ").unwrap();
+    let out = leadgate().args(&args).args(["rules", "import", file.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = leadgate().args(&args).args(["rules", "import", "--preset", "nope"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("b2b"));
+    let _ = std::fs::remove_dir_all(dir);
+    db.cleanup().await;
+}

@@ -28,6 +28,9 @@ pub struct Problem {
     /// The fields at fault, when the request body or query was wrong.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a refused lifecycle move: the stages the contact can move to from where it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_moves: Option<Vec<String>>,
     /// The id of this request in the server's logs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -41,6 +44,7 @@ pub struct ApiError {
     title: &'static str,
     detail: String,
     errors: Vec<FieldError>,
+    allowed_moves: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -50,7 +54,7 @@ impl ApiError {
         title: &'static str,
         detail: impl Into<String>,
     ) -> ApiError {
-        ApiError { status, slug, title, detail: detail.into(), errors: Vec::new() }
+        ApiError { status, slug, title, detail: detail.into(), errors: Vec::new(), allowed_moves: None }
     }
 
     pub fn with_field(mut self, field: impl Into<String>, message: impl Into<String>) -> ApiError {
@@ -92,7 +96,24 @@ impl From<AppError> for ApiError {
                 title: "The request has invalid fields",
                 detail: errors.to_string(),
                 errors: errors.errors,
+                allowed_moves: None,
             },
+            AppError::IllegalTransition(e) => {
+                let mut err = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "illegal-transition",
+                    "This stage change is not allowed",
+                    e.to_string(),
+                );
+                err.allowed_moves = Some(e.allowed.iter().map(|s| s.as_str().to_string()).collect());
+                err
+            }
+            AppError::StateConflict(detail) => ApiError::new(
+                StatusCode::CONFLICT,
+                "state-conflict",
+                "Not possible in the contact's current state",
+                detail,
+            ),
             AppError::NotFound { what, id } => ApiError::not_found(format!("no {what} has the id {id}")),
             AppError::Conflict { field, message } => ApiError::new(
                 StatusCode::CONFLICT,
@@ -144,6 +165,7 @@ impl IntoResponse for ApiError {
             status: self.status.as_u16(),
             detail: self.detail,
             errors: self.errors,
+            allowed_moves: self.allowed_moves,
             request_id: current_request_id(),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());

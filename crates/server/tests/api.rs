@@ -538,3 +538,190 @@ async fn bootstrap_key_is_ignored_once_an_admin_exists() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     t.stop().await;
 }
+
+fn hundredths(v: &Value) -> i64 {
+    (v.as_f64().expect("a number") * 100.0).round() as i64
+}
+
+/// A CTO at a 250-person software company in France: fit grade A under the default rules.
+async fn ideal_contact(t: &TestApp, email: &str) -> String {
+    let co = t.post("/api/v1/companies", json!({"name": "Acme", "sector": "Software", "employees": 250, "annual_revenue": 12e6, "country": "France"})).await;
+    assert_eq!(co.status, StatusCode::CREATED, "{}", co.body);
+    let c = t
+        .post(
+            "/api/v1/contacts",
+            json!({"email": email, "job_title": "CTO", "country": "France", "company_id": co.body["id"]}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    c.body["id"].as_str().unwrap().to_string()
+}
+
+api_tests! {
+    async fn an_event_rescores_its_contact_in_the_same_request(t) {
+        let id = ideal_contact(&t, "cto@acme.example").await;
+        let before = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(before.body["score"]["fit_grade"], "A");
+        assert_eq!(before.body["lifecycle_stage"], "lead", "fit alone is not enough: engagement is 0");
+        let e = t.post("/api/v1/events", json!({"contact_id": id, "kind": "quote_request"})).await;
+        assert_eq!(e.status, StatusCode::CREATED);
+        let after = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(after.body["score"]["temperature"], "hot");
+        assert_eq!(after.body["score"]["engagement"], 50.0);
+        assert_eq!(after.body["lifecycle_stage"], "mql", "the next read sees the transition");
+        let life = t.get(&format!("/api/v1/contacts/{id}/lifecycle")).await;
+        let last = &life.body["history"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["from"].as_str(), last["to"].as_str()), (Some("lead"), Some("mql")));
+        assert_eq!(last["actor"]["kind"], "rule");
+        assert_eq!(last["actor"]["rule"], "mql-threshold");
+        assert!(last["actor"]["rules_version"].is_i64());
+        assert!(last["reason"].as_str().unwrap().contains("fit grade A"));
+    }
+
+    async fn the_explanation_adds_up_exactly(t) {
+        let id = ideal_contact(&t, "sum@acme.example").await;
+        let kinds = ["page_view", "email_opened", "white_paper_downloaded", "webinar_attended"];
+        let events: Vec<Value> = (0..40).map(|i| json!({
+            "contact_id": id,
+            "kind": kinds[i % 4],
+            "occurred_at": format!("2026-{:02}-{:02}T10:00:00Z", 1 + (i % 9), 1 + i % 27),
+            "properties": {"url": if i % 3 == 0 { "/pricing" } else { "/blog" }}
+        })).chain((0..8).map(|i| json!({
+            // Eight views in an hour: the page-view rule's daily cap (5 points) cuts in.
+            "contact_id": id, "kind": "page_view", "occurred_at": format!("2026-10-10T10:0{i}:00Z"),
+            "properties": {"url": "/blog"}
+        }))).collect();
+        let r = t.post("/api/v1/events/batch", json!({"events": events})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let x = t.get(&format!("/api/v1/contacts/{id}/score")).await;
+        assert_eq!(x.status, StatusCode::OK, "{}", x.body);
+        let fit_sum: i64 = x.body["fit"]["contributions"].as_array().unwrap().iter().map(|c| hundredths(&c["points"])).sum();
+        assert_eq!(fit_sum, hundredths(&x.body["fit"]["points"]));
+        let contributions = x.body["engagement"]["contributions"].as_array().unwrap();
+        assert!(contributions.len() > 10);
+        let eng_sum: i64 = contributions.iter().map(|c| hundredths(&c["points"])).sum();
+        assert_eq!(eng_sum, hundredths(&x.body["engagement"]["score"]), "the sum shown is the score shown");
+        assert!(contributions.iter().any(|c| c["cap_applied"] == "daily" || c["cap_applied"] == "lifetime"));
+        assert!(contributions.iter().all(|c| c["decay_factor"].as_f64().unwrap() <= 1.0));
+        assert_eq!(x.body["stage_profile"]["has_bought"], false);
+        assert!(x.body["temperature"]["reason"].as_str().unwrap().len() > 10);
+        assert!(x.body["rules_version"].is_i64());
+    }
+
+    async fn illegal_moves_are_refused_with_the_allowed_ones(t) {
+        let c = t.post("/api/v1/contacts", json!({"email": "m@acme.example"})).await;
+        let id = c.body["id"].as_str().unwrap();
+        let r = t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "sql"})).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.is_problem());
+        assert_eq!(r.body["allowed_moves"], json!(["mql", "nurturing", "disqualified", "intermediary"]));
+        assert!(r.body["detail"].as_str().unwrap().contains("sales accepts"));
+        let r = t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "disqualified"})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a disqualification needs a reason");
+        let r = t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "disqualified", "reason": "Bought from a competitor"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["stage"], "disqualified");
+        let h = r.body["history"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(h["actor"]["kind"], "user");
+        assert_eq!(h["reason"], "Bought from a competitor");
+        // It can come back.
+        let r = t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "lead"})).await;
+        assert_eq!(r.body["stage"], "lead");
+        let bad = t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "prospect"})).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    async fn sales_acceptance_and_a_complete_checklist_make_a_prospect(t) {
+        let sales = t.user_key("rep@acme.example", "sales").await;
+        let marketing = t.user_key("mkt@acme.example", "marketing").await;
+        let id = ideal_contact(&t, "buyer@acme.example").await;
+        let not_mql = t.send(Method::POST, &format!("/api/v1/contacts/{id}/accept"), Some(&sales), None).await;
+        assert_eq!(not_mql.status, StatusCode::CONFLICT, "only MQLs can be accepted");
+        t.post("/api/v1/events", json!({"contact_id": id, "kind": "demo_request"})).await;
+        let denied = t.send(Method::POST, &format!("/api/v1/contacts/{id}/accept"), Some(&marketing), None).await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN, "marketing does not accept on sales' behalf");
+        let accepted = t.send(Method::POST, &format!("/api/v1/contacts/{id}/accept"), Some(&sales), None).await;
+        assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+        assert_eq!(accepted.body["stage"], "mql", "accepted, but the checklist is not complete yet");
+        assert_eq!(accepted.body["sales_accepted"], true);
+        for (i, criterion) in ["need", "budget", "authority", "timing"].iter().enumerate() {
+            let r = t.send(Method::PUT, &format!("/api/v1/contacts/{id}/checklist/{criterion}"), Some(&sales), Some(json!({"answer": "yes", "note": format!("call {i}")}))).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            let expected = if i < 3 { "mql" } else { "sql" };
+            assert_eq!(r.body["stage"], expected, "after {criterion}");
+            assert_eq!(r.body["checklist"][criterion]["answer"], "yes");
+            assert_eq!(r.body["checklist"][criterion]["note"], format!("call {i}"));
+            assert!(r.body["checklist"][criterion]["set_by"].is_string());
+        }
+        let x = t.get(&format!("/api/v1/contacts/{id}/score")).await;
+        assert_eq!(x.body["stage_profile"]["needs_known"], true);
+        assert_eq!(x.body["stage_profile"]["conversion_process_started"], true);
+        // Authority "no" later: an intermediary, not a prospect.
+        let r = t.send(Method::PUT, &format!("/api/v1/contacts/{id}/checklist/authority"), Some(&sales), Some(json!({"answer": "no"}))).await;
+        assert_eq!(r.body["stage"], "intermediary");
+        let bad = t.send(Method::PUT, &format!("/api/v1/contacts/{id}/checklist/mood"), Some(&sales), Some(json!({"answer": "yes"}))).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    async fn a_rejected_lead_is_recycled_not_requalified_at_once(t) {
+        let sales = t.user_key("rep@acme.example", "sales").await;
+        let id = ideal_contact(&t, "later@acme.example").await;
+        t.post("/api/v1/events", json!({"contact_id": id, "kind": "quote_request"})).await;
+        let r = t.send(Method::POST, &format!("/api/v1/contacts/{id}/reject"), Some(&sales), Some(json!({"reason": "other"}))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "`other` needs a note");
+        let r = t.send(Method::POST, &format!("/api/v1/contacts/{id}/reject"), Some(&sales), Some(json!({"reason": "no_budget"}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["stage"], "nurturing");
+        t.post("/api/v1/events", json!({"contact_id": id, "kind": "demo_request"})).await;
+        let again = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(again.body["lifecycle_stage"], "nurturing", "within the recycling period");
+        let id2 = ideal_contact(&t, "noauth@acme.example").await;
+        t.post("/api/v1/events", json!({"contact_id": id2, "kind": "quote_request"})).await;
+        let r = t.send(Method::POST, &format!("/api/v1/contacts/{id2}/reject"), Some(&sales), Some(json!({"reason": "no_authority"}))).await;
+        assert_eq!(r.body["stage"], "intermediary");
+        assert_eq!(r.body["checklist"]["authority"]["answer"], "no");
+    }
+
+    async fn knockouts_disqualify_with_the_reason(t) {
+        let c = t.post("/api/v1/contacts", json!({"email": "someone@gmail.com", "job_title": "CEO"})).await;
+        assert_eq!(c.body["lifecycle_stage"], "disqualified");
+        assert_eq!(c.body["score"]["knockouts"], json!(["personal-email"]));
+        let id = c.body["id"].as_str().unwrap();
+        let life = t.get(&format!("/api/v1/contacts/{id}/lifecycle")).await;
+        assert_eq!(life.body["history"][0]["reason"], "knock-out: Personal e-mail address, not a company one");
+    }
+
+    async fn a_rules_change_rescores_everyone_in_a_job(t) {
+        let id = ideal_contact(&t, "rules@acme.example").await;
+        let current = t.get("/api/v1/scoring/rules").await;
+        assert_eq!(current.status, StatusCode::OK);
+        let mut rules = current.body["rules"].clone();
+        let bad = {
+            let mut r = rules.clone();
+            r["fit"]["rules"][0]["when"]["op"] = json!("matches");
+            r["fit"]["rules"][0]["when"]["value"] = json!("(unclosed");
+            r
+        };
+        let refused = t.send(Method::PUT, "/api/v1/scoring/rules", Some(ADMIN_KEY), Some(bad)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.field_errors(), vec!["fit.rules[0].when.value"]);
+        let typo = t.send(Method::PUT, "/api/v1/scoring/rules", Some(ADMIN_KEY), Some(json!({"fit": 3}))).await;
+        assert_eq!(typo.field_errors(), vec!["fit"]);
+        let sales = t.user_key("rep@acme.example", "sales").await;
+        assert_eq!(t.send(Method::PUT, "/api/v1/scoring/rules", Some(&sales), Some(rules.clone())).await.status, StatusCode::FORBIDDEN);
+
+        // Decision makers now count 40 points instead of 25.
+        rules["fit"]["rules"][0]["points"] = json!(40);
+        let changed = t.send(Method::PUT, "/api/v1/scoring/rules?comment=more%20weight%20on%20titles", Some(ADMIN_KEY), Some(rules)).await;
+        assert_eq!(changed.status, StatusCode::ACCEPTED, "{}", changed.body);
+        let version = changed.body["version"].as_i64().unwrap();
+        let job = changed.body["rescore_job"].as_str().unwrap().to_string();
+        assert!(t.app.run_one_job("test-worker").await.unwrap(), "the rescore job was due");
+        let status = t.get(&format!("/api/v1/jobs/{job}")).await;
+        assert_eq!(status.body["state"], "succeeded", "{}", status.body);
+        assert_eq!(status.body["progress_done"], status.body["progress_total"]);
+        let after = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(after.body["score"]["rules_version"], version);
+        assert_eq!(after.body["score"]["fit_points"], 40.0 + 20.0 + 10.0 + 15.0 + 10.0);
+    }
+}

@@ -78,6 +78,13 @@ impl Session {
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
     }
 
+    pub(crate) async fn companies_by_ids(&mut self, ids: &[CompanyId]) -> Result<Vec<Company>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM companies WHERE id IN ({})", Session::placeholders(1, ids.len()));
+        let values = ids.iter().map(|&id| crate::driver::Arg::from(id)).collect();
+        self.fetch_all(&sql, values).await?.iter().map(from_row).collect()
+    }
+
     pub async fn find_company_by_external_id(
         &mut self,
         external_id: &str,

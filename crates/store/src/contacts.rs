@@ -9,6 +9,7 @@ use leadgate_core::email::Email;
 use leadgate_core::filter::ContactFilter;
 use leadgate_core::ids::ContactId;
 use leadgate_core::lifecycle::LifecycleStage;
+use leadgate_core::scoring::{FitGrade, Points, ScoreSummary, Temperature};
 use uuid::Uuid;
 
 use crate::cursor::{Cursor, Page};
@@ -17,7 +18,8 @@ use crate::error::StoreError;
 
 const COLUMNS: &str = "id, email, first_name, last_name, phone, job_title, company_id, country, city, \
     external_id, lifecycle_stage, source, campaign, last_touch_source, last_touch_campaign, do_not_email, \
-    do_not_call, custom, created_at, updated_at";
+    do_not_call, custom, created_at, updated_at, fit_points, fit_grade, engagement, temperature, \
+    temperature_reason, knockouts, rules_version, scored_at";
 
 /// The newest touch of one contact in a batch of events.
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +59,30 @@ fn from_row(row: &Row) -> Result<Contact, StoreError> {
         custom: row.json_object(17)?,
         created_at: row.ts(18)?,
         updated_at: row.ts(19)?,
+        score: score_from_row(row, 20)?,
     })
+}
+
+fn score_from_row(row: &Row, at: usize) -> Result<Option<ScoreSummary>, StoreError> {
+    let Some(scored_at) = row.opt_ts(at + 7)? else { return Ok(None) };
+    let grade: String = row.get(at + 1)?;
+    let temperature: String = row.get(at + 3)?;
+    let knockouts: Option<String> = row.get(at + 5)?;
+    Ok(Some(ScoreSummary {
+        fit_points: Points::from_hundredths(row.get(at)?),
+        fit_grade: FitGrade::parse(&grade)
+            .ok_or_else(|| StoreError::Corrupt(format!("fit grade `{grade}`")))?,
+        engagement: Points::from_hundredths(row.get(at + 2)?),
+        temperature: Temperature::parse(&temperature)
+            .ok_or_else(|| StoreError::Corrupt(format!("temperature `{temperature}`")))?,
+        temperature_reason: row.get::<Option<String>>(at + 4)?.unwrap_or_default(),
+        knockouts: knockouts
+            .filter(|k| !k.is_empty())
+            .map(|k| k.split(',').map(String::from).collect())
+            .unwrap_or_default(),
+        rules_version: row.get(at + 6)?,
+        scored_at,
+    }))
 }
 
 /// The lower-cased text free-text search looks into (names and e-mail), kept in the row so the
@@ -98,6 +123,7 @@ impl Session {
             do_not_email: new.do_not_email,
             do_not_call: new.do_not_call,
             custom: new.custom,
+            score: None,
             created_at: now,
             updated_at: now,
         };
@@ -142,6 +168,16 @@ impl Session {
     pub async fn get_contact(&mut self, id: ContactId) -> Result<Option<Contact>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM contacts WHERE id = $1");
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
+    }
+
+    /// Contacts whose ids are bound to `placeholders`.
+    pub(crate) async fn contacts_by_ids(
+        &mut self,
+        placeholders: &str,
+        values: Vec<Arg>,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM contacts WHERE id IN ({placeholders})");
+        self.fetch_all(&sql, values).await?.iter().map(from_row).collect()
     }
 
     /// Finds a contact by e-mail, case-insensitively.

@@ -123,6 +123,26 @@ impl Session {
         rows.iter().map(from_row).collect()
     }
 
+    /// The events of many contacts, each list oldest first.
+    pub async fn events_of_contacts(
+        &mut self,
+        contacts: &[ContactId],
+    ) -> Result<std::collections::HashMap<ContactId, Vec<Event>>, StoreError> {
+        let mut out: std::collections::HashMap<ContactId, Vec<Event>> = std::collections::HashMap::new();
+        for chunk in contacts.chunks(500) {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM events WHERE contact_id IN ({}) ORDER BY contact_id, occurred_at, id",
+                Session::placeholders(1, chunk.len())
+            );
+            let rows = self.fetch_all(&sql, chunk.iter().map(|&id| Arg::from(id)).collect()).await?;
+            for row in &rows {
+                let e = from_row(row)?;
+                out.entry(e.contact_id).or_default().push(e);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn count_events(&mut self) -> Result<i64, StoreError> {
         self.fetch_one("SELECT COUNT(*) FROM events", vec![]).await?.get(0)
     }

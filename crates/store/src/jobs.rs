@@ -60,6 +60,8 @@ pub struct Job {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub finished_at: Option<Timestamp>,
+    /// Where the job resumes after a restart.
+    pub checkpoint: Option<String>,
 }
 
 /// A job to enqueue.
@@ -74,7 +76,7 @@ pub struct NewJob {
 }
 
 const COLUMNS: &str = "id, kind, payload, state, run_at, attempts, max_attempts, progress_done, progress_total, \
-    result, last_error, created_by, created_at, updated_at, finished_at";
+    result, last_error, created_by, created_at, updated_at, finished_at, checkpoint";
 
 fn from_row(row: &Row) -> Result<Job, StoreError> {
     let payload: String = row.get(2)?;
@@ -97,6 +99,7 @@ fn from_row(row: &Row) -> Result<Job, StoreError> {
         created_at: row.ts(12)?,
         updated_at: row.ts(13)?,
         finished_at: row.opt_ts(14)?,
+        checkpoint: row.get(15)?,
     })
 }
 
@@ -145,25 +148,37 @@ impl Session {
         self.fetch_optional(&sql, values).await?.as_ref().map(from_row).transpose()
     }
 
-    /// Records progress and extends the lease. Returns false if `owner` no longer holds the job
-    /// (its lease expired and another worker took it): the caller must stop.
+    /// Records progress (and where to resume) and extends the lease. Written in the same
+    /// transaction as the work it accounts for, so a crash never loses or repeats a step silently.
+    /// Returns false if `owner` no longer holds the job (its lease expired and another worker
+    /// took it): the caller must roll back and stop.
+    #[allow(clippy::too_many_arguments)]
     pub async fn job_progress(
         &mut self,
         id: JobId,
         owner: &str,
         done: i64,
         total: Option<i64>,
+        checkpoint: Option<&str>,
         lease_until: Timestamp,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let n = self
             .execute(
-                "UPDATE jobs SET progress_done = $3, progress_total = $4, lease_expires_at = $5, updated_at = $6 \
-                 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-                args![id, owner, done, total, lease_until, now],
+                "UPDATE jobs SET progress_done = $3, progress_total = $4, checkpoint = COALESCE($5, checkpoint), \
+                 lease_expires_at = $6, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+                args![id, owner, done, total, checkpoint, lease_until, now],
             )
             .await?;
         Ok(n == 1)
+    }
+
+    /// Jobs of one kind, newest first.
+    pub async fn recent_jobs(&mut self, kind: &str, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM jobs WHERE kind = $1 ORDER BY created_at DESC, id DESC LIMIT {limit}"
+        );
+        self.fetch_all(&sql, args![kind]).await?.iter().map(from_row).collect()
     }
 
     /// Marks a job done with its result.

@@ -17,6 +17,7 @@ pub mod fields;
 pub mod idempotency;
 pub mod jobs;
 mod migrate;
+pub mod scoring;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;

@@ -13,10 +13,14 @@ use leadgate_core::event::{Event, EventKind};
 use leadgate_core::filter::{CompanyFilter, ContactFilter};
 use leadgate_core::ids::{ApiKeyId, CompanyId, ContactId, EventId, JobId, UserId};
 use leadgate_core::lifecycle::LifecycleStage;
+use leadgate_core::lifecycle::{Actor, Transition};
+use leadgate_core::qualification::{Answer, ChecklistItem, Criterion};
+use leadgate_core::scoring::{FitGrade, Points, ScoreSummary, Temperature};
 use leadgate_store::contacts::LastTouch;
 use leadgate_store::cursor::Cursor;
 use leadgate_store::idempotency::StoredResponse;
 use leadgate_store::jobs::{JobState, NewJob};
+use leadgate_store::scoring::ScoreUpdate;
 use leadgate_store::{Store, StoreError, storage_tests};
 use serde_json::json;
 use uuid::Uuid;
@@ -424,8 +428,8 @@ storage_tests! {
 
         // Progress extends the lease; a stranger cannot report progress.
         let mut tx = store.begin().await.unwrap();
-        assert!(tx.job_progress(due.id, "w1", 50, Some(100), now + SignedDuration::from_secs(120), now).await.unwrap());
-        assert!(!tx.job_progress(due.id, "w2", 60, Some(100), now + SignedDuration::from_secs(120), now).await.unwrap());
+        assert!(tx.job_progress(due.id, "w1", 50, Some(100), Some("c50"), now + SignedDuration::from_secs(120), now).await.unwrap());
+        assert!(!tx.job_progress(due.id, "w2", 60, Some(100), None, now + SignedDuration::from_secs(120), now).await.unwrap());
         tx.commit().await.unwrap();
 
         // The worker dies: after the lease expires another takes the job over, with its progress.
@@ -435,6 +439,7 @@ storage_tests! {
         assert_eq!(taken.id, due.id);
         assert_eq!(taken.attempts, 2);
         assert_eq!(taken.progress_done, 50);
+        assert_eq!(taken.checkpoint.as_deref(), Some("c50"), "resumes where it stopped");
         assert!(!tx.finish_job(due.id, "w1", &json!({}), later).await.unwrap(), "the old owner lost it");
         assert!(tx.finish_job(due.id, "w2", &json!({"created": 100}), later).await.unwrap());
         tx.commit().await.unwrap();
@@ -505,6 +510,109 @@ storage_tests! {
         let v: Option<i64> = s.fetch_one("SELECT MAX(version) FROM schema_migrations", vec![]).await.unwrap().get(0).unwrap();
         assert_eq!(v, Some(leadgate_store::latest_version()));
         store.ping().await.unwrap();
+    }
+}
+
+fn summary(version: i64, engagement: i64, at: Timestamp) -> ScoreSummary {
+    ScoreSummary {
+        fit_points: Points::from_hundredths(4550),
+        fit_grade: FitGrade::B,
+        engagement: Points::from_hundredths(engagement),
+        temperature: Temperature::Warm,
+        temperature_reason: "engagement 25.00 is at or above the warm threshold 20.00".into(),
+        knockouts: vec!["student".into(), "competitor".into()],
+        rules_version: version,
+        scored_at: at,
+    }
+}
+
+storage_tests! {
+    async fn rules_are_versioned(store) {
+        let now = t("2026-06-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.latest_rules_version().await.unwrap(), 0);
+        assert!(tx.latest_rules().await.unwrap().is_none());
+        assert_eq!(tx.insert_rules("{\"v\":1}", Some("first"), None, now).await.unwrap(), 1);
+        assert_eq!(tx.insert_rules("{\"v\":2}", None, Some(UserId(new_id())), now).await.unwrap(), 2);
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        let latest = s.latest_rules().await.unwrap().unwrap();
+        assert_eq!((latest.version, latest.document.as_str()), (2, "{\"v\":2}"));
+        assert_eq!(s.rules_version(1).await.unwrap().unwrap().comment.as_deref(), Some("first"));
+        let versions: Vec<i64> = s.list_rules_versions().await.unwrap().iter().map(|v| v.version).collect();
+        assert_eq!(versions, vec![2, 1]);
+    }
+
+    async fn scores_and_rule_driven_stages_are_saved_in_bulk(store) {
+        let now = t("2026-06-01T00:00:00Z");
+        let a = add_contact(&store, draft("a@s.example"), now).await;
+        let b = add_contact(&store, draft("b@s.example"), now).await;
+        let mut tx = store.begin().await.unwrap();
+        tx.set_stage(b.id, LifecycleStage::Nurturing, true, now).await.unwrap();
+        let updates = vec![
+            ScoreUpdate { contact: a.id, score: summary(3, 2512, now), stage: Some(LifecycleStage::Mql) },
+            ScoreUpdate { contact: b.id, score: summary(3, -150, now), stage: None },
+        ];
+        tx.save_scores(&updates, now + SignedDuration::from_secs(1)).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        let a2 = s.get_contact(a.id).await.unwrap().unwrap();
+        assert_eq!(a2.score, Some(summary(3, 2512, now)));
+        assert_eq!(a2.lifecycle_stage, LifecycleStage::Mql);
+        let b2 = s.get_contact(b.id).await.unwrap().unwrap();
+        assert_eq!(b2.lifecycle_stage, LifecycleStage::Nurturing, "no stage given: kept");
+        assert_eq!(b2.score.unwrap().engagement, Points::from_hundredths(-150));
+        let inputs = s.scoring_inputs(&[b.id, a.id]).await.unwrap();
+        let flags: Vec<(ContactId, bool)> = inputs.iter().map(|i| (i.contact.id, i.stage_set_by_user)).collect();
+        assert!(flags.contains(&(b.id, true)) && flags.contains(&(a.id, false)));
+    }
+
+    async fn checklists_and_history_are_kept(store) {
+        let now = t("2026-06-01T00:00:00Z");
+        let c = add_contact(&store, draft("q@s.example"), now).await;
+        let user = UserId(new_id());
+        let mut tx = store.begin().await.unwrap();
+        let item = ChecklistItem { answer: Answer::Yes, set_by: Some(user), set_at: Some(now), note: Some("has a project".into()) };
+        tx.set_checklist_item(c.id, Criterion::Need, &item).await.unwrap();
+        tx.set_checklist_item(c.id, Criterion::Authority, &ChecklistItem { answer: Answer::No, ..item.clone() }).await.unwrap();
+        tx.set_checklist_item(c.id, Criterion::Authority, &ChecklistItem { answer: Answer::Yes, note: None, ..item.clone() }).await.unwrap();
+        let t1 = Transition { contact_id: c.id, from: LifecycleStage::Lead, to: LifecycleStage::Mql, at: now, actor: Actor::Rule { rule: "mql-threshold".into(), rules_version: 4 }, reason: "fit A".into() };
+        let t2 = Transition { contact_id: c.id, from: LifecycleStage::Mql, to: LifecycleStage::Nurturing, at: now + SignedDuration::from_secs(5), actor: Actor::User { user_id: user }, reason: "not now".into() };
+        tx.insert_transitions(&[t2.clone(), t1.clone()]).await.unwrap();
+        tx.set_sales_decision(c.id, Some((user, now)), Some(now + SignedDuration::from_hours(1))).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        let cl = s.checklist_of(c.id).await.unwrap();
+        assert_eq!(cl.need, item);
+        assert_eq!(cl.authority.answer, Answer::Yes);
+        assert_eq!(cl.authority.note, None, "replaced, not merged");
+        assert_eq!(cl.budget, ChecklistItem::default());
+        assert_eq!(s.transitions_of(c.id).await.unwrap(), vec![t1, t2], "in time order");
+        let input = s.scoring_inputs(&[c.id]).await.unwrap().pop().unwrap();
+        assert!(input.sales_accepted);
+        assert_eq!(input.recycle_until, Some(now + SignedDuration::from_hours(1)));
+    }
+
+    async fn scoring_inputs_bring_company_and_events(store) {
+        let now = t("2026-06-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let co = tx.insert_company(CompanyId(new_id()), CompanyDraft { name: "Acme".into(), employees: Some(80), ..Default::default() }.validate().unwrap(), now).await.unwrap();
+        let with = tx.insert_contact(ContactId(new_id()), ContactDraft { company_id: Some(co.id), ..draft("w@s.example") }.validate().unwrap(), now).await.unwrap();
+        let without = tx.insert_contact(ContactId(new_id()), draft("wo@s.example").validate().unwrap(), now).await.unwrap();
+        tx.insert_events(&[event(with.id, EventKind::PageView, now), event(with.id, EventKind::QuoteRequest, now - SignedDuration::from_hours(1))]).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        let inputs = s.scoring_inputs(&[with.id, without.id, ContactId(new_id())]).await.unwrap();
+        assert_eq!(inputs.len(), 2, "unknown ids are skipped");
+        let w = inputs.iter().find(|i| i.contact.id == with.id).unwrap();
+        assert_eq!(w.company.as_ref().map(|c| c.id), Some(co.id));
+        assert_eq!(w.events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(), vec![EventKind::QuoteRequest, EventKind::PageView]);
+        let wo = inputs.iter().find(|i| i.contact.id == without.id).unwrap();
+        assert!(wo.company.is_none() && wo.events.is_empty());
+        let page1 = s.contact_ids_after(None, 1).await.unwrap();
+        let page2 = s.contact_ids_after(Some(page1[0]), 5).await.unwrap();
+        assert_eq!(page1.len() + page2.len(), 2);
+        assert_eq!(s.contact_ids_of_company(co.id).await.unwrap(), vec![with.id]);
     }
 }
 

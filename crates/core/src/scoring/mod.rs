@@ -199,6 +199,39 @@ pub struct Scorecard {
     pub computed_at: Timestamp,
 }
 
+/// The score of a contact as last computed and stored (what lists sort and filter on). The full
+/// explanation is recomputed on demand from the same inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScoreSummary {
+    pub fit_points: Points,
+    pub fit_grade: FitGrade,
+    pub engagement: Points,
+    pub temperature: Temperature,
+    pub temperature_reason: String,
+    /// Ids of the knock-outs that hold.
+    pub knockouts: Vec<String>,
+    /// The version of the scoring rules that computed this.
+    pub rules_version: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub scored_at: Timestamp,
+}
+
+impl Scorecard {
+    pub fn summary(&self, rules_version: i64) -> ScoreSummary {
+        ScoreSummary {
+            fit_points: self.fit.points,
+            fit_grade: self.fit.grade,
+            engagement: self.engagement.score,
+            temperature: self.temperature.level,
+            temperature_reason: self.temperature.reason.clone(),
+            knockouts: self.knockouts.iter().map(|k| k.rule.clone()).collect(),
+            rules_version,
+            scored_at: self.computed_at,
+        }
+    }
+}
+
 /// Scores a contact at instant `now` from its profile and its events (any order). Events dated
 /// after `now` (clock skew of the sender) count as happening at `now`.
 ///

@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
+pub mod explain;
 pub mod migrate;
+pub mod rules;
+pub mod score;
 pub mod serve;
 
 use leadgate_store::{Store, StoreConfig};

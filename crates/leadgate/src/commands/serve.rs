@@ -37,8 +37,20 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, database = ?config, "serving");
 
+    app.ensure_scoring_rules()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot store the default scoring rules: {e}"))?;
+    // Background jobs run beside the API; they stop after their current step on shutdown.
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let runner = tokio::spawn({
+        let app = app.clone();
+        async move { app.run_jobs(leadgate_app::jobs::worker_name(), jobs_stopped).await }
+    });
+
     let state = AppState::new(app);
     leadgate_server::serve(listener, state, shutdown_signal()).await?;
+    let _ = stop_jobs.send(true);
+    let _ = runner.await;
     tracing::info!("stopped accepting requests; closing the database");
     store.close().await;
     Ok(())

@@ -5,6 +5,7 @@ pub mod companies;
 pub mod contacts;
 pub mod events;
 pub mod fields;
+pub mod scoring;
 pub mod users;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -76,6 +77,8 @@ pub(crate) fn created<T: Serialize>(recorded: Recorded<T>, location: Option<Stri
         (name = "companies", description = "Accounts the contacts belong to"),
         (name = "events", description = "What contacts did: the timeline scoring reads"),
         (name = "custom fields", description = "The workspace's own fields on contacts and companies"),
+        (name = "scoring", description = "Scores and their explanations, rules, lifecycle, qualification"),
+        (name = "jobs", description = "Background jobs and their progress"),
         (name = "users", description = "Users, roles and API keys"),
         (name = "operations", description = "Health and metrics")
     )
@@ -90,6 +93,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(events::routes())
         .merge(fields::routes())
         .merge(users::routes())
+        .merge(scoring::routes())
 }
 
 /// Completes the generated description with what every operation shares, so it is declared once

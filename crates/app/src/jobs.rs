@@ -1,0 +1,192 @@
+//! The background job runner. Every server runs one; they share the queue in the database, so a
+//! job runs once even with several servers, and a job whose server died is taken over when its
+//! lease expires. Each step of a job commits its work together with its progress and checkpoint,
+//! so a restart resumes where the last committed step ended.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use leadgate_core::ids::{ContactId, JobId};
+use leadgate_store::jobs::Job;
+use tokio::sync::watch;
+
+use crate::scoring::RESCORE_JOB;
+use crate::{App, AppError};
+
+/// How long a claimed job stays ours without news; each step renews it.
+const LEASE: SignedDuration = SignedDuration::from_secs(120);
+/// How often an idle runner looks for due jobs.
+const POLL: Duration = Duration::from_millis(500);
+/// Contacts rescored per committed step.
+pub const RESCORE_CHUNK: u32 = 500;
+
+/// Progress of a long operation, for progress bars and job endpoints.
+pub trait Progress: Send {
+    fn update(&mut self, done: u64, total: u64);
+}
+
+impl Progress for () {
+    fn update(&mut self, _: u64, _: u64) {}
+}
+
+/// What a job step may run into.
+enum StepError {
+    /// Another worker took the job over: stop without touching it.
+    LostLease,
+    App(AppError),
+}
+
+impl From<AppError> for StepError {
+    fn from(e: AppError) -> Self {
+        StepError::App(e)
+    }
+}
+
+impl From<leadgate_store::StoreError> for StepError {
+    fn from(e: leadgate_store::StoreError) -> Self {
+        StepError::App(e.into())
+    }
+}
+
+impl App {
+    /// Runs due jobs until `shutdown` turns true. The current step finishes first.
+    pub async fn run_jobs(&self, owner: String, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(%owner, "job runner started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match self.run_one_job(&owner).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "job runner could not claim a job"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!(%owner, "job runner stopped");
+    }
+
+    /// Claims and runs one due job. Returns whether there was one.
+    pub async fn run_one_job(&self, owner: &str) -> Result<bool, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let job = tx.claim_job(owner, &[RESCORE_JOB], now + LEASE, now).await?;
+        tx.commit().await?;
+        let Some(job) = job else { return Ok(false) };
+        if job.attempts > job.max_attempts {
+            let mut tx = self.store.begin().await?;
+            tx.fail_job(
+                job.id,
+                owner,
+                "gave up: the servers running it kept stopping before it finished",
+                None,
+                self.now(),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(true);
+        }
+        tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job started");
+        let outcome = match job.kind.as_str() {
+            RESCORE_JOB => self.rescore_job(&job, owner).await,
+            other => Err(StepError::App(AppError::Internal(format!("unknown job kind `{other}`")))),
+        };
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        match outcome {
+            Ok(result) => {
+                tx.finish_job(job.id, owner, &result, now).await?;
+                tracing::info!(job = %job.id, "job finished");
+            }
+            Err(StepError::LostLease) => tracing::warn!(job = %job.id, "job lease lost to another worker"),
+            Err(StepError::App(e)) => {
+                // Exponential backoff: 10 s, 20 s, 40 s… up to an hour.
+                let retry = (job.attempts < job.max_attempts).then(|| {
+                    let secs = (10_i64 << job.attempts.clamp(0, 9)).min(3600);
+                    now + SignedDuration::from_secs(secs)
+                });
+                tracing::error!(job = %job.id, error = %e, retry = retry.is_some(), "job failed");
+                tx.fail_job(job.id, owner, &e.to_string(), retry, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Rescores every contact with the job's rules version, a chunk per transaction, resuming
+    /// from the checkpoint. Stops early when a newer version supersedes it (that version's own
+    /// job rescores everyone).
+    async fn rescore_job(&self, job: &Job, owner: &str) -> Result<serde_json::Value, StepError> {
+        let version = job.payload.get("version").and_then(|v| v.as_i64()).unwrap_or(0);
+        let mut after = job.checkpoint.as_deref().and_then(|c| c.parse().ok()).map(ContactId);
+        let mut done = job.progress_done.max(0) as u64;
+        let total = self.store.read().await?.count_contacts().await? as u64;
+        loop {
+            let now = self.now();
+            let mut tx = self.store.begin().await?;
+            let latest = tx.latest_rules_version().await?;
+            if latest != version {
+                return Ok(serde_json::json!({ "rescored": done, "superseded_by": latest }));
+            }
+            let ids = tx.contact_ids_after(after, RESCORE_CHUNK).await?;
+            let Some(last) = ids.last().copied() else {
+                return Ok(serde_json::json!({ "rescored": done, "version": version }));
+            };
+            self.rescore_in(&mut tx, &ids, now).await?;
+            done += ids.len() as u64;
+            let checkpoint = last.to_string();
+            let still_ours = tx
+                .job_progress(
+                    job.id,
+                    owner,
+                    done as i64,
+                    Some(total.max(done) as i64),
+                    Some(&checkpoint),
+                    now + LEASE,
+                    now,
+                )
+                .await?;
+            if !still_ours {
+                return Err(StepError::LostLease);
+            }
+            tx.commit().await?;
+            after = Some(last);
+        }
+    }
+
+    /// Rescores every contact now, in this process (the CLI's `leadgate score --all`), reporting
+    /// progress. Each chunk commits on its own, so an interrupted run keeps what it did.
+    pub async fn rescore_all(&self, progress: &mut dyn Progress) -> Result<u64, AppError> {
+        let total = self.store.read().await?.count_contacts().await? as u64;
+        let mut after = None;
+        let mut done = 0;
+        progress.update(0, total);
+        loop {
+            let now = self.now();
+            let mut tx = self.store.begin().await?;
+            let ids = tx.contact_ids_after(after, RESCORE_CHUNK).await?;
+            let Some(last) = ids.last().copied() else { break };
+            self.rescore_in(&mut tx, &ids, now).await?;
+            tx.commit().await?;
+            done += ids.len() as u64;
+            after = Some(last);
+            progress.update(done, total.max(done));
+        }
+        Ok(done)
+    }
+
+    /// A job, for its status endpoint.
+    pub async fn job(&self, principal: &crate::Principal, id: JobId) -> Result<Job, AppError> {
+        principal.require(leadgate_core::access::Permission::ReadContacts)?;
+        self.store.read().await?.get_job(id).await?.ok_or_else(|| AppError::not_found("job", id))
+    }
+}
+
+/// A name for this worker in job leases: host, process and a random suffix.
+pub fn worker_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "leadgate".into());
+    format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::now_v7().simple().to_string()[24..])
+}

@@ -1,0 +1,264 @@
+//! Scoring use cases: keeping every contact's score and stage current (on each event, each edit,
+//! each rules change), explaining a score, and editing the rules.
+//!
+//! The rule that ties them together: a stored score is what [`leadgate_core::scoring::score`]
+//! returns for (rules version, the contact's data, the instant it was computed); rescoring is the
+//! only way scores change, and it runs inside the transaction of whatever changed the data.
+
+use std::sync::{Arc, RwLock};
+
+use jiff::Timestamp;
+use leadgate_core::access::Permission;
+use leadgate_core::ids::{ContactId, JobId, UserId};
+use leadgate_core::lifecycle::{Actor, LifecycleFacts, LifecycleStage, Transition, automatic_move};
+use leadgate_core::qualification::{Checklist, StageProfile};
+use leadgate_core::scoring::fields::Prospect;
+use leadgate_core::scoring::{RulesDoc, RulesError, ScoreSummary, Scorecard, ScoringRules, score};
+use leadgate_store::Session;
+use leadgate_store::jobs::NewJob;
+use leadgate_store::scoring::{ScoreUpdate, ScoringInput};
+use serde::Serialize;
+
+use crate::{App, AppError, Principal, new_uuid};
+
+/// The job kind that rescores every contact after a rules change.
+pub const RESCORE_JOB: &str = "rescore";
+
+/// A compiled rules version.
+#[derive(Clone)]
+pub struct ActiveRules {
+    /// 0 for the built-in defaults before any version is stored.
+    pub version: i64,
+    pub rules: Arc<ScoringRules>,
+}
+
+/// Cache of the compiled active rules, keyed by version: compiling (regexes) is done once per
+/// version per server, while each transaction still reads which version is active, so a change
+/// made through another server is seen at once.
+#[derive(Default)]
+pub(crate) struct RulesCache(RwLock<Option<ActiveRules>>);
+
+/// What rescoring did to one contact.
+#[derive(Debug, Clone)]
+pub struct ScoreOutcome {
+    pub contact: ContactId,
+    pub summary: ScoreSummary,
+    pub transitions: Vec<Transition>,
+}
+
+/// Everything that explains where a contact stands: `GET /contacts/{id}/score`, `leadgate explain`.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Explanation {
+    pub contact_id: ContactId,
+    pub lifecycle_stage: LifecycleStage,
+    /// The §2 table: has bought, needs known, interest shown, conversion process started.
+    pub stage_profile: StageProfile,
+    pub rules_version: i64,
+    #[serde(flatten)]
+    pub scorecard: Scorecard,
+    pub checklist: Checklist,
+    pub sales_accepted: bool,
+}
+
+/// A rules version as served.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RulesView {
+    pub version: i64,
+    pub rules: RulesDoc,
+}
+
+/// The answer to a rules change.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RulesChange {
+    pub version: i64,
+    /// The job rescoring every contact with the new version.
+    pub rescore_job: JobId,
+}
+
+impl App {
+    /// The active rules: the newest stored version, compiled (cached per version), or the
+    /// built-in B2B defaults when none is stored yet.
+    pub async fn active_rules(&self, s: &mut Session) -> Result<ActiveRules, AppError> {
+        let version = s.latest_rules_version().await?;
+        if let Some(cached) = self.rules_cache.0.read().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && cached.version == version
+        {
+            return Ok(cached.clone());
+        }
+        let rules = if version == 0 {
+            ScoringRules::default_b2b()
+        } else {
+            let stored = s
+                .rules_version(version)
+                .await?
+                .ok_or_else(|| AppError::Internal(format!("rules version {version} vanished")))?;
+            ScoringRules::from_json(&stored.document).map_err(|e| {
+                AppError::Internal(format!("stored rules version {version} no longer compiles: {e}"))
+            })?
+        };
+        let active = ActiveRules { version, rules: Arc::new(rules) };
+        *self.rules_cache.0.write().unwrap_or_else(|p| p.into_inner()) = Some(active.clone());
+        Ok(active)
+    }
+
+    /// Stores the built-in B2B rules as version 1 if no version exists (first start).
+    pub async fn ensure_scoring_rules(&self) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        if tx.latest_rules_version().await? == 0 {
+            let doc = ScoringRules::default_b2b().to_json();
+            tx.insert_rules(&doc, Some("built-in B2B rules"), None, self.now()).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Explains a contact's score as of now with the active rules.
+    pub async fn explain(&self, principal: &Principal, id: ContactId) -> Result<Explanation, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        let active = self.active_rules(&mut s).await?;
+        let input = s.scoring_inputs(&[id]).await?.pop().ok_or_else(|| AppError::not_found("contact", id))?;
+        let now = self.now();
+        let card = score(&active.rules, prospect(&input), &input.events, now);
+        Ok(Explanation {
+            contact_id: id,
+            lifecycle_stage: input.contact.lifecycle_stage,
+            stage_profile: StageProfile::of(
+                input.contact.lifecycle_stage,
+                &input.checklist,
+                card.temperature.level,
+            ),
+            rules_version: active.version,
+            scorecard: card,
+            checklist: input.checklist,
+            sales_accepted: input.sales_accepted,
+        })
+    }
+
+    pub async fn scoring_rules(&self, principal: &Principal) -> Result<RulesView, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        let active = self.active_rules(&mut s).await?;
+        Ok(RulesView { version: active.version, rules: active.rules.doc.clone() })
+    }
+
+    /// Replaces the rules with a new version (checked first) and starts rescoring everyone.
+    pub async fn update_scoring_rules(
+        &self,
+        principal: &Principal,
+        doc: RulesDoc,
+        comment: Option<&str>,
+    ) -> Result<RulesChange, AppError> {
+        principal.require(Permission::ManageScoring)?;
+        if comment.is_some_and(|c| c.chars().count() > 500 || !leadgate_core::validation::is_plain_text(c)) {
+            return Err(AppError::invalid("comment", "must be plain text of at most 500 characters"));
+        }
+        let rules = ScoringRules::compile(doc)?;
+        self.store_rules(&rules, comment, Some(principal.user.id)).await
+    }
+
+    /// Stores checked rules as the new version and enqueues the rescore job, in one transaction.
+    pub async fn store_rules(
+        &self,
+        rules: &ScoringRules,
+        comment: Option<&str>,
+        by: Option<UserId>,
+    ) -> Result<RulesChange, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let version = tx.insert_rules(&rules.to_json(), comment, by, now).await?;
+        let job = tx
+            .enqueue_job(
+                NewJob {
+                    id: JobId(new_uuid()),
+                    kind: RESCORE_JOB.into(),
+                    payload: serde_json::json!({ "version": version }),
+                    run_at: now,
+                    max_attempts: 5,
+                    created_by: by,
+                },
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(RulesChange { version, rescore_job: job.id })
+    }
+
+    /// Rescores `ids` inside `tx` with the active rules: new scores, automatic stage moves, and
+    /// their history.
+    pub(crate) async fn rescore_in(
+        &self,
+        tx: &mut Session,
+        ids: &[ContactId],
+        now: Timestamp,
+    ) -> Result<Vec<ScoreOutcome>, AppError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let active = self.active_rules(tx).await?;
+        let inputs = tx.scoring_inputs(ids).await?;
+        let outcomes: Vec<ScoreOutcome> = inputs.iter().map(|input| evaluate(&active, input, now)).collect();
+        let updates: Vec<ScoreUpdate> = outcomes
+            .iter()
+            .map(|o| ScoreUpdate {
+                contact: o.contact,
+                score: o.summary.clone(),
+                stage: o.transitions.last().map(|t| t.to),
+            })
+            .collect();
+        tx.save_scores(&updates, now).await?;
+        let transitions: Vec<Transition> =
+            outcomes.iter().flat_map(|o| o.transitions.iter().cloned()).collect();
+        tx.insert_transitions(&transitions).await?;
+        Ok(outcomes)
+    }
+}
+
+fn prospect(input: &ScoringInput) -> Prospect<'_> {
+    Prospect { contact: &input.contact, company: input.company.as_ref() }
+}
+
+/// Scores one contact and applies the automatic lifecycle moves (pure).
+fn evaluate(active: &ActiveRules, input: &ScoringInput, now: Timestamp) -> ScoreOutcome {
+    let card = score(&active.rules, prospect(input), &input.events, now);
+    let mut stage = input.contact.lifecycle_stage;
+    let mut by_user = input.stage_set_by_user;
+    let mut transitions = Vec::new();
+    // Each move may enable another (lead → MQL → SQL); the machine has no cycles among automatic
+    // moves, and three steps is more than the longest chain.
+    for _ in 0..3 {
+        let facts = LifecycleFacts {
+            stage,
+            scorecard: &card,
+            checklist: &input.checklist,
+            sales_accepted: input.sales_accepted,
+            stage_set_by_user: by_user,
+            recycle_until: input.recycle_until,
+        };
+        let Some(mv) = automatic_move(&facts, &active.rules, now) else { break };
+        transitions.push(Transition {
+            contact_id: input.contact.id,
+            from: stage,
+            to: mv.to,
+            at: now,
+            actor: Actor::Rule { rule: mv.rule, rules_version: active.version },
+            reason: mv.reason,
+        });
+        stage = mv.to;
+        by_user = false;
+    }
+    ScoreOutcome { contact: input.contact.id, summary: card.summary(active.version), transitions }
+}
+
+/// Turns a refused rules document into the matching client error.
+pub fn rules_error(e: RulesError) -> AppError {
+    match e {
+        RulesError::Invalid(errors) => AppError::Invalid(errors),
+        RulesError::Syntax { line, column, message } => {
+            AppError::invalid("rules", format!("not valid JSON at line {line}, column {column}: {message}"))
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! `leadgate score --all`: rescore every contact with the active rules, now, with progress.
+
+use std::sync::Arc;
+
+use anyhow::bail;
+use leadgate_app::{App, SystemClock};
+use leadgate_store::StoreConfig;
+
+use crate::cli::ScoreArgs;
+use crate::progress::Reporter;
+
+pub async fn run(config: &StoreConfig, args: ScoreArgs) -> anyhow::Result<()> {
+    if !args.all {
+        bail!("say what to rescore: `leadgate score --all` rescores every contact with the active rules");
+    }
+    let store = super::open_store(config).await?;
+    let app = App::new(store.clone(), Arc::new(SystemClock));
+    let started = std::time::Instant::now();
+    let mut progress = Reporter::new("rescoring contacts");
+    let done = app.rescore_all(&mut progress).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    progress.finish();
+    let mut s = store.read().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let version = s.latest_rules_version().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    drop(s);
+    println!(
+        "Rescored {done} contacts with rules version {version} in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    );
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,400 @@
+//! Scoring in storage: versions of the rules, the stored score of each contact, the qualification
+//! checklist, the append-only lifecycle history, and the bulk loading of everything scoring needs
+//! for many contacts in a few queries.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use leadgate_core::company::Company;
+use leadgate_core::contact::Contact;
+use leadgate_core::event::Event;
+use leadgate_core::ids::{CompanyId, ContactId, UserId};
+use leadgate_core::lifecycle::{Actor, LifecycleStage, Transition};
+use leadgate_core::qualification::{Answer, Checklist, ChecklistItem, Criterion};
+use leadgate_core::scoring::ScoreSummary;
+use uuid::Uuid;
+
+use crate::driver::{Arg, Session, args};
+use crate::error::StoreError;
+
+/// A stored version of the scoring rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RulesVersion {
+    pub version: i64,
+    pub document: String,
+    pub comment: Option<String>,
+    pub created_by: Option<UserId>,
+    pub created_at: Timestamp,
+}
+
+/// Everything scoring reads about one contact.
+#[derive(Debug, Clone)]
+pub struct ScoringInput {
+    pub contact: Contact,
+    pub company: Option<Company>,
+    /// Oldest first.
+    pub events: Vec<Event>,
+    pub checklist: Checklist,
+    pub sales_accepted: bool,
+    pub stage_set_by_user: bool,
+    pub recycle_until: Option<Timestamp>,
+}
+
+/// A new score (and maybe a new stage) to write for one contact.
+#[derive(Debug, Clone)]
+pub struct ScoreUpdate {
+    pub contact: ContactId,
+    pub score: ScoreSummary,
+    /// The stage after automatic moves, when it changed.
+    pub stage: Option<LifecycleStage>,
+}
+
+impl Session {
+    pub async fn latest_rules(&mut self) -> Result<Option<RulesVersion>, StoreError> {
+        let row = self
+            .fetch_optional(
+                "SELECT version, document, comment, created_by, created_at FROM scoring_rules \
+                 ORDER BY version DESC LIMIT 1",
+                vec![],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(RulesVersion {
+                version: r.get(0)?,
+                document: r.get(1)?,
+                comment: r.get(2)?,
+                created_by: r.get::<Option<Uuid>>(3)?.map(UserId),
+                created_at: r.ts(4)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The number of the active (newest) rules version, 0 when none is stored.
+    pub async fn latest_rules_version(&mut self) -> Result<i64, StoreError> {
+        let v: Option<i64> =
+            self.fetch_one("SELECT MAX(version) FROM scoring_rules", vec![]).await?.get(0)?;
+        Ok(v.unwrap_or(0))
+    }
+
+    pub async fn rules_version(&mut self, version: i64) -> Result<Option<RulesVersion>, StoreError> {
+        let row = self
+            .fetch_optional(
+                "SELECT version, document, comment, created_by, created_at FROM scoring_rules WHERE version = $1",
+                args![version],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(RulesVersion {
+                version: r.get(0)?,
+                document: r.get(1)?,
+                comment: r.get(2)?,
+                created_by: r.get::<Option<Uuid>>(3)?.map(UserId),
+                created_at: r.ts(4)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores a new version of the rules and returns its number (the previous one plus one).
+    pub async fn insert_rules(
+        &mut self,
+        document: &str,
+        comment: Option<&str>,
+        created_by: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let version = self.latest_rules_version().await? + 1;
+        self.execute(
+            "INSERT INTO scoring_rules (version, document, comment, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+            args![version, document, comment, created_by, now],
+        )
+        .await?;
+        Ok(version)
+    }
+
+    /// Versions, newest first, without their documents' text.
+    pub async fn list_rules_versions(&mut self) -> Result<Vec<RulesVersion>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT version, '' , comment, created_by, created_at FROM scoring_rules ORDER BY version DESC",
+                vec![],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RulesVersion {
+                    version: r.get(0)?,
+                    document: String::new(),
+                    comment: r.get(2)?,
+                    created_by: r.get::<Option<Uuid>>(3)?.map(UserId),
+                    created_at: r.ts(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Loads contacts, their companies, events and checklists for scoring: a handful of queries
+    /// whatever the number of contacts.
+    pub async fn scoring_inputs(&mut self, ids: &[ContactId]) -> Result<Vec<ScoringInput>, StoreError> {
+        let mut contacts = Vec::with_capacity(ids.len());
+        let mut extras: HashMap<ContactId, (bool, bool, Option<Timestamp>)> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let placeholders = Session::placeholders(1, chunk.len());
+            let values: Vec<Arg> = chunk.iter().map(|&id| Arg::from(id)).collect();
+            contacts.extend(self.contacts_by_ids(&placeholders, values.clone()).await?);
+            let rows = self
+                .fetch_all(
+                    &format!(
+                        "SELECT id, sales_accepted_at, stage_set_by_user, recycle_until FROM contacts WHERE id IN ({placeholders})"
+                    ),
+                    values,
+                )
+                .await?;
+            for r in rows {
+                extras.insert(ContactId(r.get(0)?), (r.opt_ts(1)?.is_some(), r.get(2)?, r.opt_ts(3)?));
+            }
+        }
+        let company_ids: Vec<CompanyId> = {
+            let mut v: Vec<CompanyId> = contacts.iter().filter_map(|c| c.company_id).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let mut companies: HashMap<CompanyId, Company> = HashMap::new();
+        for chunk in company_ids.chunks(500) {
+            for c in self.companies_by_ids(chunk).await? {
+                companies.insert(c.id, c);
+            }
+        }
+        let found: Vec<ContactId> = contacts.iter().map(|c| c.id).collect();
+        let mut events = self.events_of_contacts(&found).await?;
+        let mut checklists = self.checklists(&found).await?;
+        Ok(contacts
+            .into_iter()
+            .map(|contact| {
+                let (sales_accepted, stage_set_by_user, recycle_until) =
+                    extras.get(&contact.id).copied().unwrap_or((false, false, None));
+                ScoringInput {
+                    company: contact.company_id.and_then(|id| companies.get(&id).cloned()),
+                    events: events.remove(&contact.id).unwrap_or_default(),
+                    checklist: checklists.remove(&contact.id).unwrap_or_default(),
+                    sales_accepted,
+                    stage_set_by_user,
+                    recycle_until,
+                    contact,
+                }
+            })
+            .collect())
+    }
+
+    /// Writes new scores (and stages) in one statement per 200 contacts.
+    pub async fn save_scores(&mut self, updates: &[ScoreUpdate], now: Timestamp) -> Result<(), StoreError> {
+        for chunk in updates.chunks(200) {
+            let mut values = Vec::with_capacity(chunk.len() * 10 + 1);
+            values.push(Arg::from(now));
+            let rows: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, u)| {
+                    let s = &u.score;
+                    values.extend([
+                        Arg::from(u.contact),
+                        Arg::from(s.fit_points.hundredths()),
+                        Arg::from(s.fit_grade.as_str()),
+                        Arg::from(s.engagement.hundredths()),
+                        Arg::from(s.temperature.as_str()),
+                        Arg::from(s.temperature_reason.as_str()),
+                        Arg::from(s.knockouts.join(",")),
+                        Arg::from(s.rules_version),
+                        Arg::from(s.scored_at),
+                        Arg::from(u.stage.map(|st| st.as_str())),
+                    ]);
+                    format!("({})", Session::placeholders(2 + i * 10, 10))
+                })
+                .collect();
+            // column1..column10 of the VALUES list (unnamed on both databases). A NULL stage
+            // keeps the stored one; a new stage also resets `stage_set_by_user`, since a rule
+            // moved it.
+            let sql = format!(
+                "UPDATE contacts SET fit_points = v.column2, fit_grade = v.column3, engagement = v.column4, \
+                 temperature = v.column5, temperature_reason = v.column6, knockouts = v.column7, \
+                 rules_version = v.column8, scored_at = v.column9, \
+                 lifecycle_stage = COALESCE(v.column10, contacts.lifecycle_stage), \
+                 stage_changed_at = CASE WHEN v.column10 IS NULL THEN contacts.stage_changed_at ELSE $1 END, \
+                 stage_set_by_user = CASE WHEN v.column10 IS NULL THEN contacts.stage_set_by_user ELSE {false} END \
+                 FROM (VALUES {}) AS v WHERE contacts.id = v.column1",
+                rows.join(", "),
+                false = match self.dialect() {
+                    crate::Dialect::Sqlite => "0",
+                    crate::Dialect::Postgres => "FALSE",
+                },
+            );
+            self.execute(&sql, values).await?;
+        }
+        Ok(())
+    }
+
+    /// Sets a contact's stage as decided by a person (or an import), with the flags that go with it.
+    pub async fn set_stage(
+        &mut self,
+        contact: ContactId,
+        stage: LifecycleStage,
+        by_user: bool,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE contacts SET lifecycle_stage = $2, stage_changed_at = $3, stage_set_by_user = $4, updated_at = $3 \
+             WHERE id = $1",
+            args![contact, stage.as_str(), now, by_user],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records sales' acceptance (or clears it with `None`) and the recycling period.
+    pub async fn set_sales_decision(
+        &mut self,
+        contact: ContactId,
+        accepted: Option<(UserId, Timestamp)>,
+        recycle_until: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE contacts SET sales_accepted_at = $2, sales_accepted_by = $3, recycle_until = $4 WHERE id = $1",
+            args![contact, accepted.map(|a| a.1), accepted.map(|a| a.0), recycle_until],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_transitions(&mut self, transitions: &[Transition]) -> Result<(), StoreError> {
+        for chunk in transitions.chunks(200) {
+            let mut values = Vec::with_capacity(chunk.len() * 7);
+            let rows: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    values.extend([
+                        Arg::from(Uuid::now_v7()),
+                        Arg::from(t.contact_id),
+                        Arg::from(t.from.as_str()),
+                        Arg::from(t.to.as_str()),
+                        Arg::from(t.at),
+                        Arg::from(serde_json::to_string(&t.actor).unwrap_or_else(|_| "{}".into())),
+                        Arg::from(t.reason.as_str()),
+                    ]);
+                    format!("({})", Session::placeholders(1 + i * 7, 7))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO lifecycle_transitions (id, contact_id, from_stage, to_stage, at, actor, reason) VALUES {}",
+                rows.join(", ")
+            );
+            self.execute(&sql, values).await?;
+        }
+        Ok(())
+    }
+
+    /// A contact's stage history, oldest first.
+    pub async fn transitions_of(&mut self, contact: ContactId) -> Result<Vec<Transition>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT contact_id, from_stage, to_stage, at, actor, reason FROM lifecycle_transitions \
+                 WHERE contact_id = $1 ORDER BY at, id",
+                args![contact],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let stage = |i: usize| -> Result<LifecycleStage, StoreError> {
+                    let s: String = r.get(i)?;
+                    LifecycleStage::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("stage `{s}`")))
+                };
+                let actor: String = r.get(4)?;
+                Ok(Transition {
+                    contact_id: ContactId(r.get(0)?),
+                    from: stage(1)?,
+                    to: stage(2)?,
+                    at: r.ts(3)?,
+                    actor: serde_json::from_str::<Actor>(&actor)
+                        .map_err(|e| StoreError::Corrupt(format!("transition actor: {e}")))?,
+                    reason: r.get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn checklist_of(&mut self, contact: ContactId) -> Result<Checklist, StoreError> {
+        Ok(self.checklists(&[contact]).await?.remove(&contact).unwrap_or_default())
+    }
+
+    async fn checklists(&mut self, ids: &[ContactId]) -> Result<HashMap<ContactId, Checklist>, StoreError> {
+        let mut out: HashMap<ContactId, Checklist> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT contact_id, criterion, answer, set_by, set_at, note FROM qualification WHERE contact_id IN ({})",
+                Session::placeholders(1, chunk.len())
+            );
+            let rows = self.fetch_all(&sql, chunk.iter().map(|&id| Arg::from(id)).collect()).await?;
+            for r in rows {
+                let criterion: String = r.get(1)?;
+                let answer: String = r.get(2)?;
+                let item = ChecklistItem {
+                    answer: Answer::parse(&answer)
+                        .ok_or_else(|| StoreError::Corrupt(format!("answer `{answer}`")))?,
+                    set_by: r.get::<Option<Uuid>>(3)?.map(UserId),
+                    set_at: r.opt_ts(4)?,
+                    note: r.get(5)?,
+                };
+                let criterion = Criterion::parse(&criterion)
+                    .ok_or_else(|| StoreError::Corrupt(format!("criterion `{criterion}`")))?;
+                *out.entry(ContactId(r.get(0)?)).or_default().get_mut(criterion) = item;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets one checklist answer (insert or replace).
+    pub async fn set_checklist_item(
+        &mut self,
+        contact: ContactId,
+        criterion: Criterion,
+        item: &ChecklistItem,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO qualification (contact_id, criterion, answer, set_by, set_at, note) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (contact_id, criterion) DO UPDATE SET answer = excluded.answer, set_by = excluded.set_by, \
+             set_at = excluded.set_at, note = excluded.note",
+            args![contact, criterion.as_str(), item.answer.as_str(), item.set_by, item.set_at, item.note.as_deref()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Ids of contacts after `after`, in id order, `limit` at a time (for jobs walking everyone).
+    pub async fn contact_ids_after(
+        &mut self,
+        after: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<ContactId>, StoreError> {
+        let rows = match after {
+            Some(a) => {
+                self.fetch_all(
+                    &format!("SELECT id FROM contacts WHERE id > $1 ORDER BY id LIMIT {limit}"),
+                    args![a],
+                )
+                .await?
+            }
+            None => {
+                self.fetch_all(&format!("SELECT id FROM contacts ORDER BY id LIMIT {limit}"), vec![]).await?
+            }
+        };
+        rows.iter().map(|r| Ok(ContactId(r.get(0)?))).collect()
+    }
+
+    /// Ids of the contacts of a company.
+    pub async fn contact_ids_of_company(&mut self, company: CompanyId) -> Result<Vec<ContactId>, StoreError> {
+        let rows = self.fetch_all("SELECT id FROM contacts WHERE company_id = $1", args![company]).await?;
+        rows.iter().map(|r| Ok(ContactId(r.get(0)?))).collect()
+    }
+}
