@@ -4,18 +4,20 @@
 //! connection the session holds. Where the SQL itself differs (a few statements, the migrations),
 //! callers branch on [`Dialect`].
 //!
-//! Why not sqlx's `Any` driver: it erases types we rely on (UUIDs, typed NULLs). Why not two full
-//! implementations of the store: they would be the same queries twice, and drift.
+//! SQLite runs through rusqlite (see `sqlite.rs`), PostgreSQL through sqlx. Why not sqlx's `Any`
+//! driver: it erases types we rely on (UUIDs, typed NULLs). Why not two full implementations of
+//! the store: they would be the same queries twice, and drift.
 
 use jiff::Timestamp;
+use rusqlite::types::Value as SqliteValue;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{AssertSqlSafe, Postgres, Row as _, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Postgres, Row as _, Transaction};
 use uuid::Uuid;
 
 use crate::error::StoreError;
+use crate::sqlite::{Outcome, SqliteConn};
 
 /// The SQL dialect of a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,21 +142,8 @@ pub(crate) fn positional(sql: &str, args: Vec<Arg>) -> (String, Vec<Arg>) {
     (out, ordered)
 }
 
-fn bind_sqlite<'q>(
-    mut q: Query<'q, Sqlite, SqliteArguments>,
-    args: Vec<Arg>,
-) -> Query<'q, Sqlite, SqliteArguments> {
-    for a in args {
-        q = match a {
-            Arg::I64(v) => q.bind(v),
-            Arg::F64(v) => q.bind(v),
-            Arg::Bool(v) => q.bind(v),
-            Arg::Text(v) => q.bind(v),
-            Arg::Uuid(v) => q.bind(v),
-            Arg::Bytes(v) => q.bind(v),
-        };
-    }
-    q
+fn pg_query(sql: &str, args: Vec<Arg>) -> Query<'static, Postgres, PgArguments> {
+    bind_pg(sqlx::query(AssertSqlSafe(sql.to_string())), args)
 }
 
 fn bind_pg<'q>(mut q: Query<'q, Postgres, PgArguments>, args: Vec<Arg>) -> Query<'q, Postgres, PgArguments> {
@@ -172,26 +161,68 @@ fn bind_pg<'q>(mut q: Query<'q, Postgres, PgArguments>, args: Vec<Arg>) -> Query
 }
 
 /// A type that can be read from a column of either database.
-pub trait Column:
-    for<'r> sqlx::Decode<'r, Sqlite>
-    + sqlx::Type<Sqlite>
-    + for<'r> sqlx::Decode<'r, Postgres>
-    + sqlx::Type<Postgres>
-{
+pub trait Column: Sized {
+    fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error>;
+    /// `None` when the stored value does not have this type.
+    fn from_sqlite(value: &SqliteValue) -> Option<Self>;
 }
-impl<T> Column for T where
-    T: for<'r> sqlx::Decode<'r, Sqlite>
-        + sqlx::Type<Sqlite>
-        + for<'r> sqlx::Decode<'r, Postgres>
-        + sqlx::Type<Postgres>
+
+macro_rules! column {
+    ($t:ty, $pattern:pat => $conv:expr) => {
+        impl Column for $t {
+            fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error> {
+                row.try_get::<$t, _>(idx)
+            }
+            fn from_sqlite(value: &SqliteValue) -> Option<Self> {
+                match value {
+                    $pattern => $conv,
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+column!(i64, SqliteValue::Integer(v) => Some(*v));
+column!(bool, SqliteValue::Integer(v) => Some(*v != 0));
+column!(String, SqliteValue::Text(v) => Some(v.clone()));
+column!(Vec<u8>, SqliteValue::Blob(v) => Some(v.clone()));
+column!(Uuid, SqliteValue::Blob(v) => Uuid::from_slice(v).ok());
+
+impl Column for f64 {
+    fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error> {
+        row.try_get::<f64, _>(idx)
+    }
+    fn from_sqlite(value: &SqliteValue) -> Option<Self> {
+        match value {
+            SqliteValue::Real(v) => Some(*v),
+            // SQLite stores a REAL that has no fraction as an integer in some paths.
+            SqliteValue::Integer(v) => Some(*v as f64),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Column> Column for Option<T>
+where
+    Option<T>: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
 {
+    fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error> {
+        row.try_get::<Option<T>, _>(idx)
+    }
+    fn from_sqlite(value: &SqliteValue) -> Option<Self> {
+        match value {
+            SqliteValue::Null => Some(None),
+            v => T::from_sqlite(v).map(Some),
+        }
+    }
 }
 
 /// One result row of either database.
 pub struct Row(RowInner);
 
 enum RowInner {
-    Sqlite(SqliteRow),
+    Sqlite(Vec<SqliteValue>),
     Postgres(PgRow),
 }
 
@@ -199,11 +230,13 @@ impl Row {
     /// Reads column `idx`. A type mismatch means the schema and the code disagree: a bug, reported
     /// as [`StoreError::Corrupt`] rather than a panic.
     pub fn get<T: Column>(&self, idx: usize) -> Result<T, StoreError> {
-        let r = match &self.0 {
-            RowInner::Sqlite(r) => r.try_get::<T, _>(idx),
-            RowInner::Postgres(r) => r.try_get::<T, _>(idx),
-        };
-        r.map_err(|e| StoreError::Corrupt(format!("column {idx}: {e}")))
+        match &self.0 {
+            RowInner::Sqlite(values) => values
+                .get(idx)
+                .and_then(T::from_sqlite)
+                .ok_or_else(|| StoreError::Corrupt(format!("column {idx} has an unexpected type or is missing"))),
+            RowInner::Postgres(r) => T::from_pg(r, idx).map_err(|e| StoreError::Corrupt(format!("column {idx}: {e}"))),
+        }
     }
 
     pub fn ts(&self, idx: usize) -> Result<Timestamp, StoreError> {
@@ -217,8 +250,7 @@ impl Row {
     /// A JSON object stored as text.
     pub fn json_object(&self, idx: usize) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
         let text: String = self.get(idx)?;
-        serde_json::from_str(&text)
-            .map_err(|e| StoreError::Corrupt(format!("column {idx} is not a JSON object: {e}")))
+        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column {idx} is not a JSON object: {e}")))
     }
 }
 
@@ -227,8 +259,7 @@ pub(crate) fn micros_to_ts(us: i64) -> Result<Timestamp, StoreError> {
 }
 
 pub(crate) enum Conn {
-    SqliteTx(Transaction<'static, Sqlite>),
-    SqlitePlain(PoolConnection<Sqlite>),
+    Sqlite(SqliteConn),
     PostgresTx(Transaction<'static, Postgres>),
     PostgresPlain(PoolConnection<Postgres>),
 }
@@ -243,74 +274,46 @@ pub struct Session {
 impl Session {
     pub fn dialect(&self) -> Dialect {
         match self.conn {
-            Conn::SqliteTx(_) | Conn::SqlitePlain(_) => Dialect::Sqlite,
+            Conn::Sqlite(_) => Dialect::Sqlite,
             Conn::PostgresTx(_) | Conn::PostgresPlain(_) => Dialect::Postgres,
-        }
-    }
-
-    /// The statement as the connection's database wants it (see [`positional`]).
-    fn prepare_sql(&self, sql: &str, args: Vec<Arg>) -> (AssertSqlSafe<String>, Vec<Arg>) {
-        match self.dialect() {
-            Dialect::Sqlite => {
-                let (sql, args) = positional(sql, args);
-                (AssertSqlSafe(sql), args)
-            }
-            Dialect::Postgres => (AssertSqlSafe(sql.to_string()), args),
         }
     }
 
     /// Runs a statement, returning the number of rows it changed.
     pub async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
-        let (sql, args) = self.prepare_sql(sql, args);
         let affected = match &mut self.conn {
-            Conn::SqliteTx(c) => bind_sqlite(sqlx::query(sql), args).execute(&mut **c).await?.rows_affected(),
-            Conn::SqlitePlain(c) => {
-                bind_sqlite(sqlx::query(sql), args).execute(&mut **c).await?.rows_affected()
+            Conn::Sqlite(c) => {
+                let (sql, args) = positional(sql, args);
+                match c.run(sql, args, false).await? {
+                    Outcome::Changed(n) => n,
+                    Outcome::Rows(r) => r.len() as u64,
+                }
             }
-            Conn::PostgresTx(c) => bind_pg(sqlx::query(sql), args).execute(&mut **c).await?.rows_affected(),
-            Conn::PostgresPlain(c) => {
-                bind_pg(sqlx::query(sql), args).execute(&mut **c).await?.rows_affected()
-            }
+            Conn::PostgresTx(c) => pg_query(sql, args).execute(&mut **c).await?.rows_affected(),
+            Conn::PostgresPlain(c) => pg_query(sql, args).execute(&mut **c).await?.rows_affected(),
         };
         Ok(affected)
     }
 
     /// Runs a query and returns every row.
     pub async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
-        let (sql, args) = self.prepare_sql(sql, args);
         let rows = match &mut self.conn {
-            Conn::SqliteTx(c) => wrap_sqlite(bind_sqlite(sqlx::query(sql), args).fetch_all(&mut **c).await?),
-            Conn::SqlitePlain(c) => {
-                wrap_sqlite(bind_sqlite(sqlx::query(sql), args).fetch_all(&mut **c).await?)
+            Conn::Sqlite(c) => {
+                let (sql, args) = positional(sql, args);
+                match c.run(sql, args, true).await? {
+                    Outcome::Rows(rows) => rows.into_iter().map(|r| Row(RowInner::Sqlite(r))).collect(),
+                    Outcome::Changed(_) => Vec::new(),
+                }
             }
-            Conn::PostgresTx(c) => wrap_pg(bind_pg(sqlx::query(sql), args).fetch_all(&mut **c).await?),
-            Conn::PostgresPlain(c) => wrap_pg(bind_pg(sqlx::query(sql), args).fetch_all(&mut **c).await?),
+            Conn::PostgresTx(c) => wrap_pg(pg_query(sql, args).fetch_all(&mut **c).await?),
+            Conn::PostgresPlain(c) => wrap_pg(pg_query(sql, args).fetch_all(&mut **c).await?),
         };
         Ok(rows)
     }
 
     /// Runs a query expected to return at most one row.
     pub async fn fetch_optional(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
-        let (sql, args) = self.prepare_sql(sql, args);
-        let row = match &mut self.conn {
-            Conn::SqliteTx(c) => bind_sqlite(sqlx::query(sql), args)
-                .fetch_optional(&mut **c)
-                .await?
-                .map(|r| Row(RowInner::Sqlite(r))),
-            Conn::SqlitePlain(c) => bind_sqlite(sqlx::query(sql), args)
-                .fetch_optional(&mut **c)
-                .await?
-                .map(|r| Row(RowInner::Sqlite(r))),
-            Conn::PostgresTx(c) => bind_pg(sqlx::query(sql), args)
-                .fetch_optional(&mut **c)
-                .await?
-                .map(|r| Row(RowInner::Postgres(r))),
-            Conn::PostgresPlain(c) => bind_pg(sqlx::query(sql), args)
-                .fetch_optional(&mut **c)
-                .await?
-                .map(|r| Row(RowInner::Postgres(r))),
-        };
-        Ok(row)
+        Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
 
     /// Runs a query that must return exactly one row.
@@ -324,12 +327,7 @@ impl Session {
     pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<(), StoreError> {
         let sql = AssertSqlSafe(sql.to_string());
         match &mut self.conn {
-            Conn::SqliteTx(c) => {
-                sqlx::raw_sql(sql).execute(&mut **c).await?;
-            }
-            Conn::SqlitePlain(c) => {
-                sqlx::raw_sql(sql).execute(&mut **c).await?;
-            }
+            Conn::Sqlite(c) => c.batch(sql.0).await?,
             Conn::PostgresTx(c) => {
                 sqlx::raw_sql(sql).execute(&mut **c).await?;
             }
@@ -344,9 +342,14 @@ impl Session {
     /// session wrote is visible or durable; after it, everything is.
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.conn {
-            Conn::SqliteTx(tx) => tx.commit().await?,
+            Conn::Sqlite(mut c) => {
+                if c.in_tx {
+                    c.batch("COMMIT".into()).await?;
+                    c.in_tx = false;
+                }
+            }
             Conn::PostgresTx(tx) => tx.commit().await?,
-            Conn::SqlitePlain(_) | Conn::PostgresPlain(_) => {}
+            Conn::PostgresPlain(_) => {}
         }
         Ok(())
     }
@@ -372,10 +375,6 @@ impl Session {
             Dialect::Postgres => "ILIKE",
         }
     }
-}
-
-fn wrap_sqlite(rows: Vec<SqliteRow>) -> Vec<Row> {
-    rows.into_iter().map(|r| Row(RowInner::Sqlite(r))).collect()
 }
 
 fn wrap_pg(rows: Vec<PgRow>) -> Vec<Row> {

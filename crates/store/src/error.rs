@@ -29,9 +29,12 @@ pub enum StoreError {
     /// Opening or creating the database failed (bad path, permissions, bad URL).
     #[error("cannot open the database: {0}")]
     Open(String),
-    /// Any other database error.
+    /// Any other PostgreSQL error.
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// Any other SQLite error.
+    #[error("database error: {0}")]
+    Sqlite(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -55,7 +58,7 @@ impl From<sqlx::Error> for StoreError {
 
 /// Maps a violated unique index to the input field a user would fix. PostgreSQL reports the
 /// constraint name; SQLite reports `table.column`.
-fn unique_field(constraint: Option<&str>, message: &str) -> &'static str {
+pub(crate) fn unique_field(constraint: Option<&str>, message: &str) -> &'static str {
     const KNOWN: [(&str, &str, &str); 6] = [
         ("ux_contacts_email", "contacts.email_key", "email"),
         ("ux_contacts_external_id", "contacts.external_id", "external_id"),

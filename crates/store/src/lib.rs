@@ -17,6 +17,7 @@ pub mod fields;
 pub mod idempotency;
 pub mod jobs;
 mod migrate;
+mod sqlite;
 pub mod scoring;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -29,9 +30,6 @@ use std::time::Duration;
 use jiff::Timestamp;
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
 
 pub use driver::{Dialect, Session};
 pub use error::StoreError;
@@ -74,10 +72,8 @@ pub fn redact_url(url: &str) -> String {
 
 #[derive(Clone)]
 enum Pools {
-    // SQLite allows one writer at a time. A single-connection write pool queues writers in our
-    // process instead of letting them collide on the file lock; readers use their own pool and,
-    // thanks to WAL, never wait for the writer.
-    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    // One writer, several readers: see `sqlite.rs`.
+    Sqlite(std::sync::Arc<sqlite::SqlitePool>),
     Postgres(PgPool),
 }
 
@@ -104,27 +100,7 @@ impl Store {
                         StoreError::Open(format!("cannot create the data directory {}: {e}", dir.display()))
                     })?;
                 }
-                let base = SqliteConnectOptions::new()
-                    .filename(path)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    // FULL: a commit is on disk before we acknowledge it, so an acknowledged write
-                    // survives a power cut, not only a crash of the process.
-                    .synchronous(SqliteSynchronous::Full)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
-                    .pragma("cache_size", "-65536")
-                    .pragma("temp_store", "memory");
-                let writer = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(base.clone().create_if_missing(true))
-                    .await
-                    .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
-                let reader = SqlitePoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_lazy_with(base.read_only(true));
-                Pools::Sqlite { writer, reader }
+                Pools::Sqlite(sqlite::SqlitePool::open(path).await?)
             }
             StoreConfig::Postgres { url } => {
                 let options = PgConnectOptions::from_str(url).map_err(|e| {
@@ -154,7 +130,7 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         match self.pools {
-            Pools::Sqlite { .. } => Dialect::Sqlite,
+            Pools::Sqlite(_) => Dialect::Sqlite,
             Pools::Postgres(_) => Dialect::Postgres,
         }
     }
@@ -164,7 +140,12 @@ impl Store {
     /// another process (the CLI importing while the server runs).
     pub async fn begin(&self) -> Result<Session, StoreError> {
         let conn = match &self.pools {
-            Pools::Sqlite { writer, .. } => Conn::SqliteTx(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Sqlite(pool) => {
+                let mut conn = pool.acquire(true).await?;
+                conn.batch("BEGIN IMMEDIATE".into()).await?;
+                conn.in_tx = true;
+                Conn::Sqlite(conn)
+            }
             Pools::Postgres(pool) => Conn::PostgresTx(pool.begin().await?),
         };
         Ok(Session { conn })
@@ -173,7 +154,7 @@ impl Store {
     /// Opens a read session (no transaction: each statement sees the latest committed data).
     pub async fn read(&self) -> Result<Session, StoreError> {
         let conn = match &self.pools {
-            Pools::Sqlite { reader, .. } => Conn::SqlitePlain(reader.acquire().await?),
+            Pools::Sqlite(pool) => Conn::Sqlite(pool.acquire(false).await?),
             Pools::Postgres(pool) => Conn::PostgresPlain(pool.acquire().await?),
         };
         Ok(Session { conn })
@@ -188,10 +169,10 @@ impl Store {
 
     pub fn pool_stats(&self) -> PoolStats {
         match &self.pools {
-            Pools::Sqlite { writer, reader } => PoolStats {
-                connections: writer.size() + reader.size(),
-                idle: (writer.num_idle() + reader.num_idle()) as u32,
-            },
+            Pools::Sqlite(pool) => {
+                let (connections, idle) = pool.stats();
+                PoolStats { connections, idle }
+            }
             Pools::Postgres(pool) => PoolStats { connections: pool.size(), idle: pool.num_idle() as u32 },
         }
     }
@@ -199,10 +180,7 @@ impl Store {
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, reader } => {
-                reader.close().await;
-                writer.close().await;
-            }
+            Pools::Sqlite(pool) => pool.close(),
             Pools::Postgres(pool) => pool.close().await,
         }
     }

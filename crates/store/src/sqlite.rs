@@ -1,0 +1,276 @@
+//! SQLite connections, with rusqlite. SQLite is a library, not a server: a call is a function
+//! call that may block on the disk (a commit's fsync), so each call runs on tokio's blocking
+//! pool with the connection moved in and back out, and a whole result set is read there into
+//! owned values. That costs one thread hand-off per statement instead of one per row: reading
+//! a contact's timeline for scoring was 3 µs per event through sqlx's row channel (see
+//! BENCHMARKS.md).
+//!
+//! One writer connection (SQLite allows one writer at a time; writers queue here, in-process,
+//! instead of colliding on the file lock) and a small pool of read-only readers (WAL lets them
+//! read while the writer writes).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::driver::Arg;
+use crate::error::StoreError;
+
+const READERS: usize = 8;
+/// Waiting longer than this for the write lock held by another process (the CLI importing while
+/// the server runs) is an error, not a hang.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request waits for a connection of the pool.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The connections of one database file.
+pub(crate) struct SqlitePool {
+    path: PathBuf,
+    writer: Mutex<Option<Connection>>,
+    writer_permits: Arc<Semaphore>,
+    readers: Mutex<Vec<Connection>>,
+    reader_permits: Arc<Semaphore>,
+    open: AtomicU32,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+/// A connection leased from the pool; given back (rolled back first if a transaction is open)
+/// when dropped.
+pub(crate) struct SqliteConn {
+    conn: Option<Connection>,
+    pool: Arc<SqlitePool>,
+    writer: bool,
+    pub(crate) in_tx: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    // WAL: readers never wait for the writer. synchronous=FULL: a commit is on disk before we
+    // answer, so an acknowledged write survives a power cut, not only a crash of the process.
+    // 64 MiB of page cache per connection keeps indexes of a million contacts warm.
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; \
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    if writer {
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    }
+    Ok(())
+}
+
+impl SqlitePool {
+    /// Opens the file (creating it) with its writer connection; readers open on first use.
+    pub(crate) async fn open(path: &Path) -> Result<Arc<SqlitePool>, StoreError> {
+        let path = path.to_path_buf();
+        let p = path.clone();
+        let writer = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            let conn = Connection::open(&p).map_err(|e| StoreError::Open(format!("{}: {e}", p.display())))?;
+            configure(&conn, true).map_err(|e| StoreError::Open(format!("{}: {e}", p.display())))?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Open(e.to_string()))??;
+        Ok(Arc::new(SqlitePool {
+            path,
+            writer: Mutex::new(Some(writer)),
+            writer_permits: Arc::new(Semaphore::new(1)),
+            readers: Mutex::new(Vec::new()),
+            reader_permits: Arc::new(Semaphore::new(READERS)),
+            open: AtomicU32::new(1),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        }))
+    }
+
+    /// Leases the writer (waiting for it) or a reader.
+    pub(crate) async fn acquire(self: &Arc<Self>, writer: bool) -> Result<SqliteConn, StoreError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Unavailable("the database is closed".into()));
+        }
+        let permits = if writer { &self.writer_permits } else { &self.reader_permits };
+        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, permits.clone().acquire_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable("timed out waiting for a database connection".into()))?
+            .map_err(|_| StoreError::Unavailable("the database is closed".into()))?;
+        let pooled = if writer {
+            self.writer.lock().unwrap_or_else(|p| p.into_inner()).take()
+        } else {
+            self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop()
+        };
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let path = self.path.clone();
+                let conn = tokio::task::spawn_blocking(move || -> rusqlite::Result<Connection> {
+                    let conn = if writer {
+                        Connection::open(&path)?
+                    } else {
+                        Connection::open_with_flags(
+                            &path,
+                            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                        )?
+                    };
+                    configure(&conn, writer)?;
+                    Ok(conn)
+                })
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+                self.open.fetch_add(1, Ordering::Relaxed);
+                conn
+            }
+        };
+        Ok(SqliteConn { conn: Some(conn), pool: self.clone(), writer, in_tx: false, _permit: permit })
+    }
+
+    pub(crate) fn stats(&self) -> (u32, u32) {
+        let idle = self.readers.lock().map(|r| r.len()).unwrap_or(0)
+            + usize::from(self.writer.lock().map(|w| w.is_some()).unwrap_or(false));
+        (self.open.load(Ordering::Relaxed), idle as u32)
+    }
+
+    /// Closes idle connections and refuses new leases; leased ones close when given back.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let closed = self.readers.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+        let writer = self.writer.lock().ok().and_then(|mut w| w.take());
+        let n = closed.len() + usize::from(writer.is_some());
+        drop(closed);
+        drop(writer);
+        self.open.fetch_sub(n as u32, Ordering::Relaxed);
+    }
+}
+
+impl Drop for SqliteConn {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            // Lost with a cancelled call: the blocking task closed it.
+            self.pool.open.fetch_sub(1, Ordering::Relaxed);
+            return;
+        };
+        if self.in_tx {
+            // A session dropped without commit rolls back, as a transaction must. A rollback in
+            // WAL mode writes nothing, so doing it here is quick.
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        if self.pool.closed.load(Ordering::Acquire) {
+            self.pool.open.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        if self.writer {
+            *self.pool.writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+        } else {
+            self.pool.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+        }
+    }
+}
+
+/// The result of one statement.
+pub(crate) enum Outcome {
+    Changed(u64),
+    Rows(Vec<Vec<Value>>),
+}
+
+impl SqliteConn {
+    /// Runs one statement on the blocking pool: `rows` says whether to collect result rows.
+    pub(crate) async fn run(&mut self, sql: String, args: Vec<Arg>, rows: bool) -> Result<Outcome, StoreError> {
+        let conn = self.conn.take().ok_or_else(|| StoreError::Unavailable("connection lost".into()))?;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = run_statement(&conn, &sql, &args, rows);
+            (conn, result)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("database call failed: {e}")))?;
+        self.conn = Some(conn);
+        result.map_err(StoreError::from)
+    }
+
+    /// Runs a script of several statements without parameters (migrations, BEGIN/COMMIT).
+    pub(crate) async fn batch(&mut self, sql: String) -> Result<(), StoreError> {
+        let conn = self.conn.take().ok_or_else(|| StoreError::Unavailable("connection lost".into()))?;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = conn.execute_batch(&sql);
+            (conn, result)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("database call failed: {e}")))?;
+        self.conn = Some(conn);
+        result.map_err(StoreError::from)
+    }
+}
+
+fn run_statement(conn: &Connection, sql: &str, args: &[Arg], rows: bool) -> rusqlite::Result<Outcome> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for (i, a) in args.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, a)?;
+    }
+    if !rows && stmt.column_count() == 0 {
+        return Ok(Outcome::Changed(stmt.raw_execute()? as u64));
+    }
+    let columns = stmt.column_count();
+    let mut out = Vec::new();
+    let mut cursor = stmt.raw_query();
+    while let Some(row) = cursor.next()? {
+        let mut values = Vec::with_capacity(columns);
+        for c in 0..columns {
+            values.push(owned(row.get_ref(c)?));
+        }
+        out.push(values);
+    }
+    Ok(if rows { Outcome::Rows(out) } else { Outcome::Changed(conn.changes()) })
+}
+
+fn owned(v: rusqlite::types::ValueRef<'_>) -> Value {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(r) => Value::Real(r),
+        // We only ever write UTF-8; a stray invalid byte (a hand-edited file) is replaced, not fatal.
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+impl rusqlite::ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Arg::I64(Some(v)) => ToSqlOutput::Owned(Value::Integer(*v)),
+            Arg::F64(Some(v)) => ToSqlOutput::Owned(Value::Real(*v)),
+            Arg::Bool(Some(v)) => ToSqlOutput::Owned(Value::Integer(i64::from(*v))),
+            Arg::Text(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Arg::Uuid(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Blob(v.as_bytes())),
+            Arg::Bytes(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
+            _ => ToSqlOutput::Owned(Value::Null),
+        })
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        if let rusqlite::Error::SqliteFailure(err, msg) = &e {
+            let msg = msg.clone().unwrap_or_default();
+            match err.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    return StoreError::Conflict { field: crate::error::unique_field(None, &msg) };
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return StoreError::MissingReference,
+                _ => {}
+            }
+            if matches!(err.code, ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked) {
+                return StoreError::Unavailable(format!("the database is busy: {msg}"));
+            }
+            if matches!(err.code, ffi::ErrorCode::DiskFull | ffi::ErrorCode::CannotOpen | ffi::ErrorCode::ReadOnly) {
+                return StoreError::Unavailable(format!("{e}"));
+            }
+        }
+        StoreError::Sqlite(e.to_string())
+    }
+}
