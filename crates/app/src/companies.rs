@@ -63,7 +63,7 @@ impl App {
         tx.update_company(&next).await?;
         // Fit reads company fields: its contacts' scores change with it.
         let contacts = tx.contact_ids_of_company(id).await?;
-        self.rescore_in(&mut tx, &contacts, now).await?;
+        self.rescore_in(&mut tx, &contacts, now, &Default::default()).await?;
         tx.commit().await?;
         Ok(next)
     }

@@ -35,7 +35,7 @@ impl App {
         }
         let now = self.now();
         let contact = tx.insert_contact(ContactId(new_uuid()), new, now).await?;
-        self.rescore_in(&mut tx, &[contact.id], now).await?;
+        self.rescore_in(&mut tx, &[contact.id], now, &Default::default()).await?;
         let contact =
             tx.get_contact(contact.id).await?.ok_or_else(|| AppError::not_found("contact", contact.id))?;
         remember(&mut tx, principal.user.id, "contacts.create", idem, &contact, now).await?;
@@ -95,7 +95,7 @@ impl App {
         let now = self.now();
         next.updated_at = now;
         tx.update_contact(&next).await?;
-        self.rescore_in(&mut tx, &[id], now).await?;
+        self.rescore_in(&mut tx, &[id], now, &Default::default()).await?;
         let next = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
         tx.commit().await?;
         Ok(next)

@@ -259,7 +259,11 @@ async fn record(
         stored.iter().filter(|e| inserted.contains(&e.id)).map(|e| e.contact_id).collect();
     affected.sort();
     affected.dedup();
-    app.rescore_in(tx, &affected, now).await?;
+    let mut fresh: HashMap<ContactId, Vec<Event>> = HashMap::new();
+    for e in stored.iter().filter(|e| inserted.contains(&e.id)) {
+        fresh.entry(e.contact_id).or_default().push(e.clone());
+    }
+    app.rescore_in(tx, &affected, now, &fresh).await?;
 
     let receipts: Vec<EventReceipt> = stored
         .iter()

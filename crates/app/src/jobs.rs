@@ -135,7 +135,7 @@ impl App {
             let Some(last) = ids.last().copied() else {
                 return Ok(serde_json::json!({ "rescored": done, "version": version }));
             };
-            self.rescore_in(&mut tx, &ids, now).await?;
+            self.rescore_in(&mut tx, &ids, now, &Default::default()).await?;
             done += ids.len() as u64;
             let checkpoint = last.to_string();
             let still_ours = tx
@@ -169,7 +169,7 @@ impl App {
             let mut tx = self.store.begin().await?;
             let ids = tx.contact_ids_after(after, RESCORE_CHUNK).await?;
             let Some(last) = ids.last().copied() else { break };
-            self.rescore_in(&mut tx, &ids, now).await?;
+            self.rescore_in(&mut tx, &ids, now, &Default::default()).await?;
             tx.commit().await?;
             done += ids.len() as u64;
             after = Some(last);

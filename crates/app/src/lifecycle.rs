@@ -101,7 +101,7 @@ impl App {
         if !matches!(to, LifecycleStage::Sql | LifecycleStage::Opportunity | LifecycleStage::Customer) {
             tx.set_sales_decision(id, None, None).await?;
         }
-        self.rescore_in(&mut tx, &[id], now).await?;
+        self.rescore_in(&mut tx, &[id], now, &Default::default()).await?;
         let view = lifecycle_view(&mut tx, id).await?;
         tx.commit().await?;
         Ok(view)
@@ -144,7 +144,7 @@ impl App {
             )));
         }
         tx.set_sales_decision(id, Some((principal.user.id, now)), None).await?;
-        self.rescore_in(&mut tx, &[id], now).await?;
+        self.rescore_in(&mut tx, &[id], now, &Default::default()).await?;
         let view = lifecycle_view(&mut tx, id).await?;
         tx.commit().await?;
         Ok(view)
@@ -191,7 +191,7 @@ impl App {
             };
             tx.set_checklist_item(id, Criterion::Authority, &item).await?;
         }
-        self.rescore_in(&mut tx, &[id], now).await?;
+        self.rescore_in(&mut tx, &[id], now, &Default::default()).await?;
         let view = lifecycle_view(&mut tx, id).await?;
         tx.commit().await?;
         Ok(view)
@@ -221,7 +221,7 @@ impl App {
             note: (!note.is_empty()).then_some(note),
         };
         tx.set_checklist_item(id, criterion, &item).await?;
-        self.rescore_in(&mut tx, &[id], now).await?;
+        self.rescore_in(&mut tx, &[id], now, &Default::default()).await?;
         let view = lifecycle_view(&mut tx, id).await?;
         tx.commit().await?;
         Ok(view)

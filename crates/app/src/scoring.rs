@@ -5,15 +5,19 @@
 //! returns for (rules version, the contact's data, the instant it was computed); rescoring is the
 //! only way scores change, and it runs inside the transaction of whatever changed the data.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use jiff::Timestamp;
 use leadgate_core::access::Permission;
+use leadgate_core::event::Event;
 use leadgate_core::ids::{ContactId, JobId, UserId};
 use leadgate_core::lifecycle::{Actor, LifecycleFacts, LifecycleStage, Transition, automatic_move};
 use leadgate_core::qualification::{Checklist, StageProfile};
 use leadgate_core::scoring::fields::Prospect;
-use leadgate_core::scoring::{RulesDoc, RulesError, ScoreSummary, Scorecard, ScoringRules, score};
+use leadgate_core::scoring::{
+    Ledger, RulesDoc, RulesError, ScoreSummary, Scorecard, ScoringRules, score, standing,
+};
 use leadgate_store::Session;
 use leadgate_store::jobs::NewJob;
 use leadgate_store::scoring::{ScoreUpdate, ScoringInput};
@@ -121,8 +125,9 @@ impl App {
         let mut s = self.store.read().await?;
         let active = self.active_rules(&mut s).await?;
         let input = s.scoring_inputs(&[id]).await?.pop().ok_or_else(|| AppError::not_found("contact", id))?;
+        let events = s.events_of_contact(id).await?;
         let now = self.now();
-        let card = score(&active.rules, prospect(&input), &input.events, now);
+        let card = score(&active.rules, prospect(&input), &events, now);
         Ok(Explanation {
             contact_id: id,
             lifecycle_stage: input.contact.lifecycle_stage,
@@ -188,27 +193,57 @@ impl App {
     }
 
     /// Rescores `ids` inside `tx` with the active rules: new scores, automatic stage moves, and
-    /// their history.
+    /// their history. `new_events` are events just recorded for some of them: a contact whose
+    /// stored ledger can be extended with them is scored without reading its timeline; the others
+    /// are scored from their whole timeline.
     pub(crate) async fn rescore_in(
         &self,
         tx: &mut Session,
         ids: &[ContactId],
         now: Timestamp,
+        new_events: &HashMap<ContactId, Vec<Event>>,
     ) -> Result<Vec<ScoreOutcome>, AppError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let active = self.active_rules(tx).await?;
         let inputs = tx.scoring_inputs(ids).await?;
-        let outcomes: Vec<ScoreOutcome> = inputs.iter().map(|input| evaluate(&active, input, now)).collect();
-        let updates: Vec<ScoreUpdate> = outcomes
-            .iter()
-            .map(|o| ScoreUpdate {
-                contact: o.contact,
-                score: o.summary.clone(),
-                stage: o.transitions.last().map(|t| t.to),
-            })
-            .collect();
+        let mut ledgers: HashMap<ContactId, Ledger> = HashMap::with_capacity(inputs.len());
+        let mut full: Vec<ContactId> = Vec::new();
+        for input in &inputs {
+            let id = input.contact.id;
+            let extended = input.ledger.as_deref().and_then(Ledger::from_bytes).and_then(|mut ledger| {
+                let fresh = new_events.get(&id).map_or(&[][..], Vec::as_slice);
+                ledger.extend(&active.rules, active.version, fresh).ok().map(|()| ledger)
+            });
+            match extended {
+                Some(ledger) => {
+                    ledgers.insert(id, ledger);
+                }
+                None => full.push(id),
+            }
+        }
+        if !full.is_empty() {
+            let mut timelines = tx.events_of_contacts(&full).await?;
+            for id in full {
+                let events = timelines.remove(&id).unwrap_or_default();
+                ledgers.insert(id, Ledger::from_events(&active.rules, active.version, &events));
+            }
+        }
+        let mut outcomes = Vec::with_capacity(inputs.len());
+        let mut updates = Vec::with_capacity(inputs.len());
+        for input in &inputs {
+            let Some(mut ledger) = ledgers.remove(&input.contact.id) else { continue };
+            ledger.prune(&active.rules, now);
+            let outcome = evaluate(&active, input, &ledger, now);
+            updates.push(ScoreUpdate {
+                contact: outcome.contact,
+                score: outcome.summary.clone(),
+                stage: outcome.transitions.last().map(|t| t.to),
+                ledger: ledger.to_bytes(),
+            });
+            outcomes.push(outcome);
+        }
         tx.save_scores(&updates, now).await?;
         let transitions: Vec<Transition> =
             outcomes.iter().flat_map(|o| o.transitions.iter().cloned()).collect();
@@ -221,9 +256,9 @@ fn prospect(input: &ScoringInput) -> Prospect<'_> {
     Prospect { contact: &input.contact, company: input.company.as_ref() }
 }
 
-/// Scores one contact and applies the automatic lifecycle moves (pure).
-fn evaluate(active: &ActiveRules, input: &ScoringInput, now: Timestamp) -> ScoreOutcome {
-    let card = score(&active.rules, prospect(input), &input.events, now);
+/// Scores one contact from its ledger and applies the automatic lifecycle moves (pure).
+fn evaluate(active: &ActiveRules, input: &ScoringInput, ledger: &Ledger, now: Timestamp) -> ScoreOutcome {
+    let standing = standing(&active.rules, prospect(input), ledger, now);
     let mut stage = input.contact.lifecycle_stage;
     let mut by_user = input.stage_set_by_user;
     let mut transitions = Vec::new();
@@ -232,7 +267,7 @@ fn evaluate(active: &ActiveRules, input: &ScoringInput, now: Timestamp) -> Score
     for _ in 0..3 {
         let facts = LifecycleFacts {
             stage,
-            scorecard: &card,
+            standing: &standing,
             checklist: &input.checklist,
             sales_accepted: input.sales_accepted,
             stage_set_by_user: by_user,
@@ -250,7 +285,7 @@ fn evaluate(active: &ActiveRules, input: &ScoringInput, now: Timestamp) -> Score
         stage = mv.to;
         by_user = false;
     }
-    ScoreOutcome { contact: input.contact.id, summary: card.summary(active.version), transitions }
+    ScoreOutcome { contact: input.contact.id, summary: standing.summary(active.version), transitions }
 }
 
 /// Turns a refused rules document into the matching client error.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{ContactId, UserId};
 use crate::qualification::Checklist;
-use crate::scoring::{Scorecard, ScoringRules};
+use crate::scoring::{ScoringRules, Standing};
 
 /// A contact's stage in the funnel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -171,7 +171,7 @@ pub fn check_manual(from: LifecycleStage, to: LifecycleStage) -> Result<(), Ille
 #[derive(Debug, Clone)]
 pub struct LifecycleFacts<'a> {
     pub stage: LifecycleStage,
-    pub scorecard: &'a Scorecard,
+    pub standing: &'a Standing,
     pub checklist: &'a Checklist,
     /// Sales accepted the lead (it becomes SQL once the checklist is complete).
     pub sales_accepted: bool,
@@ -199,7 +199,7 @@ pub fn automatic_move(
 ) -> Option<AutomaticMove> {
     use LifecycleStage::*;
     let stage = facts.stage;
-    let card = facts.scorecard;
+    let card = facts.standing;
     let mv = |to, rule: &str, reason: String| Some(AutomaticMove { to, rule: rule.to_string(), reason });
     // Authority `no` always wins: the contact is an intermediary, whatever its score.
     if facts.checklist.lacks_authority() && matches!(stage, Lead | Mql | Sql | Nurturing) {
@@ -226,13 +226,13 @@ pub fn automatic_move(
     let recycling = facts.recycle_until.is_some_and(|t| now < t);
     if matches!(stage, Lead | Nurturing) && !recycling && card.knockouts.is_empty() {
         let grade_ok = card.fit.grade.at_least(l.mql_min_fit_grade);
-        let engaged = card.engagement.score >= l.mql_min_engagement;
+        let engaged = card.engagement >= l.mql_min_engagement;
         let hot = rules.hot_is_enough(card.temperature.level);
         if grade_ok && (engaged || hot) {
             let why = if engaged {
                 format!(
                     "fit grade {} (at least {}) and engagement {} (at least {})",
-                    card.fit.grade, l.mql_min_fit_grade, card.engagement.score, l.mql_min_engagement
+                    card.fit.grade, l.mql_min_fit_grade, card.engagement, l.mql_min_engagement
                 )
             } else {
                 format!(

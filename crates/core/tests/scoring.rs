@@ -13,7 +13,8 @@ use leadgate_core::lifecycle::{
 };
 use leadgate_core::qualification::{Answer, Checklist, Criterion};
 use leadgate_core::scoring::fields::Prospect;
-use leadgate_core::scoring::{Cap, FitGrade, Points, ScoringRules, Temperature, score};
+use leadgate_core::scoring::ledger::Stale;
+use leadgate_core::scoring::{Cap, FitGrade, Ledger, Points, ScoringRules, Temperature, score, standing};
 use proptest::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
@@ -190,13 +191,13 @@ fn x_education_rules_read_imported_fields() {
 
 fn facts<'a>(
     stage: LifecycleStage,
-    card: &'a leadgate_core::scoring::Scorecard,
+    card: &'a leadgate_core::scoring::Standing,
     checklist: &'a Checklist,
     accepted: bool,
 ) -> LifecycleFacts<'a> {
     LifecycleFacts {
         stage,
-        scorecard: card,
+        standing: card,
         checklist,
         sales_accepted: accepted,
         stage_set_by_user: false,
@@ -210,7 +211,7 @@ fn lifecycle_rules_move_leads_forward_and_say_why() {
     let c = contact("ada@acme.example", Some("CTO"), Some("France"));
     let co = company(250, "Software");
     let hot = [event(1, EventKind::DemoRequest, 1.0, None)];
-    let card = score(&rules, Prospect { contact: &c, company: Some(&co) }, &hot, now());
+    let card = score(&rules, Prospect { contact: &c, company: Some(&co) }, &hot, now()).standing();
     let mut checklist = Checklist::default();
     let mv = automatic_move(&facts(LifecycleStage::Lead, &card, &checklist, false), &rules, now()).unwrap();
     assert_eq!(mv.to, LifecycleStage::Mql);
@@ -237,7 +238,7 @@ fn lifecycle_rules_move_leads_forward_and_say_why() {
 fn knockouts_disqualify_unless_a_person_decided_otherwise() {
     let rules = ScoringRules::default_b2b();
     let c = contact("ada@gmail.com", Some("CTO"), Some("France"));
-    let card = score(&rules, Prospect { contact: &c, company: None }, &[], now());
+    let card = score(&rules, Prospect { contact: &c, company: None }, &[], now()).standing();
     let cl = Checklist::default();
     let mv = automatic_move(&facts(LifecycleStage::Lead, &card, &cl, false), &rules, now()).unwrap();
     assert_eq!(mv.to, LifecycleStage::Disqualified);
@@ -369,13 +370,58 @@ proptest! {
                 _ => {
                     let c = contact(emails[email as usize], Some("CEO"), Some("France"));
                     let co = company(300, "software");
-                    let card = score(&rules, Prospect { contact: &c, company: Some(&co) }, &build_events(&specs), now());
-                    let f = LifecycleFacts { stage, scorecard: &card, checklist: &checklist, sales_accepted: accepted, stage_set_by_user: by_user, recycle_until: None };
+                    let card = score(&rules, Prospect { contact: &c, company: Some(&co) }, &build_events(&specs), now()).standing();
+                    let f = LifecycleFacts { stage, standing: &card, checklist: &checklist, sales_accepted: accepted, stage_set_by_user: by_user, recycle_until: None };
                     if let Some(mv) = automatic_move(&f, &rules, now()) { stage = mv.to; }
                 }
             }
             prop_assert!(before == stage || is_legal(before, stage), "{before} -> {stage} is not legal");
             prop_assert!(!(before != LifecycleStage::Mql && stage == LifecycleStage::Sql && before != stage), "SQL only from MQL");
+        }
+    }
+}
+
+#[test]
+fn damaged_ledgers_are_refused_not_misread() {
+    let rules = ScoringRules::default_b2b();
+    let events = build_events(&[(11, 1.0, 0), (0, 0.5, 1)]);
+    let bytes = Ledger::from_events(&rules, 3, &events).to_bytes();
+    assert!(Ledger::from_bytes(&bytes).is_some());
+    assert!(Ledger::from_bytes(&bytes[..bytes.len() - 1]).is_none());
+    assert!(Ledger::from_bytes(&[bytes.clone(), vec![0]].concat()).is_none());
+    assert!(Ledger::from_bytes(b"{\"version\":3}").is_none());
+    assert!(Ledger::from_bytes(&[]).is_none());
+}
+
+proptest! {
+    #[test]
+    fn the_ledger_extended_event_by_event_gives_the_explained_score(
+        specs in prop::collection::vec(arb_event(), 0..80),
+        split in 0usize..80,
+        later in 0.0f64..500.0,
+    ) {
+        let rules = ScoringRules::default_b2b();
+        let c = contact("ada@acme.example", Some("Head of IT"), Some("Germany"));
+        let p = Prospect { contact: &c, company: None };
+        let mut events = build_events(&specs);
+        events.sort_by_key(|e| (e.occurred_at, e.id));
+        let cut = split.min(events.len());
+        // Built in two steps (what ingest does), through JSON (what storage does).
+        let first = Ledger::from_events(&rules, 7, &events[..cut]);
+        let mut stored = Ledger::from_bytes(&first.to_bytes()).unwrap();
+        prop_assert_eq!(&stored, &first);
+        stored.extend(&rules, 7, &events[cut..]).unwrap();
+        let at = now() + SignedDuration::from_secs_f64(later * 86_400.0);
+        let full = score(&rules, p, &events, at).standing();
+        prop_assert_eq!(&standing(&rules, p, &stored, at), &full);
+        // Pruning forgets only what no longer counts.
+        stored.prune(&rules, at);
+        prop_assert_eq!(standing(&rules, p, &stored, at), full);
+        // An older event, or another rules version, cannot extend it.
+        if let Some(oldest) = events.first() {
+            let mut again = Ledger::from_events(&rules, 7, &events);
+            prop_assert_eq!(again.extend(&rules, 7, std::slice::from_ref(oldest)), Err(Stale::OutOfOrder));
+            prop_assert_eq!(again.extend(&rules, 8, &[]), Err(Stale::RulesChanged));
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct LastTouch<'a> {
     pub at: Timestamp,
 }
 
+/// How many columns [`COLUMNS`] reads.
+pub(crate) const CONTACT_COLUMNS: usize = 28;
+
 fn from_row(row: &Row) -> Result<Contact, StoreError> {
     let email: Option<String> = row.get(1)?;
     let stage: String = row.get(10)?;
@@ -170,14 +173,16 @@ impl Session {
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
     }
 
-    /// Contacts whose ids are bound to `placeholders`.
-    pub(crate) async fn contacts_by_ids(
+    /// Contacts whose ids are bound to `placeholders`, each with the values of the `extra`
+    /// columns (read by the caller from the returned rows, starting at [`CONTACT_COLUMNS`]).
+    pub(crate) async fn contacts_by_ids_with(
         &mut self,
+        extra: &str,
         placeholders: &str,
         values: Vec<Arg>,
-    ) -> Result<Vec<Contact>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM contacts WHERE id IN ({placeholders})");
-        self.fetch_all(&sql, values).await?.iter().map(from_row).collect()
+    ) -> Result<Vec<(Contact, Row)>, StoreError> {
+        let sql = format!("SELECT {COLUMNS}, {extra} FROM contacts WHERE id IN ({placeholders})");
+        self.fetch_all(&sql, values).await?.into_iter().map(|r| Ok((from_row(&r)?, r))).collect()
     }
 
     /// Finds a contact by e-mail, case-insensitively.
@@ -355,5 +360,13 @@ impl Session {
 
     pub async fn count_contacts(&mut self) -> Result<i64, StoreError> {
         self.fetch_one("SELECT COUNT(*) FROM contacts", vec![]).await?.get(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_column_count_matches_the_column_list() {
+        assert_eq!(super::COLUMNS.split(',').count(), super::CONTACT_COLUMNS);
     }
 }

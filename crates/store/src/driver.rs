@@ -231,11 +231,12 @@ impl Row {
     /// as [`StoreError::Corrupt`] rather than a panic.
     pub fn get<T: Column>(&self, idx: usize) -> Result<T, StoreError> {
         match &self.0 {
-            RowInner::Sqlite(values) => values
-                .get(idx)
-                .and_then(T::from_sqlite)
-                .ok_or_else(|| StoreError::Corrupt(format!("column {idx} has an unexpected type or is missing"))),
-            RowInner::Postgres(r) => T::from_pg(r, idx).map_err(|e| StoreError::Corrupt(format!("column {idx}: {e}"))),
+            RowInner::Sqlite(values) => values.get(idx).and_then(T::from_sqlite).ok_or_else(|| {
+                StoreError::Corrupt(format!("column {idx} has an unexpected type or is missing"))
+            }),
+            RowInner::Postgres(r) => {
+                T::from_pg(r, idx).map_err(|e| StoreError::Corrupt(format!("column {idx}: {e}")))
+            }
         }
     }
 
@@ -250,7 +251,8 @@ impl Row {
     /// A JSON object stored as text.
     pub fn json_object(&self, idx: usize) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
         let text: String = self.get(idx)?;
-        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column {idx} is not a JSON object: {e}")))
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("column {idx} is not a JSON object: {e}")))
     }
 }
 

@@ -57,7 +57,7 @@ impl Session {
                     Arg::from(e.received_at),
                     Arg::from(e.source.as_deref()),
                     Arg::from(e.campaign.as_deref()),
-                    Arg::from(serde_json::Value::Object(e.properties.clone()).to_string()),
+                    Arg::from(serde_json::to_string(&e.properties).unwrap_or_else(|_| "{}".into())),
                 ]);
             }
             sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");

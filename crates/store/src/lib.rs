@@ -17,8 +17,8 @@ pub mod fields;
 pub mod idempotency;
 pub mod jobs;
 mod migrate;
-mod sqlite;
 pub mod scoring;
+mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use leadgate_core::company::Company;
 use leadgate_core::contact::Contact;
-use leadgate_core::event::Event;
 use leadgate_core::ids::{CompanyId, ContactId, UserId};
 use leadgate_core::lifecycle::{Actor, LifecycleStage, Transition};
 use leadgate_core::qualification::{Answer, Checklist, ChecklistItem, Criterion};
@@ -32,8 +31,8 @@ pub struct RulesVersion {
 pub struct ScoringInput {
     pub contact: Contact,
     pub company: Option<Company>,
-    /// Oldest first.
-    pub events: Vec<Event>,
+    /// The stored engagement ledger (binary), if any.
+    pub ledger: Option<Vec<u8>>,
     pub checklist: Checklist,
     pub sales_accepted: bool,
     pub stage_set_by_user: bool,
@@ -47,6 +46,8 @@ pub struct ScoreUpdate {
     pub score: ScoreSummary,
     /// The stage after automatic moves, when it changed.
     pub stage: Option<LifecycleStage>,
+    /// The engagement ledger to store (binary).
+    pub ledger: Vec<u8>,
 }
 
 impl Session {
@@ -134,25 +135,30 @@ impl Session {
             .collect()
     }
 
-    /// Loads contacts, their companies, events and checklists for scoring: a handful of queries
-    /// whatever the number of contacts.
+    /// Loads contacts, their companies, ledgers and checklists for scoring: a handful of queries
+    /// whatever the number of contacts. Timelines are read separately, only when a ledger cannot
+    /// be used ([`Session::events_of_contacts`]).
     pub async fn scoring_inputs(&mut self, ids: &[ContactId]) -> Result<Vec<ScoringInput>, StoreError> {
         let mut contacts = Vec::with_capacity(ids.len());
-        let mut extras: HashMap<ContactId, (bool, bool, Option<Timestamp>)> = HashMap::new();
+        let mut extras: HashMap<ContactId, (bool, bool, Option<Timestamp>, Option<Vec<u8>>)> = HashMap::new();
+        let at = crate::contacts::CONTACT_COLUMNS;
         for chunk in ids.chunks(500) {
             let placeholders = Session::placeholders(1, chunk.len());
             let values: Vec<Arg> = chunk.iter().map(|&id| Arg::from(id)).collect();
-            contacts.extend(self.contacts_by_ids(&placeholders, values.clone()).await?);
             let rows = self
-                .fetch_all(
-                    &format!(
-                        "SELECT id, sales_accepted_at, stage_set_by_user, recycle_until FROM contacts WHERE id IN ({placeholders})"
-                    ),
+                .contacts_by_ids_with(
+                    "sales_accepted_at, stage_set_by_user, recycle_until, \
+                     (SELECT ledger FROM engagement_ledgers l WHERE l.contact_id = contacts.id)",
+                    &placeholders,
                     values,
                 )
                 .await?;
-            for r in rows {
-                extras.insert(ContactId(r.get(0)?), (r.opt_ts(1)?.is_some(), r.get(2)?, r.opt_ts(3)?));
+            for (contact, r) in rows {
+                extras.insert(
+                    contact.id,
+                    (r.opt_ts(at)?.is_some(), r.get(at + 1)?, r.opt_ts(at + 2)?, r.get(at + 3)?),
+                );
+                contacts.push(contact);
             }
         }
         let company_ids: Vec<CompanyId> = {
@@ -168,16 +174,15 @@ impl Session {
             }
         }
         let found: Vec<ContactId> = contacts.iter().map(|c| c.id).collect();
-        let mut events = self.events_of_contacts(&found).await?;
         let mut checklists = self.checklists(&found).await?;
         Ok(contacts
             .into_iter()
             .map(|contact| {
-                let (sales_accepted, stage_set_by_user, recycle_until) =
-                    extras.get(&contact.id).copied().unwrap_or((false, false, None));
+                let (sales_accepted, stage_set_by_user, recycle_until, ledger) =
+                    extras.remove(&contact.id).unwrap_or((false, false, None, None));
                 ScoringInput {
                     company: contact.company_id.and_then(|id| companies.get(&id).cloned()),
-                    events: events.remove(&contact.id).unwrap_or_default(),
+                    ledger,
                     checklist: checklists.remove(&contact.id).unwrap_or_default(),
                     sales_accepted,
                     stage_set_by_user,
@@ -188,11 +193,11 @@ impl Session {
             .collect())
     }
 
-    /// Writes new scores (and stages) in one statement per 200 contacts.
+    /// Writes new scores, ledgers and (for the few that moved) stages, in one statement per 200
+    /// contacts for each.
     pub async fn save_scores(&mut self, updates: &[ScoreUpdate], now: Timestamp) -> Result<(), StoreError> {
         for chunk in updates.chunks(200) {
-            let mut values = Vec::with_capacity(chunk.len() * 10 + 1);
-            values.push(Arg::from(now));
+            let mut values = Vec::with_capacity(chunk.len() * 9);
             let rows: Vec<String> = chunk
                 .iter()
                 .enumerate()
@@ -208,29 +213,44 @@ impl Session {
                         Arg::from(s.knockouts.join(",")),
                         Arg::from(s.rules_version),
                         Arg::from(s.scored_at),
-                        Arg::from(u.stage.map(|st| st.as_str())),
                     ]);
-                    format!("({})", Session::placeholders(2 + i * 10, 10))
+                    format!("({})", Session::placeholders(1 + i * 9, 9))
                 })
                 .collect();
-            // column1..column10 of the VALUES list (unnamed on both databases). A NULL stage
-            // keeps the stored one; a new stage also resets `stage_set_by_user`, since a rule
-            // moved it.
+            // column1..column9 of the VALUES list (unnamed on both databases).
             let sql = format!(
                 "UPDATE contacts SET fit_points = v.column2, fit_grade = v.column3, engagement = v.column4, \
                  temperature = v.column5, temperature_reason = v.column6, knockouts = v.column7, \
-                 rules_version = v.column8, scored_at = v.column9, \
-                 lifecycle_stage = COALESCE(v.column10, contacts.lifecycle_stage), \
-                 stage_changed_at = CASE WHEN v.column10 IS NULL THEN contacts.stage_changed_at ELSE $1 END, \
-                 stage_set_by_user = CASE WHEN v.column10 IS NULL THEN contacts.stage_set_by_user ELSE {false} END \
-                 FROM (VALUES {}) AS v WHERE contacts.id = v.column1",
-                rows.join(", "),
-                false = match self.dialect() {
-                    crate::Dialect::Sqlite => "0",
-                    crate::Dialect::Postgres => "FALSE",
-                },
+                 rules_version = v.column8, scored_at = v.column9 FROM (VALUES {}) AS v WHERE contacts.id = v.column1",
+                rows.join(", ")
             );
             self.execute(&sql, values).await?;
+
+            let mut values = Vec::with_capacity(chunk.len() * 2);
+            let rows: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, u)| {
+                    values.extend([Arg::from(u.contact), Arg::from(u.ledger.clone())]);
+                    format!("({})", Session::placeholders(1 + i * 2, 2))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO engagement_ledgers (contact_id, ledger) VALUES {} \
+                 ON CONFLICT (contact_id) DO UPDATE SET ledger = excluded.ledger",
+                rows.join(", ")
+            );
+            self.execute(&sql, values).await?;
+        }
+        // A rule moved these: the stage is no longer a person's decision.
+        for u in updates {
+            if let Some(stage) = u.stage {
+                self.execute(
+                    "UPDATE contacts SET lifecycle_stage = $2, stage_changed_at = $3, stage_set_by_user = $4 WHERE id = $1",
+                    args![u.contact, stage.as_str(), now, false],
+                )
+                .await?;
+            }
         }
         Ok(())
     }

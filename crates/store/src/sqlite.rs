@@ -113,7 +113,9 @@ impl SqlitePool {
                     } else {
                         Connection::open_with_flags(
                             &path,
-                            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                            OpenFlags::SQLITE_OPEN_READ_ONLY
+                                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                                | OpenFlags::SQLITE_OPEN_URI,
                         )?
                     };
                     configure(&conn, writer)?;
@@ -178,7 +180,12 @@ pub(crate) enum Outcome {
 
 impl SqliteConn {
     /// Runs one statement on the blocking pool: `rows` says whether to collect result rows.
-    pub(crate) async fn run(&mut self, sql: String, args: Vec<Arg>, rows: bool) -> Result<Outcome, StoreError> {
+    pub(crate) async fn run(
+        &mut self,
+        sql: String,
+        args: Vec<Arg>,
+        rows: bool,
+    ) -> Result<Outcome, StoreError> {
         let conn = self.conn.take().ok_or_else(|| StoreError::Unavailable("connection lost".into()))?;
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let result = run_statement(&conn, &sql, &args, rows);
@@ -267,7 +274,10 @@ impl From<rusqlite::Error> for StoreError {
             if matches!(err.code, ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked) {
                 return StoreError::Unavailable(format!("the database is busy: {msg}"));
             }
-            if matches!(err.code, ffi::ErrorCode::DiskFull | ffi::ErrorCode::CannotOpen | ffi::ErrorCode::ReadOnly) {
+            if matches!(
+                err.code,
+                ffi::ErrorCode::DiskFull | ffi::ErrorCode::CannotOpen | ffi::ErrorCode::ReadOnly
+            ) {
                 return StoreError::Unavailable(format!("{e}"));
             }
         }

@@ -550,8 +550,8 @@ storage_tests! {
         let mut tx = store.begin().await.unwrap();
         tx.set_stage(b.id, LifecycleStage::Nurturing, true, now).await.unwrap();
         let updates = vec![
-            ScoreUpdate { contact: a.id, score: summary(3, 2512, now), stage: Some(LifecycleStage::Mql) },
-            ScoreUpdate { contact: b.id, score: summary(3, -150, now), stage: None },
+            ScoreUpdate { contact: a.id, score: summary(3, 2512, now), stage: Some(LifecycleStage::Mql), ledger: vec![1, 2, 3] },
+            ScoreUpdate { contact: b.id, score: summary(3, -150, now), stage: None, ledger: vec![] },
         ];
         tx.save_scores(&updates, now + SignedDuration::from_secs(1)).await.unwrap();
         tx.commit().await.unwrap();
@@ -565,6 +565,8 @@ storage_tests! {
         let inputs = s.scoring_inputs(&[b.id, a.id]).await.unwrap();
         let flags: Vec<(ContactId, bool)> = inputs.iter().map(|i| (i.contact.id, i.stage_set_by_user)).collect();
         assert!(flags.contains(&(b.id, true)) && flags.contains(&(a.id, false)));
+        let ledger_a = inputs.iter().find(|i| i.contact.id == a.id).unwrap().ledger.clone();
+        assert_eq!(ledger_a.as_deref(), Some(&[1u8, 2, 3][..]));
     }
 
     async fn checklists_and_history_are_kept(store) {
@@ -606,9 +608,12 @@ storage_tests! {
         assert_eq!(inputs.len(), 2, "unknown ids are skipped");
         let w = inputs.iter().find(|i| i.contact.id == with.id).unwrap();
         assert_eq!(w.company.as_ref().map(|c| c.id), Some(co.id));
-        assert_eq!(w.events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(), vec![EventKind::QuoteRequest, EventKind::PageView]);
+        assert!(w.ledger.is_none(), "never scored");
+        let timelines = s.events_of_contacts(&[with.id, without.id]).await.unwrap();
+        assert_eq!(timelines[&with.id].iter().map(|e| e.kind.clone()).collect::<Vec<_>>(), vec![EventKind::QuoteRequest, EventKind::PageView]);
+        assert!(!timelines.contains_key(&without.id));
         let wo = inputs.iter().find(|i| i.contact.id == without.id).unwrap();
-        assert!(wo.company.is_none() && wo.events.is_empty());
+        assert!(wo.company.is_none());
         let page1 = s.contact_ids_after(None, 1).await.unwrap();
         let page2 = s.contact_ids_after(Some(page1[0]), 5).await.unwrap();
         assert_eq!(page1.len() + page2.len(), 2);

@@ -5,10 +5,10 @@
 
 pub mod condition;
 pub mod fields;
+pub mod ledger;
 pub mod points;
 pub mod rules;
 
-use std::collections::HashMap;
 use std::fmt;
 
 use jiff::Timestamp;
@@ -18,10 +18,9 @@ use crate::event::{Event, EventKind};
 use crate::ids::EventId;
 use condition::Evidence;
 use fields::Prospect;
+pub use ledger::Ledger;
 pub use points::Points;
 pub use rules::{RulesDoc, RulesError, ScoringRules};
-
-const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 
 /// Fit grade: A (ideal customer) to D (poor fit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -217,12 +216,24 @@ pub struct ScoreSummary {
     pub scored_at: Timestamp,
 }
 
-impl Scorecard {
+/// Where a contact stands: what lifecycle rules and lists need, without the per-event detail of
+/// a [`Scorecard`]. Computed from the engagement [`Ledger`] on every write, so it costs no
+/// timeline read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    pub fit: Fit,
+    pub engagement: Points,
+    pub temperature: TemperatureReading,
+    pub knockouts: Vec<KnockoutHit>,
+    pub computed_at: Timestamp,
+}
+
+impl Standing {
     pub fn summary(&self, rules_version: i64) -> ScoreSummary {
         ScoreSummary {
             fit_points: self.fit.points,
             fit_grade: self.fit.grade,
-            engagement: self.engagement.score,
+            engagement: self.engagement,
             temperature: self.temperature.level,
             temperature_reason: self.temperature.reason.clone(),
             knockouts: self.knockouts.iter().map(|k| k.rule.clone()).collect(),
@@ -232,17 +243,55 @@ impl Scorecard {
     }
 }
 
+impl Scorecard {
+    pub fn standing(&self) -> Standing {
+        Standing {
+            fit: self.fit.clone(),
+            engagement: self.engagement.score,
+            temperature: self.temperature.clone(),
+            knockouts: self.knockouts.clone(),
+            computed_at: self.computed_at,
+        }
+    }
+
+    pub fn summary(&self, rules_version: i64) -> ScoreSummary {
+        self.standing().summary(rules_version)
+    }
+}
+
+/// Where a contact stands at `now`, from its profile and its engagement ledger. Equal to
+/// `score(...).standing()` over the events the ledger walked.
+pub fn standing(rules: &ScoringRules, prospect: Prospect<'_>, ledger: &Ledger, now: Timestamp) -> Standing {
+    let engagement = ledger.engagement(rules, now);
+    Standing {
+        fit: fit(rules, prospect),
+        engagement,
+        temperature: temperature(rules, ledger, engagement, now),
+        knockouts: knockouts(rules, prospect),
+        computed_at: now,
+    }
+}
+
 /// Scores a contact at instant `now` from its profile and its events (any order). Events dated
 /// after `now` (clock skew of the sender) count as happening at `now`.
 ///
 /// Pure: the same rules, data and `now` always give the same scorecard, to the hundredth.
 pub fn score(rules: &ScoringRules, prospect: Prospect<'_>, events: &[Event], now: Timestamp) -> Scorecard {
-    let fit = fit(rules, prospect);
     let mut ordered: Vec<&Event> = events.iter().collect();
     ordered.sort_by_key(|e| (e.occurred_at, e.id));
-    let engagement = engagement(rules, &ordered, now);
-    let temperature = temperature(rules, &ordered, &engagement, now);
-    let knockouts = rules
+    let (engagement, ledger) = engagement(rules, &ordered, now);
+    let temperature = temperature(rules, &ledger, engagement.score, now);
+    Scorecard {
+        fit: fit(rules, prospect),
+        engagement,
+        temperature,
+        knockouts: knockouts(rules, prospect),
+        computed_at: now,
+    }
+}
+
+fn knockouts(rules: &ScoringRules, prospect: Prospect<'_>) -> Vec<KnockoutHit> {
+    rules
         .knockouts
         .iter()
         .filter_map(|k| {
@@ -253,8 +302,7 @@ pub fn score(rules: &ScoringRules, prospect: Prospect<'_>, events: &[Event], now
                 evidence,
             })
         })
-        .collect();
-    Scorecard { fit, engagement, temperature, knockouts, computed_at: now }
+        .collect()
 }
 
 fn fit(rules: &ScoringRules, prospect: Prospect<'_>) -> Fit {
@@ -275,51 +323,25 @@ fn fit(rules: &ScoringRules, prospect: Prospect<'_>) -> Fit {
     Fit { points, grade: rules.grade(points), contributions }
 }
 
-fn age_days(at: Timestamp, now: Timestamp) -> f64 {
-    ((now.as_microsecond() - at.as_microsecond()).max(0)) as f64 / MICROS_PER_DAY
+fn age_days(at_us: i64, now: Timestamp) -> f64 {
+    (now.as_microsecond() - at_us).max(0) as f64 / 86_400_000_000.0
 }
 
-fn engagement(rules: &ScoringRules, events: &[&Event], now: Timestamp) -> Engagement {
-    let half_life = rules.half_life_days;
-    // Points already awarded (in absolute value) per rule per UTC day, and per rule for life,
-    // in chronological order: the earliest events fill a cap first.
-    let mut per_day: HashMap<(usize, i64), Points> = HashMap::new();
-    let mut per_life: HashMap<usize, Points> = HashMap::new();
+/// Walks the events (in time order) through the ledger, keeping each scored event's detail for
+/// the explanation.
+fn engagement(rules: &ScoringRules, events: &[&Event], now: Timestamp) -> (Engagement, Ledger) {
+    let mut ledger = Ledger::new(0);
     let mut contributions = Vec::new();
     let mut unscored = 0;
     for &event in events {
-        let matched = rules.engagement.iter().enumerate().find(|(_, r)| {
-            r.kind.as_ref().is_none_or(|k| *k == event.kind)
-                && r.when.as_ref().is_none_or(|c| c.eval(&event, &mut Vec::new()))
-        });
-        let Some((index, rule)) = matched else {
+        let award = ledger.walk(rules, event);
+        let Some(index) = award.rule else {
             unscored += 1;
             continue;
         };
-        let day = event.occurred_at.as_microsecond().div_euclid(86_400_000_000);
-        let mut allowed = rule.points.abs();
-        let mut cap_applied = None;
-        if let Some(cap) = rule.daily_cap {
-            let used = per_day.get(&(index, day)).copied().unwrap_or_default();
-            let room = (cap - used).max(Points::ZERO);
-            if allowed > room {
-                allowed = room;
-                cap_applied = Some(Cap::Daily);
-            }
-        }
-        if let Some(cap) = rule.lifetime_cap {
-            let used = per_life.get(&index).copied().unwrap_or_default();
-            let room = (cap - used).max(Points::ZERO);
-            if allowed > room {
-                allowed = room;
-                cap_applied = Some(Cap::Lifetime);
-            }
-        }
-        *per_day.entry((index, day)).or_default() += allowed;
-        *per_life.entry(index).or_default() += allowed;
-        let before_decay = if rule.points < Points::ZERO { -allowed } else { allowed };
-        let age = age_days(event.occurred_at, now);
-        let factor = (-age / half_life).exp2();
+        let rule = &rules.engagement[index];
+        let at = event.occurred_at.as_microsecond();
+        let factor = ledger::decay(rules, at, now);
         contributions.push(EngagementContribution {
             rule: rule.id.clone(),
             label: rule.label.clone(),
@@ -327,83 +349,77 @@ fn engagement(rules: &ScoringRules, events: &[&Event], now: Timestamp) -> Engage
             kind: event.kind.clone(),
             occurred_at: event.occurred_at,
             rule_points: rule.points,
-            points_before_decay: before_decay,
-            cap_applied,
-            age_days: age,
+            points_before_decay: award.points,
+            cap_applied: award.cap,
+            age_days: age_days(at, now),
             decay_factor: factor,
-            points: before_decay.scaled(factor),
+            points: award.points.scaled(factor),
         });
     }
     let score = contributions.iter().map(|c| c.points).sum();
     contributions.reverse();
-    Engagement { score, half_life_days: half_life, contributions, unscored_events: unscored }
+    let half_life_days = rules.half_life_days;
+    (Engagement { score, half_life_days, contributions, unscored_events: unscored }, ledger)
 }
 
 fn temperature(
     rules: &ScoringRules,
-    events: &[&Event],
-    engagement: &Engagement,
+    ledger: &Ledger,
+    engagement: Points,
     now: Timestamp,
 ) -> TemperatureReading {
     let t = rules.temperature_doc();
     let hot = |reason: String| TemperatureReading { level: Temperature::Hot, reason };
+    let date = |at_us: i64| {
+        Timestamp::from_microsecond(at_us).map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default()
+    };
     // Newest first, so the reason names the latest signal.
-    if let Some(e) = events.iter().rev().find(|e| {
-        rules.intent_kinds.contains(&e.kind) && age_days(e.occurred_at, now) <= t.intent_within_days
-    }) {
+    if let Some(e) = ledger
+        .entries
+        .iter()
+        .rev()
+        .find(|e| e.intent.is_some() && age_days(e.at, now) <= t.intent_within_days)
+    {
+        let kind = e.intent.and_then(|i| rules.intent_kinds.get(i as usize)).map_or("intent", |k| k.as_str());
         return hot(format!(
-            "intent signal: {} on {} (within {} days)",
-            e.kind,
-            e.occurred_at.strftime("%Y-%m-%d"),
+            "intent signal: {kind} on {} (within {} days)",
+            date(e.at),
             t.intent_within_days
         ));
     }
     if let Some(p) = &t.pricing_visits {
-        let needle = p.url_contains.to_lowercase();
-        let visits = events
-            .iter()
-            .filter(|e| {
-                e.kind == EventKind::PageView
-                    && age_days(e.occurred_at, now) <= p.within_days
-                    && e.properties
-                        .get("url")
-                        .and_then(|u| u.as_str())
-                        .is_some_and(|u| u.to_lowercase().contains(&needle))
-            })
-            .count();
+        let visits =
+            ledger.entries.iter().filter(|e| e.pricing && age_days(e.at, now) <= p.within_days).count();
         if visits >= p.count as usize {
             return hot(format!("{visits} pricing page visits in the last {} days", p.within_days));
         }
     }
-    let score = engagement.score;
-    if score >= t.hot_engagement {
-        return hot(format!("engagement {score} is at or above the hot threshold {}", t.hot_engagement));
+    if engagement >= t.hot_engagement {
+        return hot(format!("engagement {engagement} is at or above the hot threshold {}", t.hot_engagement));
     }
-    if score >= t.warm_engagement {
-        return TemperatureReading {
-            level: Temperature::Warm,
-            reason: format!("engagement {score} is at or above the warm threshold {}", t.warm_engagement),
-        };
-    }
-    if let Some(days) = t.active_within_days
-        && let Some(c) = engagement
-            .contributions
-            .iter()
-            .find(|c| c.points_before_decay > Points::ZERO && c.age_days <= days)
-    {
+    if engagement >= t.warm_engagement {
         return TemperatureReading {
             level: Temperature::Warm,
             reason: format!(
-                "active in the last {days} days: {} on {}",
-                c.label,
-                c.occurred_at.strftime("%Y-%m-%d")
+                "engagement {engagement} is at or above the warm threshold {}",
+                t.warm_engagement
             ),
+        };
+    }
+    if let Some(days) = t.active_within_days
+        && let Some(e) = ledger.entries.iter().rev().find(|e| e.points > 0 && age_days(e.at, now) <= days)
+    {
+        let label =
+            e.rule.and_then(|r| rules.engagement.get(r as usize)).map_or("activity", |r| r.label.as_str());
+        return TemperatureReading {
+            level: Temperature::Warm,
+            reason: format!("active in the last {days} days: {label} on {}", date(e.at)),
         };
     }
     TemperatureReading {
         level: Temperature::Cold,
         reason: format!(
-            "engagement {score} is below the warm threshold {} and no intent signal",
+            "engagement {engagement} is below the warm threshold {} and no intent signal",
             t.warm_engagement
         ),
     }

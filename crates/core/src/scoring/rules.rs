@@ -182,6 +182,8 @@ pub struct ScoringRules {
     pub(crate) knockouts: Vec<Knockout>,
     pub(crate) intent_kinds: Vec<EventKind>,
     pub(crate) half_life_days: f64,
+    /// `temperature.pricing_visits.url_contains`, lower-cased once.
+    pub(crate) pricing_needle: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -392,7 +394,16 @@ impl ScoringRules {
             errors.add("description", "is longer than 2000 characters");
         }
         errors.into_result(())?;
-        Ok(ScoringRules { fit, engagement, knockouts, intent_kinds, half_life_days: half_life, doc })
+        let pricing_needle = doc.temperature.pricing_visits.as_ref().map(|p| p.url_contains.to_lowercase());
+        Ok(ScoringRules {
+            fit,
+            engagement,
+            knockouts,
+            intent_kinds,
+            half_life_days: half_life,
+            pricing_needle,
+            doc,
+        })
     }
 
     /// The grade for a number of fit points.
@@ -411,6 +422,15 @@ impl ScoringRules {
 
     pub fn temperature_doc(&self) -> &TemperatureDoc {
         &self.doc.temperature
+    }
+
+    /// The longest window temperature looks back over, in days.
+    pub fn temperature_horizon_days(&self) -> f64 {
+        let t = &self.doc.temperature;
+        [Some(t.intent_within_days), t.pricing_visits.as_ref().map(|p| p.within_days), t.active_within_days]
+            .into_iter()
+            .flatten()
+            .fold(0.0, f64::max)
     }
 
     pub fn lifecycle(&self) -> &LifecycleDoc {

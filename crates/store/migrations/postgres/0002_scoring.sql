@@ -25,6 +25,15 @@ ALTER TABLE contacts ADD COLUMN sales_accepted_by UUID;
 ALTER TABLE contacts ADD COLUMN recycle_until BIGINT;
 CREATE INDEX ix_contacts_inbox ON contacts (temperature, engagement);
 
+-- The state of the engagement walk (see leadgate_core::scoring::ledger), so a new event is
+-- scored without reading the whole timeline again. Derived data: dropping a row costs one full
+-- read of that contact's timeline. A table of its own keeps contact rows small, since it is
+-- rewritten on every event.
+CREATE TABLE engagement_ledgers (
+    contact_id UUID PRIMARY KEY REFERENCES contacts (id) ON DELETE CASCADE,
+    ledger BYTEA NOT NULL
+);
+
 CREATE TABLE qualification (
     contact_id UUID NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
     criterion TEXT NOT NULL CHECK (criterion IN ('need', 'budget', 'authority', 'timing')),
