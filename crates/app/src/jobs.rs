@@ -18,7 +18,7 @@ const LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// How often an idle runner looks for due jobs.
 const POLL: Duration = Duration::from_millis(500);
 /// Contacts rescored per committed step.
-pub const RESCORE_CHUNK: u32 = 500;
+pub const RESCORE_CHUNK: u32 = 2_000;
 
 /// Progress of a long operation, for progress bars and job endpoints.
 pub trait Progress: Send {
@@ -126,7 +126,7 @@ impl App {
         let total = self.store.read().await?.count_contacts().await? as u64;
         loop {
             let now = self.now();
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.store.begin_batch().await?;
             let latest = tx.latest_rules_version().await?;
             if latest != version {
                 return Ok(serde_json::json!({ "rescored": done, "superseded_by": latest }));
@@ -158,7 +158,8 @@ impl App {
     }
 
     /// Rescores every contact now, in this process (the CLI's `leadgate score --all`), reporting
-    /// progress. Each chunk commits on its own, so an interrupted run keeps what it did.
+    /// progress. Each chunk commits on its own, so an interrupted run keeps what it did (scores
+    /// are derived data: a chunk lost to a power cut is simply redone by the next run).
     pub async fn rescore_all(&self, progress: &mut dyn Progress) -> Result<u64, AppError> {
         let total = self.store.read().await?.count_contacts().await? as u64;
         let mut after = None;
@@ -166,7 +167,7 @@ impl App {
         progress.update(0, total);
         loop {
             let now = self.now();
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.store.begin_batch().await?;
             let ids = tx.contact_ids_after(after, RESCORE_CHUNK).await?;
             let Some(last) = ids.last().copied() else { break };
             self.rescore_in(&mut tx, &ids, now, &Default::default()).await?;

@@ -256,8 +256,9 @@ fn prospect(input: &ScoringInput) -> Prospect<'_> {
     Prospect { contact: &input.contact, company: input.company.as_ref() }
 }
 
-/// Scores one contact from its ledger and applies the automatic lifecycle moves (pure).
-fn evaluate(active: &ActiveRules, input: &ScoringInput, ledger: &Ledger, now: Timestamp) -> ScoreOutcome {
+/// Scores one contact from its ledger and applies the automatic lifecycle moves (pure: the
+/// kernel that rescoring runs per contact, also timed alone by the rescore benchmark).
+pub fn evaluate(active: &ActiveRules, input: &ScoringInput, ledger: &Ledger, now: Timestamp) -> ScoreOutcome {
     let standing = standing(&active.rules, prospect(input), ledger, now);
     let mut stage = input.contact.lifecycle_stage;
     let mut by_user = input.stage_set_by_user;

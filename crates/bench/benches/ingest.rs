@@ -8,6 +8,10 @@
 
 use std::time::{Duration, Instant};
 
+// The allocator the `leadgate` binary uses, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use jiff::{SignedDuration, Timestamp};
 use leadgate_bench::{BENCH_KEY, BenchServer, EVENT_MIX, Rng, print_table, rate, temp_dir, thousands};
 use leadgate_core::contact::ContactDraft;

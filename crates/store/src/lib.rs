@@ -151,6 +151,29 @@ impl Store {
         Ok(Session { conn })
     }
 
+    /// Starts a write transaction for background batch work whose progress is recorded in the
+    /// same transaction (a job chunk and its checkpoint). Its commit does not wait for the disk
+    /// (SQLite `synchronous = NORMAL`, PostgreSQL `synchronous_commit = off`): a power cut can
+    /// lose the last chunks, and with them the checkpoint, so the job redoes exactly those. Never
+    /// use it for writes acknowledged to a client.
+    pub async fn begin_batch(&self) -> Result<Session, StoreError> {
+        let conn = match &self.pools {
+            Pools::Sqlite(pool) => {
+                let mut conn = pool.acquire(true).await?;
+                conn.relaxed = true;
+                conn.batch("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE".into()).await?;
+                conn.in_tx = true;
+                Conn::Sqlite(conn)
+            }
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+                Conn::PostgresTx(tx)
+            }
+        };
+        Ok(Session { conn })
+    }
+
     /// Opens a read session (no transaction: each statement sees the latest committed data).
     pub async fn read(&self) -> Result<Session, StoreError> {
         let conn = match &self.pools {

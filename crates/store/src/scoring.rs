@@ -140,7 +140,9 @@ impl Session {
     /// be used ([`Session::events_of_contacts`]).
     pub async fn scoring_inputs(&mut self, ids: &[ContactId]) -> Result<Vec<ScoringInput>, StoreError> {
         let mut contacts = Vec::with_capacity(ids.len());
-        let mut extras: HashMap<ContactId, (bool, bool, Option<Timestamp>, Option<Vec<u8>>)> = HashMap::new();
+        // Per contact: sales accepted, stage set by a person, recycled until, ledger.
+        type Extras = (bool, bool, Option<Timestamp>, Option<Vec<u8>>);
+        let mut extras: HashMap<ContactId, Extras> = HashMap::new();
         let at = crate::contacts::CONTACT_COLUMNS;
         for chunk in ids.chunks(500) {
             let placeholders = Session::placeholders(1, chunk.len());
@@ -243,14 +245,24 @@ impl Session {
             self.execute(&sql, values).await?;
         }
         // A rule moved these: the stage is no longer a person's decision.
-        for u in updates {
-            if let Some(stage) = u.stage {
-                self.execute(
-                    "UPDATE contacts SET lifecycle_stage = $2, stage_changed_at = $3, stage_set_by_user = $4 WHERE id = $1",
-                    args![u.contact, stage.as_str(), now, false],
-                )
-                .await?;
-            }
+        let moved: Vec<(ContactId, LifecycleStage)> =
+            updates.iter().filter_map(|u| u.stage.map(|s| (u.contact, s))).collect();
+        for chunk in moved.chunks(500) {
+            let mut values = vec![Arg::from(now), Arg::from(false)];
+            let rows: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (id, stage))| {
+                    values.extend([Arg::from(*id), Arg::from(stage.as_str())]);
+                    format!("({})", Session::placeholders(3 + i * 2, 2))
+                })
+                .collect();
+            let sql = format!(
+                "UPDATE contacts SET lifecycle_stage = v.column2, stage_changed_at = $1, stage_set_by_user = $2 \
+                 FROM (VALUES {}) AS v WHERE contacts.id = v.column1",
+                rows.join(", ")
+            );
+            self.execute(&sql, values).await?;
         }
         Ok(())
     }

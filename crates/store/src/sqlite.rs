@@ -46,6 +46,9 @@ pub(crate) struct SqliteConn {
     pool: Arc<SqlitePool>,
     writer: bool,
     pub(crate) in_tx: bool,
+    /// The connection runs with `synchronous = NORMAL` for a batch transaction; restored to
+    /// FULL before it goes back to the pool.
+    pub(crate) relaxed: bool,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -127,7 +130,14 @@ impl SqlitePool {
                 conn
             }
         };
-        Ok(SqliteConn { conn: Some(conn), pool: self.clone(), writer, in_tx: false, _permit: permit })
+        Ok(SqliteConn {
+            conn: Some(conn),
+            pool: self.clone(),
+            writer,
+            in_tx: false,
+            relaxed: false,
+            _permit: permit,
+        })
     }
 
     pub(crate) fn stats(&self) -> (u32, u32) {
@@ -159,6 +169,9 @@ impl Drop for SqliteConn {
             // A session dropped without commit rolls back, as a transaction must. A rollback in
             // WAL mode writes nothing, so doing it here is quick.
             let _ = conn.execute_batch("ROLLBACK");
+        }
+        if self.relaxed {
+            let _ = conn.execute_batch("PRAGMA synchronous = FULL");
         }
         if self.pool.closed.load(Ordering::Acquire) {
             self.pool.open.fetch_sub(1, Ordering::Relaxed);

@@ -1,6 +1,9 @@
 -- Foundation: users and API keys, companies, contacts, custom fields, events, idempotency keys
 -- and the job queue. Instants are microseconds since the Unix epoch (INTEGER); ids are UUIDv7
 -- (16-byte BLOB); JSON is TEXT. Tables are STRICT so a wrong type is an error, not a surprise.
+-- Contacts and companies are WITHOUT ROWID, i.e. stored in id order: ids are time-ordered, so
+-- new rows append, and walking everyone in id order (rescoring) reads and writes contiguous
+-- pages instead of one random page per contact.
 
 CREATE TABLE users (
     id BLOB PRIMARY KEY,
@@ -40,7 +43,7 @@ CREATE TABLE companies (
     search_text TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE UNIQUE INDEX ux_companies_external_id ON companies (external_id);
 CREATE INDEX ix_companies_domain ON companies (domain);
 
@@ -68,7 +71,7 @@ CREATE TABLE contacts (
     search_text TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE UNIQUE INDEX ux_contacts_email ON contacts (email_key);
 CREATE UNIQUE INDEX ux_contacts_external_id ON contacts (external_id);
 CREATE INDEX ix_contacts_company ON contacts (company_id);

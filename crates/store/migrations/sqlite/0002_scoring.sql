@@ -32,7 +32,7 @@ CREATE INDEX ix_contacts_inbox ON contacts (temperature, engagement);
 CREATE TABLE engagement_ledgers (
     contact_id BLOB PRIMARY KEY REFERENCES contacts (id) ON DELETE CASCADE,
     ledger BLOB NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE qualification (
     contact_id BLOB NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Full-rescore benchmark on SQLite and on a throwaway PostgreSQL (1,000,000 contacts with 10
+# events each by default; generation takes several minutes and is not part of the figures).
+#
+#   bench/rescore.sh            BENCH_CONTACTS=100000 bench/rescore.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LEADGATE_TEST_POSTGRES_URL=$(scripts/throwaway-postgres $$)
+export LEADGATE_TEST_POSTGRES_URL
+cargo bench -p leadgate-bench --bench rescore
