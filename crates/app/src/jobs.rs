@@ -73,7 +73,7 @@ impl App {
     pub async fn run_one_job(&self, owner: &str) -> Result<bool, AppError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let job = tx.claim_job(owner, &[RESCORE_JOB], now + LEASE, now).await?;
+        let job = tx.claim_job(owner, &[RESCORE_JOB, crate::import::IMPORT_JOB], now + LEASE, now).await?;
         tx.commit().await?;
         let Some(job) = job else { return Ok(false) };
         if job.attempts > job.max_attempts {
@@ -92,6 +92,7 @@ impl App {
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job started");
         let outcome = match job.kind.as_str() {
             RESCORE_JOB => self.rescore_job(&job, owner).await,
+            crate::import::IMPORT_JOB => self.run_import_job(&job, owner).await.map_err(StepError::App),
             other => Err(StepError::App(AppError::Internal(format!("unknown job kind `{other}`")))),
         };
         let now = self.now();

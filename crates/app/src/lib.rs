@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod fields;
 pub mod idempotency;
+pub mod import;
 pub mod jobs;
 pub mod lifecycle;
 pub mod scoring;

@@ -222,6 +222,14 @@ pub fn automatic_move(
             );
         }
     }
+    // Disqualified by a rule that no longer holds (the rules or the data changed): back to lead.
+    if stage == Disqualified
+        && !facts.stage_set_by_user
+        && card.knockouts.is_empty()
+        && rules.lifecycle().disqualify_below_fit.is_none_or(|floor| card.fit.points >= floor)
+    {
+        return mv(Lead, "requalified", "no knock-out or floor disqualifies it any more".into());
+    }
     let l = rules.lifecycle();
     let recycling = facts.recycle_until.is_some_and(|t| now < t);
     if matches!(stage, Lead | Nurturing) && !recycling && card.knockouts.is_empty() {

@@ -46,9 +46,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "LEADGATE_LOG_FORMAT", default_value = "text", value_name = "FORMAT")]
     pub log_format: LogFormat,
 
-    /// Log filter, e.g. `info`, `debug`, or `info,leadgate_store=debug`.
-    #[arg(long, global = true, env = "LEADGATE_LOG", default_value = "info", value_name = "FILTER")]
-    pub log: String,
+    /// Log filter, e.g. `info`, `debug`, or `info,leadgate_store=debug`. Default: `info` for
+    /// `serve`, `warn` for the other commands (their output is their summary).
+    #[arg(long, global = true, env = "LEADGATE_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,6 +71,56 @@ pub enum Command {
     /// Export or import the scoring rules as a JSON file.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Import contacts, companies or deals from a CSV file.
+    #[command(
+        after_help = "Examples:\n  leadgate import contacts leads.csv\n  leadgate import contacts Leads.csv --preset x-education\n  leadgate import contacts export.csv --map email=\"E-mail pro\" --map ignore=Notes --missing N/A\n  leadgate import companies accounts.csv --preset maven-crm\n  leadgate import deals sales_pipeline.csv --preset maven-crm\n\nRows are matched to stored records (contacts on external id, then e-mail): importing a file again changes nothing, and an import interrupted half-way completes when run again."
+    )]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportEntity {
+    Contacts,
+    Companies,
+    Deals,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// What the rows are.
+    pub entity: ImportEntity,
+    /// The CSV file (`,`, `;` or tab separated; UTF-8, or Windows-1252 from old Excel).
+    pub file: PathBuf,
+    /// Send a column to a field: `--map email=Courriel`, `--map custom.budget=Budget`,
+    /// `--map ignore=Notes`. Obvious headers (e-mail, first/last name, company, phone…) are
+    /// mapped without it; other columns become custom fields.
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_pair)]
+    pub maps: Vec<(String, String)>,
+    /// A saved mapping: `x-education` (contacts), `maven-crm` (companies, deals).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// A value meaning "no value" (e.g. `Select`, `N/A`); repeat for several.
+    #[arg(long, value_name = "VALUE")]
+    pub missing: Vec<String>,
+    /// The type of a column imported as a custom field, instead of the inferred one:
+    /// text, number, boolean, date or choice.
+    #[arg(long = "type", value_name = "COLUMN=TYPE", value_parser = parse_pair)]
+    pub types: Vec<(String, String)>,
+    /// The column telling whether the contact converted, and its positive value:
+    /// `--outcome Converted=1`, `--outcome y=yes`.
+    #[arg(long, value_name = "COLUMN=VALUE", value_parser = parse_pair)]
+    pub outcome: Option<(String, String)>,
+    /// Where to write the rows refused (CSV: line, column, value, reason). Default:
+    /// `<file name>.rejects.csv` in the current directory, written only if a row is refused.
+    #[arg(long, value_name = "PATH")]
+    pub rejects: Option<PathBuf>,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.trim().is_empty() => Ok((a.trim().to_string(), b.to_string())),
+        _ => Err(format!("`{s}` is not of the form NAME=VALUE")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,8 @@ use crate::cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.global.log_format, &cli.global.log);
+    let default_log = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    init_logging(cli.global.log_format, cli.global.log.as_deref().unwrap_or(default_log));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -43,6 +44,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Score(args) => commands::score::run(&store, args).await,
         Command::Explain(args) => commands::explain::run(&store, args).await,
         Command::Rules(command) => commands::rules::run(&store, command).await,
+        Command::Import(args) => commands::import::run(&store, args).await,
     }
 }
 

@@ -426,3 +426,239 @@ async fn explain_score_and_rules_from_the_command_line() {
     let _ = std::fs::remove_dir_all(dir);
     db.cleanup().await;
 }
+
+fn datasets() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets");
+    assert!(dir.is_dir(), "the shared datasets are missing at {}", dir.display());
+    dir
+}
+
+fn run_import(args: &[String], extra: &[&str], cwd: &Path) -> (bool, String, String) {
+    let out = leadgate().args(args).arg("import").args(extra).current_dir(cwd).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn count(config: &StoreConfig, sql: &str) -> i64 {
+    let store = Store::open(config, jiff::Timestamp::now()).await.unwrap();
+    let mut s = store.read().await.unwrap();
+    let n: i64 = s.fetch_one(sql, vec![]).await.unwrap().get(0).unwrap();
+    drop(s);
+    store.close().await;
+    n
+}
+
+async fn shared_datasets_import_in_one_command(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let args = db_args(&db.config);
+    db.store.close().await;
+    let cwd = temp_dir("xedu");
+    let leads = datasets().join("x-education/Leads.csv");
+    let leads = leads.to_str().unwrap();
+    let (ok, out, err) = run_import(&args, &["contacts", leads, "--preset", "x-education"], &cwd);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("created 9,240 · updated 0 · unchanged 0 · rejected 0"), "{out}");
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts").await, 9240);
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts WHERE outcome = 'converted'").await, 3561);
+    assert_eq!(
+        count(&db.config, "SELECT COUNT(*) FROM contacts WHERE lifecycle_stage = 'customer'").await,
+        3561
+    );
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts WHERE do_not_email").await, 734);
+    let (ok, out, _) = run_import(&args, &["contacts", leads, "--preset", "x-education"], &cwd);
+    assert!(
+        ok && out.contains("created 0 · updated 0 · unchanged 9,240 · rejected 0"),
+        "re-importing changes nothing: {out}"
+    );
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts").await, 9240);
+
+    let accounts = datasets().join("maven-crm/accounts.csv");
+    let (ok, out, err) =
+        run_import(&args, &["companies", accounts.to_str().unwrap(), "--preset", "maven-crm"], &cwd);
+    assert!(ok && out.contains("created 85"), "{out}{err}");
+    let pipeline = datasets().join("maven-crm/sales_pipeline.csv");
+    let (ok, out, err) =
+        run_import(&args, &["deals", pipeline.to_str().unwrap(), "--preset", "maven-crm"], &cwd);
+    assert!(ok && out.contains("created 8,800"), "{out}{err}");
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM deals WHERE stage = 'won'").await, 4238);
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM deals WHERE stage = 'lost'").await, 2473);
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM deals WHERE company_id IS NULL").await, 1425);
+    assert_eq!(
+        count(&db.config, "SELECT COUNT(*) FROM companies").await,
+        85,
+        "every account of the pipeline exists"
+    );
+    assert!(!cwd.join("Leads.rejects.csv").exists(), "no rejects, no report");
+    let _ = std::fs::remove_dir_all(cwd);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn shared_datasets_import_in_one_command_on_sqlite() {
+    shared_datasets_import_in_one_command(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn shared_datasets_import_in_one_command_on_postgres() {
+    shared_datasets_import_in_one_command(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn bad_files_and_bad_rows_get_clear_messages() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let args = db_args(&db.config);
+    db.store.close().await;
+    let cwd = temp_dir("bad");
+    let write = |name: &str, bytes: &[u8]| {
+        let p = cwd.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let empty = write("empty.csv", b"");
+    let (ok, _, err) = run_import(&args, &["contacts", &empty], &cwd);
+    assert!(!ok && err.contains("empty.csv is empty"), "{err}");
+    let header = write("header.csv", b"Email,Name\n");
+    let (ok, _, err) = run_import(&args, &["contacts", &header], &cwd);
+    assert!(!ok && err.contains("has a header but no rows"), "{err}");
+    let one = write("one.csv", b"Email,Name\nada@acme.example,Ada\n");
+    let (ok, _, err) = run_import(&args, &["contacts", &one, "--map", "email=Courriel"], &cwd);
+    assert!(!ok && err.contains("column `Courriel` is missing in one.csv (line 1)"), "{err}");
+    let (ok, _, err) = run_import(&args, &["contacts", &write("nothing.csv", b"Budget\n12\n")], &cwd);
+    assert!(!ok && err.contains("--map email=<column>"), "{err}");
+    let (ok, _, err) = run_import(&args, &["contacts", "/nonexistent/file.csv"], &cwd);
+    assert!(!ok && err.contains("does not exist"), "{err}");
+
+    // A French Excel export: BOM, `;`, quotes around separators and line breaks, Windows-1252.
+    let mut file = b"\xEF\xBB\xBFCourriel;Pr\xC3\xA9nom;Soci\xC3\xA9t\xC3\xA9;Budget;Note\n".to_vec();
+    file.extend_from_slice(b"ada@acme.example;Ada;\"Acme; Inc\";1200;\"two\nlines\"\n");
+    file.extend_from_slice(b"not-an-email;Bob;Acme;12;ok\n");
+    file.extend_from_slice(b"carl@acme.example;Carl;Acme;lots;ok\n");
+    file.extend_from_slice(b"dora@acme.example;Dora\n");
+    file.extend_from_slice(b"ELOI@acme.example;\xC9loi;Acme;3;ok\n");
+    file.extend_from_slice(format!("fred@acme.example;Fred;Acme;4;\"{}\"\n", "x".repeat(70_000)).as_bytes());
+    file.extend_from_slice(b"eloi@ACME.example;Eloi;Acme;5;again\n");
+    let path = write("export.csv", &file);
+    let (ok, out, err) = run_import(&args, &["contacts", &path, "--type", "Budget=number"], &cwd);
+    assert!(ok, "bad rows never stop an import: {out}{err}");
+    assert!(out.contains("separator ;") && out.contains("read as windows-1252"), "{out}");
+    assert!(out.contains("created 2 · updated 0 · unchanged 1 · rejected 4"), "{out}");
+    let report = std::fs::read_to_string(cwd.join("export.rejects.csv")).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], "line,column,value,reason");
+    assert!(report.contains("4,Courriel,not-an-email,"), "{report}");
+    assert!(report.contains("5,Budget,lots,"), "{report}");
+    assert!(report.contains("6,,,\"has 2 fields where the header has 5"), "{report}");
+    assert!(report.contains("8,Note,,is longer than 64 KiB"), "{report}");
+    let store = Store::open(&db.config, jiff::Timestamp::now()).await.unwrap();
+    let mut s = store.read().await.unwrap();
+    let ada = s
+        .find_contact_by_email(&leadgate_core::email::Email::parse("ada@acme.example").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ada.custom["note"], "two\nlines");
+    let eloi = s
+        .find_contact_by_email(&leadgate_core::email::Email::parse("eloi@acme.example").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        eloi.first_name.as_deref(),
+        Some("Eloi"),
+        "the second row of the same person merged into the first"
+    );
+    let company = s.get_company(ada.company_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!(company.name, "Acme; Inc");
+    drop(s);
+    store.close().await;
+    let _ = std::fs::remove_dir_all(cwd);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn rows_are_matched_on_external_id_then_email() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let args = db_args(&db.config);
+    db.store.close().await;
+    let cwd = temp_dir("merge");
+    std::fs::write(cwd.join("a.csv"), "Id,Email,Title\n1,ada@acme.example,CTO\n,grace@acme.example,\n")
+        .unwrap();
+    std::fs::write(
+        cwd.join("b.csv"),
+        "Email,Title,Phone\nADA@ACME.EXAMPLE,CEO,\nGrace@Acme.example,,+33 1 23 45 67 89\n",
+    )
+    .unwrap();
+    let (ok, out, _) = run_import(&args, &["contacts", "a.csv", "--map", "external_id=Id"], &cwd);
+    assert!(ok && out.contains("created 2"), "{out}");
+    let (ok, out, _) = run_import(&args, &["contacts", "b.csv"], &cwd);
+    assert!(ok && out.contains("created 0 · updated 2 · unchanged 0"), "{out}");
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts").await, 2);
+    let store = Store::open(&db.config, jiff::Timestamp::now()).await.unwrap();
+    let mut s = store.read().await.unwrap();
+    let ada = s.find_contact_by_external_id("1").await.unwrap().unwrap();
+    assert_eq!(ada.job_title.as_deref(), Some("CEO"));
+    assert_eq!(ada.email.unwrap().as_str(), "ADA@ACME.EXAMPLE");
+    let grace = s
+        .find_contact_by_email(&leadgate_core::email::Email::parse("grace@acme.example").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(grace.phone.as_deref(), Some("+33 1 23 45 67 89"));
+    drop(s);
+    store.close().await;
+    // No e-mail, no id: the row's content identifies it, so a re-import adds nothing.
+    std::fs::write(cwd.join("fair.csv"), "First name,Last name,Phone\nHedy,Lamarr,+1 555 0100\n").unwrap();
+    for expected in ["created 1", "unchanged 1"] {
+        let (ok, out, _) = run_import(&args, &["contacts", "fair.csv"], &cwd);
+        assert!(ok && out.contains(expected), "{out}");
+    }
+    let _ = std::fs::remove_dir_all(cwd);
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_killed_half_way_completes_when_run_again() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let args = db_args(&db.config);
+    db.store.close().await;
+    let cwd = temp_dir("resume");
+    let mut csv = String::from("Id,Email,Country,Visits\n");
+    for i in 0..60_000 {
+        csv.push_str(&format!("L{i},lead{i}@acme{}.example,France,{}\n", i % 50, i % 17));
+    }
+    std::fs::write(cwd.join("big.csv"), &csv).unwrap();
+    let mut child = leadgate()
+        .args(&args)
+        .args(["import", "contacts", "big.csv", "--map", "external_id=Id"])
+        .current_dir(&cwd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let n = count(&db.config, "SELECT COUNT(*) FROM contacts").await;
+        if n >= 5_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "import too slow to test");
+        assert!(child.try_wait().unwrap().is_none(), "finished before it could be killed");
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let partial = count(&db.config, "SELECT COUNT(*) FROM contacts").await;
+    assert!(partial < 60_000, "killed half-way ({partial})");
+    assert_eq!(partial % 1000, 0, "whole chunks only: each commits with its checkpoint");
+    let (ok, out, err) = run_import(&args, &["contacts", "big.csv", "--map", "external_id=Id"], &cwd);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("resumed after line"), "{out}");
+    assert!(out.contains("created 60,000"), "counts include the interrupted run: {out}");
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts").await, 60_000);
+    assert_eq!(count(&db.config, "SELECT COUNT(DISTINCT external_id) FROM contacts").await, 60_000);
+    let _ = std::fs::remove_dir_all(cwd);
+    db.cleanup().await;
+}

@@ -181,7 +181,18 @@ impl Session {
         placeholders: &str,
         values: Vec<Arg>,
     ) -> Result<Vec<(Contact, Row)>, StoreError> {
-        let sql = format!("SELECT {COLUMNS}, {extra} FROM contacts WHERE id IN ({placeholders})");
+        self.contacts_matching(extra, "id", placeholders, values).await
+    }
+
+    /// Contacts whose `key_column` is one of the values bound to `placeholders`, with `extra`.
+    pub(crate) async fn contacts_matching(
+        &mut self,
+        extra: &str,
+        key_column: &str,
+        placeholders: &str,
+        values: Vec<Arg>,
+    ) -> Result<Vec<(Contact, Row)>, StoreError> {
+        let sql = format!("SELECT {COLUMNS}, {extra} FROM contacts WHERE {key_column} IN ({placeholders})");
         self.fetch_all(&sql, values).await?.into_iter().map(|r| Ok((from_row(&r)?, r))).collect()
     }
 

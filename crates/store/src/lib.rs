@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod fields;
 pub mod idempotency;
+pub mod imports;
 pub mod jobs;
 mod migrate;
 pub mod scoring;

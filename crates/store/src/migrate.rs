@@ -28,6 +28,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_scoring.sql"),
         postgres: include_str!("../migrations/postgres/0002_scoring.sql"),
     },
+    Migration {
+        version: 3,
+        name: "capture",
+        sqlite: include_str!("../migrations/sqlite/0003_capture.sql"),
+        postgres: include_str!("../migrations/postgres/0003_capture.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -8,6 +8,7 @@ use leadgate_core::access::Role;
 use leadgate_core::company::CompanyDraft;
 use leadgate_core::contact::ContactDraft;
 use leadgate_core::custom_field::{CustomFieldDefinition, FieldEntity, FieldType};
+use leadgate_core::deal::DealStage;
 use leadgate_core::email::Email;
 use leadgate_core::event::{Event, EventKind};
 use leadgate_core::filter::{CompanyFilter, ContactFilter};
@@ -618,6 +619,93 @@ storage_tests! {
         let page2 = s.contact_ids_after(Some(page1[0]), 5).await.unwrap();
         assert_eq!(page1.len() + page2.len(), 2);
         assert_eq!(s.contact_ids_of_company(co.id).await.unwrap(), vec![with.id]);
+    }
+}
+
+storage_tests! {
+    async fn contacts_are_inserted_and_found_in_bulk(store) {
+        let now = t("2026-07-01T00:00:00Z");
+        let new: Vec<(ContactId, leadgate_core::contact::NewContact)> = (0..1200)
+            .map(|i| {
+                let d = ContactDraft {
+                    email: (i % 2 == 0).then(|| format!("Bulk{i}@X.example")),
+                    external_id: Some(format!("ext-{i}")),
+                    source: (i % 3 == 0).then(|| "fair".to_string()),
+                    ..Default::default()
+                };
+                (ContactId(new_id()), d.validate().unwrap())
+            })
+            .collect();
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_contacts(&new, now).await.unwrap();
+        tx.set_outcomes(&[(new[0].0, true), (new[1].0, false)], now).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.count_contacts().await.unwrap(), 1200);
+        let by_ext = s.contacts_by_external_ids(&["ext-3".into(), "ext-1199".into(), "nope".into()]).await.unwrap();
+        assert_eq!(by_ext.len(), 2);
+        assert_eq!(by_ext["ext-3"].last_touch_source.as_deref(), Some("fair"), "first touch is the last touch");
+        let by_mail = s.contacts_by_email_keys(&["bulk4@x.example".into()]).await.unwrap();
+        assert_eq!(by_mail["bulk4@x.example"].external_id.as_deref(), Some("ext-4"));
+        let outcomes: Vec<(Option<String>,)> = {
+            let rows = s.fetch_all("SELECT outcome FROM contacts WHERE outcome IS NOT NULL ORDER BY outcome", vec![]).await.unwrap();
+            rows.iter().map(|r| (r.get(0).unwrap(),)).collect()
+        };
+        assert_eq!(outcomes, vec![(Some("converted".to_string()),), (Some("not_converted".to_string()),)]);
+    }
+
+    async fn companies_are_found_by_name_and_deals_upserted(store) {
+        let now = t("2026-07-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let acme = tx.insert_company(CompanyId(new_id()), CompanyDraft { name: "Acme Corp".into(), ..Default::default() }.validate().unwrap(), now).await.unwrap();
+        let ids = tx.company_ids_by_names(&["ACME corp".into(), "Nobody".into()]).await.unwrap();
+        assert_eq!(ids.get("acme corp"), Some(&acme.id));
+        assert_eq!(ids.len(), 1);
+        let deal = |stage| leadgate_store::imports::NewDeal {
+            external_id: "D-1".into(),
+            company_id: Some(acme.id),
+            stage,
+            owner: Some("Moses Frase".into()),
+            product: Some("GTX Pro".into()),
+            value: Some(4514.0),
+            engaged_on: Some("2016-10-25".parse().unwrap()),
+            closed_on: None,
+            custom: Default::default(),
+        };
+        assert_eq!(tx.upsert_deals(&[deal(DealStage::Qualification)], now).await.unwrap(), (1, 0, 0));
+        assert_eq!(tx.upsert_deals(&[deal(DealStage::Qualification)], now).await.unwrap(), (0, 0, 1));
+        assert_eq!(tx.upsert_deals(&[deal(DealStage::Won)], now).await.unwrap(), (0, 1, 0));
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        let deals = s.list_deals(Some(acme.id), 10, None).await.unwrap();
+        assert_eq!(deals.len(), 1);
+        assert_eq!(deals[0].stage, DealStage::Won);
+        assert_eq!(deals[0].engaged_on.unwrap().to_string(), "2016-10-25");
+        assert_eq!(s.companies_by_names(&["acme CORP".into()]).await.unwrap()["acme corp"].id, acme.id);
+    }
+
+    async fn uploads_progress_and_rejects_are_kept(store) {
+        let now = t("2026-07-01T00:00:00Z");
+        let job = JobId(new_id());
+        let up = new_id();
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_upload(up, "leads.csv", b"a,b\n1,2\n".to_vec(), None, now).await.unwrap();
+        tx.save_import_progress("fp1", "contacts", "leads.csv", 1001, &json!({"created": 1000}), false, now).await.unwrap();
+        tx.save_import_progress("fp1", "contacts", "leads.csv", 2001, &json!({"created": 2000}), false, now).await.unwrap();
+        let reject = leadgate_core::import::Reject { line: 7, column: "Email".into(), value: "x".into(), reason: "bad".into() };
+        tx.insert_rejects(job, std::slice::from_ref(&reject)).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.get_upload(up).await.unwrap(), Some(("leads.csv".to_string(), b"a,b\n1,2\n".to_vec())));
+        let p = s.import_progress("fp1").await.unwrap().unwrap();
+        assert_eq!((p.last_line, p.counts["created"].as_i64(), p.finished_at), (2001, Some(2000), None));
+        assert_eq!(s.rejects_of(job).await.unwrap(), vec![reject]);
+        let mut tx = store.begin().await.unwrap();
+        tx.delete_upload(up).await.unwrap();
+        tx.clear_rejects(job).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(s.get_upload(up).await.unwrap().is_none());
+        assert!(s.rejects_of(job).await.unwrap().is_empty());
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod explain;
+pub mod import;
 pub mod migrate;
 pub mod rules;
 pub mod score;

@@ -12,6 +12,9 @@ use tokio::net::TcpListener;
 use crate::cli::ServeArgs;
 
 pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
+    // Listen for SIGTERM/SIGINT from the start: a stop request that arrives while starting up
+    // must also shut down cleanly, not kill the process.
+    let shutdown = shutdown_signal()?;
     let store = super::open_store(config).await?;
     let app = App::new(store.clone(), Arc::new(SystemClock));
     let listener = TcpListener::bind(args.listen).await.with_context(|| {
@@ -22,6 +25,10 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         .bootstrap_admin(&args.admin_email, args.bootstrap_api_key.as_deref())
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the first admin: {e}"))?;
+
+    app.ensure_scoring_rules()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot store the default scoring rules: {e}"))?;
 
     println!("Leadgate is running at http://{addr}/");
     println!("  API description: http://{addr}/api/openapi.json");
@@ -37,9 +44,6 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, database = ?config, "serving");
 
-    app.ensure_scoring_rules()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot store the default scoring rules: {e}"))?;
     // Background jobs run beside the API; they stop after their current step on shutdown.
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let runner = tokio::spawn({
@@ -48,7 +52,7 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     });
 
     let state = AppState::new(app);
-    leadgate_server::serve(listener, state, shutdown_signal()).await?;
+    leadgate_server::serve(listener, state, shutdown).await?;
     let _ = stop_jobs.send(true);
     let _ = runner.await;
     tracing::info!("stopped accepting requests; closing the database");
@@ -56,27 +60,23 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on SIGTERM (service managers) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// A future completing on SIGTERM (service managers) or SIGINT (Ctrl-C). The handlers are
+/// installed now, not when the future is first polled.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot listen for SIGINT")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown requested; finishing requests in flight");
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested; finishing requests in flight");
+    })
 }

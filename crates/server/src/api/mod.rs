@@ -5,6 +5,7 @@ pub mod companies;
 pub mod contacts;
 pub mod events;
 pub mod fields;
+pub mod imports;
 pub mod scoring;
 pub mod users;
 
@@ -79,6 +80,7 @@ pub(crate) fn created<T: Serialize>(recorded: Recorded<T>, location: Option<Stri
         (name = "custom fields", description = "The workspace's own fields on contacts and companies"),
         (name = "scoring", description = "Scores and their explanations, rules, lifecycle, qualification"),
         (name = "jobs", description = "Background jobs and their progress"),
+        (name = "imports", description = "CSV imports of contacts, companies and deals; imported deals"),
         (name = "users", description = "Users, roles and API keys"),
         (name = "operations", description = "Health and metrics")
     )
@@ -94,6 +96,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(fields::routes())
         .merge(users::routes())
         .merge(scoring::routes())
+        .merge(imports::routes())
 }
 
 /// Completes the generated description with what every operation shares, so it is declared once

@@ -247,17 +247,22 @@ async fn get_job(
     Path(id): Path<String>,
 ) -> Result<axum::Json<JobView>, ApiError> {
     let id: JobId = path_id(&id)?;
-    let j = state.app.job(&principal, id).await?;
-    Ok(axum::Json(JobView {
-        id: j.id,
-        kind: j.kind,
-        state: j.state.as_str().to_string(),
-        attempts: j.attempts,
-        progress_done: j.progress_done,
-        progress_total: j.progress_total,
-        result: j.result,
-        last_error: j.last_error,
-        created_at: j.created_at,
-        finished_at: j.finished_at,
-    }))
+    Ok(axum::Json(JobView::from(state.app.job(&principal, id).await?)))
+}
+
+impl From<leadgate_store::jobs::Job> for JobView {
+    fn from(j: leadgate_store::jobs::Job) -> Self {
+        JobView {
+            id: j.id,
+            kind: j.kind,
+            state: j.state.as_str().to_string(),
+            attempts: j.attempts,
+            progress_done: j.progress_done,
+            progress_total: j.progress_total,
+            result: j.result,
+            last_error: j.last_error,
+            created_at: j.created_at,
+            finished_at: j.finished_at,
+        }
+    }
 }

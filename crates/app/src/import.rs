@@ -1,0 +1,1120 @@
+//! Importing CSV files of contacts, companies or deals, from the command line or as an uploaded
+//! file run by a job. A file is read twice, streaming (memory does not grow with its size): once
+//! to check its shape and infer the types of its extra columns, once to import it, a chunk of
+//! rows per transaction. Bad rows never stop an import and are never dropped silently: each is
+//! written to the rejects report with its line, column, value and reason. Rows are matched to
+//! what is stored (contacts on external id, then e-mail), so importing a file again changes
+//! nothing, and an import killed half-way completes when run again.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use leadgate_core::access::Permission;
+use leadgate_core::company::{CompanyDraft, NewCompany};
+use leadgate_core::contact::{Contact, NewContact};
+use leadgate_core::custom_field::{CustomFieldDefinition, FieldEntity, FieldType, merge_custom_values};
+use leadgate_core::ids::{CompanyId, ContactId};
+use leadgate_core::import::{
+    ContactRow, Entity, ImportOptions, ImportPlan, MappedRow, Reject, Target, TypeInference,
+};
+use leadgate_store::Session;
+use leadgate_store::imports::NewDeal;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::jobs::Progress;
+use crate::{App, AppError, Principal, new_uuid};
+
+/// Rows per transaction: big enough for set-based SQL, small enough that a crash loses little.
+pub const CHUNK: usize = 1_000;
+
+/// A file to import, readable as many times as needed.
+pub trait ImportSource: Send + Sync {
+    fn name(&self) -> &str;
+    fn open(&self) -> std::io::Result<Box<dyn Read + Send>>;
+    /// Size in bytes, for progress.
+    fn size(&self) -> Option<u64>;
+}
+
+/// A file on disk.
+pub struct FileSource(pub std::path::PathBuf);
+
+impl ImportSource for FileSource {
+    fn name(&self) -> &str {
+        self.0.file_name().and_then(|n| n.to_str()).unwrap_or("the file")
+    }
+    fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&self.0)?)))
+    }
+    fn size(&self) -> Option<u64> {
+        std::fs::metadata(&self.0).ok().map(|m| m.len())
+    }
+}
+
+/// A file held in memory (an upload).
+pub struct BytesSource {
+    pub name: String,
+    pub content: Arc<Vec<u8>>,
+}
+
+impl ImportSource for BytesSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(std::io::Cursor::new(self.content.clone().as_ref().clone())))
+    }
+    fn size(&self) -> Option<u64> {
+        Some(self.content.len() as u64)
+    }
+}
+
+/// What happened, for the summary line and the API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportSummary {
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    /// Companies created because a contact or deal named one not stored yet.
+    pub companies_created: u64,
+    /// The field separator found.
+    pub delimiter: String,
+    /// Set when the file was not UTF-8 and was read as Windows-1252.
+    pub decoded_as: Option<String>,
+    /// Custom fields declared for extra columns, with their types.
+    pub custom_fields: Vec<(String, String)>,
+    /// The line an interrupted import resumed after, if it did.
+    pub resumed_after_line: Option<u64>,
+}
+
+/// Why a file cannot be imported at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0} is empty: there is no header line")]
+    Empty(String),
+    #[error("{0} has a header but no rows")]
+    NoRows(String),
+    #[error("cannot read {0}: {1}")]
+    Read(String, String),
+    #[error("{0}")]
+    Plan(String),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<leadgate_store::StoreError> for ImportError {
+    fn from(e: leadgate_store::StoreError) -> Self {
+        ImportError::App(e.into())
+    }
+}
+
+/// How the file is laid out, found by looking at its start.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    delimiter: u8,
+}
+
+/// Looks at the first line: the separator is the one of `,` `;` `\t` that occurs most outside
+/// quotes (French spreadsheets export with `;`).
+fn sniff(head: &[u8]) -> Layout {
+    let first_line: &[u8] = head.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for b in first_line {
+        if *b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for c in counts.iter_mut() {
+                if c.0 == *b {
+                    c.1 += 1;
+                }
+            }
+        }
+    }
+    let delimiter = counts.iter().max_by_key(|c| c.1).filter(|c| c.1 > 0).map_or(b',', |c| c.0);
+    Layout { delimiter }
+}
+
+/// A field as text: UTF-8, or Windows-1252 when it is not (old Excel exports), noted.
+fn decode(bytes: &[u8], decoded_as: &mut Option<String>) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            *decoded_as = Some("windows-1252".into());
+            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+            text.into_owned()
+        }
+    }
+}
+
+fn reader(source: &dyn ImportSource) -> Result<(csv::Reader<Box<dyn Read + Send>>, Layout), ImportError> {
+    let read_err = |e: std::io::Error| ImportError::Read(source.name().to_string(), e.to_string());
+    let mut head = Vec::with_capacity(64 * 1024);
+    source.open().map_err(read_err)?.take(64 * 1024).read_to_end(&mut head).map_err(read_err)?;
+    let layout = sniff(head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head));
+    let mut raw = source.open().map_err(read_err)?;
+    // Skip a UTF-8 byte-order mark: Excel writes one, and it would glue itself to the first header.
+    let mut bom = [0u8; 3];
+    let n = raw.read(&mut bom).map_err(read_err)?;
+    let prefix: Vec<u8> = if n == 3 && bom == *b"\xEF\xBB\xBF" { Vec::new() } else { bom[..n].to_vec() };
+    let chained: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(prefix).chain(raw));
+    let rdr = csv::ReaderBuilder::new()
+        .delimiter(layout.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(chained);
+    Ok((rdr, layout))
+}
+
+/// First pass: the header, the number of rows and what each column's values look like.
+fn survey(
+    source: &dyn ImportSource,
+    plan_missing: &[String],
+) -> Result<(Vec<String>, Vec<TypeInference>, u64, Layout), ImportError> {
+    let (mut rdr, layout) = reader(source)?;
+    let mut record = csv::ByteRecord::new();
+    let mut decoded_as = None;
+    let read_err = |e: csv::Error| ImportError::Read(source.name().to_string(), e.to_string());
+    if !rdr.read_byte_record(&mut record).map_err(read_err)? {
+        return Err(ImportError::Empty(source.name().to_string()));
+    }
+    let headers: Vec<String> = record.iter().map(|f| decode(f, &mut decoded_as).trim().to_string()).collect();
+    let mut inferred = vec![TypeInference::default(); headers.len()];
+    let mut rows = 0;
+    while rdr.read_byte_record(&mut record).map_err(read_err)? {
+        rows += 1;
+        for (i, field) in record.iter().enumerate().take(headers.len()) {
+            let text = String::from_utf8_lossy(field);
+            if !plan_missing.iter().any(|m| m.eq_ignore_ascii_case(text.trim())) {
+                inferred[i].observe(&text);
+            }
+        }
+    }
+    if rows == 0 {
+        return Err(ImportError::NoRows(source.name().to_string()));
+    }
+    Ok((headers, inferred, rows, layout))
+}
+
+/// A fingerprint of the file and of how it is imported: a re-run of the same import resumes.
+fn fingerprint(
+    source: &dyn ImportSource,
+    entity: Entity,
+    options: &ImportOptions,
+) -> Result<String, ImportError> {
+    let mut h = Sha256::new();
+    let mut f = source.open().map_err(|e| ImportError::Read(source.name().to_string(), e.to_string()))?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| ImportError::Read(source.name().to_string(), e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    h.update(
+        format!(
+            "{entity:?}{:?}{:?}{:?}{:?}{:?}",
+            options.maps, options.preset, options.types, options.outcome, options.missing
+        )
+        .as_bytes(),
+    );
+    Ok(h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect())
+}
+
+/// Where the rows an import refused go.
+pub trait RejectSink: Send {
+    fn reject(&mut self, rejects: &[Reject]) -> Result<(), AppError>;
+}
+
+/// Rejects written as CSV (line, column, value, reason).
+pub struct CsvRejects<W: std::io::Write + Send> {
+    writer: csv::Writer<W>,
+    header_written: bool,
+}
+
+impl<W: std::io::Write + Send> CsvRejects<W> {
+    pub fn new(w: W) -> Self {
+        CsvRejects { writer: csv::Writer::from_writer(w), header_written: false }
+    }
+}
+
+impl<W: std::io::Write + Send> RejectSink for CsvRejects<W> {
+    fn reject(&mut self, rejects: &[Reject]) -> Result<(), AppError> {
+        let io = |e: csv::Error| AppError::Internal(format!("cannot write the rejects report: {e}"));
+        if !self.header_written {
+            self.writer.write_record(["line", "column", "value", "reason"]).map_err(io)?;
+            self.header_written = true;
+        }
+        for r in rejects {
+            self.writer
+                .write_record([r.line.to_string().as_str(), &r.column, &r.value, &r.reason])
+                .map_err(io)?;
+        }
+        self.writer
+            .flush()
+            .map_err(|e| AppError::Internal(format!("cannot write the rejects report: {e}")))?;
+        Ok(())
+    }
+}
+
+/// Rejects collected in memory (API jobs store them with the job).
+#[derive(Default)]
+pub struct CollectedRejects(pub Vec<Reject>);
+
+impl RejectSink for CollectedRejects {
+    fn reject(&mut self, rejects: &[Reject]) -> Result<(), AppError> {
+        self.0.extend_from_slice(rejects);
+        Ok(())
+    }
+}
+
+/// How an import records its progress so a re-run resumes.
+pub enum Checkpoint {
+    /// A command-line import: in the `imports` table, by file fingerprint.
+    File,
+    /// An API import: in its job.
+    Job { id: leadgate_core::ids::JobId, owner: String, resume_after: u64 },
+}
+
+impl App {
+    /// Imports a file. `progress` gets rows done and total; `rejects` gets refused rows as they
+    /// are found.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn import(
+        &self,
+        principal: &Principal,
+        entity: Entity,
+        source: &dyn ImportSource,
+        options: &ImportOptions,
+        rejects: &mut dyn RejectSink,
+        progress: &mut dyn Progress,
+        checkpoint: Checkpoint,
+    ) -> Result<ImportSummary, ImportError> {
+        principal.require(Permission::WriteContacts)?;
+        let (headers, inferred, total, layout) = survey(source, &options.missing)?;
+        let plan = ImportPlan::build(entity, &headers, options, &inferred, source.name())
+            .map_err(|e| ImportError::Plan(e.to_string()))?;
+        let mut summary = ImportSummary {
+            delimiter: match layout.delimiter {
+                b';' => ";".into(),
+                b'\t' => "tab".into(),
+                _ => ",".into(),
+            },
+            ..Default::default()
+        };
+        summary.custom_fields = self.declare_import_fields(&plan, entity, source, options).await?;
+        let print = fingerprint(source, entity, options)?;
+        let mut resume_after = match &checkpoint {
+            Checkpoint::File => {
+                let mut s = self.store.read().await?;
+                match s.import_progress(&print).await? {
+                    Some(p) if p.finished_at.is_none() && p.last_line > 1 => {
+                        if let Ok(previous) = serde_json::from_value::<ImportSummary>(p.counts) {
+                            summary.created = previous.created;
+                            summary.updated = previous.updated;
+                            summary.unchanged = previous.unchanged;
+                            summary.rejected = previous.rejected;
+                            summary.rows = previous.rows;
+                            summary.companies_created = previous.companies_created;
+                        }
+                        summary.resumed_after_line = Some(p.last_line);
+                        p.last_line
+                    }
+                    _ => 0,
+                }
+            }
+            Checkpoint::Job { resume_after, .. } => *resume_after,
+        };
+        if resume_after > 0 {
+            summary.resumed_after_line = Some(resume_after);
+        }
+
+        let (mut rdr, _) = reader(source)?;
+        let mut record = csv::ByteRecord::new();
+        let read_err = |e: csv::Error| ImportError::Read(source.name().to_string(), e.to_string());
+        let _ = rdr.read_byte_record(&mut record).map_err(read_err)?; // the header
+        let mut line: u64 = 1;
+        let mut decoded_as = None;
+        let mut batch: Vec<(u64, Vec<String>)> = Vec::with_capacity(CHUNK);
+        progress.update(resume_after.saturating_sub(1), total);
+        loop {
+            let more = rdr.read_byte_record(&mut record).map_err(read_err)?;
+            if more {
+                line = record.position().map_or(line + 1, |p| p.line());
+                if line <= resume_after {
+                    continue;
+                }
+                batch.push((line, record.iter().map(|f| decode(f, &mut decoded_as)).collect()));
+            }
+            if batch.len() >= CHUNK || (!more && !batch.is_empty()) {
+                let last = batch.last().map_or(line, |b| b.0);
+                self.import_chunk(
+                    principal,
+                    &plan,
+                    &batch,
+                    &mut summary,
+                    rejects,
+                    &checkpoint,
+                    &print,
+                    source.name(),
+                    last,
+                )
+                .await?;
+                resume_after = last;
+                batch.clear();
+                progress.update(summary.rows, total);
+            }
+            if !more {
+                break;
+            }
+        }
+        summary.decoded_as = decoded_as;
+        if let Checkpoint::File = checkpoint {
+            let mut tx = self.store.begin().await?;
+            let counts = serde_json::to_value(&summary).unwrap_or_default();
+            tx.save_import_progress(
+                &print,
+                entity.as_str(),
+                source.name(),
+                resume_after,
+                &counts,
+                true,
+                self.now(),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(summary)
+    }
+
+    /// Declares the custom fields the plan writes (once; an existing field keeps its type).
+    async fn declare_import_fields(
+        &self,
+        plan: &ImportPlan,
+        entity: Entity,
+        source: &dyn ImportSource,
+        options: &ImportOptions,
+    ) -> Result<Vec<(String, String)>, ImportError> {
+        let field_entity = match entity {
+            Entity::Contacts => FieldEntity::Contact,
+            Entity::Companies => FieldEntity::Company,
+            Entity::Deals => return Ok(Vec::new()),
+        };
+        let wanted = plan.custom_fields();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Choice fields list the values the file holds.
+        let mut choices: HashMap<String, std::collections::BTreeSet<String>> = HashMap::new();
+        if wanted.iter().any(|(_, _, t)| *t == FieldType::Choice) {
+            let (mut rdr, _) = reader(source)?;
+            let mut record = csv::StringRecord::new();
+            let _ = rdr.read_record(&mut record);
+            while rdr.read_record(&mut record).unwrap_or(false) {
+                for c in &plan.columns {
+                    if let Target::Custom { key, field_type: FieldType::Choice } = &c.target
+                        && let Some(v) = record.get(c.index)
+                        && !plan.is_missing(v)
+                    {
+                        choices.entry(key.clone()).or_default().insert(v.trim().to_string());
+                    }
+                }
+            }
+        }
+        let _ = options;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let existing = tx.custom_fields(Some(field_entity)).await?;
+        let mut declared = Vec::new();
+        for (key, header, field_type) in wanted {
+            if let Some(d) = existing.iter().find(|d| d.key == key) {
+                declared.push((key.to_string(), d.field_type.as_str().to_string()));
+                continue;
+            }
+            let def = CustomFieldDefinition {
+                entity: field_entity,
+                key: key.to_string(),
+                label: header.chars().take(200).collect(),
+                field_type,
+                choices: choices.remove(key).map(|s| s.into_iter().take(500).collect()).unwrap_or_default(),
+            };
+            def.validate().map_err(|e| ImportError::Plan(format!("column `{header}`: {e}")))?;
+            tx.insert_custom_field(&def, now).await?;
+            declared.push((key.to_string(), field_type.as_str().to_string()));
+        }
+        tx.commit().await?;
+        Ok(declared)
+    }
+
+    /// Imports one chunk of rows in one transaction, with its checkpoint.
+    #[allow(clippy::too_many_arguments)]
+    async fn import_chunk(
+        &self,
+        principal: &Principal,
+        plan: &ImportPlan,
+        batch: &[(u64, Vec<String>)],
+        summary: &mut ImportSummary,
+        rejects: &mut dyn RejectSink,
+        checkpoint: &Checkpoint,
+        print: &str,
+        file_name: &str,
+        last_line: u64,
+    ) -> Result<(), ImportError> {
+        let now = self.now();
+        let mut mapped = Vec::with_capacity(batch.len());
+        let mut refused = Vec::new();
+        for (line, fields) in batch {
+            let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            match plan.map_row(&refs, *line) {
+                Ok(row) => mapped.push((*line, row)),
+                Err(r) => refused.extend(r),
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let outcome = match plan.entity {
+            Entity::Contacts => self.import_contacts(&mut tx, plan, mapped, now).await?,
+            Entity::Companies => import_companies(&mut tx, mapped, now).await?,
+            Entity::Deals => import_deals(&mut tx, mapped, now).await?,
+        };
+        refused.extend(outcome.refused);
+        summary.rows += batch.len() as u64;
+        summary.created += outcome.created;
+        summary.updated += outcome.updated;
+        summary.unchanged += outcome.unchanged;
+        summary.companies_created += outcome.companies_created;
+        let refused_rows =
+            refused.iter().map(|r| r.line).collect::<std::collections::HashSet<_>>().len() as u64;
+        summary.rejected += refused_rows;
+        match checkpoint {
+            Checkpoint::File => {
+                let counts = serde_json::to_value(&*summary).unwrap_or_default();
+                tx.save_import_progress(
+                    print,
+                    plan.entity.as_str(),
+                    file_name,
+                    last_line,
+                    &counts,
+                    false,
+                    now,
+                )
+                .await?;
+            }
+            Checkpoint::Job { id, owner, .. } => {
+                tx.insert_rejects(*id, &refused).await?;
+                let still = tx
+                    .job_progress(
+                        *id,
+                        owner,
+                        summary.rows as i64,
+                        None,
+                        Some(&serde_json::json!({ "line": last_line, "summary": &*summary }).to_string()),
+                        now + jiff::SignedDuration::from_secs(120),
+                        now,
+                    )
+                    .await?;
+                if !still {
+                    return Err(
+                        AppError::Internal("the import job was taken over by another worker".into()).into()
+                    );
+                }
+            }
+        }
+        tx.commit().await?;
+        if !matches!(checkpoint, Checkpoint::Job { .. }) && !refused.is_empty() {
+            rejects.reject(&refused)?;
+        }
+        let _ = principal;
+        Ok(())
+    }
+
+    async fn import_contacts(
+        &self,
+        tx: &mut Session,
+        plan: &ImportPlan,
+        rows: Vec<(u64, MappedRow)>,
+        now: Timestamp,
+    ) -> Result<ChunkOutcome, ImportError> {
+        let mut out = ChunkOutcome::default();
+        let mut contacts: Vec<(u64, ContactRow)> = Vec::with_capacity(rows.len());
+        for (line, row) in rows {
+            if let MappedRow::Contact(mut c) = row {
+                // Without an e-mail or an external id a row could not be recognised on a second
+                // import; a key derived from its content makes re-importing it harmless.
+                if c.draft.email.is_none() && c.draft.external_id.is_none() {
+                    c.draft.external_id = Some(row_key(&c));
+                }
+                contacts.push((line, c));
+            }
+        }
+        // Companies named by the rows: found by name, or created.
+        let names: Vec<String> = {
+            let mut n: Vec<String> = contacts.iter().filter_map(|(_, c)| c.company.clone()).collect();
+            n.sort_by_key(|s| s.to_lowercase());
+            n.dedup_by_key(|s| s.to_lowercase());
+            n
+        };
+        let companies = company_ids(tx, &names, now, &mut out.companies_created).await?;
+
+        let external: Vec<String> =
+            contacts.iter().filter_map(|(_, c)| c.draft.external_id.clone()).collect();
+        let emails: Vec<String> =
+            contacts.iter().filter_map(|(_, c)| c.draft.email.as_ref().map(|e| e.to_lowercase())).collect();
+        let by_external = tx.contacts_by_external_ids(&external).await?;
+        let by_email = tx.contacts_by_email_keys(&emails).await?;
+        let defs = tx.custom_fields(Some(FieldEntity::Contact)).await?;
+
+        let mut new: Vec<(ContactId, NewContact)> = Vec::new();
+        // Rows of this chunk already handled, by key: a file listing someone twice merges them.
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        // Stored contacts changed by this chunk, latest version (a person may appear twice).
+        let mut changed: HashMap<ContactId, Contact> = HashMap::new();
+        let mut touched: Vec<ContactId> = Vec::new();
+        let mut outcomes: Vec<(ContactId, bool)> = Vec::new();
+        for (line, c) in contacts {
+            let mut draft = c.draft;
+            draft.company_id = c.company.as_ref().and_then(|n| companies.get(&n.to_lowercase()).copied());
+            let custom = draft.custom.take().unwrap_or_default();
+            let checked = match leadgate_core::custom_field::check_custom_values(&defs, &custom) {
+                Ok(v) => v,
+                Err(errors) => {
+                    out.refused.extend(errors.errors.into_iter().map(|e| Reject {
+                        line,
+                        column: plan
+                            .columns
+                            .iter()
+                            .find(|col| matches!(&col.target, Target::Custom { key, .. } if format!("custom.{key}") == e.field))
+                            .map_or(e.field.clone(), |col| col.header.clone()),
+                        value: String::new(),
+                        reason: e.message,
+                    }));
+                    continue;
+                }
+            };
+            let key_ext = draft.external_id.clone().map(|k| format!("x:{k}"));
+            let key_mail = draft.email.as_ref().map(|e| format!("m:{}", e.to_lowercase()));
+            let stored = draft
+                .external_id
+                .as_ref()
+                .and_then(|k| by_external.get(k))
+                .or_else(|| draft.email.as_ref().and_then(|e| by_email.get(&e.to_lowercase())));
+            let in_chunk = key_ext
+                .as_ref()
+                .and_then(|k| seen.get(k))
+                .or_else(|| key_mail.as_ref().and_then(|k| seen.get(k)))
+                .copied();
+            let validated = match draft.clone().validate() {
+                Ok(v) => v,
+                Err(e) => {
+                    out.refused.extend(e.errors.into_iter().map(|e| Reject {
+                        line,
+                        column: e.field,
+                        value: String::new(),
+                        reason: e.message,
+                    }));
+                    continue;
+                }
+            };
+            match (stored, in_chunk) {
+                (_, Some(index)) if index < new.len() && stored.is_none() => {
+                    // Listed twice in this chunk, not stored yet: the later row completes the first.
+                    let (_, first) = &mut new[index];
+                    merge_new(first, validated, checked);
+                    out.unchanged += 1;
+                }
+                (Some(existing), _) => {
+                    let id = existing.id;
+                    let mut next = changed.get(&id).cloned().unwrap_or_else(|| existing.clone());
+                    let before = next.clone();
+                    merge_into(&mut next, &validated, checked);
+                    if next == before {
+                        out.unchanged += 1;
+                        if c.outcome.is_some() {
+                            touched.push(id);
+                        }
+                    } else {
+                        next.updated_at = now;
+                        changed.insert(id, next);
+                        touched.push(id);
+                        out.updated += 1;
+                    }
+                    if let Some(o) = c.outcome {
+                        outcomes.push((id, o));
+                    }
+                }
+                (None, _) => {
+                    let id = ContactId(new_uuid());
+                    let mut n = validated;
+                    n.custom = checked;
+                    if let Some(k) = &key_ext {
+                        seen.insert(k.clone(), new.len());
+                    }
+                    if let Some(k) = &key_mail {
+                        seen.insert(k.clone(), new.len());
+                    }
+                    if let Some(o) = c.outcome {
+                        outcomes.push((id, o));
+                    }
+                    touched.push(id);
+                    new.push((id, n));
+                    out.created += 1;
+                }
+            }
+        }
+        tx.insert_contacts(&new, now).await?;
+        for c in changed.values() {
+            tx.update_contact(c).await?;
+        }
+        tx.set_outcomes(&outcomes, now).await?;
+        touched.sort();
+        touched.dedup();
+        self.rescore_in(tx, &touched, now, &Default::default()).await?;
+        Ok(out)
+    }
+}
+
+#[derive(Default)]
+struct ChunkOutcome {
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+    companies_created: u64,
+    refused: Vec<Reject>,
+}
+
+/// A stable key for a row that has neither e-mail nor external id: its content, hashed.
+fn row_key(c: &ContactRow) -> String {
+    let d = &c.draft;
+    let text = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        d.first_name, d.last_name, d.phone, d.job_title, c.company, d.city
+    );
+    let digest = Sha256::digest(text.to_lowercase().as_bytes());
+    format!("row:{}", digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Fills what `next` lacks from a later row of the same person.
+fn merge_new(first: &mut NewContact, later: NewContact, custom: serde_json::Map<String, serde_json::Value>) {
+    macro_rules! fill {
+        ($($f:ident),*) => {$(
+            if later.$f.is_some() { first.$f = later.$f; }
+        )*};
+    }
+    fill!(
+        email,
+        first_name,
+        last_name,
+        phone,
+        job_title,
+        company_id,
+        country,
+        city,
+        external_id,
+        source,
+        campaign
+    );
+    first.do_not_email |= later.do_not_email;
+    first.do_not_call |= later.do_not_call;
+    merge_custom_values(&mut first.custom, custom);
+}
+
+/// Merges a row into a stored contact: values present in the row replace stored ones; absent
+/// values keep them (an import never erases). The stage and the first touch are not changed.
+fn merge_into(stored: &mut Contact, row: &NewContact, custom: serde_json::Map<String, serde_json::Value>) {
+    macro_rules! set {
+        ($($f:ident),*) => {$(
+            if row.$f.is_some() { stored.$f = row.$f.clone(); }
+        )*};
+    }
+    set!(email, first_name, last_name, phone, job_title, company_id, country, city, external_id);
+    if stored.source.is_none() {
+        stored.source = row.source.clone();
+        stored.campaign = row.campaign.clone();
+    }
+    stored.do_not_email |= row.do_not_email;
+    stored.do_not_call |= row.do_not_call;
+    merge_custom_values(&mut stored.custom, custom);
+}
+
+/// Ids of the companies named, creating those not stored yet.
+async fn company_ids(
+    tx: &mut Session,
+    names: &[String],
+    now: Timestamp,
+    created: &mut u64,
+) -> Result<HashMap<String, CompanyId>, ImportError> {
+    let mut ids = tx.company_ids_by_names(names).await?;
+    for name in names {
+        let key = name.to_lowercase();
+        if ids.contains_key(&key) {
+            continue;
+        }
+        let Ok(new) = (CompanyDraft { name: name.clone(), ..Default::default() }).validate() else {
+            continue;
+        };
+        let company = tx.insert_company(CompanyId(new_uuid()), new, now).await?;
+        ids.insert(key, company.id);
+        *created += 1;
+    }
+    Ok(ids)
+}
+
+async fn import_companies(
+    tx: &mut Session,
+    rows: Vec<(u64, MappedRow)>,
+    now: Timestamp,
+) -> Result<ChunkOutcome, ImportError> {
+    let mut out = ChunkOutcome::default();
+    let drafts: Vec<NewCompany> = rows
+        .into_iter()
+        .filter_map(|(line, r)| match r {
+            MappedRow::Company(c) => match c.draft.validate() {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    out.refused.extend(e.errors.into_iter().map(|e| Reject {
+                        line,
+                        column: e.field,
+                        value: String::new(),
+                        reason: e.message,
+                    }));
+                    None
+                }
+            },
+            _ => None,
+        })
+        .collect();
+    let names: Vec<String> = drafts.iter().map(|d| d.name.clone()).collect();
+    let existing = tx.companies_by_names(&names).await?;
+    let defs = tx.custom_fields(Some(FieldEntity::Company)).await?;
+    let mut created_in_chunk: HashMap<String, ()> = HashMap::new();
+    for d in drafts {
+        let key = d.name.to_lowercase();
+        let custom = leadgate_core::custom_field::check_custom_values(&defs, &d.custom).unwrap_or_default();
+        match existing.get(&key) {
+            Some(old) => {
+                let mut next = old.clone();
+                macro_rules! set {
+                    ($($f:ident),*) => {$(
+                        if d.$f.is_some() { next.$f = d.$f.clone(); }
+                    )*};
+                }
+                set!(domain, sector, employees, annual_revenue, country, external_id);
+                merge_custom_values(&mut next.custom, custom);
+                if next == *old {
+                    out.unchanged += 1;
+                } else {
+                    next.updated_at = now;
+                    tx.update_company(&next).await?;
+                    out.updated += 1;
+                }
+            }
+            None if created_in_chunk.contains_key(&key) => out.unchanged += 1,
+            None => {
+                let mut new = d;
+                new.custom = custom;
+                tx.insert_company(CompanyId(new_uuid()), new, now).await?;
+                created_in_chunk.insert(key, ());
+                out.created += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn import_deals(
+    tx: &mut Session,
+    rows: Vec<(u64, MappedRow)>,
+    now: Timestamp,
+) -> Result<ChunkOutcome, ImportError> {
+    let mut out = ChunkOutcome::default();
+    let deals: Vec<_> = rows
+        .into_iter()
+        .filter_map(|(_, r)| match r {
+            MappedRow::Deal(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<String> = {
+        let mut n: Vec<String> = deals.iter().filter_map(|d| d.company.clone()).collect();
+        n.sort_by_key(|s| s.to_lowercase());
+        n.dedup_by_key(|s| s.to_lowercase());
+        n
+    };
+    let companies = company_ids(tx, &names, now, &mut out.companies_created).await?;
+    let new: Vec<NewDeal> = deals
+        .into_iter()
+        .map(|d| NewDeal {
+            company_id: d.company.as_ref().and_then(|n| companies.get(&n.to_lowercase()).copied()),
+            external_id: d.external_id,
+            stage: d.stage,
+            owner: d.owner,
+            product: d.product,
+            value: d.value,
+            engaged_on: d.engaged_on,
+            closed_on: d.closed_on,
+            custom: d.custom,
+        })
+        .collect();
+    let (created, updated, unchanged) = tx.upsert_deals(&new, now).await?;
+    out.created += created;
+    out.updated += updated;
+    out.unchanged += unchanged;
+    Ok(out)
+}
+
+/// The job kind that runs an uploaded import.
+pub const IMPORT_JOB: &str = "import";
+
+/// An import to run on an uploaded file (the payload of an import job).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportRequest {
+    /// The file, from `POST /api/v1/uploads`.
+    pub upload_id: uuid::Uuid,
+    /// contacts, companies or deals.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "contacts"))]
+    pub entity: String,
+    /// Columns sent to fields: `{"email": "Courriel", "custom.budget": "Budget"}`.
+    #[serde(default)]
+    pub map: std::collections::BTreeMap<String, String>,
+    /// A saved mapping: `x-education` (contacts) or `maven-crm` (companies, deals).
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// Types of custom-field columns: `{"Plan": "choice"}`.
+    #[serde(default)]
+    pub types: std::collections::BTreeMap<String, String>,
+    /// Values meaning "no value", e.g. `["Select"]`.
+    #[serde(default)]
+    pub missing: Vec<String>,
+    /// The column telling whether the contact converted and its positive value.
+    #[serde(default)]
+    pub outcome: Option<OutcomeColumn>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OutcomeColumn {
+    pub column: String,
+    pub positive: String,
+}
+
+impl ImportRequest {
+    fn entity(&self) -> Result<Entity, AppError> {
+        Entity::parse(&self.entity)
+            .ok_or_else(|| AppError::invalid("entity", "must be contacts, companies or deals"))
+    }
+
+    fn options(&self) -> ImportOptions {
+        ImportOptions {
+            maps: self.map.iter().map(|(f, c)| (f.clone(), c.clone())).collect(),
+            preset: self.preset.clone(),
+            types: self.types.iter().map(|(c, t)| (c.clone(), t.clone())).collect(),
+            outcome: self.outcome.as_ref().map(|o| (o.column.clone(), o.positive.clone())),
+            missing: self.missing.clone(),
+        }
+    }
+}
+
+/// The largest file accepted through the API (larger ones: `leadgate import` on the server).
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// An uploaded file, before its import.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Upload {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub bytes: usize,
+}
+
+/// What a file would become: the detected columns and the first rows, for the import wizard.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportPreview {
+    pub rows: u64,
+    pub delimiter: String,
+    /// Per column: header, target field, how it was chosen, type.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub columns: Vec<serde_json::Value>,
+    /// The first rows, as text.
+    pub sample: Vec<Vec<String>>,
+}
+
+impl App {
+    /// Stores an uploaded file for a later import.
+    pub async fn upload(
+        &self,
+        principal: &Principal,
+        name: &str,
+        content: Vec<u8>,
+    ) -> Result<Upload, AppError> {
+        principal.require(Permission::WriteContacts)?;
+        if content.is_empty() {
+            return Err(AppError::invalid("body", "the file is empty"));
+        }
+        let name: String = name.chars().filter(|c| !c.is_control()).take(200).collect();
+        let name = if name.trim().is_empty() { "upload.csv".to_string() } else { name };
+        let id = new_uuid();
+        let bytes = content.len();
+        let mut tx = self.store.begin().await?;
+        tx.insert_upload(id, &name, content, Some(principal.user.id), self.now()).await?;
+        tx.commit().await?;
+        Ok(Upload { id, name, bytes })
+    }
+
+    async fn upload_source(&self, id: uuid::Uuid) -> Result<BytesSource, AppError> {
+        let (name, content) = self.store.read().await?.get_upload(id).await?.ok_or_else(|| {
+            AppError::invalid("upload_id", format!("no upload has the id {id}; upload the file first"))
+        })?;
+        Ok(BytesSource { name, content: Arc::new(content) })
+    }
+
+    /// The mapping an import would use and the first rows, without importing.
+    pub async fn preview_import(
+        &self,
+        principal: &Principal,
+        request: &ImportRequest,
+    ) -> Result<ImportPreview, AppError> {
+        principal.require(Permission::WriteContacts)?;
+        let entity = request.entity()?;
+        let source = self.upload_source(request.upload_id).await?;
+        let options = request.options();
+        let (headers, inferred, rows, layout) =
+            survey(&source, &options.missing).map_err(import_app_error)?;
+        let plan = ImportPlan::build(entity, &headers, &options, &inferred, source.name())
+            .map_err(|e| AppError::invalid("map", e.to_string()))?;
+        let (mut rdr, _) = reader(&source).map_err(import_app_error)?;
+        let mut sample = Vec::new();
+        let mut record = csv::StringRecord::new();
+        let _ = rdr.read_record(&mut record);
+        while sample.len() < 10 && rdr.read_record(&mut record).unwrap_or(false) {
+            sample.push(record.iter().map(String::from).collect());
+        }
+        let columns = plan.columns.iter().map(|c| serde_json::to_value(c).unwrap_or_default()).collect();
+        Ok(ImportPreview {
+            rows,
+            delimiter: (layout.delimiter as char).to_string().replace('\t', "tab"),
+            columns,
+            sample,
+        })
+    }
+
+    /// Starts an import of an uploaded file as a background job.
+    pub async fn start_import(
+        &self,
+        principal: &Principal,
+        request: ImportRequest,
+    ) -> Result<leadgate_store::jobs::Job, AppError> {
+        principal.require(Permission::WriteContacts)?;
+        request.entity()?;
+        // Refuse a file that cannot be imported now, rather than in a job nobody watches.
+        self.preview_import(principal, &request).await?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let job = tx
+            .enqueue_job(
+                leadgate_store::jobs::NewJob {
+                    id: leadgate_core::ids::JobId(new_uuid()),
+                    kind: IMPORT_JOB.into(),
+                    payload: serde_json::to_value(&request).map_err(|e| AppError::Internal(e.to_string()))?,
+                    run_at: now,
+                    max_attempts: 3,
+                    created_by: Some(principal.user.id),
+                },
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// Runs an import job (called by the job runner).
+    pub(crate) async fn run_import_job(
+        &self,
+        job: &leadgate_store::jobs::Job,
+        owner: &str,
+    ) -> Result<serde_json::Value, AppError> {
+        let request: ImportRequest = serde_json::from_value(job.payload.clone())
+            .map_err(|e| AppError::Internal(format!("bad import job payload: {e}")))?;
+        let entity = request.entity()?;
+        let source = self.upload_source(request.upload_id).await?;
+        let principal = match job.created_by {
+            Some(user) => {
+                let u = self.store.read().await?.get_user(user).await?;
+                match u {
+                    Some(user) => Principal { user, api_key: None },
+                    None => self.operator().await?,
+                }
+            }
+            None => self.operator().await?,
+        };
+        let resume_after = job
+            .checkpoint
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+            .and_then(|v| v.get("line").and_then(|l| l.as_u64()))
+            .unwrap_or(0);
+        let mut sink = CollectedRejects::default();
+        let summary = self
+            .import(
+                &principal,
+                entity,
+                &source,
+                &request.options(),
+                &mut sink,
+                &mut (),
+                Checkpoint::Job { id: job.id, owner: owner.to_string(), resume_after },
+            )
+            .await
+            .map_err(import_app_error)?;
+        serde_json::to_value(&summary).map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// The rows an import job refused.
+    pub async fn import_rejects(
+        &self,
+        principal: &Principal,
+        job: leadgate_core::ids::JobId,
+    ) -> Result<Vec<Reject>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        if s.get_job(job).await?.is_none_or(|j| j.kind != IMPORT_JOB) {
+            return Err(AppError::not_found("import", job));
+        }
+        Ok(s.rejects_of(job).await?)
+    }
+}
+
+/// An import failure as an application error (a file that cannot be read is the client's).
+pub fn import_app_error(e: ImportError) -> AppError {
+    match e {
+        ImportError::App(e) => e,
+        ImportError::Plan(text) => AppError::invalid("map", text),
+        other => AppError::invalid("file", other.to_string()),
+    }
+}
+
+impl App {
+    /// Deals, optionally of one company.
+    pub async fn list_deals(
+        &self,
+        principal: &Principal,
+        company: Option<CompanyId>,
+        limit: u32,
+        after: Option<leadgate_store::cursor::Cursor>,
+    ) -> Result<leadgate_store::cursor::Page<leadgate_core::deal::Deal>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        let items = s.list_deals(company, limit + 1, after.map(|c| c.id)).await?;
+        Ok(leadgate_store::cursor::Page::from_rows(items, limit, |d| leadgate_store::cursor::Cursor {
+            key: 0,
+            id: d.id,
+        }))
+    }
+}

@@ -1,0 +1,474 @@
+//! What imports need from storage: bulk look-ups and inserts of contacts and companies, deals,
+//! outcomes, uploaded files, the progress of command-line imports, and rejected rows.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use leadgate_core::company::Company;
+use leadgate_core::contact::{Contact, NewContact};
+use leadgate_core::deal::{Deal, DealStage};
+use leadgate_core::email::Email;
+use leadgate_core::ids::{CompanyId, ContactId, JobId, UserId};
+use leadgate_core::import::Reject;
+use uuid::Uuid;
+
+use crate::driver::{Arg, Row, Session, args};
+use crate::error::StoreError;
+
+/// The progress of a command-line import of one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportProgress {
+    pub fingerprint: String,
+    pub last_line: u64,
+    pub counts: serde_json::Value,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// A deal to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDeal {
+    pub external_id: String,
+    pub company_id: Option<CompanyId>,
+    pub stage: DealStage,
+    pub owner: Option<String>,
+    pub product: Option<String>,
+    pub value: Option<f64>,
+    pub engaged_on: Option<Date>,
+    pub closed_on: Option<Date>,
+    pub custom: serde_json::Map<String, serde_json::Value>,
+}
+
+const DEAL_COLUMNS: &str = "id, external_id, company_id, contact_id, stage, owner, product, value, engaged_on, closed_on, custom, created_at, updated_at";
+
+fn deal_from_row(r: &Row) -> Result<Deal, StoreError> {
+    let stage: String = r.get(4)?;
+    let date = |i: usize| -> Result<Option<Date>, StoreError> {
+        r.get::<Option<String>>(i)?
+            .map(|d| d.parse::<Date>().map_err(|e| StoreError::Corrupt(format!("deal date `{d}`: {e}"))))
+            .transpose()
+    };
+    Ok(Deal {
+        id: r.get(0)?,
+        external_id: r.get(1)?,
+        company_id: r.get::<Option<Uuid>>(2)?.map(CompanyId),
+        contact_id: r.get::<Option<Uuid>>(3)?.map(ContactId),
+        stage: DealStage::parse(&stage)
+            .ok_or_else(|| StoreError::Corrupt(format!("deal stage `{stage}`")))?,
+        owner: r.get(5)?,
+        product: r.get(6)?,
+        value: r.get(7)?,
+        engaged_on: date(8)?,
+        closed_on: date(9)?,
+        custom: r.json_object(10)?,
+        created_at: r.ts(11)?,
+        updated_at: r.ts(12)?,
+    })
+}
+
+impl Session {
+    /// Stores many new contacts (500 per statement).
+    pub async fn insert_contacts(
+        &mut self,
+        contacts: &[(ContactId, NewContact)],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        const PER_ROW: usize = 20;
+        for chunk in contacts.chunks(500) {
+            let mut values = Vec::with_capacity(chunk.len() * PER_ROW);
+            let rows: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (id, c))| {
+                    let search = [
+                        c.first_name.as_deref(),
+                        c.last_name.as_deref(),
+                        c.email.as_ref().map(|e| e.as_str()),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_lowercase();
+                    values.extend([
+                        Arg::from(*id),
+                        Arg::from(c.email.as_ref().map(|e| e.as_str())),
+                        Arg::from(c.email.as_ref().map(Email::key)),
+                        Arg::from(c.first_name.as_deref()),
+                        Arg::from(c.last_name.as_deref()),
+                        Arg::from(c.phone.as_deref()),
+                        Arg::from(c.job_title.as_deref()),
+                        Arg::from(c.company_id),
+                        Arg::from(c.country.as_deref()),
+                        Arg::from(c.city.as_deref()),
+                        Arg::from(c.external_id.as_deref()),
+                        Arg::from(c.lifecycle_stage.as_str()),
+                        Arg::from(c.source.as_deref()),
+                        Arg::from(c.campaign.as_deref()),
+                        Arg::from(c.do_not_email),
+                        Arg::from(c.do_not_call),
+                        Arg::from(serde_json::to_string(&c.custom).unwrap_or_else(|_| "{}".into())),
+                        Arg::from(search),
+                        Arg::from(now),
+                        Arg::from(now),
+                    ]);
+                    format!("({})", Session::placeholders(1 + i * PER_ROW, PER_ROW))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO contacts (id, email, email_key, first_name, last_name, phone, job_title, company_id, country, \
+                 city, external_id, lifecycle_stage, source, campaign, do_not_email, do_not_call, custom, search_text, \
+                 created_at, updated_at) VALUES {}",
+                rows.join(", ")
+            );
+            self.execute(&sql, values).await?;
+            // First touch is also the last touch until an event says otherwise.
+            let ids: Vec<Arg> = chunk
+                .iter()
+                .filter(|(_, c)| c.source.is_some() || c.campaign.is_some())
+                .map(|(id, _)| Arg::from(*id))
+                .collect();
+            if !ids.is_empty() {
+                let sql = format!(
+                    "UPDATE contacts SET last_touch_source = source, last_touch_campaign = campaign WHERE id IN ({})",
+                    Session::placeholders(1, ids.len())
+                );
+                self.execute(&sql, ids).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Contacts by external id.
+    pub async fn contacts_by_external_ids(
+        &mut self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Contact>, StoreError> {
+        self.contacts_where("external_id", ids).await
+    }
+
+    /// Contacts by e-mail key (lower-cased e-mail).
+    pub async fn contacts_by_email_keys(
+        &mut self,
+        keys: &[String],
+    ) -> Result<HashMap<String, Contact>, StoreError> {
+        self.contacts_where("email_key", keys).await
+    }
+
+    async fn contacts_where(
+        &mut self,
+        column: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, Contact>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in keys.chunks(500) {
+            let rows = self
+                .contacts_matching(
+                    column,
+                    column,
+                    &Session::placeholders(1, chunk.len()),
+                    chunk.iter().map(Arg::from).collect(),
+                )
+                .await?;
+            let at = crate::contacts::CONTACT_COLUMNS;
+            for (contact, row) in rows {
+                if let Some(key) = row.get::<Option<String>>(at)? {
+                    out.insert(key, contact);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records whether contacts converted, as a source said.
+    pub async fn set_outcomes(
+        &mut self,
+        outcomes: &[(ContactId, bool)],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        for (converted, label) in [(true, "converted"), (false, "not_converted")] {
+            let ids: Vec<Arg> =
+                outcomes.iter().filter(|(_, c)| *c == converted).map(|(id, _)| Arg::from(*id)).collect();
+            for chunk in ids.chunks(500) {
+                let mut values = vec![Arg::from(label), Arg::from(now)];
+                values.extend(chunk.iter().cloned());
+                let sql = format!(
+                    "UPDATE contacts SET outcome = $1, outcome_at = $2 WHERE id IN ({}) AND (outcome IS NULL OR outcome <> $1)",
+                    Session::placeholders(3, chunk.len())
+                );
+                self.execute(&sql, values).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Company ids by name, case-insensitively (the first one when names repeat).
+    pub async fn company_ids_by_names(
+        &mut self,
+        names: &[String],
+    ) -> Result<HashMap<String, CompanyId>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in names.chunks(500) {
+            let values: Vec<Arg> = chunk.iter().map(|n| Arg::from(n.to_lowercase())).collect();
+            let sql = format!(
+                "SELECT lower(name), id FROM companies WHERE lower(name) IN ({}) ORDER BY id",
+                Session::placeholders(1, chunk.len())
+            );
+            for r in self.fetch_all(&sql, values).await? {
+                out.entry(r.get::<String>(0)?).or_insert(CompanyId(r.get(1)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Companies by name, case-insensitively.
+    pub async fn companies_by_names(
+        &mut self,
+        names: &[String],
+    ) -> Result<HashMap<String, Company>, StoreError> {
+        let ids = self.company_ids_by_names(names).await?;
+        let list: Vec<CompanyId> = ids.values().copied().collect();
+        let mut by_id: HashMap<CompanyId, Company> = HashMap::new();
+        for chunk in list.chunks(500) {
+            for c in self.companies_by_ids(chunk).await? {
+                by_id.insert(c.id, c);
+            }
+        }
+        Ok(ids.into_iter().filter_map(|(name, id)| by_id.remove(&id).map(|c| (name, c))).collect())
+    }
+
+    /// Inserts or updates deals by external id. Returns how many were created, updated and
+    /// left unchanged.
+    pub async fn upsert_deals(
+        &mut self,
+        deals: &[NewDeal],
+        now: Timestamp,
+    ) -> Result<(u64, u64, u64), StoreError> {
+        let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+        let ids: Vec<String> = deals.iter().map(|d| d.external_id.clone()).collect();
+        let existing = self.deals_by_external_ids(&ids).await?;
+        for d in deals {
+            let custom = serde_json::to_string(&d.custom).unwrap_or_else(|_| "{}".into());
+            match existing.get(&d.external_id) {
+                Some(old) => {
+                    let same = old.company_id == d.company_id
+                        && old.stage == d.stage
+                        && old.owner == d.owner
+                        && old.product == d.product
+                        && old.value == d.value
+                        && old.engaged_on == d.engaged_on
+                        && old.closed_on == d.closed_on
+                        && old.custom == d.custom;
+                    if same {
+                        unchanged += 1;
+                        continue;
+                    }
+                    self.execute(
+                        "UPDATE deals SET company_id = $2, stage = $3, owner = $4, product = $5, value = $6, engaged_on = $7, \
+                         closed_on = $8, custom = $9, updated_at = $10 WHERE id = $1",
+                        args![
+                            old.id,
+                            d.company_id,
+                            d.stage.as_str(),
+                            d.owner.as_deref(),
+                            d.product.as_deref(),
+                            d.value,
+                            d.engaged_on.map(|x| x.to_string()),
+                            d.closed_on.map(|x| x.to_string()),
+                            custom,
+                            now
+                        ],
+                    )
+                    .await?;
+                    updated += 1;
+                }
+                None => {
+                    self.execute(
+                        "INSERT INTO deals (id, external_id, company_id, stage, owner, product, value, engaged_on, closed_on, \
+                         custom, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                        args![
+                            Uuid::now_v7(),
+                            d.external_id.as_str(),
+                            d.company_id,
+                            d.stage.as_str(),
+                            d.owner.as_deref(),
+                            d.product.as_deref(),
+                            d.value,
+                            d.engaged_on.map(|x| x.to_string()),
+                            d.closed_on.map(|x| x.to_string()),
+                            custom,
+                            now
+                        ],
+                    )
+                    .await?;
+                    created += 1;
+                }
+            }
+        }
+        Ok((created, updated, unchanged))
+    }
+
+    pub async fn deals_by_external_ids(
+        &mut self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Deal>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {DEAL_COLUMNS} FROM deals WHERE external_id IN ({})",
+                Session::placeholders(1, chunk.len())
+            );
+            for r in self.fetch_all(&sql, chunk.iter().map(Arg::from).collect()).await? {
+                let d = deal_from_row(&r)?;
+                if let Some(k) = d.external_id.clone() {
+                    out.insert(k, d);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deals, optionally of one company, in creation order.
+    pub async fn list_deals(
+        &mut self,
+        company: Option<CompanyId>,
+        limit: u32,
+        after: Option<Uuid>,
+    ) -> Result<Vec<Deal>, StoreError> {
+        let mut w = crate::driver::Where::new();
+        if let Some(c) = company {
+            w.add("company_id = ?", c);
+        }
+        if let Some(a) = after {
+            w.add("id > ?", a);
+        }
+        let (clause, values) = w.finish();
+        let sql = format!("SELECT {DEAL_COLUMNS} FROM deals {clause} ORDER BY id LIMIT {limit}");
+        self.fetch_all(&sql, values).await?.iter().map(deal_from_row).collect()
+    }
+
+    pub async fn count_deals(&mut self) -> Result<i64, StoreError> {
+        self.fetch_one("SELECT COUNT(*) FROM deals", vec![]).await?.get(0)
+    }
+
+    pub async fn insert_upload(
+        &mut self,
+        id: Uuid,
+        name: &str,
+        content: Vec<u8>,
+        by: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO uploads (id, name, content, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+            args![id, name, content, by, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// An uploaded file: (name, content).
+    pub async fn get_upload(&mut self, id: Uuid) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let row = self.fetch_optional("SELECT name, content FROM uploads WHERE id = $1", args![id]).await?;
+        row.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose()
+    }
+
+    pub async fn delete_upload(&mut self, id: Uuid) -> Result<(), StoreError> {
+        self.execute("DELETE FROM uploads WHERE id = $1", args![id]).await?;
+        Ok(())
+    }
+
+    pub async fn import_progress(&mut self, fingerprint: &str) -> Result<Option<ImportProgress>, StoreError> {
+        let row = self
+            .fetch_optional(
+                "SELECT fingerprint, last_line, counts, finished_at FROM imports WHERE fingerprint = $1",
+                args![fingerprint],
+            )
+            .await?;
+        row.map(|r| {
+            let counts: String = r.get(2)?;
+            Ok(ImportProgress {
+                fingerprint: r.get(0)?,
+                last_line: r.get::<i64>(1)? as u64,
+                counts: serde_json::from_str(&counts).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                finished_at: r.opt_ts(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records how far an import got, in the transaction of the rows it accounts for.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn save_import_progress(
+        &mut self,
+        fingerprint: &str,
+        entity: &str,
+        file_name: &str,
+        last_line: u64,
+        counts: &serde_json::Value,
+        finished: bool,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let finished_at = finished.then_some(now);
+        self.execute(
+            "INSERT INTO imports (fingerprint, entity, file_name, last_line, counts, finished_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (fingerprint) DO UPDATE SET last_line = excluded.last_line, \
+             counts = excluded.counts, finished_at = excluded.finished_at, updated_at = excluded.updated_at",
+            args![fingerprint, entity, file_name, last_line as i64, counts.to_string(), finished_at, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_rejects(&mut self, job: JobId, rejects: &[Reject]) -> Result<(), StoreError> {
+        for chunk in rejects.chunks(500) {
+            let mut values = Vec::with_capacity(chunk.len() * 5);
+            let rows: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    values.extend([
+                        Arg::from(job),
+                        Arg::from(r.line as i64),
+                        Arg::from(r.column.as_str()),
+                        Arg::from(r.value.as_str()),
+                        Arg::from(r.reason.as_str()),
+                    ]);
+                    format!("({})", Session::placeholders(1 + i * 5, 5))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO import_rejects (job_id, line, column_name, value, reason) VALUES {}",
+                rows.join(", ")
+            );
+            self.execute(&sql, values).await?;
+        }
+        Ok(())
+    }
+
+    /// The rows an import job refused, in file order.
+    pub async fn rejects_of(&mut self, job: JobId) -> Result<Vec<Reject>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT line, column_name, value, reason FROM import_rejects WHERE job_id = $1 ORDER BY line",
+                args![job],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Reject {
+                    line: r.get::<i64>(0)? as u64,
+                    column: r.get(1)?,
+                    value: r.get(2)?,
+                    reason: r.get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Forgets the rejects of a job (before a retry writes them again).
+    pub async fn clear_rejects(&mut self, job: JobId) -> Result<(), StoreError> {
+        self.execute("DELETE FROM import_rejects WHERE job_id = $1", args![job]).await?;
+        Ok(())
+    }
+}
