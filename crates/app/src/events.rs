@@ -127,7 +127,7 @@ impl App {
 }
 
 /// The shared path of single and batch ingest, inside the caller's transaction.
-async fn record(
+pub(crate) async fn record(
     app: &App,
     tx: &mut Session,
     events: Vec<NewEvent>,

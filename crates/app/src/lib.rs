@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod import;
 pub mod jobs;
 pub mod lifecycle;
+pub mod requests;
 pub mod scoring;
 
 use std::sync::Arc;

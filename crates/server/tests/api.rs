@@ -725,3 +725,89 @@ api_tests! {
         assert_eq!(after.body["score"]["fit_points"], 40.0 + 20.0 + 10.0 + 15.0 + 10.0);
     }
 }
+
+async fn upload(t: &TestApp, name: &str, body: &[u8]) -> Reply {
+    let req = t
+        .http
+        .post(format!("{}/api/v1/uploads?name={name}", t.base))
+        .bearer_auth(ADMIN_KEY)
+        .header("content-type", "text/csv")
+        .body(body.to_vec());
+    into_reply(req.send().await.unwrap()).await
+}
+
+api_tests! {
+    async fn csv_imports_run_as_jobs_with_a_preview_and_a_rejects_report(t) {
+        let csv = b"Courriel,Pr\xc3\xa9nom,Visits\nada@acme.example,Ada,12\nbad-email,Bob,3\ngrace@acme.example,Grace,x\n";
+        let up = upload(&t, "leads.csv", csv).await;
+        assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+        let id = up.body["id"].as_str().unwrap().to_string();
+        let preview = t.post("/api/v1/imports/preview", json!({"upload_id": id, "entity": "contacts"})).await;
+        assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+        assert_eq!(preview.body["rows"], 3);
+        let targets: Vec<&str> = preview.body["columns"].as_array().unwrap().iter().map(|c| c["target"].as_str().unwrap()).collect();
+        assert_eq!(targets, ["email", "first_name", "custom"]);
+        assert_eq!(preview.body["sample"][0][0], "ada@acme.example");
+        let bad = t.post("/api/v1/imports/preview", json!({"upload_id": id, "entity": "contacts", "map": {"email": "Mail"}})).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body["detail"].as_str().unwrap().contains("the columns are: Courriel, Prénom, Visits"), "{}", bad.body);
+
+        let started = t.post("/api/v1/imports", json!({"upload_id": id, "entity": "contacts", "types": {"Visits": "number"}})).await;
+        assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+        let job = started.body["id"].as_str().unwrap().to_string();
+        assert_eq!(started.body["state"], "queued");
+        assert!(t.app.run_one_job("test-worker").await.unwrap());
+        let status = t.get(&format!("/api/v1/imports/{job}")).await;
+        assert_eq!(status.body["state"], "succeeded", "{}", status.body);
+        assert_eq!(status.body["summary"]["created"], 1);
+        assert_eq!(status.body["summary"]["rejected"], 2);
+        let r = t.http.get(format!("{}/api/v1/imports/{job}/rejects", t.base)).bearer_auth(ADMIN_KEY).send().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+        let report = r.text().await.unwrap();
+        assert!(report.starts_with("line,column,value,reason\n3,Courriel,bad-email,"), "{report}");
+        assert!(report.contains("4,Visits,x,"), "{report}");
+        let none = t.get("/api/v1/imports/0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e").await;
+        assert_eq!(none.status, StatusCode::NOT_FOUND);
+        let empty = upload(&t, "e.csv", b"").await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let unknown = t.post("/api/v1/imports", json!({"upload_id": "0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e", "entity": "contacts"})).await;
+        assert_eq!(unknown.field_errors(), vec!["upload_id"]);
+        let entity = t.post("/api/v1/imports", json!({"upload_id": id, "entity": "widgets"})).await;
+        assert_eq!(entity.field_errors(), vec!["entity"]);
+    }
+
+    async fn requests_entered_by_hand_become_contacts_and_events(t) {
+        let r = t.post("/api/v1/requests", json!({
+            "channel": "trade_fair",
+            "contact": {"email": "visitor@fair.example", "first_name": "Vera", "job_title": "Plant Director"},
+            "company": "Fairco",
+            "campaign": "Salon Industrie 2026",
+            "note": "wants a quote for 3 lines"
+        })).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(r.body["contact_created"], true);
+        assert_eq!(r.body["contact"]["source"], "trade fair");
+        assert_eq!(r.body["contact"]["campaign"], "Salon Industrie 2026");
+        let id = r.body["contact"]["id"].as_str().unwrap().to_string();
+        let again = t.post("/api/v1/requests", json!({
+            "channel": "phone", "kind": "quote_request",
+            "contact": {"email": "VISITOR@fair.example", "phone": "+33 6 12 34 56 78"}
+        })).await;
+        assert_eq!(again.body["contact_created"], false);
+        assert_eq!(again.body["contact"]["id"], id.as_str());
+        assert_eq!(again.body["contact"]["phone"], "+33 6 12 34 56 78", "completed");
+        assert_eq!(again.body["contact"]["first_name"], "Vera", "not overwritten");
+        assert_eq!(again.body["contact"]["score"]["temperature"], "hot", "a quote request by phone is an intent signal");
+        let tl = t.get(&format!("/api/v1/contacts/{id}/timeline")).await;
+        let kinds: Vec<&str> = tl.body["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["quote_request", "trade_fair_visit"]);
+        assert_eq!(tl.body["items"][1]["properties"]["note"], "wants a quote for 3 lines");
+        assert_eq!(tl.body["items"][0]["source"], "phone");
+        let bad = t.post("/api/v1/requests", json!({"channel": "phone", "contact": {"email": "nope"}})).await;
+        assert_eq!(bad.field_errors(), vec!["contact.email"]);
+        let future = t.post("/api/v1/requests", json!({"channel": "phone", "contact": {"email": "z@fair.example"}, "occurred_at": "2999-01-01T00:00:00Z"})).await;
+        assert_eq!(future.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let none = t.get("/api/v1/contacts?email=z@fair.example").await;
+        assert_eq!(none.body["items"].as_array().unwrap().len(), 0, "nothing half-written");
+    }
+}

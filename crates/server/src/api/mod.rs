@@ -1,6 +1,7 @@
 //! REST API v1: routes, their OpenAPI description, and what every endpoint shares (list pages,
 //! created responses, the standard problem responses).
 
+pub mod capture;
 pub mod companies;
 pub mod contacts;
 pub mod events;
@@ -97,6 +98,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(scoring::routes())
         .merge(imports::routes())
+        .merge(capture::routes())
 }
 
 /// Completes the generated description with what every operation shares, so it is declared once

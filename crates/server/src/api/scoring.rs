@@ -158,7 +158,7 @@ pub struct ChecklistAnswer {
     put, path = "/api/v1/contacts/{id}/checklist/{criterion}", tag = "scoring",
     params(
         ("id" = String, Path, format = Uuid, description = "The contact's id"),
-        ("criterion" = Criterion, Path, description = "need, budget, authority or timing")
+        ("criterion" = String, Path, description = "need, budget, authority or timing")
     ),
     request_body = ChecklistAnswer,
     responses((status = 200, description = "The checklist and stage after the change", body = LifecycleView))
