@@ -742,6 +742,21 @@ fn merge_into(stored: &mut Contact, row: &NewContact, custom: serde_json::Map<St
     merge_custom_values(&mut stored.custom, custom);
 }
 
+/// The id of the company named `name` (case-insensitive), created if none exists.
+pub(crate) async fn company_id_by_name(
+    tx: &mut Session,
+    name: &str,
+    now: Timestamp,
+) -> Result<CompanyId, AppError> {
+    let mut created = 0;
+    let ids = company_ids(tx, std::slice::from_ref(&name.to_string()), now, &mut created)
+        .await
+        .map_err(import_app_error)?;
+    ids.get(&name.to_lowercase())
+        .copied()
+        .ok_or_else(|| AppError::invalid("company", "is not a valid company name"))
+}
+
 /// Ids of the companies named, creating those not stored yet.
 async fn company_ids(
     tx: &mut Session,

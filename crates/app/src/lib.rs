@@ -5,6 +5,7 @@
 //! that call these functions; none of them talks to the store for writes.
 
 pub mod auth;
+pub mod capture;
 pub mod clock;
 pub mod companies;
 pub mod contacts;
@@ -33,11 +34,27 @@ pub struct App {
     pub store: Store,
     clock: Arc<dyn Clock>,
     rules_cache: Arc<scoring::RulesCache>,
+    /// The signing secret of form tokens and tracking links, read once from the database.
+    secret: Arc<std::sync::OnceLock<Vec<u8>>>,
+    /// How soon after display a form may be submitted (bots are faster than people).
+    min_fill_time: jiff::SignedDuration,
 }
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
-        App { store, clock, rules_cache: Arc::default() }
+        App {
+            store,
+            clock,
+            rules_cache: Arc::default(),
+            secret: Arc::default(),
+            min_fill_time: capture::MIN_FILL_TIME,
+        }
+    }
+
+    /// Changes the minimum fill time of forms (tests and demos shorten it).
+    pub fn with_min_fill_time(mut self, d: jiff::SignedDuration) -> App {
+        self.min_fill_time = d;
+        self
     }
 
     /// The current instant, from the injected clock (tests move it by hand), truncated to the

@@ -131,18 +131,7 @@ impl App {
         let (_, custom) =
             crate::fields::with_custom_values(&mut tx, FieldEntity::Contact, Ok(()), custom).await?;
         let company_id = match &company_name {
-            Some(name) => {
-                let mut ids = tx.company_ids_by_names(std::slice::from_ref(name)).await?;
-                match ids.remove(&name.to_lowercase()) {
-                    Some(id) => Some(id),
-                    None => {
-                        let c =
-                            leadgate_core::company::CompanyDraft { name: name.clone(), ..Default::default() }
-                                .validate()?;
-                        Some(tx.insert_company(leadgate_core::ids::CompanyId(new_uuid()), c, now).await?.id)
-                    }
-                }
-            }
+            Some(name) => Some(crate::import::company_id_by_name(&mut tx, name, now).await?),
             None => new.company_id,
         };
         let stored = match (&new.external_id, &new.email) {

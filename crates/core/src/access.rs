@@ -77,6 +77,8 @@ pub enum Permission {
     ChangeLifecycle,
     /// Accept or reject leads handed to sales.
     WorkLeads,
+    /// Create and edit web forms.
+    ManageForms,
 }
 
 impl Permission {
@@ -93,6 +95,7 @@ impl Permission {
             Permission::ManageScoring => "edit the scoring rules",
             Permission::ChangeLifecycle => "change a contact's lifecycle stage",
             Permission::WorkLeads => "accept or reject leads (sales only)",
+            Permission::ManageForms => "create or edit web forms",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod deal;
 pub mod email;
 pub mod event;
 pub mod filter;
+pub mod form;
 pub mod ids;
 pub mod import;
 pub mod lifecycle;

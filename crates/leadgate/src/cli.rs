@@ -178,4 +178,8 @@ pub struct ServeArgs {
     /// automated setups. Ignored once an admin exists.
     #[arg(long, env = "LEADGATE_BOOTSTRAP_API_KEY", value_name = "KEY", hide_env_values = true)]
     pub bootstrap_api_key: Option<String>,
+
+    /// Web forms submitted sooner than this after being shown are refused as robots.
+    #[arg(long, env = "LEADGATE_FORM_MIN_FILL_SECONDS", default_value_t = 3.0, value_name = "SECONDS")]
+    pub form_min_fill_seconds: f64,
 }

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod metrics;
 pub mod observe;
 pub mod problem;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,6 +32,10 @@ pub struct AppState {
     pub app: App,
     pub metrics: Arc<metrics::Metrics>,
     openapi_json: Arc<Vec<u8>>,
+    /// Form submissions per client address (spam protection): 10 a minute.
+    pub form_limiter: Arc<web::RateLimiter>,
+    /// Tracker batches per client address: 120 a minute.
+    pub collect_limiter: Arc<web::RateLimiter>,
 }
 
 impl AppState {
@@ -38,7 +43,13 @@ impl AppState {
         let (_, doc) = api::router().split_for_parts();
         let doc = api::finish_openapi(doc);
         let openapi_json = serde_json::to_vec_pretty(&doc).unwrap_or_default();
-        AppState { app, metrics: Arc::default(), openapi_json: Arc::new(openapi_json) }
+        AppState {
+            app,
+            metrics: Arc::default(),
+            openapi_json: Arc::new(openapi_json),
+            form_limiter: Arc::new(web::RateLimiter::new(10, std::time::Duration::from_secs(60))),
+            collect_limiter: Arc::new(web::RateLimiter::new(120, std::time::Duration::from_secs(60))),
+        }
     }
 }
 
@@ -50,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/api/openapi.json", get(openapi))
         .merge(api_routes)
+        .merge(web::capture::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -64,7 +76,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // The peer address is kept for rate limits and consent proof.
+    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.

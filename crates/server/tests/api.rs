@@ -45,8 +45,12 @@ impl Reply {
 }
 
 async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Arc::new(SystemClock)).await
+}
+
+async fn spawn_app_with(backend: Backend, clock: Arc<dyn leadgate_app::Clock>) -> TestApp {
     let db = TestDb::new(backend).await;
-    let app = App::new(db.store.clone(), Arc::new(SystemClock));
+    let app = App::new(db.store.clone(), clock);
     app.bootstrap_admin("admin@test.example", Some(ADMIN_KEY)).await.expect("bootstrap admin");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -809,5 +813,224 @@ api_tests! {
         assert_eq!(future.status, StatusCode::UNPROCESSABLE_ENTITY);
         let none = t.get("/api/v1/contacts?email=z@fair.example").await;
         assert_eq!(none.body["items"].as_array().unwrap().len(), 0, "nothing half-written");
+    }
+}
+
+fn contact_form() -> Value {
+    json!({
+        "slug": "contact-us",
+        "title": "Contact us",
+        "fields": [
+            {"name": "email", "label": "E-mail", "type": "email", "required": true, "maps_to": "email"},
+            {"name": "first_name", "label": "First name", "maps_to": "first_name"},
+            {"name": "company", "label": "Company", "maps_to": "company"},
+            {"name": "message", "label": "Message", "type": "textarea"}
+        ],
+        "event_kind": "quote_request",
+        "campaign": "spring-2026",
+        "consents": [
+            {"purpose": "newsletter", "text": "Send me the monthly newsletter", "version": "2026-11"},
+            {"purpose": "commercial_prospecting", "text": "A sales rep may contact me about my request", "version": "2026-11"}
+        ],
+        "allowed_origins": ["https://www.customer.example"]
+    })
+}
+
+/// The signed token of a freshly rendered hosted form page.
+async fn form_token(t: &TestApp, slug: &str) -> String {
+    let html = t.http.get(format!("{}/f/{slug}", t.base)).send().await.unwrap().text().await.unwrap();
+    let start = html.find("name=\"_lg_token\" value=\"").expect("token in page")
+        + "name=\"_lg_token\" value=\"".len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+async fn post_form(
+    t: &TestApp,
+    slug: &str,
+    fields: &[(&str, &str)],
+    json_from: Option<&str>,
+) -> reqwest::Response {
+    let mut req = t
+        .http
+        .post(format!("{}/f/{slug}/submit", t.base))
+        .header("user-agent", "TestBrowser/1.0")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(fields).unwrap());
+    if let Some(origin) = json_from {
+        req = req.header("accept", "application/json").header("origin", origin);
+    }
+    req.send().await.unwrap()
+}
+
+macro_rules! capture_tests {
+    ($(async fn $name:ident($t:ident, $clock:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run(backend: Backend) {
+                let $clock = Arc::new(leadgate_app::ManualClock::new("2026-11-24T10:00:00Z".parse().unwrap()));
+                let $t = spawn_app_with(backend, $clock.clone()).await;
+                $body;
+                $t.stop().await;
+            }
+            #[tokio::test]
+            async fn sqlite() { run(Backend::Sqlite).await }
+            #[tokio::test]
+            async fn postgres() { run(Backend::Postgres).await }
+        }
+    )*};
+}
+
+capture_tests! {
+    async fn forms_capture_contacts_with_consent_proof_and_refuse_spam(t, clock) {
+        let created = t.post("/api/v1/forms", contact_form()).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        assert!(created.body["embed_snippet"].as_str().unwrap().contains("/f/contact-us/embed.js"));
+        let form_id = created.body["id"].as_str().unwrap().to_string();
+        assert_eq!(t.post("/api/v1/forms", contact_form()).await.status, StatusCode::CONFLICT);
+        let mut bad = contact_form();
+        bad["fields"][0]["maps_to"] = json!("shoe_size");
+        bad["slug"] = json!("Bad Slug");
+        let refused = t.post("/api/v1/forms", bad).await;
+        assert_eq!(refused.field_errors(), vec!["slug", "fields[0].maps_to", "fields"]);
+
+        let page = t.http.get(format!("{}/f/contact-us", t.base)).send().await.unwrap();
+        assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("<label for=\"f-email\">E-mail *</label>") && html.contains("Send me the monthly newsletter"), "{html}");
+
+        // Submitted at once: a robot. Counted, nothing stored, and the robot is thanked anyway.
+        let token = form_token(&t, "contact-us").await;
+        let r = post_form(&t, "contact-us", &[("email", "bot@spam.example"), ("_lg_token", &token)], None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("Thank you"));
+        clock.advance(jiff::SignedDuration::from_secs(10));
+        let r = post_form(&t, "contact-us", &[("email", "bot@spam.example"), ("_lg_token", &token), ("_lg_hp", "http://spam")], None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = post_form(&t, "contact-us", &[("email", "bot@spam.example"), ("_lg_token", "123.forged")], None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(t.get("/api/v1/contacts?email=bot@spam.example").await.body["items"].as_array().unwrap().len(), 0);
+
+        // A person: errors are shown on the page, then the contact is created.
+        let r = post_form(&t, "contact-us", &[("email", "not-an-address"), ("_lg_token", &token)], None).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("E-mail: has no `@`"));
+        let r = post_form(&t, "contact-us", &[
+            ("email", "Ada@Customer.example"), ("first_name", "Ada"), ("company", "Customer Inc"),
+            ("message", "Please quote 3 licences"), ("consent_newsletter", "on"), ("_lg_token", &token),
+        ], None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let c = t.get("/api/v1/contacts?email=ada@customer.example").await;
+        let contact = c.body["items"][0].clone();
+        assert_eq!(contact["source"], "web form");
+        assert_eq!(contact["campaign"], "spring-2026");
+        assert_eq!(contact["score"]["temperature"], "hot", "the form records a quote request");
+        let id = contact["id"].as_str().unwrap();
+        let tl = t.get(&format!("/api/v1/contacts/{id}/timeline")).await;
+        assert_eq!(tl.body["items"][0]["kind"], "quote_request");
+        assert_eq!(tl.body["items"][0]["properties"]["message"], "Please quote 3 licences");
+        assert_eq!(tl.body["items"][0]["properties"]["form"], "contact-us");
+        let consents = t.get(&format!("/api/v1/contacts/{id}/consents")).await;
+        let records = consents.body.as_array().unwrap();
+        assert_eq!(records.len(), 2, "one per purpose, refusals included");
+        let news = records.iter().find(|r| r["purpose"] == "newsletter").unwrap();
+        assert_eq!((news["granted"].as_bool(), news["version"].as_str()), (Some(true), Some("2026-11")));
+        assert_eq!(news["text"], "Send me the monthly newsletter");
+        assert_eq!(news["source"], "form");
+        assert_eq!(news["user_agent"], "TestBrowser/1.0");
+        assert_eq!(news["ip"], "127.0.0.1");
+        let sales = records.iter().find(|r| r["purpose"] == "commercial_prospecting").unwrap();
+        assert_eq!(sales["granted"], false);
+
+        // Withdrawal through the API is one call and immediate.
+        let w = t.post(&format!("/api/v1/contacts/{id}/consents"), json!({"purpose": "newsletter", "granted": false, "text": "Unsubscribed by phone", "version": "phone"})).await;
+        assert_eq!(w.status, StatusCode::CREATED, "{}", w.body);
+        let consents = t.get(&format!("/api/v1/contacts/{id}/consents")).await;
+        assert_eq!(consents.body.as_array().unwrap().last().unwrap()["granted"], false);
+
+        let stats = t.get(&format!("/api/v1/forms/{form_id}")).await;
+        assert_eq!(stats.body["submissions"], 1);
+        assert_eq!(stats.body["rejected"], json!({"too_fast": 1, "honeypot": 1, "bad_token": 1}));
+    }
+
+    async fn embedded_forms_answer_json_to_allowed_origins_only(t, clock) {
+        t.post("/api/v1/forms", contact_form()).await;
+        let js = t.http.get(format!("{}/f/contact-us/embed.js", t.base)).send().await.unwrap();
+        assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+        let js = js.text().await.unwrap();
+        assert!(js.contains("\"slug\":\"contact-us\"") && !js.contains("__FORM__"), "filled in");
+        let token = form_token(&t, "contact-us").await;
+        clock.advance(jiff::SignedDuration::from_secs(5));
+        let r = post_form(&t, "contact-us", &[("email", "x@y.example"), ("_lg_token", &token)], Some("https://evil.example")).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = post_form(&t, "contact-us", &[("email", "nope"), ("_lg_token", &token)], Some("https://www.customer.example")).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.headers()["access-control-allow-origin"], "https://www.customer.example");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["field"], "email");
+        let r = post_form(&t, "contact-us", &[("email", "x@y.example"), ("_lg_token", &token)], Some("https://www.customer.example")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["ok"], true);
+        // Ten a minute per address, then refused (and counted).
+        let mut last = StatusCode::OK;
+        for _ in 0..10 {
+            last = post_form(&t, "contact-us", &[("email", "x@y.example"), ("_lg_token", &token)], Some("https://www.customer.example")).await.status();
+        }
+        assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(t.http.get(format!("{}/f/nope", t.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+
+    async fn tracked_page_views_join_the_contact_when_the_visitor_identifies(t, clock) {
+        let js = t.http.get(format!("{}/t.js", t.base)).send().await.unwrap();
+        assert!(js.text().await.unwrap().contains("lg_vid"));
+        let visitor = "3f2a9c1e-0000-4000-8000-00000000abcd";
+        let views = json!({"visitor": visitor, "views": [
+            {"url": "https://www.customer.example/pricing?utm_source=linkedin&utm_campaign=launch", "title": "Pricing", "referrer": "https://www.linkedin.com/"},
+            {"url": "https://www.customer.example/pricing", "title": "Pricing"},
+            {"url": "https://www.customer.example/blog/how-to", "title": "How to"}
+        ]});
+        let r = t.http.post(format!("{}/t/collect", t.base)).header("content-type", "text/plain").body(views.to_string()).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        let bad = t.http.post(format!("{}/t/collect", t.base)).body(json!({"visitor": "x", "views": []}).to_string()).send().await.unwrap();
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let bad = t.http.post(format!("{}/t/collect", t.base)).body(json!({"visitor": visitor, "views": [{"url": "javascript:x"}]}).to_string()).send().await.unwrap();
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        t.post("/api/v1/forms", contact_form()).await;
+        let token = form_token(&t, "contact-us").await;
+        clock.advance(jiff::SignedDuration::from_secs(30));
+        let r = post_form(&t, "contact-us", &[("email", "visitor@customer.example"), ("_lg_token", &token), ("_lg_visitor", visitor)], None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let c = t.get("/api/v1/contacts?email=visitor@customer.example").await;
+        let id = c.body["items"][0]["id"].as_str().unwrap().to_string();
+        let tl = t.get(&format!("/api/v1/contacts/{id}/timeline")).await;
+        let kinds: Vec<&str> = tl.body["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["quote_request", "page_view", "page_view", "page_view"], "earlier views merged");
+        let first_view = &tl.body["items"][3];
+        assert_eq!(first_view["source"], "linkedin");
+        assert_eq!(first_view["campaign"], "launch");
+        let x = t.get(&format!("/api/v1/contacts/{id}/score")).await;
+        assert!(x.body["engagement"]["contributions"].as_array().unwrap().iter().any(|c| c["rule"] == "pricing-page"), "merged views are scored");
+
+        // Later views of the identified visitor go straight to the contact.
+        clock.advance(jiff::SignedDuration::from_secs(60));
+        let more = json!({"visitor": visitor, "views": [{"url": "https://www.customer.example/pricing", "title": "Pricing"}]});
+        t.http.post(format!("{}/t/collect", t.base)).body(more.to_string()).send().await.unwrap();
+        let tl = t.get(&format!("/api/v1/contacts/{id}/timeline")).await;
+        assert_eq!(tl.body["items"].as_array().unwrap().len(), 5);
+
+        // A tracked e-mail link identifies another browser.
+        let token = t.get(&format!("/api/v1/contacts/{id}/tracking-token")).await.body["token"].as_str().unwrap().to_string();
+        let other = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+        let views = json!({"visitor": other, "identify": token, "views": [{"url": "https://www.customer.example/demo?lg_cid=x"}]});
+        t.http.post(format!("{}/t/collect", t.base)).body(views.to_string()).send().await.unwrap();
+        let tl = t.get(&format!("/api/v1/contacts/{id}/timeline")).await;
+        assert_eq!(tl.body["items"].as_array().unwrap().len(), 6);
+        let forged = json!({"visitor": "bbbbbbbb-bbbb-4ccc-8ddd-eeeeeeeeeeee", "identify": format!("{}.00000000000000000000000000000000", id.replace('-', "")), "views": [{"url": "https://x.example/"}]});
+        t.http.post(format!("{}/t/collect", t.base)).body(forged.to_string()).send().await.unwrap();
+        let tl = t.get(&format!("/api/v1/contacts/{id}/timeline")).await;
+        assert_eq!(tl.body["items"].as_array().unwrap().len(), 6, "a forged token identifies nobody");
     }
 }

@@ -59,7 +59,8 @@ impl From<sqlx::Error> for StoreError {
 /// Maps a violated unique index to the input field a user would fix. PostgreSQL reports the
 /// constraint name; SQLite reports `table.column`.
 pub(crate) fn unique_field(constraint: Option<&str>, message: &str) -> &'static str {
-    const KNOWN: [(&str, &str, &str); 6] = [
+    const KNOWN: [(&str, &str, &str); 7] = [
+        ("ux_forms_slug", "forms.slug", "slug"),
         ("ux_contacts_email", "contacts.email_key", "email"),
         ("ux_contacts_external_id", "contacts.external_id", "external_id"),
         ("ux_companies_external_id", "companies.external_id", "external_id"),

@@ -34,6 +34,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_capture.sql"),
         postgres: include_str!("../migrations/postgres/0003_capture.sql"),
     },
+    Migration {
+        version: 4,
+        name: "forms",
+        sqlite: include_str!("../migrations/sqlite/0004_forms.sql"),
+        postgres: include_str!("../migrations/postgres/0004_forms.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -267,6 +267,13 @@ impl Session {
         Ok(())
     }
 
+    /// Drops a contact's engagement ledger: its next scoring reads the whole timeline (events
+    /// were added out of order, e.g. a visitor's earlier page views).
+    pub async fn forget_ledger(&mut self, contact: ContactId) -> Result<(), StoreError> {
+        self.execute("DELETE FROM engagement_ledgers WHERE contact_id = $1", args![contact]).await?;
+        Ok(())
+    }
+
     /// Sets a contact's stage as decided by a person (or an import), with the flags that go with it.
     pub async fn set_stage(
         &mut self,

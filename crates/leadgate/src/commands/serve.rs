@@ -16,7 +16,11 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     // must also shut down cleanly, not kill the process.
     let shutdown = shutdown_signal()?;
     let store = super::open_store(config).await?;
-    let app = App::new(store.clone(), Arc::new(SystemClock));
+    if !(0.0..=3600.0).contains(&args.form_min_fill_seconds) {
+        anyhow::bail!("--form-min-fill-seconds must be between 0 and 3600");
+    }
+    let min_fill = jiff::SignedDuration::from_secs_f64(args.form_min_fill_seconds);
+    let app = App::new(store.clone(), Arc::new(SystemClock)).with_min_fill_time(min_fill);
     let listener = TcpListener::bind(args.listen).await.with_context(|| {
         format!("cannot listen on {}; is another server using it? Choose another with --listen", args.listen)
     })?;

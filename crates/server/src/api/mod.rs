@@ -6,6 +6,7 @@ pub mod companies;
 pub mod contacts;
 pub mod events;
 pub mod fields;
+pub mod forms;
 pub mod imports;
 pub mod scoring;
 pub mod users;
@@ -82,6 +83,7 @@ pub(crate) fn created<T: Serialize>(recorded: Recorded<T>, location: Option<Stri
         (name = "scoring", description = "Scores and their explanations, rules, lifecycle, qualification"),
         (name = "jobs", description = "Background jobs and their progress"),
         (name = "imports", description = "CSV imports of contacts, companies and deals; imported deals"),
+        (name = "forms", description = "Web forms, consent records, tracking links"),
         (name = "users", description = "Users, roles and API keys"),
         (name = "operations", description = "Health and metrics")
     )
@@ -99,6 +101,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(scoring::routes())
         .merge(imports::routes())
         .merge(capture::routes())
+        .merge(forms::routes())
 }
 
 /// Completes the generated description with what every operation shares, so it is declared once
@@ -146,11 +149,16 @@ pub fn finish_openapi(mut doc: OpenApi) -> OpenApi {
     let security = vec![SecurityRequirement::new("api_key", Vec::<String>::new())];
     for (path, item) in doc.paths.paths.iter_mut() {
         let authenticated = path.starts_with("/api/v1/");
-        for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
-            .into_iter()
-            .flatten()
-        {
-            add_problems(op, authenticated);
+        let ops = [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
+            (&mut item.delete, true),
+        ];
+        for (op, changes_state) in ops {
+            let Some(op) = op else { continue };
+            add_problems(op, authenticated, changes_state);
             if authenticated && op.security.is_none() {
                 op.security = Some(security.clone());
             }
@@ -159,14 +167,19 @@ pub fn finish_openapi(mut doc: OpenApi) -> OpenApi {
     doc
 }
 
-fn add_problems(op: &mut Operation, authenticated: bool) {
+/// Documents the problems any operation may answer. Every change of state may conflict with the
+/// stored state (409: e.g. accepting a lead that is no longer an MQL), whether or not it has a body.
+fn add_problems(op: &mut Operation, authenticated: bool, changes_state: bool) {
     let has_body = op.request_body.is_some();
     let mut statuses = vec!["400", "404", "405", "422", "500", "503"];
     if authenticated {
         statuses.extend(["401", "403"]);
     }
+    if changes_state {
+        statuses.push("409");
+    }
     if has_body {
-        statuses.extend(["409", "413", "415"]);
+        statuses.extend(["413", "415"]);
     }
     for status in statuses {
         op.responses
