@@ -10,6 +10,7 @@ use leadgate_core::ids::{ContactId, JobId};
 use leadgate_store::jobs::Job;
 use tokio::sync::watch;
 
+use crate::prediction;
 use crate::scoring::RESCORE_JOB;
 use crate::{App, AppError};
 
@@ -17,6 +18,8 @@ use crate::{App, AppError};
 const LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// How often an idle runner looks for due jobs.
 const POLL: Duration = Duration::from_millis(500);
+/// How often a runner checks whether scheduled retraining is due.
+const SCHEDULE_CHECK: Duration = Duration::from_secs(60);
 /// Contacts rescored per committed step.
 pub const RESCORE_CHUNK: u32 = 2_000;
 
@@ -52,6 +55,7 @@ impl App {
     /// Runs due jobs until `shutdown` turns true. The current step finishes first.
     pub async fn run_jobs(&self, owner: String, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(%owner, "job runner started");
+        let mut last_schedule_check = None;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -60,6 +64,22 @@ impl App {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = %e, "job runner could not claim a job"),
+            }
+            // Between jobs: predictions of contacts whose data changed.
+            match self.refresh_predictions().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "could not refresh predictions"),
+            }
+            if let Some(every) = self.retrain_every
+                && last_schedule_check.is_none_or(|t: std::time::Instant| t.elapsed() >= SCHEDULE_CHECK)
+            {
+                last_schedule_check = Some(std::time::Instant::now());
+                match self.schedule_retraining(every).await {
+                    Ok(Some(job)) => tracing::info!(%job, "scheduled retraining queued"),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "could not schedule retraining"),
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
@@ -73,7 +93,8 @@ impl App {
     pub async fn run_one_job(&self, owner: &str) -> Result<bool, AppError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let job = tx.claim_job(owner, &[RESCORE_JOB, crate::import::IMPORT_JOB], now + LEASE, now).await?;
+        let kinds = [RESCORE_JOB, crate::import::IMPORT_JOB, prediction::TRAIN_JOB, prediction::PREDICT_JOB];
+        let job = tx.claim_job(owner, &kinds, now + LEASE, now).await?;
         tx.commit().await?;
         let Some(job) = job else { return Ok(false) };
         if job.attempts > job.max_attempts {
@@ -93,6 +114,8 @@ impl App {
         let outcome = match job.kind.as_str() {
             RESCORE_JOB => self.rescore_job(&job, owner).await,
             crate::import::IMPORT_JOB => self.run_import_job(&job, owner).await.map_err(StepError::App),
+            prediction::TRAIN_JOB => self.train_job(&job, owner).await.map_err(StepError::App),
+            prediction::PREDICT_JOB => self.predict_job(&job, owner, &mut ()).await.map_err(StepError::App),
             other => Err(StepError::App(AppError::Internal(format!("unknown job kind `{other}`")))),
         };
         let now = self.now();
@@ -104,17 +127,38 @@ impl App {
             }
             Err(StepError::LostLease) => tracing::warn!(job = %job.id, "job lease lost to another worker"),
             Err(StepError::App(e)) => {
-                // Exponential backoff: 10 s, 20 s, 40 s… up to an hour.
-                let retry = (job.attempts < job.max_attempts).then(|| {
+                // Exponential backoff: 10 s, 20 s, 40 s… up to an hour; only for faults that
+                // may pass (the database, a bug hit by a race). A job refused for what it asks
+                // (too few outcomes, a bad file) would fail the same way again.
+                let transient = matches!(e, AppError::Unavailable(_) | AppError::Internal(_));
+                let retry = (transient && job.attempts < job.max_attempts).then(|| {
                     let secs = (10_i64 << job.attempts.clamp(0, 9)).min(3600);
                     now + SignedDuration::from_secs(secs)
                 });
-                tracing::error!(job = %job.id, error = %e, retry = retry.is_some(), "job failed");
+                if transient {
+                    tracing::error!(job = %job.id, error = %e, retry = retry.is_some(), "job failed");
+                } else {
+                    tracing::warn!(job = %job.id, error = %e, "job refused");
+                }
                 tx.fail_job(job.id, owner, &e.to_string(), retry, now).await?;
             }
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Who a job acts as: the user who queued it, or the operator when it was scheduled (or
+    /// that user is gone).
+    pub(crate) async fn job_principal(
+        &self,
+        created_by: Option<leadgate_core::ids::UserId>,
+    ) -> Result<crate::Principal, AppError> {
+        if let Some(id) = created_by
+            && let Some(user) = self.store.read().await?.get_user(id).await?
+        {
+            return Ok(crate::Principal { user, api_key: None });
+        }
+        self.operator().await
     }
 
     /// Rescores every contact with the job's rules version, a chunk per transaction, resuming

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod import;
 pub mod jobs;
 pub mod lifecycle;
+pub mod prediction;
 pub mod requests;
 pub mod scoring;
 
@@ -34,10 +35,13 @@ pub struct App {
     pub store: Store,
     clock: Arc<dyn Clock>,
     rules_cache: Arc<scoring::RulesCache>,
+    model_cache: Arc<prediction::ModelCache>,
     /// The signing secret of form tokens and tracking links, read once from the database.
     secret: Arc<std::sync::OnceLock<Vec<u8>>>,
     /// How soon after display a form may be submitted (bots are faster than people).
     min_fill_time: jiff::SignedDuration,
+    /// Retrain the model when the latest is older than this (off when `None`).
+    retrain_every: Option<jiff::SignedDuration>,
 }
 
 impl App {
@@ -46,9 +50,18 @@ impl App {
             store,
             clock,
             rules_cache: Arc::default(),
+            model_cache: Arc::default(),
             secret: Arc::default(),
             min_fill_time: capture::MIN_FILL_TIME,
+            retrain_every: None,
         }
+    }
+
+    /// Retrains the prediction model in the background whenever the latest model is older than
+    /// `every` (off by default).
+    pub fn with_retraining(mut self, every: Option<jiff::SignedDuration>) -> App {
+        self.retrain_every = every;
+        self
     }
 
     /// Changes the minimum fill time of forms (tests and demos shorten it).

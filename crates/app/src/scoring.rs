@@ -10,8 +10,10 @@ use std::sync::{Arc, RwLock};
 
 use jiff::Timestamp;
 use leadgate_core::access::Permission;
+use leadgate_core::company::Company;
+use leadgate_core::contact::Contact;
 use leadgate_core::event::Event;
-use leadgate_core::ids::{ContactId, JobId, UserId};
+use leadgate_core::ids::{CompanyId, ContactId, JobId, UserId};
 use leadgate_core::lifecycle::{Actor, LifecycleFacts, LifecycleStage, Transition, automatic_move};
 use leadgate_core::qualification::{Checklist, StageProfile};
 use leadgate_core::scoring::fields::Prospect;
@@ -248,7 +250,59 @@ impl App {
         let transitions: Vec<Transition> =
             outcomes.iter().flat_map(|o| o.transitions.iter().cloned()).collect();
         tx.insert_transitions(&transitions).await?;
+        self.queue_prediction_in(tx, ids).await?;
         Ok(outcomes)
+    }
+}
+
+impl App {
+    /// Scores contacts about to be created, before their rows are written, so each row is
+    /// written once (imports). They have no events yet: the score is their fit, and the stage
+    /// the automatic moves give it. Returns them scored, with when a rule moved them (if one did)
+    /// and the transitions to record once the rows exist. No ledger is stored: the first event
+    /// walks the (one-event) timeline.
+    pub(crate) async fn score_new(
+        &self,
+        tx: &mut Session,
+        contacts: Vec<Contact>,
+        now: Timestamp,
+    ) -> Result<(Vec<(Contact, Option<Timestamp>)>, Vec<Transition>), AppError> {
+        let active = self.active_rules(tx).await?;
+        let mut company_ids: Vec<CompanyId> = contacts.iter().filter_map(|c| c.company_id).collect();
+        company_ids.sort();
+        company_ids.dedup();
+        let mut companies: HashMap<CompanyId, Company> = HashMap::with_capacity(company_ids.len());
+        for chunk in company_ids.chunks(500) {
+            companies.extend(tx.companies_by_ids(chunk).await?.into_iter().map(|c| (c.id, c)));
+        }
+        let mut ledger = Ledger::from_events(&active.rules, active.version, &[]);
+        ledger.prune(&active.rules, now);
+        let mut transitions = Vec::new();
+        let scored = contacts
+            .into_iter()
+            .map(|contact| {
+                let company = contact.company_id.and_then(|id| companies.get(&id).cloned());
+                let input = ScoringInput {
+                    contact,
+                    company,
+                    ledger: None,
+                    checklist: Checklist::default(),
+                    sales_accepted: false,
+                    stage_set_by_user: false,
+                    recycle_until: None,
+                };
+                let outcome = evaluate(&active, &input, &ledger, now);
+                let mut contact = input.contact;
+                contact.score = Some(outcome.summary);
+                let moved = outcome.transitions.last().map(|t| {
+                    contact.lifecycle_stage = t.to;
+                    now
+                });
+                transitions.extend(outcome.transitions);
+                (contact, moved)
+            })
+            .collect();
+        Ok((scored, transitions))
     }
 }
 

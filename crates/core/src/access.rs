@@ -79,6 +79,8 @@ pub enum Permission {
     WorkLeads,
     /// Create and edit web forms.
     ManageForms,
+    /// Train conversion models and choose the active one.
+    ManageModels,
 }
 
 impl Permission {
@@ -96,6 +98,7 @@ impl Permission {
             Permission::ChangeLifecycle => "change a contact's lifecycle stage",
             Permission::WorkLeads => "accept or reject leads (sales only)",
             Permission::ManageForms => "create or edit web forms",
+            Permission::ManageModels => "train or activate prediction models",
         }
     }
 }
@@ -118,5 +121,6 @@ mod tests {
         assert!(!Role::Sales.allows(ManageUsers));
         assert!(Role::Marketing.allows(ManageScoring) && !Role::Sales.allows(ManageScoring));
         assert!(Role::Sales.allows(WorkLeads) && !Role::Marketing.allows(WorkLeads));
+        assert!(Role::Marketing.allows(ManageModels) && !Role::Sales.allows(ManageModels));
     }
 }

@@ -147,6 +147,34 @@ impl NewContact {
             custom: Map::new(),
         }
     }
+
+    /// The contact as it is once stored under `id` at `now` (first touch is also last touch, not
+    /// scored yet): what scoring needs before the row is written.
+    pub fn into_contact(self, id: ContactId, now: Timestamp) -> Contact {
+        Contact {
+            id,
+            email: self.email,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            phone: self.phone,
+            job_title: self.job_title,
+            company_id: self.company_id,
+            country: self.country,
+            city: self.city,
+            external_id: self.external_id,
+            lifecycle_stage: self.lifecycle_stage,
+            last_touch_source: self.source.clone(),
+            last_touch_campaign: self.campaign.clone(),
+            source: self.source,
+            campaign: self.campaign,
+            do_not_email: self.do_not_email,
+            do_not_call: self.do_not_call,
+            custom: self.custom,
+            score: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 /// The stages a contact may be created in. Every other stage is reached through a lifecycle

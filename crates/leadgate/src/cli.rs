@@ -66,7 +66,8 @@ pub enum Command {
     Migrate,
     /// Recompute scores and lifecycle stages with the active scoring rules.
     Score(ScoreArgs),
-    /// Show why a contact scores as it does: every contribution, decay and cap.
+    /// Show why a contact scores as it does (every contribution, decay and cap) and what the
+    /// model predicts for it, factor by factor.
     Explain(ExplainArgs),
     /// Export or import the scoring rules as a JSON file.
     #[command(subcommand)]
@@ -76,6 +77,65 @@ pub enum Command {
         after_help = "Examples:\n  leadgate import contacts leads.csv\n  leadgate import contacts Leads.csv --preset x-education\n  leadgate import contacts export.csv --map email=\"E-mail pro\" --map ignore=Notes --missing N/A\n  leadgate import companies accounts.csv --preset maven-crm\n  leadgate import deals sales_pipeline.csv --preset maven-crm\n\nRows are matched to stored records (contacts on external id, then e-mail): importing a file again changes nothing, and an import interrupted half-way completes when run again."
     )]
     Import(ImportArgs),
+    /// Train a conversion model on your history and make it the active one.
+    #[command(
+        after_help = "Examples:\n  leadgate train\n  leadgate train --exclude Tags --exclude \"Lead Quality\" --exclude \"Lead Profile\" --exclude \"Asymmetrique *\"\n  leadgate train --family gbdt --horizon-days 90 --json\n\nConverted: customers, contacts imported with a positive outcome (`leadgate import --outcome`), won deals. Not converted: negative outcomes, disqualified leads, lost deals, and leads still not converted --horizon-days after they arrived. Other leads are only predicted, never used as negatives."
+    )]
+    Train(TrainArgs),
+    /// List the trained models, or choose the active one.
+    Models(ModelsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FamilyArg {
+    /// Train both and keep the better on cross-validated ROC AUC.
+    Auto,
+    /// Regularised logistic regression.
+    Linear,
+    /// Gradient-boosted decision trees.
+    Gbdt,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// A field to leave out, as the report names it (`Lead Quality`) or by custom field key
+    /// (`lead_quality`), case-insensitive; end with `*` for a prefix (`"Asymmetrique *"`).
+    /// Repeat for several. Leave out what sales fills in after contact: it leaks the outcome.
+    #[arg(long, value_name = "FIELD")]
+    pub exclude: Vec<String>,
+    /// Which model family to train.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub family: FamilyArg,
+    /// A lead not converted this many days after it arrived counts as not converted.
+    #[arg(long, default_value_t = leadgate_app::prediction::DEFAULT_HORIZON_DAYS, value_name = "DAYS")]
+    pub horizon_days: u32,
+    /// Seed of the split and folds: the same data and seed give the same model.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Store the model without making it the active one.
+    #[arg(long)]
+    pub no_activate: bool,
+    /// Print the report as JSON (the document GET /api/v1/models/{version} returns).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub command: Option<ModelsCommand>,
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Make a stored model version the active one (every contact is predicted again).
+    Activate {
+        /// The version, as `leadgate models` lists it.
+        version: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -134,7 +194,8 @@ pub struct ScoreArgs {
 pub struct ExplainArgs {
     /// The contact: its id, e-mail or external id.
     pub contact: String,
-    /// Print the explanation as JSON (the same document as GET /api/v1/contacts/{id}/score).
+    /// Print the explanation as JSON: the document GET /api/v1/contacts/{id}/score returns, with
+    /// `prediction` set to what GET /api/v1/contacts/{id}/prediction returns (null without a model).
     #[arg(long)]
     pub json: bool,
 }
@@ -182,4 +243,8 @@ pub struct ServeArgs {
     /// Web forms submitted sooner than this after being shown are refused as robots.
     #[arg(long, env = "LEADGATE_FORM_MIN_FILL_SECONDS", default_value_t = 3.0, value_name = "SECONDS")]
     pub form_min_fill_seconds: f64,
+    /// Retrain the prediction model in the background when the latest one is this many days
+    /// old, with the same settings (off unless set; the first model is trained by a person).
+    #[arg(long, env = "LEADGATE_RETRAIN_EVERY_DAYS", value_name = "DAYS")]
+    pub retrain_every_days: Option<u32>,
 }

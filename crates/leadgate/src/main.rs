@@ -45,6 +45,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Explain(args) => commands::explain::run(&store, args).await,
         Command::Rules(command) => commands::rules::run(&store, command).await,
         Command::Import(args) => commands::import::run(&store, args).await,
+        Command::Train(args) => commands::train::run(&store, args).await,
+        Command::Models(args) => commands::train::models(&store, args).await,
     }
 }
 

@@ -652,7 +652,8 @@ async fn an_import_killed_half_way_completes_when_run_again() {
     child.wait().unwrap();
     let partial = count(&db.config, "SELECT COUNT(*) FROM contacts").await;
     assert!(partial < 60_000, "killed half-way ({partial})");
-    assert_eq!(partial % 1000, 0, "whole chunks only: each commits with its checkpoint");
+    let chunk = leadgate_app::import::CHUNK as i64;
+    assert_eq!(partial % chunk, 0, "whole chunks only: each commits with its checkpoint");
     let (ok, out, err) = run_import(&args, &["contacts", "big.csv", "--map", "external_id=Id"], &cwd);
     assert!(ok, "{out}{err}");
     assert!(out.contains("resumed after line"), "{out}");
@@ -661,4 +662,97 @@ async fn an_import_killed_half_way_completes_when_run_again() {
     assert_eq!(count(&db.config, "SELECT COUNT(DISTINCT external_id) FROM contacts").await, 60_000);
     let _ = std::fs::remove_dir_all(cwd);
     db.cleanup().await;
+}
+
+fn run(args: &[String], extra: &[&str]) -> (bool, String, String) {
+    let out = leadgate().args(args).args(extra).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The x-education history trains a model from the command line, with the leaking columns
+/// excluded; every lead gets a probability and `explain` shows the factors behind it.
+async fn a_model_is_trained_on_imported_history(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let args = db_args(&db.config);
+    db.store.close().await;
+    let cwd = temp_dir("train");
+    let (ok, out, _) = run(&args, &["train"]);
+    assert!(!ok, "nothing to learn from yet: {out}");
+    let (_, _, err) = run(&args, &["train"]);
+    assert!(err.contains("need at least 50 converted") && err.contains("more needed"), "{err}");
+
+    let leads = datasets().join("x-education/Leads.csv");
+    let (ok, out, err) =
+        run_import(&args, &["contacts", leads.to_str().unwrap(), "--preset", "x-education"], &cwd);
+    assert!(ok, "{out}{err}");
+    let leaks = [
+        "--exclude",
+        "Tags",
+        "--exclude",
+        "lead quality",
+        "--exclude",
+        "Lead Profile",
+        "--exclude",
+        "Asymmetrique *",
+    ];
+    let (ok, out, err) = run(&args, &[&["train", "--seed", "7"][..], &leaks[..]].concat());
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("Model version 1: "), "{out}");
+    assert!(out.contains("3,561 converted, 5,679 not converted"), "{out}");
+    assert!(out.contains("Calibration (of the leads given this probability"), "{out}");
+    assert!(out.contains("Fields excluded (7): "), "{out}");
+    assert!(out.contains("Predicted 9,240 contacts"), "{out}");
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM predictions WHERE model_version = 1").await, 9240);
+
+    let (ok, out, err) = run(
+        &args,
+        &[&["train", "--json", "--family", "linear", "--no-activate", "--exclude", "Tags"][..]].concat(),
+    );
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["version"].as_i64(), v["family"].as_str(), v["active"].as_bool()),
+        (Some(2), Some("linear"), Some(false))
+    );
+    assert!(v["quality"]["roc_auc"].as_f64().unwrap() > 0.8, "{}", v["quality"]);
+
+    let (ok, out, _) = run(&args, &["models"]);
+    assert!(ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[1].starts_with("2 ") && lines[2].starts_with("1        yes"), "{out}");
+
+    let (ok, out, err) = run(&args, &["explain", "7927b2df-8bba-4d29-b9a2-b6e0beafe620"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Prediction (model version 1): "), "{out}");
+    assert!(out.contains("Total Time Spent on Website = 0"), "{out}");
+    let (ok, out, _) = run(&args, &["explain", "7927b2df-8bba-4d29-b9a2-b6e0beafe620", "--json"]);
+    assert!(ok);
+    let x: Value = serde_json::from_str(&out).unwrap();
+    let p = &x["prediction"];
+    let sum: f64 = p["factors"].as_array().unwrap().iter().map(|f| f["contribution"].as_f64().unwrap()).sum();
+    assert!((p["base_value"].as_f64().unwrap() + sum - p["raw_score"].as_f64().unwrap()).abs() < 1e-9);
+    assert!(x["engagement"].is_object(), "the score explanation is still there");
+
+    let (ok, out, err) = run(&args, &["models", "activate", "2"]);
+    assert!(ok && out.contains("Model version 2 is active; predicted 9,240 contacts"), "{out}{err}");
+    let (ok, _, err) = run(&args, &["models", "activate", "7"]);
+    assert!(!ok && err.contains("model version 7 does not exist"), "{err}");
+    let (ok, _, err) = run(&args, &["train", "--exclude", "Tagz"]);
+    assert!(!ok && err.contains("no field is named `Tagz`"), "{err}");
+    let _ = std::fs::remove_dir_all(cwd);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_model_is_trained_on_imported_history_on_sqlite() {
+    a_model_is_trained_on_imported_history(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_model_is_trained_on_imported_history_on_postgres() {
+    a_model_is_trained_on_imported_history(Backend::Postgres).await;
 }

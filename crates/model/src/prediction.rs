@@ -199,8 +199,13 @@ pub struct Scorer<'a> {
 impl Scorer<'_> {
     /// Calibrated probability of conversion for one lead.
     pub fn probability(&mut self, row: &[Value]) -> Result<f64, InputError> {
+        Ok(self.score(row)?.1)
+    }
+
+    /// The raw score (log-odds) and the calibrated probability of one lead.
+    pub fn score(&mut self, row: &[Value]) -> Result<(f64, f64), InputError> {
         self.model.spec.encode_row_into(row, &mut self.encoded)?;
         let raw = self.model.model.raw_score(&self.encoded);
-        Ok(self.model.calibrator.probability(raw))
+        Ok((raw, self.model.calibrator.probability(raw)))
     }
 }

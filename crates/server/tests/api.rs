@@ -770,6 +770,17 @@ api_tests! {
         let report = r.text().await.unwrap();
         assert!(report.starts_with("line,column,value,reason\n3,Courriel,bad-email,"), "{report}");
         assert!(report.contains("4,Visits,x,"), "{report}");
+        // Imported contacts are scored as they are written, and the stored score is the one
+        // the explanation gives.
+        let list = t.get("/api/v1/contacts").await;
+        let ada = &list.body["items"][0];
+        assert_eq!(ada["email"], "ada@acme.example", "{}", list.body);
+        let stored = &ada["score"];
+        assert!(stored["fit_grade"].is_string(), "scored on import: {ada}");
+        let x = t.get(&format!("/api/v1/contacts/{}/score", ada["id"].as_str().unwrap())).await;
+        assert_eq!(hundredths(&stored["fit_points"]), hundredths(&x.body["fit"]["points"]), "{}", x.body);
+        assert_eq!(stored["temperature"], x.body["temperature"]["level"], "{}", x.body);
+        assert_eq!(ada["lifecycle_stage"], x.body["lifecycle_stage"]);
         let none = t.get("/api/v1/imports/0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e").await;
         assert_eq!(none.status, StatusCode::NOT_FOUND);
         let empty = upload(&t, "e.csv", b"").await;
@@ -1032,5 +1043,148 @@ capture_tests! {
         t.http.post(format!("{}/t/collect", t.base)).body(forged.to_string()).send().await.unwrap();
         let tl = t.get(&format!("/api/v1/contacts/{id}/timeline")).await;
         assert_eq!(tl.body["items"].as_array().unwrap().len(), 6, "a forged token identifies nobody");
+    }
+}
+
+/// A CSV of `n` leads with an outcome column; `signal` makes visits and channel predict it,
+/// otherwise the outcome is a coin toss (seeded).
+fn history_csv(n: usize, signal: bool, seed: u64) -> String {
+    let mut csv = String::from("Email,Visits,Channel,Converted\n");
+    let mut x = seed;
+    let mut next = move || {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x >> 33
+    };
+    for i in 0..n {
+        let visits = next() % 20;
+        let channel = ["fair", "web", "ads"][(next() % 3) as usize];
+        let noise = next() % 10 == 0;
+        let converted = if signal { (visits >= 10 && channel != "ads") != noise } else { next() % 2 == 0 };
+        csv.push_str(&format!("lead{i}.{seed}@history.example,{visits},{channel},{}\n", u8::from(converted)));
+    }
+    csv
+}
+
+async fn import_history(t: &TestApp, csv: &str) {
+    let up = upload(t, "history.csv", csv.as_bytes()).await;
+    let id = up.body["id"].as_str().unwrap().to_string();
+    let started = t
+        .post("/api/v1/imports", json!({"upload_id": id, "entity": "contacts", "outcome": {"column": "Converted", "positive": "1"}}))
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+    while t.app.run_one_job("test-worker").await.unwrap() {}
+}
+
+api_tests! {
+    async fn models_train_as_jobs_and_explain_each_lead(t) {
+        // Too little history: the job is refused (not retried) with what is missing.
+        let r = t.post("/api/v1/models/train", json!({})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        let job = r.body["id"].as_str().unwrap().to_string();
+        assert!(t.app.run_one_job("test-worker").await.unwrap());
+        let status = t.get(&format!("/api/v1/jobs/{job}")).await;
+        assert_eq!(status.body["state"], "failed", "{}", status.body);
+        assert!(status.body["last_error"].as_str().unwrap().contains("more needed"), "{}", status.body);
+
+        import_history(&t, &history_csv(400, true, 1)).await;
+        let typo = t.post("/api/v1/models/train", json!({"exclude": ["Chanel"]})).await;
+        assert_eq!(typo.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", typo.body);
+        let message = typo.body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("no field is named `Chanel`; the fields are: Campaign, Channel,"), "{message}");
+        let bad = t.post("/api/v1/models/train", json!({"horizon_days": 0, "family": "forest"})).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+
+        let r = t.post("/api/v1/models/train", json!({"exclude": ["channel"], "seed": 3})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        let job = r.body["id"].as_str().unwrap().to_string();
+        while t.app.run_one_job("test-worker").await.unwrap() {}
+        let status = t.get(&format!("/api/v1/jobs/{job}")).await;
+        assert_eq!(status.body["state"], "succeeded", "{}", status.body);
+        assert_eq!(status.body["result"]["model_version"], 1);
+
+        let models = t.get("/api/v1/models").await;
+        assert_eq!(models.status, StatusCode::OK);
+        let m = &models.body[0];
+        assert_eq!((m["version"].as_i64(), m["active"].as_bool()), (Some(1), Some(true)));
+        assert_eq!(m["outcomes"]["converted"].as_u64().unwrap() + m["outcomes"]["not_converted"].as_u64().unwrap(), 400);
+        assert!(m["quality"]["roc_auc"].as_f64().unwrap() > 0.7, "visits predict: {m}");
+        assert_eq!(m["report"]["fields_excluded"], json!(["Channel"]));
+        assert_eq!(m["request"]["exclude"], json!(["channel"]));
+        assert_eq!(m["report"]["candidates"][0]["test"]["calibration"].as_array().unwrap().len(), 10);
+        let used: Vec<&str> = m["report"]["fields_used"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert!(used.contains(&"Visits") && !used.contains(&"Channel"), "{used:?}");
+        assert!(!used.iter().any(|f| f.eq_ignore_ascii_case("converted")), "the outcome is never an input: {used:?}");
+
+        // Every lead has a stored probability; one lead's is explained exactly.
+        let list = t.get("/api/v1/contacts?limit=1").await;
+        let id = list.body["items"][0]["id"].as_str().unwrap().to_string();
+        let p = t.get(&format!("/api/v1/contacts/{id}/prediction")).await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        let probability = p.body["probability"].as_f64().unwrap();
+        assert!(probability > 0.0 && probability < 1.0);
+        let sum: f64 = p.body["factors"].as_array().unwrap().iter().map(|f| f["contribution"].as_f64().unwrap()).sum();
+        let raw = p.body["raw_score"].as_f64().unwrap();
+        assert!((p.body["base_value"].as_f64().unwrap() + sum - raw).abs() < 1e-9, "contributions add up: {}", p.body);
+        assert!(p.body["factors"].as_array().unwrap().iter().any(|f| f["label"].as_str().unwrap().starts_with("Visits = ")), "{}", p.body);
+        assert!(p.body["stored_at"].is_string(), "the predict job stored it: {}", p.body);
+
+        // New activity queues the lead; the runner predicts it again between jobs.
+        let e = t.post("/api/v1/events", json!({"contact_id": id, "kind": "demo_request"})).await;
+        assert_eq!(e.status, StatusCode::CREATED, "{}", e.body);
+        assert_eq!(t.app.refresh_predictions().await.unwrap(), 1);
+        assert_eq!(t.app.refresh_predictions().await.unwrap(), 0, "queue drained");
+
+        // A second version, not activated, then activated by hand.
+        let r = t.post("/api/v1/models/train", json!({"family": "linear", "activate": false})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+        while t.app.run_one_job("test-worker").await.unwrap() {}
+        let v2 = t.get("/api/v1/models/2").await;
+        assert_eq!((v2.body["family"].as_str(), v2.body["active"].as_bool()), (Some("linear"), Some(false)), "{}", v2.body);
+        let act = t.post("/api/v1/models/2/activate", json!({})).await;
+        assert_eq!(act.status, StatusCode::OK, "{}", act.body);
+        assert_eq!(t.get("/api/v1/models/1").await.body["active"], false);
+        assert_eq!(t.get(&format!("/api/v1/contacts/{id}/prediction")).await.body["model_version"], 2);
+        assert_eq!(t.post("/api/v1/models/9/activate", json!({})).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(t.get("/api/v1/models/abc").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(t.get("/api/v1/contacts/0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e/prediction").await.status, StatusCode::NOT_FOUND);
+    }
+
+    async fn a_model_of_coin_tosses_ranks_at_chance(t) {
+        let none = t.get("/api/v1/contacts?limit=1").await;
+        assert_eq!(none.body["items"].as_array().unwrap().len(), 0);
+        import_history(&t, &history_csv(600, false, 2)).await;
+        let list = t.get("/api/v1/contacts?limit=1").await;
+        let id = list.body["items"][0]["id"].as_str().unwrap().to_string();
+        let p = t.get(&format!("/api/v1/contacts/{id}/prediction")).await;
+        assert_eq!(p.status, StatusCode::CONFLICT, "no model yet: {}", p.body);
+        let r = t.post("/api/v1/models/train", json!({})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+        while t.app.run_one_job("test-worker").await.unwrap() {}
+        let m = &t.get("/api/v1/models").await.body[0];
+        let auc = m["quality"]["roc_auc"].as_f64().unwrap();
+        assert!((auc - 0.5).abs() < 0.15, "labels unrelated to the fields: AUC {auc}");
+    }
+}
+
+capture_tests! {
+    async fn retraining_is_scheduled_once_when_the_model_is_old(t, clock) {
+        let day = jiff::SignedDuration::from_hours(24);
+        assert_eq!(t.app.schedule_retraining(day * 7).await.unwrap(), None, "no model yet: a person trains the first");
+        import_history(&t, &history_csv(300, true, 5)).await;
+        let r = t.post("/api/v1/models/train", json!({"exclude": ["channel"], "seed": 9})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+        while t.app.run_one_job("test-worker").await.unwrap() {}
+        clock.advance(day * 6);
+        assert_eq!(t.app.schedule_retraining(day * 7).await.unwrap(), None, "not due yet");
+        clock.advance(day * 2);
+        let job = t.app.schedule_retraining(day * 7).await.unwrap().expect("due after a week");
+        assert_eq!(t.app.schedule_retraining(day * 7).await.unwrap(), None, "queued once, however many servers ask");
+        while t.app.run_one_job("test-worker").await.unwrap() {}
+        let status = t.get(&format!("/api/v1/jobs/{job}")).await;
+        assert_eq!(status.body["state"], "succeeded", "{}", status.body);
+        let v2 = t.get("/api/v1/models/2").await;
+        assert_eq!(v2.body["request"]["exclude"], json!(["channel"]), "retrained with the last settings");
+        assert_eq!(v2.body["active"], true);
+        assert_eq!(t.app.schedule_retraining(day * 7).await.unwrap(), None, "fresh again");
     }
 }

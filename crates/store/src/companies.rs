@@ -78,7 +78,8 @@ impl Session {
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
     }
 
-    pub(crate) async fn companies_by_ids(&mut self, ids: &[CompanyId]) -> Result<Vec<Company>, StoreError> {
+    /// Companies by id (those that exist); `ids` should hold at most a few thousand.
+    pub async fn companies_by_ids(&mut self, ids: &[CompanyId]) -> Result<Vec<Company>, StoreError> {
         let sql =
             format!("SELECT {COLUMNS} FROM companies WHERE id IN ({})", Session::placeholders(1, ids.len()));
         let values = ids.iter().map(|&id| crate::driver::Arg::from(id)).collect();

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use leadgate_core::company::Company;
-use leadgate_core::contact::{Contact, NewContact};
+use leadgate_core::contact::Contact;
 use leadgate_core::deal::{Deal, DealStage};
 use leadgate_core::email::Email;
 use leadgate_core::ids::{CompanyId, ContactId, JobId, UserId};
@@ -23,6 +23,21 @@ pub struct ImportProgress {
     pub last_line: u64,
     pub counts: serde_json::Value,
     pub finished_at: Option<Timestamp>,
+}
+
+/// A new contact to store, with what an import already knows about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactToInsert {
+    /// The contact as stored; `score` is its first score, if computed before the write.
+    pub contact: Contact,
+    /// When a rule moved it to its stage (set with `score`).
+    pub stage_changed_at: Option<Timestamp>,
+    /// Whether it converted, as the source said.
+    pub outcome: Option<bool>,
+}
+
+fn outcome_label(converted: bool) -> &'static str {
+    if converted { "converted" } else { "not_converted" }
 }
 
 /// A deal to store.
@@ -67,19 +82,22 @@ fn deal_from_row(r: &Row) -> Result<Deal, StoreError> {
 }
 
 impl Session {
-    /// Stores many new contacts (500 per statement).
+    /// Stores many new contacts, each in one row write with its first score, stage and outcome
+    /// (400 per statement): an import writes each row once instead of inserting, then scoring,
+    /// then labelling it.
     pub async fn insert_contacts(
         &mut self,
-        contacts: &[(ContactId, NewContact)],
+        contacts: &[ContactToInsert],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        const PER_ROW: usize = 20;
-        for chunk in contacts.chunks(500) {
+        const PER_ROW: usize = 33;
+        for chunk in contacts.chunks(400) {
             let mut values = Vec::with_capacity(chunk.len() * PER_ROW);
             let rows: Vec<String> = chunk
                 .iter()
                 .enumerate()
-                .map(|(i, (id, c))| {
+                .map(|(i, row)| {
+                    let c = &row.contact;
                     let search = [
                         c.first_name.as_deref(),
                         c.last_name.as_deref(),
@@ -90,8 +108,9 @@ impl Session {
                     .collect::<Vec<_>>()
                     .join(" ")
                     .to_lowercase();
+                    let s = c.score.as_ref();
                     values.extend([
-                        Arg::from(*id),
+                        Arg::from(c.id),
                         Arg::from(c.email.as_ref().map(|e| e.as_str())),
                         Arg::from(c.email.as_ref().map(Email::key)),
                         Arg::from(c.first_name.as_deref()),
@@ -105,36 +124,38 @@ impl Session {
                         Arg::from(c.lifecycle_stage.as_str()),
                         Arg::from(c.source.as_deref()),
                         Arg::from(c.campaign.as_deref()),
+                        Arg::from(c.last_touch_source.as_deref()),
+                        Arg::from(c.last_touch_campaign.as_deref()),
                         Arg::from(c.do_not_email),
                         Arg::from(c.do_not_call),
                         Arg::from(serde_json::to_string(&c.custom).unwrap_or_else(|_| "{}".into())),
                         Arg::from(search),
-                        Arg::from(now),
-                        Arg::from(now),
+                        Arg::from(c.created_at),
+                        Arg::from(c.updated_at),
+                        Arg::from(s.map(|s| s.fit_points.hundredths())),
+                        Arg::from(s.map(|s| s.fit_grade.as_str())),
+                        Arg::from(s.map(|s| s.engagement.hundredths())),
+                        Arg::from(s.map(|s| s.temperature.as_str())),
+                        Arg::from(s.map(|s| s.temperature_reason.as_str())),
+                        Arg::from(s.map(|s| s.knockouts.join(","))),
+                        Arg::from(s.map(|s| s.rules_version)),
+                        Arg::from(s.map(|s| s.scored_at)),
+                        Arg::from(row.stage_changed_at),
+                        Arg::from(row.outcome.map(outcome_label)),
+                        Arg::from(row.outcome.map(|_| now)),
                     ]);
                     format!("({})", Session::placeholders(1 + i * PER_ROW, PER_ROW))
                 })
                 .collect();
             let sql = format!(
                 "INSERT INTO contacts (id, email, email_key, first_name, last_name, phone, job_title, company_id, country, \
-                 city, external_id, lifecycle_stage, source, campaign, do_not_email, do_not_call, custom, search_text, \
-                 created_at, updated_at) VALUES {}",
+                 city, external_id, lifecycle_stage, source, campaign, last_touch_source, last_touch_campaign, \
+                 do_not_email, do_not_call, custom, search_text, created_at, updated_at, fit_points, fit_grade, \
+                 engagement, temperature, temperature_reason, knockouts, rules_version, scored_at, stage_changed_at, \
+                 outcome, outcome_at) VALUES {}",
                 rows.join(", ")
             );
             self.execute(&sql, values).await?;
-            // First touch is also the last touch until an event says otherwise.
-            let ids: Vec<Arg> = chunk
-                .iter()
-                .filter(|(_, c)| c.source.is_some() || c.campaign.is_some())
-                .map(|(id, _)| Arg::from(*id))
-                .collect();
-            if !ids.is_empty() {
-                let sql = format!(
-                    "UPDATE contacts SET last_touch_source = source, last_touch_campaign = campaign WHERE id IN ({})",
-                    Session::placeholders(1, ids.len())
-                );
-                self.execute(&sql, ids).await?;
-            }
         }
         Ok(())
     }
@@ -187,6 +208,7 @@ impl Session {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         for (converted, label) in [(true, "converted"), (false, "not_converted")] {
+            debug_assert_eq!(label, outcome_label(converted));
             let ids: Vec<Arg> =
                 outcomes.iter().filter(|(_, c)| *c == converted).map(|(id, _)| Arg::from(*id)).collect();
             for chunk in ids.chunks(500) {

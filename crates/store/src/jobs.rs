@@ -114,6 +114,37 @@ impl Session {
         self.get_job(job.id).await?.ok_or_else(|| StoreError::Corrupt("enqueued job vanished".into()))
     }
 
+    /// Enqueues `job` unless a job with the same `key` is already queued or running (then
+    /// returns `None`): how servers sharing a database queue a scheduled job once.
+    pub async fn enqueue_job_once(
+        &mut self,
+        job: NewJob,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<Job>, StoreError> {
+        let n = self
+            .execute(
+                "INSERT INTO jobs (id, kind, payload, state, run_at, max_attempts, created_by, created_at, updated_at, \
+                 dedupe_key) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $7, $8) \
+                 ON CONFLICT (dedupe_key) WHERE state IN ('queued', 'running') DO NOTHING",
+                args![
+                    job.id,
+                    job.kind.as_str(),
+                    job.payload.to_string(),
+                    job.run_at,
+                    job.max_attempts,
+                    job.created_by,
+                    now,
+                    key
+                ],
+            )
+            .await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.get_job(job.id).await
+    }
+
     pub async fn get_job(&mut self, id: JobId) -> Result<Option<Job>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()

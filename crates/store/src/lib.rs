@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod jobs;
 mod migrate;
+pub mod models;
 pub mod scoring;
 mod sqlite;
 #[cfg(feature = "testing")]

@@ -40,6 +40,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_forms.sql"),
         postgres: include_str!("../migrations/postgres/0004_forms.sql"),
     },
+    Migration {
+        version: 5,
+        name: "models",
+        sqlite: include_str!("../migrations/sqlite/0005_models.sql"),
+        postgres: include_str!("../migrations/postgres/0005_models.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

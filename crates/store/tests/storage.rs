@@ -20,6 +20,7 @@ use leadgate_core::scoring::{FitGrade, Points, ScoreSummary, Temperature};
 use leadgate_store::contacts::LastTouch;
 use leadgate_store::cursor::Cursor;
 use leadgate_store::idempotency::StoredResponse;
+use leadgate_store::imports::ContactToInsert;
 use leadgate_store::jobs::{JobState, NewJob};
 use leadgate_store::scoring::ScoreUpdate;
 use leadgate_store::{Store, StoreError, storage_tests};
@@ -636,8 +637,27 @@ storage_tests! {
                 (ContactId(new_id()), d.validate().unwrap())
             })
             .collect();
+        let mut rows: Vec<ContactToInsert> = new
+            .iter()
+            .map(|(id, c)| ContactToInsert { contact: c.clone().into_contact(*id, now), stage_changed_at: None, outcome: None })
+            .collect();
+        // One arrives already scored, moved by a rule and labelled: all in the same row write.
+        let score = ScoreSummary {
+            fit_points: Points::from_hundredths(4050),
+            fit_grade: FitGrade::B,
+            engagement: Points::from_hundredths(0),
+            temperature: Temperature::Cold,
+            temperature_reason: "no engagement yet".into(),
+            knockouts: vec!["ko-student".into()],
+            rules_version: 3,
+            scored_at: now,
+        };
+        rows[5].contact.score = Some(score.clone());
+        rows[5].contact.lifecycle_stage = LifecycleStage::Nurturing;
+        rows[5].stage_changed_at = Some(now);
+        rows[5].outcome = Some(true);
         let mut tx = store.begin().await.unwrap();
-        tx.insert_contacts(&new, now).await.unwrap();
+        tx.insert_contacts(&rows, now).await.unwrap();
         tx.set_outcomes(&[(new[0].0, true), (new[1].0, false)], now).await.unwrap();
         tx.commit().await.unwrap();
         let mut s = store.read().await.unwrap();
@@ -651,7 +671,12 @@ storage_tests! {
             let rows = s.fetch_all("SELECT outcome FROM contacts WHERE outcome IS NOT NULL ORDER BY outcome", vec![]).await.unwrap();
             rows.iter().map(|r| (r.get(0).unwrap(),)).collect()
         };
-        assert_eq!(outcomes, vec![(Some("converted".to_string()),), (Some("not_converted".to_string()),)]);
+        assert_eq!(outcomes, vec![(Some("converted".to_string()),), (Some("converted".to_string()),), (Some("not_converted".to_string()),)]);
+        let scored = s.get_contact(new[5].0).await.unwrap().unwrap();
+        assert_eq!(scored.score, Some(score));
+        assert_eq!(scored.lifecycle_stage, LifecycleStage::Nurturing);
+        assert_eq!(scored, rows[5].contact, "what was computed before the write is what is stored");
+        assert_eq!(s.get_contact(new[6].0).await.unwrap().unwrap().score, None);
     }
 
     async fn companies_are_found_by_name_and_deals_upserted(store) {
@@ -721,4 +746,135 @@ async fn reopening_an_existing_sqlite_file_keeps_the_data() {
     drop(s);
     reopened.close().await;
     db.cleanup().await;
+}
+
+storage_tests! {
+    async fn models_are_versioned_with_one_active(store) {
+        use leadgate_store::models::NewModel;
+        let now = t("2026-08-01T00:00:00Z");
+        let model = |family: &str| NewModel {
+            family: family.into(),
+            options: json!({"request": {"exclude": ["Tags"]}}),
+            report: json!({"auc": 0.9}),
+            model: "{\"m\": 1}".into(),
+            trained_by: None,
+            trained_at: now,
+            training_ms: 1200,
+        };
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.active_model_version().await.unwrap(), None);
+        assert_eq!(tx.insert_model(&model("gbdt")).await.unwrap(), 1);
+        assert_eq!(tx.insert_model(&model("linear")).await.unwrap(), 2);
+        assert!(tx.activate_model(1).await.unwrap());
+        assert!(tx.activate_model(2).await.unwrap());
+        assert!(!tx.activate_model(9).await.unwrap(), "no such version");
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.active_model_version().await.unwrap(), Some(2), "one active: the last activated");
+        let list = s.list_models().await.unwrap();
+        assert_eq!(list.iter().map(|m| (m.version, m.active)).collect::<Vec<_>>(), vec![(2, true), (1, false)]);
+        assert_eq!(list[1].family, "gbdt");
+        assert_eq!(list[1].options["request"]["exclude"][0], "Tags");
+        assert_eq!(list[1].training_ms, 1200);
+        assert_eq!(s.model_json(1).await.unwrap().as_deref(), Some("{\"m\": 1}"));
+        assert_eq!(s.get_model(3).await.unwrap(), None);
+    }
+
+    async fn predictions_are_replaced_and_the_queue_is_taken_once(store) {
+        use leadgate_store::models::StoredPrediction;
+        let now = t("2026-08-01T00:00:00Z");
+        let a = add_contact(&store, draft("a@p.example"), now).await;
+        let b = add_contact(&store, draft("b@p.example"), now).await;
+        let p = |c: ContactId, v: i64, prob: f64| StoredPrediction { contact: c, model_version: v, probability: prob, raw_score: prob.ln(), predicted_at: now };
+        let mut tx = store.begin().await.unwrap();
+        tx.save_predictions(&[p(a.id, 1, 0.2), p(b.id, 1, 0.7)]).await.unwrap();
+        tx.save_predictions(&[p(a.id, 2, 0.4)]).await.unwrap();
+        tx.queue_predictions(&[a.id, b.id, a.id], now).await.unwrap();
+        tx.queue_predictions(&[b.id], now + SignedDuration::from_secs(1)).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.prediction(a.id).await.unwrap(), Some(p(a.id, 2, 0.4)));
+        assert_eq!(s.count_predictions(1).await.unwrap(), 1);
+        assert_eq!(s.prediction_queue_len().await.unwrap(), 2, "a contact is queued once");
+        drop(s);
+        let mut tx = store.begin().await.unwrap();
+        let first = tx.take_prediction_queue(1).await.unwrap();
+        assert_eq!(first.len(), 1);
+        let rest = tx.take_prediction_queue(10).await.unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_ne!(first, rest);
+        assert!(tx.take_prediction_queue(10).await.unwrap().is_empty());
+        drop(tx); // rolls back
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.prediction_queue_len().await.unwrap(), 2, "a rolled-back take leaves the queue as it was");
+        drop(s);
+        let mut tx = store.begin().await.unwrap();
+        tx.delete_contact(b.id).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert_eq!(s.prediction(b.id).await.unwrap(), None, "erasing a contact erases its prediction");
+    }
+
+    async fn prediction_facts_bring_outcome_company_deals_and_timeline_up_to_a_cutoff(store) {
+        let now = t("2026-08-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let co = tx.insert_company(CompanyId(new_id()), CompanyDraft { name: "Acme".into(), sector: Some("software".into()), ..Default::default() }.validate().unwrap(), now).await.unwrap();
+        let c = tx.insert_contact(ContactId(new_id()), ContactDraft { company_id: Some(co.id), ..draft("f@p.example") }.validate().unwrap(), now).await.unwrap();
+        let lone = tx.insert_contact(ContactId(new_id()), draft("lone@p.example").validate().unwrap(), now).await.unwrap();
+        tx.set_outcomes(&[(c.id, true)], now).await.unwrap();
+        let day = SignedDuration::from_hours(24);
+        tx.insert_events(&[
+            event(c.id, EventKind::PageView, now - day * 100),
+            event(c.id, EventKind::PageView, now - day * 40),
+            event(c.id, EventKind::PageView, now - day * 10),
+            event(c.id, EventKind::QuoteRequest, now - day * 5),
+            event(c.id, EventKind::QuoteRequest, now + day), // after the cutoff: not seen
+        ]).await.unwrap();
+        let deal = |id: &str, stage| leadgate_store::imports::NewDeal {
+            external_id: id.into(), company_id: Some(co.id), stage, owner: None, product: None, value: None,
+            engaged_on: None, closed_on: None, custom: Default::default(),
+        };
+        tx.upsert_deals(&[deal("D1", DealStage::Won), deal("D2", DealStage::Lost), deal("D3", DealStage::Proposal)], now).await.unwrap();
+        tx.execute("UPDATE deals SET contact_id = $1", vec![leadgate_store::driver::Arg::from(c.id)]).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut s = store.read().await.unwrap();
+        let facts = s.prediction_facts(&[lone.id, c.id, ContactId(new_id())]).await.unwrap();
+        assert_eq!(facts.len(), 2, "unknown ids are skipped");
+        let f = facts.iter().find(|f| f.contact.id == c.id).unwrap();
+        assert_eq!(f.outcome, Some(true));
+        assert_eq!(f.outcome_at, Some(now));
+        assert_eq!(f.company.as_ref().and_then(|c| c.sector.as_deref()), Some("software"));
+        assert_eq!((f.deals_won, f.deals_lost, f.deals), (1, 1, 3));
+        let l = facts.iter().find(|f| f.contact.id == lone.id).unwrap();
+        assert_eq!((l.outcome, l.company.is_none(), l.deals), (None, true, 0));
+
+        let counts = s.timeline_counts(&[(c.id, now), (lone.id, now)]).await.unwrap();
+        assert!(!counts.contains_key(&lone.id));
+        let kinds = &counts[&c.id];
+        assert_eq!(kinds.len(), 2);
+        let views = kinds.iter().find(|k| k.kind == "page_view").unwrap();
+        assert_eq!((views.last_30_days, views.last_90_days, views.total), (1, 2, 3));
+        assert_eq!(views.last_at, now - day * 10);
+        let quotes = kinds.iter().find(|k| k.kind == "quote_request").unwrap();
+        assert_eq!(quotes.total, 1, "the event after the cutoff is not counted");
+        let earlier = s.timeline_counts(&[(c.id, now - day * 50)]).await.unwrap();
+        assert_eq!(earlier[&c.id].iter().map(|k| k.total).sum::<i64>(), 1);
+    }
+
+    async fn a_deduplicated_job_is_queued_once_until_it_finishes(store) {
+        let now = t("2026-08-01T00:00:00Z");
+        let job = || NewJob { id: JobId(new_id()), kind: "train".into(), payload: json!({}), run_at: now, max_attempts: 3, created_by: None };
+        let mut tx = store.begin().await.unwrap();
+        let first = tx.enqueue_job_once(job(), "scheduled", now).await.unwrap().expect("queued");
+        assert!(tx.enqueue_job_once(job(), "scheduled", now).await.unwrap().is_none(), "already queued");
+        assert!(tx.enqueue_job_once(job(), "other", now).await.unwrap().is_some(), "another key");
+        let claimed = tx.claim_job("w", &["train"], now + SignedDuration::from_secs(60), now).await.unwrap().unwrap();
+        assert!(tx.enqueue_job_once(job(), "scheduled", now).await.unwrap().is_none(), "still running");
+        tx.finish_job(claimed.id, "w", &json!({}), now).await.unwrap();
+        if claimed.id == first.id {
+            assert!(tx.enqueue_job_once(job(), "scheduled", now).await.unwrap().is_some(), "finished: may run again");
+        }
+        tx.commit().await.unwrap();
+    }
 }

@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use leadgate_app::AppError;
+use leadgate_app::prediction::PredictionView;
 use leadgate_app::scoring::Explanation;
 use leadgate_app::{App, SystemClock};
 use leadgate_core::qualification::Criterion;
@@ -17,10 +19,18 @@ pub async fn run(config: &StoreConfig, args: ExplainArgs) -> anyhow::Result<()> 
     let result = async {
         let contact = app.find_contact(&operator, &args.contact).await?;
         let x = app.explain(&operator, contact.id).await?;
+        let prediction = match app.contact_prediction(&operator, contact.id).await {
+            Ok(p) => Some(p),
+            Err(AppError::StateConflict(_)) => None, // no model yet
+            Err(e) => return Err(e.into()),
+        };
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&x)?);
+            let mut doc = serde_json::to_value(&x)?;
+            doc["prediction"] = serde_json::to_value(&prediction)?;
+            println!("{}", serde_json::to_string_pretty(&doc)?);
         } else {
             print!("{}", render(&contact.display_name(), &x));
+            print!("{}", render_prediction(prediction.as_ref()));
         }
         anyhow::Ok(())
     }
@@ -117,5 +127,26 @@ pub fn render(name: &str, x: &Explanation) -> String {
         },
         yes(p.conversion_process_started)
     );
+    out
+}
+
+/// The prediction as text: the probability, then every factor that moved it, largest first.
+pub fn render_prediction(p: Option<&PredictionView>) -> String {
+    let mut out = String::new();
+    let Some(p) = p else {
+        let _ = writeln!(out, "\nPrediction: no model yet (`leadgate train` trains one on your outcomes).");
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "\nPrediction (model version {}): {:.1} % likely to convert — log-odds {:+.3} = base {:+.3} plus:",
+        p.model_version,
+        p.probability * 100.0,
+        p.raw_score,
+        p.base_value
+    );
+    for f in p.factors.iter().filter(|f| f.contribution != 0.0) {
+        let _ = writeln!(out, "  {:>+8.3}  {}", f.contribution, f.label);
+    }
     out
 }

@@ -11,6 +11,7 @@ use leadgate_app::{App, AppError, SystemClock};
 use leadgate_core::import::{Entity, ImportOptions, Reject};
 use leadgate_store::StoreConfig;
 
+use super::thousands;
 use crate::cli::{ImportArgs, ImportEntity};
 use crate::progress::Reporter;
 
@@ -31,18 +32,6 @@ impl RejectSink for LazyReport {
         self.rows += rejects.iter().map(|r| r.line).collect::<std::collections::HashSet<_>>().len() as u64;
         self.sink.as_mut().map_or(Ok(()), |s| s.reject(rejects))
     }
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 pub async fn run(config: &StoreConfig, args: ImportArgs) -> anyhow::Result<()> {

@@ -20,7 +20,14 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         anyhow::bail!("--form-min-fill-seconds must be between 0 and 3600");
     }
     let min_fill = jiff::SignedDuration::from_secs_f64(args.form_min_fill_seconds);
-    let app = App::new(store.clone(), Arc::new(SystemClock)).with_min_fill_time(min_fill);
+    if args.retrain_every_days == Some(0) {
+        anyhow::bail!(
+            "--retrain-every-days must be at least 1 (leave it out to never retrain automatically)"
+        );
+    }
+    let retrain = args.retrain_every_days.map(|d| jiff::SignedDuration::from_hours(24 * i64::from(d)));
+    let app =
+        App::new(store.clone(), Arc::new(SystemClock)).with_min_fill_time(min_fill).with_retraining(retrain);
     let listener = TcpListener::bind(args.listen).await.with_context(|| {
         format!("cannot listen on {}; is another server using it? Choose another with --listen", args.listen)
     })?;

@@ -8,6 +8,7 @@ pub mod events;
 pub mod fields;
 pub mod forms;
 pub mod imports;
+pub mod models;
 pub mod scoring;
 pub mod users;
 
@@ -81,6 +82,7 @@ pub(crate) fn created<T: Serialize>(recorded: Recorded<T>, location: Option<Stri
         (name = "events", description = "What contacts did: the timeline scoring reads"),
         (name = "custom fields", description = "The workspace's own fields on contacts and companies"),
         (name = "scoring", description = "Scores and their explanations, rules, lifecycle, qualification"),
+        (name = "prediction", description = "Conversion models trained on your history, and each lead's probability"),
         (name = "jobs", description = "Background jobs and their progress"),
         (name = "imports", description = "CSV imports of contacts, companies and deals; imported deals"),
         (name = "forms", description = "Web forms, consent records, tracking links"),
@@ -102,6 +104,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(imports::routes())
         .merge(capture::routes())
         .merge(forms::routes())
+        .merge(models::routes())
 }
 
 /// Completes the generated description with what every operation shares, so it is declared once
