@@ -61,7 +61,7 @@ fn digest(key: &str) -> Vec<u8> {
 
 /// Compares in time independent of where the inputs differ, so response timing reveals nothing
 /// about a stored digest.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -38,6 +38,7 @@ impl App {
         self.rescore_in(&mut tx, &[contact.id], now, &Default::default()).await?;
         let contact =
             tx.get_contact(contact.id).await?.ok_or_else(|| AppError::not_found("contact", contact.id))?;
+        self.emit_in(&mut tx, "contact.created", serde_json::json!({ "contact": &contact }), now).await?;
         remember(&mut tx, principal.user.id, "contacts.create", idem, &contact, now).await?;
         tx.commit().await?;
         Ok(Recorded { value: contact, replayed: false })
@@ -97,6 +98,7 @@ impl App {
         tx.update_contact(&next).await?;
         self.rescore_in(&mut tx, &[id], now, &Default::default()).await?;
         let next = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        self.emit_in(&mut tx, "contact.updated", serde_json::json!({ "contact": &next }), now).await?;
         tx.commit().await?;
         Ok(next)
     }

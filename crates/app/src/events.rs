@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use jiff::Timestamp;
 use leadgate_core::access::Permission;
 use leadgate_core::contact::NewContact;
-use leadgate_core::event::{ContactRef, Event, EventDraft, NewEvent};
+use leadgate_core::event::{ContactRef, Event, EventDraft, EventKind, NewEvent};
 use leadgate_core::ids::{ContactId, EventId};
 use leadgate_core::validation::ValidationErrors;
 use leadgate_store::Session;
@@ -264,6 +264,19 @@ pub(crate) async fn record(
         fresh.entry(e.contact_id).or_default().push(e.clone());
     }
     app.rescore_in(tx, &affected, now, &fresh).await?;
+
+    // A logged call, e-mail or meeting is a touch: it stops the contact's SLA clock.
+    let mut touched: Vec<ContactId> = stored
+        .iter()
+        .filter(|e| inserted.contains(&e.id))
+        .filter(|e| {
+            matches!(e.kind, EventKind::CallLogged | EventKind::EmailLogged | EventKind::MeetingLogged)
+        })
+        .map(|e| e.contact_id)
+        .collect();
+    touched.sort();
+    touched.dedup();
+    app.touched_in(tx, &touched, now).await?;
 
     let receipts: Vec<EventReceipt> = stored
         .iter()

@@ -65,6 +65,16 @@ impl App {
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = %e, "job runner could not claim a job"),
             }
+            // Between jobs: the agreement's timers and webhook deliveries, each claimed in the
+            // database so several servers never fire or send the same one twice.
+            if let Err(e) = self.run_timers().await {
+                tracing::error!(error = %e, "could not run the sales agreement's timers");
+            }
+            match self.deliver_webhooks().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "could not deliver webhooks"),
+            }
             // Between jobs: predictions of contacts whose data changed.
             match self.refresh_predictions().await {
                 Ok(n) if n > 0 => continue,

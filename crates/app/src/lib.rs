@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod error;
 pub mod events;
 pub mod fields;
+pub mod handoff;
 pub mod idempotency;
 pub mod import;
 pub mod jobs;
@@ -19,6 +20,7 @@ pub mod lifecycle;
 pub mod prediction;
 pub mod requests;
 pub mod scoring;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -42,6 +44,10 @@ pub struct App {
     min_fill_time: jiff::SignedDuration,
     /// Retrain the model when the latest is older than this (off when `None`).
     retrain_every: Option<jiff::SignedDuration>,
+    /// Where webhooks may be delivered.
+    webhook_policy: webhooks::WebhookPolicy,
+    /// Built on first delivery (an error is kept as text: it is reported on each attempt).
+    webhook_client: Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>,
 }
 
 impl App {
@@ -54,6 +60,8 @@ impl App {
             secret: Arc::default(),
             min_fill_time: capture::MIN_FILL_TIME,
             retrain_every: None,
+            webhook_policy: webhooks::WebhookPolicy::default(),
+            webhook_client: Arc::default(),
         }
     }
 
@@ -61,6 +69,12 @@ impl App {
     /// `every` (off by default).
     pub fn with_retraining(mut self, every: Option<jiff::SignedDuration>) -> App {
         self.retrain_every = every;
+        self
+    }
+
+    /// Sets where webhooks may be delivered (internal addresses are refused by default).
+    pub fn with_webhook_policy(mut self, policy: webhooks::WebhookPolicy) -> App {
+        self.webhook_policy = policy;
         self
     }
 

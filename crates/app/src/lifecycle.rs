@@ -3,7 +3,7 @@
 //! After each, the contact is rescored so the automatic rules can take the next step (a
 //! complete checklist on an accepted MQL makes it an SQL at once).
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use leadgate_core::access::Permission;
 use leadgate_core::ids::ContactId;
 use leadgate_core::lifecycle::{Actor, IllegalTransition, LifecycleStage, Transition, check_manual};
@@ -13,9 +13,6 @@ use leadgate_store::Session;
 use serde::{Deserialize, Serialize};
 
 use crate::{App, AppError, Principal};
-
-/// How long a rejected lead waits in nurturing before rules may qualify it again.
-pub const RECYCLE_PERIOD: SignedDuration = SignedDuration::from_hours(30 * 24);
 
 /// Why sales rejected a lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +31,19 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// The code clients send (`no_budget`), kept on the assignment for the figures.
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectReason::NotAFit => "not_a_fit",
+            RejectReason::NoBudget => "no_budget",
+            RejectReason::NoAuthority => "no_authority",
+            RejectReason::BadData => "bad_data",
+            RejectReason::Duplicate => "duplicate",
+            RejectReason::Unreachable => "unreachable",
+            RejectReason::Other => "other",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RejectReason::NotAFit => "not a fit",
@@ -127,7 +137,13 @@ impl App {
             actor: Actor::User { user_id: principal.user.id },
             reason: if reason.is_empty() { "moved by hand".into() } else { reason },
         };
-        tx.insert_transitions(&[transition]).await?;
+        tx.insert_transitions(std::slice::from_ref(&transition)).await?;
+        let facts = match tx.scoring_inputs(&[id]).await?.pop() {
+            Some(input) => crate::handoff::lead_facts(&input.contact, input.company.as_ref()),
+            None => Default::default(),
+        };
+        let change = crate::handoff::StageChange { contact: id, from, to, facts };
+        self.handoff_after_moves(tx, vec![change], &[transition], now).await?;
         Ok(())
     }
 
@@ -144,6 +160,7 @@ impl App {
             )));
         }
         tx.set_sales_decision(id, Some((principal.user.id, now)), None).await?;
+        self.close_assignment_in(&mut tx, id, "accepted", None, now).await?;
         self.rescore_in(&mut tx, &[id], now, &Default::default()).await?;
         let view = lifecycle_view(&mut tx, id).await?;
         tx.commit().await?;
@@ -180,8 +197,11 @@ impl App {
         } else {
             format!("rejected by sales: {} ({note})", reason.as_str())
         };
+        // Closed before the move, so the move does not read as the lead leaving another way.
+        self.close_assignment_in(&mut tx, id, "rejected", Some(reason.code()), now).await?;
         self.record_move(&mut tx, principal, id, contact.lifecycle_stage, to, why, now).await?;
-        tx.set_sales_decision(id, None, Some(now + RECYCLE_PERIOD)).await?;
+        let recycle = self.recycle_period(&mut tx).await?;
+        tx.set_sales_decision(id, None, Some(now + recycle)).await?;
         if reason == RejectReason::NoAuthority {
             let item = ChecklistItem {
                 answer: Answer::No,

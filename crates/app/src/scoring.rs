@@ -250,6 +250,27 @@ impl App {
         let transitions: Vec<Transition> =
             outcomes.iter().flat_map(|o| o.transitions.iter().cloned()).collect();
         tx.insert_transitions(&transitions).await?;
+        if !transitions.is_empty() {
+            let changes: Vec<crate::handoff::StageChange> = outcomes
+                .iter()
+                .filter(|o| !o.transitions.is_empty())
+                .filter_map(|o| {
+                    let input = inputs.iter().find(|i| i.contact.id == o.contact)?;
+                    Some(crate::handoff::StageChange {
+                        contact: o.contact,
+                        from: o.transitions.first()?.from,
+                        to: o.transitions.last()?.to,
+                        facts: crate::handoff::lead_facts_scored(
+                            &input.contact,
+                            input.company.as_ref(),
+                            o.summary.temperature,
+                            o.summary.fit_grade,
+                        ),
+                    })
+                })
+                .collect();
+            self.handoff_after_moves(tx, changes, &transitions, now).await?;
+        }
         self.queue_prediction_in(tx, ids).await?;
         Ok(outcomes)
     }

@@ -39,7 +39,9 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Marketing => !matches!(permission, ManageUsers | WorkLeads),
+            Role::Marketing => {
+                !matches!(permission, ManageUsers | WorkLeads | ManageHandoff | ManageWebhooks)
+            }
             Role::Sales => matches!(
                 permission,
                 ReadContacts | WriteContacts | RecordEvents | ManageOwnApiKeys | ChangeLifecycle | WorkLeads
@@ -81,6 +83,10 @@ pub enum Permission {
     ManageForms,
     /// Train conversion models and choose the active one.
     ManageModels,
+    /// Set up sales reps, routing rules and the marketing–sales agreement.
+    ManageHandoff,
+    /// Subscribe webhooks and redeliver their messages.
+    ManageWebhooks,
 }
 
 impl Permission {
@@ -99,6 +105,8 @@ impl Permission {
             Permission::WorkLeads => "accept or reject leads (sales only)",
             Permission::ManageForms => "create or edit web forms",
             Permission::ManageModels => "train or activate prediction models",
+            Permission::ManageHandoff => "set up sales reps, routing and the sales agreement (admins only)",
+            Permission::ManageWebhooks => "manage webhooks (admins only)",
         }
     }
 }

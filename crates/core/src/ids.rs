@@ -88,3 +88,23 @@ typed_id!(
     JobId,
     "job"
 );
+typed_id!(
+    /// One hand-over of a lead to a sales rep (or to the unassigned queue).
+    AssignmentId,
+    "assignment"
+);
+typed_id!(
+    /// A follow-up task (call, e-mail, meeting) for a rep.
+    TaskId,
+    "task"
+);
+typed_id!(
+    /// A webhook subscription.
+    WebhookId,
+    "webhook"
+);
+typed_id!(
+    /// One webhook message to deliver to one subscription.
+    DeliveryId,
+    "delivery"
+);

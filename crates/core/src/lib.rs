@@ -12,6 +12,7 @@ pub mod email;
 pub mod event;
 pub mod filter;
 pub mod form;
+pub mod handoff;
 pub mod ids;
 pub mod import;
 pub mod lifecycle;

@@ -247,4 +247,9 @@ pub struct ServeArgs {
     /// old, with the same settings (off unless set; the first model is trained by a person).
     #[arg(long, env = "LEADGATE_RETRAIN_EVERY_DAYS", value_name = "DAYS")]
     pub retrain_every_days: Option<u32>,
+
+    /// Allow webhooks to loopback, private and link-local addresses (receivers on your own
+    /// network). Off by default: a webhook URL must not reach the server's internal network.
+    #[arg(long, env = "LEADGATE_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
 }

@@ -49,8 +49,16 @@ async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 async fn spawn_app_with(backend: Backend, clock: Arc<dyn leadgate_app::Clock>) -> TestApp {
+    spawn_app_configured(backend, clock, |app| app).await
+}
+
+async fn spawn_app_configured(
+    backend: Backend,
+    clock: Arc<dyn leadgate_app::Clock>,
+    configure: impl FnOnce(App) -> App,
+) -> TestApp {
     let db = TestDb::new(backend).await;
-    let app = App::new(db.store.clone(), clock);
+    let app = configure(App::new(db.store.clone(), clock));
     app.bootstrap_admin("admin@test.example", Some(ADMIN_KEY)).await.expect("bootstrap admin");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -1186,5 +1194,258 @@ capture_tests! {
         assert_eq!(v2.body["request"]["exclude"], json!(["channel"]), "retrained with the last settings");
         assert_eq!(v2.body["active"], true);
         assert_eq!(t.app.schedule_retraining(day * 7).await.unwrap(), None, "fresh again");
+    }
+}
+
+/// A webhook receiver on loopback: answers 500 to the first `failures` requests, then 200, and
+/// keeps every request's headers and body.
+type Seen = Arc<std::sync::Mutex<Vec<(reqwest::header::HeaderMap, Vec<u8>)>>>;
+
+struct Receiver {
+    url: String,
+    seen: Seen,
+}
+
+async fn webhook_receiver(failures: usize) -> Receiver {
+    use axum::body::Bytes;
+    use axum::http::HeaderMap;
+    let seen: Seen = Arc::default();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (s, c) = (seen.clone(), count.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let (s, c) = (s.clone(), c.clone());
+            async move {
+                let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                s.lock().unwrap().push((headers, body.to_vec()));
+                if n < failures {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { url, seen }
+}
+
+async fn sales_user(t: &TestApp, email: &str) -> (String, String) {
+    let user = t.post("/api/v1/users", json!({"email": email, "role": "sales", "name": email})).await;
+    assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
+    let id = user.body["id"].as_str().unwrap().to_string();
+    let key = t.post("/api/v1/api-keys", json!({"name": "test", "user_id": id})).await;
+    (id, key.body["key"].as_str().unwrap().to_string())
+}
+
+macro_rules! handoff_tests {
+    ($(async fn $name:ident($t:ident, $clock:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run(backend: Backend) {
+                let $clock = Arc::new(leadgate_app::ManualClock::new("2026-11-24T10:00:00Z".parse().unwrap()));
+                let $t = spawn_app_configured(backend, $clock.clone(), |app| {
+                    app.with_webhook_policy(leadgate_app::webhooks::WebhookPolicy { allow_private: true })
+                })
+                .await;
+                $body;
+                $t.stop().await;
+            }
+            #[tokio::test]
+            async fn sqlite() { run(Backend::Sqlite).await }
+            #[tokio::test]
+            async fn postgres() { run(Backend::Postgres).await }
+        }
+    )*};
+}
+
+handoff_tests! {
+    async fn leads_are_routed_timed_in_working_hours_reassigned_on_breach_and_announced(t, clock) {
+        let at = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
+        let receiver = webhook_receiver(1).await;
+        let hook = t.post("/api/v1/webhooks", json!({"url": receiver.url, "event_types": ["*"]})).await;
+        assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.body);
+        let secret = hook.body["secret"].as_str().unwrap().to_string();
+        let hook_id = hook.body["id"].as_str().unwrap().to_string();
+
+        let (ada, ada_key) = sales_user(&t, "ada@sales.example").await;
+        let (bob, bob_key) = sales_user(&t, "bob@sales.example").await;
+        for id in [&ada, &bob] {
+            let r = t.send(Method::PUT, &format!("/api/v1/reps/{id}"), Some(ADMIN_KEY), Some(json!({
+                "team": "inside", "capacity": 5,
+                "working_hours": {"time_zone": "UTC", "days": ["monday", "tuesday", "wednesday", "thursday", "friday"], "start": "09:00", "end": "17:00"}
+            }))).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+        let agreement = json!({
+            "routing": [{"name": "inside sales", "assign": {"strategy": "round_robin", "team": "inside"}}],
+            "first_touch": {"hot_minutes": 60, "warm_minutes": 60, "cold_minutes": 60},
+            "reminder_minutes": 15, "on_breach": "reassign", "recycle_days": 30, "follow_up_days": 2
+        });
+        let refused = t.send(Method::PUT, "/api/v1/agreement", Some(&ada_key), Some(agreement.clone())).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "reps do not set the agreement");
+        let saved = t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        assert_eq!(saved.body["version"], 1);
+
+        // Friday 16:30 UTC: the lead becomes an MQL half an hour before the weekend.
+        clock.set(at("2026-11-27T16:30:00Z"));
+        let contact = t.post("/api/v1/contacts", json!({"email": "lead@buyer.example"})).await;
+        let cid = contact.body["id"].as_str().unwrap().to_string();
+        let moved = t.post(&format!("/api/v1/contacts/{cid}/lifecycle"), json!({"to": "mql"})).await;
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+        let first = t.get(&format!("/api/v1/contacts/{cid}/assignments")).await;
+        let a = &first.body[0];
+        assert_eq!(a["rep_id"], json!(ada), "round-robin: neither had a lead, ties go by id: {}", first.body);
+        assert_eq!(a["rule"], "inside sales");
+        assert!(a["why"].as_str().unwrap().contains("round-robin"), "{a}");
+        // 30 working minutes on Friday, 30 on Monday.
+        assert_eq!(a["due_at"], "2026-11-30T09:30:00Z");
+        assert_eq!(a["remind_at"], "2026-11-30T09:15:00Z");
+        let queue = t.send(Method::GET, "/api/v1/queue", Some(&ada_key), None).await;
+        assert_eq!(queue.body.as_array().unwrap().len(), 1, "{}", queue.body);
+        assert_eq!(queue.body[0]["sla"], "on_track");
+        // contact.created, lifecycle.changed, lead.assigned; the receiver fails the first one.
+        assert_eq!(t.app.deliver_webhooks().await.unwrap(), 3);
+        assert_eq!(t.app.deliver_webhooks().await.unwrap(), 0, "the failed one waits for its backoff");
+        clock.set(at("2026-11-27T16:31:00Z"));
+        assert_eq!(t.app.deliver_webhooks().await.unwrap(), 1, "retried after 30 s");
+
+        // Nothing fires over the weekend; the reminder on Monday, then the breach moves the lead.
+        clock.set(at("2026-11-29T12:00:00Z"));
+        assert_eq!(t.app.run_timers().await.unwrap(), 0);
+        clock.set(at("2026-11-30T09:20:00Z"));
+        assert_eq!(t.app.run_timers().await.unwrap(), 1, "the reminder");
+        assert_eq!(t.app.run_timers().await.unwrap(), 0, "fired once");
+        clock.set(at("2026-11-30T09:31:00Z"));
+        assert_eq!(t.app.run_timers().await.unwrap(), 1, "the breach");
+        let after = t.get(&format!("/api/v1/contacts/{cid}/assignments")).await;
+        let list = after.body.as_array().unwrap();
+        assert_eq!(list.len(), 2, "{}", after.body);
+        assert_eq!(list[0]["outcome"], "reassigned");
+        assert_eq!(list[0]["sla"], "missed");
+        assert!(list[0]["breached_at"].is_string());
+        assert_eq!(list[1]["rep_id"], json!(bob), "the next eligible rep, never the one who missed it");
+        assert_eq!(list[1]["due_at"], "2026-11-30T10:31:00Z");
+
+        // Bob calls, nobody answers: the clock stops and a follow-up falls due two working days on.
+        clock.set(at("2026-11-30T09:40:00Z"));
+        let touch = t.send(Method::POST, &format!("/api/v1/contacts/{cid}/touches"), Some(&bob_key),
+            Some(json!({"kind": "call", "outcome": "no_reply", "note": "voicemail"}))).await;
+        assert_eq!(touch.status, StatusCode::CREATED, "{}", touch.body);
+        assert_eq!(touch.body["first_touch"], true);
+        assert_eq!(touch.body["follow_up"]["due_at"], "2026-12-02T09:40:00Z");
+        let tasks = t.send(Method::GET, "/api/v1/tasks", Some(&bob_key), None).await;
+        let titles: Vec<&str> = tasks.body.as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+        assert_eq!(titles.len(), 2, "first contact + follow-up: {titles:?}");
+
+        // Bob rejects it: back to nurturing, recycled after the agreement's 30 days.
+        let rejected = t.send(Method::POST, &format!("/api/v1/contacts/{cid}/reject"), Some(&bob_key),
+            Some(json!({"reason": "no_budget"}))).await;
+        assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+        assert_eq!(rejected.body["stage"], "nurturing");
+        let closed = t.get(&format!("/api/v1/contacts/{cid}/assignments")).await;
+        assert_eq!(closed.body[1]["outcome"], "rejected");
+        assert_eq!(closed.body[1]["sla"], "met");
+        let tasks = t.send(Method::GET, "/api/v1/tasks", Some(&bob_key), None).await;
+        assert_eq!(tasks.body.as_array().unwrap().len(), 0, "a rejected lead leaves no open tasks");
+
+        let m = t.get("/api/v1/handoff/metrics?from=2026-11-27T00:00:00Z&to=2026-12-01T00:00:00Z").await;
+        assert_eq!(m.status, StatusCode::OK, "{}", m.body);
+        assert_eq!(m.body["assigned"], 2);
+        assert_eq!(m.body["decided"], 2);
+        assert_eq!(m.body["touched_in_time"], 1);
+        assert_eq!(m.body["compliance"], 0.5);
+        assert_eq!(m.body["rejections"], json!({"no_budget": 1}));
+        assert_eq!(m.body["recycled_now"], json!({"nurturing": 1}));
+        assert_eq!(m.body["median_minutes_to_first_touch_by_rep"][&bob], 9.0);
+
+        // Webhooks: every message signed; the first answer (500) is retried after backoff.
+        while t.app.deliver_webhooks().await.unwrap() > 0 {}
+        let log = t.get(&format!("/api/v1/webhooks/{hook_id}/deliveries")).await;
+        let deliveries = log.body.as_array().unwrap();
+        let types: std::collections::BTreeSet<&str> = deliveries.iter().map(|d| d["event_type"].as_str().unwrap()).collect();
+        for expected in ["contact.created", "lifecycle.changed", "lead.assigned", "sla.warning", "sla.breached"] {
+            assert!(types.contains(expected), "{expected} missing from {types:?}");
+        }
+        assert!(deliveries.iter().all(|d| d["state"] == "delivered"), "{}", log.body);
+        let retried: Vec<&Value> = deliveries.iter().filter(|d| d["attempts"] == 2).collect();
+        assert_eq!(retried.len(), 1, "{}", log.body);
+        assert_eq!(retried[0]["log"][0]["status"], 500);
+        assert_eq!(retried[0]["log"][1]["status"], 200);
+        let seen = receiver.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), deliveries.len() + 1);
+        for (headers, body) in &seen {
+            let sig = headers["leadgate-signature"].to_str().unwrap();
+            let ts: i64 = sig.split(',').next().unwrap().trim_start_matches("t=").parse().unwrap();
+            assert!(leadgate_app::webhooks::verify_signature(sig, &secret, body, ts, 300), "{sig}");
+            assert!(!leadgate_app::webhooks::verify_signature(sig, "whsec_wrong", body, ts, 300));
+        }
+
+        // Manual redelivery sends it again as a new delivery.
+        let first_id = deliveries[0]["id"].as_str().unwrap();
+        let again = t.post(&format!("/api/v1/webhook-deliveries/{first_id}/redeliver"), json!({})).await;
+        assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+        assert_eq!(t.app.deliver_webhooks().await.unwrap(), 1);
+        assert_eq!(receiver.seen.lock().unwrap().len(), seen.len() + 1);
+    }
+
+    async fn no_eligible_rep_leaves_the_lead_visibly_unassigned(t, clock) {
+        let _ = &clock;
+        let (ada, _) = sales_user(&t, "ada@sales.example").await;
+        let r = t.send(Method::PUT, &format!("/api/v1/reps/{ada}"), Some(ADMIN_KEY), Some(json!({"countries": ["France"]}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let mut agreement = t.get("/api/v1/agreement").await.body["agreement"].clone();
+        agreement["routing"] = json!([{"name": "France", "assign": {"strategy": "rep", "user_id": ada}}]);
+        assert_eq!(t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement)).await.status, StatusCode::OK);
+        let c = t.post("/api/v1/contacts", json!({"email": "x@germany.example", "country": "Germany"})).await;
+        let cid = c.body["id"].as_str().unwrap().to_string();
+        t.post(&format!("/api/v1/contacts/{cid}/lifecycle"), json!({"to": "mql"})).await;
+        let queue = t.get("/api/v1/queue?unassigned=true").await;
+        assert_eq!(queue.body.as_array().unwrap().len(), 1, "{}", queue.body);
+        let why = queue.body[0]["why"].as_str().unwrap();
+        assert!(why.contains("does not cover Germany"), "{why}");
+        assert_eq!(queue.body[0]["sla"], "unassigned");
+
+        // Bad input names the field; a non-sales user cannot be a rep.
+        let bad = t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(json!({
+            "routing": [{"name": "x", "assign": {"strategy": "rep", "user_id": "0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e"}}],
+            "first_touch": {"hot_minutes": 0, "warm_minutes": 60, "cold_minutes": 60},
+            "reminder_minutes": 15, "on_breach": "flag", "recycle_days": 30, "follow_up_days": 2
+        }))).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert_eq!(bad.field_errors(), vec!["first_touch.hot_minutes"]);
+        let admin = t.get("/api/v1/users").await.body.as_array().unwrap()[0]["id"].as_str().unwrap().to_string();
+        let not_sales = t.send(Method::PUT, &format!("/api/v1/reps/{admin}"), Some(ADMIN_KEY), Some(json!({}))).await;
+        assert_eq!(not_sales.status, StatusCode::CONFLICT, "{}", not_sales.body);
+        let bad_hours = t.send(Method::PUT, &format!("/api/v1/reps/{ada}"), Some(ADMIN_KEY),
+            Some(json!({"working_hours": {"time_zone": "Mars/Base", "days": ["monday"], "start": "09:00", "end": "17:00"}}))).await;
+        assert_eq!(bad_hours.field_errors(), vec!["working_hours.time_zone"]);
+    }
+}
+
+api_tests! {
+    async fn webhooks_to_internal_addresses_are_refused(t) {
+        for url in ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data", "http://localhost:8080/x", "http://[::1]/x", "http://10.0.0.5/x"] {
+            let r = t.post("/api/v1/webhooks", json!({"url": url, "event_types": ["lead.assigned"]})).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {}", r.body);
+            assert_eq!(r.field_errors(), vec!["url"], "{url}");
+        }
+        let r = t.post("/api/v1/webhooks", json!({"url": "ftp://example.com/x", "event_types": ["lead.created"]})).await;
+        assert_eq!(r.field_errors(), vec!["url", "event_types[0]"]);
+        let ok = t.post("/api/v1/webhooks", json!({"url": "https://hooks.example.com/leadgate", "event_types": ["lead.assigned"]})).await;
+        assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+        assert!(ok.body["secret"].as_str().unwrap().starts_with("whsec_"));
+        let id = ok.body["id"].as_str().unwrap();
+        assert!(t.get(&format!("/api/v1/webhooks/{id}")).await.body.get("secret").is_none(), "the secret is shown once");
+        let rotated = t.post(&format!("/api/v1/webhooks/{id}/rotate-secret"), json!({})).await;
+        assert_eq!(rotated.body["secrets_in_use"], 2);
+        let marketing = t.user_key("m@test.example", "marketing").await;
+        let denied = t.send(Method::GET, "/api/v1/webhooks", Some(&marketing), None).await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN);
     }
 }

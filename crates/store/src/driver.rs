@@ -76,7 +76,11 @@ arg_from_id!(
     leadgate_core::ids::EventId,
     leadgate_core::ids::UserId,
     leadgate_core::ids::ApiKeyId,
-    leadgate_core::ids::JobId
+    leadgate_core::ids::JobId,
+    leadgate_core::ids::AssignmentId,
+    leadgate_core::ids::TaskId,
+    leadgate_core::ids::WebhookId,
+    leadgate_core::ids::DeliveryId
 );
 
 /// Builds a `Vec<Arg>` from values of mixed types: `args![id, name, 42_i64]`.

@@ -15,6 +15,7 @@ pub mod driver;
 pub mod error;
 pub mod events;
 pub mod fields;
+pub mod handoff;
 pub mod idempotency;
 pub mod imports;
 pub mod jobs;

@@ -46,6 +46,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_models.sql"),
         postgres: include_str!("../migrations/postgres/0005_models.sql"),
     },
+    Migration {
+        version: 6,
+        name: "handoff",
+        sqlite: include_str!("../migrations/sqlite/0006_handoff.sql"),
+        postgres: include_str!("../migrations/postgres/0006_handoff.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

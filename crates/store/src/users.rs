@@ -18,10 +18,10 @@ pub struct StoredKey {
     pub user: User,
 }
 
-const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.created_at, u.disabled_at";
+pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.created_at, u.disabled_at";
 const KEY_COLUMNS: &str = "k.id, k.user_id, k.name, k.prefix, k.created_at, k.last_used_at, k.revoked_at";
 
-fn user_from_row(row: &Row, at: usize) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(row: &Row, at: usize) -> Result<User, StoreError> {
     let role: String = row.get(at + 3)?;
     Ok(User {
         id: UserId(row.get(at)?),

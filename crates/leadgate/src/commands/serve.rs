@@ -26,8 +26,12 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let retrain = args.retrain_every_days.map(|d| jiff::SignedDuration::from_hours(24 * i64::from(d)));
-    let app =
-        App::new(store.clone(), Arc::new(SystemClock)).with_min_fill_time(min_fill).with_retraining(retrain);
+    let app = App::new(store.clone(), Arc::new(SystemClock))
+        .with_min_fill_time(min_fill)
+        .with_retraining(retrain)
+        .with_webhook_policy(leadgate_app::webhooks::WebhookPolicy {
+            allow_private: args.webhook_allow_private,
+        });
     let listener = TcpListener::bind(args.listen).await.with_context(|| {
         format!("cannot listen on {}; is another server using it? Choose another with --listen", args.listen)
     })?;

@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod events;
 pub mod fields;
 pub mod forms;
+pub mod handoff;
 pub mod imports;
 pub mod models;
 pub mod scoring;
@@ -83,6 +84,8 @@ pub(crate) fn created<T: Serialize>(recorded: Recorded<T>, location: Option<Stri
         (name = "custom fields", description = "The workspace's own fields on contacts and companies"),
         (name = "scoring", description = "Scores and their explanations, rules, lifecycle, qualification"),
         (name = "prediction", description = "Conversion models trained on your history, and each lead's probability"),
+        (name = "hand-off", description = "Reps, routing, the marketing–sales agreement (SLA), queues, touches and tasks"),
+        (name = "webhooks", description = "Signed notifications of what happens, with retries and a delivery log"),
         (name = "jobs", description = "Background jobs and their progress"),
         (name = "imports", description = "CSV imports of contacts, companies and deals; imported deals"),
         (name = "forms", description = "Web forms, consent records, tracking links"),
@@ -105,6 +108,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(capture::routes())
         .merge(forms::routes())
         .merge(models::routes())
+        .merge(handoff::routes())
 }
 
 /// Completes the generated description with what every operation shares, so it is declared once

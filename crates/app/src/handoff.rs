@@ -1,0 +1,992 @@
+//! Hand-off to sales: rep profiles, the agreement, routing a lead when it becomes an MQL (or on
+//! demand), first touches, SLA reminders and breaches, follow-up tasks, and the agreement's
+//! figures. The decisions themselves are pure functions of `leadgate_core::handoff`; this module
+//! reads their inputs, applies their outcome and announces it to webhook subscribers, in the
+//! transaction of the change that caused it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::{SignedDuration, Timestamp};
+use leadgate_core::access::{Permission, Role};
+use leadgate_core::handoff::{
+    Agreement, BreachAction, LeadFacts, RepLoad, RepProfile, RoutingDecision, SlaState, route, sla_state,
+};
+use leadgate_core::ids::{AssignmentId, ContactId, TaskId, UserId};
+use leadgate_core::lifecycle::{LifecycleStage, Transition};
+use leadgate_core::scoring::{FitGrade, Temperature};
+use leadgate_core::validation::{ValidationErrors, is_plain_text};
+use leadgate_store::Session;
+use leadgate_store::handoff::{AssignmentRecord, RepRecord, TaskRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::{App, AppError, Principal, new_uuid};
+
+/// Timers handled per transaction by one pass (the rest wait for the next pass).
+const TIMER_BATCH: i64 = 500;
+
+/// A sales rep, their profile and current load.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RepView {
+    pub user_id: UserId,
+    pub name: String,
+    pub email: String,
+    pub profile: RepProfile,
+    /// Open assignments plus accepted leads still being worked.
+    pub open: i64,
+    pub assigned_total: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub last_assigned_at: Option<Timestamp>,
+}
+
+/// The agreement in force and its version (0: the built-in default, never saved).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgreementView {
+    pub version: i64,
+    pub agreement: Agreement,
+}
+
+/// Where an assignment stands against the agreement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SlaStatus {
+    /// Waiting for a rep: no deadline runs.
+    Unassigned,
+    /// Untouched, deadline ahead.
+    OnTrack,
+    /// Untouched, reminder time passed.
+    Warning,
+    /// Untouched past the deadline.
+    Breached,
+    /// First touch within the deadline.
+    Met,
+    /// First touch after the deadline.
+    Missed,
+}
+
+/// One hand-over of a lead to a rep (or to the unassigned queue), and how it went.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AssignmentView {
+    pub id: AssignmentId,
+    pub contact_id: ContactId,
+    /// Absent: no rep was eligible; the lead waits in the unassigned queue.
+    pub rep_id: Option<UserId>,
+    /// The routing rule that chose the rep.
+    pub rule: Option<String>,
+    /// Why this rep (or why nobody).
+    pub why: String,
+    pub temperature: Option<String>,
+    pub grade: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub assigned_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub remind_at: Option<Timestamp>,
+    /// First-touch deadline, counted in the rep's working hours.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub due_at: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub first_touch_at: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub breached_at: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub closed_at: Option<Timestamp>,
+    /// accepted, rejected, reassigned, requalified (left the MQL stage another way)
+    pub outcome: Option<String>,
+    pub reject_reason: Option<String>,
+    pub sla: SlaStatus,
+    /// Seconds until the deadline (negative when past); only while untouched and open.
+    pub seconds_left: Option<i64>,
+}
+
+fn assignment_view(a: AssignmentRecord, now: Timestamp) -> AssignmentView {
+    let sla = match (a.rep_id, a.due_at, a.first_touch_at) {
+        (None, _, _) | (_, None, _) => SlaStatus::Unassigned,
+        (Some(_), Some(due), Some(touch)) => {
+            if touch <= due {
+                SlaStatus::Met
+            } else {
+                SlaStatus::Missed
+            }
+        }
+        (Some(_), Some(due), None) => match (a.closed_at, sla_state(a.remind_at, due, false, now)) {
+            (Some(closed), _) if closed <= due => SlaStatus::Met,
+            (Some(_), _) => SlaStatus::Missed,
+            (None, SlaState::OnTrack) => SlaStatus::OnTrack,
+            (None, SlaState::Warning) => SlaStatus::Warning,
+            (None, SlaState::Breached) => SlaStatus::Breached,
+        },
+    };
+    let seconds_left = match (a.due_at, a.first_touch_at, a.closed_at, a.rep_id) {
+        (Some(due), None, None, Some(_)) => Some(due.as_second() - now.as_second()),
+        _ => None,
+    };
+    AssignmentView {
+        id: a.id,
+        contact_id: a.contact_id,
+        rep_id: a.rep_id,
+        rule: a.rule,
+        why: a.why,
+        temperature: a.temperature,
+        grade: a.grade,
+        assigned_at: a.assigned_at,
+        remind_at: a.remind_at,
+        due_at: a.due_at,
+        first_touch_at: a.first_touch_at,
+        breached_at: a.breached_at,
+        closed_at: a.closed_at,
+        outcome: a.outcome,
+        reject_reason: a.reject_reason,
+        sla,
+        seconds_left,
+    }
+}
+
+/// What kind of follow-up a task is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    Call,
+    Email,
+    Meeting,
+}
+
+impl TaskKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Call => "call",
+            TaskKind::Email => "email",
+            TaskKind::Meeting => "meeting",
+        }
+    }
+
+    fn parse(s: &str) -> TaskKind {
+        match s {
+            "email" => TaskKind::Email,
+            "meeting" => TaskKind::Meeting,
+            _ => TaskKind::Call,
+        }
+    }
+}
+
+/// A follow-up task.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TaskView {
+    pub id: TaskId,
+    pub contact_id: ContactId,
+    pub assignee_id: UserId,
+    pub kind: TaskKind,
+    pub title: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub due_at: Timestamp,
+    /// Due and not done.
+    pub overdue: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    /// Absent: created by the agreement (on assignment, unanswered touch, breach).
+    pub created_by: Option<UserId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub done_at: Option<Timestamp>,
+}
+
+fn task_view(t: TaskRecord, now: Timestamp) -> TaskView {
+    TaskView {
+        id: t.id,
+        contact_id: t.contact_id,
+        assignee_id: t.assignee_id,
+        kind: TaskKind::parse(&t.kind),
+        title: t.title,
+        overdue: t.done_at.is_none() && t.due_at <= now,
+        due_at: t.due_at,
+        created_at: t.created_at,
+        created_by: t.created_by,
+        done_at: t.done_at,
+    }
+}
+
+/// A task created by hand.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    pub contact_id: ContactId,
+    pub kind: TaskKind,
+    pub title: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub due_at: Timestamp,
+    /// Who does it; default: you.
+    #[serde(default)]
+    pub assignee_id: Option<UserId>,
+}
+
+/// How a logged touch went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TouchOutcome {
+    /// Spoke with or heard back from the person.
+    Reached,
+    /// No answer: a follow-up task is created.
+    NoReply,
+}
+
+/// A call, e-mail or meeting with the lead, logged by a rep.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewTouch {
+    pub kind: TaskKind,
+    pub outcome: TouchOutcome,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// What logging a touch did.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TouchReceipt {
+    /// True when this was the first touch of the open assignment (the SLA clock stopped).
+    pub first_touch: bool,
+    /// The follow-up created for an unanswered touch.
+    pub follow_up: Option<TaskView>,
+}
+
+/// The agreement's figures over a period.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HandoffMetrics {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub from: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub to: Timestamp,
+    /// Leads handed to a rep in the period.
+    pub assigned: u64,
+    /// Leads that found no eligible rep.
+    pub unassigned: u64,
+    /// Of the assignments whose deadline has passed or that were touched: touched in time.
+    pub touched_in_time: u64,
+    pub decided: u64,
+    /// touched_in_time / decided; absent when nothing is decided yet.
+    pub compliance: Option<f64>,
+    /// Median minutes from assignment to first touch, per rep (user id) and per temperature.
+    pub median_minutes_to_first_touch_by_rep: BTreeMap<String, f64>,
+    pub median_minutes_to_first_touch_by_temperature: BTreeMap<String, f64>,
+    /// Rejections by reason.
+    pub rejections: BTreeMap<String, u64>,
+    /// Where rejected (recycled) leads stand now, by lifecycle stage.
+    pub recycled_now: BTreeMap<String, u64>,
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+/// A contact that just changed stage, as the hand-off sees it.
+pub(crate) struct StageChange {
+    pub contact: ContactId,
+    pub from: LifecycleStage,
+    pub to: LifecycleStage,
+    pub facts: LeadFacts,
+}
+
+fn parse_rep(r: RepRecord) -> Result<RepLoad, AppError> {
+    let profile: RepProfile = serde_json::from_str(&r.profile)
+        .map_err(|e| AppError::Internal(format!("stored profile of rep {} is unreadable: {e}", r.user.id)))?;
+    Ok(RepLoad {
+        user_id: r.user.id,
+        name: r.user.name.clone().unwrap_or_else(|| r.user.email.clone()),
+        profile,
+        open: r.open.max(0) as u32,
+        assigned_total: r.assigned_total.max(0) as u32,
+        last_assigned_at: r.last_assigned_at,
+    })
+}
+
+fn rep_view(r: RepRecord) -> Result<RepView, AppError> {
+    let load = parse_rep(r.clone())?;
+    Ok(RepView {
+        user_id: r.user.id,
+        name: load.name,
+        email: r.user.email,
+        profile: load.profile,
+        open: r.open,
+        assigned_total: r.assigned_total,
+        last_assigned_at: r.last_assigned_at,
+    })
+}
+
+fn temperature_str(t: Temperature) -> &'static str {
+    match t {
+        Temperature::Cold => "cold",
+        Temperature::Warm => "warm",
+        Temperature::Hot => "hot",
+    }
+}
+
+impl App {
+    // ----- reps and agreement -----
+
+    /// Sets a sales user's rep profile (territory, sectors, sizes, hours, capacity).
+    pub async fn put_rep(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        profile: RepProfile,
+    ) -> Result<RepView, AppError> {
+        principal.require(Permission::ManageHandoff)?;
+        profile.validate()?;
+        let mut tx = self.store.begin().await?;
+        let u = tx.get_user(user).await?.ok_or_else(|| AppError::not_found("user", user))?;
+        if u.role != Role::Sales {
+            return Err(AppError::StateConflict(format!(
+                "{} has the {} role; only sales users can be reps (change their role first)",
+                u.email, u.role
+            )));
+        }
+        let text = serde_json::to_string(&profile).map_err(|e| AppError::Internal(e.to_string()))?;
+        tx.put_rep(user, &text, self.now()).await?;
+        let rep = tx.reps(Some(user)).await?.pop().ok_or_else(|| AppError::not_found("rep", user))?;
+        tx.commit().await?;
+        rep_view(rep)
+    }
+
+    pub async fn delete_rep(&self, principal: &Principal, user: UserId) -> Result<(), AppError> {
+        principal.require(Permission::ManageHandoff)?;
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_rep(user).await? {
+            return Err(AppError::not_found("rep", user));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn reps(&self, principal: &Principal) -> Result<Vec<RepView>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        s.reps(None).await?.into_iter().map(rep_view).collect()
+    }
+
+    pub(crate) async fn agreement_in(&self, s: &mut Session) -> Result<AgreementView, AppError> {
+        Ok(match s.latest_agreement().await? {
+            Some((version, text)) => AgreementView {
+                version,
+                agreement: serde_json::from_str(&text).map_err(|e| {
+                    AppError::Internal(format!("stored agreement {version} is unreadable: {e}"))
+                })?,
+            },
+            None => AgreementView { version: 0, agreement: Agreement::default() },
+        })
+    }
+
+    pub async fn agreement(&self, principal: &Principal) -> Result<AgreementView, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        self.agreement_in(&mut s).await
+    }
+
+    /// Saves a new version of the agreement. Reps named by routing rules must exist.
+    pub async fn put_agreement(
+        &self,
+        principal: &Principal,
+        agreement: Agreement,
+    ) -> Result<AgreementView, AppError> {
+        principal.require(Permission::ManageHandoff)?;
+        agreement.validate()?;
+        let mut tx = self.store.begin().await?;
+        let reps: Vec<UserId> = tx.reps(None).await?.into_iter().map(|r| r.user.id).collect();
+        let mut errors = ValidationErrors::new();
+        for (i, rule) in agreement.routing.iter().enumerate() {
+            match &rule.assign {
+                leadgate_core::handoff::Assignee::Rep { user_id } if !reps.contains(user_id) => {
+                    errors.add(
+                        format!("routing[{i}].assign.user_id"),
+                        format!("{user_id} is not a rep; give them a rep profile first"),
+                    );
+                }
+                leadgate_core::handoff::Assignee::Weighted { weights } => {
+                    for (j, w) in weights.iter().enumerate() {
+                        if !reps.contains(&w.user_id) {
+                            errors.add(
+                                format!("routing[{i}].assign.weights[{j}].user_id"),
+                                format!("{} is not a rep; give them a rep profile first", w.user_id),
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        errors.into_result(())?;
+        let text = serde_json::to_string(&agreement).map_err(|e| AppError::Internal(e.to_string()))?;
+        let version = tx.insert_agreement(&text, Some(principal.user.id), self.now()).await?;
+        tx.commit().await?;
+        Ok(AgreementView { version, agreement })
+    }
+
+    // ----- routing -----
+
+    /// Routes a lead now (again): closes its open assignment and picks a rep under the agreement.
+    pub async fn route_contact(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+    ) -> Result<AssignmentView, AppError> {
+        principal.require(Permission::ChangeLifecycle)?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let input =
+            tx.scoring_inputs(&[id]).await?.pop().ok_or_else(|| AppError::not_found("contact", id))?;
+        if !matches!(input.contact.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql) {
+            return Err(AppError::StateConflict(format!(
+                "only leads handed to sales (MQL or SQL) are routed; this contact is `{}`",
+                input.contact.lifecycle_stage
+            )));
+        }
+        let mut exclude = Vec::new();
+        if let Some(open) = tx.open_assignment(id).await? {
+            exclude.extend(open.rep_id);
+            tx.close_assignment(open.id, "reassigned", None, now).await?;
+        }
+        let facts = lead_facts(&input.contact, input.company.as_ref());
+        let assignment = self.assign_in(&mut tx, id, facts, &[], now).await?;
+        tx.commit().await?;
+        Ok(assignment_view(assignment, now))
+    }
+
+    /// Routes one lead inside the caller's transaction and announces the assignment.
+    async fn assign_in(
+        &self,
+        tx: &mut Session,
+        contact: ContactId,
+        facts: LeadFacts,
+        exclude: &[UserId],
+        now: Timestamp,
+    ) -> Result<AssignmentRecord, AppError> {
+        let agreement = self.agreement_in(tx).await?.agreement;
+        let reps: Vec<RepLoad> = tx.reps(None).await?.into_iter().map(parse_rep).collect::<Result<_, _>>()?;
+        let decision = route(&agreement.routing, &facts, &reps, exclude);
+        let temperature = facts.temperature.map(temperature_str).map(str::to_string);
+        let grade = facts.grade.map(|g| g.as_str().to_string());
+        let mut record = AssignmentRecord {
+            id: AssignmentId(new_uuid()),
+            contact_id: contact,
+            rep_id: None,
+            rule: None,
+            why: String::new(),
+            temperature,
+            grade,
+            assigned_at: now,
+            remind_at: None,
+            due_at: None,
+            first_touch_at: None,
+            warned_at: None,
+            breached_at: None,
+            closed_at: None,
+            outcome: None,
+            reject_reason: None,
+        };
+        match decision {
+            RoutingDecision::Assigned { rep, rule, why } => {
+                let load = reps
+                    .iter()
+                    .find(|r| r.user_id == rep)
+                    .ok_or_else(|| AppError::Internal("routed to an unknown rep".into()))?;
+                let schedule =
+                    load.profile.validate().map_err(|e| AppError::Internal(format!("rep profile: {e}")))?;
+                let d = agreement.deadlines(&schedule, now, facts.temperature, facts.grade);
+                record.rep_id = Some(rep);
+                record.rule = Some(rule);
+                record.why = why;
+                record.remind_at = d.remind_at;
+                record.due_at = Some(d.due_at);
+                tx.insert_assignment(&record).await?;
+                let task = TaskRecord {
+                    id: TaskId(new_uuid()),
+                    contact_id: contact,
+                    assignee_id: rep,
+                    kind: "call".into(),
+                    title: "First contact with this new lead".into(),
+                    due_at: d.due_at,
+                    created_at: now,
+                    created_by: None,
+                    done_at: None,
+                    notified_at: None,
+                };
+                tx.insert_task(&task).await?;
+            }
+            RoutingDecision::Unassigned { why } => {
+                record.why = why;
+                tx.insert_assignment(&record).await?;
+            }
+        }
+        self.emit_in(tx, "lead.assigned", json!({ "assignment": assignment_view(record.clone(), now) }), now)
+            .await?;
+        Ok(record)
+    }
+
+    /// What the hand-off does after contacts changed stage (inside the rescoring transaction):
+    /// announce each move, route new MQLs, and close the assignment of leads that left sales'
+    /// hands another way.
+    pub(crate) async fn handoff_after_moves(
+        &self,
+        tx: &mut Session,
+        changes: Vec<StageChange>,
+        transitions: &[Transition],
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        for t in transitions {
+            self.emit_in(tx, "lifecycle.changed", json!({ "transition": t }), now).await?;
+        }
+        for change in changes {
+            let handed = |s: LifecycleStage| {
+                matches!(s, LifecycleStage::Mql | LifecycleStage::Sql | LifecycleStage::Opportunity)
+            };
+            if change.to == LifecycleStage::Mql && change.from != LifecycleStage::Mql {
+                if tx.open_assignment(change.contact).await?.is_none() {
+                    self.assign_in(tx, change.contact, change.facts, &[], now).await?;
+                }
+            } else if !handed(change.to)
+                && change.to != LifecycleStage::Customer
+                && let Some(open) = tx.open_assignment(change.contact).await?
+            {
+                tx.close_assignment(open.id, "requalified", None, now).await?;
+            } else if change.to == LifecycleStage::Customer
+                && let Some(open) = tx.open_assignment(change.contact).await?
+            {
+                tx.close_assignment(open.id, "accepted", None, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sales decided about a lead (accept or reject): that is a touch, and it closes the
+    /// assignment.
+    pub(crate) async fn close_assignment_in(
+        &self,
+        tx: &mut Session,
+        contact: ContactId,
+        outcome: &str,
+        reject_reason: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        if let Some(open) = tx.open_assignment(contact).await? {
+            tx.close_assignment(open.id, outcome, reject_reason, now).await?;
+        }
+        if outcome == "rejected" {
+            tx.complete_tasks_of(contact, now).await?;
+        }
+        Ok(())
+    }
+
+    /// How long a rejected lead waits before it can be routed again, from the agreement.
+    pub(crate) async fn recycle_period(&self, tx: &mut Session) -> Result<SignedDuration, AppError> {
+        let days = self.agreement_in(tx).await?.agreement.recycle_days;
+        Ok(SignedDuration::from_hours(24 * days as i64))
+    }
+
+    /// The contact's assignments, oldest first.
+    pub async fn assignments(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+    ) -> Result<Vec<AssignmentView>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let now = self.now();
+        let mut s = self.store.read().await?;
+        if s.get_contact(id).await?.is_none() {
+            return Err(AppError::not_found("contact", id));
+        }
+        Ok(s.assignments_of(id).await?.into_iter().map(|a| assignment_view(a, now)).collect())
+    }
+
+    /// A rep's open leads, soonest deadline first (`None`: your own); or the unassigned queue.
+    pub async fn lead_queue(
+        &self,
+        principal: &Principal,
+        rep: Option<UserId>,
+        unassigned: bool,
+    ) -> Result<Vec<AssignmentView>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let now = self.now();
+        let who = if unassigned { None } else { Some(rep.unwrap_or(principal.user.id)) };
+        let mut s = self.store.read().await?;
+        Ok(s.open_assignments(who, 500).await?.into_iter().map(|a| assignment_view(a, now)).collect())
+    }
+
+    // ----- touches and tasks -----
+
+    /// A rep logs a call, e-mail or meeting: it goes on the timeline, stops the SLA clock if it
+    /// is the first touch, and an unanswered one gets a follow-up task.
+    pub async fn log_touch(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+        touch: NewTouch,
+    ) -> Result<TouchReceipt, AppError> {
+        principal.require(Permission::RecordEvents)?;
+        let note = touch.note.as_deref().map(str::trim).unwrap_or_default().to_string();
+        if note.chars().count() > 2000 || !is_plain_text(&note) {
+            return Err(AppError::invalid("note", "must be plain text of at most 2000 characters"));
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if tx.get_contact(id).await?.is_none() {
+            return Err(AppError::not_found("contact", id));
+        }
+        let kind = match touch.kind {
+            TaskKind::Call => leadgate_core::event::EventKind::CallLogged,
+            TaskKind::Email => leadgate_core::event::EventKind::EmailLogged,
+            TaskKind::Meeting => leadgate_core::event::EventKind::MeetingLogged,
+        };
+        let mut properties = serde_json::Map::new();
+        properties.insert("outcome".into(), json!(touch.outcome));
+        properties.insert("logged_by".into(), json!(principal.user.id));
+        if !note.is_empty() {
+            properties.insert("note".into(), json!(note));
+        }
+        let event = leadgate_core::event::NewEvent {
+            id: None,
+            contact: leadgate_core::event::ContactRef::Id(id),
+            kind,
+            occurred_at: now,
+            source: None,
+            campaign: None,
+            properties,
+        };
+        // Recording the event stops the SLA clock (see `touched_in`).
+        let before = tx.open_assignment(id).await?;
+        crate::events::record(self, &mut tx, vec![event], now, |_, f| f.to_string()).await?;
+        let first_touch = before.as_ref().is_some_and(|a| a.rep_id.is_some() && a.first_touch_at.is_none());
+        let mut follow_up = None;
+        if touch.outcome == TouchOutcome::NoReply {
+            let agreement = self.agreement_in(&mut tx).await?.agreement;
+            let assignee = before.as_ref().and_then(|a| a.rep_id).unwrap_or(principal.user.id);
+            let schedule = match tx.reps(Some(assignee)).await?.pop() {
+                Some(r) => parse_rep(r)?.profile.validate().ok(),
+                None => None,
+            }
+            .unwrap_or_else(|| {
+                leadgate_core::handoff::WorkingHours::default().schedule().expect("default hours are valid")
+            });
+            let due =
+                schedule.add_working_time(now, schedule.working_day() * agreement.follow_up_days as i32);
+            let task = TaskRecord {
+                id: TaskId(new_uuid()),
+                contact_id: id,
+                assignee_id: assignee,
+                kind: touch.kind.as_str().into(),
+                title: format!(
+                    "Follow up: no reply to the {} of {}",
+                    touch.kind.as_str().replace("email", "e-mail"),
+                    now.strftime("%Y-%m-%d")
+                ),
+                due_at: due,
+                created_at: now,
+                created_by: None,
+                done_at: None,
+                notified_at: None,
+            };
+            tx.insert_task(&task).await?;
+            follow_up = Some(task_view(task, now));
+        }
+        tx.commit().await?;
+        Ok(TouchReceipt { first_touch, follow_up })
+    }
+
+    /// Stops the SLA clock of contacts that got a logged call, e-mail or meeting.
+    pub(crate) async fn touched_in(
+        &self,
+        tx: &mut Session,
+        contacts: &[ContactId],
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        for c in contacts {
+            tx.record_first_touch(*c, now).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn create_task(&self, principal: &Principal, new: NewTask) -> Result<TaskView, AppError> {
+        principal.require(Permission::RecordEvents)?;
+        let title = new.title.trim().to_string();
+        if title.is_empty() || title.chars().count() > 200 || !is_plain_text(&title) {
+            return Err(AppError::invalid("title", "is required: plain text of at most 200 characters"));
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if tx.get_contact(new.contact_id).await?.is_none() {
+            return Err(AppError::invalid("contact_id", format!("no contact has the id {}", new.contact_id)));
+        }
+        let assignee = new.assignee_id.unwrap_or(principal.user.id);
+        if tx.get_user(assignee).await?.is_none() {
+            return Err(AppError::invalid("assignee_id", format!("no user has the id {assignee}")));
+        }
+        let task = TaskRecord {
+            id: TaskId(new_uuid()),
+            contact_id: new.contact_id,
+            assignee_id: assignee,
+            kind: new.kind.as_str().into(),
+            title,
+            due_at: new.due_at,
+            created_at: now,
+            created_by: Some(principal.user.id),
+            done_at: None,
+            notified_at: None,
+        };
+        tx.insert_task(&task).await?;
+        tx.commit().await?;
+        Ok(task_view(task, now))
+    }
+
+    /// A user's tasks (default: yours), due first; done ones only with `include_done`.
+    pub async fn tasks(
+        &self,
+        principal: &Principal,
+        assignee: Option<UserId>,
+        include_done: bool,
+    ) -> Result<Vec<TaskView>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let now = self.now();
+        let mut s = self.store.read().await?;
+        let who = assignee.unwrap_or(principal.user.id);
+        Ok(s.tasks_of(who, !include_done, 500).await?.into_iter().map(|t| task_view(t, now)).collect())
+    }
+
+    pub async fn complete_task(&self, principal: &Principal, id: TaskId) -> Result<TaskView, AppError> {
+        principal.require(Permission::RecordEvents)?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let task = tx.get_task(id).await?.ok_or_else(|| AppError::not_found("task", id))?;
+        if task.done_at.is_some() {
+            return Err(AppError::StateConflict("this task is already done".into()));
+        }
+        tx.complete_task(id, now).await?;
+        let task = tx.get_task(id).await?.ok_or_else(|| AppError::not_found("task", id))?;
+        tx.commit().await?;
+        Ok(task_view(task, now))
+    }
+
+    // ----- timers -----
+
+    /// One pass over the agreement's timers: reminders, breaches (and what they do) and tasks
+    /// that fell due. Each is claimed in the database, so with several servers each timer fires
+    /// once. Returns how many timers fired.
+    pub async fn run_timers(&self) -> Result<usize, AppError> {
+        let now = self.now();
+        let mut fired = 0;
+        loop {
+            let mut tx = self.store.begin().await?;
+            let warnings = tx.claim_sla_warnings(now, TIMER_BATCH).await?;
+            for a in &warnings {
+                self.emit_in(
+                    &mut tx,
+                    "sla.warning",
+                    json!({ "assignment": assignment_view(a.clone(), now) }),
+                    now,
+                )
+                .await?;
+            }
+            let breaches = tx.claim_sla_breaches(now, TIMER_BATCH).await?;
+            let agreement =
+                if breaches.is_empty() { None } else { Some(self.agreement_in(&mut tx).await?.agreement) };
+            for a in &breaches {
+                self.emit_in(
+                    &mut tx,
+                    "sla.breached",
+                    json!({ "assignment": assignment_view(a.clone(), now) }),
+                    now,
+                )
+                .await?;
+                match agreement.as_ref().map(|g| g.on_breach) {
+                    Some(BreachAction::NotifyManager) => self.notify_manager(&mut tx, a, now).await?,
+                    Some(BreachAction::Reassign) => self.reassign_after_breach(&mut tx, a, now).await?,
+                    _ => {}
+                }
+            }
+            let tasks = tx.claim_due_tasks(now, TIMER_BATCH).await?;
+            for t in &tasks {
+                self.emit_in(&mut tx, "task.due", json!({ "task": task_view(t.clone(), now) }), now).await?;
+            }
+            tx.commit().await?;
+            let n = warnings.len() + breaches.len() + tasks.len();
+            fired += n;
+            if n < TIMER_BATCH as usize {
+                return Ok(fired);
+            }
+        }
+    }
+
+    async fn notify_manager(
+        &self,
+        tx: &mut Session,
+        a: &AssignmentRecord,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        let Some(rep) = a.rep_id else { return Ok(()) };
+        let Some(record) = tx.reps(Some(rep)).await?.pop() else { return Ok(()) };
+        let load = parse_rep(record)?;
+        let Some(manager) = load.profile.manager_id else { return Ok(()) };
+        let task = TaskRecord {
+            id: TaskId(new_uuid()),
+            contact_id: a.contact_id,
+            assignee_id: manager,
+            kind: "call".into(),
+            title: format!("{} missed the first-touch deadline on this lead", load.name),
+            due_at: now,
+            created_at: now,
+            created_by: None,
+            done_at: None,
+            notified_at: None,
+        };
+        tx.insert_task(&task).await.map_err(AppError::from)
+    }
+
+    async fn reassign_after_breach(
+        &self,
+        tx: &mut Session,
+        a: &AssignmentRecord,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        // Every rep who already had (and missed) this lead is skipped.
+        let exclude: Vec<UserId> =
+            tx.assignments_of(a.contact_id).await?.iter().filter_map(|x| x.rep_id).collect();
+        let Some(input) = tx.scoring_inputs(&[a.contact_id]).await?.pop() else { return Ok(()) };
+        tx.close_assignment(a.id, "reassigned", None, now).await?;
+        if let Some(rep) = a.rep_id {
+            // The missed first-contact task moves with the lead.
+            for t in tx.tasks_of_contact(a.contact_id).await? {
+                if t.assignee_id == rep && t.done_at.is_none() && t.created_by.is_none() {
+                    tx.complete_task(t.id, now).await?;
+                }
+            }
+        }
+        let facts = lead_facts(&input.contact, input.company.as_ref());
+        self.assign_in(tx, a.contact_id, facts, &exclude, now).await?;
+        Ok(())
+    }
+
+    // ----- figures -----
+
+    pub async fn handoff_metrics(
+        &self,
+        principal: &Principal,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<HandoffMetrics, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        if from >= to {
+            return Err(AppError::invalid("from", "must be before `to`"));
+        }
+        let now = self.now();
+        let mut s = self.store.read().await?;
+        let rows = s.assignments_between(from, to).await?;
+        let mut by_rep: HashMap<String, Vec<f64>> = HashMap::new();
+        let mut by_temperature: HashMap<String, Vec<f64>> = HashMap::new();
+        let mut m = HandoffMetrics {
+            from,
+            to,
+            assigned: 0,
+            unassigned: 0,
+            touched_in_time: 0,
+            decided: 0,
+            compliance: None,
+            median_minutes_to_first_touch_by_rep: BTreeMap::new(),
+            median_minutes_to_first_touch_by_temperature: BTreeMap::new(),
+            rejections: BTreeMap::new(),
+            recycled_now: BTreeMap::new(),
+        };
+        let mut recycled = Vec::new();
+        for a in &rows {
+            let Some(rep) = a.rep_id else {
+                m.unassigned += 1;
+                continue;
+            };
+            m.assigned += 1;
+            if let Some(reason) = &a.reject_reason {
+                *m.rejections.entry(reason.clone()).or_default() += 1;
+                recycled.push(a.contact_id);
+            } else if a.outcome.as_deref() == Some("rejected") {
+                *m.rejections.entry("unspecified".into()).or_default() += 1;
+                recycled.push(a.contact_id);
+            }
+            if let Some(due) = a.due_at {
+                match a.first_touch_at {
+                    Some(touch) => {
+                        m.decided += 1;
+                        if touch <= due {
+                            m.touched_in_time += 1;
+                        }
+                        let minutes = touch.duration_since(a.assigned_at).as_secs_f64() / 60.0;
+                        by_rep.entry(rep.to_string()).or_default().push(minutes);
+                        by_temperature
+                            .entry(a.temperature.clone().unwrap_or_else(|| "unknown".into()))
+                            .or_default()
+                            .push(minutes);
+                    }
+                    None if now >= due || a.breached_at.is_some() => m.decided += 1,
+                    None => {}
+                }
+            }
+        }
+        m.compliance = (m.decided > 0).then(|| m.touched_in_time as f64 / m.decided as f64);
+        m.median_minutes_to_first_touch_by_rep =
+            by_rep.into_iter().filter_map(|(k, v)| Some((k, median(v)?))).collect();
+        m.median_minutes_to_first_touch_by_temperature =
+            by_temperature.into_iter().filter_map(|(k, v)| Some((k, median(v)?))).collect();
+        recycled.sort();
+        recycled.dedup();
+        for id in recycled {
+            if let Some(c) = s.get_contact(id).await? {
+                *m.recycled_now.entry(c.lifecycle_stage.as_str().to_string()).or_default() += 1;
+            }
+        }
+        Ok(m)
+    }
+}
+
+/// What routing reads about a lead: its company's fields first, the contact's as fallback.
+pub(crate) fn lead_facts(
+    contact: &leadgate_core::contact::Contact,
+    company: Option<&leadgate_core::company::Company>,
+) -> LeadFacts {
+    LeadFacts {
+        country: company.and_then(|c| c.country.clone()).or_else(|| contact.country.clone()),
+        sector: company.and_then(|c| c.sector.clone()),
+        employees: company.and_then(|c| c.employees),
+        source: contact.source.clone(),
+        temperature: contact.score.as_ref().map(|s| s.temperature),
+        grade: contact.score.as_ref().map(|s| s.fit_grade),
+    }
+}
+
+/// Facts with a fresh score (the contact row may not carry it yet inside the transaction).
+pub(crate) fn lead_facts_scored(
+    contact: &leadgate_core::contact::Contact,
+    company: Option<&leadgate_core::company::Company>,
+    temperature: Temperature,
+    grade: FitGrade,
+) -> LeadFacts {
+    LeadFacts { temperature: Some(temperature), grade: Some(grade), ..lead_facts(contact, company) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_of_even_and_odd_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(vec![]), None);
+    }
+}
