@@ -6,8 +6,11 @@
 //! - isotonic regression: the best non-decreasing step fit (pool-adjacent-violators),
 //!   linearly interpolated between steps; more flexible, needs more data.
 //!
-//! Training picks the one with the lower cross-validated log loss on out-of-fold scores.
-//! Both are monotone, so the calibrated probability ranks leads as the raw score does.
+//! Training picks the one with the lower cross-validated log loss on out-of-fold scores, and
+//! neither (the identity, `sigmoid(score)`) when neither beats the model's own probability:
+//! a model fitted by minimising log loss, as ours are, is often calibrated already, and then
+//! a calibrator only adds the noise of its own fit. All three are monotone, so the
+//! calibrated probability ranks leads as the raw score does.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +19,8 @@ use crate::metrics::log_loss;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CalibrationMethod {
+    /// No calibration: the model's own probability, `sigmoid(score)`.
+    Identity,
     Platt,
     Isotonic,
 }
@@ -23,6 +28,8 @@ pub enum CalibrationMethod {
 /// A fitted map from raw log-odds to probability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Calibrator {
+    /// `sigmoid(score)`.
+    Identity,
     Platt {
         slope: f64,
         intercept: f64,
@@ -41,6 +48,7 @@ impl Calibrator {
     /// (`sigmoid(score)`) when there is nothing to fit on.
     pub fn fit(method: CalibrationMethod, scores: &[f64], labels: &[bool]) -> Calibrator {
         match method {
+            CalibrationMethod::Identity => Calibrator::Identity,
             CalibrationMethod::Platt => Calibrator::fit_platt(scores, labels),
             CalibrationMethod::Isotonic => Calibrator::fit_isotonic(scores, labels),
         }
@@ -48,6 +56,7 @@ impl Calibrator {
 
     pub fn method(&self) -> CalibrationMethod {
         match self {
+            Calibrator::Identity => CalibrationMethod::Identity,
             Calibrator::Platt { .. } => CalibrationMethod::Platt,
             Calibrator::Isotonic { .. } => CalibrationMethod::Isotonic,
         }
@@ -191,6 +200,7 @@ impl Calibrator {
     /// Calibrated probability of conversion for a raw score.
     pub fn probability(&self, raw: f64) -> f64 {
         match self {
+            Calibrator::Identity => sigmoid(raw),
             Calibrator::Platt { slope, intercept } => sigmoid(slope * raw + intercept),
             Calibrator::Isotonic { scores, probabilities, floor } => {
                 let p = interpolate(scores, probabilities, raw);
@@ -270,6 +280,15 @@ mod tests {
     }
 
     #[test]
+    fn identity_is_the_model_own_probability() {
+        let calibrator = Calibrator::fit(CalibrationMethod::Identity, &[-1.0, 2.0], &[false, true]);
+        assert_eq!(calibrator.method(), CalibrationMethod::Identity);
+        for raw in [-3.0, 0.0, 0.7, 5.0] {
+            assert_eq!(calibrator.probability(raw), sigmoid(raw));
+        }
+    }
+
+    #[test]
     fn isotonic_is_monotone_and_fits_steps() {
         let scores = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let labels = [false, true, false, true, true, true];
@@ -304,7 +323,7 @@ mod tests {
 
     #[test]
     fn calibrators_survive_degenerate_input() {
-        for method in [CalibrationMethod::Platt, CalibrationMethod::Isotonic] {
+        for method in [CalibrationMethod::Identity, CalibrationMethod::Platt, CalibrationMethod::Isotonic] {
             for (scores, labels) in [
                 (vec![], vec![]),
                 (vec![f64::NAN], vec![true]),

@@ -52,6 +52,6 @@ pub use metrics::{
 pub use prediction::{FieldContribution, ModelFileError, Prediction, Scorer, TrainedModel};
 pub use split::{Split, stratified_folds, stratified_split};
 pub use train::{
-    CalibrationChoice, FamilyChoice, FamilyReport, MIN_OUTCOMES_PER_CLASS, RowCounts, TrainError,
-    TrainOptions, TrainingReport, train,
+    CalibrationChoice, FamilyChoice, FamilyReport, MIN_OUTCOMES_PER_CLASS, RoundsChoice, RowCounts,
+    TrainError, TrainOptions, TrainingReport, train,
 };

@@ -70,15 +70,14 @@ pub fn log_loss(labels: &[bool], probabilities: &[f64]) -> Option<f64> {
     if !usable(labels, probabilities) {
         return None;
     }
-    let total: f64 = labels
-        .iter()
-        .zip(probabilities)
-        .map(|(&label, &p)| {
-            let p = p.clamp(LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON);
-            if label { -p.ln() } else { -(1.0 - p).ln() }
-        })
-        .sum();
+    let total: f64 = labels.iter().zip(probabilities).map(|(&label, &p)| contact_log_loss(label, p)).sum();
     Some(total / labels.len() as f64)
+}
+
+/// One contact's term of [`log_loss`].
+pub(crate) fn contact_log_loss(label: bool, probability: f64) -> f64 {
+    let p = probability.clamp(LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON);
+    if label { -p.ln() } else { -(1.0 - p).ln() }
 }
 
 /// Mean squared difference between probability and outcome (0 = perfect, 0.25 = coin flip).

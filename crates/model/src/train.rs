@@ -4,12 +4,13 @@
 //! Steps: check there is enough history; split contacts (seeded, stratified) into a training
 //! part and a held-out test part; fit the featurizer on the training part only; for each
 //! candidate family, compute out-of-fold scores by k-fold cross-validation on the training
-//! part (these give the cross-validated AUC and the data to fit the calibrator on), pick the
-//! calibration method by cross-validated log loss, fit the final model on the whole training
-//! part, and evaluate it on the test part. With `FamilyChoice::Auto` the family with the
-//! better cross-validated AUC is kept (log loss breaks ties). Choosing on cross-validation
-//! rather than on the test part keeps the test figures an unbiased estimate for the model
-//! actually shipped; both families' test figures are in the report all the same.
+//! part (these give the cross-validated AUC, the GBDT's number of boosting rounds and the
+//! data to fit the calibrator on), pick the calibration method (or none) by cross-validated
+//! log loss, fit the final model on the whole training part, and evaluate it on the test
+//! part. With `FamilyChoice::Auto` the family with the better cross-validated AUC is kept
+//! (log loss breaks ties). Choosing on cross-validation rather than on the test part keeps
+//! the test figures an unbiased estimate for the model actually shipped; both families' test
+//! figures are in the report all the same.
 //!
 //! The returned model is exactly the one evaluated (fitted on the training part); it is not
 //! refitted on all rows, so the report describes what the user gets.
@@ -22,7 +23,7 @@ use crate::family::{Family, FitError, FittedModel};
 use crate::features::{FeatureOptions, FeatureSpec, UnusedField};
 use crate::gbdt::{GbdtModel, GbdtParams};
 use crate::linear::{LinearParams, LogisticModel, sigmoid};
-use crate::metrics::{Evaluation, log_loss, roc_auc};
+use crate::metrics::{Evaluation, contact_log_loss, log_loss, roc_auc};
 use crate::prediction::TrainedModel;
 use crate::rng::derive_seed;
 use crate::split::{fold_rows, stratified_folds, stratified_split};
@@ -50,10 +51,22 @@ pub enum FamilyChoice {
 /// Which calibration method to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CalibrationChoice {
-    /// The method with the lower cross-validated log loss (Platt on ties).
+    /// The method with the lowest cross-validated log loss, none at all included (on ties the
+    /// simpler one: none, then Platt).
     Auto,
+    /// No calibration: the model's own probability.
+    Identity,
     Platt,
     Isotonic,
+}
+
+/// How many boosting rounds the GBDT keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoundsChoice {
+    /// The count, at most `gbdt.num_rounds`, with the lowest cross-validated log loss.
+    CrossValidated,
+    /// `gbdt.num_rounds`, as LightGBM does.
+    Fixed,
 }
 
 /// Everything `train` can be told.
@@ -68,6 +81,8 @@ pub struct TrainOptions {
     pub calibration: CalibrationChoice,
     pub features: FeatureOptions,
     pub gbdt: GbdtParams,
+    /// Ignored when `gbdt.early_stopping_rounds` is set: early stopping then decides.
+    pub gbdt_rounds: RoundsChoice,
     pub linear: LinearParams,
     /// Folds of the cross-validation on the training part (default 5).
     pub k_folds: usize,
@@ -82,6 +97,7 @@ impl Default for TrainOptions {
             calibration: CalibrationChoice::Auto,
             features: FeatureOptions::default(),
             gbdt: GbdtParams::default(),
+            gbdt_rounds: RoundsChoice::CrossValidated,
             linear: LinearParams::default(),
             k_folds: 5,
         }
@@ -377,15 +393,31 @@ fn train_family(
 ) -> Result<FamilyOutcome, TrainError> {
     let folds = options.k_folds;
     let labels = parts.train_labels;
-    let mut out_of_fold = vec![0.0; labels.len()];
-    let mut fold_aucs = Vec::with_capacity(folds);
+    let mut fold_models = Vec::with_capacity(folds);
     for fold in 0..folds {
         let (fit_rows, held_rows) = fold_rows(parts.fold_of, fold);
         let fit_x = parts.train_x.select_rows(&fit_rows);
         let fit_labels: Vec<bool> = fit_rows.iter().map(|&i| labels[i]).collect();
         let model =
             fit_family(family, &fit_x, &fit_labels, options, derive_seed(options.seed, 100 + fold as u64))?;
-        for &i in &held_rows {
+        fold_models.push((model, held_rows));
+    }
+    // The fold models are grown to `num_rounds` anyway: reading their held-out loss after
+    // each round costs no extra fit, and cutting them back makes the out-of-fold scores (AUC,
+    // calibration) those of the model actually shipped.
+    let rounds = match (family, options.gbdt_rounds, options.gbdt.early_stopping_rounds) {
+        (Family::Gbdt, RoundsChoice::CrossValidated, None) => {
+            cross_validated_rounds(&fold_models, parts.train_x, labels)
+        }
+        _ => None,
+    };
+    let mut out_of_fold = vec![0.0; labels.len()];
+    let mut fold_aucs = Vec::with_capacity(folds);
+    for (model, held_rows) in &mut fold_models {
+        if let (Some(rounds), FittedModel::Gbdt(gbdt)) = (rounds, &mut *model) {
+            gbdt.keep_rounds(rounds);
+        }
+        for &i in held_rows.iter() {
             out_of_fold[i] = model.raw_score(parts.train_x.row(i));
         }
         let held_labels: Vec<bool> = held_rows.iter().map(|&i| labels[i]).collect();
@@ -398,7 +430,10 @@ fn train_family(
         (fold_aucs.iter().map(|a| (a - auc_mean).powi(2)).sum::<f64>() / (folds as f64 - 1.0)).sqrt();
 
     let methods: &[CalibrationMethod] = match options.calibration {
-        CalibrationChoice::Auto => &[CalibrationMethod::Platt, CalibrationMethod::Isotonic],
+        CalibrationChoice::Auto => {
+            &[CalibrationMethod::Identity, CalibrationMethod::Platt, CalibrationMethod::Isotonic]
+        }
+        CalibrationChoice::Identity => &[CalibrationMethod::Identity],
         CalibrationChoice::Platt => &[CalibrationMethod::Platt],
         CalibrationChoice::Isotonic => &[CalibrationMethod::Isotonic],
     };
@@ -416,7 +451,8 @@ fn train_family(
             .unwrap_or(f64::INFINITY),
         })
         .collect();
-    // Strictly lower wins, so Platt (listed first, smoother) keeps ties.
+    // Strictly lower wins, so the simpler method (listed first) keeps ties: a calibrator
+    // must earn its place by improving on the model's own probabilities.
     let mut best_calibration = &calibration_candidates[0];
     for candidate in &calibration_candidates[1..] {
         if candidate.cross_validated_log_loss < best_calibration.cross_validated_log_loss {
@@ -427,7 +463,14 @@ fn train_family(
     let calibrated_log_loss = best_calibration.cross_validated_log_loss;
     let calibrator = Calibrator::fit(calibration, &out_of_fold, labels);
 
-    let model = fit_family(family, parts.train_x, labels, options, derive_seed(options.seed, 99))?;
+    let final_options = match rounds {
+        Some(rounds) => TrainOptions {
+            gbdt: GbdtParams { num_rounds: rounds, ..options.gbdt.clone() },
+            ..options.clone()
+        },
+        None => options.clone(),
+    };
+    let model = fit_family(family, parts.train_x, labels, &final_options, derive_seed(options.seed, 99))?;
     let test_raw: Vec<f64> = (0..parts.test_x.rows()).map(|i| model.raw_score(parts.test_x.row(i))).collect();
     let test_probabilities: Vec<f64> = test_raw.iter().map(|&s| calibrator.probability(s)).collect();
     let uncalibrated: Vec<f64> = test_raw.iter().map(|&s| sigmoid(s)).collect();
@@ -454,6 +497,53 @@ fn train_family(
         model,
         calibrator,
     })
+}
+
+/// The number of boosting rounds whose out-of-fold log loss (of `sigmoid(raw score)`, the
+/// objective boosting descends) is lowest, over every count the fold models reached; `None`
+/// if no fold model grew a tree. LightGBM's 100 rounds at learning rate 0.1 are a generic
+/// default, and past the best count each tree fits noise in the training rows: probabilities
+/// become over-confident, which log loss punishes even when the ranking (AUC) holds. The
+/// final model sees k/(k-1) times the rows of a fold model, so its own best count is if
+/// anything a little higher: the cross-validated count errs towards fewer, smoother trees.
+fn cross_validated_rounds(
+    fold_models: &[(FittedModel, Vec<usize>)],
+    train_x: &Matrix,
+    labels: &[bool],
+) -> Option<usize> {
+    let gbdts: Vec<(&GbdtModel, &[usize])> = fold_models
+        .iter()
+        .filter_map(|(model, held_rows)| match model {
+            FittedModel::Gbdt(gbdt) => Some((gbdt, held_rows.as_slice())),
+            FittedModel::Linear(_) => None,
+        })
+        .collect();
+    let most_rounds = gbdts.iter().map(|(gbdt, _)| gbdt.trees().len()).max().filter(|&n| n > 0)?;
+    // losses[r]: summed log loss of every held-out contact after r + 1 rounds.
+    let mut losses = vec![0.0; most_rounds];
+    for (gbdt, held_rows) in gbdts {
+        for &i in held_rows {
+            let row = train_x.row(i);
+            let mut rounds = 0;
+            for score in gbdt.raw_scores_by_round(row) {
+                losses[rounds] += contact_log_loss(labels[i], sigmoid(score));
+                rounds += 1;
+            }
+            // A fold model that stopped early (no split helped) says the same from then on.
+            let rest = contact_log_loss(labels[i], sigmoid(gbdt.raw_score(row)));
+            for loss in &mut losses[rounds..] {
+                *loss += rest;
+            }
+        }
+    }
+    // First minimum: on a tie, fewer trees.
+    let mut best = 0;
+    for (round, &loss) in losses.iter().enumerate() {
+        if loss < losses[best] {
+            best = round;
+        }
+    }
+    Some(best + 1)
 }
 
 /// Fit one model of `family`; with GBDT early stopping on, a seeded tenth of the rows is

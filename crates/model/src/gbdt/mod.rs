@@ -187,6 +187,21 @@ impl GbdtModel {
         self.init_score + self.trees.iter().map(|tree| tree.predict(row)).sum::<f64>()
     }
 
+    /// Log-odds for one encoded row after each round, first to last: what the model would
+    /// have said had boosting stopped there (one pass over the trees for every count).
+    pub fn raw_scores_by_round<'a>(&'a self, row: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
+        self.trees.iter().scan(self.init_score, move |score, tree| {
+            *score += tree.predict(row);
+            Some(*score)
+        })
+    }
+
+    /// Keep only the first `rounds` trees: the model boosting would have given had it
+    /// stopped after `rounds` rounds.
+    pub fn keep_rounds(&mut self, rounds: usize) {
+        self.trees.truncate(rounds);
+    }
+
     /// Log-odds when nothing is known about the contact: the starting score plus each
     /// tree's cover-weighted mean output.
     pub fn base_value(&self) -> f64 {

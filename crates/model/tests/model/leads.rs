@@ -4,7 +4,9 @@
 
 use std::sync::OnceLock;
 
-use leadgate_model::{Dataset, FamilyChoice, TrainOptions, TrainedModel, UnusedReason, Value, train};
+use leadgate_model::{
+    Dataset, FamilyChoice, RoundsChoice, TrainOptions, TrainedModel, UnusedReason, Value, train,
+};
 
 use crate::leads_csv::{Setting, datasets_dir, leads_csv_path, load_leads};
 
@@ -202,6 +204,31 @@ fn same_seed_same_model_other_seed_other_split() {
         first_linear.test.auc,
         reseeded.report().chosen().expect("chosen").test.auc,
         "another seed must give another split"
+    );
+}
+
+#[test]
+fn boosting_rounds_are_chosen_by_cross_validation() {
+    let Some(dataset) = leads() else { return };
+    let mut options = options(Setting::WithoutLeaks);
+    options.family = FamilyChoice::Gbdt;
+    options.gbdt.num_rounds = 200;
+    let chosen = |options: &TrainOptions| {
+        train(dataset, options).expect("trains").report().chosen().expect("chosen is reported").clone()
+    };
+    let cross_validated = chosen(&options);
+    options.gbdt_rounds = RoundsChoice::Fixed;
+    let fixed = chosen(&options);
+    assert_eq!(fixed.trees, Some(200));
+    // Behaviour and profile alone are weak signals: at learning rate 0.1 the out-of-fold
+    // loss bottoms out well before 200 rounds, and the trees after that fit noise.
+    let trees = cross_validated.trees.expect("a GBDT reports its trees");
+    assert!((10..150).contains(&trees), "{trees} trees kept");
+    assert!(
+        cross_validated.cross_validation.calibrated_log_loss < fixed.cross_validation.calibrated_log_loss,
+        "{} vs {}",
+        cross_validated.cross_validation.calibrated_log_loss,
+        fixed.cross_validation.calibrated_log_loss
     );
 }
 
