@@ -145,6 +145,17 @@ fn assignment_view(a: AssignmentRecord, now: Timestamp) -> AssignmentView {
     }
 }
 
+/// A contact as `GET /api/v1/contacts/{id}` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContactDetail {
+    #[serde(flatten)]
+    pub contact: leadgate_core::contact::Contact,
+    /// The current (or latest) hand-over to sales; absent if it was never handed over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<AssignmentView>,
+}
+
 /// What kind of follow-up a task is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -280,6 +291,53 @@ pub struct HandoffMetrics {
     pub rejections: BTreeMap<String, u64>,
     /// Where rejected (recycled) leads stand now, by lifecycle stage.
     pub recycled_now: BTreeMap<String, u64>,
+}
+
+/// Where every open, untouched lead stands against the agreement right now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaOverview {
+    pub on_track: u64,
+    pub warning: u64,
+    pub breached: u64,
+    /// Waiting for an eligible rep.
+    pub unassigned: u64,
+    /// Per rep (user id): on track, warning, breached.
+    pub by_rep: BTreeMap<String, [u64; 3]>,
+}
+
+impl SlaOverview {
+    /// One pass over (rep, reminder, deadline) rows: the pure part of the SLA evaluation.
+    pub fn evaluate(
+        rows: &[(Option<UserId>, Option<Timestamp>, Option<Timestamp>)],
+        now: Timestamp,
+    ) -> SlaOverview {
+        let mut o = SlaOverview::default();
+        let mut per_rep: HashMap<UserId, [u64; 3]> = HashMap::new();
+        for (rep, remind, due) in rows {
+            let (Some(rep), Some(due)) = (rep, due) else {
+                o.unassigned += 1;
+                continue;
+            };
+            let slot = match sla_state(*remind, *due, false, now) {
+                SlaState::OnTrack => {
+                    o.on_track += 1;
+                    0
+                }
+                SlaState::Warning => {
+                    o.warning += 1;
+                    1
+                }
+                SlaState::Breached => {
+                    o.breached += 1;
+                    2
+                }
+            };
+            per_rep.entry(*rep).or_default()[slot] += 1;
+        }
+        o.by_rep = per_rep.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        o
+    }
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -594,6 +652,21 @@ impl App {
         Ok(SignedDuration::from_hours(24 * days as i64))
     }
 
+    /// A contact with its current (or latest) assignment: who has it, which rule chose them and
+    /// why, and where the first-touch deadline stands.
+    pub async fn contact_detail(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+    ) -> Result<ContactDetail, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let now = self.now();
+        let mut s = self.store.read().await?;
+        let contact = s.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        let assignment = s.latest_assignments(&[id]).await?.pop().map(|a| assignment_view(a, now));
+        Ok(ContactDetail { contact, assignment })
+    }
+
     /// The contact's assignments, oldest first.
     pub async fn assignments(
         &self,
@@ -876,6 +949,14 @@ impl App {
     }
 
     // ----- figures -----
+
+    /// Every open, untouched lead against its deadline, now.
+    pub async fn sla_overview(&self, principal: &Principal) -> Result<SlaOverview, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let now = self.now();
+        let rows = self.store.read().await?.open_deadlines().await?;
+        Ok(SlaOverview::evaluate(&rows, now))
+    }
 
     pub async fn handoff_metrics(
         &self,

@@ -52,6 +52,7 @@ pub struct App {
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
+        webhooks::install_tls_provider();
         App {
             store,
             clock,

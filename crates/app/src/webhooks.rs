@@ -91,6 +91,14 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// Makes ring the process's TLS provider (reqwest is built without one, so that the heavier
+/// aws-lc is not compiled). Idempotent; every HTTP client in the process, ours and tests',
+/// needs it before it is built, so `App::new` calls it.
+pub fn install_tls_provider() {
+    // Err means a provider is already installed: exactly what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The signature header value for `body` sent at `t` (unix seconds), one `v1` per secret.
 pub fn signature_header(secrets: &[String], t: i64, body: &[u8]) -> String {
     let mut header = format!("t={t}");

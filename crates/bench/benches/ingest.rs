@@ -134,6 +134,7 @@ fn batch_bodies(rows: &[Row]) -> Vec<Vec<u8>> {
 }
 
 async fn api_ingest(base: &str, bodies: Vec<Vec<u8>>, clients: usize) -> Duration {
+    leadgate_app::webhooks::install_tls_provider();
     let client = reqwest::Client::new();
     let queue = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(bodies)));
     let started = Instant::now();

@@ -150,7 +150,7 @@ async fn first_start_creates_the_database_and_prints_the_key_once() {
         .trim_end_matches('/')
         .to_string();
     assert!(dir.join("data/leadgate.sqlite3").exists());
-    let me: Value = reqwest::Client::new()
+    let me: Value = http_client()
         .get(format!("{base}/api/v1/me"))
         .bearer_auth(&key)
         .send()
@@ -180,7 +180,7 @@ fn stop(mut server: Server, signal: &str) -> std::process::ExitStatus {
 async fn sigterm_lets_requests_in_flight_finish() {
     let db = TestDb::new(Backend::Sqlite).await;
     let server = start_server(&db_args(&db.config));
-    let client = reqwest::Client::new();
+    let client = http_client();
     let base = server.base.clone();
     let mut sent = Vec::new();
     for i in 0..20 {
@@ -231,7 +231,10 @@ async fn ingest_until_killed(
     next: Arc<Mutex<usize>>,
     acked: Arc<Mutex<Vec<usize>>>,
 ) {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let client = {
+        leadgate_app::webhooks::install_tls_provider();
+        reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
+    };
     loop {
         let n = {
             let mut g = next.lock().await;
@@ -307,7 +310,7 @@ async fn crash_during_ingest(backend: Backend) {
 
     // The client retries everything it sent, with the same keys: nothing is duplicated.
     let server = start_server(&args);
-    let client = reqwest::Client::new();
+    let client = http_client();
     for n in 1..=attempted {
         let r = client
             .post(format!("{}/api/v1/events/batch", server.base))
@@ -362,7 +365,7 @@ async fn explain_score_and_rules_from_the_command_line() {
     let args = db_args(&db.config);
     db.store.close().await;
     let server = start_server(&args);
-    let client = reqwest::Client::new();
+    let client = http_client();
     for kind in ["page_view", "quote_request"] {
         let r = client
             .post(format!("{}/api/v1/events", server.base))
@@ -755,4 +758,11 @@ async fn a_model_is_trained_on_imported_history_on_sqlite() {
 #[tokio::test]
 async fn a_model_is_trained_on_imported_history_on_postgres() {
     a_model_is_trained_on_imported_history(Backend::Postgres).await;
+}
+
+/// An HTTP client for talking to the spawned server (TLS provider installed first: the
+/// workspace builds reqwest without a default one).
+fn http_client() -> reqwest::Client {
+    leadgate_app::webhooks::install_tls_provider();
+    reqwest::Client::new()
 }

@@ -1306,6 +1306,9 @@ handoff_tests! {
         // 30 working minutes on Friday, 30 on Monday.
         assert_eq!(a["due_at"], "2026-11-30T09:30:00Z");
         assert_eq!(a["remind_at"], "2026-11-30T09:15:00Z");
+        let sla = t.get("/api/v1/handoff/sla").await;
+        assert_eq!((sla.body["on_track"].as_u64(), sla.body["breached"].as_u64()), (Some(1), Some(0)), "{}", sla.body);
+        assert_eq!(sla.body["by_rep"][&ada], json!([1, 0, 0]));
         let queue = t.send(Method::GET, "/api/v1/queue", Some(&ada_key), None).await;
         assert_eq!(queue.body.as_array().unwrap().len(), 1, "{}", queue.body);
         assert_eq!(queue.body[0]["sla"], "on_track");
@@ -1410,6 +1413,10 @@ handoff_tests! {
         let why = queue.body[0]["why"].as_str().unwrap();
         assert!(why.contains("does not cover Germany"), "{why}");
         assert_eq!(queue.body[0]["sla"], "unassigned");
+        let shown = t.get(&format!("/api/v1/contacts/{cid}")).await;
+        assert_eq!(shown.body["email"], "x@germany.example", "{}", shown.body);
+        assert_eq!(shown.body["assignment"]["why"], queue.body[0]["why"]);
+        assert!(shown.body["assignment"]["rep_id"].is_null());
 
         // Bad input names the field; a non-sales user cannot be a rep.
         let bad = t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(json!({

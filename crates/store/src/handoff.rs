@@ -418,6 +418,20 @@ impl Session {
         self.fetch_all(&sql, values).await?.iter().map(assignment_from_row).collect()
     }
 
+    /// Rep, reminder and deadline of every open, untouched assignment: what a full SLA pass reads.
+    pub async fn open_deadlines(
+        &mut self,
+    ) -> Result<Vec<(Option<UserId>, Option<Timestamp>, Option<Timestamp>)>, StoreError> {
+        self.fetch_all(
+            "SELECT rep_id, remind_at, due_at FROM assignments WHERE closed_at IS NULL AND first_touch_at IS NULL",
+            vec![],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.get::<Option<uuid::Uuid>>(0)?.map(UserId), r.opt_ts(1)?, r.opt_ts(2)?)))
+        .collect()
+    }
+
     /// Every assignment made in `[from, to)`, for the agreement's figures.
     pub async fn assignments_between(
         &mut self,
@@ -622,10 +636,16 @@ impl Session {
             .iter()
             .map(delivery_from_row)
             .collect::<Result<_, _>>()?;
+        // Usually a handful of subscriptions for many deliveries: read each once.
+        let mut hooks: std::collections::HashMap<WebhookId, Option<WebhookRecord>> =
+            std::collections::HashMap::new();
         let mut out = Vec::with_capacity(deliveries.len());
         for d in deliveries {
-            if let Some(w) = self.get_webhook(d.webhook_id).await? {
-                out.push((d, w));
+            if let std::collections::hash_map::Entry::Vacant(slot) = hooks.entry(d.webhook_id) {
+                slot.insert(self.get_webhook(d.webhook_id).await?);
+            }
+            if let Some(Some(w)) = hooks.get(&d.webhook_id) {
+                out.push((d, w.clone()));
             }
         }
         Ok(out)

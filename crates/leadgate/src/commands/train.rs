@@ -142,10 +142,15 @@ pub fn render(m: &ModelView) -> String {
     let o = &m.outcomes;
     let _ = writeln!(
         out,
-        "Model version {}: {} with {:?} calibration, trained in {:.1} s on {} contacts ({} converted, {} not converted; {} open leads only predicted){}",
+        "Model version {}: {} {}, trained in {:.1} s on {} contacts ({} converted, {} not converted; {} open leads only predicted){}",
         m.version,
         family_name(&m.family),
-        report.calibration,
+        match report.calibration {
+            leadgate_model::calibration::CalibrationMethod::Identity =>
+                "(its own probabilities were best calibrated)",
+            leadgate_model::calibration::CalibrationMethod::Platt => "with Platt calibration",
+            leadgate_model::calibration::CalibrationMethod::Isotonic => "with isotonic calibration",
+        },
         m.training_ms as f64 / 1000.0,
         thousands(o.converted + o.not_converted),
         thousands(o.converted),

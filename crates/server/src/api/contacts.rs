@@ -109,15 +109,15 @@ async fn list_contacts(
 #[utoipa::path(
     get, path = "/api/v1/contacts/{id}", tag = "contacts",
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
-    responses((status = 200, description = "The contact", body = Contact))
+    responses((status = 200, description = "The contact, with its current hand-over to sales", body = leadgate_app::handoff::ContactDetail))
 )]
 async fn get_contact(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(id): Path<String>,
-) -> Result<axum::Json<Contact>, ApiError> {
+) -> Result<axum::Json<leadgate_app::handoff::ContactDetail>, ApiError> {
     let id: ContactId = path_id(&id)?;
-    Ok(axum::Json(state.app.get_contact(&principal, id).await?))
+    Ok(axum::Json(state.app.contact_detail(&principal, id).await?))
 }
 
 /// Update a contact (merge-patch).

@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use leadgate_app::handoff::{
-    AgreementView, AssignmentView, HandoffMetrics, NewTask, NewTouch, RepView, TaskView, TouchReceipt,
+    AgreementView, AssignmentView, HandoffMetrics, NewTask, NewTouch, RepView, SlaOverview, TaskView,
+    TouchReceipt,
 };
 use leadgate_app::webhooks::{DeliveryView, NewWebhook, WebhookPatch, WebhookView};
 use leadgate_core::handoff::{Agreement, RepProfile};
@@ -32,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tasks, create_task))
         .routes(routes!(complete_task))
         .routes(routes!(metrics))
+        .routes(routes!(sla_overview))
         .routes(routes!(list_webhooks, create_webhook))
         .routes(routes!(get_webhook, update_webhook, delete_webhook))
         .routes(routes!(rotate_secret))
@@ -246,6 +248,17 @@ async fn metrics(
     let to = q.to.unwrap_or_else(|| state.app.now());
     let from = q.from.unwrap_or(to - jiff::SignedDuration::from_hours(30 * 24));
     Ok(axum::Json(state.app.handoff_metrics(&principal, from, to).await?))
+}
+
+/// Every open, untouched lead against its first-touch deadline right now: on track, warning
+/// (reminder passed), breached, unassigned; in total and per rep.
+#[utoipa::path(get, path = "/api/v1/handoff/sla", tag = "hand-off",
+    responses((status = 200, description = "Counts by SLA state", body = SlaOverview)))]
+async fn sla_overview(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<axum::Json<SlaOverview>, ApiError> {
+    Ok(axum::Json(state.app.sla_overview(&principal).await?))
 }
 
 /// Webhook subscriptions (admins).
