@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod prediction;
 pub mod requests;
 pub mod scoring;
+pub mod web;
 pub mod webhooks;
 
 use std::sync::Arc;

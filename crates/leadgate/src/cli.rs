@@ -84,6 +84,21 @@ pub enum Command {
     Train(TrainArgs),
     /// List the trained models, or choose the active one.
     Models(ModelsArgs),
+    /// Set a user's password for the web UI (the first admin's included).
+    #[command(
+        name = "set-password",
+        after_help = "Examples:\n  leadgate set-password admin@leadgate.local          (asks twice, hidden)\n  printf '%s' \"$PASSWORD\" | leadgate set-password ada@example.com --stdin\n\nThe user's other web sessions are signed out. Passwords have at least 10 characters."
+    )]
+    SetPassword(SetPasswordArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetPasswordArgs {
+    /// The user's e-mail.
+    pub email: String,
+    /// Read the password from standard input (for scripts) instead of asking.
+    #[arg(long)]
+    pub stdin: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

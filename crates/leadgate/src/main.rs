@@ -47,6 +47,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => commands::import::run(&store, args).await,
         Command::Train(args) => commands::train::run(&store, args).await,
         Command::Models(args) => commands::train::models(&store, args).await,
+        Command::SetPassword(args) => commands::users::set_password(&store, args).await,
     }
 }
 

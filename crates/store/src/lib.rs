@@ -26,6 +26,7 @@ mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;
+pub mod web;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -52,6 +52,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_handoff.sql"),
         postgres: include_str!("../migrations/postgres/0006_handoff.sql"),
     },
+    Migration {
+        version: 7,
+        name: "web",
+        sqlite: include_str!("../migrations/sqlite/0007_web.sql"),
+        postgres: include_str!("../migrations/postgres/0007_web.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -7,6 +7,7 @@ pub mod rules;
 pub mod score;
 pub mod serve;
 pub mod train;
+pub mod users;
 
 use leadgate_store::{Store, StoreConfig};
 

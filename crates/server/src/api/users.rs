@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_user, list_users))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
+        .routes(routes!(set_password))
 }
 
 /// The caller.
@@ -127,4 +128,31 @@ async fn revoke_api_key(
 ) -> Result<axum::Json<ApiKey>, ApiError> {
     let id: ApiKeyId = path_id(&id)?;
     Ok(axum::Json(state.app.revoke_api_key(&principal, id).await?))
+}
+
+/// A new password for the web UI.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    /// At least 10 characters.
+    pub password: String,
+}
+
+/// Set a user's web UI password: your own, or anyone's as an admin. Their other web sessions
+/// are signed out.
+#[utoipa::path(
+    put, path = "/api/v1/users/{id}/password", tag = "users",
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    request_body = PasswordRequest,
+    responses((status = 204, description = "Password set"))
+)]
+async fn set_password(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    body: Json<PasswordRequest>,
+) -> Result<Response, ApiError> {
+    let id: UserId = path_id(&id)?;
+    state.app.set_password(&principal, id, &body.value.password).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,8 +1,11 @@
-//! Public pages and endpoints outside the REST API: the website tracker and hosted or embedded
-//! forms. They need no API key (visitors send them), so each checks what it accepts: origins,
-//! sizes, a per-address rate limit.
+//! Pages and endpoints outside the REST API: the web UI for marketing and sales (`ui`, signed in
+//! with a session), and the public website tracker and hosted or embedded forms, which need no
+//! key (visitors send them), so each checks what it accepts: origins, sizes, a per-address rate
+//! limit.
 
 pub mod capture;
+pub mod i18n;
+pub mod ui;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -1,0 +1,229 @@
+//! Use cases of the web UI: passwords (argon2id), sign-in sessions with their CSRF token, the
+//! user's language, and the lead inbox.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use jiff::SignedDuration;
+use leadgate_core::access::Permission;
+use leadgate_core::email::Email;
+use leadgate_core::ids::UserId;
+use leadgate_store::web::{InboxFilter, InboxRow};
+use sha2::{Digest, Sha256};
+
+use crate::{App, AppError, Principal};
+
+/// A session ends after this long without a request.
+pub const IDLE_TIMEOUT: SignedDuration = SignedDuration::from_hours(12);
+/// And in any case after this long.
+pub const MAX_SESSION: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 10;
+
+/// A signed-in user, from their session cookie.
+#[derive(Debug, Clone)]
+pub struct WebPrincipal {
+    pub principal: Principal,
+    /// `en` or `fr` when the user chose one.
+    pub language: Option<String>,
+    /// The token every form of this session must carry.
+    pub csrf: String,
+}
+
+fn random_hex(bytes: usize) -> Result<String, AppError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hash_password(password: &str) -> Result<String, AppError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("could not hash the password: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+fn check_password(password: &str) -> Result<(), AppError> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(AppError::invalid(
+            "password",
+            format!("is too short: use at least {MIN_PASSWORD} characters"),
+        ));
+    }
+    if password.len() > 1024 {
+        return Err(AppError::invalid("password", "is too long: use at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+/// Why a sign-in failed, in the words the page shows (never which of e-mail or password).
+pub const WRONG_CREDENTIALS: &str = "wrong e-mail or password";
+
+impl App {
+    /// Sets a user's password: their own, or anyone's for an admin. Ends their other sessions.
+    pub async fn set_password(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        password: &str,
+    ) -> Result<(), AppError> {
+        if principal.user.id != user {
+            principal.require(Permission::ManageUsers)?;
+        }
+        check_password(password)?;
+        let hash = hash_password(password)?;
+        let mut tx = self.store.begin().await?;
+        if !tx.set_password_hash(user, &hash).await? {
+            return Err(AppError::not_found("user", user));
+        }
+        tx.delete_web_sessions_of(user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the password of the user with this e-mail, for the operator (CLI).
+    pub async fn set_password_by_email(&self, email: &str, password: &str) -> Result<(), AppError> {
+        let email = Email::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
+        let user = {
+            let mut s = self.store.read().await?;
+            s.find_user_by_email(&email).await?.ok_or_else(|| AppError::not_found("user", email.as_str()))?
+        };
+        let operator = Principal { user: user.clone(), api_key: None };
+        self.set_password(&operator, user.id, password).await
+    }
+
+    /// Checks e-mail and password; on success opens a session and returns its cookie token.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<String, AppError> {
+        let wrong = || AppError::Unauthenticated(WRONG_CREDENTIALS.into());
+        let Ok(email) = Email::parse(email) else {
+            return Err(wrong());
+        };
+        let found = self.store.read().await?.password_hash(&email).await?;
+        let ok = match &found {
+            Some((user, Some(hash))) if user.disabled_at.is_none() => {
+                let (password, hash) = (password.to_string(), hash.clone());
+                // argon2id is deliberately slow: off the async threads.
+                tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))?
+            }
+            _ => {
+                // The same work for unknown e-mails, so timing does not tell which exist.
+                let password = password.to_string();
+                let _ = tokio::task::spawn_blocking(move || hash_password(&password)).await;
+                false
+            }
+        };
+        let Some((user, _)) = found.filter(|_| ok) else {
+            return Err(wrong());
+        };
+        let token = random_hex(32)?;
+        let csrf = random_hex(16)?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.insert_web_session(&digest(&token), user.id, &csrf, now, now + MAX_SESSION).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// The signed-in user of a session cookie, or why not (expired, unknown, disabled).
+    pub async fn web_session(&self, token: &str) -> Result<WebPrincipal, AppError> {
+        let key = digest(token);
+        let now = self.now();
+        let session = self.store.read().await?.web_session(&key).await?;
+        let Some(s) = session else {
+            return Err(AppError::Unauthenticated("you are signed out; sign in again".into()));
+        };
+        if s.user.disabled_at.is_some() {
+            return Err(AppError::Unauthenticated("your account is disabled; ask an admin".into()));
+        }
+        if now >= s.expires_at || now.duration_since(s.last_seen_at) > IDLE_TIMEOUT {
+            let mut tx = self.store.begin().await?;
+            tx.delete_web_session(&key).await?;
+            tx.commit().await?;
+            return Err(AppError::Unauthenticated("your session expired; sign in again".into()));
+        }
+        // Written at most once a minute: a page view should not always cost a write.
+        if now.duration_since(s.last_seen_at) > SignedDuration::from_secs(60) {
+            let mut tx = self.store.begin().await?;
+            tx.touch_web_session(&key, now).await?;
+            tx.commit().await?;
+        }
+        Ok(WebPrincipal {
+            principal: Principal { user: s.user, api_key: None },
+            language: s.language,
+            csrf: s.csrf,
+        })
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        tx.delete_web_session(&digest(token)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Remembers the user's language (`en`, `fr`, or `None` for the browser's).
+    pub async fn set_language(&self, principal: &Principal, language: Option<&str>) -> Result<(), AppError> {
+        if language.is_some_and(|l| !matches!(l, "en" | "fr")) {
+            return Err(AppError::invalid("language", "must be en or fr"));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.set_language(principal.user.id, language).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One page of the lead inbox.
+    pub async fn inbox(
+        &self,
+        principal: &Principal,
+        filter: &InboxFilter,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<InboxRow>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        Ok(s.inbox(filter, limit.clamp(1, 200) as i64, offset as i64).await?)
+    }
+
+    /// The users of the workspace (for names of owners), for anyone who reads contacts.
+    pub async fn user_directory(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<leadgate_core::user::User>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        Ok(self.store.read().await?.list_users().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse batterz", &h));
+        assert!(!verify_password("anything", "not a hash"));
+        assert_ne!(h, hash_password("correct horse battery").unwrap(), "salted");
+    }
+
+    #[test]
+    fn short_passwords_are_refused_with_the_rule() {
+        let AppError::Invalid(e) = check_password("short").unwrap_err() else { panic!() };
+        assert!(e.errors[0].message.contains("at least 10"));
+    }
+}

@@ -1,0 +1,303 @@
+//! The web UI's words in English and French. Each text is declared once with both translations
+//! (the macro makes a missing translation a compile error), and dates and numbers are written as
+//! each language writes them.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+macro_rules! texts {
+    ($($key:ident: $en:literal, $fr:literal;)*) => {
+        /// Every text of the UI in one language.
+        pub struct Texts { $(pub $key: &'static str,)* }
+        pub const EN: Texts = Texts { $($key: $en,)* };
+        pub const FR: Texts = Texts { $($key: $fr,)* };
+        #[cfg(test)]
+        pub const ALL_KEYS: &[(&str, &str, &str)] = &[$((stringify!($key), $en, $fr),)*];
+    };
+}
+
+texts! {
+    nav_leads: "Leads", "Leads";
+    nav_queue: "My queue", "Ma file";
+    nav_tasks: "Tasks", "Tâches";
+    nav_account: "Account", "Compte";
+    sign_out: "Sign out", "Se déconnecter";
+    skip_to_content: "Skip to content", "Aller au contenu";
+    language: "Language", "Langue";
+    language_browser: "As my browser", "Comme mon navigateur";
+    save: "Save", "Enregistrer";
+    sign_in_title: "Sign in to Leadgate", "Connexion à Leadgate";
+    email: "E-mail", "E-mail";
+    password: "Password", "Mot de passe";
+    new_password: "New password (at least 10 characters)", "Nouveau mot de passe (10 caractères minimum)";
+    repeat_password: "Repeat the new password", "Répétez le nouveau mot de passe";
+    change_password: "Change my password", "Changer mon mot de passe";
+    password_changed: "Your password was changed. Other sessions were signed out.", "Votre mot de passe a été changé. Vos autres sessions ont été fermées.";
+    passwords_differ: "The two passwords differ.", "Les deux mots de passe diffèrent.";
+    sign_in: "Sign in", "Se connecter";
+    wrong_credentials: "Wrong e-mail or password.", "E-mail ou mot de passe incorrect.";
+    session_expired: "Your session expired. Please sign in again.", "Votre session a expiré. Reconnectez-vous.";
+    form_expired: "This form expired. Please try again.", "Ce formulaire a expiré. Réessayez.";
+    not_allowed: "Your role does not allow this.", "Votre rôle ne le permet pas.";
+    not_found: "This page does not exist.", "Cette page n'existe pas.";
+    leads_title: "Leads", "Leads";
+    leads_intro: "Hottest first, then by engagement.", "Les plus chauds d'abord, puis par engagement.";
+    filter_stage: "Stage", "Étape";
+    filter_temperature: "Temperature", "Température";
+    filter_grade: "Fit grade", "Note d'adéquation";
+    filter_source: "Source", "Source";
+    filter_owner: "Owner", "Responsable";
+    filter_search: "Name or e-mail", "Nom ou e-mail";
+    any: "Any", "Tous";
+    apply: "Apply", "Appliquer";
+    col_contact: "Contact", "Contact";
+    col_company: "Company", "Entreprise";
+    col_stage: "Stage", "Étape";
+    col_temperature: "Temperature", "Température";
+    col_grade: "Fit", "Adéquation";
+    col_engagement: "Engagement", "Engagement";
+    col_probability: "Will convert", "Conversion prévue";
+    col_owner: "Owner", "Responsable";
+    col_created: "Created", "Créé le";
+    nobody: "Nobody", "Personne";
+    no_leads: "No lead matches these filters.", "Aucun lead ne correspond à ces filtres.";
+    next_page: "Next page", "Page suivante";
+    previous_page: "Previous page", "Page précédente";
+    stage_visitor: "Visitor", "Visiteur";
+    stage_lead: "Lead", "Lead";
+    stage_mql: "Marketing-qualified (MQL)", "Qualifié marketing (MQL)";
+    stage_sql: "Sales-qualified (SQL)", "Qualifié ventes (SQL)";
+    stage_opportunity: "Opportunity", "Opportunité";
+    stage_customer: "Customer", "Client";
+    stage_nurturing: "Nurturing", "En maturation";
+    stage_disqualified: "Disqualified", "Disqualifié";
+    stage_intermediary: "Intermediary", "Intermédiaire";
+    hot: "Hot", "Chaud";
+    warm: "Warm", "Tiède";
+    cold: "Cold", "Froid";
+    identity: "Identity", "Identité";
+    job_title: "Job title", "Fonction";
+    phone: "Phone", "Téléphone";
+    country: "Country", "Pays";
+    stage_history: "Stage history", "Historique des étapes";
+    from_stage: "From", "De";
+    to_stage: "To", "À";
+    when: "When", "Quand";
+    why: "Why", "Pourquoi";
+    profile_title: "Where this contact stands", "Où en est ce contact";
+    has_bought: "Has bought", "A acheté";
+    needs_known: "Needs known", "Besoins connus";
+    interest_shown: "Interest shown", "Intérêt montré";
+    process_started: "Buying process started", "Processus d'achat engagé";
+    yes: "Yes", "Oui";
+    no: "No", "Non";
+    unknown: "Unknown", "Inconnu";
+    score_title: "Score, exactly", "Le score, exactement";
+    fit: "Fit", "Adéquation";
+    engagement: "Engagement", "Engagement";
+    temperature: "Temperature", "Température";
+    rule: "Rule", "Règle";
+    evidence: "Because", "Parce que";
+    points: "Points", "Points";
+    event: "Event", "Événement";
+    before_decay: "Before decay", "Avant atténuation";
+    decay: "Decay", "Atténuation";
+    counted: "Counted", "Compté";
+    cap: "Cap", "Plafond";
+    total: "Total", "Total";
+    half_life: "Half-life (days)", "Demi-vie (jours)";
+    knockouts: "Knock-outs", "Critères éliminatoires";
+    prediction_title: "Chance of converting", "Chance de conversion";
+    no_model: "No prediction model is active yet.", "Aucun modèle de prédiction n'est encore actif.";
+    model_version: "Model version", "Version du modèle";
+    factor: "What weighs", "Ce qui pèse";
+    effect: "Effect", "Effet";
+    base_value: "Starting point (no information)", "Point de départ (sans information)";
+    checklist_title: "Qualification", "Qualification";
+    need: "Need", "Besoin";
+    budget: "Budget", "Budget";
+    authority: "Authority", "Pouvoir de décision";
+    timing: "Timing", "Échéance";
+    note: "Note", "Note";
+    assignment_title: "Hand-off to sales", "Transmission aux ventes";
+    no_assignment: "Not handed to sales.", "Pas transmis aux ventes.";
+    rep: "Rep", "Commercial";
+    due: "First touch due", "Premier contact avant";
+    sla_on_track: "On track", "Dans les temps";
+    sla_warning: "Deadline close", "Échéance proche";
+    sla_breached: "Deadline missed", "Échéance dépassée";
+    sla_met: "Touched in time", "Contacté à temps";
+    sla_missed: "Touched late", "Contacté en retard";
+    sla_unassigned: "Waiting for a rep", "En attente d'un commercial";
+    timeline_title: "Timeline", "Chronologie";
+    no_events: "Nothing recorded yet.", "Rien d'enregistré pour l'instant.";
+    consents_title: "Consent", "Consentements";
+    no_consents: "No consent recorded.", "Aucun consentement enregistré.";
+    granted: "Granted", "Accordé";
+    refused: "Refused", "Refusé";
+    actions_title: "Actions", "Actions";
+    log_touch: "Log a touch", "Noter un contact";
+    kind_call: "Call", "Appel";
+    kind_email: "E-mail", "E-mail";
+    kind_meeting: "Meeting", "Rendez-vous";
+    outcome: "Outcome", "Résultat";
+    interest_weak: "Weak", "Faible";
+    interest_real: "Real", "Réel";
+    interest_high: "High", "Fort";
+    reached: "Reached", "Joint";
+    no_reply: "No reply", "Pas de réponse";
+    accept: "Accept (sales)", "Accepter (ventes)";
+    reject: "Reject (sales)", "Rejeter (ventes)";
+    reason: "Reason", "Motif";
+    reason_not_a_fit: "Not a fit", "Pas adapté";
+    reason_no_budget: "No budget", "Pas de budget";
+    reason_no_authority: "No authority (intermediary)", "Pas décisionnaire (intermédiaire)";
+    reason_bad_data: "Bad data", "Données erronées";
+    reason_duplicate: "Duplicate", "Doublon";
+    reason_unreachable: "Unreachable", "Injoignable";
+    reason_other: "Other (say why)", "Autre (précisez)";
+    disqualify: "Disqualify", "Disqualifier";
+    mark_intermediary: "Mark as intermediary", "Marquer comme intermédiaire";
+    done: "Done.", "C'est fait.";
+    queue_title: "My queue", "Ma file";
+    queue_intro: "Leads handed to you, soonest deadline first.", "Les leads qui vous sont confiés, échéance la plus proche d'abord.";
+    time_left: "Time left", "Temps restant";
+    overdue: "Overdue", "En retard";
+    tasks_title: "My tasks", "Mes tâches";
+    no_tasks: "No open task.", "Aucune tâche ouverte.";
+    mark_done: "Mark done", "Marquer comme faite";
+    title: "Title", "Intitulé";
+    error_title: "Something went wrong", "Un problème est survenu";
+}
+
+/// A language of the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Fr,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Fr => &FR,
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "fr" => Some(Lang::Fr),
+            _ => None,
+        }
+    }
+
+    /// The first of the browser's preferred languages that we speak (English otherwise).
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let Some(header) = header else { return Lang::En };
+        let mut prefs: Vec<(f32, Lang)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut it = part.split(';');
+                let tag = it.next()?.trim().to_ascii_lowercase();
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+                    .unwrap_or(1.0);
+                let lang = Lang::parse(tag.split('-').next()?)?;
+                Some((q, lang))
+            })
+            .collect();
+        prefs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        prefs.first().map_or(Lang::En, |p| p.1)
+    }
+
+    /// A date and time as people of this language write it, in UTC (the user's time zone is not
+    /// known yet): `Nov 24, 2026, 10:05` / `24 nov. 2026, 10:05`.
+    pub fn datetime(self, t: Timestamp) -> String {
+        let z = t.to_zoned_datetime(TimeZone::UTC);
+        let months_en = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let months_fr = [
+            "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.",
+        ];
+        let m = (z.month() - 1) as usize;
+        match self {
+            Lang::En => {
+                format!("{} {}, {}, {:02}:{:02} UTC", months_en[m], z.day(), z.year(), z.hour(), z.minute())
+            }
+            Lang::Fr => {
+                format!("{} {} {}, {:02}:{:02} UTC", z.day(), months_fr[m], z.year(), z.hour(), z.minute())
+            }
+        }
+    }
+
+    /// A number with `decimals` digits: `1,234.5` / `1 234,5`.
+    pub fn number(self, x: f64, decimals: usize) -> String {
+        let s = format!("{:.*}", decimals, x.abs());
+        let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(i, f)| (i, f));
+        let sep = if self == Lang::Fr { '\u{202f}' } else { ',' };
+        let mut grouped = String::new();
+        for (i, c) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                grouped.push(sep);
+            }
+            grouped.push(c);
+        }
+        let sign = if x < 0.0 && s.chars().any(|c| c != '0' && c != '.') { "-" } else { "" };
+        match (frac.is_empty(), self) {
+            (true, _) => format!("{sign}{grouped}"),
+            (false, Lang::En) => format!("{sign}{grouped}.{frac}"),
+            (false, Lang::Fr) => format!("{sign}{grouped},{frac}"),
+        }
+    }
+
+    /// A share as a percentage: `38.5%` / `38,5 %`.
+    pub fn percent(self, share: f64) -> String {
+        match self {
+            Lang::En => format!("{}%", self.number(share * 100.0, 1)),
+            Lang::Fr => format!("{}\u{a0}%", self.number(share * 100.0, 1)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_exists_in_both_languages_and_differs_where_it_should() {
+        for (key, en, fr) in ALL_KEYS {
+            assert!(!en.trim().is_empty() && !fr.trim().is_empty(), "{key} is empty");
+        }
+        // Most texts differ between the languages; identical ones are words French borrows.
+        let same = ALL_KEYS.iter().filter(|(_, en, fr)| en == fr).count();
+        assert!(same * 5 < ALL_KEYS.len(), "{same} of {} texts are not translated", ALL_KEYS.len());
+    }
+
+    #[test]
+    fn the_browser_preference_is_followed() {
+        assert_eq!(Lang::from_accept_language(Some("fr-FR,fr;q=0.9,en;q=0.8")), Lang::Fr);
+        assert_eq!(Lang::from_accept_language(Some("de-DE,en;q=0.5,fr;q=0.7")), Lang::Fr);
+        assert_eq!(Lang::from_accept_language(Some("de-DE")), Lang::En);
+        assert_eq!(Lang::from_accept_language(None), Lang::En);
+    }
+
+    #[test]
+    fn numbers_and_dates_follow_the_language() {
+        assert_eq!(Lang::En.number(1234567.891, 2), "1,234,567.89");
+        assert_eq!(Lang::Fr.number(1234567.891, 2), "1\u{202f}234\u{202f}567,89");
+        assert_eq!(Lang::En.percent(0.385), "38.5%");
+        assert_eq!(Lang::Fr.percent(0.385), "38,5\u{a0}%");
+        assert_eq!(Lang::En.number(-3.0, 0), "-3");
+        let t: Timestamp = "2026-11-24T10:05:00Z".parse().unwrap();
+        assert_eq!(Lang::En.datetime(t), "Nov 24, 2026, 10:05 UTC");
+        assert_eq!(Lang::Fr.datetime(t), "24 nov. 2026, 10:05 UTC");
+    }
+}

@@ -1,0 +1,1288 @@
+//! The web UI for marketing and sales operations: sign-in, the lead inbox, the contact page (the
+//! exact score, the prediction and why, qualification, hand-off, timeline, consent), the rep's
+//! queue and tasks, and the account page. Server-rendered HTML (askama) with no script and no
+//! asset from elsewhere: it works in any browser, keyboard first.
+//!
+//! Sessions: an HttpOnly, SameSite=Lax cookie (Secure behind TLS) holding a random token; every
+//! form carries the session's CSRF token, and sign-in checks that the form came from this site.
+
+use std::fmt::Write as _;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use leadgate_app::handoff::{NewTouch, SlaStatus, TaskKind, TouchOutcome};
+use leadgate_app::lifecycle::RejectReason;
+use leadgate_app::web::WebPrincipal;
+use leadgate_app::{AppError, Principal};
+use leadgate_core::ids::{ContactId, TaskId, UserId};
+use leadgate_core::lifecycle::{Actor, LifecycleStage};
+use leadgate_core::qualification::{Answer, ChecklistItem, Criterion};
+use leadgate_core::scoring::{Cap, Temperature};
+use leadgate_store::web::InboxFilter;
+use serde::Deserialize;
+
+use super::i18n::{Lang, Texts};
+use crate::AppState;
+
+const COOKIE: &str = "lg_session";
+const PAGE: u32 = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/leads") }))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/leads", get(leads))
+        .route("/queue", get(queue))
+        .route("/tasks", get(tasks))
+        .route("/tasks/{id}/done", post(task_done))
+        .route("/account", get(account))
+        .route("/account/password", post(change_password))
+        .route("/account/language", post(change_language))
+        .route("/contacts/{id}", get(contact))
+        .route("/contacts/{id}/checklist", post(contact_checklist))
+        .route("/contacts/{id}/touch", post(contact_touch))
+        .route("/contacts/{id}/accept", post(contact_accept))
+        .route("/contacts/{id}/reject", post(contact_reject))
+        .route("/contacts/{id}/move", post(contact_move))
+}
+
+// ----- sessions -----
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+}
+
+fn behind_tls(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+fn browser_lang(headers: &HeaderMap) -> Lang {
+    Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+/// The signed-in user of a page, in their language.
+pub struct Signed {
+    pub who: WebPrincipal,
+    pub lang: Lang,
+}
+
+impl Signed {
+    fn p(&self) -> &Principal {
+        &self.who.principal
+    }
+
+    fn chrome(&self, nav: &'static str) -> Chrome {
+        Chrome {
+            t: self.lang.texts(),
+            lang: self.lang.code(),
+            user: self
+                .who
+                .principal
+                .user
+                .name
+                .clone()
+                .unwrap_or_else(|| self.who.principal.user.email.clone()),
+            csrf: self.who.csrf.clone(),
+            nav,
+            is_sales: self.who.principal.user.role == leadgate_core::access::Role::Sales,
+            notice: None,
+        }
+    }
+
+    /// The refusal of a form whose CSRF token is not this session's (`None`: the form is ours).
+    fn refuse_forged(&self, token: &str) -> Option<Response> {
+        // Compared in constant time: the token is a secret.
+        if token.len() == self.who.csrf.len()
+            && token.bytes().zip(self.who.csrf.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        {
+            None
+        } else {
+            Some(error_page(self.lang, StatusCode::FORBIDDEN, self.lang.texts().form_expired))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let next = parts.uri.path_and_query().map_or("/leads".to_string(), |p| p.as_str().to_string());
+        let to_login = |expired: bool| {
+            let mut url = format!("/login?next={}", urlencode(&next));
+            if expired {
+                url.push_str("&expired=1");
+            }
+            Redirect::to(&url).into_response()
+        };
+        let Some(token) = cookie_value(&parts.headers, COOKIE) else {
+            return Err(to_login(false));
+        };
+        match state.app.web_session(token).await {
+            Ok(who) => {
+                let lang = who
+                    .language
+                    .as_deref()
+                    .and_then(Lang::parse)
+                    .unwrap_or_else(|| browser_lang(&parts.headers));
+                Ok(Signed { who, lang })
+            }
+            Err(AppError::Unauthenticated(_)) => Err(to_login(true)),
+            Err(e) => {
+                Err(error_page(browser_lang(&parts.headers), StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))
+            }
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Only local paths: a `next` pointing elsewhere would make sign-in an open redirect.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/leads".to_string(),
+    }
+}
+
+// ----- shared page parts -----
+
+/// What every signed-in page shows around its content.
+pub struct Chrome {
+    pub t: &'static Texts,
+    pub lang: &'static str,
+    pub user: String,
+    pub csrf: String,
+    pub nav: &'static str,
+    pub is_sales: bool,
+    pub notice: Option<String>,
+}
+
+fn render(page: impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ui/error.html")]
+struct ErrorPage {
+    t: &'static Texts,
+    lang: &'static str,
+    message: String,
+}
+
+fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
+    let mut r = render(ErrorPage { t: lang.texts(), lang: lang.code(), message: message.to_string() });
+    *r.status_mut() = status;
+    r
+}
+
+/// An application error as a page, in the user's words.
+fn app_error(s: &Signed, e: AppError) -> Response {
+    let t = s.lang.texts();
+    match e {
+        AppError::Forbidden { .. } => error_page(s.lang, StatusCode::FORBIDDEN, t.not_allowed),
+        AppError::NotFound { .. } => error_page(s.lang, StatusCode::NOT_FOUND, t.not_found),
+        AppError::Invalid(errors) => {
+            let msg = errors
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            error_page(s.lang, StatusCode::UNPROCESSABLE_ENTITY, &msg)
+        }
+        AppError::IllegalTransition(_) | AppError::StateConflict(_) | AppError::Conflict { .. } => {
+            error_page(s.lang, StatusCode::CONFLICT, &e.to_string())
+        }
+        other => {
+            tracing::error!(error = %other, "web UI request failed");
+            error_page(s.lang, StatusCode::INTERNAL_SERVER_ERROR, t.error_title)
+        }
+    }
+}
+
+fn stage_label(t: &Texts, s: LifecycleStage) -> &'static str {
+    match s {
+        LifecycleStage::Visitor => t.stage_visitor,
+        LifecycleStage::Lead => t.stage_lead,
+        LifecycleStage::Mql => t.stage_mql,
+        LifecycleStage::Sql => t.stage_sql,
+        LifecycleStage::Opportunity => t.stage_opportunity,
+        LifecycleStage::Customer => t.stage_customer,
+        LifecycleStage::Nurturing => t.stage_nurturing,
+        LifecycleStage::Disqualified => t.stage_disqualified,
+        LifecycleStage::Intermediary => t.stage_intermediary,
+    }
+}
+
+fn temperature_label(t: &Texts, code: &str) -> &'static str {
+    match code {
+        "hot" => t.hot,
+        "warm" => t.warm,
+        "cold" => t.cold,
+        _ => "—",
+    }
+}
+
+fn sla_label(t: &Texts, s: SlaStatus) -> &'static str {
+    match s {
+        SlaStatus::Unassigned => t.sla_unassigned,
+        SlaStatus::OnTrack => t.sla_on_track,
+        SlaStatus::Warning => t.sla_warning,
+        SlaStatus::Breached => t.sla_breached,
+        SlaStatus::Met => t.sla_met,
+        SlaStatus::Missed => t.sla_missed,
+    }
+}
+
+/// An option of a `<select>`.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn choices(options: &[(&str, &str)], current: Option<&str>) -> Vec<Choice> {
+    options
+        .iter()
+        .map(|(v, l)| Choice { value: v.to_string(), label: l.to_string(), selected: current == Some(*v) })
+        .collect()
+}
+
+async fn user_names(state: &AppState, p: &Principal) -> std::collections::HashMap<UserId, String> {
+    state
+        .app
+        .user_directory(p)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| (u.id, u.name.unwrap_or(u.email)))
+        .collect()
+}
+
+// ----- sign-in -----
+
+#[derive(Template)]
+#[template(path = "ui/login.html")]
+struct LoginPage {
+    t: &'static Texts,
+    lang: &'static str,
+    error: Option<&'static str>,
+    next: String,
+    email: String,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+    expired: Option<String>,
+}
+
+async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
+    let lang = browser_lang(&headers);
+    let t = lang.texts();
+    render(LoginPage {
+        t,
+        lang: lang.code(),
+        error: q.expired.is_some().then_some(t.session_expired),
+        next: safe_next(q.next.as_deref()),
+        email: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// Whether a form post came from a page of this server (no cross-site sign-in).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin =
+        headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
+    match (host, origin) {
+        (Some(host), Some(origin)) => {
+            let rest = origin.split("://").nth(1).unwrap_or("");
+            rest.split('/').next() == Some(host)
+        }
+        // Browsers send Origin on every POST; its absence means a non-browser client, which
+        // cannot ride a victim's cookies.
+        (_, None) => true,
+        (None, Some(_)) => false,
+    }
+}
+
+async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    let lang = browser_lang(&headers);
+    let t = lang.texts();
+    let next = safe_next(form.next.as_deref());
+    if !same_origin(&headers) {
+        return error_page(lang, StatusCode::FORBIDDEN, t.form_expired);
+    }
+    match state.app.sign_in(&form.email, &form.password).await {
+        Ok(token) => {
+            let secure = if behind_tls(&headers) { "; Secure" } else { "" };
+            let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=604800{secure}");
+            let mut r = Redirect::to(&next).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(AppError::Unauthenticated(_)) => {
+            let mut r = render(LoginPage {
+                t,
+                lang: lang.code(),
+                error: Some(t.wrong_credentials),
+                next,
+                email: form.email,
+            });
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r
+        }
+        Err(e) => error_page(lang, StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    s: Signed,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    if let Some(token) = cookie_value(&headers, COOKIE) {
+        let _ = state.app.sign_out(token).await;
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("lg_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    r
+}
+
+// ----- the inbox -----
+
+/// One line of the inbox, ready to show.
+pub struct LeadLine {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub company: String,
+    pub stage: &'static str,
+    pub temperature: &'static str,
+    pub temperature_code: String,
+    pub grade: String,
+    pub engagement: String,
+    pub probability: String,
+    pub owner: String,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/leads.html")]
+struct LeadsPage {
+    c: Chrome,
+    stages: Vec<Choice>,
+    temperatures: Vec<Choice>,
+    grades: Vec<Choice>,
+    source: String,
+    q: String,
+    owners: Vec<Choice>,
+    lines: Vec<LeadLine>,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct LeadsQuery {
+    stage: Option<String>,
+    temperature: Option<String>,
+    grade: Option<String>,
+    source: Option<String>,
+    owner: Option<String>,
+    q: Option<String>,
+    page: Option<u32>,
+}
+
+fn nonempty(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+}
+
+async fn leads(State(state): State<AppState>, s: Signed, Query(q): Query<LeadsQuery>) -> Response {
+    let t = s.lang.texts();
+    let stage = nonempty(&q.stage).filter(|v| LifecycleStage::parse(v).is_some());
+    let temperature = nonempty(&q.temperature).filter(|v| matches!(v.as_str(), "hot" | "warm" | "cold"));
+    let grade = nonempty(&q.grade).filter(|v| matches!(v.as_str(), "A" | "B" | "C" | "D"));
+    let owner = nonempty(&q.owner).and_then(|o| o.parse::<UserId>().ok());
+    let filter = InboxFilter {
+        stage: stage.clone(),
+        temperature: temperature.clone(),
+        grade: grade.clone(),
+        source: nonempty(&q.source),
+        owner,
+        text: nonempty(&q.q),
+        ..Default::default()
+    };
+    let page = q.page.unwrap_or(0).min(10_000);
+    let rows = match state.app.inbox(s.p(), &filter, PAGE + 1, page * PAGE).await {
+        Ok(r) => r,
+        Err(e) => return app_error(&s, e),
+    };
+    let names = user_names(&state, s.p()).await;
+    let has_next = rows.len() > PAGE as usize;
+    let lines = rows
+        .into_iter()
+        .take(PAGE as usize)
+        .map(|r| {
+            let name = match (&r.first_name, &r.last_name) {
+                (None, None) => r.email.clone().unwrap_or_else(|| r.id.to_string()),
+                (f, l) => format!("{} {}", f.as_deref().unwrap_or(""), l.as_deref().unwrap_or(""))
+                    .trim()
+                    .to_string(),
+            };
+            LeadLine {
+                id: r.id.to_string(),
+                name,
+                email: r.email.unwrap_or_default(),
+                company: r.company.unwrap_or_default(),
+                stage: LifecycleStage::parse(&r.stage).map_or("—", |st| stage_label(t, st)),
+                temperature: temperature_label(t, r.temperature.as_deref().unwrap_or("")),
+                temperature_code: r.temperature.unwrap_or_default(),
+                grade: r.grade.unwrap_or_else(|| "—".into()),
+                engagement: r.engagement.map_or("—".into(), |e| s.lang.number(e as f64 / 100.0, 1)),
+                probability: r.probability.map_or("—".into(), |p| s.lang.percent(p)),
+                owner: r.owner.map_or(t.nobody.to_string(), |o| {
+                    names.get(&o).cloned().unwrap_or_else(|| o.to_string())
+                }),
+                created: s.lang.datetime(r.created_at),
+            }
+        })
+        .collect();
+    let base = {
+        let mut u = String::from("/leads?");
+        for (k, v) in [
+            ("stage", &stage),
+            ("temperature", &temperature),
+            ("grade", &grade),
+            ("source", &nonempty(&q.source)),
+            ("q", &nonempty(&q.q)),
+        ] {
+            if let Some(v) = v {
+                let _ = write!(u, "{k}={}&", urlencode(v));
+            }
+        }
+        if let Some(o) = owner {
+            let _ = write!(u, "owner={o}&");
+        }
+        u
+    };
+    let all_stages: Vec<(String, &str)> = [
+        LifecycleStage::Lead,
+        LifecycleStage::Mql,
+        LifecycleStage::Sql,
+        LifecycleStage::Opportunity,
+        LifecycleStage::Customer,
+        LifecycleStage::Nurturing,
+        LifecycleStage::Disqualified,
+        LifecycleStage::Intermediary,
+        LifecycleStage::Visitor,
+    ]
+    .iter()
+    .map(|st| (st.as_str().to_string(), stage_label(t, *st)))
+    .collect();
+    let stage_opts: Vec<(&str, &str)> = all_stages.iter().map(|(v, l)| (v.as_str(), *l)).collect();
+    let mut owner_list: Vec<(String, String)> =
+        names.iter().map(|(id, n)| (id.to_string(), n.clone())).collect();
+    owner_list.sort_by(|a, b| a.1.cmp(&b.1));
+    let owner_opts: Vec<(&str, &str)> = owner_list.iter().map(|(v, l)| (v.as_str(), l.as_str())).collect();
+    let owner_code = owner.map(|o| o.to_string());
+    render(LeadsPage {
+        c: s.chrome("leads"),
+        stages: choices(&stage_opts, stage.as_deref()),
+        temperatures: choices(&[("hot", t.hot), ("warm", t.warm), ("cold", t.cold)], temperature.as_deref()),
+        grades: choices(&[("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")], grade.as_deref()),
+        source: nonempty(&q.source).unwrap_or_default(),
+        q: nonempty(&q.q).unwrap_or_default(),
+        owners: choices(&owner_opts, owner_code.as_deref()),
+        lines,
+        previous: (page > 0).then(|| format!("{base}page={}", page - 1)),
+        next: has_next.then(|| format!("{base}page={}", page + 1)),
+    })
+}
+
+// ----- the contact page -----
+
+pub struct Row2 {
+    pub a: String,
+    pub b: String,
+}
+
+pub struct FitLine {
+    pub label: String,
+    pub evidence: String,
+    pub points: String,
+}
+
+pub struct EngagementLine {
+    pub label: String,
+    pub event: String,
+    pub when: String,
+    pub before: String,
+    pub decay: String,
+    pub cap: String,
+    pub points: String,
+}
+
+pub struct HistoryLine {
+    pub from: &'static str,
+    pub to: &'static str,
+    pub when: String,
+    pub who: String,
+    pub why: String,
+}
+
+pub struct CheckLine {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub answers: Vec<Choice>,
+    pub note: String,
+    pub set: String,
+}
+
+pub struct FactorLine {
+    pub label: String,
+    pub effect: String,
+    pub up: bool,
+}
+
+pub struct EventLine {
+    pub kind: String,
+    pub when: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/contact.html")]
+struct ContactPage {
+    c: Chrome,
+    id: String,
+    name: String,
+    identity: Vec<Row2>,
+    stage: &'static str,
+    profile: Vec<Row2>,
+    fit_total: String,
+    grade: String,
+    fit_lines: Vec<FitLine>,
+    engagement_total: String,
+    half_life: String,
+    engagement_lines: Vec<EngagementLine>,
+    temperature: &'static str,
+    temperature_code: String,
+    temperature_reason: String,
+    knockouts: Vec<String>,
+    probability: Option<String>,
+    model_version: String,
+    base_value: String,
+    factors: Vec<FactorLine>,
+    checklist: Vec<CheckLine>,
+    assignment: Vec<Row2>,
+    history: Vec<HistoryLine>,
+    events: Vec<EventLine>,
+    consents: Vec<Row2>,
+    can_decide: bool,
+    reasons: Vec<Choice>,
+}
+
+async fn contact(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Query(n): Query<NoticeQuery>,
+) -> Response {
+    let t = s.lang.texts();
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, t.not_found);
+    };
+    let app = &state.app;
+    let p = s.p();
+    let detail = match app.contact_detail(p, id).await {
+        Ok(d) => d,
+        Err(e) => return app_error(&s, e),
+    };
+    let (explanation, lifecycle, timeline, consents) = match (
+        app.explain(p, id).await,
+        app.lifecycle(p, id).await,
+        app.timeline(p, id, 50, None).await,
+        app.consents(p, id).await,
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return app_error(&s, e),
+    };
+    let prediction = app.contact_prediction(p, id).await.ok();
+    let names = user_names(&state, p).await;
+    let c = &detail.contact;
+    let company = match c.company_id {
+        Some(cid) => app.get_company(p, cid).await.ok().map(|co| co.name),
+        None => None,
+    };
+    let dash = || "—".to_string();
+    let identity = vec![
+        Row2 { a: t.email.into(), b: c.email.as_ref().map_or_else(dash, |e| e.to_string()) },
+        Row2 { a: t.phone.into(), b: c.phone.clone().unwrap_or_else(dash) },
+        Row2 { a: t.job_title.into(), b: c.job_title.clone().unwrap_or_else(dash) },
+        Row2 { a: t.col_company.into(), b: company.unwrap_or_else(dash) },
+        Row2 { a: t.country.into(), b: c.country.clone().unwrap_or_else(dash) },
+        Row2 { a: t.filter_source.into(), b: c.source.clone().unwrap_or_else(dash) },
+        Row2 { a: t.col_created.into(), b: s.lang.datetime(c.created_at) },
+    ];
+    let yn = |b: bool| if b { t.yes } else { t.no }.to_string();
+    let sp = &explanation.stage_profile;
+    let interest = match sp.interest_shown {
+        leadgate_core::qualification::Interest::Weak => t.interest_weak,
+        leadgate_core::qualification::Interest::Real => t.interest_real,
+        leadgate_core::qualification::Interest::High => t.interest_high,
+    };
+    let profile = vec![
+        Row2 { a: t.has_bought.into(), b: yn(sp.has_bought) },
+        Row2 { a: t.needs_known.into(), b: yn(sp.needs_known) },
+        Row2 { a: t.interest_shown.into(), b: interest.into() },
+        Row2 { a: t.process_started.into(), b: yn(sp.conversion_process_started) },
+    ];
+    let sc = &explanation.scorecard;
+    let evidence = |ev: &[leadgate_core::scoring::condition::Evidence]| {
+        ev.iter().map(|e| format!("{} = {}", e.field, e.value)).collect::<Vec<_>>().join(", ")
+    };
+    let fit_lines = sc
+        .fit
+        .contributions
+        .iter()
+        .map(|f| FitLine {
+            label: f.label.clone(),
+            evidence: evidence(&f.evidence),
+            points: f.points.to_string(),
+        })
+        .collect();
+    let engagement_lines = sc
+        .engagement
+        .contributions
+        .iter()
+        .map(|e| EngagementLine {
+            label: e.label.clone(),
+            event: e.kind.to_string(),
+            when: s.lang.datetime(e.occurred_at),
+            before: e.points_before_decay.to_string(),
+            decay: format!("× {}", s.lang.number(e.decay_factor, 3)),
+            cap: match e.cap_applied {
+                Some(Cap::Daily) => "daily".into(),
+                Some(Cap::Lifetime) => "lifetime".into(),
+                None => String::new(),
+            },
+            points: e.points.to_string(),
+        })
+        .collect();
+    let temperature_code = match sc.temperature.level {
+        Temperature::Hot => "hot",
+        Temperature::Warm => "warm",
+        Temperature::Cold => "cold",
+    };
+    let (probability, model_version, base_value, factors) = match &prediction {
+        Some(pv) => (
+            Some(s.lang.percent(pv.probability)),
+            pv.model_version.to_string(),
+            s.lang.number(pv.base_value, 2),
+            pv.factors
+                .iter()
+                .filter(|f| f.contribution.abs() >= 0.01)
+                .take(12)
+                .map(|f| FactorLine {
+                    label: f.label.clone(),
+                    effect: format!(
+                        "{}{}",
+                        if f.contribution > 0.0 { "+" } else { "" },
+                        s.lang.number(f.contribution, 2)
+                    ),
+                    up: f.contribution > 0.0,
+                })
+                .collect(),
+        ),
+        None => (None, String::new(), String::new(), Vec::new()),
+    };
+    let answers = |a: Answer| {
+        let code = match a {
+            Answer::Unknown => "unknown",
+            Answer::Yes => "yes",
+            Answer::No => "no",
+        };
+        choices(&[("unknown", t.unknown), ("yes", t.yes), ("no", t.no)], Some(code))
+    };
+    let check = |code: &'static str, label: &'static str, item: &ChecklistItem| CheckLine {
+        code,
+        label,
+        answers: answers(item.answer),
+        note: item.note.clone().unwrap_or_default(),
+        set: match (item.set_by, item.set_at) {
+            (Some(u), Some(at)) => format!(
+                "{}, {}",
+                names.get(&u).cloned().unwrap_or_else(|| u.to_string()),
+                s.lang.datetime(at)
+            ),
+            _ => String::new(),
+        },
+    };
+    let cl = &lifecycle.checklist;
+    let checklist = vec![
+        check("need", t.need, &cl.need),
+        check("budget", t.budget, &cl.budget),
+        check("authority", t.authority, &cl.authority),
+        check("timing", t.timing, &cl.timing),
+    ];
+    let assignment = match &detail.assignment {
+        Some(a) => vec![
+            Row2 {
+                a: t.rep.into(),
+                b: a.rep_id.map_or(t.nobody.to_string(), |r| {
+                    names.get(&r).cloned().unwrap_or_else(|| r.to_string())
+                }),
+            },
+            Row2 { a: t.why.into(), b: a.why.clone() },
+            Row2 { a: t.due.into(), b: a.due_at.map_or_else(dash, |d| s.lang.datetime(d)) },
+            Row2 { a: "SLA".into(), b: sla_label(t, a.sla).into() },
+        ],
+        None => Vec::new(),
+    };
+    let history = lifecycle
+        .history
+        .iter()
+        .rev()
+        .map(|h| HistoryLine {
+            from: stage_label(t, h.from),
+            to: stage_label(t, h.to),
+            when: s.lang.datetime(h.at),
+            who: match &h.actor {
+                Actor::User { user_id } => names.get(user_id).cloned().unwrap_or_else(|| user_id.to_string()),
+                Actor::Rule { rule, rules_version } => format!("{rule} (v{rules_version})"),
+                Actor::Import => "import".into(),
+            },
+            why: h.reason.clone(),
+        })
+        .collect();
+    let events = timeline
+        .items
+        .iter()
+        .map(|e| EventLine {
+            kind: e.kind.to_string(),
+            when: s.lang.datetime(e.occurred_at),
+            detail: e
+                .properties
+                .iter()
+                .take(3)
+                .map(|(k, v)| {
+                    format!("{k}: {}", v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))
+                })
+                .chain(e.source.iter().map(|src| format!("source: {src}")))
+                .collect::<Vec<_>>()
+                .join(" · "),
+        })
+        .collect();
+    let consents = consents
+        .iter()
+        .map(|r| Row2 {
+            a: format!(
+                "{} — {}",
+                serde_json::to_value(r.purpose)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                if r.granted { t.granted } else { t.refused }
+            ),
+            b: format!("{} · {} · {}", s.lang.datetime(r.at), r.text, r.ip.clone().unwrap_or_default()),
+        })
+        .collect();
+    let reasons = choices(
+        &[
+            ("not_a_fit", t.reason_not_a_fit),
+            ("no_budget", t.reason_no_budget),
+            ("no_authority", t.reason_no_authority),
+            ("bad_data", t.reason_bad_data),
+            ("duplicate", t.reason_duplicate),
+            ("unreachable", t.reason_unreachable),
+            ("other", t.reason_other),
+        ],
+        None,
+    );
+    let mut chrome = s.chrome("leads");
+    chrome.notice = n.done.is_some().then(|| t.done.to_string());
+    render(ContactPage {
+        c: chrome,
+        id: id.to_string(),
+        name: c.display_name(),
+        identity,
+        stage: stage_label(t, c.lifecycle_stage),
+        profile,
+        fit_total: sc.fit.points.to_string(),
+        grade: sc.fit.grade.as_str().to_string(),
+        fit_lines,
+        engagement_total: sc.engagement.score.to_string(),
+        half_life: s.lang.number(sc.engagement.half_life_days, 0),
+        engagement_lines,
+        temperature: temperature_label(t, temperature_code),
+        temperature_code: temperature_code.into(),
+        temperature_reason: sc.temperature.reason.clone(),
+        knockouts: sc.knockouts.iter().map(|k| format!("{}: {}", k.rule, k.reason)).collect(),
+        probability,
+        model_version,
+        base_value,
+        factors,
+        checklist,
+        assignment,
+        history,
+        events,
+        consents,
+        can_decide: matches!(c.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql),
+        reasons,
+    })
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    done: Option<String>,
+}
+
+fn back_to(id: ContactId) -> Response {
+    Redirect::to(&format!("/contacts/{id}?done=1")).into_response()
+}
+
+#[derive(Deserialize)]
+struct ChecklistForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    criterion: String,
+    answer: String,
+    note: Option<String>,
+}
+
+async fn contact_checklist(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<ChecklistForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let criterion = match f.criterion.as_str() {
+        "need" => Criterion::Need,
+        "budget" => Criterion::Budget,
+        "authority" => Criterion::Authority,
+        "timing" => Criterion::Timing,
+        _ => {
+            return app_error(&s, AppError::invalid("criterion", "must be need, budget, authority or timing"));
+        }
+    };
+    let answer = match f.answer.as_str() {
+        "yes" => Answer::Yes,
+        "no" => Answer::No,
+        _ => Answer::Unknown,
+    };
+    let note = f.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    match state.app.set_checklist(s.p(), id, criterion, answer, note).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct TouchForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    kind: String,
+    outcome: String,
+    note: Option<String>,
+}
+
+async fn contact_touch(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<TouchForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let kind = match f.kind.as_str() {
+        "email" => TaskKind::Email,
+        "meeting" => TaskKind::Meeting,
+        _ => TaskKind::Call,
+    };
+    let outcome = if f.outcome == "no_reply" { TouchOutcome::NoReply } else { TouchOutcome::Reached };
+    let touch = NewTouch { kind, outcome, note: f.note.filter(|n| !n.trim().is_empty()) };
+    match state.app.log_touch(s.p(), id, touch).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+async fn contact_accept(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    match state.app.accept_lead(s.p(), id).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct RejectForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    reason: String,
+    note: Option<String>,
+}
+
+async fn contact_reject(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<RejectForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let Ok(reason) = serde_json::from_value::<RejectReason>(serde_json::Value::String(f.reason.clone()))
+    else {
+        return app_error(&s, AppError::invalid("reason", "pick a reason from the list"));
+    };
+    match state.app.reject_lead(s.p(), id, reason, f.note.as_deref().filter(|n| !n.trim().is_empty())).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    to: String,
+    reason: Option<String>,
+}
+
+async fn contact_move(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<MoveForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let Some(to) = LifecycleStage::parse(&f.to) else {
+        return app_error(&s, AppError::invalid("to", "is not a lifecycle stage"));
+    };
+    match state.app.move_contact(s.p(), id, to, f.reason.as_deref()).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+// ----- queue and tasks -----
+
+pub struct QueueLine {
+    pub contact: String,
+    pub name: String,
+    pub due: String,
+    pub left: String,
+    pub sla: &'static str,
+    pub late: bool,
+    pub why: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/queue.html")]
+struct QueuePage {
+    c: Chrome,
+    lines: Vec<QueueLine>,
+}
+
+fn duration_words(lang: Lang, secs: i64) -> String {
+    let (h, m) = (secs.abs() / 3600, (secs.abs() % 3600) / 60);
+    let s = if h > 0 { format!("{h} h {m:02}") } else { format!("{m} min") };
+    if secs < 0 {
+        match lang {
+            Lang::En => format!("{s} late"),
+            Lang::Fr => format!("{s} de retard"),
+        }
+    } else {
+        s
+    }
+}
+
+async fn queue(State(state): State<AppState>, s: Signed) -> Response {
+    let t = s.lang.texts();
+    let items = match state.app.lead_queue(s.p(), None, false).await {
+        Ok(i) => i,
+        Err(e) => return app_error(&s, e),
+    };
+    let mut lines = Vec::with_capacity(items.len());
+    for a in items {
+        let name =
+            state.app.get_contact(s.p(), a.contact_id).await.map(|c| c.display_name()).unwrap_or_default();
+        lines.push(QueueLine {
+            contact: a.contact_id.to_string(),
+            name,
+            due: a.due_at.map_or("—".into(), |d| s.lang.datetime(d)),
+            left: a.seconds_left.map_or("—".into(), |x| duration_words(s.lang, x)),
+            late: a.seconds_left.is_some_and(|x| x < 0),
+            sla: sla_label(t, a.sla),
+            why: a.why,
+        });
+    }
+    render(QueuePage { c: s.chrome("queue"), lines })
+}
+
+pub struct TaskLine {
+    pub id: String,
+    pub contact: String,
+    pub kind: &'static str,
+    pub title: String,
+    pub due: String,
+    pub overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ui/tasks.html")]
+struct TasksPage {
+    c: Chrome,
+    lines: Vec<TaskLine>,
+}
+
+async fn tasks(State(state): State<AppState>, s: Signed) -> Response {
+    let t = s.lang.texts();
+    let items = match state.app.tasks(s.p(), None, false).await {
+        Ok(i) => i,
+        Err(e) => return app_error(&s, e),
+    };
+    let lines = items
+        .into_iter()
+        .map(|x| TaskLine {
+            id: x.id.to_string(),
+            contact: x.contact_id.to_string(),
+            kind: match x.kind {
+                TaskKind::Call => t.kind_call,
+                TaskKind::Email => t.kind_email,
+                TaskKind::Meeting => t.kind_meeting,
+            },
+            title: x.title,
+            due: s.lang.datetime(x.due_at),
+            overdue: x.overdue,
+        })
+        .collect();
+    render(TasksPage { c: s.chrome("tasks"), lines })
+}
+
+async fn task_done(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<TaskId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    match state.app.complete_task(s.p(), id).await {
+        Ok(_) => Redirect::to("/tasks").into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+// ----- account -----
+
+#[derive(Template)]
+#[template(path = "ui/account.html")]
+struct AccountPage {
+    c: Chrome,
+    email: String,
+    languages: Vec<Choice>,
+    error: Option<String>,
+}
+
+async fn account(s: Signed, Query(n): Query<NoticeQuery>) -> Response {
+    let t = s.lang.texts();
+    let mut c = s.chrome("account");
+    c.notice =
+        n.done.map(|d| if d == "password" { t.password_changed.to_string() } else { t.done.to_string() });
+    render(AccountPage {
+        c,
+        email: s.who.principal.user.email.clone(),
+        languages: choices(
+            &[("", t.language_browser), ("en", "English"), ("fr", "Français")],
+            Some(s.who.language.as_deref().unwrap_or("")),
+        ),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    password: String,
+    repeat: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    s: Signed,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let t = s.lang.texts();
+    let page_with = |error: String| {
+        let mut r = render(AccountPage {
+            c: s.chrome("account"),
+            email: s.who.principal.user.email.clone(),
+            languages: choices(
+                &[("", t.language_browser), ("en", "English"), ("fr", "Français")],
+                Some(s.who.language.as_deref().unwrap_or("")),
+            ),
+            error: Some(error),
+        });
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        r
+    };
+    if f.password != f.repeat {
+        return page_with(t.passwords_differ.into());
+    }
+    match state.app.set_password(s.p(), s.p().user.id, &f.password).await {
+        Ok(()) => {
+            // Changing the password signed every session out, this one included: sign in again
+            // quietly so the user stays where they are.
+            match state.app.sign_in(&s.p().user.email, &f.password).await {
+                Ok(token) => {
+                    let secure = if behind_tls(&headers) { "; Secure" } else { "" };
+                    let cookie =
+                        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=604800{secure}");
+                    let mut r = Redirect::to("/account?done=password").into_response();
+                    if let Ok(v) = HeaderValue::from_str(&cookie) {
+                        r.headers_mut().insert(header::SET_COOKIE, v);
+                    }
+                    r
+                }
+                Err(_) => Redirect::to("/login").into_response(),
+            }
+        }
+        Err(AppError::Invalid(e)) => {
+            page_with(e.errors.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; "))
+        }
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    language: String,
+}
+
+async fn change_language(State(state): State<AppState>, s: Signed, Form(f): Form<LanguageForm>) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let lang = Some(f.language.as_str()).filter(|l| !l.is_empty());
+    match state.app.set_language(s.p(), lang).await {
+        Ok(()) => Redirect::to("/account?done=1").into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_only_returns_to_local_pages() {
+        assert_eq!(safe_next(Some("/contacts/1")), "/contacts/1");
+        assert_eq!(safe_next(Some("//evil.example/x")), "/leads");
+        assert_eq!(safe_next(Some("https://evil.example")), "/leads");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/leads");
+        assert_eq!(safe_next(None), "/leads");
+    }
+
+    #[test]
+    fn forms_from_other_sites_are_recognised() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("leadgate.example:8080"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://leadgate.example:8080"));
+        assert!(same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&h));
+    }
+}

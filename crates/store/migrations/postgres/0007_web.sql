@@ -1,0 +1,16 @@
+-- The web UI: users sign in with a password (argon2id, PHC string, in users.password_hash)
+-- and get a session, in their language; the
+-- session cookie carries a random token of which only the SHA-256 digest is stored, so a leaked
+-- database does not leak live sessions. Each session has its own CSRF token for forms.
+
+ALTER TABLE users ADD COLUMN language TEXT;
+
+CREATE TABLE web_sessions (
+    token_digest TEXT PRIMARY KEY,
+    user_id UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX ix_web_sessions_user ON web_sessions (user_id);

@@ -1,0 +1,209 @@
+//! What the web UI needs from storage: passwords, sessions, the user's language, and the lead
+//! inbox (contacts with their score, probability and owner, sorted hottest first).
+
+use jiff::Timestamp;
+use leadgate_core::email::Email;
+use leadgate_core::ids::{ContactId, UserId};
+use leadgate_core::user::User;
+
+use crate::driver::{Arg, Row, Session, args};
+use crate::error::StoreError;
+use crate::users::{USER_COLUMNS, user_from_row};
+
+/// A live web session.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub user: User,
+    pub language: Option<String>,
+    pub csrf: String,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Filters of the lead inbox; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub stage: Option<String>,
+    pub temperature: Option<String>,
+    pub grade: Option<String>,
+    pub source: Option<String>,
+    pub campaign: Option<String>,
+    /// Contacts whose open assignment is this rep's.
+    pub owner: Option<UserId>,
+    pub created_after: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
+    /// Free text in names and e-mail.
+    pub text: Option<String>,
+}
+
+/// One line of the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxRow {
+    pub id: ContactId,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub stage: String,
+    pub temperature: Option<String>,
+    pub grade: Option<String>,
+    /// Hundredths of a point.
+    pub engagement: Option<i64>,
+    pub probability: Option<f64>,
+    pub owner: Option<UserId>,
+    pub source: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl Session {
+    pub async fn password_hash(
+        &mut self,
+        email: &Email,
+    ) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email_key = $1");
+        self.fetch_optional(&sql, args![email.key()])
+            .await?
+            .map(|r| Ok((user_from_row(&r, 0)?, r.get(6)?)))
+            .transpose()
+    }
+
+    pub async fn set_password_hash(&mut self, user: UserId, hash: &str) -> Result<bool, StoreError> {
+        Ok(self.execute("UPDATE users SET password_hash = $2 WHERE id = $1", args![user, hash]).await? == 1)
+    }
+
+    pub async fn set_language(&mut self, user: UserId, language: Option<&str>) -> Result<bool, StoreError> {
+        Ok(self.execute("UPDATE users SET language = $2 WHERE id = $1", args![user, language]).await? == 1)
+    }
+
+    pub async fn insert_web_session(
+        &mut self,
+        token_digest: &str,
+        user: UserId,
+        csrf: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO web_sessions (token_digest, user_id, csrf, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $4, $5)",
+            args![token_digest, user, csrf, now, expires_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn web_session(&mut self, token_digest: &str) -> Result<Option<WebSession>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, u.language, s.csrf, s.last_seen_at, s.expires_at FROM web_sessions s \
+             JOIN users u ON u.id = s.user_id WHERE s.token_digest = $1"
+        );
+        self.fetch_optional(&sql, args![token_digest])
+            .await?
+            .map(|r| {
+                Ok(WebSession {
+                    user: user_from_row(&r, 0)?,
+                    language: r.get(6)?,
+                    csrf: r.get(7)?,
+                    last_seen_at: r.ts(8)?,
+                    expires_at: r.ts(9)?,
+                })
+            })
+            .transpose()
+    }
+
+    pub async fn touch_web_session(&mut self, token_digest: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE web_sessions SET last_seen_at = $2 WHERE token_digest = $1",
+            args![token_digest, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_web_session(&mut self, token_digest: &str) -> Result<(), StoreError> {
+        self.execute("DELETE FROM web_sessions WHERE token_digest = $1", args![token_digest]).await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user (password changed, user disabled).
+    pub async fn delete_web_sessions_of(&mut self, user: UserId) -> Result<(), StoreError> {
+        self.execute("DELETE FROM web_sessions WHERE user_id = $1", args![user]).await?;
+        Ok(())
+    }
+
+    /// One page of the inbox: hot, then warm, then cold (unscored last), the most engaged first.
+    pub async fn inbox(
+        &mut self,
+        f: &InboxFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<InboxRow>, StoreError> {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut values: Vec<Arg> = Vec::new();
+        let mut add = |sql: &str, v: Arg| {
+            values.push(v);
+            conditions.push(sql.replace('?', &format!("${}", values.len())));
+        };
+        if let Some(s) = &f.stage {
+            add("c.lifecycle_stage = ?", Arg::from(s.as_str()));
+        }
+        if let Some(t) = &f.temperature {
+            add("c.temperature = ?", Arg::from(t.as_str()));
+        }
+        if let Some(g) = &f.grade {
+            add("c.fit_grade = ?", Arg::from(g.as_str()));
+        }
+        if let Some(s) = &f.source {
+            add("c.source = ?", Arg::from(s.as_str()));
+        }
+        if let Some(s) = &f.campaign {
+            add("c.campaign = ?", Arg::from(s.as_str()));
+        }
+        if let Some(o) = f.owner {
+            add("a.rep_id = ?", Arg::from(o));
+        }
+        if let Some(t) = f.created_after {
+            add("c.created_at >= ?", Arg::from(t));
+        }
+        if let Some(t) = f.created_before {
+            add("c.created_at < ?", Arg::from(t));
+        }
+        if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+            add("c.search_text LIKE ?", Arg::from(pattern));
+        }
+        let filter =
+            if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        values.push(Arg::from(limit));
+        values.push(Arg::from(offset));
+        let (l, o) = (values.len() - 1, values.len());
+        let sql = format!(
+            "SELECT c.id, c.email, c.first_name, c.last_name, co.name, c.lifecycle_stage, c.temperature, c.fit_grade, \
+             c.engagement, p.probability, a.rep_id, c.source, c.created_at \
+             FROM contacts c LEFT JOIN companies co ON co.id = c.company_id \
+             LEFT JOIN predictions p ON p.contact_id = c.id \
+             LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL \
+             {filter} ORDER BY CASE c.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'cold' THEN 2 ELSE 3 END, \
+             c.engagement DESC, c.id LIMIT ${l} OFFSET ${o}"
+        );
+        self.fetch_all(&sql, values).await?.iter().map(inbox_row).collect()
+    }
+}
+
+fn inbox_row(r: &Row) -> Result<InboxRow, StoreError> {
+    Ok(InboxRow {
+        id: ContactId(r.get(0)?),
+        email: r.get(1)?,
+        first_name: r.get(2)?,
+        last_name: r.get(3)?,
+        company: r.get(4)?,
+        stage: r.get(5)?,
+        temperature: r.get(6)?,
+        grade: r.get(7)?,
+        engagement: r.get(8)?,
+        probability: r.get(9)?,
+        owner: r.get::<Option<uuid::Uuid>>(10)?.map(UserId),
+        source: r.get(11)?,
+        created_at: r.ts(12)?,
+    })
+}

@@ -1,0 +1,126 @@
+// Issue 7 in a real browser: a marketer signs in, finds the hottest lead first in the inbox,
+// opens it, reads the exact score (the contributions add up to the total shown), answers the
+// qualification checklist, and a French-speaking colleague sees every page in French.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startLeadgate, launchBrowser, api, SCREENSHOTS } from "./harness.mjs";
+
+let leadgate, browser, hot, cold;
+const PASSWORD = "correct horse battery";
+
+before(async () => {
+  leadgate = await startLeadgate();
+  const me = await api(leadgate.base, "GET", "/api/v1/me");
+  assert.equal((await api(leadgate.base, "PUT", `/api/v1/users/${me.body.id}/password`, { password: PASSWORD })).status, 204);
+  const fr = await api(leadgate.base, "POST", "/api/v1/users", { email: "claire@team.example", name: "Claire", role: "marketing" });
+  assert.equal(fr.status, 201, JSON.stringify(fr.body));
+  await api(leadgate.base, "PUT", `/api/v1/users/${fr.body.id}/password`, { password: PASSWORD });
+  cold = (await api(leadgate.base, "POST", "/api/v1/contacts", { email: "cold@prospect.example", first_name: "Cole", last_name: "Dormant" })).body;
+  hot = (await api(leadgate.base, "POST", "/api/v1/contacts", { email: "hot@prospect.example", first_name: "Hana", last_name: "Ready", job_title: "CTO" })).body;
+  const now = new Date().toISOString();
+  const events = [
+    { contact_id: hot.id, kind: "page_view", occurred_at: now, properties: { url: "https://example.com/pricing" } },
+    { contact_id: hot.id, kind: "quote_request", occurred_at: now },
+  ];
+  assert.equal((await api(leadgate.base, "POST", "/api/v1/events/batch", { events })).status, 201);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await leadgate?.stop();
+});
+
+async function signIn(page, email) {
+  await page.goto(leadgate.base + "/leads");
+  await page.waitForURL(/\/login\?next=/);
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForURL(/\/leads$/);
+}
+
+test("a marketer finds the hot lead first and reads its exact score", async () => {
+  const context = await browser.browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  // Wrong password: a clear message, no session.
+  await page.goto(leadgate.base + "/login");
+  await page.fill("#email", "admin@leadgate.local");
+  await page.fill("#password", "not the password");
+  await page.click("button[type=submit]");
+  assert.match(await page.textContent("[role=alert]"), /Wrong e-mail or password/);
+
+  await signIn(page, "admin@leadgate.local");
+  const cookie = (await context.cookies()).find((c) => c.name === "lg_session");
+  assert.ok(cookie.httpOnly, "the session cookie is out of scripts' reach");
+  assert.equal(cookie.sameSite, "Lax");
+  const names = await page.$$eval("tbody tr td:first-child a", (as) => as.map((a) => a.textContent.trim()));
+  assert.deepEqual(names.slice(0, 2), ["Hana Ready", "Cole Dormant"], "hot before cold");
+  assert.match(await page.textContent("tbody tr:first-child"), /Hot/);
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-leads.png"), fullPage: true });
+
+  // Filtering keeps only what matches.
+  await page.selectOption("#f-temperature", "cold");
+  await page.click("form.filters button[type=submit]");
+  await page.waitForURL(/temperature=cold/);
+  assert.deepEqual(await page.$$eval("tbody tr td:first-child a", (as) => as.map((a) => a.textContent.trim())), ["Cole Dormant"]);
+
+  // Keyboard: the skip link comes first, then the navigation.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.className), "skip");
+
+  await page.goto(`${leadgate.base}/contacts/${hot.id}`);
+  const score = await api(leadgate.base, "GET", `/api/v1/contacts/${hot.id}/score`);
+  const heading = await page.textContent("#h-score ~ h3:nth-of-type(2)");
+  assert.ok(heading.includes(score.body.engagement.score.toFixed(2)), `${heading} vs ${score.body.engagement.score}`);
+  const counted = await page.$$eval("#h-score ~ table:nth-of-type(2) tbody td:last-child", (tds) => tds.map((t) => Number(t.textContent)));
+  const total = Number(await page.textContent("#h-score ~ table:nth-of-type(2) tfoot td:last-child"));
+  assert.ok(counted.length >= 2, "one line per scored event");
+  assert.equal(Math.round(counted.reduce((a, b) => a + b, 0) * 100), Math.round(total * 100), "the lines add up to the total");
+  assert.match(await page.textContent("h1 .badge"), /Hot/);
+
+  // The checklist is editable in place, and the answer is kept with who set it.
+  await page.selectOption("#a-need", "yes");
+  await page.fill("#n-need", "needs a CRM");
+  await page.click("form:has(#a-need) button[type=submit]");
+  await page.waitForURL(/done=1/);
+  assert.match(await page.textContent("[role=status]"), /Done/);
+  const lifecycle = await api(leadgate.base, "GET", `/api/v1/contacts/${hot.id}/lifecycle`);
+  assert.equal(lifecycle.body.checklist.need.answer, "yes");
+  assert.equal(lifecycle.body.checklist.need.note, "needs a CRM");
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-contact.png"), fullPage: true });
+
+  // Sign out ends the session.
+  await page.click("header button[type=submit]");
+  await page.waitForURL(/\/login/);
+  await page.goto(leadgate.base + "/leads");
+  await page.waitForURL(/\/login/);
+  await context.close();
+});
+
+test("a French-speaking colleague sees the pages in French", async () => {
+  const context = await browser.browser.newContext({ locale: "fr-FR" });
+  const page = await context.newPage();
+  await page.goto(leadgate.base + "/login");
+  assert.equal(await page.getAttribute("html", "lang"), "fr");
+  assert.match(await page.textContent("h1"), /Connexion/);
+  await signIn(page, "claire@team.example");
+  assert.match(await page.textContent("thead"), /Entreprise/);
+  assert.match(await page.textContent("tbody tr:first-child"), /Chaud/);
+  await page.goto(`${leadgate.base}/contacts/${hot.id}`);
+  for (const heading of ["Identité", "Le score, exactement", "Qualification", "Chronologie"]) {
+    assert.ok((await page.textContent("main")).includes(heading), heading);
+  }
+  assert.doesNotMatch(await page.textContent("main h2"), /Identity/);
+  // Dates are written the French way.
+  assert.match(await page.textContent("main"), /\d{1,2} (janv\.|févr\.|mars|avr\.|mai|juin|juil\.|août|sept\.|oct\.|nov\.|déc\.) \d{4}/);
+  // She can switch to English for herself.
+  await page.goto(leadgate.base + "/account");
+  await page.selectOption("#language", "en");
+  await page.click("form:has(#language) button[type=submit]");
+  await page.waitForURL(/done=1/);
+  assert.match(await page.textContent("h1"), /Account/);
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-account.png"), fullPage: true });
+  await context.close();
+});
