@@ -91,6 +91,14 @@ test("a marketer finds the hot lead first and reads its exact score", async () =
   assert.equal(lifecycle.body.checklist.need.note, "needs a CRM");
   await page.screenshot({ path: join(SCREENSHOTS, "ui-contact.png"), fullPage: true });
 
+  // The dashboard counts this period's new contacts, drawn without any script or CDN.
+  await page.goto(leadgate.base + "/dashboard");
+  const steps = await page.$$eval("#h-funnel ~ table tbody tr", (rows) => rows.map((r) => r.textContent.replace(/\s+/g, " ").trim()));
+  assert.match(steps[0], /^New contacts\s*2$/);
+  assert.equal(await page.locator("#h-funnel ~ svg rect").count(), 4, "one bar per funnel step");
+  await page.goto(leadgate.base + "/model");
+  assert.match(await page.textContent("main"), /No model yet/);
+
   // Sign out ends the session.
   await page.click("header button[type=submit]");
   await page.waitForURL(/\/login/);

@@ -197,6 +197,21 @@ impl App {
         Ok(s.inbox(filter, limit.clamp(1, 200) as i64, offset as i64).await?)
     }
 
+    /// The funnel of a period by source, and open leads by temperature, for the dashboard.
+    pub async fn dashboard(
+        &self,
+        principal: &Principal,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<(Vec<leadgate_store::web::FunnelRow>, Vec<(Option<String>, i64)>), AppError> {
+        principal.require(Permission::ReadContacts)?;
+        if from >= to {
+            return Err(AppError::invalid("from", "must be before `to`"));
+        }
+        let mut s = self.store.read().await?;
+        Ok((s.funnel(from, to).await?, s.temperature_counts().await?))
+    }
+
     /// The users of the workspace (for names of owners), for anyone who reads contacts.
     pub async fn user_directory(
         &self,

@@ -1456,3 +1456,49 @@ api_tests! {
         assert_eq!(denied.status, StatusCode::FORBIDDEN);
     }
 }
+
+api_tests! {
+    async fn the_inbox_lists_hot_then_warm_then_cold_on_every_filter(t) {
+        let now = jiff::Timestamp::now().to_string();
+        let mut ids = std::collections::HashMap::new();
+        for (name, events) in [
+            ("cold", vec![]),
+            ("warm", vec![json!({"kind": "webinar_attended"}), json!({"kind": "content_downloaded"}), json!({"kind": "page_view", "properties": {"url": "https://x.example/pricing"}})]),
+            ("hot", vec![json!({"kind": "quote_request"})]),
+            ("hot2", vec![json!({"kind": "demo_request"}), json!({"kind": "page_view", "properties": {"url": "https://x.example/pricing"}})]),
+        ] {
+            let c = t.post("/api/v1/contacts", json!({"email": format!("{name}@inbox.example"), "first_name": name})).await;
+            let id = c.body["id"].as_str().unwrap().to_string();
+            let events: Vec<Value> = events
+                .into_iter()
+                .map(|mut e| {
+                    e["contact_id"] = json!(id);
+                    e["occurred_at"] = json!(now);
+                    e
+                })
+                .collect();
+            if !events.is_empty() {
+                assert_eq!(t.post("/api/v1/events/batch", json!({"events": events})).await.status, StatusCode::CREATED);
+            }
+            ids.insert(name, id);
+        }
+        let principal = t.app.authenticate(ADMIN_KEY).await.unwrap();
+        let names = |rows: Vec<leadgate_store::web::InboxRow>| -> Vec<String> {
+            rows.into_iter().map(|r| r.first_name.unwrap_or_default()).collect()
+        };
+        let all = t.app.inbox(&principal, &Default::default(), 50, 0).await.unwrap();
+        let temps: Vec<Option<String>> = all.iter().map(|r| r.temperature.clone()).collect();
+        let order = names(all);
+        assert_eq!(order.len(), 4);
+        assert_eq!(&order[2..], ["warm", "cold"], "{order:?} {temps:?}");
+        assert_eq!(order[0], "hot2", "among hot leads, the most engaged first: {order:?}");
+        let page2 = t.app.inbox(&principal, &Default::default(), 2, 2).await.unwrap();
+        assert_eq!(names(page2), ["warm", "cold"], "pages continue where the last stopped");
+        let hot = leadgate_store::web::InboxFilter { temperature: Some("hot".into()), ..Default::default() };
+        assert_eq!(names(t.app.inbox(&principal, &hot, 50, 0).await.unwrap()), ["hot2", "hot"]);
+        let text = leadgate_store::web::InboxFilter { text: Some("WARM@inbox".into()), ..Default::default() };
+        assert_eq!(names(t.app.inbox(&principal, &text, 50, 0).await.unwrap()), ["warm"]);
+        let stage = leadgate_store::web::InboxFilter { stage: Some("customer".into()), ..Default::default() };
+        assert!(t.app.inbox(&principal, &stage, 50, 0).await.unwrap().is_empty());
+    }
+}

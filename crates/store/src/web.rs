@@ -138,55 +138,166 @@ impl Session {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<InboxRow>, StoreError> {
+        // The page is walked in ix_contacts_inbox order (temperature, engagement, id) and the
+        // filters are checked on the way: with a page of 50 and filters that keep a few percent
+        // of contacts, that stops after a few thousand rows. SQLite's planner would rather use a
+        // filter's own index and then sort every match (245 ms for `stage = mql` at 1M
+        // contacts), so on SQLite the filter columns are written `+col`, which keeps their
+        // index out of the plan. PostgreSQL weighs LIMIT itself.
+        let sqlite = self.dialect() == crate::driver::Dialect::Sqlite;
+        let col = |name: &str| if sqlite { format!("+{name}") } else { name.to_string() };
         let mut conditions: Vec<String> = Vec::new();
         let mut values: Vec<Arg> = Vec::new();
-        let mut add = |sql: &str, v: Arg| {
+        let mut add = |sql: String, v: Arg| {
             values.push(v);
             conditions.push(sql.replace('?', &format!("${}", values.len())));
         };
         if let Some(s) = &f.stage {
-            add("c.lifecycle_stage = ?", Arg::from(s.as_str()));
+            add(format!("{} = ?", col("c.lifecycle_stage")), Arg::from(s.as_str()));
         }
         if let Some(t) = &f.temperature {
-            add("c.temperature = ?", Arg::from(t.as_str()));
+            add("c.temperature = ?".into(), Arg::from(t.as_str()));
         }
         if let Some(g) = &f.grade {
-            add("c.fit_grade = ?", Arg::from(g.as_str()));
+            add(format!("{} = ?", col("c.fit_grade")), Arg::from(g.as_str()));
         }
         if let Some(s) = &f.source {
-            add("c.source = ?", Arg::from(s.as_str()));
+            add(format!("{} = ?", col("c.source")), Arg::from(s.as_str()));
         }
         if let Some(s) = &f.campaign {
-            add("c.campaign = ?", Arg::from(s.as_str()));
+            add(format!("{} = ?", col("c.campaign")), Arg::from(s.as_str()));
         }
         if let Some(o) = f.owner {
-            add("a.rep_id = ?", Arg::from(o));
+            add(format!("{} = ?", col("a.rep_id")), Arg::from(o));
         }
         if let Some(t) = f.created_after {
-            add("c.created_at >= ?", Arg::from(t));
+            add(format!("{} >= ?", col("c.created_at")), Arg::from(t));
         }
         if let Some(t) = f.created_before {
-            add("c.created_at < ?", Arg::from(t));
+            add(format!("{} < ?", col("c.created_at")), Arg::from(t));
         }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
-            add("c.search_text LIKE ?", Arg::from(pattern));
+            add("c.search_text LIKE ?".into(), Arg::from(pattern));
         }
-        let filter =
-            if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-        values.push(Arg::from(limit));
-        values.push(Arg::from(offset));
-        let (l, o) = (values.len() - 1, values.len());
-        let sql = format!(
-            "SELECT c.id, c.email, c.first_name, c.last_name, co.name, c.lifecycle_stage, c.temperature, c.fit_grade, \
-             c.engagement, p.probability, a.rep_id, c.source, c.created_at \
-             FROM contacts c LEFT JOIN companies co ON co.id = c.company_id \
+        let columns = "c.id, c.email, c.first_name, c.last_name, co.name, c.lifecycle_stage, c.temperature, \
+             c.fit_grade, c.engagement, p.probability, a.rep_id, c.source, c.created_at";
+        let from = "FROM contacts c LEFT JOIN companies co ON co.id = c.company_id \
              LEFT JOIN predictions p ON p.contact_id = c.id \
-             LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL \
-             {filter} ORDER BY CASE c.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'cold' THEN 2 ELSE 3 END, \
-             c.engagement DESC, c.id LIMIT ${l} OFFSET ${o}"
-        );
+             LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL";
+        let and = |extra: &str| {
+            let mut all = conditions.clone();
+            all.push(extra.to_string());
+            format!("WHERE {}", all.join(" AND "))
+        };
+        let searching = f.text.as_deref().is_some_and(|t| !t.trim().is_empty());
+        let sql = if f.temperature.is_some() && !searching {
+            // One temperature: one index range, walked backwards.
+            values.push(Arg::from(limit));
+            values.push(Arg::from(offset));
+            let (l, o) = (values.len() - 1, values.len());
+            format!(
+                "SELECT {columns} {from} {} ORDER BY c.engagement DESC, c.id DESC LIMIT ${l} OFFSET ${o}",
+                and("1 = 1")
+            )
+        } else if searching {
+            // A text search reads every row anyway (`LIKE '%…%'`): one pass that ranks as it
+            // goes beats four.
+            values.push(Arg::from(limit));
+            values.push(Arg::from(offset));
+            let (l, o) = (values.len() - 1, values.len());
+            format!(
+                "SELECT {columns} {from} {} ORDER BY CASE c.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 \
+                 WHEN 'cold' THEN 2 ELSE 3 END, c.engagement DESC, c.id DESC LIMIT ${l} OFFSET ${o}",
+                and("1 = 1")
+            )
+        } else {
+            // One branch per temperature, each a bounded scan of ix_contacts_inbox, instead of
+            // sorting every contact by a computed rank (measured: 85 ms → see BENCHMARKS.md).
+            values.push(Arg::from(limit + offset));
+            values.push(Arg::from(limit));
+            values.push(Arg::from(offset));
+            let (n, l, o) = (values.len() - 2, values.len() - 1, values.len());
+            let branch = |rank: u8, cond: &str| {
+                format!(
+                    "SELECT * FROM (SELECT {columns}, {rank} AS inbox_rank {from} {} \
+                     ORDER BY c.engagement DESC, c.id DESC LIMIT ${n}) t{rank}",
+                    and(cond)
+                )
+            };
+            format!(
+                "SELECT * FROM ({} UNION ALL {} UNION ALL {} UNION ALL {}) inbox \
+                 ORDER BY inbox_rank, engagement DESC, id DESC LIMIT ${l} OFFSET ${o}",
+                branch(0, "c.temperature = 'hot'"),
+                branch(1, "c.temperature = 'warm'"),
+                branch(2, "c.temperature = 'cold'"),
+                branch(3, "c.temperature IS NULL"),
+            )
+        };
         self.fetch_all(&sql, values).await?.iter().map(inbox_row).collect()
+    }
+}
+
+/// Contacts per first-touch source: how many arrived in a period, and how many of them (or of
+/// older ones) reached MQL, SQL and customer in it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FunnelRow {
+    pub source: Option<String>,
+    pub created: i64,
+    pub mql: i64,
+    pub sql: i64,
+    pub customer: i64,
+}
+
+impl Session {
+    /// The funnel of `[from, to)` by source (a contact counts once per stage reached).
+    pub async fn funnel(&mut self, from: Timestamp, to: Timestamp) -> Result<Vec<FunnelRow>, StoreError> {
+        let mut rows: std::collections::BTreeMap<Option<String>, FunnelRow> =
+            std::collections::BTreeMap::new();
+        for r in self
+            .fetch_all(
+                "SELECT source, COUNT(*) FROM contacts WHERE created_at >= $1 AND created_at < $2 GROUP BY source",
+                args![from, to],
+            )
+            .await?
+        {
+            let source: Option<String> = r.get(0)?;
+            rows.entry(source.clone()).or_insert_with(|| FunnelRow { source, ..Default::default() }).created = r.get(1)?;
+        }
+        for r in self
+            .fetch_all(
+                "SELECT c.source, t.to_stage, COUNT(DISTINCT t.contact_id) FROM lifecycle_transitions t \
+                 JOIN contacts c ON c.id = t.contact_id WHERE t.at >= $1 AND t.at < $2 \
+                 AND t.to_stage IN ('mql', 'sql', 'customer') GROUP BY c.source, t.to_stage",
+                args![from, to],
+            )
+            .await?
+        {
+            let source: Option<String> = r.get(0)?;
+            let stage: String = r.get(1)?;
+            let n: i64 = r.get(2)?;
+            let row =
+                rows.entry(source.clone()).or_insert_with(|| FunnelRow { source, ..Default::default() });
+            match stage.as_str() {
+                "mql" => row.mql = n,
+                "sql" => row.sql = n,
+                _ => row.customer = n,
+            }
+        }
+        Ok(rows.into_values().collect())
+    }
+
+    /// Open leads (not customers, not disqualified) per temperature (`None`: not scored).
+    pub async fn temperature_counts(&mut self) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+        self.fetch_all(
+            "SELECT temperature, COUNT(*) FROM contacts WHERE lifecycle_stage NOT IN ('customer', 'disqualified') \
+             GROUP BY temperature",
+            vec![],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect()
     }
 }
 

@@ -168,6 +168,44 @@ texts! {
     mark_done: "Mark done", "Marquer comme faite";
     title: "Title", "Intitulé";
     error_title: "Something went wrong", "Un problème est survenu";
+    nav_dashboard: "Dashboard", "Tableau de bord";
+    nav_model: "Prediction", "Prédiction";
+    dashboard_title: "Funnel", "Entonnoir";
+    period_from: "From", "Du";
+    period_to: "To (excluded)", "Au (exclu)";
+    funnel_leads: "New contacts", "Nouveaux contacts";
+    funnel_mql: "Became MQL", "Devenus MQL";
+    funnel_sql: "Became SQL", "Devenus SQL";
+    funnel_customer: "Became customers", "Devenus clients";
+    conversion: "Conversion", "Conversion";
+    by_source: "By source", "Par source";
+    no_source: "(no source)", "(sans source)";
+    open_by_temperature: "Open leads by temperature", "Leads ouverts par température";
+    not_scored: "Not scored", "Non évalué";
+    model_title: "Prediction model", "Modèle de prédiction";
+    active_model: "Active model", "Modèle actif";
+    family_gbdt: "Gradient-boosted trees", "Arbres boostés";
+    family_linear: "Logistic regression", "Régression logistique";
+    auc: "Ranking quality (ROC AUC)", "Qualité du classement (AUC ROC)";
+    log_loss: "Log loss", "Perte logarithmique";
+    brier: "Brier score", "Score de Brier";
+    lift: "Top 10 % lift", "Gain du premier décile";
+    base_rate: "Base conversion rate", "Taux de conversion de base";
+    trained_on: "Trained on", "Entraîné sur";
+    contacts_word: "contacts", "contacts";
+    calibration_title: "Calibration: predicted vs observed", "Calibration : prévu contre observé";
+    predicted: "Predicted", "Prévu";
+    observed: "Observed", "Observé";
+    fields_used: "Fields used", "Champs utilisés";
+    fields_excluded: "Fields excluded", "Champs exclus";
+    versions: "Versions", "Versions";
+    version: "Version", "Version";
+    active: "Active", "Actif";
+    retrain: "Retrain with the same settings", "Réentraîner avec les mêmes réglages";
+    training: "Training…", "Entraînement…";
+    training_failed: "Training failed", "L'entraînement a échoué";
+    training_done: "Training finished.", "Entraînement terminé.";
+    no_model_yet: "No model yet. Train one with `leadgate train` or the API.", "Pas encore de modèle. Entraînez-en un avec `leadgate train` ou l'API.";
 }
 
 /// A language of the UI.

@@ -41,6 +41,9 @@ pub fn routes() -> Router<AppState> {
         .route("/queue", get(queue))
         .route("/tasks", get(tasks))
         .route("/tasks/{id}/done", post(task_done))
+        .route("/dashboard", get(dashboard))
+        .route("/model", get(model))
+        .route("/model/train", post(model_train))
         .route("/account", get(account))
         .route("/account/password", post(change_password))
         .route("/account/language", post(change_language))
@@ -920,7 +923,10 @@ async fn contact_checklist(
         "authority" => Criterion::Authority,
         "timing" => Criterion::Timing,
         _ => {
-            return app_error(&s, AppError::invalid("criterion", "must be need, budget, authority or timing"));
+            return app_error(
+                &s,
+                AppError::invalid("criterion", "must be need, budget, authority or timing"),
+            );
         }
     };
     let answer = match f.answer.as_str() {
@@ -1155,6 +1161,309 @@ async fn task_done(
     };
     match state.app.complete_task(s.p(), id).await {
         Ok(_) => Redirect::to("/tasks").into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+// ----- dashboard -----
+
+/// Escapes text for SVG (XML).
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Horizontal bars, one per (label, value), drawn on the server: no script, no CDN.
+fn bars_svg(title: &str, bars: &[(String, i64, &str)]) -> String {
+    let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1) as f64;
+    let (row, label_w, width) = (28.0, 150.0, 560.0);
+    let height = row * bars.len() as f64 + 8.0;
+    let mut svg = format!(
+        r#"<svg role="img" aria-label="{}" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px">"#,
+        xml(title)
+    );
+    for (i, (label, value, color)) in bars.iter().enumerate() {
+        let y = 4.0 + i as f64 * row;
+        let w = ((width - label_w - 70.0) * (*value as f64) / max).max(1.0);
+        let _ = write!(
+            svg,
+            r##"<text x="0" y="{ty}" font-size="13" fill="#1d2330">{l}</text><rect x="{label_w}" y="{y}" width="{w:.1}" height="{h}" fill="{color}" rx="3"/><text x="{vx:.1}" y="{ty}" font-size="13" fill="#1d2330">{value}</text>"##,
+            ty = y + 16.0,
+            l = xml(label),
+            h = row - 8.0,
+            vx = label_w + w + 6.0,
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+pub struct SourceLine {
+    pub source: String,
+    pub created: String,
+    pub mql: String,
+    pub sql: String,
+    pub customer: String,
+    pub rate: String,
+}
+
+pub struct Row3 {
+    pub a: String,
+    pub b: String,
+    pub c: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/dashboard.html")]
+struct DashboardPage {
+    c: Chrome,
+    from: String,
+    to: String,
+    funnel_svg: String,
+    steps: Vec<Row3>,
+    temperature_svg: String,
+    temperatures: Vec<Row2>,
+    sources: Vec<SourceLine>,
+}
+
+#[derive(Deserialize)]
+struct PeriodQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn parse_day(s: Option<&str>) -> Option<jiff::civil::Date> {
+    s.and_then(|d| d.trim().parse::<jiff::civil::Date>().ok())
+}
+
+async fn dashboard(State(state): State<AppState>, s: Signed, Query(q): Query<PeriodQuery>) -> Response {
+    let t = s.lang.texts();
+    let today = state.app.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let to = parse_day(q.to.as_deref()).unwrap_or_else(|| today.tomorrow().unwrap_or(today));
+    let from = parse_day(q.from.as_deref())
+        .unwrap_or_else(|| to.checked_sub(jiff::Span::new().days(30)).unwrap_or(to));
+    let at = |d: jiff::civil::Date| {
+        d.to_datetime(jiff::civil::Time::midnight())
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+    };
+    let (Ok(from_t), Ok(to_t)) = (at(from), at(to)) else {
+        return app_error(&s, AppError::invalid("from", "is not a date"));
+    };
+    let (funnel, temps) = match state.app.dashboard(s.p(), from_t, to_t).await {
+        Ok(x) => x,
+        Err(e) => return app_error(&s, e),
+    };
+    let total = funnel
+        .iter()
+        .fold((0, 0, 0, 0), |acc, r| (acc.0 + r.created, acc.1 + r.mql, acc.2 + r.sql, acc.3 + r.customer));
+    let rate = |n: i64, d: i64| if d > 0 { s.lang.percent(n as f64 / d as f64) } else { "—".into() };
+    let num = |n: i64| s.lang.number(n as f64, 0);
+    let steps = vec![
+        Row3 { a: t.funnel_leads.into(), b: num(total.0), c: String::new() },
+        Row3 { a: t.funnel_mql.into(), b: num(total.1), c: rate(total.1, total.0) },
+        Row3 { a: t.funnel_sql.into(), b: num(total.2), c: rate(total.2, total.1) },
+        Row3 { a: t.funnel_customer.into(), b: num(total.3), c: rate(total.3, total.2) },
+    ];
+    let funnel_svg = bars_svg(
+        t.dashboard_title,
+        &[
+            (t.funnel_leads.to_string(), total.0, "#1f4fd1"),
+            (t.funnel_mql.to_string(), total.1, "#3b6fe0"),
+            (t.funnel_sql.to_string(), total.2, "#5b8af0"),
+            (t.funnel_customer.to_string(), total.3, "#166534"),
+        ],
+    );
+    let count =
+        |code: Option<&str>| temps.iter().filter(|(k, _)| k.as_deref() == code).map(|(_, n)| *n).sum::<i64>();
+    let temp_bars = vec![
+        (t.hot.to_string(), count(Some("hot")), "#b3261e"),
+        (t.warm.to_string(), count(Some("warm")), "#9a5b00"),
+        (t.cold.to_string(), count(Some("cold")), "#1e5a8a"),
+        (t.not_scored.to_string(), count(None), "#6b7280"),
+    ];
+    let temperatures = temp_bars.iter().map(|(l, n, _)| Row2 { a: l.clone(), b: num(*n) }).collect();
+    let temperature_svg = bars_svg(t.open_by_temperature, &temp_bars);
+    let mut sources: Vec<SourceLine> = funnel
+        .iter()
+        .map(|r| SourceLine {
+            source: r.source.clone().unwrap_or_else(|| t.no_source.into()),
+            created: num(r.created),
+            mql: num(r.mql),
+            sql: num(r.sql),
+            customer: num(r.customer),
+            rate: rate(r.customer, r.created),
+        })
+        .collect();
+    sources.sort_by(|a, b| a.source.cmp(&b.source));
+    render(DashboardPage {
+        c: s.chrome("dashboard"),
+        from: from.to_string(),
+        to: to.to_string(),
+        funnel_svg,
+        steps,
+        temperature_svg,
+        temperatures,
+        sources,
+    })
+}
+
+// ----- the model page -----
+
+pub struct ActiveModel {
+    pub version: i64,
+    pub family: &'static str,
+    pub metrics: Vec<Row2>,
+    pub trained: String,
+    pub calibration_svg: String,
+    pub fields_used: Vec<String>,
+    pub fields_excluded: Vec<String>,
+}
+
+pub struct VersionLine {
+    pub version: i64,
+    pub family: &'static str,
+    pub auc: String,
+    pub log_loss: String,
+    pub when: String,
+    pub active: bool,
+}
+
+pub struct JobNotice {
+    pub text: String,
+    pub running: bool,
+    pub failed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ui/model.html")]
+struct ModelPage {
+    c: Chrome,
+    job: Option<JobNotice>,
+    active: Option<ActiveModel>,
+    versions: Vec<VersionLine>,
+}
+
+/// Predicted against observed conversion per probability bin; the diagonal is perfect calibration.
+fn calibration_svg(t: &Texts, bins: &[(f64, f64, usize)]) -> String {
+    let (size, pad) = (300.0, 36.0);
+    let scale = |v: f64| pad + v * (size - 2.0 * pad);
+    let mut svg = format!(
+        r##"<svg role="img" aria-label="{}" viewBox="0 0 {size} {size}" width="100%" style="max-width:{size}px"><rect x="{pad}" y="{pad}" width="{w}" height="{w}" fill="none" stroke="#d1d5db"/><line x1="{pad}" y1="{b}" x2="{b}" y2="{pad}" stroke="#9ca3af" stroke-dasharray="4 3"/>"##,
+        xml(t.calibration_title),
+        w = size - 2.0 * pad,
+        b = size - pad,
+    );
+    let mut path = String::new();
+    for (i, (predicted, observed, _)) in bins.iter().enumerate() {
+        let (x, y) = (scale(*predicted), size - scale(*observed));
+        let _ = write!(path, "{}{x:.1},{y:.1} ", if i == 0 { "M" } else { "L" });
+        let _ = write!(svg, r##"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="#1f4fd1"/>"##);
+    }
+    let _ = write!(
+        svg,
+        r##"<path d="{path}" fill="none" stroke="#1f4fd1" stroke-width="2"/><text x="{pad}" y="{ly}" font-size="12" fill="#1d2330">{p} →</text><text x="8" y="{pad}" font-size="12" fill="#1d2330" transform="rotate(-90 8 {pad})" text-anchor="end">{o} →</text></svg>"##,
+        ly = size - 10.0,
+        p = xml(t.predicted),
+        o = xml(t.observed),
+    );
+    svg
+}
+
+#[derive(Deserialize)]
+struct ModelQuery {
+    job: Option<String>,
+}
+
+async fn model(State(state): State<AppState>, s: Signed, Query(q): Query<ModelQuery>) -> Response {
+    let t = s.lang.texts();
+    let views = match state.app.models(s.p()).await {
+        Ok(v) => v,
+        Err(e) => return app_error(&s, e),
+    };
+    let family = |f: &str| if f == "gbdt" { t.family_gbdt } else { t.family_linear };
+    let job = match q.job.as_deref().and_then(|j| j.parse::<leadgate_core::ids::JobId>().ok()) {
+        Some(id) => match state.app.job(s.p(), id).await {
+            Ok(j) => {
+                use leadgate_store::jobs::JobState;
+                let running = matches!(j.state, JobState::Queued | JobState::Running);
+                let failed = matches!(j.state, JobState::Failed | JobState::Cancelled);
+                let text = if running {
+                    t.training.to_string()
+                } else if failed {
+                    format!("{}: {}", t.training_failed, j.last_error.unwrap_or_default())
+                } else {
+                    t.training_done.to_string()
+                };
+                Some(JobNotice { text, running, failed })
+            }
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let active = views.iter().find(|v| v.active).map(|m| {
+        let report: Option<leadgate_model::TrainingReport> = serde_json::from_value(m.report.clone()).ok();
+        let chosen = report.as_ref().and_then(|r| r.chosen().cloned());
+        let mut metrics = Vec::new();
+        if let Some(c) = &chosen {
+            metrics = vec![
+                Row2 { a: t.auc.into(), b: s.lang.number(c.test.auc, 3) },
+                Row2 { a: t.log_loss.into(), b: s.lang.number(c.test.log_loss, 3) },
+                Row2 { a: t.brier.into(), b: s.lang.number(c.test.brier, 3) },
+                Row2 { a: t.lift.into(), b: format!("× {}", s.lang.number(c.test.top_decile_lift, 1)) },
+                Row2 { a: t.base_rate.into(), b: s.lang.percent(c.test.base_rate) },
+            ];
+        }
+        let bins: Vec<(f64, f64, usize)> = chosen
+            .as_ref()
+            .map(|c| {
+                c.test
+                    .calibration
+                    .iter()
+                    .filter_map(|b| Some((b.mean_predicted?, b.observed_rate?, b.count)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ActiveModel {
+            version: m.version,
+            family: family(&m.family),
+            metrics,
+            trained: format!(
+                "{} {} {} · {}",
+                t.trained_on,
+                s.lang.number((m.outcomes.converted + m.outcomes.not_converted) as f64, 0),
+                t.contacts_word,
+                s.lang.datetime(m.trained_at)
+            ),
+            calibration_svg: calibration_svg(t, &bins),
+            fields_used: report.as_ref().map(|r| r.fields_used.clone()).unwrap_or_default(),
+            fields_excluded: report.as_ref().map(|r| r.fields_excluded.clone()).unwrap_or_default(),
+        }
+    });
+    let versions = views
+        .iter()
+        .map(|v| VersionLine {
+            version: v.version,
+            family: family(&v.family),
+            auc: v.quality.as_ref().map_or("—".into(), |q| s.lang.number(q.roc_auc, 3)),
+            log_loss: v.quality.as_ref().map_or("—".into(), |q| s.lang.number(q.log_loss, 3)),
+            when: s.lang.datetime(v.trained_at),
+            active: v.active,
+        })
+        .collect();
+    render(ModelPage { c: s.chrome("model"), job, active, versions })
+}
+
+async fn model_train(State(state): State<AppState>, s: Signed, Form(f): Form<CsrfForm>) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    // The same settings as the latest model (what "retrain" means to a marketer).
+    let request = match state.app.models(s.p()).await {
+        Ok(v) => v.into_iter().next().map(|m| m.request).unwrap_or_default(),
+        Err(e) => return app_error(&s, e),
+    };
+    match state.app.start_training(s.p(), &request).await {
+        Ok(job) => Redirect::to(&format!("/model?job={}", job.id)).into_response(),
         Err(e) => app_error(&s, e),
     }
 }

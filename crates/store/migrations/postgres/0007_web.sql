@@ -14,3 +14,9 @@ CREATE TABLE web_sessions (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX ix_web_sessions_user ON web_sessions (user_id);
+
+-- The lead inbox lists hot, then warm, then cold leads, most engaged first, with the id as the
+-- tie-break: with the id in the index, each temperature is one backward index scan that stops
+-- after a page, however many contacts there are.
+DROP INDEX ix_contacts_inbox;
+CREATE INDEX ix_contacts_inbox ON contacts (temperature, engagement, id);

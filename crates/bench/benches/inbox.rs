@@ -1,0 +1,238 @@
+//! The web UI's lead inbox over BENCH_CONTACTS (default 1,000,000) contacts on SQLite: server
+//! time of one page (`App::inbox`, 51 rows: a page and the "next" probe) for every filter the
+//! page offers, p50 and p95 over BENCH_RUNS (default 30) runs each, beside the floor of reading
+//! 51 contact rows by primary key in the same run.
+//!
+//!     cargo bench -p leadgate-bench --bench inbox
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use leadgate_app::{App, ManualClock};
+use leadgate_bench::{Rng, print_table, temp_dir, thousands};
+use leadgate_store::driver::Arg;
+use leadgate_store::web::InboxFilter;
+use leadgate_store::{Store, StoreConfig};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+const STAGES: [(&str, u32); 6] =
+    [("lead", 70), ("mql", 8), ("sql", 3), ("customer", 2), ("nurturing", 12), ("disqualified", 5)];
+const TEMPERATURES: [(&str, u32); 3] = [("cold", 80), ("warm", 15), ("hot", 5)];
+const GRADES: [(&str, u32); 4] = [("A", 5), ("B", 15), ("C", 30), ("D", 50)];
+const SOURCES: [(&str, u32); 5] =
+    [("Google", 40), ("Direct Traffic", 25), ("Olark Chat", 15), ("Reference", 5), ("Trade fair", 15)];
+
+async fn generate(store: &Store, n: usize, now: Timestamp) -> uuid::Uuid {
+    let mut rng = Rng::new(11);
+    let rep = rng.uuid();
+    let mut done = 0;
+    while done < n {
+        let chunk = 10_000.min(n - done);
+        let mut tx = store.begin_batch().await.unwrap();
+        for part in 0..chunk.div_ceil(400) {
+            let count = 400.min(chunk - part * 400);
+            let mut values = Vec::new();
+            let mut rows = Vec::new();
+            let mut predictions = Vec::new();
+            let mut p_rows = Vec::new();
+            let mut assignments = Vec::new();
+            let mut a_rows = Vec::new();
+            for i in 0..count {
+                let k = done + part * 400 + i;
+                let id = rng.uuid();
+                let temperature = *rng.weighted(&TEMPERATURES);
+                let engagement = match temperature {
+                    "hot" => 3_000 + rng.below(10_000) as i64,
+                    "warm" => 1_500 + rng.below(3_000) as i64,
+                    _ => rng.below(2_000) as i64,
+                };
+                let b = values.len();
+                values.extend([
+                    Arg::from(id),
+                    Arg::from(format!("lead{k}@company{}.example", k / 50)),
+                    Arg::from(format!("First{k}")),
+                    Arg::from(*rng.weighted(&STAGES)),
+                    Arg::from(temperature),
+                    Arg::from(*rng.weighted(&GRADES)),
+                    Arg::from(engagement),
+                    Arg::from(*rng.weighted(&SOURCES)),
+                    Arg::from(format!("first{k} lead{k}@company{}.example", k / 50)),
+                    Arg::from(now - SignedDuration::from_secs(rng.below(365 * 86_400) as i64)),
+                ]);
+                rows.push(format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, '{{}}', ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 10,
+                    b + 10
+                ));
+                if k % 2 == 0 {
+                    let pb = predictions.len();
+                    predictions.extend([
+                        Arg::from(id),
+                        Arg::from(rng.below(1000) as f64 / 1000.0),
+                        Arg::from(now),
+                    ]);
+                    p_rows.push(format!("(${}, 1, ${}, 0.0, ${})", pb + 1, pb + 2, pb + 3));
+                }
+                if k % 100 == 0 {
+                    let ab = assignments.len();
+                    assignments.extend([
+                        Arg::from(rng.uuid()),
+                        Arg::from(id),
+                        Arg::from(rep),
+                        Arg::from(now),
+                    ]);
+                    a_rows.push(format!(
+                        "(${}, ${}, ${}, 'bench', 'bench', ${})",
+                        ab + 1,
+                        ab + 2,
+                        ab + 3,
+                        ab + 4
+                    ));
+                }
+            }
+            let sql = format!(
+                "INSERT INTO contacts (id, email, email_key, first_name, lifecycle_stage, temperature, fit_grade, engagement, \
+                 source, custom, search_text, created_at, updated_at) VALUES {}",
+                rows.join(", ")
+            );
+            tx.execute(&sql, values).await.unwrap();
+            tx.execute(
+                &format!(
+                    "INSERT INTO predictions (contact_id, model_version, probability, raw_score, predicted_at) VALUES {}",
+                    p_rows.join(", ")
+                ),
+                predictions,
+            )
+            .await
+            .unwrap();
+            if !a_rows.is_empty() {
+                tx.execute(
+                    &format!(
+                        "INSERT INTO assignments (id, contact_id, rep_id, rule, why, assigned_at) VALUES {}",
+                        a_rows.join(", ")
+                    ),
+                    assignments,
+                )
+                .await
+                .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+        done += chunk;
+    }
+    rep
+}
+
+fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort();
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let n = env_usize("BENCH_CONTACTS", 1_000_000);
+    let runs = env_usize("BENCH_RUNS", 30);
+    let now: Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
+    let dir = temp_dir("inbox");
+    let store = Store::open(&StoreConfig::Sqlite { path: dir.join("leadgate.sqlite3") }, now).await.unwrap();
+    let app = App::new(store.clone(), Arc::new(ManualClock::new(now)));
+    app.bootstrap_admin("bench@bench.example", Some(leadgate_bench::BENCH_KEY)).await.unwrap();
+    let principal = app.authenticate(leadgate_bench::BENCH_KEY).await.unwrap();
+    let started = Instant::now();
+    let rep = generate(&store, n, now).await;
+    eprintln!("generated {} contacts in {:.1} s", thousands(n as u64), started.elapsed().as_secs_f64());
+    {
+        let mut s = store.begin().await.unwrap();
+        s.execute("ANALYZE", vec![]).await.unwrap();
+        s.commit().await.unwrap();
+    }
+
+    let cases: Vec<(&str, InboxFilter, u32)> = vec![
+        ("no filter, first page", InboxFilter::default(), 0),
+        ("no filter, page 20", InboxFilter::default(), 20),
+        ("stage = mql", InboxFilter { stage: Some("mql".into()), ..Default::default() }, 0),
+        ("temperature = warm", InboxFilter { temperature: Some("warm".into()), ..Default::default() }, 0),
+        ("fit grade = A", InboxFilter { grade: Some("A".into()), ..Default::default() }, 0),
+        ("source = Reference", InboxFilter { source: Some("Reference".into()), ..Default::default() }, 0),
+        (
+            "owner = a rep (1 % of leads)",
+            InboxFilter { owner: Some(leadgate_core::ids::UserId(rep)), ..Default::default() },
+            0,
+        ),
+        (
+            "created in the last 30 days",
+            InboxFilter {
+                created_after: Some(now - SignedDuration::from_hours(30 * 24)),
+                ..Default::default()
+            },
+            0,
+        ),
+        ("text search `lead12345`", InboxFilter { text: Some("lead12345".into()), ..Default::default() }, 0),
+        (
+            "stage = lead, temperature = hot, grade = B",
+            InboxFilter {
+                stage: Some("lead".into()),
+                temperature: Some("hot".into()),
+                grade: Some("B".into()),
+                ..Default::default()
+            },
+            0,
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (name, filter, page) in &cases {
+        let mut times = Vec::with_capacity(runs);
+        let mut found = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            found = app.inbox(&principal, filter, 51, page * 50).await.unwrap().len();
+            times.push(t.elapsed());
+        }
+        rows.push(vec![
+            name.to_string(),
+            found.to_string(),
+            ms(percentile(times.clone(), 0.5)),
+            ms(percentile(times, 0.95)),
+        ]);
+    }
+    // The floor: 51 contact rows read by primary key range.
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let mut s = store.read().await.unwrap();
+        let r = s.fetch_all("SELECT id, email, first_name, lifecycle_stage, temperature FROM contacts ORDER BY id LIMIT 51", vec![]).await.unwrap();
+        assert_eq!(r.len(), 51);
+        times.push(t.elapsed());
+    }
+    rows.push(vec![
+        "baseline: 51 rows by primary key".into(),
+        "51".into(),
+        ms(percentile(times.clone(), 0.5)),
+        ms(percentile(times, 0.95)),
+    ]);
+    println!("\nLead inbox on SQLite, {} contacts, {runs} runs per filter\n", thousands(n as u64));
+    print_table(&["filter", "rows", "p50 ms", "p95 ms"], &rows);
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
