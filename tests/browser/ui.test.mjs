@@ -55,7 +55,7 @@ test("a marketer finds the hot lead first and reads its exact score", async () =
   const cookie = (await context.cookies()).find((c) => c.name === "lg_session");
   assert.ok(cookie.httpOnly, "the session cookie is out of scripts' reach");
   assert.equal(cookie.sameSite, "Lax");
-  const names = await page.$$eval("tbody tr td:first-child a", (as) => as.map((a) => a.textContent.trim()));
+  const names = await page.$$eval("tbody tr td:nth-child(2) a", (as) => as.map((a) => a.textContent.trim()));
   assert.deepEqual(names.slice(0, 2), ["Hana Ready", "Cole Dormant"], "hot before cold");
   assert.match(await page.textContent("tbody tr:first-child"), /Hot/);
   await page.screenshot({ path: join(SCREENSHOTS, "ui-leads.png"), fullPage: true });
@@ -64,7 +64,23 @@ test("a marketer finds the hot lead first and reads its exact score", async () =
   await page.selectOption("#f-temperature", "cold");
   await page.click("form.filters button[type=submit]");
   await page.waitForURL(/temperature=cold/);
-  assert.deepEqual(await page.$$eval("tbody tr td:first-child a", (as) => as.map((a) => a.textContent.trim())), ["Cole Dormant"]);
+  assert.deepEqual(await page.$$eval("tbody tr td:nth-child(2) a", (as) => as.map((a) => a.textContent.trim())), ["Cole Dormant"]);
+
+  // The filtered list exports as CSV, formulas neutralised.
+  const csv = await page.evaluate(async (href) => (await fetch(href)).text(), await page.getAttribute("a[href^='/leads.csv']", "href"));
+  const lines = csv.trim().split("\r\n");
+  assert.equal(lines[0].split(",")[1], "email");
+  assert.equal(lines.length, 2, csv);
+  assert.ok(lines[1].includes("cold@prospect.example"));
+
+  // Bulk action on the checked rows: disqualify with a reason.
+  await page.check(`#sel-${cold.id}`);
+  await page.fill("#b-reason", "student, not a buyer");
+  await page.click("button[value=disqualify]");
+  await page.waitForURL(/done=/);
+  assert.match(await page.textContent("[role=status]"), /Done for 1 leads/);
+  const after = await api(leadgate.base, "GET", `/api/v1/contacts/${cold.id}`);
+  assert.equal(after.body.lifecycle_stage, "disqualified");
 
   // Keyboard: the skip link comes first, then the navigation.
   await page.keyboard.press("Tab");

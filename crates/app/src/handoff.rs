@@ -521,6 +521,45 @@ impl App {
         Ok(assignment_view(assignment, now))
     }
 
+    /// A person hands a lead to a rep of their choice (bulk assignment from the inbox). The
+    /// agreement's deadlines apply as for a routed lead; the choice is recorded as the reason.
+    pub async fn assign_to(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+        rep: UserId,
+    ) -> Result<AssignmentView, AppError> {
+        principal.require(Permission::ChangeLifecycle)?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let input =
+            tx.scoring_inputs(&[id]).await?.pop().ok_or_else(|| AppError::not_found("contact", id))?;
+        let Some(record) = tx.reps(Some(rep)).await?.pop() else {
+            return Err(AppError::invalid(
+                "rep_id",
+                format!("{rep} is not a sales rep; give them a rep profile first"),
+            ));
+        };
+        if let Some(open) = tx.open_assignment(id).await? {
+            tx.close_assignment(open.id, "reassigned", None, now).await?;
+        }
+        let who = principal.user.name.clone().unwrap_or_else(|| principal.user.email.clone());
+        let rep_name = record.user.name.clone().unwrap_or_else(|| record.user.email.clone());
+        let facts = lead_facts(&input.contact, input.company.as_ref());
+        let assignment = self
+            .assign_in_with(
+                &mut tx,
+                id,
+                facts,
+                &[],
+                Some((rep, format!("{who} assigned the lead to {rep_name}"))),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(assignment_view(assignment, now))
+    }
+
     /// Routes one lead inside the caller's transaction and announces the assignment.
     async fn assign_in(
         &self,
@@ -530,9 +569,25 @@ impl App {
         exclude: &[UserId],
         now: Timestamp,
     ) -> Result<AssignmentRecord, AppError> {
+        self.assign_in_with(tx, contact, facts, exclude, None, now).await
+    }
+
+    /// Routes one lead, or hands it to `chosen` (a person's choice, with the reason to record).
+    async fn assign_in_with(
+        &self,
+        tx: &mut Session,
+        contact: ContactId,
+        facts: LeadFacts,
+        exclude: &[UserId],
+        chosen: Option<(UserId, String)>,
+        now: Timestamp,
+    ) -> Result<AssignmentRecord, AppError> {
         let agreement = self.agreement_in(tx).await?.agreement;
         let reps: Vec<RepLoad> = tx.reps(None).await?.into_iter().map(parse_rep).collect::<Result<_, _>>()?;
-        let decision = route(&agreement.routing, &facts, &reps, exclude);
+        let decision = match chosen {
+            Some((rep, why)) => RoutingDecision::Assigned { rep, rule: "by hand".into(), why },
+            None => route(&agreement.routing, &facts, &reps, exclude),
+        };
         let temperature = facts.temperature.map(temperature_str).map(str::to_string);
         let grade = facts.grade.map(|g| g.as_str().to_string());
         let mut record = AssignmentRecord {

@@ -197,6 +197,18 @@ impl App {
         Ok(s.inbox(filter, limit.clamp(1, 200) as i64, offset as i64).await?)
     }
 
+    /// Every lead matching the inbox filters (up to `max`), in inbox order, for a CSV export.
+    pub async fn inbox_export(
+        &self,
+        principal: &Principal,
+        filter: &InboxFilter,
+        max: u32,
+    ) -> Result<Vec<InboxRow>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        Ok(s.inbox(filter, max.clamp(1, 100_000) as i64, 0).await?)
+    }
+
     /// The funnel of a period by source, and open leads by temperature, for the dashboard.
     pub async fn dashboard(
         &self,

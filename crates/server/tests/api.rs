@@ -1417,6 +1417,14 @@ handoff_tests! {
         assert_eq!(shown.body["email"], "x@germany.example", "{}", shown.body);
         assert_eq!(shown.body["assignment"]["why"], queue.body[0]["why"]);
         assert!(shown.body["assignment"]["rep_id"].is_null());
+        // A person can still hand it to a rep of their choice; the deadline runs from then.
+        let admin_principal = t.app.authenticate(ADMIN_KEY).await.unwrap();
+        let by_hand = t.app.assign_to(&admin_principal, cid.parse().unwrap(), ada.parse().unwrap()).await.unwrap();
+        assert_eq!(by_hand.rep_id.map(|r| r.to_string()), Some(ada.clone()));
+        assert_eq!(by_hand.rule.as_deref(), Some("by hand"));
+        assert!(by_hand.why.contains("assigned the lead to"), "{}", by_hand.why);
+        assert!(by_hand.due_at.is_some());
+        assert!(t.get("/api/v1/queue?unassigned=true").await.body.as_array().unwrap().is_empty());
 
         // Bad input names the field; a non-sales user cannot be a rep.
         let bad = t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(json!({

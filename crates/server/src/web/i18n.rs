@@ -169,6 +169,15 @@ texts! {
     title: "Title", "Intitulé";
     error_title: "Something went wrong", "Un problème est survenu";
     nav_dashboard: "Dashboard", "Tableau de bord";
+    select_row: "Select", "Sélectionner";
+    with_selected: "With the selected leads", "Avec les leads sélectionnés";
+    assign_to: "Assign to", "Attribuer à";
+    assign: "Assign", "Attribuer";
+    disqualify_reason: "Disqualify, reason", "Disqualifier, motif";
+    export_csv: "Export these leads (CSV)", "Exporter ces leads (CSV)";
+    nothing_selected: "Select at least one lead first.", "Sélectionnez d'abord au moins un lead.";
+    bulk_done: "Done for {n} leads.", "Fait pour {n} leads.";
+    bulk_partly: "Done for {n} leads; refused for {m}:", "Fait pour {n} leads ; refusé pour {m} :";
     nav_model: "Prediction", "Prédiction";
     dashboard_title: "Funnel", "Entonnoir";
     period_from: "From", "Du";

@@ -38,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/leads", get(leads))
+        .route("/leads.csv", get(leads_csv))
+        .route("/leads/bulk", post(leads_bulk))
         .route("/queue", get(queue))
         .route("/tasks", get(tasks))
         .route("/tasks/{id}/done", post(task_done))
@@ -435,6 +437,10 @@ struct LeadsPage {
     lines: Vec<LeadLine>,
     previous: Option<String>,
     next: Option<String>,
+    export_url: String,
+    here: String,
+    reps: Vec<Choice>,
+    bulk_message: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -446,27 +452,52 @@ struct LeadsQuery {
     owner: Option<String>,
     q: Option<String>,
     page: Option<u32>,
+    /// What the last bulk action did (set by its redirect).
+    done: Option<String>,
 }
 
 fn nonempty(v: &Option<String>) -> Option<String> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from)
 }
 
-async fn leads(State(state): State<AppState>, s: Signed, Query(q): Query<LeadsQuery>) -> Response {
-    let t = s.lang.texts();
-    let stage = nonempty(&q.stage).filter(|v| LifecycleStage::parse(v).is_some());
-    let temperature = nonempty(&q.temperature).filter(|v| matches!(v.as_str(), "hot" | "warm" | "cold"));
-    let grade = nonempty(&q.grade).filter(|v| matches!(v.as_str(), "A" | "B" | "C" | "D"));
-    let owner = nonempty(&q.owner).and_then(|o| o.parse::<UserId>().ok());
-    let filter = InboxFilter {
-        stage: stage.clone(),
-        temperature: temperature.clone(),
-        grade: grade.clone(),
+/// The inbox filter a query asks for; values the page does not offer are ignored.
+fn inbox_filter(q: &LeadsQuery) -> InboxFilter {
+    InboxFilter {
+        stage: nonempty(&q.stage).filter(|v| LifecycleStage::parse(v).is_some()),
+        temperature: nonempty(&q.temperature).filter(|v| matches!(v.as_str(), "hot" | "warm" | "cold")),
+        grade: nonempty(&q.grade).filter(|v| matches!(v.as_str(), "A" | "B" | "C" | "D")),
         source: nonempty(&q.source),
-        owner,
+        owner: nonempty(&q.owner).and_then(|o| o.parse::<UserId>().ok()),
         text: nonempty(&q.q),
         ..Default::default()
-    };
+    }
+}
+
+/// The query string of a filter (without the page).
+fn filter_query(f: &InboxFilter) -> String {
+    let mut u = String::new();
+    for (k, v) in [
+        ("stage", &f.stage),
+        ("temperature", &f.temperature),
+        ("grade", &f.grade),
+        ("source", &f.source),
+        ("q", &f.text),
+    ] {
+        if let Some(v) = v {
+            let _ = write!(u, "{k}={}&", urlencode(v));
+        }
+    }
+    if let Some(o) = f.owner {
+        let _ = write!(u, "owner={o}&");
+    }
+    u
+}
+
+async fn leads(State(state): State<AppState>, s: Signed, Query(q): Query<LeadsQuery>) -> Response {
+    let t = s.lang.texts();
+    let filter = inbox_filter(&q);
+    let (stage, temperature, grade, owner) =
+        (filter.stage.clone(), filter.temperature.clone(), filter.grade.clone(), filter.owner);
     let page = q.page.unwrap_or(0).min(10_000);
     let rows = match state.app.inbox(s.p(), &filter, PAGE + 1, page * PAGE).await {
         Ok(r) => r,
@@ -502,24 +533,7 @@ async fn leads(State(state): State<AppState>, s: Signed, Query(q): Query<LeadsQu
             }
         })
         .collect();
-    let base = {
-        let mut u = String::from("/leads?");
-        for (k, v) in [
-            ("stage", &stage),
-            ("temperature", &temperature),
-            ("grade", &grade),
-            ("source", &nonempty(&q.source)),
-            ("q", &nonempty(&q.q)),
-        ] {
-            if let Some(v) = v {
-                let _ = write!(u, "{k}={}&", urlencode(v));
-            }
-        }
-        if let Some(o) = owner {
-            let _ = write!(u, "owner={o}&");
-        }
-        u
-    };
+    let base = format!("/leads?{}", filter_query(&filter));
     let all_stages: Vec<(String, &str)> = [
         LifecycleStage::Lead,
         LifecycleStage::Mql,
@@ -551,7 +565,131 @@ async fn leads(State(state): State<AppState>, s: Signed, Query(q): Query<LeadsQu
         lines,
         previous: (page > 0).then(|| format!("{base}page={}", page - 1)),
         next: has_next.then(|| format!("{base}page={}", page + 1)),
+        export_url: format!("/leads.csv?{}", filter_query(&filter)),
+        here: format!("{base}page={page}"),
+        reps: rep_choices(&state, s.p()).await,
+        bulk_message: q.done.clone(),
     })
+}
+
+async fn rep_choices(state: &AppState, p: &Principal) -> Vec<Choice> {
+    let mut reps: Vec<(String, String)> = state
+        .app
+        .reps(p)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.user_id.to_string(), r.name))
+        .collect();
+    reps.sort_by(|a, b| a.1.cmp(&b.1));
+    reps.into_iter().map(|(value, label)| Choice { value, label, selected: false }).collect()
+}
+
+/// One CSV cell: quoted when needed, and a leading `= + - @` neutralised so a spreadsheet never
+/// runs a contact's data as a formula.
+fn csv_cell(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) { format!("'{v}") } else { v.to_string() };
+    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
+}
+
+async fn leads_csv(State(state): State<AppState>, s: Signed, Query(q): Query<LeadsQuery>) -> Response {
+    let rows = match state.app.inbox_export(s.p(), &inbox_filter(&q), 100_000).await {
+        Ok(r) => r,
+        Err(e) => return app_error(&s, e),
+    };
+    let names = user_names(&state, s.p()).await;
+    let mut out = String::from(
+        "id,email,first_name,last_name,company,stage,temperature,fit_grade,engagement,probability,owner,source,created_at\r\n",
+    );
+    for r in rows {
+        let cells = [
+            r.id.to_string(),
+            r.email.unwrap_or_default(),
+            r.first_name.unwrap_or_default(),
+            r.last_name.unwrap_or_default(),
+            r.company.unwrap_or_default(),
+            r.stage,
+            r.temperature.unwrap_or_default(),
+            r.grade.unwrap_or_default(),
+            r.engagement.map(|e| format!("{:.2}", e as f64 / 100.0)).unwrap_or_default(),
+            r.probability.map(|p| format!("{p:.4}")).unwrap_or_default(),
+            r.owner.and_then(|o| names.get(&o).cloned()).unwrap_or_default(),
+            r.source.unwrap_or_default(),
+            r.created_at.to_string(),
+        ];
+        out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"leads.csv\"")),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+/// A bulk action on the checked rows of the inbox: assign to a rep, or disqualify with a reason.
+async fn leads_bulk(State(state): State<AppState>, s: Signed, body: axum::body::Bytes) -> Response {
+    let t = s.lang.texts();
+    let mut csrf = String::new();
+    let (mut ids, mut action, mut rep, mut reason, mut back) =
+        (Vec::new(), String::new(), String::new(), String::new(), String::new());
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "_csrf" => csrf = v.into_owned(),
+            "ids" => ids.extend(v.parse::<ContactId>().ok()),
+            "action" => action = v.into_owned(),
+            "rep" => rep = v.into_owned(),
+            "reason" => reason = v.into_owned(),
+            "back" => back = v.into_owned(),
+            _ => {}
+        }
+    }
+    if let Some(r) = s.refuse_forged(&csrf) {
+        return r;
+    }
+    let back = safe_next(Some(back.as_str()).filter(|b| b.starts_with("/leads")));
+    let with_message = |message: &str| {
+        let sep = if back.contains('?') { "&" } else { "?" };
+        Redirect::to(&format!("{back}{sep}done={}", urlencode(message))).into_response()
+    };
+    if ids.is_empty() {
+        return with_message(t.nothing_selected);
+    }
+    let mut refused: Vec<String> = Vec::new();
+    let mut done = 0;
+    for id in &ids {
+        let result = match action.as_str() {
+            "assign" => match rep.parse::<UserId>() {
+                Ok(r) => state.app.assign_to(s.p(), *id, r).await.map(|_| ()),
+                Err(_) => Err(AppError::invalid("rep", "pick a rep")),
+            },
+            "disqualify" => state
+                .app
+                .move_contact(s.p(), *id, LifecycleStage::Disqualified, Some(reason.as_str()))
+                .await
+                .map(|_| ()),
+            _ => Err(AppError::invalid("action", "pick an action")),
+        };
+        match result {
+            Ok(()) => done += 1,
+            Err(AppError::Forbidden { .. }) => {
+                return error_page(s.lang, StatusCode::FORBIDDEN, t.not_allowed);
+            }
+            Err(e) => refused.push(e.to_string()),
+        }
+    }
+    refused.dedup();
+    let message = if refused.is_empty() {
+        t.bulk_done.replace("{n}", &done.to_string())
+    } else {
+        let head =
+            t.bulk_partly.replace("{n}", &done.to_string()).replace("{m}", &(ids.len() - done).to_string());
+        format!("{head} {}", refused.join("; "))
+    };
+    with_message(&message)
 }
 
 // ----- the contact page -----
