@@ -148,3 +148,32 @@ test("a French-speaking colleague sees the pages in French", async () => {
   await page.screenshot({ path: join(SCREENSHOTS, "ui-account.png"), fullPage: true });
   await context.close();
 });
+
+test("the rules editor points at mistakes, previews the effect on real leads, and rescores on save", async () => {
+  const context = await browser.browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await signIn(page, "admin@leadgate.local");
+  await page.goto(leadgate.base + "/rules");
+  const original = await page.inputValue("#rules");
+  assert.match(original, /"mql_min_fit_grade": "B"/);
+
+  await page.fill("#rules", original.replace('"hot_engagement": 60', '"hot_engagement": "sixty"'));
+  await page.click("button[value=preview]");
+  assert.match(await page.textContent("[role=alert]"), /temperature\.hot_engagement/);
+  assert.equal(await page.inputValue("#rules") !== original, true, "the text being edited is kept");
+
+  // Any fit grade may become MQL: the hot lead (grade C) would move.
+  await page.fill("#rules", original.replace('"mql_min_fit_grade": "B"', '"mql_min_fit_grade": "D"'));
+  await page.click("button[value=preview]");
+  const preview = await page.$$eval("#preview li", (lis) => lis.map((li) => li.textContent.trim()));
+  assert.ok(preview.includes("1 would become MQL"), preview.join(" | "));
+  assert.equal((await api(leadgate.base, "GET", `/api/v1/contacts/${hot.id}`)).body.lifecycle_stage, "lead", "a preview changes nothing");
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-rules.png"), fullPage: true });
+
+  await page.fill("#comment", "MQL for every grade");
+  await page.click("button[value=save]");
+  await page.waitForURL(/\/rules\?job=/);
+  await page.waitForSelector("#job:has-text('Rescoring finished')", { timeout: 30_000 });
+  assert.equal((await api(leadgate.base, "GET", `/api/v1/contacts/${hot.id}`)).body.lifecycle_stage, "mql");
+  await context.close();
+});

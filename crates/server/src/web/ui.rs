@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks", get(tasks))
         .route("/tasks/{id}/done", post(task_done))
         .route("/dashboard", get(dashboard))
+        .route("/rules", get(rules_page).post(rules_submit))
         .route("/model", get(model))
         .route("/model/train", post(model_train))
         .route("/account", get(account))
@@ -1443,6 +1444,146 @@ async fn dashboard(State(state): State<AppState>, s: Signed, Query(q): Query<Per
         temperatures,
         sources,
     })
+}
+
+// ----- the scoring rules editor -----
+
+pub struct PreviewView {
+    pub basis: String,
+    pub lines: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ui/rules.html")]
+struct RulesPage {
+    c: Chrome,
+    version: i64,
+    text: String,
+    comment: String,
+    errors: Vec<String>,
+    preview: Option<PreviewView>,
+    job: Option<JobNotice>,
+}
+
+fn job_notice(
+    j: &leadgate_store::jobs::Job,
+    running_text: String,
+    done_text: &str,
+    failed_text: &str,
+) -> JobNotice {
+    use leadgate_store::jobs::JobState;
+    let running = matches!(j.state, JobState::Queued | JobState::Running);
+    let failed = matches!(j.state, JobState::Failed | JobState::Cancelled);
+    let text = if running {
+        running_text
+    } else if failed {
+        format!("{failed_text}: {}", j.last_error.clone().unwrap_or_default())
+    } else {
+        done_text.to_string()
+    };
+    JobNotice { text, running, failed }
+}
+
+async fn rules_page(State(state): State<AppState>, s: Signed, Query(q): Query<ModelQuery>) -> Response {
+    let t = s.lang.texts();
+    let view = match state.app.scoring_rules(s.p()).await {
+        Ok(v) => v,
+        Err(e) => return app_error(&s, e),
+    };
+    let job = match q.job.as_deref().and_then(|j| j.parse::<leadgate_core::ids::JobId>().ok()) {
+        Some(id) => state.app.job(s.p(), id).await.ok().map(|j| {
+            let running = t
+                .rescoring
+                .replace("{done}", &s.lang.number(j.progress_done as f64, 0))
+                .replace("{total}", &j.progress_total.map_or("…".into(), |n| s.lang.number(n as f64, 0)));
+            job_notice(&j, running, t.rescored, t.rescore_failed)
+        }),
+        None => None,
+    };
+    render(RulesPage {
+        c: s.chrome("rules"),
+        version: view.version,
+        text: serde_json::to_string_pretty(&view.rules).unwrap_or_default(),
+        comment: String::new(),
+        errors: Vec::new(),
+        preview: None,
+        job,
+    })
+}
+
+#[derive(Deserialize)]
+struct RulesForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    rules: String,
+    comment: Option<String>,
+    action: String,
+}
+
+async fn rules_submit(State(state): State<AppState>, s: Signed, Form(f): Form<RulesForm>) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let t = s.lang.texts();
+    let version = match state.app.scoring_rules(s.p()).await {
+        Ok(v) => v.version,
+        Err(e) => return app_error(&s, e),
+    };
+    let page = |errors: Vec<String>, preview: Option<PreviewView>| {
+        let mut r = render(RulesPage {
+            c: s.chrome("rules"),
+            version,
+            text: f.rules.clone(),
+            comment: f.comment.clone().unwrap_or_default(),
+            errors: errors.clone(),
+            preview,
+            job: None,
+        });
+        if !errors.is_empty() {
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        r
+    };
+    let rules = match leadgate_core::scoring::ScoringRules::from_json(&f.rules) {
+        Ok(r) => r,
+        Err(leadgate_core::scoring::RulesError::Syntax { line, column, message }) => {
+            return page(vec![format!("line {line}, column {column}: {message}")], None);
+        }
+        Err(leadgate_core::scoring::RulesError::Invalid(e)) => {
+            return page(e.errors.iter().map(|x| format!("{}: {}", x.field, x.message)).collect(), None);
+        }
+    };
+    if f.action == "save" {
+        let comment = f.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        return match state.app.update_scoring_rules(s.p(), rules.doc.clone(), comment).await {
+            Ok(change) => Redirect::to(&format!("/rules?job={}", change.rescore_job)).into_response(),
+            Err(AppError::Invalid(e)) => {
+                page(e.errors.iter().map(|x| format!("{}: {}", x.field, x.message)).collect(), None)
+            }
+            Err(e) => app_error(&s, e),
+        };
+    }
+    match state.app.preview_rules(s.p(), rules).await {
+        Ok(p) => {
+            let n = |x: u64| s.lang.number(x as f64, 0);
+            let basis = if p.estimated { t.preview_estimated } else { t.preview_exact }
+                .replace("{n}", &n(if p.estimated { p.scored } else { p.contacts }));
+            let lines = [
+                (p.become_mql, t.would_become_mql),
+                (p.leave_mql, t.would_leave_mql),
+                (p.other_stage_changes, t.would_change_stage),
+                (p.become_hot, t.would_become_hot),
+                (p.become_warm, t.would_become_warm),
+                (p.drop_to_cold, t.would_drop_to_cold),
+                (p.grade_changes, t.would_change_grade),
+            ]
+            .iter()
+            .map(|(count, what)| format!("{}{} {what}", if p.estimated { "≈ " } else { "" }, n(*count)))
+            .collect();
+            page(Vec::new(), Some(PreviewView { basis, lines }))
+        }
+        Err(e) => app_error(&s, e),
+    }
 }
 
 // ----- the model page -----
