@@ -177,3 +177,50 @@ test("the rules editor points at mistakes, previews the effect on real leads, an
   assert.equal((await api(leadgate.base, "GET", `/api/v1/contacts/${hot.id}`)).body.lifecycle_stage, "mql");
   await context.close();
 });
+
+test("an admin manages users, the sales agreement and webhooks; a rep cannot", async () => {
+  const context = await browser.browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await signIn(page, "admin@leadgate.local");
+  await page.click("header a[href='/admin/users']");
+  await page.fill("#n-email", "sam@team.example");
+  await page.fill("#n-name", "Sam Seller");
+  await page.selectOption("#n-role", "sales");
+  await page.fill("#n-password", PASSWORD);
+  await page.click("form[action='/admin/users'] button[type=submit]");
+  await page.waitForURL(/done=1/);
+  assert.ok((await page.textContent("tbody")).includes("sam@team.example"));
+
+  // The agreement editor names the key at fault and keeps the text.
+  await page.goto(leadgate.base + "/admin/handoff");
+  const agreement = await page.inputValue("#agreement");
+  await page.fill("#agreement", agreement.replace(/"on_breach": "\w+"/, '"on_breach": "shout"'));
+  await page.click("form[action='/admin/handoff'] button[type=submit]");
+  assert.match(await page.textContent("[role=alert]"), /on_breach/);
+  await page.fill("#agreement", agreement.replace(/"hot_minutes": \d+/, '"hot_minutes": 30'));
+  await page.click("form[action='/admin/handoff'] button[type=submit]");
+  await page.waitForURL(/done=1/);
+  assert.equal((await api(leadgate.base, "GET", "/api/v1/agreement")).body.agreement.first_touch.hot_minutes, 30);
+
+  // Webhooks to the server's own network are refused, with the reason.
+  await page.goto(leadgate.base + "/admin/webhooks");
+  await page.fill("#w-url", "http://127.0.0.1:9/hook");
+  await page.check("input[value='lead.assigned']");
+  await page.click("form[action='/admin/webhooks'] button[type=submit]");
+  assert.match(await page.textContent("[role=alert]"), /loopback, private or link-local/);
+  await page.fill("#w-url", "https://crm.example.com/hooks/leadgate");
+  await page.check("input[value='lead.assigned']");
+  await page.click("form[action='/admin/webhooks'] button[type=submit]");
+  assert.match(await page.textContent("#secret"), /^whsec_[0-9a-f]{48}$/);
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-webhooks.png"), fullPage: true });
+  await context.close();
+
+  const rep = await browser.browser.newContext({ locale: "en-US" });
+  const repPage = await rep.newPage();
+  await signIn(repPage, "sam@team.example");
+  assert.equal(await repPage.locator("header a[href='/admin/users']").count(), 0, "no admin link for a rep");
+  const denied = await repPage.goto(leadgate.base + "/admin/users");
+  assert.equal(denied.status(), 403);
+  assert.match(await repPage.textContent("[role=alert]"), /role does not allow/);
+  await rep.close();
+});

@@ -183,6 +183,54 @@ impl App {
         Ok(user)
     }
 
+    /// Changes a user's role or disables / re-enables them (admins only). The workspace always
+    /// keeps an enabled admin, and nobody disables themselves by mistake. Disabling ends their
+    /// web sessions (their API keys stop working at once: authentication checks the user).
+    pub async fn update_user(
+        &self,
+        principal: &Principal,
+        id: UserId,
+        role: Option<Role>,
+        disabled: Option<bool>,
+    ) -> Result<User, AppError> {
+        principal.require(Permission::ManageUsers)?;
+        let mut tx = self.store.begin().await?;
+        let user = tx.get_user(id).await?.ok_or_else(|| AppError::not_found("user", id))?;
+        let admins = tx
+            .list_users()
+            .await?
+            .iter()
+            .filter(|u| u.role == Role::Admin && u.disabled_at.is_none())
+            .count();
+        let loses_admin = user.role == Role::Admin
+            && user.disabled_at.is_none()
+            && (role.is_some_and(|r| r != Role::Admin) || disabled == Some(true));
+        if loses_admin && admins <= 1 {
+            return Err(AppError::StateConflict(
+                "this is the last enabled admin; make another user admin first".into(),
+            ));
+        }
+        if disabled == Some(true) && id == principal.user.id {
+            return Err(AppError::StateConflict("you cannot disable yourself; ask another admin".into()));
+        }
+        if let Some(r) = role {
+            tx.update_user_role(id, r).await?;
+        }
+        match disabled {
+            Some(true) if user.disabled_at.is_none() => {
+                tx.set_user_disabled(id, Some(self.now())).await?;
+                tx.delete_web_sessions_of(id).await?;
+            }
+            Some(false) => {
+                tx.set_user_disabled(id, None).await?;
+            }
+            _ => {}
+        }
+        let user = tx.get_user(id).await?.ok_or_else(|| AppError::not_found("user", id))?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
     pub async fn list_users(&self, principal: &Principal) -> Result<Vec<User>, AppError> {
         principal.require(Permission::ManageUsers)?;
         Ok(self.store.read().await?.list_users().await?)

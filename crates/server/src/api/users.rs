@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(set_password))
+        .routes(routes!(update_user))
 }
 
 /// The caller.
@@ -155,4 +156,34 @@ async fn set_password(
     let id: UserId = path_id(&id)?;
     state.app.set_password(&principal, id, &body.value.password).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Changes to a user; absent fields stay.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub role: Option<Role>,
+    /// True disables the user (their keys and sessions stop working); false re-enables.
+    pub disabled: Option<bool>,
+}
+
+/// Change a user's role, or disable / re-enable them (admins). The last enabled admin cannot be
+/// demoted or disabled (409).
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 409, description = "It would leave no enabled admin, or disable yourself", content_type = "application/problem+json", body = crate::problem::Problem)
+    )
+)]
+async fn update_user(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    body: Json<UserPatch>,
+) -> Result<axum::Json<User>, ApiError> {
+    let id: UserId = path_id(&id)?;
+    Ok(axum::Json(state.app.update_user(&principal, id, body.value.role, body.value.disabled).await?))
 }

@@ -44,6 +44,13 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks", get(tasks))
         .route("/tasks/{id}/done", post(task_done))
         .route("/dashboard", get(dashboard))
+        .route("/admin/users", get(admin_users).post(admin_add_user))
+        .route("/admin/users/{id}", post(admin_update_user))
+        .route("/admin/handoff", get(admin_handoff).post(admin_save_agreement))
+        .route("/admin/reps/{id}", post(admin_save_rep))
+        .route("/admin/webhooks", get(admin_webhooks).post(admin_add_webhook))
+        .route("/admin/webhooks/{id}/delete", post(admin_delete_webhook))
+        .route("/admin/deliveries/{id}/redeliver", post(admin_redeliver))
         .route("/rules", get(rules_page).post(rules_submit))
         .route("/model", get(model))
         .route("/model/train", post(model_train))
@@ -105,6 +112,7 @@ impl Signed {
             csrf: self.who.csrf.clone(),
             nav,
             is_sales: self.who.principal.user.role == leadgate_core::access::Role::Sales,
+            is_admin: self.who.principal.user.role == leadgate_core::access::Role::Admin,
             notice: None,
         }
     }
@@ -184,6 +192,7 @@ pub struct Chrome {
     pub csrf: String,
     pub nav: &'static str,
     pub is_sales: bool,
+    pub is_admin: bool,
     pub notice: Option<String>,
 }
 
@@ -1743,6 +1752,424 @@ async fn model_train(State(state): State<AppState>, s: Signed, Form(f): Form<Csr
     };
     match state.app.start_training(s.p(), &request).await {
         Ok(job) => Redirect::to(&format!("/model?job={}", job.id)).into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+// ----- administration -----
+
+pub struct UserLine {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<Choice>,
+    pub disabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ui/admin_users.html")]
+struct AdminUsersPage {
+    c: Chrome,
+    users: Vec<UserLine>,
+    new_roles: Vec<Choice>,
+    error: Option<String>,
+}
+
+fn role_choices(t: &Texts, current: Option<&str>) -> Vec<Choice> {
+    choices(&[("marketing", t.role_marketing), ("sales", t.role_sales), ("admin", t.role_admin)], current)
+}
+
+async fn admin_users_page(
+    state: &AppState,
+    s: &Signed,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let t = s.lang.texts();
+    let users = match state.app.list_users(s.p()).await {
+        Ok(u) => u,
+        Err(e) => return app_error(s, e),
+    };
+    let mut c = s.chrome("admin");
+    c.notice = notice;
+    let mut r = render(AdminUsersPage {
+        c,
+        users: users
+            .into_iter()
+            .map(|u| UserLine {
+                id: u.id.to_string(),
+                email: u.email,
+                name: u.name.unwrap_or_default(),
+                roles: role_choices(t, Some(u.role.as_str())),
+                disabled: u.disabled_at.is_some(),
+            })
+            .collect(),
+        new_roles: role_choices(t, Some("marketing")),
+        error: error.clone(),
+    });
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+async fn admin_users(State(state): State<AppState>, s: Signed, Query(n): Query<NoticeQuery>) -> Response {
+    let notice = n.done.map(|_| s.lang.texts().done.to_string());
+    admin_users_page(&state, &s, notice, None).await
+}
+
+fn problem_text(e: &AppError) -> String {
+    match e {
+        AppError::Invalid(v) => {
+            v.errors.iter().map(|x| format!("{}: {}", x.field, x.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewUserForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    email: String,
+    name: Option<String>,
+    role: String,
+    password: Option<String>,
+}
+
+async fn admin_add_user(State(state): State<AppState>, s: Signed, Form(f): Form<NewUserForm>) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Some(role) = leadgate_core::access::Role::parse(&f.role) else {
+        return admin_users_page(&state, &s, None, Some("role: pick admin, marketing or sales".into())).await;
+    };
+    let user = match state.app.create_user(s.p(), &f.email, f.name.as_deref(), role).await {
+        Ok(u) => u,
+        Err(AppError::Forbidden { .. }) => {
+            return error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed);
+        }
+        Err(e) => return admin_users_page(&state, &s, None, Some(problem_text(&e))).await,
+    };
+    if let Some(pw) = f.password.as_deref().filter(|p| !p.is_empty())
+        && let Err(e) = state.app.set_password(s.p(), user.id, pw).await
+    {
+        return admin_users_page(&state, &s, None, Some(problem_text(&e))).await;
+    }
+    Redirect::to("/admin/users?done=1").into_response()
+}
+
+#[derive(Deserialize)]
+struct UserActionForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    action: String,
+    role: Option<String>,
+    password: Option<String>,
+}
+
+async fn admin_update_user(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<UserActionForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<UserId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let result = match f.action.as_str() {
+        "role" => match f.role.as_deref().and_then(leadgate_core::access::Role::parse) {
+            Some(role) => state.app.update_user(s.p(), id, Some(role), None).await.map(|_| ()),
+            None => Err(AppError::invalid("role", "pick admin, marketing or sales")),
+        },
+        "disable" => state.app.update_user(s.p(), id, None, Some(true)).await.map(|_| ()),
+        "enable" => state.app.update_user(s.p(), id, None, Some(false)).await.map(|_| ()),
+        "password" => state.app.set_password(s.p(), id, f.password.as_deref().unwrap_or_default()).await,
+        _ => Err(AppError::invalid("action", "unknown action")),
+    };
+    match result {
+        Ok(()) => Redirect::to("/admin/users?done=1").into_response(),
+        Err(AppError::Forbidden { .. }) => {
+            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
+        }
+        Err(e) => admin_users_page(&state, &s, None, Some(problem_text(&e))).await,
+    }
+}
+
+pub struct RepLine {
+    pub id: String,
+    pub name: String,
+    pub profile: String,
+    pub is_rep: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ui/admin_handoff.html")]
+struct AdminHandoffPage {
+    c: Chrome,
+    version: i64,
+    text: String,
+    errors: Vec<String>,
+    reps: Vec<RepLine>,
+}
+
+async fn admin_handoff_page(
+    state: &AppState,
+    s: &Signed,
+    text: Option<String>,
+    errors: Vec<String>,
+    notice: Option<String>,
+) -> Response {
+    let view = match state.app.agreement(s.p()).await {
+        Ok(v) => v,
+        Err(e) => return app_error(s, e),
+    };
+    let reps = state.app.reps(s.p()).await.unwrap_or_default();
+    let users = state.app.list_users(s.p()).await.unwrap_or_default();
+    let lines = users
+        .into_iter()
+        .filter(|u| u.role == leadgate_core::access::Role::Sales && u.disabled_at.is_none())
+        .map(|u| {
+            let rep = reps.iter().find(|r| r.user_id == u.id);
+            RepLine {
+                id: u.id.to_string(),
+                name: u.name.clone().unwrap_or_else(|| u.email.clone()),
+                profile: match rep {
+                    Some(r) => serde_json::to_string_pretty(&r.profile).unwrap_or_default(),
+                    None => "{\n  \"team\": \"inside\",\n  \"countries\": [],\n  \"capacity\": 50\n}".into(),
+                },
+                is_rep: rep.is_some(),
+            }
+        })
+        .collect();
+    let mut c = s.chrome("admin");
+    c.notice = notice;
+    let failed = !errors.is_empty();
+    let mut r = render(AdminHandoffPage {
+        c,
+        version: view.version,
+        text: text.unwrap_or_else(|| serde_json::to_string_pretty(&view.agreement).unwrap_or_default()),
+        errors,
+        reps: lines,
+    });
+    if failed {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+async fn admin_handoff(State(state): State<AppState>, s: Signed, Query(n): Query<NoticeQuery>) -> Response {
+    let notice = n.done.map(|_| s.lang.texts().done.to_string());
+    admin_handoff_page(&state, &s, None, Vec::new(), notice).await
+}
+
+/// Parses JSON into `T`, naming the key path or the line at fault.
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Vec<String>> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        vec![format!("{path} (line {}, column {}): {inner}", inner.line(), inner.column())]
+    })
+}
+
+#[derive(Deserialize)]
+struct AgreementForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    agreement: String,
+}
+
+async fn admin_save_agreement(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<AgreementForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let agreement = match parse_json::<leadgate_core::handoff::Agreement>(&f.agreement) {
+        Ok(a) => a,
+        Err(errors) => return admin_handoff_page(&state, &s, Some(f.agreement), errors, None).await,
+    };
+    match state.app.put_agreement(s.p(), agreement).await {
+        Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
+        Err(AppError::Forbidden { .. }) => {
+            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
+        }
+        Err(e) => admin_handoff_page(&state, &s, Some(f.agreement), vec![problem_text(&e)], None).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct RepForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    profile: String,
+}
+
+async fn admin_save_rep(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<RepForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<UserId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let profile = match parse_json::<leadgate_core::handoff::RepProfile>(&f.profile) {
+        Ok(p) => p,
+        Err(errors) => return admin_handoff_page(&state, &s, None, errors, None).await,
+    };
+    match state.app.put_rep(s.p(), id, profile).await {
+        Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
+        Err(AppError::Forbidden { .. }) => {
+            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
+        }
+        Err(e) => admin_handoff_page(&state, &s, None, vec![problem_text(&e)], None).await,
+    }
+}
+
+pub struct DeliveryLine {
+    pub id: String,
+    pub when: String,
+    pub event: String,
+    pub state: String,
+    pub attempts: i64,
+    pub latency: String,
+}
+
+pub struct HookLine {
+    pub id: String,
+    pub url: String,
+    pub types: String,
+    pub deliveries: Vec<DeliveryLine>,
+}
+
+#[derive(Template)]
+#[template(path = "ui/admin_webhooks.html")]
+struct AdminWebhooksPage {
+    c: Chrome,
+    event_types: Vec<&'static str>,
+    hooks: Vec<HookLine>,
+    new_secret: Option<String>,
+    error: Option<String>,
+}
+
+async fn admin_webhooks_page(
+    state: &AppState,
+    s: &Signed,
+    new_secret: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let hooks = match state.app.webhooks(s.p()).await {
+        Ok(h) => h,
+        Err(e) => return app_error(s, e),
+    };
+    let mut lines = Vec::with_capacity(hooks.len());
+    for w in hooks {
+        let deliveries = state.app.webhook_deliveries(s.p(), w.id, 20).await.unwrap_or_default();
+        lines.push(HookLine {
+            id: w.id.to_string(),
+            url: w.url,
+            types: w.event_types.join(", "),
+            deliveries: deliveries
+                .into_iter()
+                .map(|d| DeliveryLine {
+                    id: d.id.to_string(),
+                    when: s.lang.datetime(d.created_at),
+                    event: d.event_type,
+                    state: match (d.last_status, d.last_error) {
+                        (Some(code), _) => format!("{} ({code})", d.state),
+                        (None, Some(e)) => format!("{}: {e}", d.state),
+                        _ => d.state,
+                    },
+                    attempts: d.attempts,
+                    latency: d.last_latency_ms.map_or("—".into(), |ms| format!("{ms} ms")),
+                })
+                .collect(),
+        });
+    }
+    let failed = error.is_some();
+    let mut r = render(AdminWebhooksPage {
+        c: s.chrome("admin"),
+        event_types: leadgate_app::webhooks::EVENT_TYPES.to_vec(),
+        hooks: lines,
+        new_secret,
+        error,
+    });
+    if failed {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+async fn admin_webhooks(State(state): State<AppState>, s: Signed) -> Response {
+    admin_webhooks_page(&state, &s, None, None).await
+}
+
+async fn admin_add_webhook(State(state): State<AppState>, s: Signed, body: axum::body::Bytes) -> Response {
+    let (mut csrf, mut url, mut types) = (String::new(), String::new(), Vec::new());
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "_csrf" => csrf = v.into_owned(),
+            "url" => url = v.into_owned(),
+            "event_types" => types.push(v.into_owned()),
+            _ => {}
+        }
+    }
+    if let Some(r) = s.refuse_forged(&csrf) {
+        return r;
+    }
+    let new = leadgate_app::webhooks::NewWebhook { url, event_types: types, description: None, active: true };
+    match state.app.create_webhook(s.p(), new).await {
+        // The secret is shown on this answer only: not in a redirect URL, not stored in clear elsewhere.
+        Ok(w) => admin_webhooks_page(&state, &s, w.secret, None).await,
+        Err(AppError::Forbidden { .. }) => {
+            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
+        }
+        Err(e) => admin_webhooks_page(&state, &s, None, Some(problem_text(&e))).await,
+    }
+}
+
+async fn admin_delete_webhook(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<leadgate_core::ids::WebhookId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    match state.app.delete_webhook(s.p(), id).await {
+        Ok(()) => Redirect::to("/admin/webhooks").into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+async fn admin_redeliver(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<leadgate_core::ids::DeliveryId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    match state.app.redeliver(s.p(), id).await {
+        Ok(_) => Redirect::to("/admin/webhooks").into_response(),
         Err(e) => app_error(&s, e),
     }
 }
