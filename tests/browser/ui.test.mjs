@@ -224,3 +224,35 @@ test("an admin manages users, the sales agreement and webhooks; a rep cannot", a
   assert.match(await repPage.textContent("[role=alert]"), /role does not allow/);
   await rep.close();
 });
+
+test("the import wizard shows the mapping and first rows, imports with progress, and reports rejects", async () => {
+  const context = await browser.browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await signIn(page, "admin@leadgate.local");
+  await page.goto(leadgate.base + "/import");
+  const csv = "Courriel,Prénom,Société,Statut\nana@wizard.example,Ana,Wizard Ltd,Select\nnot-an-email,Bob,Nope Inc,Hot\nzoe@wizard.example,Zoé,Wizard Ltd,Warm\n";
+  await page.setInputFiles("#file", { name: "salon.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await page.click("form[action='/import'] button[type=submit]");
+  await page.waitForURL(/\/import\/[0-9a-f-]+\?/);
+  const mapping = await page.$$eval("#h-mapping ~ table tbody tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent.trim())));
+  assert.deepEqual(mapping.map((m) => m[1]), ["email", "first_name", "company", "custom.statut (text)"], "French headers recognised");
+  assert.equal(await page.locator("#h-rows ~ table tbody tr").count(), 3, "the first rows, as in the file");
+
+  // "Statut" is not worth keeping: send it nowhere, and read "Select" as empty.
+  await page.fill("#map", "ignore=Statut");
+  await page.fill("#missing", "Select");
+  await page.click("button[value=preview]");
+  await page.waitForURL(/map=/);
+  const remapped = await page.$$eval("#h-mapping ~ table tbody tr", (rows) => rows.map((r) => r.cells[1].textContent.trim()));
+  assert.equal(remapped[3], "ignore");
+  await page.click("button[value=run]");
+  await page.waitForURL(/\/import\?job=/);
+  await page.waitForSelector("#job:has-text('Imported')", { timeout: 30_000 });
+  assert.match(await page.textContent("#job"), /2 created, 0 updated, 0 unchanged, 1 rejected/);
+  const rejects = await page.evaluate(async (href) => (await fetch(href)).text(), await page.getAttribute("a[href$='rejects.csv']", "href"));
+  assert.match(rejects, /^line,column,value,reason\r\n3,Courriel,not-an-email,/);
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-import.png"), fullPage: true });
+  const found = await api(leadgate.base, "GET", "/api/v1/contacts?email=zoe@wizard.example");
+  assert.equal(found.body.items[0].first_name, "Zoé");
+  await context.close();
+});
