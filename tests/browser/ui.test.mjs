@@ -66,6 +66,13 @@ test("a marketer finds the hot lead first and reads its exact score", async () =
   await page.waitForURL(/temperature=cold/);
   assert.deepEqual(await page.$$eval("tbody tr td:nth-child(2) a", (as) => as.map((a) => a.textContent.trim())), ["Cole Dormant"]);
 
+  // The filters can be kept as a named view, one click away afterwards.
+  await page.fill("#v-name", "Cold ones");
+  await page.click("form[action='/leads/views'] button[type=submit]");
+  await page.goto(leadgate.base + "/leads");
+  await page.click("nav[aria-label='Saved views'] a:has-text('Cold ones')");
+  await page.waitForURL(/temperature=cold/);
+
   // The filtered list exports as CSV, formulas neutralised.
   const csv = await page.evaluate(async (href) => (await fetch(href)).text(), await page.getAttribute("a[href^='/leads.csv']", "href"));
   const lines = csv.trim().split("\r\n");

@@ -209,6 +209,39 @@ impl App {
         Ok(s.inbox(filter, max.clamp(1, 100_000) as i64, 0).await?)
     }
 
+    /// Saves the inbox filters under a name, for the user (same name: replaced).
+    pub async fn save_view(&self, principal: &Principal, name: &str, query: &str) -> Result<(), AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 80 || !leadgate_core::validation::is_plain_text(name) {
+            return Err(AppError::invalid("name", "give the view a name of at most 80 characters"));
+        }
+        if query.len() > 2000 {
+            return Err(AppError::invalid("query", "these filters are too long to save"));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.save_view(uuid::Uuid::now_v7(), principal.user.id, name, query, self.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn saved_views(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<leadgate_store::web::SavedView>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        Ok(self.store.read().await?.saved_views(principal.user.id).await?)
+    }
+
+    pub async fn delete_view(&self, principal: &Principal, id: uuid::Uuid) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_view(id, principal.user.id).await? {
+            return Err(AppError::not_found("saved view", id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The funnel of a period by source, and open leads by temperature, for the dashboard.
     pub async fn dashboard(
         &self,

@@ -238,6 +238,50 @@ impl Session {
     }
 }
 
+/// A saved view of the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedView {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub query: String,
+}
+
+impl Session {
+    /// Saves (or replaces, by name) a view of the inbox for a user.
+    pub async fn save_view(
+        &mut self,
+        id: uuid::Uuid,
+        user: UserId,
+        name: &str,
+        query: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO saved_views (id, user_id, name, query, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query",
+            args![id, user, name, query, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn saved_views(&mut self, user: UserId) -> Result<Vec<SavedView>, StoreError> {
+        self.fetch_all(
+            "SELECT id, name, query FROM saved_views WHERE user_id = $1 ORDER BY name",
+            args![user],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok(SavedView { id: r.get(0)?, name: r.get(1)?, query: r.get(2)? }))
+        .collect()
+    }
+
+    pub async fn delete_view(&mut self, id: uuid::Uuid, user: UserId) -> Result<bool, StoreError> {
+        Ok(self.execute("DELETE FROM saved_views WHERE id = $1 AND user_id = $2", args![id, user]).await?
+            == 1)
+    }
+}
+
 /// Contacts per first-touch source: how many arrived in a period, and how many of them (or of
 /// older ones) reached MQL, SQL and customer in it.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -169,6 +169,10 @@ texts! {
     title: "Title", "Intitulé";
     error_title: "Something went wrong", "Un problème est survenu";
     nav_dashboard: "Dashboard", "Tableau de bord";
+    saved_views: "Saved views", "Vues enregistrées";
+    save_view: "Save these filters as", "Enregistrer ces filtres sous";
+    view_name: "View name", "Nom de la vue";
+    remove: "Remove", "Retirer";
     nav_import: "Import", "Importer";
     import_title: "Import a CSV file", "Importer un fichier CSV";
     import_intro: "Contacts, companies or deals from a spreadsheet or another tool's export. Rows already imported are recognised (external id, then e-mail): importing again changes nothing.", "Contacts, entreprises ou affaires depuis un tableur ou l'export d'un autre outil. Les lignes déjà importées sont reconnues (identifiant externe, puis e-mail) : réimporter ne change rien.";

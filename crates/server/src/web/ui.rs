@@ -40,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/leads", get(leads))
         .route("/leads.csv", get(leads_csv))
         .route("/leads/bulk", post(leads_bulk))
+        .route("/leads/views", post(save_view))
+        .route("/leads/views/{id}/delete", post(delete_view))
         .route("/queue", get(queue))
         .route("/tasks", get(tasks))
         .route("/tasks/{id}/done", post(task_done))
@@ -459,6 +461,14 @@ struct LeadsPage {
     here: String,
     reps: Vec<Choice>,
     bulk_message: Option<String>,
+    views: Vec<ViewLink>,
+    query: String,
+}
+
+pub struct ViewLink {
+    pub id: String,
+    pub name: String,
+    pub query: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -587,7 +597,74 @@ async fn leads(State(state): State<AppState>, s: Signed, Query(q): Query<LeadsQu
         here: format!("{base}page={page}"),
         reps: rep_choices(&state, s.p()).await,
         bulk_message: q.done.clone(),
+        views: state
+            .app
+            .saved_views(s.p())
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| ViewLink { id: v.id.to_string(), name: v.name, query: v.query })
+            .collect(),
+        query: filter_query(&filter),
     })
+}
+
+#[derive(Deserialize)]
+struct ViewForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    query: String,
+}
+
+async fn save_view(State(state): State<AppState>, s: Signed, Form(f): Form<ViewForm>) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    // Stored as the filters' own query string, rebuilt from a parsed filter so only known
+    // filters are kept.
+    let parsed: LeadsQuery = serde_urlencoded_query(&f.query);
+    let query = filter_query(&inbox_filter(&parsed));
+    match state.app.save_view(s.p(), &f.name, &query).await {
+        Ok(()) => Redirect::to(&format!("/leads?{query}")).into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+/// The inbox filters from a query string (unknown keys ignored).
+fn serde_urlencoded_query(q: &str) -> LeadsQuery {
+    let mut out = LeadsQuery::default();
+    for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+        let v = Some(v.into_owned());
+        match k.as_ref() {
+            "stage" => out.stage = v,
+            "temperature" => out.temperature = v,
+            "grade" => out.grade = v,
+            "source" => out.source = v,
+            "owner" => out.owner = v,
+            "q" => out.q = v,
+            _ => {}
+        }
+    }
+    out
+}
+
+async fn delete_view(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    match state.app.delete_view(s.p(), id).await {
+        Ok(()) => Redirect::to("/leads").into_response(),
+        Err(e) => app_error(&s, e),
+    }
 }
 
 async fn rep_choices(state: &AppState, p: &Principal) -> Vec<Choice> {

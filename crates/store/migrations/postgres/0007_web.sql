@@ -20,3 +20,13 @@ CREATE INDEX ix_web_sessions_user ON web_sessions (user_id);
 -- after a page, however many contacts there are.
 DROP INDEX ix_contacts_inbox;
 CREATE INDEX ix_contacts_inbox ON contacts (temperature, engagement, id);
+
+-- Saved views of the lead inbox: a name and the filters (a query string), per user.
+CREATE TABLE saved_views (
+    id UUID PRIMARY KEY,
+    user_id UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX ux_saved_views_name ON saved_views (user_id, name);
