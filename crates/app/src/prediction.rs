@@ -729,6 +729,39 @@ impl App {
         })
     }
 
+    /// The fields that weigh most in the active model's predictions: the mean absolute
+    /// contribution (log-odds) per field over up to `sample` contacts, largest first. `None`
+    /// without an active model.
+    pub async fn model_influence(
+        &self,
+        principal: &Principal,
+        sample: u32,
+    ) -> Result<Option<Vec<(String, f64)>>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let now = self.now();
+        let mut s = self.store.read().await?;
+        let Some((_, model)) = self.active_model(&mut s).await? else { return Ok(None) };
+        let ids = s.contact_ids_after(None, sample.clamp(1, 2_000)).await?;
+        let names = FieldNames::new(&s.custom_fields(None).await?);
+        let facts = s.prediction_facts(&ids).await?;
+        let cutoffs: Vec<(ContactId, Timestamp)> = facts.iter().map(|f| (f.contact.id, now)).collect();
+        let counts = s.timeline_counts(&cutoffs).await?;
+        let mut sums: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+        for f in &facts {
+            let kinds = counts.get(&f.contact.id).map_or(&[][..], Vec::as_slice);
+            let row = model_row(&model, contact_features(f, kinds, now, &names));
+            let p = model.predict(&row).map_err(|e| AppError::Internal(e.to_string()))?;
+            for c in p.contributions {
+                *sums.entry(c.field).or_default() += c.value.abs();
+            }
+        }
+        let n = facts.len().max(1) as f64;
+        let mut out: Vec<(String, f64)> =
+            sums.into_iter().map(|(k, v)| (k, v / n)).filter(|(_, v)| *v > 0.0).collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(Some(out))
+    }
+
     /// Predicts `ids` with `model` as of now and stores the probabilities.
     async fn predict_in(
         &self,

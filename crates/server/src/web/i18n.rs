@@ -290,6 +290,11 @@ texts! {
     predicted: "Predicted", "Prévu";
     observed: "Observed", "Observé";
     fields_used: "Fields used", "Champs utilisés";
+    influence_title: "What weighs most", "Ce qui pèse le plus";
+    influence_intro: "Average effect on a lead's odds, over a sample of your contacts.", "Effet moyen sur les chances d'un lead, sur un échantillon de vos contacts.";
+    gains_title: "Gains: share of conversions found by calling the most likely first", "Gains : part des conversions trouvées en appelant d'abord les plus probables";
+    leads_called: "Leads called", "Leads appelés";
+    conversions_found: "Conversions found", "Conversions trouvées";
     fields_excluded: "Fields excluded", "Champs exclus";
     versions: "Versions", "Versions";
     version: "Version", "Version";

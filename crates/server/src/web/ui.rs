@@ -1406,24 +1406,25 @@ fn xml(s: &str) -> String {
 }
 
 /// Horizontal bars, one per (label, value), drawn on the server: no script, no CDN.
-fn bars_svg(title: &str, bars: &[(String, i64, &str)]) -> String {
-    let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1) as f64;
+fn bars_svg(title: &str, bars: &[(String, f64, String, &str)]) -> String {
+    let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
     let (row, label_w, width) = (28.0, 150.0, 560.0);
     let height = row * bars.len() as f64 + 8.0;
     let mut svg = format!(
         r#"<svg role="img" aria-label="{}" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px">"#,
         xml(title)
     );
-    for (i, (label, value, color)) in bars.iter().enumerate() {
+    for (i, (label, value, shown, color)) in bars.iter().enumerate() {
         let y = 4.0 + i as f64 * row;
-        let w = ((width - label_w - 70.0) * (*value as f64) / max).max(1.0);
+        let w = ((width - label_w - 70.0) * value / max).max(1.0);
         let _ = write!(
             svg,
-            r##"<text x="0" y="{ty}" font-size="13" fill="#1d2330">{l}</text><rect x="{label_w}" y="{y}" width="{w:.1}" height="{h}" fill="{color}" rx="3"/><text x="{vx:.1}" y="{ty}" font-size="13" fill="#1d2330">{value}</text>"##,
+            r##"<text x="0" y="{ty}" font-size="13" fill="#1d2330">{l}</text><rect x="{label_w}" y="{y}" width="{w:.1}" height="{h}" fill="{color}" rx="3"/><text x="{vx:.1}" y="{ty}" font-size="13" fill="#1d2330">{v}</text>"##,
             ty = y + 16.0,
             l = xml(label),
             h = row - 8.0,
             vx = label_w + w + 6.0,
+            v = xml(shown),
         );
     }
     svg.push_str("</svg>");
@@ -1500,21 +1501,25 @@ async fn dashboard(State(state): State<AppState>, s: Signed, Query(q): Query<Per
     let funnel_svg = bars_svg(
         t.dashboard_title,
         &[
-            (t.funnel_leads.to_string(), total.0, "#1f4fd1"),
-            (t.funnel_mql.to_string(), total.1, "#3b6fe0"),
-            (t.funnel_sql.to_string(), total.2, "#5b8af0"),
-            (t.funnel_customer.to_string(), total.3, "#166534"),
+            (t.funnel_leads.to_string(), total.0 as f64, num(total.0), "#1f4fd1"),
+            (t.funnel_mql.to_string(), total.1 as f64, num(total.1), "#3b6fe0"),
+            (t.funnel_sql.to_string(), total.2 as f64, num(total.2), "#5b8af0"),
+            (t.funnel_customer.to_string(), total.3 as f64, num(total.3), "#166534"),
         ],
     );
     let count =
         |code: Option<&str>| temps.iter().filter(|(k, _)| k.as_deref() == code).map(|(_, n)| *n).sum::<i64>();
-    let temp_bars = vec![
-        (t.hot.to_string(), count(Some("hot")), "#b3261e"),
-        (t.warm.to_string(), count(Some("warm")), "#9a5b00"),
-        (t.cold.to_string(), count(Some("cold")), "#1e5a8a"),
-        (t.not_scored.to_string(), count(None), "#6b7280"),
-    ];
-    let temperatures = temp_bars.iter().map(|(l, n, _)| Row2 { a: l.clone(), b: num(*n) }).collect();
+    let temp_bars: Vec<(String, f64, String, &str)> = [
+        (t.hot, count(Some("hot")), "#b3261e"),
+        (t.warm, count(Some("warm")), "#9a5b00"),
+        (t.cold, count(Some("cold")), "#1e5a8a"),
+        (t.not_scored, count(None), "#6b7280"),
+    ]
+    .into_iter()
+    .map(|(l, n, color)| (l.to_string(), n as f64, num(n), color))
+    .collect();
+    let temperatures =
+        temp_bars.iter().map(|(l, _, shown, _)| Row2 { a: l.clone(), b: shown.clone() }).collect();
     let temperature_svg = bars_svg(t.open_by_temperature, &temp_bars);
     let mut sources: Vec<SourceLine> = funnel
         .iter()
@@ -1688,6 +1693,8 @@ pub struct ActiveModel {
     pub metrics: Vec<Row2>,
     pub trained: String,
     pub calibration_svg: String,
+    pub influence_svg: String,
+    pub gains_svg: String,
     pub fields_used: Vec<String>,
     pub fields_excluded: Vec<String>,
 }
@@ -1742,6 +1749,41 @@ fn calibration_svg(t: &Texts, bins: &[(f64, f64, usize)]) -> String {
     svg
 }
 
+/// Cumulative share of conversions against cumulative share of leads, calling the most likely
+/// first (probability bins of the held-out part, highest first); the diagonal is calling at random.
+fn gains_svg(t: &Texts, bins: &[(f64, f64, usize)]) -> String {
+    let mut sorted: Vec<(f64, f64, usize)> = bins.to_vec();
+    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let leads: f64 = sorted.iter().map(|b| b.2 as f64).sum();
+    let conversions: f64 = sorted.iter().map(|b| b.1 * b.2 as f64).sum();
+    let (size, pad) = (300.0, 36.0);
+    let scale = |v: f64| pad + v * (size - 2.0 * pad);
+    let mut svg = format!(
+        r##"<svg role="img" aria-label="{}" viewBox="0 0 {size} {size}" width="100%" style="max-width:{size}px"><rect x="{pad}" y="{pad}" width="{w}" height="{w}" fill="none" stroke="#d1d5db"/><line x1="{pad}" y1="{b}" x2="{b}" y2="{pad}" stroke="#9ca3af" stroke-dasharray="4 3"/>"##,
+        xml(t.gains_title),
+        w = size - 2.0 * pad,
+        b = size - pad,
+    );
+    if leads > 0.0 && conversions > 0.0 {
+        let (mut x, mut y) = (0.0, 0.0);
+        let mut path = format!("M{:.1},{:.1} ", scale(0.0), size - scale(0.0));
+        for (_, rate, count) in &sorted {
+            x += *count as f64 / leads;
+            y += rate * *count as f64 / conversions;
+            let _ = write!(path, "L{:.1},{:.1} ", scale(x), size - scale(y));
+        }
+        let _ = write!(svg, r##"<path d="{path}" fill="none" stroke="#166534" stroke-width="2"/>"##);
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="{pad}" y="{ly}" font-size="12" fill="#1d2330">{l} →</text><text x="8" y="{pad}" font-size="12" fill="#1d2330" transform="rotate(-90 8 {pad})" text-anchor="end">{c} →</text></svg>"##,
+        ly = size - 10.0,
+        l = xml(t.leads_called),
+        c = xml(t.conversions_found),
+    );
+    svg
+}
+
 #[derive(Deserialize)]
 struct ModelQuery {
     job: Option<String>,
@@ -1773,6 +1815,21 @@ async fn model(State(state): State<AppState>, s: Signed, Query(q): Query<ModelQu
         },
         None => None,
     };
+    let influence = state.app.model_influence(s.p(), 200).await.ok().flatten().unwrap_or_default();
+    let influence_bars: Vec<(String, f64, String, &str)> = influence
+        .iter()
+        .take(10)
+        .map(|(field, v)| {
+            // The label column is narrow: long field names end with an ellipsis.
+            let label = if field.chars().count() > 19 {
+                format!("{}…", field.chars().take(18).collect::<String>())
+            } else {
+                field.clone()
+            };
+            (label, *v, s.lang.number(*v, 2), "#1f4fd1")
+        })
+        .collect();
+    let influence_svg = bars_svg(t.influence_title, &influence_bars);
     let active = views.iter().find(|v| v.active).map(|m| {
         let report: Option<leadgate_model::TrainingReport> = serde_json::from_value(m.report.clone()).ok();
         let chosen = report.as_ref().and_then(|r| r.chosen().cloned());
@@ -1808,6 +1865,8 @@ async fn model(State(state): State<AppState>, s: Signed, Query(q): Query<ModelQu
                 s.lang.datetime(m.trained_at)
             ),
             calibration_svg: calibration_svg(t, &bins),
+            influence_svg: influence_svg.clone(),
+            gains_svg: gains_svg(t, &bins),
             fields_used: report.as_ref().map(|r| r.fields_used.clone()).unwrap_or_default(),
             fields_excluded: report.as_ref().map(|r| r.fields_excluded.clone()).unwrap_or_default(),
         }
