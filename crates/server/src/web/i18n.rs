@@ -169,6 +169,13 @@ texts! {
     title: "Title", "Intitulé";
     error_title: "Something went wrong", "Un problème est survenu";
     nav_dashboard: "Dashboard", "Tableau de bord";
+    sla_title: "Sales agreement", "Accord marketing–ventes";
+    sla_compliance: "Touched within the deadline", "Contactés dans les délais";
+    assigned_leads: "Leads handed to sales", "Leads transmis aux ventes";
+    waiting_leads: "Waiting for a rep", "En attente d'un commercial";
+    median_first_touch: "Median time to first touch", "Délai médian du premier contact";
+    rejections: "Rejections", "Rejets";
+    none: "None", "Aucun";
     saved_views: "Saved views", "Vues enregistrées";
     save_view: "Save these filters as", "Enregistrer ces filtres sous";
     view_name: "View name", "Nom de la vue";

@@ -1457,6 +1457,7 @@ struct DashboardPage {
     temperature_svg: String,
     temperatures: Vec<Row2>,
     sources: Vec<SourceLine>,
+    sla: Vec<Row2>,
 }
 
 #[derive(Deserialize)]
@@ -1533,6 +1534,51 @@ async fn dashboard(State(state): State<AppState>, s: Signed, Query(q): Query<Per
         })
         .collect();
     sources.sort_by(|a, b| a.source.cmp(&b.source));
+    let sla = match state.app.handoff_metrics(s.p(), from_t, to_t).await {
+        Ok(m) => {
+            let minutes = |x: f64| duration_words(s.lang, (x * 60.0).round() as i64);
+            let mut rows = vec![
+                Row2 { a: t.assigned_leads.into(), b: num(m.assigned as i64) },
+                Row2 { a: t.waiting_leads.into(), b: num(m.unassigned as i64) },
+                Row2 {
+                    a: t.sla_compliance.into(),
+                    b: m.compliance.map_or("—".into(), |c| s.lang.percent(c)),
+                },
+            ];
+            for (temperature, median) in &m.median_minutes_to_first_touch_by_temperature {
+                rows.push(Row2 {
+                    a: format!(
+                        "{} ({})",
+                        t.median_first_touch,
+                        temperature_label(t, temperature).to_lowercase()
+                    ),
+                    b: minutes(*median),
+                });
+            }
+            let reason = |code: &str| match code {
+                "not_a_fit" => t.reason_not_a_fit.to_string(),
+                "no_budget" => t.reason_no_budget.to_string(),
+                "no_authority" => t.reason_no_authority.to_string(),
+                "bad_data" => t.reason_bad_data.to_string(),
+                "duplicate" => t.reason_duplicate.to_string(),
+                "unreachable" => t.reason_unreachable.to_string(),
+                "other" => t.reason_other.to_string(),
+                other => other.to_string(),
+            };
+            let rejections = m
+                .rejections
+                .iter()
+                .map(|(k, v)| format!("{}: {v}", reason(k)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            rows.push(Row2 {
+                a: t.rejections.into(),
+                b: if rejections.is_empty() { t.none.into() } else { rejections },
+            });
+            rows
+        }
+        Err(e) => return app_error(&s, e),
+    };
     render(DashboardPage {
         c: s.chrome("dashboard"),
         from: from.to_string(),
@@ -1542,6 +1588,7 @@ async fn dashboard(State(state): State<AppState>, s: Signed, Query(q): Query<Per
         temperature_svg,
         temperatures,
         sources,
+        sla,
     })
 }
 
