@@ -1325,7 +1325,8 @@ handoff_tests! {
         assert_eq!(t.app.run_timers().await.unwrap(), 1, "the reminder");
         assert_eq!(t.app.run_timers().await.unwrap(), 0, "fired once");
         clock.set(at("2026-11-30T09:31:00Z"));
-        assert_eq!(t.app.run_timers().await.unwrap(), 1, "the breach");
+        // The breach, the rep's first-contact task falling due, and the manager's new task.
+        assert_eq!(t.app.run_timers().await.unwrap(), 3);
         let after = t.get(&format!("/api/v1/contacts/{cid}/assignments")).await;
         let list = after.body.as_array().unwrap();
         assert_eq!(list.len(), 2, "{}", after.body);
@@ -1508,5 +1509,38 @@ api_tests! {
         assert_eq!(names(t.app.inbox(&principal, &text, 50, 0).await.unwrap()), ["warm"]);
         let stage = leadgate_store::web::InboxFilter { stage: Some("customer".into()), ..Default::default() };
         assert!(t.app.inbox(&principal, &stage, 50, 0).await.unwrap().is_empty());
+    }
+}
+
+handoff_tests! {
+    async fn a_missed_deadline_gives_the_manager_a_task(t, clock) {
+        let at = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
+        let (ada, _) = sales_user(&t, "ada@sales.example").await;
+        let manager = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        let r = t.send(Method::PUT, &format!("/api/v1/reps/{ada}"), Some(ADMIN_KEY), Some(json!({"manager_id": manager}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let mut agreement = t.get("/api/v1/agreement").await.body["agreement"].clone();
+        agreement["routing"] = json!([{"name": "all", "assign": {"strategy": "rep", "user_id": ada}}]);
+        agreement["on_breach"] = json!("notify_manager");
+        assert_eq!(t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement)).await.status, StatusCode::OK);
+        clock.set(at("2026-11-24T10:00:00Z"));
+        let c = t.post("/api/v1/contacts", json!({"email": "late@buyer.example"})).await;
+        let cid = c.body["id"].as_str().unwrap().to_string();
+        t.post(&format!("/api/v1/contacts/{cid}/lifecycle"), json!({"to": "mql"})).await;
+        assert!(t.get("/api/v1/tasks").await.body.as_array().unwrap().is_empty(), "the manager has nothing yet");
+        // Cold lead: three working days (24 working hours) from Tuesday 10:00 is Friday 10:00.
+        clock.set(at("2026-11-27T09:59:00Z"));
+        assert_eq!(t.app.run_timers().await.unwrap(), 1, "only the reminder");
+        clock.set(at("2026-11-27T10:00:00Z"));
+        // The breach, the rep's first-contact task falling due, and the manager's new task.
+        assert_eq!(t.app.run_timers().await.unwrap(), 3);
+        let tasks = t.get("/api/v1/tasks").await;
+        let list = tasks.body.as_array().unwrap();
+        assert_eq!(list.len(), 1, "{}", tasks.body);
+        assert_eq!(list[0]["contact_id"], json!(cid));
+        assert!(list[0]["title"].as_str().unwrap().contains("missed the first-touch deadline"));
+        let a = t.get(&format!("/api/v1/contacts/{cid}/assignments")).await;
+        assert_eq!(a.body[0]["rep_id"], json!(ada), "the lead stays with the rep: the manager follows up");
+        assert_eq!(a.body[0]["sla"], "breached");
     }
 }
