@@ -174,7 +174,41 @@ pub struct Engagement {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TemperatureReading {
     pub level: Temperature,
+    /// The reason in English words (logs, CLI, API readers).
     pub reason: String,
+    /// The same reason as data, for interfaces that speak other languages.
+    pub cause: TemperatureCause,
+}
+
+/// Why a contact has its temperature: the first rule that held, with its figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TemperatureCause {
+    /// An intent signal (quote, demo, contact-sales request) within the window.
+    Intent { event_kind: String, on: String, within_days: f64 },
+    /// Repeated pricing page visits within the window.
+    PricingVisits { visits: usize, within_days: f64 },
+    HotEngagement {
+        #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+        engagement: Points,
+        #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+        threshold: Points,
+    },
+    WarmEngagement {
+        #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+        engagement: Points,
+        #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+        threshold: Points,
+    },
+    /// Scored activity within the recent window, however small.
+    RecentActivity { days: f64, label: String, on: String },
+    Cold {
+        #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+        engagement: Points,
+        #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+        threshold: Points,
+    },
 }
 
 /// A knock-out that holds.
@@ -369,7 +403,11 @@ fn temperature(
     now: Timestamp,
 ) -> TemperatureReading {
     let t = rules.temperature_doc();
-    let hot = |reason: String| TemperatureReading { level: Temperature::Hot, reason };
+    let hot = |reason: String, cause: TemperatureCause| TemperatureReading {
+        level: Temperature::Hot,
+        reason,
+        cause,
+    };
     let date = |at_us: i64| {
         Timestamp::from_microsecond(at_us).map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default()
     };
@@ -381,21 +419,30 @@ fn temperature(
         .find(|e| e.intent.is_some() && age_days(e.at, now) <= t.intent_within_days)
     {
         let kind = e.intent.and_then(|i| rules.intent_kinds.get(i as usize)).map_or("intent", |k| k.as_str());
-        return hot(format!(
-            "intent signal: {kind} on {} (within {} days)",
-            date(e.at),
-            t.intent_within_days
-        ));
+        return hot(
+            format!("intent signal: {kind} on {} (within {} days)", date(e.at), t.intent_within_days),
+            TemperatureCause::Intent {
+                event_kind: kind.to_string(),
+                on: date(e.at),
+                within_days: t.intent_within_days,
+            },
+        );
     }
     if let Some(p) = &t.pricing_visits {
         let visits =
             ledger.entries.iter().filter(|e| e.pricing && age_days(e.at, now) <= p.within_days).count();
         if visits >= p.count as usize {
-            return hot(format!("{visits} pricing page visits in the last {} days", p.within_days));
+            return hot(
+                format!("{visits} pricing page visits in the last {} days", p.within_days),
+                TemperatureCause::PricingVisits { visits, within_days: p.within_days },
+            );
         }
     }
     if engagement >= t.hot_engagement {
-        return hot(format!("engagement {engagement} is at or above the hot threshold {}", t.hot_engagement));
+        return hot(
+            format!("engagement {engagement} is at or above the hot threshold {}", t.hot_engagement),
+            TemperatureCause::HotEngagement { engagement, threshold: t.hot_engagement },
+        );
     }
     if engagement >= t.warm_engagement {
         return TemperatureReading {
@@ -404,6 +451,7 @@ fn temperature(
                 "engagement {engagement} is at or above the warm threshold {}",
                 t.warm_engagement
             ),
+            cause: TemperatureCause::WarmEngagement { engagement, threshold: t.warm_engagement },
         };
     }
     if let Some(days) = t.active_within_days
@@ -414,6 +462,7 @@ fn temperature(
         return TemperatureReading {
             level: Temperature::Warm,
             reason: format!("active in the last {days} days: {label} on {}", date(e.at)),
+            cause: TemperatureCause::RecentActivity { days, label: label.to_string(), on: date(e.at) },
         };
     }
     TemperatureReading {
@@ -422,5 +471,6 @@ fn temperature(
             "engagement {engagement} is below the warm threshold {} and no intent signal",
             t.warm_engagement
         ),
+        cause: TemperatureCause::Cold { engagement, threshold: t.warm_engagement },
     }
 }

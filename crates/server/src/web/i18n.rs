@@ -168,6 +168,33 @@ texts! {
     mark_done: "Mark done", "Marquer comme faite";
     title: "Title", "Intitulé";
     error_title: "Something went wrong", "Un problème est survenu";
+    ev_page_view: "Page viewed", "Page vue";
+    ev_form_submitted: "Form submitted", "Formulaire envoyé";
+    ev_content_downloaded: "Content downloaded", "Contenu téléchargé";
+    ev_white_paper_downloaded: "White paper downloaded", "Livre blanc téléchargé";
+    ev_newsletter_signup: "Newsletter signup", "Inscription à la newsletter";
+    ev_webinar_registered: "Registered for a webinar", "Inscrit à un webinaire";
+    ev_webinar_attended: "Attended a webinar", "A assisté à un webinaire";
+    ev_email_opened: "E-mail opened", "E-mail ouvert";
+    ev_email_clicked: "E-mail link clicked", "Lien d'e-mail cliqué";
+    ev_trade_fair_visit: "Trade-fair visit", "Visite sur un salon";
+    ev_information_request: "Information request", "Demande d'information";
+    ev_quote_request: "Quote request", "Demande de devis";
+    ev_demo_request: "Demo request", "Demande de démo";
+    ev_contact_sales_request: "Asked to talk to sales", "Demande de contact commercial";
+    ev_call_logged: "Call", "Appel";
+    ev_meeting_logged: "Meeting", "Rendez-vous";
+    ev_email_logged: "E-mail exchanged", "E-mail échangé";
+    ev_unsubscribed: "Unsubscribed", "Désinscrit";
+    ev_email_bounced: "E-mail bounced", "E-mail rejeté";
+    cap_daily: "daily cap", "plafond quotidien";
+    why_intent: "intent signal: {kind} on {on} (within {days} days)", "signal d'intention : {kind} le {on} (depuis moins de {days} jours)";
+    why_pricing: "{visits} pricing page visits in the last {days} days", "{visits} visites de la page des tarifs ces {days} derniers jours";
+    why_hot: "engagement {e} is at or above the hot threshold {x}", "engagement {e}, au moins le seuil chaud {x}";
+    why_warm: "engagement {e} is at or above the warm threshold {x}", "engagement {e}, au moins le seuil tiède {x}";
+    why_recent: "active in the last {days} days: {label} on {on}", "actif ces {days} derniers jours : {label} le {on}";
+    why_cold: "engagement {e} is below the warm threshold {x} and no intent signal", "engagement {e} sous le seuil tiède {x}, sans signal d'intention";
+    cap_lifetime: "lifetime cap", "plafond total";
     nav_dashboard: "Dashboard", "Tableau de bord";
     sla_title: "Sales agreement", "Accord marketing–ventes";
     sla_compliance: "Touched within the deadline", "Contactés dans les délais";
@@ -313,6 +340,33 @@ texts! {
     no_model_yet: "No model yet. Train one with `leadgate train` or the API.", "Pas encore de modèle. Entraînez-en un avec `leadgate train` ou l'API.";
 }
 
+/// The words for an event kind (custom kinds keep their own name).
+pub fn event_kind(t: &Texts, kind: &str) -> String {
+    match kind {
+        "page_view" => t.ev_page_view,
+        "form_submitted" => t.ev_form_submitted,
+        "content_downloaded" => t.ev_content_downloaded,
+        "white_paper_downloaded" => t.ev_white_paper_downloaded,
+        "newsletter_signup" => t.ev_newsletter_signup,
+        "webinar_registered" => t.ev_webinar_registered,
+        "webinar_attended" => t.ev_webinar_attended,
+        "email_opened" => t.ev_email_opened,
+        "email_clicked" => t.ev_email_clicked,
+        "trade_fair_visit" => t.ev_trade_fair_visit,
+        "information_request" => t.ev_information_request,
+        "quote_request" => t.ev_quote_request,
+        "demo_request" => t.ev_demo_request,
+        "contact_sales_request" => t.ev_contact_sales_request,
+        "call_logged" => t.ev_call_logged,
+        "meeting_logged" => t.ev_meeting_logged,
+        "email_logged" => t.ev_email_logged,
+        "unsubscribed" => t.ev_unsubscribed,
+        "email_bounced" => t.ev_email_bounced,
+        other => return other.replace('_', " "),
+    }
+    .to_string()
+}
+
 /// A language of the UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -381,6 +435,19 @@ impl Lang {
         }
     }
 
+    /// A day: `Nov 24, 2026` / `24 nov. 2026`.
+    pub fn date(self, d: jiff::civil::Date) -> String {
+        let months_en = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let months_fr = [
+            "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.",
+        ];
+        let m = (d.month() - 1) as usize;
+        match self {
+            Lang::En => format!("{} {}, {}", months_en[m], d.day(), d.year()),
+            Lang::Fr => format!("{} {} {}", d.day(), months_fr[m], d.year()),
+        }
+    }
+
     /// A number with `decimals` digits: `1,234.5` / `1 234,5`.
     pub fn number(self, x: f64, decimals: usize) -> String {
         let s = format!("{:.*}", decimals, x.abs());
@@ -422,6 +489,13 @@ mod tests {
         // Most texts differ between the languages; identical ones are words French borrows.
         let same = ALL_KEYS.iter().filter(|(_, en, fr)| en == fr).count();
         assert!(same * 5 < ALL_KEYS.len(), "{same} of {} texts are not translated", ALL_KEYS.len());
+    }
+
+    #[test]
+    fn every_built_in_event_kind_has_words() {
+        for (code, _) in leadgate_core::event::BUILT_IN_KINDS {
+            assert_ne!(event_kind(&FR, code), code.replace('_', " "), "{code} has no French words");
+        }
     }
 
     #[test]

@@ -945,13 +945,13 @@ async fn contact(
         .iter()
         .map(|e| EngagementLine {
             label: e.label.clone(),
-            event: e.kind.to_string(),
+            event: super::i18n::event_kind(t, e.kind.as_str()),
             when: s.lang.datetime(e.occurred_at),
             before: e.points_before_decay.to_string(),
             decay: format!("× {}", s.lang.number(e.decay_factor, 3)),
             cap: match e.cap_applied {
-                Some(Cap::Daily) => "daily".into(),
-                Some(Cap::Lifetime) => "lifetime".into(),
+                Some(Cap::Daily) => t.cap_daily.into(),
+                Some(Cap::Lifetime) => t.cap_lifetime.into(),
                 None => String::new(),
             },
             points: e.points.to_string(),
@@ -1047,7 +1047,7 @@ async fn contact(
         .items
         .iter()
         .map(|e| EventLine {
-            kind: e.kind.to_string(),
+            kind: super::i18n::event_kind(t, e.kind.as_str()),
             when: s.lang.datetime(e.occurred_at),
             detail: e
                 .properties
@@ -1104,7 +1104,7 @@ async fn contact(
         engagement_lines,
         temperature: temperature_label(t, temperature_code),
         temperature_code: temperature_code.into(),
-        temperature_reason: sc.temperature.reason.clone(),
+        temperature_reason: temperature_words(s.lang, &sc.temperature.cause),
         knockouts: sc.knockouts.iter().map(|k| format!("{}: {}", k.rule, k.reason)).collect(),
         probability,
         model_version,
@@ -1118,6 +1118,37 @@ async fn contact(
         can_decide: matches!(c.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql),
         reasons,
     })
+}
+
+/// Why a contact has its temperature, in the user's language.
+fn temperature_words(lang: Lang, cause: &leadgate_core::scoring::TemperatureCause) -> String {
+    use leadgate_core::scoring::TemperatureCause as C;
+    let t = lang.texts();
+    let days = |d: f64| lang.number(d, 0);
+    let points = |p: &leadgate_core::scoring::Points| lang.number(p.as_f64(), 2);
+    let day = |on: &str| on.parse::<jiff::civil::Date>().map_or(on.to_string(), |d| lang.date(d));
+    match cause {
+        C::Intent { event_kind, on, within_days } => t
+            .why_intent
+            .replace("{kind}", &super::i18n::event_kind(t, event_kind).to_lowercase())
+            .replace("{on}", &day(on))
+            .replace("{days}", &days(*within_days)),
+        C::PricingVisits { visits, within_days } => {
+            t.why_pricing.replace("{visits}", &visits.to_string()).replace("{days}", &days(*within_days))
+        }
+        C::HotEngagement { engagement, threshold } => {
+            t.why_hot.replace("{e}", &points(engagement)).replace("{x}", &points(threshold))
+        }
+        C::WarmEngagement { engagement, threshold } => {
+            t.why_warm.replace("{e}", &points(engagement)).replace("{x}", &points(threshold))
+        }
+        C::RecentActivity { days: d, label, on } => {
+            t.why_recent.replace("{days}", &days(*d)).replace("{label}", label).replace("{on}", &day(on))
+        }
+        C::Cold { engagement, threshold } => {
+            t.why_cold.replace("{e}", &points(engagement)).replace("{x}", &points(threshold))
+        }
+    }
 }
 
 #[derive(Deserialize)]
