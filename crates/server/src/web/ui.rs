@@ -1021,7 +1021,10 @@ async fn contact(
                     names.get(&r).cloned().unwrap_or_else(|| r.to_string())
                 }),
             },
-            Row2 { a: t.why.into(), b: a.why.clone() },
+            Row2 {
+                a: t.why.into(),
+                b: assignment_words(s.lang, a.rule.as_deref(), a.rep_id.is_some(), &a.why),
+            },
             Row2 { a: t.due.into(), b: a.due_at.map_or_else(dash, |d| s.lang.datetime(d)) },
             Row2 { a: "SLA".into(), b: sla_label(t, a.sla).into() },
         ],
@@ -1038,9 +1041,9 @@ async fn contact(
             who: match &h.actor {
                 Actor::User { user_id } => names.get(user_id).cloned().unwrap_or_else(|| user_id.to_string()),
                 Actor::Rule { rule, rules_version } => format!("{rule} (v{rules_version})"),
-                Actor::Import => "import".into(),
+                Actor::Import => t.by_import.into(),
             },
-            why: h.reason.clone(),
+            why: transition_words(s.lang, &h.actor, &h.reason),
         })
         .collect();
     let events = timeline
@@ -1118,6 +1121,77 @@ async fn contact(
         can_decide: matches!(c.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql),
         reasons,
     })
+}
+
+/// Why a stage changed, in the user's language. Rules' reasons are rebuilt from the rule that
+/// moved the contact; people's reasons are their own words, except the ones the product writes.
+fn transition_words(lang: Lang, actor: &Actor, reason: &str) -> String {
+    let t = lang.texts();
+    if lang == Lang::En {
+        return reason.to_string();
+    }
+    match actor {
+        Actor::Rule { rule, .. } => match rule.as_str() {
+            "mql-threshold" => t.rule_mql.into(),
+            "checklist-authority" => t.rule_authority.into(),
+            "fit-floor" => t.rule_fit_floor.into(),
+            "requalified" => t.rule_requalified.into(),
+            "sales-accepted" => t.rule_sales_accepted.into(),
+            r if r.starts_with("knockout:") => {
+                format!("{} : {}", t.rule_knockout, reason.trim_start_matches("knock-out: "))
+            }
+            _ => reason.to_string(),
+        },
+        _ if reason == "moved by hand" => t.moved_by_hand.into(),
+        _ => match reason.strip_prefix("rejected by sales: ") {
+            Some(rest) => {
+                let (code, note) =
+                    rest.split_once(" (").map_or((rest, None), |(c, n)| (c, Some(n.trim_end_matches(')'))));
+                let words = match code {
+                    "not a fit" => t.reason_not_a_fit,
+                    "no budget" => t.reason_no_budget,
+                    "no authority" => t.reason_no_authority,
+                    "bad data" => t.reason_bad_data,
+                    "duplicate" => t.reason_duplicate,
+                    "unreachable" => t.reason_unreachable,
+                    _ => t.reason_other,
+                };
+                match note {
+                    Some(n) => format!("{} : {words} ({n})", t.rejected_by_sales),
+                    None => format!("{} : {words}", t.rejected_by_sales),
+                }
+            }
+            None => reason.to_string(),
+        },
+    }
+}
+
+/// Why a lead went to its rep, in the user's language (the English sentence names every
+/// refusal; other languages name the rule).
+fn assignment_words(lang: Lang, rule: Option<&str>, assigned: bool, why: &str) -> String {
+    let t = lang.texts();
+    match (lang, rule, assigned) {
+        (Lang::En, ..) => why.to_string(),
+        (_, Some("by hand"), _) => t.routed_by_hand.into(),
+        (_, Some(rule), true) => format!("{} « {rule} »", t.routed_by_rule),
+        _ => t.no_eligible_rep.into(),
+    }
+}
+
+/// A task title the product wrote, in the user's language (people's own titles stay theirs).
+fn task_words(lang: Lang, title: &str) -> String {
+    let t = lang.texts();
+    if lang == Lang::En {
+        title.to_string()
+    } else if title == "First contact with this new lead" {
+        t.task_first_contact.into()
+    } else if title.starts_with("Follow up: no reply") {
+        t.task_follow_up.into()
+    } else if title.ends_with("missed the first-touch deadline on this lead") {
+        t.task_manager.into()
+    } else {
+        title.to_string()
+    }
 }
 
 /// Why a contact has its temperature, in the user's language.
@@ -1365,7 +1439,7 @@ async fn queue(State(state): State<AppState>, s: Signed) -> Response {
             left: a.seconds_left.map_or("—".into(), |x| duration_words(s.lang, x)),
             late: a.seconds_left.is_some_and(|x| x < 0),
             sla: sla_label(t, a.sla),
-            why: a.why,
+            why: assignment_words(s.lang, a.rule.as_deref(), a.rep_id.is_some(), &a.why),
         });
     }
     render(QueuePage { c: s.chrome("queue"), lines })
@@ -1403,7 +1477,7 @@ async fn tasks(State(state): State<AppState>, s: Signed) -> Response {
                 TaskKind::Email => t.kind_email,
                 TaskKind::Meeting => t.kind_meeting,
             },
-            title: x.title,
+            title: task_words(s.lang, &x.title),
             due: s.lang.datetime(x.due_at),
             overdue: x.overdue,
         })
@@ -2836,6 +2910,36 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/leads");
         assert_eq!(safe_next(Some("/\\evil.example")), "/leads");
         assert_eq!(safe_next(None), "/leads");
+    }
+
+    #[test]
+    fn reasons_the_product_writes_are_translated_and_peoples_own_words_kept() {
+        let user = Actor::User { user_id: UserId(uuid::Uuid::nil()) };
+        let rule = |r: &str| Actor::Rule { rule: r.into(), rules_version: 3 };
+        assert_eq!(transition_words(Lang::Fr, &user, "moved by hand"), "déplacé à la main");
+        assert_eq!(
+            transition_words(Lang::Fr, &user, "rejected by sales: no budget (next year)"),
+            "rejeté par les ventes : Pas de budget (next year)"
+        );
+        assert_eq!(transition_words(Lang::Fr, &user, "étudiant, pas acheteur"), "étudiant, pas acheteur");
+        assert!(
+            transition_words(Lang::Fr, &rule("mql-threshold"), "fit grade B …")
+                .starts_with("seuils du marketing")
+        );
+        assert_eq!(transition_words(Lang::En, &rule("mql-threshold"), "fit grade B …"), "fit grade B …");
+        assert_eq!(
+            task_words(Lang::Fr, "First contact with this new lead"),
+            "Premier contact avec ce nouveau lead"
+        );
+        assert_eq!(task_words(Lang::Fr, "Appeler Ada"), "Appeler Ada");
+        assert_eq!(
+            assignment_words(Lang::Fr, Some("inside"), true, "rule `inside`: …"),
+            "règle d'attribution « inside »"
+        );
+        assert_eq!(
+            assignment_words(Lang::Fr, None, false, "no routing rules are set up"),
+            "aucun commercial disponible"
+        );
     }
 
     #[test]
