@@ -642,8 +642,7 @@ impl App {
                 tx.insert_assignment(&record).await?;
             }
         }
-        self.emit_in(tx, "lead.assigned", json!({ "assignment": assignment_view(record.clone(), now) }), now)
-            .await?;
+        self.announce_assignment(tx, "lead.assigned", &record, now).await?;
         Ok(record)
     }
 
@@ -916,25 +915,13 @@ impl App {
             let mut tx = self.store.begin().await?;
             let warnings = tx.claim_sla_warnings(now, TIMER_BATCH).await?;
             for a in &warnings {
-                self.emit_in(
-                    &mut tx,
-                    "sla.warning",
-                    json!({ "assignment": assignment_view(a.clone(), now) }),
-                    now,
-                )
-                .await?;
+                self.announce_assignment(&mut tx, "sla.warning", a, now).await?;
             }
             let breaches = tx.claim_sla_breaches(now, TIMER_BATCH).await?;
             let agreement =
                 if breaches.is_empty() { None } else { Some(self.agreement_in(&mut tx).await?.agreement) };
             for a in &breaches {
-                self.emit_in(
-                    &mut tx,
-                    "sla.breached",
-                    json!({ "assignment": assignment_view(a.clone(), now) }),
-                    now,
-                )
-                .await?;
+                self.announce_assignment(&mut tx, "sla.breached", a, now).await?;
                 match agreement.as_ref().map(|g| g.on_breach) {
                     Some(BreachAction::NotifyManager) => self.notify_manager(&mut tx, a, now).await?,
                     Some(BreachAction::Reassign) => self.reassign_after_breach(&mut tx, a, now).await?,
@@ -952,6 +939,17 @@ impl App {
                 return Ok(fired);
             }
         }
+    }
+
+    /// Tells webhook subscribers about an assignment (`lead.assigned`, `sla.warning`, …).
+    async fn announce_assignment(
+        &self,
+        tx: &mut Session,
+        event_type: &str,
+        a: &AssignmentRecord,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        self.emit_in(tx, event_type, json!({ "assignment": assignment_view(a.clone(), now) }), now).await
     }
 
     async fn notify_manager(

@@ -182,6 +182,13 @@ pub struct AttemptRecord {
     pub error: Option<String>,
 }
 
+/// The two clocks of an assignment.
+#[derive(Debug, Clone, Copy)]
+enum SlaTimer {
+    Reminder,
+    Deadline,
+}
+
 /// What became of a delivery attempt.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AttemptOutcome {
@@ -377,13 +384,7 @@ impl Session {
         now: Timestamp,
         limit: i64,
     ) -> Result<Vec<AssignmentRecord>, StoreError> {
-        let sql = format!(
-            "UPDATE assignments SET warned_at = $1 WHERE id IN (SELECT id FROM assignments WHERE closed_at IS NULL \
-             AND first_touch_at IS NULL AND warned_at IS NULL AND remind_at <= $1 ORDER BY remind_at LIMIT $2 {}) \
-             RETURNING {ASSIGNMENT_COLUMNS}",
-            self.skip_locked()
-        );
-        self.fetch_all(&sql, args![now, limit]).await?.iter().map(assignment_from_row).collect()
+        self.claim_sla_timer(SlaTimer::Reminder, now, limit).await
     }
 
     /// Claims up to `limit` untouched assignments whose deadline passed, marking them breached.
@@ -392,9 +393,24 @@ impl Session {
         now: Timestamp,
         limit: i64,
     ) -> Result<Vec<AssignmentRecord>, StoreError> {
+        self.claim_sla_timer(SlaTimer::Deadline, now, limit).await
+    }
+
+    /// Marks (`warned_at` or `breached_at`) and returns untouched open assignments whose time
+    /// (`remind_at` or `due_at`) passed: the marking is the claim.
+    async fn claim_sla_timer(
+        &mut self,
+        timer: SlaTimer,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<AssignmentRecord>, StoreError> {
+        let (mark, time) = match timer {
+            SlaTimer::Reminder => ("warned_at", "remind_at"),
+            SlaTimer::Deadline => ("breached_at", "due_at"),
+        };
         let sql = format!(
-            "UPDATE assignments SET breached_at = $1 WHERE id IN (SELECT id FROM assignments WHERE closed_at IS NULL \
-             AND first_touch_at IS NULL AND breached_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT $2 {}) \
+            "UPDATE assignments SET {mark} = $1 WHERE id IN (SELECT id FROM assignments WHERE closed_at IS NULL \
+             AND first_touch_at IS NULL AND {mark} IS NULL AND {time} <= $1 ORDER BY {time} LIMIT $2 {}) \
              RETURNING {ASSIGNMENT_COLUMNS}",
             self.skip_locked()
         );

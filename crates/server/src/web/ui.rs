@@ -680,6 +680,17 @@ async fn rep_choices(state: &AppState, p: &Principal) -> Vec<Choice> {
     reps.into_iter().map(|(value, label)| Choice { value, label, selected: false }).collect()
 }
 
+/// A CSV file to download (`name` is ours, never the user's).
+fn csv_download(name: &'static str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let mut r =
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"))], body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
 /// One CSV cell: quoted when needed, and a leading `= + - @` neutralised so a spreadsheet never
 /// runs a contact's data as a formula.
 fn csv_cell(v: &str) -> String {
@@ -715,14 +726,7 @@ async fn leads_csv(State(state): State<AppState>, s: Signed, Query(q): Query<Lea
         out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"leads.csv\"")),
-        ],
-        out,
-    )
-        .into_response()
+    csv_download("leads.csv", out)
 }
 
 /// A bulk action on the checked rows of the inbox: assign to a rep, or disqualify with a reason.
@@ -1949,22 +1953,12 @@ async fn model(State(state): State<AppState>, s: Signed, Query(q): Query<ModelQu
     };
     let family = |f: &str| if f == "gbdt" { t.family_gbdt } else { t.family_linear };
     let job = match q.job.as_deref().and_then(|j| j.parse::<leadgate_core::ids::JobId>().ok()) {
-        Some(id) => match state.app.job(s.p(), id).await {
-            Ok(j) => {
-                use leadgate_store::jobs::JobState;
-                let running = matches!(j.state, JobState::Queued | JobState::Running);
-                let failed = matches!(j.state, JobState::Failed | JobState::Cancelled);
-                let text = if running {
-                    t.training.to_string()
-                } else if failed {
-                    format!("{}: {}", t.training_failed, j.last_error.unwrap_or_default())
-                } else {
-                    t.training_done.to_string()
-                };
-                Some(JobNotice { text, running, failed })
-            }
-            Err(_) => None,
-        },
+        Some(id) => state
+            .app
+            .job(s.p(), id)
+            .await
+            .ok()
+            .map(|j| job_notice(&j, t.training.to_string(), t.training_done, t.training_failed)),
         None => None,
     };
     let influence = state.app.model_influence(s.p(), 200).await.ok().flatten().unwrap_or_default();
@@ -2367,14 +2361,7 @@ async fn import_rejects_csv(State(state): State<AppState>, s: Signed, Path(id): 
         out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"rejects.csv\"")),
-        ],
-        out,
-    )
-        .into_response()
+    csv_download("rejects.csv", out)
 }
 
 // ----- administration -----
