@@ -910,6 +910,9 @@ impl App {
     /// once. Returns how many timers fired.
     pub async fn run_timers(&self) -> Result<usize, AppError> {
         let now = self.now();
+        if !self.store.read().await?.timers_due(now).await? {
+            return Ok(0);
+        }
         let mut fired = 0;
         loop {
             let mut tx = self.store.begin().await?;

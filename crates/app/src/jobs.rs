@@ -18,7 +18,7 @@ use crate::{App, AppError};
 const LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// How often an idle runner looks for due jobs.
 const POLL: Duration = Duration::from_millis(500);
-/// How often a runner checks whether scheduled retraining is due.
+/// How often a runner checks whether scheduled retraining is due and forgets ended sessions.
 const SCHEDULE_CHECK: Duration = Duration::from_secs(60);
 /// Contacts rescored per committed step.
 pub const RESCORE_CHUNK: u32 = 2_000;
@@ -81,14 +81,18 @@ impl App {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "could not refresh predictions"),
             }
-            if let Some(every) = self.retrain_every
-                && last_schedule_check.is_none_or(|t: std::time::Instant| t.elapsed() >= SCHEDULE_CHECK)
-            {
+            // Once a minute: forget ended web sessions, and queue retraining when it is due.
+            if last_schedule_check.is_none_or(|t: std::time::Instant| t.elapsed() >= SCHEDULE_CHECK) {
                 last_schedule_check = Some(std::time::Instant::now());
-                match self.schedule_retraining(every).await {
-                    Ok(Some(job)) => tracing::info!(%job, "scheduled retraining queued"),
-                    Ok(None) => {}
-                    Err(e) => tracing::error!(error = %e, "could not schedule retraining"),
+                if let Err(e) = self.purge_expired_sessions().await {
+                    tracing::error!(error = %e, "could not forget expired web sessions");
+                }
+                if let Some(every) = self.retrain_every {
+                    match self.schedule_retraining(every).await {
+                        Ok(Some(job)) => tracing::info!(%job, "scheduled retraining queued"),
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(error = %e, "could not schedule retraining"),
+                    }
                 }
             }
             tokio::select! {

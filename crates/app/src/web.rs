@@ -166,6 +166,15 @@ impl App {
         })
     }
 
+    /// Forgets sessions that ended (expired or idle too long); the job runner calls it.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let n = tx.purge_web_sessions(now, now - IDLE_TIMEOUT).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     pub async fn sign_out(&self, token: &str) -> Result<(), AppError> {
         let mut tx = self.store.begin().await?;
         tx.delete_web_session(&digest(token)).await?;

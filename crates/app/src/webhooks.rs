@@ -467,6 +467,9 @@ impl App {
     /// many were attempted.
     pub async fn deliver_webhooks(&self) -> Result<usize, AppError> {
         let now = self.now();
+        if !self.store.read().await?.deliveries_due(now).await? {
+            return Ok(0);
+        }
         let mut tx = self.store.begin().await?;
         let due = tx.claim_deliveries(now, now + DELIVERY_LEASE, DELIVERY_BATCH).await?;
         tx.commit().await?;

@@ -1545,3 +1545,28 @@ handoff_tests! {
         assert_eq!(a.body[0]["sla"], "breached");
     }
 }
+
+capture_tests! {
+    async fn web_sessions_end_when_idle_and_are_forgotten(t, clock) {
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        let short = t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "short"}))).await;
+        assert_eq!(short.field_errors(), vec!["password"]);
+        let set = t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        assert_eq!(set.status, StatusCode::NO_CONTENT);
+        assert!(t.app.sign_in("admin@test.example", "wrong horse battery").await.is_err());
+        assert!(t.app.sign_in("nobody@test.example", "correct horse battery").await.is_err());
+        let token = t.app.sign_in("ADMIN@test.example", "correct horse battery").await.unwrap();
+        assert_eq!(t.app.web_session(&token).await.unwrap().principal.user.id.to_string(), me);
+        clock.advance(jiff::SignedDuration::from_hours(11));
+        assert!(t.app.web_session(&token).await.is_ok(), "used within the idle limit");
+        clock.advance(jiff::SignedDuration::from_hours(13));
+        assert_eq!(t.app.purge_expired_sessions().await.unwrap(), 1);
+        let err = t.app.web_session(&token).await.unwrap_err();
+        assert!(err.to_string().contains("sign in again"), "{err}");
+        // A new password ends every other session.
+        let a = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        let principal = t.app.authenticate(ADMIN_KEY).await.unwrap();
+        t.app.set_password(&principal, principal.user.id, "another good password").await.unwrap();
+        assert!(t.app.web_session(&a).await.is_err());
+    }
+}

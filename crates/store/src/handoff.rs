@@ -378,6 +378,33 @@ impl Session {
         self.fetch_optional(&sql, args![contact, now]).await?.as_ref().map(assignment_from_row).transpose()
     }
 
+    /// Whether any reminder, deadline or task is due: a read, so that an idle server's timer
+    /// pass never takes SQLite's single write lock (partial indexes make it three probes).
+    pub async fn timers_due(&mut self, now: Timestamp) -> Result<bool, StoreError> {
+        let row = self
+            .fetch_optional(
+                "SELECT 1 WHERE EXISTS (SELECT 1 FROM assignments WHERE closed_at IS NULL AND first_touch_at IS NULL \
+                 AND warned_at IS NULL AND remind_at <= $1) OR EXISTS (SELECT 1 FROM assignments WHERE closed_at IS NULL \
+                 AND first_touch_at IS NULL AND breached_at IS NULL AND due_at <= $1) OR EXISTS (SELECT 1 FROM tasks \
+                 WHERE done_at IS NULL AND notified_at IS NULL AND due_at <= $1)",
+                args![now],
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Whether any webhook delivery is due (a read, for the same reason as `timers_due`).
+    pub async fn deliveries_due(&mut self, now: Timestamp) -> Result<bool, StoreError> {
+        let row = self
+            .fetch_optional(
+                "SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
+                 AND (locked_until IS NULL OR locked_until <= $1) LIMIT 1",
+                args![now],
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Claims up to `limit` untouched assignments whose reminder time passed, marking them warned.
     pub async fn claim_sla_warnings(
         &mut self,

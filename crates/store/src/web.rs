@@ -125,6 +125,28 @@ impl Session {
         Ok(())
     }
 
+    /// Deletes sessions past their end or idle since `idle_since`. Returns how many.
+    pub async fn purge_web_sessions(
+        &mut self,
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let stale = self
+            .fetch_optional(
+                "SELECT 1 FROM web_sessions WHERE expires_at <= $1 OR last_seen_at < $2 LIMIT 1",
+                args![now, idle_since],
+            )
+            .await?;
+        if stale.is_none() {
+            return Ok(0);
+        }
+        self.execute(
+            "DELETE FROM web_sessions WHERE expires_at <= $1 OR last_seen_at < $2",
+            args![now, idle_since],
+        )
+        .await
+    }
+
     /// Ends every session of a user (password changed, user disabled).
     pub async fn delete_web_sessions_of(&mut self, user: UserId) -> Result<(), StoreError> {
         self.execute("DELETE FROM web_sessions WHERE user_id = $1", args![user]).await?;
