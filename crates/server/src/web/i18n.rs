@@ -188,6 +188,14 @@ texts! {
     ev_unsubscribed: "Unsubscribed", "Désinscrit";
     ev_email_bounced: "E-mail bounced", "E-mail rejeté";
     cap_daily: "daily cap", "plafond quotidien";
+    err_field: "{field}: this value is refused", "{field} : valeur refusée";
+    err_state: "This action does not fit where this contact stands now.", "Cette action ne convient pas à l'étape actuelle de ce contact.";
+    err_conflict: "{field}: already used", "{field} : déjà utilisé";
+    err_password_short: "password: use at least 10 characters", "mot de passe : au moins 10 caractères";
+    err_internal_url: "url: this address is on a private network; webhooks go to public receivers", "url : cette adresse est sur un réseau privé ; les webhooks vont vers des destinataires publics";
+    err_event_types: "events: choose at least one", "événements : choisissez-en au moins un";
+    err_email: "e-mail: not a valid address", "e-mail : adresse non valide";
+    err_json: "{path} (line {line}, column {column}): not a valid value here", "{path} (ligne {line}, colonne {column}) : valeur non valide ici";
     moved_by_hand: "moved by hand", "déplacé à la main";
     rejected_by_sales: "rejected by sales", "rejeté par les ventes";
     rule_mql: "marketing's thresholds met (fit grade and engagement, or hot)", "seuils du marketing atteints (note d'adéquation et engagement, ou chaud)";

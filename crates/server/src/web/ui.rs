@@ -236,17 +236,11 @@ fn app_error(s: &Signed, e: AppError) -> Response {
     match e {
         AppError::Forbidden { .. } => error_page(s.lang, StatusCode::FORBIDDEN, t.not_allowed),
         AppError::NotFound { .. } => error_page(s.lang, StatusCode::NOT_FOUND, t.not_found),
-        AppError::Invalid(errors) => {
-            let msg = errors
-                .errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
-            error_page(s.lang, StatusCode::UNPROCESSABLE_ENTITY, &msg)
+        AppError::Invalid(_) => {
+            error_page(s.lang, StatusCode::UNPROCESSABLE_ENTITY, &problem_text(s.lang, &e))
         }
         AppError::IllegalTransition(_) | AppError::StateConflict(_) | AppError::Conflict { .. } => {
-            error_page(s.lang, StatusCode::CONFLICT, &e.to_string())
+            error_page(s.lang, StatusCode::CONFLICT, &problem_text(s.lang, &e))
         }
         other => {
             tracing::error!(error = %other, "web UI request failed");
@@ -777,7 +771,7 @@ async fn leads_bulk(State(state): State<AppState>, s: Signed, body: axum::body::
             Err(AppError::Forbidden { .. }) => {
                 return error_page(s.lang, StatusCode::FORBIDDEN, t.not_allowed);
             }
-            Err(e) => refused.push(e.to_string()),
+            Err(e) => refused.push(problem_text(s.lang, &e)),
         }
     }
     refused.dedup();
@@ -1063,7 +1057,7 @@ async fn contact(
                 .map(|(k, v)| {
                     format!("{k}: {}", v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))
                 })
-                .chain(e.source.iter().map(|src| format!("source: {src}")))
+                .chain(e.source.iter().map(|src| format!("{}: {src}", t.filter_source.to_lowercase())))
                 .collect::<Vec<_>>()
                 .join(" · "),
         })
@@ -1802,19 +1796,26 @@ async fn rules_submit(State(state): State<AppState>, s: Signed, Form(f): Form<Ru
     let rules = match leadgate_core::scoring::ScoringRules::from_json(&f.rules) {
         Ok(r) => r,
         Err(leadgate_core::scoring::RulesError::Syntax { line, column, message }) => {
-            return page(vec![format!("line {line}, column {column}: {message}")], None);
+            let text = match s.lang {
+                Lang::En => format!("line {line}, column {column}: {message}"),
+                lang => lang
+                    .texts()
+                    .err_json
+                    .replace("{path}", "JSON")
+                    .replace("{line}", &line.to_string())
+                    .replace("{column}", &column.to_string()),
+            };
+            return page(vec![text], None);
         }
         Err(leadgate_core::scoring::RulesError::Invalid(e)) => {
-            return page(e.errors.iter().map(|x| format!("{}: {}", x.field, x.message)).collect(), None);
+            return page(vec![field_errors_text(s.lang, &e.errors)], None);
         }
     };
     if f.action == "save" {
         let comment = f.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
         return match state.app.update_scoring_rules(s.p(), rules.doc.clone(), comment).await {
             Ok(change) => Redirect::to(&format!("/rules?job={}", change.rescore_job)).into_response(),
-            Err(AppError::Invalid(e)) => {
-                page(e.errors.iter().map(|x| format!("{}: {}", x.field, x.message)).collect(), None)
-            }
+            Err(AppError::Invalid(e)) => page(vec![field_errors_text(s.lang, &e.errors)], None),
             Err(e) => app_error(&s, e),
         };
     }
@@ -2150,7 +2151,7 @@ async fn import_upload(
         .into_response(),
         Err(e) => render(ImportPage {
             c: s.chrome("import"),
-            error: Some(problem_text(&e)),
+            error: Some(problem_text(s.lang, &e)),
             preview: None,
             job: None,
             progress: None,
@@ -2233,7 +2234,7 @@ async fn import_preview(
     };
     let request = match import_request(upload, &q) {
         Ok(r) => r,
-        Err(e) => return page(Some(problem_text(&e)), None),
+        Err(e) => return page(Some(problem_text(s.lang, &e)), None),
     };
     let base = ImportPreviewView {
         upload_id: upload.to_string(),
@@ -2276,7 +2277,7 @@ async fn import_preview(
                 t.rows_in_file.replace("{n}", &s.lang.number(p.rows as f64, 0)).replace("{d}", &p.delimiter);
             page(None, Some(ImportPreviewView { summary, columns, headers, rows: p.sample, ..base }))
         }
-        Err(e) => page(Some(problem_text(&e)), Some(base)),
+        Err(e) => page(Some(problem_text(s.lang, &e)), Some(base)),
     }
 }
 
@@ -2426,13 +2427,40 @@ async fn admin_users(State(state): State<AppState>, s: Signed, Query(n): Query<N
     admin_users_page(&state, &s, notice, None).await
 }
 
-fn problem_text(e: &AppError) -> String {
-    match e {
-        AppError::Invalid(v) => {
-            v.errors.iter().map(|x| format!("{}: {}", x.field, x.message)).collect::<Vec<_>>().join("; ")
-        }
-        other => other.to_string(),
+/// An error in the user's language: English pages keep the server's detailed sentence; other
+/// languages get the field and a translated reason (the detail is written in English only).
+fn problem_text(lang: Lang, e: &AppError) -> String {
+    let t = lang.texts();
+    match (lang, e) {
+        (Lang::En, AppError::Invalid(v)) => field_errors_text(lang, &v.errors),
+        (Lang::En, other) => other.to_string(),
+        (_, AppError::Invalid(v)) => field_errors_text(lang, &v.errors),
+        (_, AppError::Conflict { field, .. }) => t.err_conflict.replace("{field}", field),
+        (_, AppError::IllegalTransition(_) | AppError::StateConflict(_)) => t.err_state.into(),
+        (_, AppError::Forbidden { .. }) => t.not_allowed.into(),
+        (_, AppError::NotFound { .. }) => t.not_found.into(),
+        _ => t.error_title.into(),
     }
+}
+
+fn field_errors_text(lang: Lang, errors: &[leadgate_core::validation::FieldError]) -> String {
+    let t = lang.texts();
+    errors
+        .iter()
+        .map(|x| {
+            if lang == Lang::En {
+                return format!("{}: {}", x.field, x.message);
+            }
+            match x.field.as_str() {
+                "password" => t.err_password_short.into(),
+                "url" if x.message.contains("private") => t.err_internal_url.into(),
+                "email" => t.err_email.into(),
+                f if f.starts_with("event_types") => t.err_event_types.into(),
+                f => t.err_field.replace("{field}", f),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[derive(Deserialize)]
@@ -2457,12 +2485,12 @@ async fn admin_add_user(State(state): State<AppState>, s: Signed, Form(f): Form<
         Err(AppError::Forbidden { .. }) => {
             return error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed);
         }
-        Err(e) => return admin_users_page(&state, &s, None, Some(problem_text(&e))).await,
+        Err(e) => return admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
     };
     if let Some(pw) = f.password.as_deref().filter(|p| !p.is_empty())
         && let Err(e) = state.app.set_password(s.p(), user.id, pw).await
     {
-        return admin_users_page(&state, &s, None, Some(problem_text(&e))).await;
+        return admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await;
     }
     Redirect::to("/admin/users?done=1").into_response()
 }
@@ -2503,7 +2531,7 @@ async fn admin_update_user(
         Err(AppError::Forbidden { .. }) => {
             error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
         }
-        Err(e) => admin_users_page(&state, &s, None, Some(problem_text(&e))).await,
+        Err(e) => admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
     }
 }
 
@@ -2575,12 +2603,20 @@ async fn admin_handoff(State(state): State<AppState>, s: Signed, Query(n): Query
 }
 
 /// Parses JSON into `T`, naming the key path or the line at fault.
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Vec<String>> {
+fn parse_json<T: serde::de::DeserializeOwned>(lang: Lang, text: &str) -> Result<T, Vec<String>> {
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        vec![format!("{path} (line {}, column {}): {inner}", inner.line(), inner.column())]
+        vec![match lang {
+            Lang::En => format!("{path} (line {}, column {}): {inner}", inner.line(), inner.column()),
+            other => other
+                .texts()
+                .err_json
+                .replace("{path}", &path)
+                .replace("{line}", &inner.line().to_string())
+                .replace("{column}", &inner.column().to_string()),
+        }]
     })
 }
 
@@ -2599,7 +2635,7 @@ async fn admin_save_agreement(
     if let Some(r) = s.refuse_forged(&f.csrf) {
         return r;
     }
-    let agreement = match parse_json::<leadgate_core::handoff::Agreement>(&f.agreement) {
+    let agreement = match parse_json::<leadgate_core::handoff::Agreement>(s.lang, &f.agreement) {
         Ok(a) => a,
         Err(errors) => return admin_handoff_page(&state, &s, Some(f.agreement), errors, None).await,
     };
@@ -2608,7 +2644,9 @@ async fn admin_save_agreement(
         Err(AppError::Forbidden { .. }) => {
             error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
         }
-        Err(e) => admin_handoff_page(&state, &s, Some(f.agreement), vec![problem_text(&e)], None).await,
+        Err(e) => {
+            admin_handoff_page(&state, &s, Some(f.agreement), vec![problem_text(s.lang, &e)], None).await
+        }
     }
 }
 
@@ -2631,7 +2669,7 @@ async fn admin_save_rep(
     let Ok(id) = id.parse::<UserId>() else {
         return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
     };
-    let profile = match parse_json::<leadgate_core::handoff::RepProfile>(&f.profile) {
+    let profile = match parse_json::<leadgate_core::handoff::RepProfile>(s.lang, &f.profile) {
         Ok(p) => p,
         Err(errors) => return admin_handoff_page(&state, &s, None, errors, None).await,
     };
@@ -2640,7 +2678,7 @@ async fn admin_save_rep(
         Err(AppError::Forbidden { .. }) => {
             error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
         }
-        Err(e) => admin_handoff_page(&state, &s, None, vec![problem_text(&e)], None).await,
+        Err(e) => admin_handoff_page(&state, &s, None, vec![problem_text(s.lang, &e)], None).await,
     }
 }
 
@@ -2742,7 +2780,7 @@ async fn admin_add_webhook(State(state): State<AppState>, s: Signed, body: axum:
         Err(AppError::Forbidden { .. }) => {
             error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
         }
-        Err(e) => admin_webhooks_page(&state, &s, None, Some(problem_text(&e))).await,
+        Err(e) => admin_webhooks_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
     }
 }
 
@@ -2861,9 +2899,7 @@ async fn change_password(
                 Err(_) => Redirect::to("/login").into_response(),
             }
         }
-        Err(AppError::Invalid(e)) => {
-            page_with(e.errors.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; "))
-        }
+        Err(AppError::Invalid(e)) => page_with(field_errors_text(s.lang, &e.errors)),
         Err(e) => app_error(&s, e),
     }
 }
@@ -2927,6 +2963,23 @@ mod tests {
             assignment_words(Lang::Fr, None, false, "no routing rules are set up"),
             "aucun commercial disponible"
         );
+    }
+
+    #[test]
+    fn errors_on_french_pages_are_in_french() {
+        let invalid = AppError::Invalid(leadgate_core::validation::ValidationErrors::single(
+            "password",
+            "is too short: use at least 10 characters",
+        ));
+        assert_eq!(problem_text(Lang::Fr, &invalid), "mot de passe : au moins 10 caractères");
+        assert_eq!(problem_text(Lang::En, &invalid), "password: is too short: use at least 10 characters");
+        let state = AppError::StateConflict("only MQL can be accepted".into());
+        assert!(problem_text(Lang::Fr, &state).starts_with("Cette action"));
+        let other = AppError::Invalid(leadgate_core::validation::ValidationErrors::single(
+            "routing[0].name",
+            "is required",
+        ));
+        assert_eq!(problem_text(Lang::Fr, &other), "routing[0].name : valeur refusée");
     }
 
     #[test]
