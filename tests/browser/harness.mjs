@@ -1,6 +1,6 @@
 // Shared pieces of the browser tests: a real `leadgate serve` on a fresh database, a "customer
 // web site" on another origin, and Debian's Chromium driven by playwright-core.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,11 +11,25 @@ export const KEY = "lg_browser_tests_key_0123456789abcdef012345";
 const ROOT = resolve(import.meta.dirname, "../..");
 export const SCREENSHOTS = join(ROOT, "target", "browser-screenshots");
 
-/** Starts `leadgate serve` on a free port with a fresh SQLite database. */
+/**
+ * Starts `leadgate serve` on a free port with a fresh database: SQLite, or a new PostgreSQL
+ * database when LEADGATE_BROWSER_POSTGRES_URL names a server (`scripts/browser-tests` runs the
+ * suite once on each).
+ */
 export async function startLeadgate(extraArgs = []) {
   const bin = process.env.LEADGATE_BIN ?? join(ROOT, "target", "debug", "leadgate");
   const dir = mkdtempSync(join(tmpdir(), "leadgate-browser-"));
-  const child = spawn(bin, ["--data-dir", dir, "serve", "--listen", "127.0.0.1:0", "--bootstrap-api-key", KEY,
+  const server = process.env.LEADGATE_BROWSER_POSTGRES_URL;
+  let database = [];
+  let dropDatabase = () => {};
+  if (server) {
+    const name = `lg_browser_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+    const created = spawnSync("psql", [server, "-qc", `CREATE DATABASE ${name}`], { encoding: "utf8" });
+    if (created.status !== 0) throw new Error(`cannot create a test database: ${created.stderr}`);
+    database = ["--database-url", server.replace(/\/[^/]*$/, `/${name}`)];
+    dropDatabase = () => spawnSync("psql", [server, "-qc", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+  }
+  const child = spawn(bin, ["--data-dir", dir, ...database, "serve", "--listen", "127.0.0.1:0", "--bootstrap-api-key", KEY,
     "--form-min-fill-seconds", "1", ...extraArgs], { stdio: ["ignore", "pipe", "inherit"], env: { RUST_LOG: "warn", ...process.env } });
   const base = await new Promise((resolveUrl, reject) => {
     let out = "";
@@ -33,6 +47,7 @@ export async function startLeadgate(extraArgs = []) {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
       rmSync(dir, { recursive: true, force: true });
+      dropDatabase();
     },
   };
 }

@@ -1510,6 +1510,13 @@ api_tests! {
         assert_eq!(names(t.app.inbox(&principal, &text, 50, 0).await.unwrap()), ["warm"]);
         let stage = leadgate_store::web::InboxFilter { stage: Some("customer".into()), ..Default::default() };
         assert!(t.app.inbox(&principal, &stage, 50, 0).await.unwrap().is_empty());
+        // The page's default leaves out disqualified contacts (and customers).
+        let cold = &ids["cold"];
+        let moved = t.post(&format!("/api/v1/contacts/{cold}/lifecycle"), json!({"to": "disqualified", "reason": "student"})).await;
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+        let open = leadgate_store::web::InboxFilter { open_only: true, ..Default::default() };
+        assert_eq!(names(t.app.inbox(&principal, &open, 50, 0).await.unwrap()), ["hot2", "hot", "warm"]);
+        assert_eq!(t.app.inbox(&principal, &Default::default(), 50, 0).await.unwrap().len(), 4);
     }
 }
 

@@ -24,6 +24,8 @@ pub struct WebSession {
 #[derive(Debug, Clone, Default)]
 pub struct InboxFilter {
     pub stage: Option<String>,
+    /// Without a stage: leave out customers and disqualified contacts (the inbox's default).
+    pub open_only: bool,
     pub temperature: Option<String>,
     pub grade: Option<String>,
     pub source: Option<String>,
@@ -53,6 +55,8 @@ pub struct InboxRow {
     pub owner: Option<UserId>,
     pub source: Option<String>,
     pub created_at: Timestamp,
+    /// The contact's id in another system (shown when it has no name or e-mail).
+    pub external_id: Option<String>,
 }
 
 impl Session {
@@ -169,6 +173,9 @@ impl Session {
         let sqlite = self.dialect() == crate::driver::Dialect::Sqlite;
         let col = |name: &str| if sqlite { format!("+{name}") } else { name.to_string() };
         let mut conditions: Vec<String> = Vec::new();
+        if f.stage.is_none() && f.open_only {
+            conditions.push(format!("{} NOT IN ('customer', 'disqualified')", col("c.lifecycle_stage")));
+        }
         let mut values: Vec<Arg> = Vec::new();
         let mut add = |sql: String, v: Arg| {
             values.push(v);
@@ -203,7 +210,7 @@ impl Session {
             add("c.search_text LIKE ?".into(), Arg::from(pattern));
         }
         let columns = "c.id, c.email, c.first_name, c.last_name, co.name, c.lifecycle_stage, c.temperature, \
-             c.fit_grade, c.engagement, p.probability, a.rep_id, c.source, c.created_at";
+             c.fit_grade, c.engagement, p.probability, a.rep_id, c.source, c.created_at, c.external_id";
         let from = "FROM contacts c LEFT JOIN companies co ON co.id = c.company_id \
              LEFT JOIN predictions p ON p.contact_id = c.id \
              LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL";
@@ -382,5 +389,6 @@ fn inbox_row(r: &Row) -> Result<InboxRow, StoreError> {
         owner: r.get::<Option<uuid::Uuid>>(10)?.map(UserId),
         source: r.get(11)?,
         created_at: r.ts(12)?,
+        external_id: r.get(13)?,
     })
 }

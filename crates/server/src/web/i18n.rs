@@ -49,6 +49,7 @@ texts! {
     filter_owner: "Owner", "Responsable";
     filter_search: "Name or e-mail", "Nom ou e-mail";
     any: "Any", "Tous";
+    open_leads: "Open (not customers or disqualified)", "Ouverts (ni clients ni disqualifiés)";
     apply: "Apply", "Appliquer";
     col_contact: "Contact", "Contact";
     col_company: "Company", "Entreprise";

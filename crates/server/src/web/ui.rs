@@ -491,6 +491,7 @@ fn inbox_filter(q: &LeadsQuery) -> InboxFilter {
         source: nonempty(&q.source),
         owner: nonempty(&q.owner).and_then(|o| o.parse::<UserId>().ok()),
         text: nonempty(&q.q),
+        open_only: true,
         ..Default::default()
     }
 }
@@ -532,7 +533,9 @@ async fn leads(State(state): State<AppState>, s: Signed, Query(q): Query<LeadsQu
         .take(PAGE as usize)
         .map(|r| {
             let name = match (&r.first_name, &r.last_name) {
-                (None, None) => r.email.clone().unwrap_or_else(|| r.id.to_string()),
+                (None, None) => {
+                    r.email.clone().or_else(|| r.external_id.clone()).unwrap_or_else(|| r.id.to_string())
+                }
                 (f, l) => format!("{} {}", f.as_deref().unwrap_or(""), l.as_deref().unwrap_or(""))
                     .trim()
                     .to_string(),
