@@ -147,6 +147,8 @@ test("a French-speaking colleague sees the pages in French", async () => {
   assert.doesNotMatch(await page.textContent("main h2"), /Identity/);
   // The temperature's reason, a sentence the server builds, is in French too.
   assert.match(await page.textContent("#h-score ~ p"), /signal d'intention : demande de devis le \d{1,2} /);
+  // Points are written with a decimal comma.
+  assert.match(await page.textContent("#h-score ~ table:nth-of-type(2) tfoot td:last-child"), /^\d+,\d\d$/);
   // Dates are written the French way.
   assert.match(await page.textContent("main"), /\d{1,2} (janv\.|févr\.|mars|avr\.|mai|juin|juil\.|août|sept\.|oct\.|nov\.|déc\.) \d{4}/);
   // She can switch to English for herself.

@@ -18,6 +18,8 @@ macro_rules! texts {
 
 texts! {
     nav_leads: "Leads", "Leads";
+    colon: ":", "\u{a0}:";
+    is_missing: " is missing", "\u{a0}: non renseigné";
     nav_queue: "My queue", "Ma file";
     nav_tasks: "Tasks", "Tâches";
     nav_account: "Account", "Compte";

@@ -927,6 +927,8 @@ async fn contact(
         Row2 { a: t.process_started.into(), b: yn(sp.conversion_process_started) },
     ];
     let sc = &explanation.scorecard;
+    // Points are exact hundredths; written the user's way (0,25 in French).
+    let pts = |p: leadgate_core::scoring::Points| s.lang.number(p.as_f64(), 2);
     let evidence = |ev: &[leadgate_core::scoring::condition::Evidence]| {
         ev.iter().map(|e| format!("{} = {}", e.field, e.value)).collect::<Vec<_>>().join(", ")
     };
@@ -934,11 +936,7 @@ async fn contact(
         .fit
         .contributions
         .iter()
-        .map(|f| FitLine {
-            label: f.label.clone(),
-            evidence: evidence(&f.evidence),
-            points: f.points.to_string(),
-        })
+        .map(|f| FitLine { label: f.label.clone(), evidence: evidence(&f.evidence), points: pts(f.points) })
         .collect();
     let engagement_lines = sc
         .engagement
@@ -948,14 +946,14 @@ async fn contact(
             label: e.label.clone(),
             event: super::i18n::event_kind(t, e.kind.as_str()),
             when: s.lang.datetime(e.occurred_at),
-            before: e.points_before_decay.to_string(),
+            before: pts(e.points_before_decay),
             decay: format!("× {}", s.lang.number(e.decay_factor, 3)),
             cap: match e.cap_applied {
                 Some(Cap::Daily) => t.cap_daily.into(),
                 Some(Cap::Lifetime) => t.cap_lifetime.into(),
                 None => String::new(),
             },
-            points: e.points.to_string(),
+            points: pts(e.points),
         })
         .collect();
     let temperature_code = match sc.temperature.level {
@@ -973,7 +971,10 @@ async fn contact(
                 .filter(|f| f.contribution.abs() >= 0.01)
                 .take(12)
                 .map(|f| FactorLine {
-                    label: f.label.clone(),
+                    label: match f.label.strip_suffix(" is missing") {
+                        Some(field) => format!("{field}{}", t.is_missing),
+                        None => f.label.clone(),
+                    },
                     effect: format!(
                         "{}{}",
                         if f.contribution > 0.0 { "+" } else { "" },
@@ -1100,10 +1101,10 @@ async fn contact(
         identity,
         stage: stage_label(t, c.lifecycle_stage),
         profile,
-        fit_total: sc.fit.points.to_string(),
+        fit_total: pts(sc.fit.points),
         grade: sc.fit.grade.as_str().to_string(),
         fit_lines,
-        engagement_total: sc.engagement.score.to_string(),
+        engagement_total: pts(sc.engagement.score),
         half_life: s.lang.number(sc.engagement.half_life_days, 0),
         engagement_lines,
         temperature: temperature_label(t, temperature_code),
