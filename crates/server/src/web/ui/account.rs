@@ -1,0 +1,107 @@
+//! The account page: language and password.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "ui/account.html")]
+pub(super) struct AccountPage {
+    pub(super) c: Chrome,
+    pub(super) email: String,
+    pub(super) languages: Vec<Choice>,
+    pub(super) error: Option<String>,
+}
+
+pub(super) async fn account(s: Signed, Query(n): Query<NoticeQuery>) -> Response {
+    let t = s.lang.texts();
+    let mut c = s.chrome("account");
+    c.notice =
+        n.done.map(|d| if d == "password" { t.password_changed.to_string() } else { t.done.to_string() });
+    render(AccountPage {
+        c,
+        email: s.who.principal.user.email.clone(),
+        languages: choices(
+            &[("", t.language_browser), ("en", "English"), ("fr", "Français")],
+            Some(s.who.language.as_deref().unwrap_or("")),
+        ),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct PasswordForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) password: String,
+    pub(super) repeat: String,
+}
+
+pub(super) async fn change_password(
+    State(state): State<AppState>,
+    s: Signed,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let t = s.lang.texts();
+    let page_with = |error: String| {
+        let mut r = render(AccountPage {
+            c: s.chrome("account"),
+            email: s.who.principal.user.email.clone(),
+            languages: choices(
+                &[("", t.language_browser), ("en", "English"), ("fr", "Français")],
+                Some(s.who.language.as_deref().unwrap_or("")),
+            ),
+            error: Some(error),
+        });
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        r
+    };
+    if f.password != f.repeat {
+        return page_with(t.passwords_differ.into());
+    }
+    match state.app.set_password(s.p(), s.p().user.id, &f.password).await {
+        Ok(()) => {
+            // Changing the password signed every session out, this one included: sign in again
+            // quietly so the user stays where they are.
+            match state.app.sign_in(&s.p().user.email, &f.password).await {
+                Ok(token) => {
+                    let secure = if behind_tls(&headers) { "; Secure" } else { "" };
+                    let cookie =
+                        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=604800{secure}");
+                    let mut r = Redirect::to("/account?done=password").into_response();
+                    if let Ok(v) = HeaderValue::from_str(&cookie) {
+                        r.headers_mut().insert(header::SET_COOKIE, v);
+                    }
+                    r
+                }
+                Err(_) => Redirect::to("/login").into_response(),
+            }
+        }
+        Err(AppError::Invalid(e)) => page_with(field_errors_text(s.lang, &e.errors)),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct LanguageForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) language: String,
+}
+
+pub(super) async fn change_language(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<LanguageForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let lang = Some(f.language.as_str()).filter(|l| !l.is_empty());
+    match state.app.set_language(s.p(), lang).await {
+        Ok(()) => Redirect::to("/account?done=1").into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}

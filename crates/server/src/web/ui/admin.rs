@@ -1,0 +1,472 @@
+//! Administration: users, the sales agreement and reps, webhooks.
+
+use super::*;
+
+pub(super) struct UserLine {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<Choice>,
+    pub disabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ui/admin_users.html")]
+pub(super) struct AdminUsersPage {
+    pub(super) c: Chrome,
+    pub(super) users: Vec<UserLine>,
+    pub(super) new_roles: Vec<Choice>,
+    pub(super) error: Option<String>,
+}
+
+pub(super) fn role_choices(t: &Texts, current: Option<&str>) -> Vec<Choice> {
+    choices(&[("marketing", t.role_marketing), ("sales", t.role_sales), ("admin", t.role_admin)], current)
+}
+
+pub(super) async fn admin_users_page(
+    state: &AppState,
+    s: &Signed,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let t = s.lang.texts();
+    let users = match state.app.list_users(s.p()).await {
+        Ok(u) => u,
+        Err(e) => return app_error(s, e),
+    };
+    let mut c = s.chrome("admin");
+    c.notice = notice;
+    let mut r = render(AdminUsersPage {
+        c,
+        users: users
+            .into_iter()
+            .map(|u| UserLine {
+                id: u.id.to_string(),
+                email: u.email,
+                name: u.name.unwrap_or_default(),
+                roles: role_choices(t, Some(u.role.as_str())),
+                disabled: u.disabled_at.is_some(),
+            })
+            .collect(),
+        new_roles: role_choices(t, Some("marketing")),
+        error: error.clone(),
+    });
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+pub(super) async fn admin_users(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(n): Query<NoticeQuery>,
+) -> Response {
+    let notice = n.done.map(|_| s.lang.texts().done.to_string());
+    admin_users_page(&state, &s, notice, None).await
+}
+
+/// An error in the user's language: English pages keep the server's detailed sentence; other
+/// languages get the field and a translated reason (the detail is written in English only).
+pub(super) fn problem_text(lang: Lang, e: &AppError) -> String {
+    let t = lang.texts();
+    match (lang, e) {
+        (Lang::En, AppError::Invalid(v)) => field_errors_text(lang, &v.errors),
+        (Lang::En, other) => other.to_string(),
+        (_, AppError::Invalid(v)) => field_errors_text(lang, &v.errors),
+        (_, AppError::Conflict { field, .. }) => t.err_conflict.replace("{field}", field),
+        (_, AppError::IllegalTransition(_) | AppError::StateConflict(_)) => t.err_state.into(),
+        (_, AppError::Forbidden { .. }) => t.not_allowed.into(),
+        (_, AppError::NotFound { .. }) => t.not_found.into(),
+        _ => t.error_title.into(),
+    }
+}
+
+pub(super) fn field_errors_text(lang: Lang, errors: &[leadgate_core::validation::FieldError]) -> String {
+    let t = lang.texts();
+    errors
+        .iter()
+        .map(|x| {
+            if lang == Lang::En {
+                return format!("{}: {}", x.field, x.message);
+            }
+            match x.field.as_str() {
+                "password" => t.err_password_short.into(),
+                "url" if x.message.contains("private") => t.err_internal_url.into(),
+                "email" => t.err_email.into(),
+                f if f.starts_with("event_types") => t.err_event_types.into(),
+                f => t.err_field.replace("{field}", f),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewUserForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) email: String,
+    pub(super) name: Option<String>,
+    pub(super) role: String,
+    pub(super) password: Option<String>,
+}
+
+pub(super) async fn admin_add_user(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<NewUserForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Some(role) = leadgate_core::access::Role::parse(&f.role) else {
+        return admin_users_page(&state, &s, None, Some("role: pick admin, marketing or sales".into())).await;
+    };
+    let user = match state.app.create_user(s.p(), &f.email, f.name.as_deref(), role).await {
+        Ok(u) => u,
+        Err(AppError::Forbidden { .. }) => {
+            return error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed);
+        }
+        Err(e) => return admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
+    };
+    if let Some(pw) = f.password.as_deref().filter(|p| !p.is_empty())
+        && let Err(e) = state.app.set_password(s.p(), user.id, pw).await
+    {
+        return admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await;
+    }
+    Redirect::to("/admin/users?done=1").into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct UserActionForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) action: String,
+    pub(super) role: Option<String>,
+    pub(super) password: Option<String>,
+}
+
+pub(super) async fn admin_update_user(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<UserActionForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<UserId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let result = match f.action.as_str() {
+        "role" => match f.role.as_deref().and_then(leadgate_core::access::Role::parse) {
+            Some(role) => state.app.update_user(s.p(), id, Some(role), None).await.map(|_| ()),
+            None => Err(AppError::invalid("role", "pick admin, marketing or sales")),
+        },
+        "disable" => state.app.update_user(s.p(), id, None, Some(true)).await.map(|_| ()),
+        "enable" => state.app.update_user(s.p(), id, None, Some(false)).await.map(|_| ()),
+        "password" => state.app.set_password(s.p(), id, f.password.as_deref().unwrap_or_default()).await,
+        _ => Err(AppError::invalid("action", "unknown action")),
+    };
+    match result {
+        Ok(()) => Redirect::to("/admin/users?done=1").into_response(),
+        Err(AppError::Forbidden { .. }) => {
+            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
+        }
+        Err(e) => admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
+    }
+}
+
+pub(super) struct RepLine {
+    pub id: String,
+    pub name: String,
+    pub profile: String,
+    pub is_rep: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ui/admin_handoff.html")]
+pub(super) struct AdminHandoffPage {
+    pub(super) c: Chrome,
+    pub(super) version: i64,
+    pub(super) text: String,
+    pub(super) errors: Vec<String>,
+    pub(super) reps: Vec<RepLine>,
+}
+
+pub(super) async fn admin_handoff_page(
+    state: &AppState,
+    s: &Signed,
+    text: Option<String>,
+    errors: Vec<String>,
+    notice: Option<String>,
+) -> Response {
+    let view = match state.app.agreement(s.p()).await {
+        Ok(v) => v,
+        Err(e) => return app_error(s, e),
+    };
+    let reps = state.app.reps(s.p()).await.unwrap_or_default();
+    let users = state.app.list_users(s.p()).await.unwrap_or_default();
+    let lines = users
+        .into_iter()
+        .filter(|u| u.role == leadgate_core::access::Role::Sales && u.disabled_at.is_none())
+        .map(|u| {
+            let rep = reps.iter().find(|r| r.user_id == u.id);
+            RepLine {
+                id: u.id.to_string(),
+                name: u.name.clone().unwrap_or_else(|| u.email.clone()),
+                profile: match rep {
+                    Some(r) => serde_json::to_string_pretty(&r.profile).unwrap_or_default(),
+                    None => "{\n  \"team\": \"inside\",\n  \"countries\": [],\n  \"capacity\": 50\n}".into(),
+                },
+                is_rep: rep.is_some(),
+            }
+        })
+        .collect();
+    let mut c = s.chrome("admin");
+    c.notice = notice;
+    let failed = !errors.is_empty();
+    let mut r = render(AdminHandoffPage {
+        c,
+        version: view.version,
+        text: text.unwrap_or_else(|| serde_json::to_string_pretty(&view.agreement).unwrap_or_default()),
+        errors,
+        reps: lines,
+    });
+    if failed {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+pub(super) async fn admin_handoff(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(n): Query<NoticeQuery>,
+) -> Response {
+    let notice = n.done.map(|_| s.lang.texts().done.to_string());
+    admin_handoff_page(&state, &s, None, Vec::new(), notice).await
+}
+
+/// Parses JSON into `T`, naming the key path or the line at fault.
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(lang: Lang, text: &str) -> Result<T, Vec<String>> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        vec![match lang {
+            Lang::En => format!("{path} (line {}, column {}): {inner}", inner.line(), inner.column()),
+            other => other
+                .texts()
+                .err_json
+                .replace("{path}", &path)
+                .replace("{line}", &inner.line().to_string())
+                .replace("{column}", &inner.column().to_string()),
+        }]
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct AgreementForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) agreement: String,
+}
+
+pub(super) async fn admin_save_agreement(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<AgreementForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let agreement = match parse_json::<leadgate_core::handoff::Agreement>(s.lang, &f.agreement) {
+        Ok(a) => a,
+        Err(errors) => return admin_handoff_page(&state, &s, Some(f.agreement), errors, None).await,
+    };
+    match state.app.put_agreement(s.p(), agreement).await {
+        Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
+        Err(AppError::Forbidden { .. }) => {
+            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
+        }
+        Err(e) => {
+            admin_handoff_page(&state, &s, Some(f.agreement), vec![problem_text(s.lang, &e)], None).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RepForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) profile: String,
+}
+
+pub(super) async fn admin_save_rep(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<RepForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<UserId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let profile = match parse_json::<leadgate_core::handoff::RepProfile>(s.lang, &f.profile) {
+        Ok(p) => p,
+        Err(errors) => return admin_handoff_page(&state, &s, None, errors, None).await,
+    };
+    match state.app.put_rep(s.p(), id, profile).await {
+        Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
+        Err(AppError::Forbidden { .. }) => {
+            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
+        }
+        Err(e) => admin_handoff_page(&state, &s, None, vec![problem_text(s.lang, &e)], None).await,
+    }
+}
+
+pub(super) struct DeliveryLine {
+    pub id: String,
+    pub when: String,
+    pub event: String,
+    pub state: String,
+    pub attempts: i64,
+    pub latency: String,
+}
+
+pub(super) struct HookLine {
+    pub id: String,
+    pub url: String,
+    pub types: String,
+    pub deliveries: Vec<DeliveryLine>,
+}
+
+#[derive(Template)]
+#[template(path = "ui/admin_webhooks.html")]
+pub(super) struct AdminWebhooksPage {
+    pub(super) c: Chrome,
+    pub(super) event_types: Vec<&'static str>,
+    pub(super) hooks: Vec<HookLine>,
+    pub(super) new_secret: Option<String>,
+    pub(super) error: Option<String>,
+}
+
+pub(super) async fn admin_webhooks_page(
+    state: &AppState,
+    s: &Signed,
+    new_secret: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let hooks = match state.app.webhooks(s.p()).await {
+        Ok(h) => h,
+        Err(e) => return app_error(s, e),
+    };
+    let mut lines = Vec::with_capacity(hooks.len());
+    for w in hooks {
+        let deliveries = state.app.webhook_deliveries(s.p(), w.id, 20).await.unwrap_or_default();
+        lines.push(HookLine {
+            id: w.id.to_string(),
+            url: w.url,
+            types: w.event_types.join(", "),
+            deliveries: deliveries
+                .into_iter()
+                .map(|d| DeliveryLine {
+                    id: d.id.to_string(),
+                    when: s.lang.datetime(d.created_at),
+                    event: d.event_type,
+                    state: match (d.last_status, d.last_error) {
+                        (Some(code), _) => format!("{} ({code})", d.state),
+                        (None, Some(e)) => format!("{}: {e}", d.state),
+                        _ => d.state,
+                    },
+                    attempts: d.attempts,
+                    latency: d.last_latency_ms.map_or("—".into(), |ms| format!("{ms} ms")),
+                })
+                .collect(),
+        });
+    }
+    let failed = error.is_some();
+    let mut r = render(AdminWebhooksPage {
+        c: s.chrome("admin"),
+        event_types: leadgate_app::webhooks::EVENT_TYPES.to_vec(),
+        hooks: lines,
+        new_secret,
+        error,
+    });
+    if failed {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+pub(super) async fn admin_webhooks(State(state): State<AppState>, s: Signed) -> Response {
+    admin_webhooks_page(&state, &s, None, None).await
+}
+
+pub(super) async fn admin_add_webhook(
+    State(state): State<AppState>,
+    s: Signed,
+    body: axum::body::Bytes,
+) -> Response {
+    let (mut csrf, mut url, mut types) = (String::new(), String::new(), Vec::new());
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "_csrf" => csrf = v.into_owned(),
+            "url" => url = v.into_owned(),
+            "event_types" => types.push(v.into_owned()),
+            _ => {}
+        }
+    }
+    if let Some(r) = s.refuse_forged(&csrf) {
+        return r;
+    }
+    let new = leadgate_app::webhooks::NewWebhook { url, event_types: types, description: None, active: true };
+    match state.app.create_webhook(s.p(), new).await {
+        // The secret is shown on this answer only: not in a redirect URL, not stored in clear elsewhere.
+        Ok(w) => admin_webhooks_page(&state, &s, w.secret, None).await,
+        Err(AppError::Forbidden { .. }) => {
+            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
+        }
+        Err(e) => admin_webhooks_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
+    }
+}
+
+pub(super) async fn admin_delete_webhook(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<leadgate_core::ids::WebhookId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    match state.app.delete_webhook(s.p(), id).await {
+        Ok(()) => Redirect::to("/admin/webhooks").into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+pub(super) async fn admin_redeliver(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<leadgate_core::ids::DeliveryId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    match state.app.redeliver(s.p(), id).await {
+        Ok(_) => Redirect::to("/admin/webhooks").into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}

@@ -1,0 +1,605 @@
+//! The contact page and its actions.
+
+use super::*;
+
+pub(super) struct Row2 {
+    pub a: String,
+    pub b: String,
+}
+
+pub(super) struct FitLine {
+    pub label: String,
+    pub evidence: String,
+    pub points: String,
+}
+
+pub(super) struct EngagementLine {
+    pub label: String,
+    pub event: String,
+    pub when: String,
+    pub before: String,
+    pub decay: String,
+    pub cap: String,
+    pub points: String,
+}
+
+pub(super) struct HistoryLine {
+    pub from: &'static str,
+    pub to: &'static str,
+    pub when: String,
+    pub who: String,
+    pub why: String,
+}
+
+pub(super) struct CheckLine {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub answers: Vec<Choice>,
+    pub note: String,
+    pub set: String,
+}
+
+pub(super) struct FactorLine {
+    pub label: String,
+    pub effect: String,
+    pub up: bool,
+}
+
+pub(super) struct EventLine {
+    pub kind: String,
+    pub when: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/contact.html")]
+pub(super) struct ContactPage {
+    pub(super) c: Chrome,
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) identity: Vec<Row2>,
+    pub(super) stage: &'static str,
+    pub(super) profile: Vec<Row2>,
+    pub(super) fit_total: String,
+    pub(super) grade: String,
+    pub(super) fit_lines: Vec<FitLine>,
+    pub(super) engagement_total: String,
+    pub(super) half_life: String,
+    pub(super) engagement_lines: Vec<EngagementLine>,
+    pub(super) temperature: &'static str,
+    pub(super) temperature_code: String,
+    pub(super) temperature_reason: String,
+    pub(super) knockouts: Vec<String>,
+    pub(super) probability: Option<String>,
+    pub(super) model_version: String,
+    pub(super) base_value: String,
+    pub(super) factors: Vec<FactorLine>,
+    pub(super) checklist: Vec<CheckLine>,
+    pub(super) assignment: Vec<Row2>,
+    pub(super) history: Vec<HistoryLine>,
+    pub(super) events: Vec<EventLine>,
+    pub(super) consents: Vec<Row2>,
+    pub(super) can_decide: bool,
+    pub(super) reasons: Vec<Choice>,
+}
+
+pub(super) async fn contact(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Query(n): Query<NoticeQuery>,
+) -> Response {
+    let t = s.lang.texts();
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, t.not_found);
+    };
+    let app = &state.app;
+    let p = s.p();
+    let detail = match app.contact_detail(p, id).await {
+        Ok(d) => d,
+        Err(e) => return app_error(&s, e),
+    };
+    let (explanation, lifecycle, timeline, consents) = match (
+        app.explain(p, id).await,
+        app.lifecycle(p, id).await,
+        app.timeline(p, id, 50, None).await,
+        app.consents(p, id).await,
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return app_error(&s, e),
+    };
+    let prediction = app.contact_prediction(p, id).await.ok();
+    let names = user_names(&state, p).await;
+    let c = &detail.contact;
+    let company = match c.company_id {
+        Some(cid) => app.get_company(p, cid).await.ok().map(|co| co.name),
+        None => None,
+    };
+    let dash = || "—".to_string();
+    let identity = vec![
+        Row2 { a: t.email.into(), b: c.email.as_ref().map_or_else(dash, |e| e.to_string()) },
+        Row2 { a: t.phone.into(), b: c.phone.clone().unwrap_or_else(dash) },
+        Row2 { a: t.job_title.into(), b: c.job_title.clone().unwrap_or_else(dash) },
+        Row2 { a: t.col_company.into(), b: company.unwrap_or_else(dash) },
+        Row2 { a: t.country.into(), b: c.country.clone().unwrap_or_else(dash) },
+        Row2 { a: t.filter_source.into(), b: c.source.clone().unwrap_or_else(dash) },
+        Row2 { a: t.col_created.into(), b: s.lang.datetime(c.created_at) },
+    ];
+    let yn = |b: bool| if b { t.yes } else { t.no }.to_string();
+    let sp = &explanation.stage_profile;
+    let interest = match sp.interest_shown {
+        leadgate_core::qualification::Interest::Weak => t.interest_weak,
+        leadgate_core::qualification::Interest::Real => t.interest_real,
+        leadgate_core::qualification::Interest::High => t.interest_high,
+    };
+    let profile = vec![
+        Row2 { a: t.has_bought.into(), b: yn(sp.has_bought) },
+        Row2 { a: t.needs_known.into(), b: yn(sp.needs_known) },
+        Row2 { a: t.interest_shown.into(), b: interest.into() },
+        Row2 { a: t.process_started.into(), b: yn(sp.conversion_process_started) },
+    ];
+    let sc = &explanation.scorecard;
+    // Points are exact hundredths; written the user's way (0,25 in French).
+    let pts = |p: leadgate_core::scoring::Points| s.lang.number(p.as_f64(), 2);
+    let evidence = |ev: &[leadgate_core::scoring::condition::Evidence]| {
+        ev.iter().map(|e| format!("{} = {}", e.field, e.value)).collect::<Vec<_>>().join(", ")
+    };
+    let fit_lines = sc
+        .fit
+        .contributions
+        .iter()
+        .map(|f| FitLine { label: f.label.clone(), evidence: evidence(&f.evidence), points: pts(f.points) })
+        .collect();
+    let engagement_lines = sc
+        .engagement
+        .contributions
+        .iter()
+        .map(|e| EngagementLine {
+            label: e.label.clone(),
+            event: crate::web::i18n::event_kind(t, e.kind.as_str()),
+            when: s.lang.datetime(e.occurred_at),
+            before: pts(e.points_before_decay),
+            decay: format!("× {}", s.lang.number(e.decay_factor, 3)),
+            cap: match e.cap_applied {
+                Some(Cap::Daily) => t.cap_daily.into(),
+                Some(Cap::Lifetime) => t.cap_lifetime.into(),
+                None => String::new(),
+            },
+            points: pts(e.points),
+        })
+        .collect();
+    let temperature_code = match sc.temperature.level {
+        Temperature::Hot => "hot",
+        Temperature::Warm => "warm",
+        Temperature::Cold => "cold",
+    };
+    let (probability, model_version, base_value, factors) = match &prediction {
+        Some(pv) => (
+            Some(s.lang.percent(pv.probability)),
+            pv.model_version.to_string(),
+            s.lang.number(pv.base_value, 2),
+            pv.factors
+                .iter()
+                .filter(|f| f.contribution.abs() >= 0.01)
+                .take(12)
+                .map(|f| FactorLine {
+                    label: match f.label.strip_suffix(" is missing") {
+                        Some(field) => format!("{field}{}", t.is_missing),
+                        None => f.label.clone(),
+                    },
+                    effect: format!(
+                        "{}{}",
+                        if f.contribution > 0.0 { "+" } else { "" },
+                        s.lang.number(f.contribution, 2)
+                    ),
+                    up: f.contribution > 0.0,
+                })
+                .collect(),
+        ),
+        None => (None, String::new(), String::new(), Vec::new()),
+    };
+    let answers = |a: Answer| {
+        let code = match a {
+            Answer::Unknown => "unknown",
+            Answer::Yes => "yes",
+            Answer::No => "no",
+        };
+        choices(&[("unknown", t.unknown), ("yes", t.yes), ("no", t.no)], Some(code))
+    };
+    let check = |code: &'static str, label: &'static str, item: &ChecklistItem| CheckLine {
+        code,
+        label,
+        answers: answers(item.answer),
+        note: item.note.clone().unwrap_or_default(),
+        set: match (item.set_by, item.set_at) {
+            (Some(u), Some(at)) => format!(
+                "{}, {}",
+                names.get(&u).cloned().unwrap_or_else(|| u.to_string()),
+                s.lang.datetime(at)
+            ),
+            _ => String::new(),
+        },
+    };
+    let cl = &lifecycle.checklist;
+    let checklist = vec![
+        check("need", t.need, &cl.need),
+        check("budget", t.budget, &cl.budget),
+        check("authority", t.authority, &cl.authority),
+        check("timing", t.timing, &cl.timing),
+    ];
+    let assignment = match &detail.assignment {
+        Some(a) => vec![
+            Row2 {
+                a: t.rep.into(),
+                b: a.rep_id.map_or(t.nobody.to_string(), |r| {
+                    names.get(&r).cloned().unwrap_or_else(|| r.to_string())
+                }),
+            },
+            Row2 {
+                a: t.why.into(),
+                b: assignment_words(s.lang, a.rule.as_deref(), a.rep_id.is_some(), &a.why),
+            },
+            Row2 { a: t.due.into(), b: a.due_at.map_or_else(dash, |d| s.lang.datetime(d)) },
+            Row2 { a: "SLA".into(), b: sla_label(t, a.sla).into() },
+        ],
+        None => Vec::new(),
+    };
+    let history = lifecycle
+        .history
+        .iter()
+        .rev()
+        .map(|h| HistoryLine {
+            from: stage_label(t, h.from),
+            to: stage_label(t, h.to),
+            when: s.lang.datetime(h.at),
+            who: match &h.actor {
+                Actor::User { user_id } => names.get(user_id).cloned().unwrap_or_else(|| user_id.to_string()),
+                Actor::Rule { rule, rules_version } => format!("{rule} (v{rules_version})"),
+                Actor::Import => t.by_import.into(),
+            },
+            why: transition_words(s.lang, &h.actor, &h.reason),
+        })
+        .collect();
+    let events = timeline
+        .items
+        .iter()
+        .map(|e| EventLine {
+            kind: crate::web::i18n::event_kind(t, e.kind.as_str()),
+            when: s.lang.datetime(e.occurred_at),
+            detail: e
+                .properties
+                .iter()
+                .take(3)
+                .map(|(k, v)| {
+                    format!("{k}: {}", v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))
+                })
+                .chain(e.source.iter().map(|src| format!("{}: {src}", t.filter_source.to_lowercase())))
+                .collect::<Vec<_>>()
+                .join(" · "),
+        })
+        .collect();
+    let consents = consents
+        .iter()
+        .map(|r| Row2 {
+            a: format!(
+                "{} — {}",
+                serde_json::to_value(r.purpose)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                if r.granted { t.granted } else { t.refused }
+            ),
+            b: format!("{} · {} · {}", s.lang.datetime(r.at), r.text, r.ip.clone().unwrap_or_default()),
+        })
+        .collect();
+    let reasons = choices(
+        &[
+            ("not_a_fit", t.reason_not_a_fit),
+            ("no_budget", t.reason_no_budget),
+            ("no_authority", t.reason_no_authority),
+            ("bad_data", t.reason_bad_data),
+            ("duplicate", t.reason_duplicate),
+            ("unreachable", t.reason_unreachable),
+            ("other", t.reason_other),
+        ],
+        None,
+    );
+    let mut chrome = s.chrome("leads");
+    chrome.notice = n.done.is_some().then(|| t.done.to_string());
+    render(ContactPage {
+        c: chrome,
+        id: id.to_string(),
+        name: c.display_name(),
+        identity,
+        stage: stage_label(t, c.lifecycle_stage),
+        profile,
+        fit_total: pts(sc.fit.points),
+        grade: sc.fit.grade.as_str().to_string(),
+        fit_lines,
+        engagement_total: pts(sc.engagement.score),
+        half_life: s.lang.number(sc.engagement.half_life_days, 0),
+        engagement_lines,
+        temperature: temperature_label(t, temperature_code),
+        temperature_code: temperature_code.into(),
+        temperature_reason: temperature_words(s.lang, &sc.temperature.cause),
+        knockouts: sc.knockouts.iter().map(|k| format!("{}: {}", k.rule, k.reason)).collect(),
+        probability,
+        model_version,
+        base_value,
+        factors,
+        checklist,
+        assignment,
+        history,
+        events,
+        consents,
+        can_decide: matches!(c.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql),
+        reasons,
+    })
+}
+
+/// Why a stage changed, in the user's language. Rules' reasons are rebuilt from the rule that
+/// moved the contact; people's reasons are their own words, except the ones the product writes.
+pub(super) fn transition_words(lang: Lang, actor: &Actor, reason: &str) -> String {
+    let t = lang.texts();
+    if lang == Lang::En {
+        return reason.to_string();
+    }
+    match actor {
+        Actor::Rule { rule, .. } => match rule.as_str() {
+            "mql-threshold" => t.rule_mql.into(),
+            "checklist-authority" => t.rule_authority.into(),
+            "fit-floor" => t.rule_fit_floor.into(),
+            "requalified" => t.rule_requalified.into(),
+            "sales-accepted" => t.rule_sales_accepted.into(),
+            r if r.starts_with("knockout:") => {
+                format!("{} : {}", t.rule_knockout, reason.trim_start_matches("knock-out: "))
+            }
+            _ => reason.to_string(),
+        },
+        _ if reason == "moved by hand" => t.moved_by_hand.into(),
+        _ => match reason.strip_prefix("rejected by sales: ") {
+            Some(rest) => {
+                let (code, note) =
+                    rest.split_once(" (").map_or((rest, None), |(c, n)| (c, Some(n.trim_end_matches(')'))));
+                let words = match code {
+                    "not a fit" => t.reason_not_a_fit,
+                    "no budget" => t.reason_no_budget,
+                    "no authority" => t.reason_no_authority,
+                    "bad data" => t.reason_bad_data,
+                    "duplicate" => t.reason_duplicate,
+                    "unreachable" => t.reason_unreachable,
+                    _ => t.reason_other,
+                };
+                match note {
+                    Some(n) => format!("{} : {words} ({n})", t.rejected_by_sales),
+                    None => format!("{} : {words}", t.rejected_by_sales),
+                }
+            }
+            None => reason.to_string(),
+        },
+    }
+}
+
+/// Why a lead went to its rep, in the user's language (the English sentence names every
+/// refusal; other languages name the rule).
+pub(super) fn assignment_words(lang: Lang, rule: Option<&str>, assigned: bool, why: &str) -> String {
+    let t = lang.texts();
+    match (lang, rule, assigned) {
+        (Lang::En, ..) => why.to_string(),
+        (_, Some("by hand"), _) => t.routed_by_hand.into(),
+        (_, Some(rule), true) => format!("{} « {rule} »", t.routed_by_rule),
+        _ => t.no_eligible_rep.into(),
+    }
+}
+
+/// A task title the product wrote, in the user's language (people's own titles stay theirs).
+pub(super) fn task_words(lang: Lang, title: &str) -> String {
+    let t = lang.texts();
+    if lang == Lang::En {
+        title.to_string()
+    } else if title == "First contact with this new lead" {
+        t.task_first_contact.into()
+    } else if title.starts_with("Follow up: no reply") {
+        t.task_follow_up.into()
+    } else if title.ends_with("missed the first-touch deadline on this lead") {
+        t.task_manager.into()
+    } else {
+        title.to_string()
+    }
+}
+
+/// Why a contact has its temperature, in the user's language.
+pub(super) fn temperature_words(lang: Lang, cause: &leadgate_core::scoring::TemperatureCause) -> String {
+    use leadgate_core::scoring::TemperatureCause as C;
+    let t = lang.texts();
+    let days = |d: f64| lang.number(d, 0);
+    let points = |p: &leadgate_core::scoring::Points| lang.number(p.as_f64(), 2);
+    let day = |on: &str| on.parse::<jiff::civil::Date>().map_or(on.to_string(), |d| lang.date(d));
+    match cause {
+        C::Intent { event_kind, on, within_days } => t
+            .why_intent
+            .replace("{kind}", &crate::web::i18n::event_kind(t, event_kind).to_lowercase())
+            .replace("{on}", &day(on))
+            .replace("{days}", &days(*within_days)),
+        C::PricingVisits { visits, within_days } => {
+            t.why_pricing.replace("{visits}", &visits.to_string()).replace("{days}", &days(*within_days))
+        }
+        C::HotEngagement { engagement, threshold } => {
+            t.why_hot.replace("{e}", &points(engagement)).replace("{x}", &points(threshold))
+        }
+        C::WarmEngagement { engagement, threshold } => {
+            t.why_warm.replace("{e}", &points(engagement)).replace("{x}", &points(threshold))
+        }
+        C::RecentActivity { days: d, label, on } => {
+            t.why_recent.replace("{days}", &days(*d)).replace("{label}", label).replace("{on}", &day(on))
+        }
+        C::Cold { engagement, threshold } => {
+            t.why_cold.replace("{e}", &points(engagement)).replace("{x}", &points(threshold))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NoticeQuery {
+    pub(super) done: Option<String>,
+}
+
+pub(super) fn back_to(id: ContactId) -> Response {
+    Redirect::to(&format!("/contacts/{id}?done=1")).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct ChecklistForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) criterion: String,
+    pub(super) answer: String,
+    pub(super) note: Option<String>,
+}
+
+pub(super) async fn contact_checklist(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<ChecklistForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let criterion = match f.criterion.as_str() {
+        "need" => Criterion::Need,
+        "budget" => Criterion::Budget,
+        "authority" => Criterion::Authority,
+        "timing" => Criterion::Timing,
+        _ => {
+            return app_error(
+                &s,
+                AppError::invalid("criterion", "must be need, budget, authority or timing"),
+            );
+        }
+    };
+    let answer = match f.answer.as_str() {
+        "yes" => Answer::Yes,
+        "no" => Answer::No,
+        _ => Answer::Unknown,
+    };
+    let note = f.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    match state.app.set_checklist(s.p(), id, criterion, answer, note).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct TouchForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) kind: String,
+    pub(super) outcome: String,
+    pub(super) note: Option<String>,
+}
+
+pub(super) async fn contact_touch(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<TouchForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let kind = match f.kind.as_str() {
+        "email" => TaskKind::Email,
+        "meeting" => TaskKind::Meeting,
+        _ => TaskKind::Call,
+    };
+    let outcome = if f.outcome == "no_reply" { TouchOutcome::NoReply } else { TouchOutcome::Reached };
+    let touch = NewTouch { kind, outcome, note: f.note.filter(|n| !n.trim().is_empty()) };
+    match state.app.log_touch(s.p(), id, touch).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+pub(super) async fn contact_accept(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    match state.app.accept_lead(s.p(), id).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RejectForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) reason: String,
+    pub(super) note: Option<String>,
+}
+
+pub(super) async fn contact_reject(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<RejectForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let Ok(reason) = serde_json::from_value::<RejectReason>(serde_json::Value::String(f.reason.clone()))
+    else {
+        return app_error(&s, AppError::invalid("reason", "pick a reason from the list"));
+    };
+    match state.app.reject_lead(s.p(), id, reason, f.note.as_deref().filter(|n| !n.trim().is_empty())).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct MoveForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) to: String,
+    pub(super) reason: Option<String>,
+}
+
+pub(super) async fn contact_move(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<MoveForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<ContactId>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    let Some(to) = LifecycleStage::parse(&f.to) else {
+        return app_error(&s, AppError::invalid("to", "is not a lifecycle stage"));
+    };
+    match state.app.move_contact(s.p(), id, to, f.reason.as_deref()).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}

@@ -1,0 +1,199 @@
+//! The dashboard: funnel, temperatures, the sales agreement's figures.
+
+use super::*;
+
+/// Escapes text for SVG (XML).
+pub(super) fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Horizontal bars, one per (label, value), drawn on the server: no script, no CDN.
+pub(super) fn bars_svg(title: &str, bars: &[(String, f64, String, &str)]) -> String {
+    let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+    let (row, label_w, width) = (28.0, 150.0, 560.0);
+    let height = row * bars.len() as f64 + 8.0;
+    let mut svg = format!(
+        r#"<svg role="img" aria-label="{}" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px">"#,
+        xml(title)
+    );
+    for (i, (label, value, shown, color)) in bars.iter().enumerate() {
+        let y = 4.0 + i as f64 * row;
+        let w = ((width - label_w - 70.0) * value / max).max(1.0);
+        let _ = write!(
+            svg,
+            r##"<text x="0" y="{ty}" font-size="13" fill="#1d2330">{l}</text><rect x="{label_w}" y="{y}" width="{w:.1}" height="{h}" fill="{color}" rx="3"/><text x="{vx:.1}" y="{ty}" font-size="13" fill="#1d2330">{v}</text>"##,
+            ty = y + 16.0,
+            l = xml(label),
+            h = row - 8.0,
+            vx = label_w + w + 6.0,
+            v = xml(shown),
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+pub(super) struct SourceLine {
+    pub source: String,
+    pub created: String,
+    pub mql: String,
+    pub sql: String,
+    pub customer: String,
+    pub rate: String,
+}
+
+pub(super) struct Row3 {
+    pub a: String,
+    pub b: String,
+    pub c: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/dashboard.html")]
+pub(super) struct DashboardPage {
+    pub(super) c: Chrome,
+    pub(super) from: String,
+    pub(super) to: String,
+    pub(super) funnel_svg: String,
+    pub(super) steps: Vec<Row3>,
+    pub(super) temperature_svg: String,
+    pub(super) temperatures: Vec<Row2>,
+    pub(super) sources: Vec<SourceLine>,
+    pub(super) sla: Vec<Row2>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct PeriodQuery {
+    pub(super) from: Option<String>,
+    pub(super) to: Option<String>,
+}
+
+pub(super) fn parse_day(s: Option<&str>) -> Option<jiff::civil::Date> {
+    s.and_then(|d| d.trim().parse::<jiff::civil::Date>().ok())
+}
+
+pub(super) async fn dashboard(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
+    let t = s.lang.texts();
+    let today = state.app.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let to = parse_day(q.to.as_deref()).unwrap_or_else(|| today.tomorrow().unwrap_or(today));
+    let from = parse_day(q.from.as_deref())
+        .unwrap_or_else(|| to.checked_sub(jiff::Span::new().days(30)).unwrap_or(to));
+    let at = |d: jiff::civil::Date| {
+        d.to_datetime(jiff::civil::Time::midnight())
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+    };
+    let (Ok(from_t), Ok(to_t)) = (at(from), at(to)) else {
+        return app_error(&s, AppError::invalid("from", "is not a date"));
+    };
+    let (funnel, temps) = match state.app.dashboard(s.p(), from_t, to_t).await {
+        Ok(x) => x,
+        Err(e) => return app_error(&s, e),
+    };
+    let total = funnel
+        .iter()
+        .fold((0, 0, 0, 0), |acc, r| (acc.0 + r.created, acc.1 + r.mql, acc.2 + r.sql, acc.3 + r.customer));
+    let rate = |n: i64, d: i64| if d > 0 { s.lang.percent(n as f64 / d as f64) } else { "—".into() };
+    let num = |n: i64| s.lang.number(n as f64, 0);
+    let steps = vec![
+        Row3 { a: t.funnel_leads.into(), b: num(total.0), c: String::new() },
+        Row3 { a: t.funnel_mql.into(), b: num(total.1), c: rate(total.1, total.0) },
+        Row3 { a: t.funnel_sql.into(), b: num(total.2), c: rate(total.2, total.1) },
+        Row3 { a: t.funnel_customer.into(), b: num(total.3), c: rate(total.3, total.2) },
+    ];
+    let funnel_svg = bars_svg(
+        t.dashboard_title,
+        &[
+            (t.funnel_leads.to_string(), total.0 as f64, num(total.0), "#1f4fd1"),
+            (t.funnel_mql.to_string(), total.1 as f64, num(total.1), "#3b6fe0"),
+            (t.funnel_sql.to_string(), total.2 as f64, num(total.2), "#5b8af0"),
+            (t.funnel_customer.to_string(), total.3 as f64, num(total.3), "#166534"),
+        ],
+    );
+    let count =
+        |code: Option<&str>| temps.iter().filter(|(k, _)| k.as_deref() == code).map(|(_, n)| *n).sum::<i64>();
+    let temp_bars: Vec<(String, f64, String, &str)> = [
+        (t.hot, count(Some("hot")), "#b3261e"),
+        (t.warm, count(Some("warm")), "#9a5b00"),
+        (t.cold, count(Some("cold")), "#1e5a8a"),
+        (t.not_scored, count(None), "#6b7280"),
+    ]
+    .into_iter()
+    .map(|(l, n, color)| (l.to_string(), n as f64, num(n), color))
+    .collect();
+    let temperatures =
+        temp_bars.iter().map(|(l, _, shown, _)| Row2 { a: l.clone(), b: shown.clone() }).collect();
+    let temperature_svg = bars_svg(t.open_by_temperature, &temp_bars);
+    let mut sources: Vec<SourceLine> = funnel
+        .iter()
+        .map(|r| SourceLine {
+            source: r.source.clone().unwrap_or_else(|| t.no_source.into()),
+            created: num(r.created),
+            mql: num(r.mql),
+            sql: num(r.sql),
+            customer: num(r.customer),
+            rate: rate(r.customer, r.created),
+        })
+        .collect();
+    sources.sort_by(|a, b| a.source.cmp(&b.source));
+    let sla = match state.app.handoff_metrics(s.p(), from_t, to_t).await {
+        Ok(m) => {
+            let minutes = |x: f64| duration_words(s.lang, (x * 60.0).round() as i64);
+            let mut rows = vec![
+                Row2 { a: t.assigned_leads.into(), b: num(m.assigned as i64) },
+                Row2 { a: t.waiting_leads.into(), b: num(m.unassigned as i64) },
+                Row2 {
+                    a: t.sla_compliance.into(),
+                    b: m.compliance.map_or("—".into(), |c| s.lang.percent(c)),
+                },
+            ];
+            for (temperature, median) in &m.median_minutes_to_first_touch_by_temperature {
+                rows.push(Row2 {
+                    a: format!(
+                        "{} ({})",
+                        t.median_first_touch,
+                        temperature_label(t, temperature).to_lowercase()
+                    ),
+                    b: minutes(*median),
+                });
+            }
+            let reason = |code: &str| match code {
+                "not_a_fit" => t.reason_not_a_fit.to_string(),
+                "no_budget" => t.reason_no_budget.to_string(),
+                "no_authority" => t.reason_no_authority.to_string(),
+                "bad_data" => t.reason_bad_data.to_string(),
+                "duplicate" => t.reason_duplicate.to_string(),
+                "unreachable" => t.reason_unreachable.to_string(),
+                "other" => t.reason_other.to_string(),
+                other => other.to_string(),
+            };
+            let rejections = m
+                .rejections
+                .iter()
+                .map(|(k, v)| format!("{}: {v}", reason(k)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            rows.push(Row2 {
+                a: t.rejections.into(),
+                b: if rejections.is_empty() { t.none.into() } else { rejections },
+            });
+            rows
+        }
+        Err(e) => return app_error(&s, e),
+    };
+    render(DashboardPage {
+        c: s.chrome("dashboard"),
+        from: from.to_string(),
+        to: to.to_string(),
+        funnel_svg,
+        steps,
+        temperature_svg,
+        temperatures,
+        sources,
+        sla,
+    })
+}

@@ -1,0 +1,377 @@
+//! The lead inbox: filters, saved views, bulk actions, CSV export.
+
+use super::*;
+
+/// One line of the inbox, ready to show.
+pub(super) struct LeadLine {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub company: String,
+    pub stage: &'static str,
+    pub temperature: &'static str,
+    pub temperature_code: String,
+    pub grade: String,
+    pub engagement: String,
+    pub probability: String,
+    pub owner: String,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/leads.html")]
+pub(super) struct LeadsPage {
+    pub(super) c: Chrome,
+    pub(super) stages: Vec<Choice>,
+    pub(super) temperatures: Vec<Choice>,
+    pub(super) grades: Vec<Choice>,
+    pub(super) source: String,
+    pub(super) q: String,
+    pub(super) owners: Vec<Choice>,
+    pub(super) lines: Vec<LeadLine>,
+    pub(super) previous: Option<String>,
+    pub(super) next: Option<String>,
+    pub(super) export_url: String,
+    pub(super) here: String,
+    pub(super) reps: Vec<Choice>,
+    pub(super) bulk_message: Option<String>,
+    pub(super) views: Vec<ViewLink>,
+    pub(super) query: String,
+}
+
+pub(super) struct ViewLink {
+    pub id: String,
+    pub name: String,
+    pub query: String,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct LeadsQuery {
+    pub(super) stage: Option<String>,
+    pub(super) temperature: Option<String>,
+    pub(super) grade: Option<String>,
+    pub(super) source: Option<String>,
+    pub(super) owner: Option<String>,
+    pub(super) q: Option<String>,
+    pub(super) page: Option<u32>,
+    /// What the last bulk action did (set by its redirect).
+    pub(super) done: Option<String>,
+}
+
+pub(super) fn nonempty(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+}
+
+/// The inbox filter a query asks for; values the page does not offer are ignored.
+pub(super) fn inbox_filter(q: &LeadsQuery) -> InboxFilter {
+    InboxFilter {
+        stage: nonempty(&q.stage).filter(|v| LifecycleStage::parse(v).is_some()),
+        temperature: nonempty(&q.temperature).filter(|v| matches!(v.as_str(), "hot" | "warm" | "cold")),
+        grade: nonempty(&q.grade).filter(|v| matches!(v.as_str(), "A" | "B" | "C" | "D")),
+        source: nonempty(&q.source),
+        owner: nonempty(&q.owner).and_then(|o| o.parse::<UserId>().ok()),
+        text: nonempty(&q.q),
+        open_only: true,
+        ..Default::default()
+    }
+}
+
+/// The query string of a filter (without the page).
+pub(super) fn filter_query(f: &InboxFilter) -> String {
+    let mut u = String::new();
+    for (k, v) in [
+        ("stage", &f.stage),
+        ("temperature", &f.temperature),
+        ("grade", &f.grade),
+        ("source", &f.source),
+        ("q", &f.text),
+    ] {
+        if let Some(v) = v {
+            let _ = write!(u, "{k}={}&", urlencode(v));
+        }
+    }
+    if let Some(o) = f.owner {
+        let _ = write!(u, "owner={o}&");
+    }
+    u
+}
+
+pub(super) async fn leads(State(state): State<AppState>, s: Signed, Query(q): Query<LeadsQuery>) -> Response {
+    let t = s.lang.texts();
+    let filter = inbox_filter(&q);
+    let (stage, temperature, grade, owner) =
+        (filter.stage.clone(), filter.temperature.clone(), filter.grade.clone(), filter.owner);
+    let page = q.page.unwrap_or(0).min(10_000);
+    let rows = match state.app.inbox(s.p(), &filter, PAGE + 1, page * PAGE).await {
+        Ok(r) => r,
+        Err(e) => return app_error(&s, e),
+    };
+    let names = user_names(&state, s.p()).await;
+    let has_next = rows.len() > PAGE as usize;
+    let lines = rows
+        .into_iter()
+        .take(PAGE as usize)
+        .map(|r| {
+            let name = match (&r.first_name, &r.last_name) {
+                (None, None) => {
+                    r.email.clone().or_else(|| r.external_id.clone()).unwrap_or_else(|| r.id.to_string())
+                }
+                (f, l) => format!("{} {}", f.as_deref().unwrap_or(""), l.as_deref().unwrap_or(""))
+                    .trim()
+                    .to_string(),
+            };
+            LeadLine {
+                id: r.id.to_string(),
+                name,
+                email: r.email.unwrap_or_default(),
+                company: r.company.unwrap_or_default(),
+                stage: LifecycleStage::parse(&r.stage).map_or("—", |st| stage_label(t, st)),
+                temperature: temperature_label(t, r.temperature.as_deref().unwrap_or("")),
+                temperature_code: r.temperature.unwrap_or_default(),
+                grade: r.grade.unwrap_or_else(|| "—".into()),
+                engagement: r.engagement.map_or("—".into(), |e| s.lang.number(e as f64 / 100.0, 1)),
+                probability: r.probability.map_or("—".into(), |p| s.lang.percent(p)),
+                owner: r.owner.map_or(t.nobody.to_string(), |o| {
+                    names.get(&o).cloned().unwrap_or_else(|| o.to_string())
+                }),
+                created: s.lang.datetime(r.created_at),
+            }
+        })
+        .collect();
+    let base = format!("/leads?{}", filter_query(&filter));
+    let all_stages: Vec<(String, &str)> = [
+        LifecycleStage::Lead,
+        LifecycleStage::Mql,
+        LifecycleStage::Sql,
+        LifecycleStage::Opportunity,
+        LifecycleStage::Customer,
+        LifecycleStage::Nurturing,
+        LifecycleStage::Disqualified,
+        LifecycleStage::Intermediary,
+        LifecycleStage::Visitor,
+    ]
+    .iter()
+    .map(|st| (st.as_str().to_string(), stage_label(t, *st)))
+    .collect();
+    let stage_opts: Vec<(&str, &str)> = all_stages.iter().map(|(v, l)| (v.as_str(), *l)).collect();
+    let mut owner_list: Vec<(String, String)> =
+        names.iter().map(|(id, n)| (id.to_string(), n.clone())).collect();
+    owner_list.sort_by(|a, b| a.1.cmp(&b.1));
+    let owner_opts: Vec<(&str, &str)> = owner_list.iter().map(|(v, l)| (v.as_str(), l.as_str())).collect();
+    let owner_code = owner.map(|o| o.to_string());
+    render(LeadsPage {
+        c: s.chrome("leads"),
+        stages: choices(&stage_opts, stage.as_deref()),
+        temperatures: choices(&[("hot", t.hot), ("warm", t.warm), ("cold", t.cold)], temperature.as_deref()),
+        grades: choices(&[("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")], grade.as_deref()),
+        source: nonempty(&q.source).unwrap_or_default(),
+        q: nonempty(&q.q).unwrap_or_default(),
+        owners: choices(&owner_opts, owner_code.as_deref()),
+        lines,
+        previous: (page > 0).then(|| format!("{base}page={}", page - 1)),
+        next: has_next.then(|| format!("{base}page={}", page + 1)),
+        export_url: format!("/leads.csv?{}", filter_query(&filter)),
+        here: format!("{base}page={page}"),
+        reps: rep_choices(&state, s.p()).await,
+        bulk_message: q.done.clone(),
+        views: state
+            .app
+            .saved_views(s.p())
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| ViewLink { id: v.id.to_string(), name: v.name, query: v.query })
+            .collect(),
+        query: filter_query(&filter),
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct ViewForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) name: String,
+    pub(super) query: String,
+}
+
+pub(super) async fn save_view(State(state): State<AppState>, s: Signed, Form(f): Form<ViewForm>) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    // Stored as the filters' own query string, rebuilt from a parsed filter so only known
+    // filters are kept.
+    let parsed: LeadsQuery = serde_urlencoded_query(&f.query);
+    let query = filter_query(&inbox_filter(&parsed));
+    match state.app.save_view(s.p(), &f.name, &query).await {
+        Ok(()) => Redirect::to(&format!("/leads?{query}")).into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+/// The inbox filters from a query string (unknown keys ignored).
+pub(super) fn serde_urlencoded_query(q: &str) -> LeadsQuery {
+    let mut out = LeadsQuery::default();
+    for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+        let v = Some(v.into_owned());
+        match k.as_ref() {
+            "stage" => out.stage = v,
+            "temperature" => out.temperature = v,
+            "grade" => out.grade = v,
+            "source" => out.source = v,
+            "owner" => out.owner = v,
+            "q" => out.q = v,
+            _ => {}
+        }
+    }
+    out
+}
+
+pub(super) async fn delete_view(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    match state.app.delete_view(s.p(), id).await {
+        Ok(()) => Redirect::to("/leads").into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+pub(super) async fn rep_choices(state: &AppState, p: &Principal) -> Vec<Choice> {
+    let mut reps: Vec<(String, String)> = state
+        .app
+        .reps(p)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.user_id.to_string(), r.name))
+        .collect();
+    reps.sort_by(|a, b| a.1.cmp(&b.1));
+    reps.into_iter().map(|(value, label)| Choice { value, label, selected: false }).collect()
+}
+
+/// A CSV file to download (`name` is ours, never the user's).
+pub(super) fn csv_download(name: &'static str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let mut r =
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"))], body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// One CSV cell: quoted when needed, and a leading `= + - @` neutralised so a spreadsheet never
+/// runs a contact's data as a formula.
+pub(super) fn csv_cell(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) { format!("'{v}") } else { v.to_string() };
+    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
+}
+
+pub(super) async fn leads_csv(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<LeadsQuery>,
+) -> Response {
+    let rows = match state.app.inbox_export(s.p(), &inbox_filter(&q), 100_000).await {
+        Ok(r) => r,
+        Err(e) => return app_error(&s, e),
+    };
+    let names = user_names(&state, s.p()).await;
+    let mut out = String::from(
+        "id,email,first_name,last_name,company,stage,temperature,fit_grade,engagement,probability,owner,source,created_at\r\n",
+    );
+    for r in rows {
+        let cells = [
+            r.id.to_string(),
+            r.email.unwrap_or_default(),
+            r.first_name.unwrap_or_default(),
+            r.last_name.unwrap_or_default(),
+            r.company.unwrap_or_default(),
+            r.stage,
+            r.temperature.unwrap_or_default(),
+            r.grade.unwrap_or_default(),
+            r.engagement.map(|e| format!("{:.2}", e as f64 / 100.0)).unwrap_or_default(),
+            r.probability.map(|p| format!("{p:.4}")).unwrap_or_default(),
+            r.owner.and_then(|o| names.get(&o).cloned()).unwrap_or_default(),
+            r.source.unwrap_or_default(),
+            r.created_at.to_string(),
+        ];
+        out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    csv_download("leads.csv", out)
+}
+
+/// A bulk action on the checked rows of the inbox: assign to a rep, or disqualify with a reason.
+pub(super) async fn leads_bulk(
+    State(state): State<AppState>,
+    s: Signed,
+    body: axum::body::Bytes,
+) -> Response {
+    let t = s.lang.texts();
+    let mut csrf = String::new();
+    let (mut ids, mut action, mut rep, mut reason, mut back) =
+        (Vec::new(), String::new(), String::new(), String::new(), String::new());
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "_csrf" => csrf = v.into_owned(),
+            "ids" => ids.extend(v.parse::<ContactId>().ok()),
+            "action" => action = v.into_owned(),
+            "rep" => rep = v.into_owned(),
+            "reason" => reason = v.into_owned(),
+            "back" => back = v.into_owned(),
+            _ => {}
+        }
+    }
+    if let Some(r) = s.refuse_forged(&csrf) {
+        return r;
+    }
+    let back = safe_next(Some(back.as_str()).filter(|b| b.starts_with("/leads")));
+    let with_message = |message: &str| {
+        let sep = if back.contains('?') { "&" } else { "?" };
+        Redirect::to(&format!("{back}{sep}done={}", urlencode(message))).into_response()
+    };
+    if ids.is_empty() {
+        return with_message(t.nothing_selected);
+    }
+    let mut refused: Vec<String> = Vec::new();
+    let mut done = 0;
+    for id in &ids {
+        let result = match action.as_str() {
+            "assign" => match rep.parse::<UserId>() {
+                Ok(r) => state.app.assign_to(s.p(), *id, r).await.map(|_| ()),
+                Err(_) => Err(AppError::invalid("rep", "pick a rep")),
+            },
+            "disqualify" => state
+                .app
+                .move_contact(s.p(), *id, LifecycleStage::Disqualified, Some(reason.as_str()))
+                .await
+                .map(|_| ()),
+            _ => Err(AppError::invalid("action", "pick an action")),
+        };
+        match result {
+            Ok(()) => done += 1,
+            Err(AppError::Forbidden { .. }) => {
+                return error_page(s.lang, StatusCode::FORBIDDEN, t.not_allowed);
+            }
+            Err(e) => refused.push(problem_text(s.lang, &e)),
+        }
+    }
+    refused.dedup();
+    let message = if refused.is_empty() {
+        t.bulk_done.replace("{n}", &done.to_string())
+    } else {
+        let head =
+            t.bulk_partly.replace("{n}", &done.to_string()).replace("{m}", &(ids.len() - done).to_string());
+        format!("{head} {}", refused.join("; "))
+    };
+    with_message(&message)
+}

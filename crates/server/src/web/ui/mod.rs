@@ -1,0 +1,404 @@
+//! The web UI for marketing and sales operations, one module per page family (`leads`,
+//! `contact`, `work` for a rep's queue and tasks, `dashboard`, `rules`, `model`, `import`,
+//! `admin`, `account`, `login`); this module holds the routes, the signed-in user, the page
+//! chrome and the helpers they share. Server-rendered HTML (askama) with no script and no asset
+//! from elsewhere: it works in any browser, keyboard first.
+//!
+//! Sessions: an HttpOnly, SameSite=Lax cookie (Secure behind TLS) holding a random token; every
+//! form carries the session's CSRF token, and sign-in checks that the form came from this site.
+
+use std::fmt::Write as _;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use leadgate_app::handoff::{NewTouch, SlaStatus, TaskKind, TouchOutcome};
+use leadgate_app::lifecycle::RejectReason;
+use leadgate_app::web::WebPrincipal;
+use leadgate_app::{AppError, Principal};
+use leadgate_core::ids::{ContactId, TaskId, UserId};
+use leadgate_core::lifecycle::{Actor, LifecycleStage};
+use leadgate_core::qualification::{Answer, ChecklistItem, Criterion};
+use leadgate_core::scoring::{Cap, Temperature};
+use leadgate_store::web::InboxFilter;
+use serde::Deserialize;
+
+use super::i18n::{Lang, Texts};
+use crate::AppState;
+
+const COOKIE: &str = "lg_session";
+const PAGE: u32 = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/leads") }))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/leads", get(leads))
+        .route("/leads.csv", get(leads_csv))
+        .route("/leads/bulk", post(leads_bulk))
+        .route("/leads/views", post(save_view))
+        .route("/leads/views/{id}/delete", post(delete_view))
+        .route("/queue", get(queue))
+        .route("/tasks", get(tasks))
+        .route("/tasks/{id}/done", post(task_done))
+        .route("/dashboard", get(dashboard))
+        .route(
+            "/import",
+            get(import_page).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(
+                leadgate_app::import::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/import/{upload}", get(import_preview).post(import_submit))
+        .route("/import/jobs/{id}/rejects.csv", get(import_rejects_csv))
+        .route("/admin/users", get(admin_users).post(admin_add_user))
+        .route("/admin/users/{id}", post(admin_update_user))
+        .route("/admin/handoff", get(admin_handoff).post(admin_save_agreement))
+        .route("/admin/reps/{id}", post(admin_save_rep))
+        .route("/admin/webhooks", get(admin_webhooks).post(admin_add_webhook))
+        .route("/admin/webhooks/{id}/delete", post(admin_delete_webhook))
+        .route("/admin/deliveries/{id}/redeliver", post(admin_redeliver))
+        .route("/rules", get(rules_page).post(rules_submit))
+        .route("/model", get(model))
+        .route("/model/train", post(model_train))
+        .route("/account", get(account))
+        .route("/account/password", post(change_password))
+        .route("/account/language", post(change_language))
+        .route("/contacts/{id}", get(contact))
+        .route("/contacts/{id}/checklist", post(contact_checklist))
+        .route("/contacts/{id}/touch", post(contact_touch))
+        .route("/contacts/{id}/accept", post(contact_accept))
+        .route("/contacts/{id}/reject", post(contact_reject))
+        .route("/contacts/{id}/move", post(contact_move))
+}
+
+// ----- sessions -----
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+}
+
+fn behind_tls(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+fn browser_lang(headers: &HeaderMap) -> Lang {
+    Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+/// The signed-in user of a page, in their language.
+pub struct Signed {
+    pub who: WebPrincipal,
+    pub lang: Lang,
+}
+
+impl Signed {
+    fn p(&self) -> &Principal {
+        &self.who.principal
+    }
+
+    fn chrome(&self, nav: &'static str) -> Chrome {
+        Chrome {
+            t: self.lang.texts(),
+            lang: self.lang.code(),
+            user: self
+                .who
+                .principal
+                .user
+                .name
+                .clone()
+                .unwrap_or_else(|| self.who.principal.user.email.clone()),
+            csrf: self.who.csrf.clone(),
+            nav,
+            is_sales: self.who.principal.user.role == leadgate_core::access::Role::Sales,
+            is_admin: self.who.principal.user.role == leadgate_core::access::Role::Admin,
+            notice: None,
+        }
+    }
+
+    /// The refusal of a form whose CSRF token is not this session's (`None`: the form is ours).
+    fn refuse_forged(&self, token: &str) -> Option<Response> {
+        // Compared in constant time: the token is a secret.
+        if token.len() == self.who.csrf.len()
+            && token.bytes().zip(self.who.csrf.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        {
+            None
+        } else {
+            Some(error_page(self.lang, StatusCode::FORBIDDEN, self.lang.texts().form_expired))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let next = parts.uri.path_and_query().map_or("/leads".to_string(), |p| p.as_str().to_string());
+        let to_login = |expired: bool| {
+            let mut url = format!("/login?next={}", urlencode(&next));
+            if expired {
+                url.push_str("&expired=1");
+            }
+            Redirect::to(&url).into_response()
+        };
+        let Some(token) = cookie_value(&parts.headers, COOKIE) else {
+            return Err(to_login(false));
+        };
+        match state.app.web_session(token).await {
+            Ok(who) => {
+                let lang = who
+                    .language
+                    .as_deref()
+                    .and_then(Lang::parse)
+                    .unwrap_or_else(|| browser_lang(&parts.headers));
+                Ok(Signed { who, lang })
+            }
+            Err(AppError::Unauthenticated(_)) => Err(to_login(true)),
+            Err(e) => {
+                Err(error_page(browser_lang(&parts.headers), StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))
+            }
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Only local paths: a `next` pointing elsewhere would make sign-in an open redirect.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/leads".to_string(),
+    }
+}
+
+// ----- shared page parts -----
+
+/// What every signed-in page shows around its content.
+pub struct Chrome {
+    pub t: &'static Texts,
+    pub lang: &'static str,
+    pub user: String,
+    pub csrf: String,
+    pub nav: &'static str,
+    pub is_sales: bool,
+    pub is_admin: bool,
+    pub notice: Option<String>,
+}
+
+fn render(page: impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ui/error.html")]
+struct ErrorPage {
+    t: &'static Texts,
+    lang: &'static str,
+    message: String,
+}
+
+fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
+    let mut r = render(ErrorPage { t: lang.texts(), lang: lang.code(), message: message.to_string() });
+    *r.status_mut() = status;
+    r
+}
+
+/// An application error as a page, in the user's words.
+fn app_error(s: &Signed, e: AppError) -> Response {
+    let t = s.lang.texts();
+    match e {
+        AppError::Forbidden { .. } => error_page(s.lang, StatusCode::FORBIDDEN, t.not_allowed),
+        AppError::NotFound { .. } => error_page(s.lang, StatusCode::NOT_FOUND, t.not_found),
+        AppError::Invalid(_) => {
+            error_page(s.lang, StatusCode::UNPROCESSABLE_ENTITY, &problem_text(s.lang, &e))
+        }
+        AppError::IllegalTransition(_) | AppError::StateConflict(_) | AppError::Conflict { .. } => {
+            error_page(s.lang, StatusCode::CONFLICT, &problem_text(s.lang, &e))
+        }
+        other => {
+            tracing::error!(error = %other, "web UI request failed");
+            error_page(s.lang, StatusCode::INTERNAL_SERVER_ERROR, t.error_title)
+        }
+    }
+}
+
+fn stage_label(t: &Texts, s: LifecycleStage) -> &'static str {
+    match s {
+        LifecycleStage::Visitor => t.stage_visitor,
+        LifecycleStage::Lead => t.stage_lead,
+        LifecycleStage::Mql => t.stage_mql,
+        LifecycleStage::Sql => t.stage_sql,
+        LifecycleStage::Opportunity => t.stage_opportunity,
+        LifecycleStage::Customer => t.stage_customer,
+        LifecycleStage::Nurturing => t.stage_nurturing,
+        LifecycleStage::Disqualified => t.stage_disqualified,
+        LifecycleStage::Intermediary => t.stage_intermediary,
+    }
+}
+
+fn temperature_label(t: &Texts, code: &str) -> &'static str {
+    match code {
+        "hot" => t.hot,
+        "warm" => t.warm,
+        "cold" => t.cold,
+        _ => "—",
+    }
+}
+
+fn sla_label(t: &Texts, s: SlaStatus) -> &'static str {
+    match s {
+        SlaStatus::Unassigned => t.sla_unassigned,
+        SlaStatus::OnTrack => t.sla_on_track,
+        SlaStatus::Warning => t.sla_warning,
+        SlaStatus::Breached => t.sla_breached,
+        SlaStatus::Met => t.sla_met,
+        SlaStatus::Missed => t.sla_missed,
+    }
+}
+
+/// An option of a `<select>`.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn choices(options: &[(&str, &str)], current: Option<&str>) -> Vec<Choice> {
+    options
+        .iter()
+        .map(|(v, l)| Choice { value: v.to_string(), label: l.to_string(), selected: current == Some(*v) })
+        .collect()
+}
+
+async fn user_names(state: &AppState, p: &Principal) -> std::collections::HashMap<UserId, String> {
+    state
+        .app
+        .user_directory(p)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| (u.id, u.name.unwrap_or(u.email)))
+        .collect()
+}
+
+// The pages. Their items are `pub(super)`, gathered here so the routes and the pages share them.
+mod account;
+mod admin;
+mod contact;
+mod dashboard;
+mod import;
+mod leads;
+mod login;
+mod model;
+mod rules;
+mod work;
+
+use account::*;
+use admin::*;
+use contact::*;
+use dashboard::*;
+use import::*;
+use leads::*;
+use login::*;
+use model::*;
+use rules::*;
+use work::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_only_returns_to_local_pages() {
+        assert_eq!(safe_next(Some("/contacts/1")), "/contacts/1");
+        assert_eq!(safe_next(Some("//evil.example/x")), "/leads");
+        assert_eq!(safe_next(Some("https://evil.example")), "/leads");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/leads");
+        assert_eq!(safe_next(None), "/leads");
+    }
+
+    #[test]
+    fn reasons_the_product_writes_are_translated_and_peoples_own_words_kept() {
+        let user = Actor::User { user_id: UserId(uuid::Uuid::nil()) };
+        let rule = |r: &str| Actor::Rule { rule: r.into(), rules_version: 3 };
+        assert_eq!(transition_words(Lang::Fr, &user, "moved by hand"), "déplacé à la main");
+        assert_eq!(
+            transition_words(Lang::Fr, &user, "rejected by sales: no budget (next year)"),
+            "rejeté par les ventes : Pas de budget (next year)"
+        );
+        assert_eq!(transition_words(Lang::Fr, &user, "étudiant, pas acheteur"), "étudiant, pas acheteur");
+        assert!(
+            transition_words(Lang::Fr, &rule("mql-threshold"), "fit grade B …")
+                .starts_with("seuils du marketing")
+        );
+        assert_eq!(transition_words(Lang::En, &rule("mql-threshold"), "fit grade B …"), "fit grade B …");
+        assert_eq!(
+            task_words(Lang::Fr, "First contact with this new lead"),
+            "Premier contact avec ce nouveau lead"
+        );
+        assert_eq!(task_words(Lang::Fr, "Appeler Ada"), "Appeler Ada");
+        assert_eq!(
+            assignment_words(Lang::Fr, Some("inside"), true, "rule `inside`: …"),
+            "règle d'attribution « inside »"
+        );
+        assert_eq!(
+            assignment_words(Lang::Fr, None, false, "no routing rules are set up"),
+            "aucun commercial disponible"
+        );
+    }
+
+    #[test]
+    fn errors_on_french_pages_are_in_french() {
+        let invalid = AppError::Invalid(leadgate_core::validation::ValidationErrors::single(
+            "password",
+            "is too short: use at least 10 characters",
+        ));
+        assert_eq!(problem_text(Lang::Fr, &invalid), "mot de passe : au moins 10 caractères");
+        assert_eq!(problem_text(Lang::En, &invalid), "password: is too short: use at least 10 characters");
+        let state = AppError::StateConflict("only MQL can be accepted".into());
+        assert!(problem_text(Lang::Fr, &state).starts_with("Cette action"));
+        let other = AppError::Invalid(leadgate_core::validation::ValidationErrors::single(
+            "routing[0].name",
+            "is required",
+        ));
+        assert_eq!(problem_text(Lang::Fr, &other), "routing[0].name : valeur refusée");
+    }
+
+    #[test]
+    fn forms_from_other_sites_are_recognised() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("leadgate.example:8080"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://leadgate.example:8080"));
+        assert!(same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&h));
+    }
+}

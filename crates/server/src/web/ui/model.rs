@@ -1,0 +1,210 @@
+//! The prediction model page.
+
+use super::*;
+
+pub(super) struct ActiveModel {
+    pub version: i64,
+    pub family: &'static str,
+    pub metrics: Vec<Row2>,
+    pub trained: String,
+    pub calibration_svg: String,
+    pub influence_svg: String,
+    pub gains_svg: String,
+    pub fields_used: Vec<String>,
+    pub fields_excluded: Vec<String>,
+}
+
+pub(super) struct VersionLine {
+    pub version: i64,
+    pub family: &'static str,
+    pub auc: String,
+    pub log_loss: String,
+    pub when: String,
+    pub active: bool,
+}
+
+pub(super) struct JobNotice {
+    pub text: String,
+    pub running: bool,
+    pub failed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ui/model.html")]
+pub(super) struct ModelPage {
+    pub(super) c: Chrome,
+    pub(super) job: Option<JobNotice>,
+    pub(super) active: Option<ActiveModel>,
+    pub(super) versions: Vec<VersionLine>,
+}
+
+/// Predicted against observed conversion per probability bin; the diagonal is perfect calibration.
+pub(super) fn calibration_svg(t: &Texts, bins: &[(f64, f64, usize)]) -> String {
+    let (size, pad) = (300.0, 36.0);
+    let scale = |v: f64| pad + v * (size - 2.0 * pad);
+    let mut svg = format!(
+        r##"<svg role="img" aria-label="{}" viewBox="0 0 {size} {size}" width="100%" style="max-width:{size}px"><rect x="{pad}" y="{pad}" width="{w}" height="{w}" fill="none" stroke="#d1d5db"/><line x1="{pad}" y1="{b}" x2="{b}" y2="{pad}" stroke="#9ca3af" stroke-dasharray="4 3"/>"##,
+        xml(t.calibration_title),
+        w = size - 2.0 * pad,
+        b = size - pad,
+    );
+    let mut path = String::new();
+    for (i, (predicted, observed, _)) in bins.iter().enumerate() {
+        let (x, y) = (scale(*predicted), size - scale(*observed));
+        let _ = write!(path, "{}{x:.1},{y:.1} ", if i == 0 { "M" } else { "L" });
+        let _ = write!(svg, r##"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="#1f4fd1"/>"##);
+    }
+    let _ = write!(
+        svg,
+        r##"<path d="{path}" fill="none" stroke="#1f4fd1" stroke-width="2"/><text x="{pad}" y="{ly}" font-size="12" fill="#1d2330">{p} →</text><text x="8" y="{pad}" font-size="12" fill="#1d2330" transform="rotate(-90 8 {pad})" text-anchor="end">{o} →</text></svg>"##,
+        ly = size - 10.0,
+        p = xml(t.predicted),
+        o = xml(t.observed),
+    );
+    svg
+}
+
+/// Cumulative share of conversions against cumulative share of leads, calling the most likely
+/// first (probability bins of the held-out part, highest first); the diagonal is calling at random.
+pub(super) fn gains_svg(t: &Texts, bins: &[(f64, f64, usize)]) -> String {
+    let mut sorted: Vec<(f64, f64, usize)> = bins.to_vec();
+    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let leads: f64 = sorted.iter().map(|b| b.2 as f64).sum();
+    let conversions: f64 = sorted.iter().map(|b| b.1 * b.2 as f64).sum();
+    let (size, pad) = (300.0, 36.0);
+    let scale = |v: f64| pad + v * (size - 2.0 * pad);
+    let mut svg = format!(
+        r##"<svg role="img" aria-label="{}" viewBox="0 0 {size} {size}" width="100%" style="max-width:{size}px"><rect x="{pad}" y="{pad}" width="{w}" height="{w}" fill="none" stroke="#d1d5db"/><line x1="{pad}" y1="{b}" x2="{b}" y2="{pad}" stroke="#9ca3af" stroke-dasharray="4 3"/>"##,
+        xml(t.gains_title),
+        w = size - 2.0 * pad,
+        b = size - pad,
+    );
+    if leads > 0.0 && conversions > 0.0 {
+        let (mut x, mut y) = (0.0, 0.0);
+        let mut path = format!("M{:.1},{:.1} ", scale(0.0), size - scale(0.0));
+        for (_, rate, count) in &sorted {
+            x += *count as f64 / leads;
+            y += rate * *count as f64 / conversions;
+            let _ = write!(path, "L{:.1},{:.1} ", scale(x), size - scale(y));
+        }
+        let _ = write!(svg, r##"<path d="{path}" fill="none" stroke="#166534" stroke-width="2"/>"##);
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="{pad}" y="{ly}" font-size="12" fill="#1d2330">{l} →</text><text x="8" y="{pad}" font-size="12" fill="#1d2330" transform="rotate(-90 8 {pad})" text-anchor="end">{c} →</text></svg>"##,
+        ly = size - 10.0,
+        l = xml(t.leads_called),
+        c = xml(t.conversions_found),
+    );
+    svg
+}
+
+#[derive(Deserialize)]
+pub(super) struct ModelQuery {
+    pub(super) job: Option<String>,
+}
+
+pub(super) async fn model(State(state): State<AppState>, s: Signed, Query(q): Query<ModelQuery>) -> Response {
+    let t = s.lang.texts();
+    let views = match state.app.models(s.p()).await {
+        Ok(v) => v,
+        Err(e) => return app_error(&s, e),
+    };
+    let family = |f: &str| if f == "gbdt" { t.family_gbdt } else { t.family_linear };
+    let job = match q.job.as_deref().and_then(|j| j.parse::<leadgate_core::ids::JobId>().ok()) {
+        Some(id) => state
+            .app
+            .job(s.p(), id)
+            .await
+            .ok()
+            .map(|j| job_notice(&j, t.training.to_string(), t.training_done, t.training_failed)),
+        None => None,
+    };
+    let influence = state.app.model_influence(s.p(), 200).await.ok().flatten().unwrap_or_default();
+    let influence_bars: Vec<(String, f64, String, &str)> = influence
+        .iter()
+        .take(10)
+        .map(|(field, v)| {
+            // The label column is narrow: long field names end with an ellipsis.
+            let label = if field.chars().count() > 19 {
+                format!("{}…", field.chars().take(18).collect::<String>())
+            } else {
+                field.clone()
+            };
+            (label, *v, s.lang.number(*v, 2), "#1f4fd1")
+        })
+        .collect();
+    let influence_svg = bars_svg(t.influence_title, &influence_bars);
+    let active = views.iter().find(|v| v.active).map(|m| {
+        let report: Option<leadgate_model::TrainingReport> = serde_json::from_value(m.report.clone()).ok();
+        let chosen = report.as_ref().and_then(|r| r.chosen().cloned());
+        let mut metrics = Vec::new();
+        if let Some(c) = &chosen {
+            metrics = vec![
+                Row2 { a: t.auc.into(), b: s.lang.number(c.test.auc, 3) },
+                Row2 { a: t.log_loss.into(), b: s.lang.number(c.test.log_loss, 3) },
+                Row2 { a: t.brier.into(), b: s.lang.number(c.test.brier, 3) },
+                Row2 { a: t.lift.into(), b: format!("× {}", s.lang.number(c.test.top_decile_lift, 1)) },
+                Row2 { a: t.base_rate.into(), b: s.lang.percent(c.test.base_rate) },
+            ];
+        }
+        let bins: Vec<(f64, f64, usize)> = chosen
+            .as_ref()
+            .map(|c| {
+                c.test
+                    .calibration
+                    .iter()
+                    .filter_map(|b| Some((b.mean_predicted?, b.observed_rate?, b.count)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ActiveModel {
+            version: m.version,
+            family: family(&m.family),
+            metrics,
+            trained: format!(
+                "{} {} {} · {}",
+                t.trained_on,
+                s.lang.number((m.outcomes.converted + m.outcomes.not_converted) as f64, 0),
+                t.contacts_word,
+                s.lang.datetime(m.trained_at)
+            ),
+            calibration_svg: calibration_svg(t, &bins),
+            influence_svg: influence_svg.clone(),
+            gains_svg: gains_svg(t, &bins),
+            fields_used: report.as_ref().map(|r| r.fields_used.clone()).unwrap_or_default(),
+            fields_excluded: report.as_ref().map(|r| r.fields_excluded.clone()).unwrap_or_default(),
+        }
+    });
+    let versions = views
+        .iter()
+        .map(|v| VersionLine {
+            version: v.version,
+            family: family(&v.family),
+            auc: v.quality.as_ref().map_or("—".into(), |q| s.lang.number(q.roc_auc, 3)),
+            log_loss: v.quality.as_ref().map_or("—".into(), |q| s.lang.number(q.log_loss, 3)),
+            when: s.lang.datetime(v.trained_at),
+            active: v.active,
+        })
+        .collect();
+    render(ModelPage { c: s.chrome("model"), job, active, versions })
+}
+
+pub(super) async fn model_train(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    // The same settings as the latest model (what "retrain" means to a marketer).
+    let request = match state.app.models(s.p()).await {
+        Ok(v) => v.into_iter().next().map(|m| m.request).unwrap_or_default(),
+        Err(e) => return app_error(&s, e),
+    };
+    match state.app.start_training(s.p(), &request).await {
+        Ok(job) => Redirect::to(&format!("/model?job={}", job.id)).into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
