@@ -205,6 +205,30 @@ pub struct TaskView {
     pub done_at: Option<Timestamp>,
 }
 
+/// A new open task; `created_by: None` marks one the agreement created.
+fn new_task(
+    contact: ContactId,
+    assignee: UserId,
+    kind: TaskKind,
+    title: String,
+    due_at: Timestamp,
+    created_by: Option<UserId>,
+    now: Timestamp,
+) -> TaskRecord {
+    TaskRecord {
+        id: TaskId(new_uuid()),
+        contact_id: contact,
+        assignee_id: assignee,
+        kind: kind.as_str().into(),
+        title,
+        due_at,
+        created_at: now,
+        created_by,
+        done_at: None,
+        notified_at: None,
+    }
+}
+
 fn task_view(t: TaskRecord, now: Timestamp) -> TaskView {
     TaskView {
         id: t.id,
@@ -623,18 +647,15 @@ impl App {
                 record.remind_at = d.remind_at;
                 record.due_at = Some(d.due_at);
                 tx.insert_assignment(&record).await?;
-                let task = TaskRecord {
-                    id: TaskId(new_uuid()),
-                    contact_id: contact,
-                    assignee_id: rep,
-                    kind: "call".into(),
-                    title: "First contact with this new lead".into(),
-                    due_at: d.due_at,
-                    created_at: now,
-                    created_by: None,
-                    done_at: None,
-                    notified_at: None,
-                };
+                let task = new_task(
+                    contact,
+                    rep,
+                    TaskKind::Call,
+                    "First contact with this new lead".into(),
+                    d.due_at,
+                    None,
+                    now,
+                );
                 tx.insert_task(&task).await?;
             }
             RoutingDecision::Unassigned { why } => {
@@ -807,22 +828,12 @@ impl App {
             });
             let due =
                 schedule.add_working_time(now, schedule.working_day() * agreement.follow_up_days as i32);
-            let task = TaskRecord {
-                id: TaskId(new_uuid()),
-                contact_id: id,
-                assignee_id: assignee,
-                kind: touch.kind.as_str().into(),
-                title: format!(
-                    "Follow up: no reply to the {} of {}",
-                    touch.kind.as_str().replace("email", "e-mail"),
-                    now.strftime("%Y-%m-%d")
-                ),
-                due_at: due,
-                created_at: now,
-                created_by: None,
-                done_at: None,
-                notified_at: None,
-            };
+            let title = format!(
+                "Follow up: no reply to the {} of {}",
+                touch.kind.as_str().replace("email", "e-mail"),
+                now.strftime("%Y-%m-%d")
+            );
+            let task = new_task(id, assignee, touch.kind, title, due, None, now);
             tx.insert_task(&task).await?;
             follow_up = Some(task_view(task, now));
         }
@@ -858,18 +869,8 @@ impl App {
         if tx.get_user(assignee).await?.is_none() {
             return Err(AppError::invalid("assignee_id", format!("no user has the id {assignee}")));
         }
-        let task = TaskRecord {
-            id: TaskId(new_uuid()),
-            contact_id: new.contact_id,
-            assignee_id: assignee,
-            kind: new.kind.as_str().into(),
-            title,
-            due_at: new.due_at,
-            created_at: now,
-            created_by: Some(principal.user.id),
-            done_at: None,
-            notified_at: None,
-        };
+        let task =
+            new_task(new.contact_id, assignee, new.kind, title, new.due_at, Some(principal.user.id), now);
         tx.insert_task(&task).await?;
         tx.commit().await?;
         Ok(task_view(task, now))
@@ -965,18 +966,8 @@ impl App {
         let Some(record) = tx.reps(Some(rep)).await?.pop() else { return Ok(()) };
         let load = parse_rep(record)?;
         let Some(manager) = load.profile.manager_id else { return Ok(()) };
-        let task = TaskRecord {
-            id: TaskId(new_uuid()),
-            contact_id: a.contact_id,
-            assignee_id: manager,
-            kind: "call".into(),
-            title: format!("{} missed the first-touch deadline on this lead", load.name),
-            due_at: now,
-            created_at: now,
-            created_by: None,
-            done_at: None,
-            notified_at: None,
-        };
+        let title = format!("{} missed the first-touch deadline on this lead", load.name);
+        let task = new_task(a.contact_id, manager, TaskKind::Call, title, now, None, now);
         tx.insert_task(&task).await.map_err(AppError::from)
     }
 
