@@ -46,11 +46,16 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot store the default scoring rules: {e}"))?;
 
     println!("Leadgate is running at http://{addr}/");
+    println!("  Web UI: http://{addr}/login");
     println!("  API description: http://{addr}/api/openapi.json");
     match &first_key {
         Some(key) if args.bootstrap_api_key.is_none() => {
             println!("  First admin: {}", args.admin_email);
             println!("  Admin API key (shown once, store it now): {}", key.key);
+            println!(
+                "  To sign in to the web UI, give the admin a password: leadgate set-password {}",
+                args.admin_email
+            );
         }
         Some(_) => {
             println!("  First admin: {} (with the API key given by --bootstrap-api-key)", args.admin_email)
