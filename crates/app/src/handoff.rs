@@ -534,15 +534,24 @@ impl App {
                 input.contact.lifecycle_stage
             )));
         }
-        let mut exclude = Vec::new();
-        if let Some(open) = tx.open_assignment(id).await? {
-            exclude.extend(open.rep_id);
-            tx.close_assignment(open.id, "reassigned", None, now).await?;
-        }
+        // Routing again means "someone else": the rep who has it now is skipped.
+        let previous: Vec<UserId> = self.take_back_in(&mut tx, id, now).await?.into_iter().collect();
         let facts = lead_facts(&input.contact, input.company.as_ref());
-        let assignment = self.assign_in(&mut tx, id, facts, &[], now).await?;
+        let assignment = self.assign_in(&mut tx, id, facts, &previous, now).await?;
         tx.commit().await?;
         Ok(assignment_view(assignment, now))
+    }
+
+    /// Closes the lead's open assignment (it is being handed over again); returns who had it.
+    async fn take_back_in(
+        &self,
+        tx: &mut Session,
+        id: ContactId,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, AppError> {
+        let Some(open) = tx.open_assignment(id).await? else { return Ok(None) };
+        tx.close_assignment(open.id, "reassigned", None, now).await?;
+        Ok(open.rep_id)
     }
 
     /// A person hands a lead to a rep of their choice (bulk assignment from the inbox). The
@@ -564,9 +573,7 @@ impl App {
                 format!("{rep} is not a sales rep; give them a rep profile first"),
             ));
         };
-        if let Some(open) = tx.open_assignment(id).await? {
-            tx.close_assignment(open.id, "reassigned", None, now).await?;
-        }
+        self.take_back_in(&mut tx, id, now).await?;
         let who = principal.user.name.clone().unwrap_or_else(|| principal.user.email.clone());
         let rep_name = record.user.name.clone().unwrap_or_else(|| record.user.email.clone());
         let facts = lead_facts(&input.contact, input.company.as_ref());

@@ -1427,6 +1427,11 @@ handoff_tests! {
         assert!(by_hand.why.contains("assigned the lead to"), "{}", by_hand.why);
         assert!(by_hand.due_at.is_some());
         assert!(t.get("/api/v1/queue?unassigned=true").await.body.as_array().unwrap().is_empty());
+        // Routing again looks for someone else: the only rep already has it, so nobody is left.
+        let again = t.post(&format!("/api/v1/contacts/{cid}/route"), json!({})).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        assert!(again.body["rep_id"].is_null(), "{}", again.body);
+        assert!(again.body["why"].as_str().unwrap().contains("already had this lead"), "{}", again.body);
 
         // Bad input names the field; a non-sales user cannot be a rep.
         let bad = t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(json!({
