@@ -153,11 +153,9 @@ pub(super) async fn admin_update_user(
     Path(id): Path<String>,
     Form(f): Form<UserActionForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<UserId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: UserId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     let result = match f.action.as_str() {
         "role" => match f.role.as_deref().and_then(leadgate_core::access::Role::parse) {
@@ -310,11 +308,9 @@ pub(super) async fn admin_save_rep(
     Path(id): Path<String>,
     Form(f): Form<RepForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<UserId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: UserId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     let profile = match parse_json::<leadgate_core::handoff::RepProfile>(s.lang, &f.profile) {
         Ok(p) => p,
@@ -441,11 +437,9 @@ pub(super) async fn admin_delete_webhook(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<leadgate_core::ids::WebhookId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: leadgate_core::ids::WebhookId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     match state.app.delete_webhook(s.p(), id).await {
         Ok(()) => Redirect::to("/admin/webhooks").into_response(),
@@ -459,11 +453,9 @@ pub(super) async fn admin_redeliver(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<leadgate_core::ids::DeliveryId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: leadgate_core::ids::DeliveryId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     match state.app.redeliver(s.p(), id).await {
         Ok(_) => Redirect::to("/admin/webhooks").into_response(),

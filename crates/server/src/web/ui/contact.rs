@@ -463,11 +463,9 @@ pub(super) async fn contact_checklist(
     Path(id): Path<String>,
     Form(f): Form<ChecklistForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<ContactId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: ContactId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     let criterion = match f.criterion.as_str() {
         "need" => Criterion::Need,
@@ -508,11 +506,9 @@ pub(super) async fn contact_touch(
     Path(id): Path<String>,
     Form(f): Form<TouchForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<ContactId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: ContactId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     let kind = match f.kind.as_str() {
         "email" => TaskKind::Email,
@@ -533,11 +529,9 @@ pub(super) async fn contact_accept(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<ContactId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: ContactId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     match state.app.accept_lead(s.p(), id).await {
         Ok(_) => back_to(id),
@@ -559,11 +553,9 @@ pub(super) async fn contact_reject(
     Path(id): Path<String>,
     Form(f): Form<RejectForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<ContactId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: ContactId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     let Ok(reason) = serde_json::from_value::<RejectReason>(serde_json::Value::String(f.reason.clone()))
     else {
@@ -589,11 +581,9 @@ pub(super) async fn contact_move(
     Path(id): Path<String>,
     Form(f): Form<MoveForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<ContactId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: ContactId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     let Some(to) = LifecycleStage::parse(&f.to) else {
         return app_error(&s, AppError::invalid("to", "is not a lifecycle stage"));

@@ -232,11 +232,9 @@ pub(super) async fn delete_view(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<uuid::Uuid>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: uuid::Uuid = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     match state.app.delete_view(s.p(), id).await {
         Ok(()) => Redirect::to("/leads").into_response(),

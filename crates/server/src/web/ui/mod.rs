@@ -128,6 +128,18 @@ impl Signed {
         }
     }
 
+    /// What every posted form of a page about one record checks first: the session's CSRF token,
+    /// then the record's id from the path. The id, or the page refusing the request (boxed: a
+    /// response is large and the happy path should not carry it).
+    fn accept<T: std::str::FromStr>(&self, csrf: &str, raw_id: &str) -> Result<T, Box<Response>> {
+        if let Some(r) = self.refuse_forged(csrf) {
+            return Err(Box::new(r));
+        }
+        raw_id
+            .parse::<T>()
+            .map_err(|_| Box::new(error_page(self.lang, StatusCode::NOT_FOUND, self.lang.texts().not_found)))
+    }
+
     /// The refusal of a form whose CSRF token is not this session's (`None`: the form is ours).
     fn refuse_forged(&self, token: &str) -> Option<Response> {
         // Compared in constant time: the token is a secret.

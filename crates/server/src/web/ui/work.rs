@@ -101,11 +101,9 @@ pub(super) async fn task_done(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = id.parse::<TaskId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    let id: TaskId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     match state.app.complete_task(s.p(), id).await {
         Ok(_) => Redirect::to("/tasks").into_response(),
