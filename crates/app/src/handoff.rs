@@ -381,6 +381,91 @@ pub(crate) struct StageChange {
     pub facts: LeadFacts,
 }
 
+/// Routing under the agreement for the leads of one transaction: the agreement and the reps'
+/// loads are read once, and each choice is counted in the loads before the next lead.
+struct Router {
+    agreement: Agreement,
+    reps: Vec<RepLoad>,
+}
+
+impl Router {
+    async fn load(app: &App, tx: &mut Session) -> Result<Router, AppError> {
+        Ok(Router {
+            agreement: app.agreement_in(tx).await?.agreement,
+            reps: tx.reps(None).await?.into_iter().map(parse_rep).collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Decides who gets one lead (or hands it to `chosen`, a person's choice with the reason to
+    /// record): the assignment, with its first-touch deadlines, and the rep's first task.
+    fn assign(
+        &mut self,
+        contact: ContactId,
+        facts: LeadFacts,
+        exclude: &[UserId],
+        chosen: Option<(UserId, String)>,
+        now: Timestamp,
+    ) -> Result<(AssignmentRecord, Option<TaskRecord>), AppError> {
+        let decision = match chosen {
+            Some((rep, why)) => RoutingDecision::Assigned { rep, rule: "by hand".into(), why },
+            None => route(&self.agreement.routing, &facts, &self.reps, exclude),
+        };
+        let mut record = AssignmentRecord {
+            id: AssignmentId(new_uuid()),
+            contact_id: contact,
+            rep_id: None,
+            rule: None,
+            why: String::new(),
+            temperature: facts.temperature.map(temperature_str).map(str::to_string),
+            grade: facts.grade.map(|g| g.as_str().to_string()),
+            assigned_at: now,
+            remind_at: None,
+            due_at: None,
+            first_touch_at: None,
+            warned_at: None,
+            breached_at: None,
+            closed_at: None,
+            outcome: None,
+            reject_reason: None,
+        };
+        match decision {
+            RoutingDecision::Assigned { rep, rule, why } => {
+                let load = self
+                    .reps
+                    .iter_mut()
+                    .find(|r| r.user_id == rep)
+                    .ok_or_else(|| AppError::Internal("routed to an unknown rep".into()))?;
+                let schedule =
+                    load.profile.validate().map_err(|e| AppError::Internal(format!("rep profile: {e}")))?;
+                let d = self.agreement.deadlines(&schedule, now, facts.temperature, facts.grade);
+                // What the reps query would count once this assignment is stored.
+                load.open += 1;
+                load.assigned_total += 1;
+                load.last_assigned_at = Some(now);
+                record.rep_id = Some(rep);
+                record.rule = Some(rule);
+                record.why = why;
+                record.remind_at = d.remind_at;
+                record.due_at = Some(d.due_at);
+                let task = new_task(
+                    contact,
+                    rep,
+                    TaskKind::Call,
+                    "First contact with this new lead".into(),
+                    d.due_at,
+                    None,
+                    now,
+                );
+                Ok((record, Some(task)))
+            }
+            RoutingDecision::Unassigned { why } => {
+                record.why = why;
+                Ok((record, None))
+            }
+        }
+    }
+}
+
 fn parse_rep(r: RepRecord) -> Result<RepLoad, AppError> {
     let profile: RepProfile = serde_json::from_str(&r.profile)
         .map_err(|e| AppError::Internal(format!("stored profile of rep {} is unreadable: {e}", r.user.id)))?;
@@ -613,70 +698,36 @@ impl App {
         chosen: Option<(UserId, String)>,
         now: Timestamp,
     ) -> Result<AssignmentRecord, AppError> {
-        let agreement = self.agreement_in(tx).await?.agreement;
-        let reps: Vec<RepLoad> = tx.reps(None).await?.into_iter().map(parse_rep).collect::<Result<_, _>>()?;
-        let decision = match chosen {
-            Some((rep, why)) => RoutingDecision::Assigned { rep, rule: "by hand".into(), why },
-            None => route(&agreement.routing, &facts, &reps, exclude),
-        };
-        let temperature = facts.temperature.map(temperature_str).map(str::to_string);
-        let grade = facts.grade.map(|g| g.as_str().to_string());
-        let mut record = AssignmentRecord {
-            id: AssignmentId(new_uuid()),
-            contact_id: contact,
-            rep_id: None,
-            rule: None,
-            why: String::new(),
-            temperature,
-            grade,
-            assigned_at: now,
-            remind_at: None,
-            due_at: None,
-            first_touch_at: None,
-            warned_at: None,
-            breached_at: None,
-            closed_at: None,
-            outcome: None,
-            reject_reason: None,
-        };
-        match decision {
-            RoutingDecision::Assigned { rep, rule, why } => {
-                let load = reps
-                    .iter()
-                    .find(|r| r.user_id == rep)
-                    .ok_or_else(|| AppError::Internal("routed to an unknown rep".into()))?;
-                let schedule =
-                    load.profile.validate().map_err(|e| AppError::Internal(format!("rep profile: {e}")))?;
-                let d = agreement.deadlines(&schedule, now, facts.temperature, facts.grade);
-                record.rep_id = Some(rep);
-                record.rule = Some(rule);
-                record.why = why;
-                record.remind_at = d.remind_at;
-                record.due_at = Some(d.due_at);
-                tx.insert_assignment(&record).await?;
-                let task = new_task(
-                    contact,
-                    rep,
-                    TaskKind::Call,
-                    "First contact with this new lead".into(),
-                    d.due_at,
-                    None,
-                    now,
-                );
-                tx.insert_task(&task).await?;
-            }
-            RoutingDecision::Unassigned { why } => {
-                record.why = why;
-                tx.insert_assignment(&record).await?;
-            }
-        }
-        self.announce_assignment(tx, "lead.assigned", &record, now).await?;
+        let mut router = Router::load(self, tx).await?;
+        let made = router.assign(contact, facts, exclude, chosen, now)?;
+        let record = made.0.clone();
+        self.record_assignments(tx, vec![made], now).await?;
         Ok(record)
     }
 
+    /// Writes assignments (with the rep's first task) and announces them.
+    async fn record_assignments(
+        &self,
+        tx: &mut Session,
+        made: Vec<(AssignmentRecord, Option<TaskRecord>)>,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        if made.is_empty() {
+            return Ok(());
+        }
+        let (records, tasks): (Vec<AssignmentRecord>, Vec<Option<TaskRecord>>) = made.into_iter().unzip();
+        tx.insert_assignments(&records).await?;
+        tx.insert_tasks(&tasks.into_iter().flatten().collect::<Vec<_>>()).await?;
+        let announced = records.iter().map(|a| json!({ "assignment": assignment_view(a.clone(), now) }));
+        self.emit_many_in(tx, "lead.assigned", announced, now).await
+    }
+
     /// What the hand-off does after contacts changed stage (inside the rescoring transaction):
-    /// announce each move, route new MQLs, and close the assignment of leads that left sales'
-    /// hands another way.
+    /// a lead leaving the sales stages gives its assignment back, a new MQL is routed (unless it
+    /// already waits for sales). A rules change can move thousands of leads at once, so this
+    /// reads what it needs once and writes in batches. Assignments are given back first, so the
+    /// capacity they free counts; then the new MQLs are routed one after another in memory, each
+    /// choice counted in the reps' loads before the next, as if routed one by one.
     pub(crate) async fn handoff_after_moves(
         &self,
         tx: &mut Session,
@@ -684,29 +735,36 @@ impl App {
         transitions: &[Transition],
         now: Timestamp,
     ) -> Result<(), AppError> {
-        for t in transitions {
-            self.emit_in(tx, "lifecycle.changed", json!({ "transition": t }), now).await?;
-        }
+        let moved = transitions.iter().map(|t| json!({ "transition": t }));
+        self.emit_many_in(tx, "lifecycle.changed", moved, now).await?;
+        let contacts: Vec<ContactId> = changes.iter().map(|c| c.contact).collect();
+        let open = tx.open_assignments_of(&contacts).await?;
+        let handed = |s: LifecycleStage| {
+            matches!(s, LifecycleStage::Mql | LifecycleStage::Sql | LifecycleStage::Opportunity)
+        };
+        let mut to_route = Vec::new();
         for change in changes {
-            let handed = |s: LifecycleStage| {
-                matches!(s, LifecycleStage::Mql | LifecycleStage::Sql | LifecycleStage::Opportunity)
-            };
+            let open = open.get(&change.contact);
             if change.to == LifecycleStage::Mql && change.from != LifecycleStage::Mql {
-                if tx.open_assignment(change.contact).await?.is_none() {
-                    self.assign_in(tx, change.contact, change.facts, &[], now).await?;
+                if open.is_none() {
+                    to_route.push(change);
                 }
-            } else if !handed(change.to)
-                && change.to != LifecycleStage::Customer
-                && let Some(open) = tx.open_assignment(change.contact).await?
+            } else if let Some(a) = open
+                && !handed(change.to)
             {
-                tx.close_assignment(open.id, "requalified", None, now).await?;
-            } else if change.to == LifecycleStage::Customer
-                && let Some(open) = tx.open_assignment(change.contact).await?
-            {
-                tx.close_assignment(open.id, "accepted", None, now).await?;
+                let outcome = if change.to == LifecycleStage::Customer { "accepted" } else { "requalified" };
+                tx.close_assignment(a.id, outcome, None, now).await?;
             }
         }
-        Ok(())
+        if to_route.is_empty() {
+            return Ok(());
+        }
+        let mut router = Router::load(self, tx).await?;
+        let made = to_route
+            .into_iter()
+            .map(|change| router.assign(change.contact, change.facts, &[], None, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.record_assignments(tx, made, now).await
     }
 
     /// Sales decided about a lead (accept or reject): that is a touch, and it closes the

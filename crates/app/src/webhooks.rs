@@ -452,14 +452,36 @@ impl App {
         data: serde_json::Value,
         now: Timestamp,
     ) -> Result<(), AppError> {
-        let payload = serde_json::json!({
-            "id": uuid::Uuid::now_v7(),
-            "type": event_type,
-            "created_at": now,
-            "data": data,
-        })
-        .to_string();
-        tx.queue_deliveries(event_type, &payload, &mut || DeliveryId(new_uuid()), now).await?;
+        self.emit_many_in(tx, event_type, std::iter::once(data), now).await
+    }
+
+    /// Queues one `event_type` message per item of `data` for every subscriber, in a few
+    /// statements whatever their number (a rescore can move thousands of leads). The messages
+    /// are only built when someone subscribes.
+    pub(crate) async fn emit_many_in(
+        &self,
+        tx: &mut Session,
+        event_type: &str,
+        data: impl IntoIterator<Item = serde_json::Value>,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        let targets = tx.webhook_subscribers(event_type).await?;
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let payloads: Vec<String> = data
+            .into_iter()
+            .map(|data| {
+                serde_json::json!({
+                    "id": uuid::Uuid::now_v7(),
+                    "type": event_type,
+                    "created_at": now,
+                    "data": data,
+                })
+                .to_string()
+            })
+            .collect();
+        tx.queue_deliveries(event_type, &targets, &payloads, &mut || DeliveryId(new_uuid()), now).await?;
         Ok(())
     }
 

@@ -201,9 +201,11 @@ async fn main() {
     let body = serde_json::json!({"type": "lead.assigned", "data": {"assignment": {"why": "bench", "rule": "inside sales"}}}).to_string();
     let mut tx: Session = store.begin().await.unwrap();
     let mut rng = Rng::new(3);
-    for _ in 0..deliveries {
-        tx.queue_deliveries("lead.assigned", &body, &mut || DeliveryId(rng.uuid()), now).await.unwrap();
-    }
+    let bodies = vec![body; deliveries];
+    let targets = tx.webhook_subscribers("lead.assigned").await.unwrap();
+    tx.queue_deliveries("lead.assigned", &targets, &bodies, &mut || DeliveryId(rng.uuid()), now)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let _ = hook;
     let started = Instant::now();

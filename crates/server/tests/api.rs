@@ -1399,6 +1399,66 @@ handoff_tests! {
         assert_eq!(receiver.seen.lock().unwrap().len(), seen.len() + 1);
     }
 
+    async fn a_rules_change_routes_many_leads_at_once_as_if_one_by_one(t, clock) {
+        let _ = &clock;
+        let receiver = webhook_receiver(0).await;
+        let hook = t.post("/api/v1/webhooks", json!({"url": receiver.url, "event_types": ["lifecycle.changed", "lead.assigned"]})).await;
+        assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.body);
+        let hook_id = hook.body["id"].as_str().unwrap().to_string();
+        let (ada, _) = sales_user(&t, "ada@sales.example").await;
+        let (bob, _) = sales_user(&t, "bob@sales.example").await;
+        for id in [&ada, &bob] {
+            let r = t.send(Method::PUT, &format!("/api/v1/reps/{id}"), Some(ADMIN_KEY), Some(json!({"team": "inside", "capacity": 2}))).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+        let mut agreement = t.get("/api/v1/agreement").await.body["agreement"].clone();
+        agreement["routing"] = json!([{"name": "inside sales", "assign": {"strategy": "round_robin", "team": "inside"}}]);
+        assert_eq!(t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement)).await.status, StatusCode::OK);
+        let mut leads = Vec::new();
+        for i in 0..5 {
+            let c = t.post("/api/v1/contacts", json!({"email": format!("buyer{i}@acme.example")})).await;
+            assert_eq!(c.body["lifecycle_stage"], "lead", "{}", c.body);
+            leads.push(c.body["id"].as_str().unwrap().to_string());
+        }
+
+        // Any grade, no engagement needed: the rescore job makes all five MQLs in one batch.
+        let mut rules = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
+        rules["lifecycle"]["mql_min_fit_grade"] = json!("D");
+        rules["lifecycle"]["mql_min_engagement"] = json!(0);
+        let changed = t.send(Method::PUT, "/api/v1/scoring/rules", Some(ADMIN_KEY), Some(rules)).await;
+        assert_eq!(changed.status, StatusCode::ACCEPTED, "{}", changed.body);
+        while t.app.run_one_job("test-worker").await.unwrap() {}
+
+        let mut by_rep: std::collections::BTreeMap<String, usize> = Default::default();
+        let mut waiting = Vec::new();
+        for id in &leads {
+            let shown = t.get(&format!("/api/v1/contacts/{id}")).await;
+            assert_eq!(shown.body["lifecycle_stage"], "mql", "{}", shown.body);
+            let list = t.get(&format!("/api/v1/contacts/{id}/assignments")).await;
+            assert_eq!(list.body.as_array().unwrap().len(), 1, "routed once: {}", list.body);
+            match list.body[0]["rep_id"].as_str() {
+                Some(rep) => *by_rep.entry(rep.to_string()).or_default() += 1,
+                None => waiting.push(list.body[0]["why"].as_str().unwrap().to_string()),
+            }
+        }
+        // Round-robin alternates and each rep's capacity of two holds within the batch.
+        assert_eq!(by_rep, [(ada.clone(), 2), (bob.clone(), 2)].into_iter().collect(), "{waiting:?}");
+        assert_eq!(waiting.len(), 1);
+        assert!(waiting[0].contains("at capacity"), "{}", waiting[0]);
+        for rep in [&ada, &bob] {
+            let tasks = t.get(&format!("/api/v1/tasks?assignee_id={rep}")).await;
+            let titles: Vec<&str> = tasks.body.as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+            assert_eq!(titles, ["First contact with this new lead"; 2], "one task per lead received");
+        }
+
+        // One message per move and per assignment, in the same transaction as the moves.
+        while t.app.deliver_webhooks().await.unwrap() > 0 {}
+        let log = t.get(&format!("/api/v1/webhooks/{hook_id}/deliveries")).await;
+        let count = |kind: &str| log.body.as_array().unwrap().iter().filter(|d| d["event_type"] == kind).count();
+        assert_eq!((count("lifecycle.changed"), count("lead.assigned")), (5, 5), "{}", log.body);
+        assert_eq!(receiver.seen.lock().unwrap().len(), 10);
+    }
+
     async fn no_eligible_rep_leaves_the_lead_visibly_unassigned(t, clock) {
         let _ = &clock;
         let (ada, _) = sales_user(&t, "ada@sales.example").await;

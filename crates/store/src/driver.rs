@@ -260,6 +260,10 @@ impl Row {
     }
 }
 
+/// Values bound by one multi-row statement ([`Session::insert_rows`]): far under SQLite's 32,766
+/// and PostgreSQL's 65,535, and large enough that a statement carries a few hundred rows.
+pub const MAX_BOUND_VALUES: usize = 4_000;
+
 pub(crate) fn micros_to_ts(us: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(format!("timestamp {us}: {e}")))
 }
@@ -372,6 +376,42 @@ impl Session {
             s.push_str(&(first + i).to_string());
         }
         s
+    }
+
+    /// Inserts `rows` (each `columns` values) with multi-row `INSERT … VALUES (…), (…)`
+    /// statements of at most [`MAX_BOUND_VALUES`] values: one round trip per few hundred rows
+    /// instead of one per row. `head` is `INSERT INTO t (a, b, …)`; `tail` follows the values
+    /// (e.g. `ON CONFLICT … DO NOTHING`). Returns the number of rows changed.
+    pub async fn insert_rows(
+        &mut self,
+        head: &str,
+        columns: usize,
+        rows: Vec<Vec<Arg>>,
+        tail: &str,
+    ) -> Result<u64, StoreError> {
+        let per_statement = (MAX_BOUND_VALUES / columns.max(1)).max(1);
+        let mut changed = 0;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut sql = String::with_capacity(head.len() + tail.len() + per_statement * columns * 6);
+            sql.push_str(head);
+            sql.push_str(" VALUES ");
+            let mut values = Vec::with_capacity(per_statement * columns);
+            for (i, row) in rows.by_ref().take(per_statement).enumerate() {
+                debug_assert_eq!(row.len(), columns, "every row binds one value per column");
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                sql.push_str(&Session::placeholders(i * columns + 1, columns));
+                sql.push(')');
+                values.extend(row);
+            }
+            sql.push(' ');
+            sql.push_str(tail);
+            changed += self.execute(&sql, values).await?;
+        }
+        Ok(changed)
     }
 
     /// The case-insensitive `LIKE` of the dialect (SQLite's `LIKE` already ignores ASCII case).

@@ -5,11 +5,13 @@
 //! still empty and the deadline passed"): with several servers on one PostgreSQL, each row is
 //! claimed by exactly one of them, so a breach is handled once.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use leadgate_core::ids::{AssignmentId, ContactId, DeliveryId, TaskId, UserId, WebhookId};
 use leadgate_core::user::User;
 
-use crate::driver::{Dialect, Row, Session, args};
+use crate::driver::{Arg, Dialect, Row, Session, args};
 use crate::error::StoreError;
 use crate::users::{USER_COLUMNS, user_from_row};
 
@@ -281,31 +283,35 @@ impl Session {
     // ----- assignments -----
 
     pub async fn insert_assignment(&mut self, a: &AssignmentRecord) -> Result<(), StoreError> {
-        self.execute(
-            &format!(
-                "INSERT INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $16)"
-            ),
-            args![
-                a.id,
-                a.contact_id,
-                a.rep_id,
-                a.rule.as_deref(),
-                a.why.as_str(),
-                a.temperature.as_deref(),
-                a.grade.as_deref(),
-                a.assigned_at,
-                a.remind_at,
-                a.due_at,
-                a.first_touch_at,
-                a.warned_at,
-                a.breached_at,
-                a.closed_at,
-                a.outcome.as_deref(),
-                a.reject_reason.as_deref()
-            ],
-        )
-        .await?;
+        self.insert_assignments(std::slice::from_ref(a)).await
+    }
+
+    /// Inserts assignments with multi-row statements (a rescore can route thousands of leads).
+    pub async fn insert_assignments(&mut self, all: &[AssignmentRecord]) -> Result<(), StoreError> {
+        let rows = all
+            .iter()
+            .map(|a| {
+                args![
+                    a.id,
+                    a.contact_id,
+                    a.rep_id,
+                    a.rule.as_deref(),
+                    a.why.as_str(),
+                    a.temperature.as_deref(),
+                    a.grade.as_deref(),
+                    a.assigned_at,
+                    a.remind_at,
+                    a.due_at,
+                    a.first_touch_at,
+                    a.warned_at,
+                    a.breached_at,
+                    a.closed_at,
+                    a.outcome.as_deref(),
+                    a.reject_reason.as_deref()
+                ]
+            })
+            .collect();
+        self.insert_rows(&format!("INSERT INTO assignments ({ASSIGNMENT_COLUMNS})"), 16, rows, "").await?;
         Ok(())
     }
 
@@ -318,6 +324,26 @@ impl Session {
             "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE contact_id = $1 AND closed_at IS NULL"
         );
         self.fetch_optional(&sql, args![contact]).await?.as_ref().map(assignment_from_row).transpose()
+    }
+
+    /// The open assignments of many contacts, by contact.
+    pub async fn open_assignments_of(
+        &mut self,
+        contacts: &[ContactId],
+    ) -> Result<HashMap<ContactId, AssignmentRecord>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in contacts.chunks(500) {
+            let sql = format!(
+                "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE contact_id IN ({}) AND closed_at IS NULL",
+                Session::placeholders(1, chunk.len())
+            );
+            let values = chunk.iter().map(|&c| Arg::from(c)).collect();
+            for row in self.fetch_all(&sql, values).await? {
+                let a = assignment_from_row(&row)?;
+                out.insert(a.contact_id, a);
+            }
+        }
+        Ok(out)
     }
 
     /// Every assignment of a contact, oldest first.
@@ -490,22 +516,29 @@ impl Session {
     // ----- tasks -----
 
     pub async fn insert_task(&mut self, t: &TaskRecord) -> Result<(), StoreError> {
-        self.execute(
-            &format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
-            args![
-                t.id,
-                t.contact_id,
-                t.assignee_id,
-                t.kind.as_str(),
-                t.title.as_str(),
-                t.due_at,
-                t.created_at,
-                t.created_by,
-                t.done_at,
-                t.notified_at
-            ],
-        )
-        .await?;
+        self.insert_tasks(std::slice::from_ref(t)).await
+    }
+
+    /// Inserts tasks with multi-row statements.
+    pub async fn insert_tasks(&mut self, all: &[TaskRecord]) -> Result<(), StoreError> {
+        let rows = all
+            .iter()
+            .map(|t| {
+                args![
+                    t.id,
+                    t.contact_id,
+                    t.assignee_id,
+                    t.kind.as_str(),
+                    t.title.as_str(),
+                    t.due_at,
+                    t.created_at,
+                    t.created_by,
+                    t.done_at,
+                    t.notified_at
+                ]
+            })
+            .collect();
+        self.insert_rows(&format!("INSERT INTO tasks ({TASK_COLUMNS})"), 10, rows, "").await?;
         Ok(())
     }
 
@@ -614,14 +647,9 @@ impl Session {
     }
 
     /// Queues one message per active subscription to `event_type`. Returns how many.
-    pub async fn queue_deliveries(
-        &mut self,
-        event_type: &str,
-        payload: &str,
-        new_id: &mut (dyn FnMut() -> DeliveryId + Send),
-        now: Timestamp,
-    ) -> Result<usize, StoreError> {
-        let targets: Vec<WebhookId> = self
+    /// The active webhooks subscribed to `event_type` (by name or with `*`).
+    pub async fn webhook_subscribers(&mut self, event_type: &str) -> Result<Vec<WebhookId>, StoreError> {
+        Ok(self
             .fetch_all("SELECT id, event_types FROM webhooks WHERE active = $1", args![true])
             .await?
             .iter()
@@ -629,16 +657,43 @@ impl Session {
                 let types = json_list(r, 1).ok()?;
                 types.iter().any(|t| t == event_type || t == "*").then(|| r.get(0).ok().map(WebhookId))?
             })
-            .collect();
-        for webhook in &targets {
-            self.execute(
-                "INSERT INTO webhook_deliveries (id, webhook_id, event_type, payload, created_at, state, attempts, \
-                 next_attempt_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5)",
-                args![new_id(), *webhook, event_type, payload, now],
-            )
-            .await?;
+            .collect())
+    }
+
+    /// Queues one delivery of each payload to each of `targets`. Returns how many were queued.
+    pub async fn queue_deliveries(
+        &mut self,
+        event_type: &str,
+        targets: &[WebhookId],
+        payloads: &[String],
+        new_id: &mut (dyn FnMut() -> DeliveryId + Send),
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut rows = Vec::with_capacity(targets.len() * payloads.len());
+        for payload in payloads {
+            for webhook in targets {
+                rows.push(args![
+                    new_id(),
+                    *webhook,
+                    event_type,
+                    payload.as_str(),
+                    now,
+                    "pending",
+                    0_i64,
+                    now
+                ]);
+            }
         }
-        Ok(targets.len())
+        let queued = rows.len();
+        self.insert_rows(
+            "INSERT INTO webhook_deliveries (id, webhook_id, event_type, payload, created_at, state, attempts, \
+             next_attempt_at)",
+            8,
+            rows,
+            "",
+        )
+        .await?;
+        Ok(queued)
     }
 
     /// Copies a delivery as a new pending one (manual redelivery), keeping the original's log.

@@ -877,4 +877,44 @@ storage_tests! {
         }
         tx.commit().await.unwrap();
     }
+
+    async fn many_webhook_messages_are_queued_in_a_few_statements(store) {
+        use leadgate_core::ids::{DeliveryId, WebhookId};
+        use leadgate_store::handoff::WebhookRecord;
+        let now = t("2026-08-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let hook = |types: &[&str]| WebhookRecord {
+            id: WebhookId(new_id()),
+            url: "https://hooks.example/in".into(),
+            description: None,
+            event_types: types.iter().map(|t| t.to_string()).collect(),
+            secrets: vec!["whsec_test".into()],
+            active: true,
+            created_at: now,
+        };
+        let (all, moves, other) = (hook(&["*"]), hook(&["lifecycle.changed"]), hook(&["lead.assigned"]));
+        for w in [&all, &moves, &other] {
+            tx.insert_webhook(w).await.unwrap();
+        }
+        let mut targets = tx.webhook_subscribers("lifecycle.changed").await.unwrap();
+        targets.sort();
+        let mut expected = vec![all.id, moves.id];
+        expected.sort();
+        assert_eq!(targets, expected, "subscribed by name or with *");
+        // 700 messages × 2 subscribers × 8 values: more than one statement's worth.
+        let payloads: Vec<String> = (0..700).map(|i| format!("{{\"n\":{i}}}")).collect();
+        let queued = tx.queue_deliveries("lifecycle.changed", &targets, &payloads, &mut || DeliveryId(new_id()), now).await.unwrap();
+        assert_eq!(queued, 1_400);
+        for w in [&all, &moves] {
+            let kept = tx.deliveries_of(w.id, 1_000).await.unwrap();
+            assert_eq!(kept.len(), 700, "every message reached every subscriber");
+            let mut seen: Vec<&str> = kept.iter().map(|d| d.payload.as_str()).collect();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), 700);
+        }
+        assert!(tx.deliveries_of(other.id, 10).await.unwrap().is_empty());
+        assert_eq!(tx.queue_deliveries("lifecycle.changed", &[], &payloads, &mut || DeliveryId(new_id()), now).await.unwrap(), 0);
+        tx.commit().await.unwrap();
+    }
 }
