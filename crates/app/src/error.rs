@@ -43,6 +43,16 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The same failure for each of several requests that shared the failing work (a group of
+    /// ingest requests in one transaction): an unreachable database stays "retry later",
+    /// anything else is reported as internal.
+    pub fn shared(&self) -> AppError {
+        match self {
+            AppError::Unavailable(m) => AppError::Unavailable(m.clone()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> AppError {
         AppError::Invalid(ValidationErrors::single(field, message))
     }

@@ -47,6 +47,56 @@ pub struct BatchReceipt {
     pub contacts_created: usize,
 }
 
+/// One ingest request waiting for its group.
+pub(crate) struct Submission {
+    user: leadgate_core::ids::UserId,
+    operation: &'static str,
+    idem: Option<Idempotency>,
+    events: Vec<NewEvent>,
+    /// How a problem with event `i`'s field is named in the answer.
+    path: fn(usize, &str) -> String,
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<Recorded<BatchReceipt>, AppError>>;
+
+/// The most events one group transaction records: it holds the write lock while it runs.
+const MAX_GROUP_EVENTS: usize = 8 * MAX_BATCH;
+
+/// Ingest requests waiting to be recorded, and the gate whose holder records them.
+#[derive(Default)]
+pub(crate) struct IngestQueue {
+    waiting: std::sync::Mutex<Vec<(Submission, Reply)>>,
+    gate: tokio::sync::Mutex<()>,
+    /// Requests recorded and transactions used, since start (for `/metrics`).
+    requests: std::sync::atomic::AtomicU64,
+    transactions: std::sync::atomic::AtomicU64,
+}
+
+/// How event ingest shared its transactions since the server started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestStats {
+    pub requests: u64,
+    pub transactions: u64,
+}
+
+impl IngestQueue {
+    /// The next group: the oldest waiting requests, up to [`MAX_GROUP_EVENTS`] events (always at
+    /// least one request).
+    fn take_group(&self) -> Vec<(Submission, Reply)> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let mut events = 0;
+        let mut n = 0;
+        for (s, _) in waiting.iter() {
+            if n > 0 && events + s.events.len() > MAX_GROUP_EVENTS {
+                break;
+            }
+            events += s.events.len();
+            n += 1;
+        }
+        waiting.drain(..n).collect()
+    }
+}
+
 impl App {
     /// Records one event.
     pub async fn record_event(
@@ -56,18 +106,23 @@ impl App {
         idem: Option<&Idempotency>,
     ) -> Result<Recorded<EventReceipt>, AppError> {
         principal.require(Permission::RecordEvents)?;
-        let now = self.now();
-        let event = draft.validate(now)?;
-        let mut tx = self.store.begin().await?;
-        if let Some(r) = replay(&mut tx, principal.user.id, "events.create", idem).await? {
-            return Ok(r);
-        }
-        let receipt = record(self, &mut tx, vec![event], now, |_, field| field.to_string()).await?;
-        let single =
-            receipt.events.into_iter().next().ok_or_else(|| AppError::Internal("no receipt".into()))?;
-        remember(&mut tx, principal.user.id, "events.create", idem, &single, now).await?;
-        tx.commit().await?;
-        Ok(Recorded { value: single, replayed: false })
+        let event = draft.validate(self.now())?;
+        let recorded = self
+            .ingest(Submission {
+                user: principal.user.id,
+                operation: "events.create",
+                idem: idem.cloned(),
+                events: vec![event],
+                path: |_, field| field.to_string(),
+            })
+            .await?;
+        let single = recorded
+            .value
+            .events
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::Internal("no receipt".into()))?;
+        Ok(Recorded { value: single, replayed: recorded.replayed })
     }
 
     /// Records up to [`MAX_BATCH`] events at once.
@@ -99,14 +154,122 @@ impl App {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        let mut tx = self.store.begin().await?;
-        if let Some(r) = replay(&mut tx, principal.user.id, "events.batch", idem).await? {
-            return Ok(r);
+        self.ingest(Submission {
+            user: principal.user.id,
+            operation: "events.batch",
+            idem: idem.cloned(),
+            events,
+            path: |i, field| format!("events[{i}].{field}"),
+        })
+        .await
+    }
+
+    /// Records a request's events together with those of the requests arriving meanwhile, in
+    /// one transaction ("group commit"): one durable commit and one rescoring of each contact
+    /// for the whole group instead of one per request, which is what lets ingest keep up with
+    /// many concurrent senders on a single-writer database. Each request runs inside its own
+    /// savepoint, so a request that fails (an unknown contact, an id reused with other content)
+    /// is undone alone and gets its own error; the others are recorded. No answer is given
+    /// before the group is committed, so an acknowledged event is durable.
+    async fn ingest(&self, submission: Submission) -> Result<Recorded<BatchReceipt>, AppError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.ingest_queue.waiting.lock().unwrap_or_else(|p| p.into_inner()).push((submission, reply));
+        let mut answer = answer;
+        loop {
+            tokio::select! {
+                // A request recorded by another request's group is answered at once, without
+                // queueing for the gate behind the next group.
+                biased;
+                answered = &mut answer => {
+                    return answered.map_err(|_| AppError::Internal("event ingest ended without an answer".into()))?;
+                }
+                _gate = self.ingest_queue.gate.lock() => {
+                    // Whoever holds the gate records everything waiting, its own request included
+                    // unless an earlier group took it (then its answer is ready).
+                    let group = self.ingest_queue.take_group();
+                    if !group.is_empty() {
+                        // In a task of its own: a client hanging up must not cancel the others'.
+                        let app = self.clone();
+                        tokio::spawn(async move { app.record_group(group).await })
+                            .await
+                            .map_err(|e| AppError::Internal(format!("event ingest task failed: {e}")))?;
+                    }
+                }
+            }
         }
-        let receipt = record(self, &mut tx, events, now, |i, field| format!("events[{i}].{field}")).await?;
-        remember(&mut tx, principal.user.id, "events.batch", idem, &receipt, now).await?;
+    }
+
+    /// How event ingest shared its transactions since start.
+    pub fn ingest_stats(&self) -> IngestStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        IngestStats {
+            requests: self.ingest_queue.requests.load(Relaxed),
+            transactions: self.ingest_queue.transactions.load(Relaxed),
+        }
+    }
+
+    /// Records a group of requests in one transaction and answers each.
+    async fn record_group(&self, group: Vec<(Submission, Reply)>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.ingest_queue.requests.fetch_add(group.len() as u64, Relaxed);
+        self.ingest_queue.transactions.fetch_add(1, Relaxed);
+        let now = self.now();
+        let (submissions, replies): (Vec<Submission>, Vec<Reply>) = group.into_iter().unzip();
+        match self.record_submissions(submissions, now).await {
+            Ok(answers) => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(answer);
+                }
+            }
+            Err(e) => {
+                for reply in replies {
+                    let _ = reply.send(Err(e.shared()));
+                }
+            }
+        }
+    }
+
+    async fn record_submissions(
+        &self,
+        submissions: Vec<Submission>,
+        now: Timestamp,
+    ) -> Result<Vec<Result<Recorded<BatchReceipt>, AppError>>, AppError> {
+        let mut tx = self.store.begin().await?;
+        let mut answers = Vec::with_capacity(submissions.len());
+        let mut fresh = Vec::new();
+        for s in submissions {
+            tx.savepoint("request").await?;
+            match self.record_submission(&mut tx, s, now).await {
+                Ok((answer, new)) => {
+                    tx.release_savepoint("request").await?;
+                    fresh.extend(new);
+                    answers.push(Ok(answer));
+                }
+                Err(e) => {
+                    tx.rollback_to_savepoint("request").await?;
+                    answers.push(Err(e));
+                }
+            }
+        }
+        score_recorded(self, &mut tx, fresh, now).await?;
         tx.commit().await?;
-        Ok(Recorded { value: receipt, replayed: false })
+        Ok(answers)
+    }
+
+    /// One request's share of a group: its events stored (not yet scored) and its answer
+    /// remembered under its idempotency key.
+    async fn record_submission(
+        &self,
+        tx: &mut Session,
+        s: Submission,
+        now: Timestamp,
+    ) -> Result<(Recorded<BatchReceipt>, Vec<Event>), AppError> {
+        if let Some(r) = replay(tx, s.user, s.operation, s.idem.as_ref()).await? {
+            return Ok((r, Vec::new()));
+        }
+        let (receipt, fresh) = store_events(tx, s.events, now, s.path).await?;
+        remember(tx, s.user, s.operation, s.idem.as_ref(), &receipt, now).await?;
+        Ok((Recorded { value: receipt, replayed: false }, fresh))
     }
 
     /// A contact's events, newest first.
@@ -126,7 +289,8 @@ impl App {
     }
 }
 
-/// The shared path of single and batch ingest, inside the caller's transaction.
+/// Records events and rescores their contacts inside the caller's transaction (forms, phone
+/// requests and touches record their event this way, in the transaction of what they do).
 pub(crate) async fn record(
     app: &App,
     tx: &mut Session,
@@ -134,6 +298,19 @@ pub(crate) async fn record(
     now: Timestamp,
     path: impl Fn(usize, &str) -> String,
 ) -> Result<BatchReceipt, AppError> {
+    let (receipt, fresh) = store_events(tx, events, now, path).await?;
+    score_recorded(app, tx, fresh, now).await?;
+    Ok(receipt)
+}
+
+/// Stores events (creating the leads named by an unknown e-mail) and returns the receipt with
+/// the events that were new: what [`score_recorded`] then scores.
+async fn store_events(
+    tx: &mut Session,
+    events: Vec<NewEvent>,
+    now: Timestamp,
+    path: impl Fn(usize, &str) -> String,
+) -> Result<(BatchReceipt, Vec<Event>), AppError> {
     // Client ids must be unique within the request: two different events cannot share one.
     let mut errors = ValidationErrors::new();
     let mut seen: HashMap<EventId, usize> = HashMap::new();
@@ -234,9 +411,33 @@ pub(crate) async fn record(
         }
     }
 
+    let receipts: Vec<EventReceipt> = stored
+        .iter()
+        .map(|e| EventReceipt { id: e.id, contact_id: e.contact_id, duplicate: !inserted.contains(&e.id) })
+        .collect();
+    let recorded = inserted.len();
+    let fresh: Vec<Event> = stored.into_iter().filter(|e| inserted.contains(&e.id)).collect();
+    Ok((
+        BatchReceipt { duplicates: receipts.len() - recorded, events: receipts, recorded, contacts_created },
+        fresh,
+    ))
+}
+
+/// What new events do to their contacts, once for all events of a transaction: last-touch
+/// attribution, event-driven rescoring (the next read sees the new score and any stage it moved
+/// to) and, for logged calls, e-mails and meetings, a touch that stops the SLA clock.
+async fn score_recorded(
+    app: &App,
+    tx: &mut Session,
+    fresh: Vec<Event>,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
     // Last-touch attribution: the newest new event with a source, per contact.
     let mut latest: HashMap<ContactId, &Event> = HashMap::new();
-    for e in stored.iter().filter(|e| inserted.contains(&e.id) && e.source.is_some()) {
+    for e in fresh.iter().filter(|e| e.source.is_some()) {
         let slot = latest.entry(e.contact_id).or_insert(e);
         if e.occurred_at > slot.occurred_at {
             *slot = e;
@@ -255,20 +456,18 @@ pub(crate) async fn record(
 
     // Event-driven scoring: every contact that got a new event is rescored in this transaction,
     // so the next read sees its new score and any stage it moved to.
-    let mut affected: Vec<ContactId> =
-        stored.iter().filter(|e| inserted.contains(&e.id)).map(|e| e.contact_id).collect();
+    let mut affected: Vec<ContactId> = fresh.iter().map(|e| e.contact_id).collect();
     affected.sort();
     affected.dedup();
-    let mut fresh: HashMap<ContactId, Vec<Event>> = HashMap::new();
-    for e in stored.iter().filter(|e| inserted.contains(&e.id)) {
-        fresh.entry(e.contact_id).or_default().push(e.clone());
+    let mut by_contact: HashMap<ContactId, Vec<Event>> = HashMap::new();
+    for e in &fresh {
+        by_contact.entry(e.contact_id).or_default().push(e.clone());
     }
-    app.rescore_in(tx, &affected, now, &fresh).await?;
+    app.rescore_in(tx, &affected, now, &by_contact).await?;
 
     // A logged call, e-mail or meeting is a touch: it stops the contact's SLA clock.
-    let mut touched: Vec<ContactId> = stored
+    let mut touched: Vec<ContactId> = fresh
         .iter()
-        .filter(|e| inserted.contains(&e.id))
         .filter(|e| {
             matches!(e.kind, EventKind::CallLogged | EventKind::EmailLogged | EventKind::MeetingLogged)
         })
@@ -277,13 +476,7 @@ pub(crate) async fn record(
     touched.sort();
     touched.dedup();
     app.touched_in(tx, &touched, now).await?;
-
-    let receipts: Vec<EventReceipt> = stored
-        .iter()
-        .map(|e| EventReceipt { id: e.id, contact_id: e.contact_id, duplicate: !inserted.contains(&e.id) })
-        .collect();
-    let recorded = inserted.len();
-    Ok(BatchReceipt { duplicates: receipts.len() - recorded, events: receipts, recorded, contacts_created })
+    Ok(())
 }
 
 fn same_event(a: &Event, b: &Event) -> bool {
@@ -293,4 +486,116 @@ fn same_event(a: &Event, b: &Event) -> bool {
         && a.source == b.source
         && a.campaign == b.campaign
         && a.properties == b.properties
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use leadgate_core::scoring::Ledger;
+    use leadgate_store::testing::{Backend, TestDb};
+    use serde_json::json;
+
+    use super::*;
+    use crate::ManualClock;
+
+    fn batch(events: serde_json::Value) -> Vec<EventDraft> {
+        serde_json::from_value(events).unwrap()
+    }
+
+    /// Requests waiting together are recorded in one transaction; the one that fails is undone
+    /// alone, and every contact ends with the score a walk of its whole timeline gives.
+    async fn waiting_requests_share_one_transaction(backend: Backend) {
+        let db = TestDb::new(backend).await;
+        let now: Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
+        let app = App::new(db.store.clone(), Arc::new(ManualClock::new(now)));
+        app.ensure_scoring_rules().await.unwrap();
+        let principal = app.operator().await.unwrap();
+
+        let known = uuid::Uuid::now_v7();
+        let first = json!([{"id": known, "email": "first@acme.example", "kind": "page_view"}]);
+        app.record_events(&principal, batch(first), None).await.unwrap();
+
+        // While the gate is held, requests queue up instead of being recorded.
+        let gate = app.ingest_queue.gate.lock().await;
+        let mut requests = tokio::task::JoinSet::new();
+        for i in 0..6_i64 {
+            let events = if i == 3 {
+                // Fails after writing: a new lead and its event, then an id reused with other
+                // content. Both must be undone.
+                batch(json!([
+                    {"email": "undone@acme.example", "kind": "page_view"},
+                    {"id": known, "email": "first@acme.example", "kind": "quote_request"},
+                ]))
+            } else {
+                let at = |h: i64| (now - jiff::SignedDuration::from_hours(h)).to_string();
+                batch(json!([
+                    {"email": format!("lead{}@acme.example", i % 2), "kind": "page_view",
+                     "occurred_at": at(i), "properties": {"url": "/pricing"}},
+                    {"email": format!("lead{}@acme.example", i % 2), "kind": "webinar_attended",
+                     "occurred_at": at(30 - i), "source": "webinar"},
+                ]))
+            };
+            let (app, principal) = (app.clone(), principal.clone());
+            requests.spawn(async move { (i, app.record_events(&principal, events, None).await) });
+        }
+        while app.ingest_queue.waiting.lock().unwrap().len() < 6 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        drop(gate);
+        let mut recorded = 0;
+        while let Some(done) = requests.join_next().await {
+            let (i, answer) = done.unwrap();
+            match answer {
+                Ok(r) if i != 3 => recorded += r.value.recorded,
+                Err(AppError::Conflict { field, .. }) if i == 3 => {
+                    assert_eq!(field, "events[1].id", "the failing request gets its own error")
+                }
+                other => panic!("request {i}: {other:?}"),
+            }
+        }
+        assert_eq!(recorded, 10);
+        assert_eq!(app.ingest_stats(), IngestStats { requests: 7, transactions: 2 }, "the six shared one");
+
+        let mut s = db.store.read().await.unwrap();
+        assert_eq!(s.count_events().await.unwrap(), 11, "nothing of the failed request was kept");
+        let active = app.active_rules(&mut s).await.unwrap();
+        let ids = s.contact_ids_after(None, 10).await.unwrap();
+        assert_eq!(ids.len(), 3, "leads created from their e-mails, once each; none for the failed request");
+        for input in s.scoring_inputs(&ids).await.unwrap() {
+            let events = s.events_of_contact(input.contact.id).await.unwrap();
+            let email = input.contact.email.as_ref().map(|e| e.as_str().to_string()).unwrap_or_default();
+            let expected = match email.as_str() {
+                "lead0@acme.example" => 6,
+                "lead1@acme.example" => 4,
+                "first@acme.example" => 1,
+                other => panic!("unexpected contact {other}"),
+            };
+            assert_eq!(events.len(), expected, "{email}");
+            let mut walked = Ledger::from_events(&active.rules, active.version, &events);
+            walked.prune(&active.rules, now);
+            assert_eq!(
+                input.ledger.as_deref(),
+                Some(&walked.to_bytes()[..]),
+                "scored as one walk of the timeline"
+            );
+            let score = input.contact.score.expect("scored");
+            assert!(score.engagement.hundredths() > 0, "{score:?}");
+            if expected > 1 {
+                assert_eq!(input.contact.last_touch_source.as_deref(), Some("webinar"));
+            }
+        }
+        drop(s);
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn waiting_requests_share_one_transaction_on_sqlite() {
+        waiting_requests_share_one_transaction(Backend::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn waiting_requests_share_one_transaction_on_postgres() {
+        waiting_requests_share_one_transaction(Backend::Postgres).await
+    }
 }

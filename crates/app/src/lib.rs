@@ -49,6 +49,8 @@ pub struct App {
     webhook_policy: webhooks::WebhookPolicy,
     /// Built on first delivery (an error is kept as text: it is reported on each attempt).
     webhook_client: Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>,
+    /// Concurrent event requests, recorded in shared transactions.
+    ingest_queue: Arc<events::IngestQueue>,
 }
 
 impl App {
@@ -64,6 +66,7 @@ impl App {
             retrain_every: None,
             webhook_policy: webhooks::WebhookPolicy::default(),
             webhook_client: Arc::default(),
+            ingest_queue: Arc::default(),
         }
     }
 

@@ -154,7 +154,10 @@ async fn api_ingest(base: &str, bodies: Vec<Vec<u8>>, clients: usize) -> Duratio
                         .send()
                         .await
                         .unwrap();
-                    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+                    // Read the whole answer, as a client does (it lists each event's receipt).
+                    let status = r.status();
+                    let answer = r.text().await.unwrap_or_default();
+                    assert_eq!(status, 201, "{answer}");
                 }
             })
         })
@@ -177,6 +180,11 @@ async fn api_run(rows: &[Row], contacts: &[uuid::Uuid], clients: usize, now: Tim
     let stored = s.count_events().await.unwrap();
     drop(s);
     assert_eq!(stored as usize, rows.len(), "every event stored");
+    let shared = server.app.ingest_stats();
+    eprintln!(
+        "  {} requests recorded in {} transactions (concurrent requests share one)",
+        shared.requests, shared.transactions
+    );
     server.stop().await;
     let _ = std::fs::remove_dir_all(dir);
     elapsed

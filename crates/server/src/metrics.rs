@@ -96,6 +96,14 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "leadgate_db_connections {}", pool.connections);
     out.push_str("# HELP leadgate_db_connections_idle Idle database connections.\n# TYPE leadgate_db_connections_idle gauge\n");
     let _ = writeln!(out, "leadgate_db_connections_idle {}", pool.idle);
+    let ingest = state.app.ingest_stats();
+    out.push_str("# HELP leadgate_ingest_requests_total Event requests recorded.\n# TYPE leadgate_ingest_requests_total counter\n");
+    let _ = writeln!(out, "leadgate_ingest_requests_total {}", ingest.requests);
+    out.push_str(
+        "# HELP leadgate_ingest_transactions_total Transactions that recorded them (concurrent requests share one).\n\
+         # TYPE leadgate_ingest_transactions_total counter\n",
+    );
+    let _ = writeln!(out, "leadgate_ingest_transactions_total {}", ingest.transactions);
     out.push_str(
         "# HELP leadgate_db_up Whether the database answered this scrape.\n# TYPE leadgate_db_up gauge\n",
     );

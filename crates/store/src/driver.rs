@@ -264,6 +264,15 @@ impl Row {
 /// and PostgreSQL's 65,535, and large enough that a statement carries a few hundred rows.
 pub const MAX_BOUND_VALUES: usize = 4_000;
 
+/// Savepoint names are written into SQL, so only plain identifiers are accepted.
+fn savepoint_name(name: &str) -> Result<&str, StoreError> {
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        Ok(name)
+    } else {
+        Err(StoreError::Corrupt(format!("`{name}` is not a plain savepoint name")))
+    }
+}
+
 pub(crate) fn micros_to_ts(us: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(format!("timestamp {us}: {e}")))
 }
@@ -346,6 +355,23 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Marks a point inside the transaction that [`Session::rollback_to_savepoint`] returns to,
+    /// undoing only what came after (one request's share of a shared transaction).
+    pub async fn savepoint(&mut self, name: &str) -> Result<(), StoreError> {
+        self.execute_script(&format!("SAVEPOINT {}", savepoint_name(name)?)).await
+    }
+
+    /// Keeps what was done since the savepoint (the savepoint itself is forgotten).
+    pub async fn release_savepoint(&mut self, name: &str) -> Result<(), StoreError> {
+        self.execute_script(&format!("RELEASE SAVEPOINT {}", savepoint_name(name)?)).await
+    }
+
+    /// Undoes what was done since the savepoint, then forgets it; the transaction goes on.
+    pub async fn rollback_to_savepoint(&mut self, name: &str) -> Result<(), StoreError> {
+        let name = savepoint_name(name)?;
+        self.execute_script(&format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")).await
     }
 
     /// Commits the transaction (a no-op outside one). Until this returns `Ok`, nothing the
