@@ -380,8 +380,7 @@ impl Session {
         match self.conn {
             Conn::Sqlite(mut c) => {
                 if c.in_tx {
-                    c.batch("COMMIT".into()).await?;
-                    c.in_tx = false;
+                    c.commit().await?;
                 }
             }
             Conn::PostgresTx(tx) => tx.commit().await?,

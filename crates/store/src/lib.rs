@@ -205,6 +205,14 @@ impl Store {
         }
     }
 
+    /// How many WAL checkpoints SQLite's background thread has run (`None` on PostgreSQL).
+    pub fn wal_checkpoints(&self) -> Option<u64> {
+        match &self.pools {
+            Pools::Sqlite(pool) => Some(pool.checkpoints_done()),
+            Pools::Postgres(_) => None,
+        }
+    }
+
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         match &self.pools {

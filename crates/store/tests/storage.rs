@@ -748,6 +748,27 @@ async fn reopening_an_existing_sqlite_file_keeps_the_data() {
     db.cleanup().await;
 }
 
+/// Commits wake the checkpoint thread, which copies the log back into the database file without
+/// any commit doing it (the writer's own threshold is 20,000 pages, never reached here).
+#[tokio::test]
+async fn sqlite_checkpoints_the_log_in_the_background() {
+    let db = leadgate_store::testing::TestDb::sqlite().await;
+    let now = t("2026-05-01T00:00:00Z");
+    let before = db.store.wal_checkpoints().expect("SQLite");
+    for i in 0..5 {
+        add_contact(&db.store, draft(&format!("c{i}@x.example")), now).await;
+    }
+    let waited = std::time::Instant::now();
+    while db.store.wal_checkpoints().unwrap() == before {
+        assert!(waited.elapsed() < std::time::Duration::from_secs(10), "no checkpoint after 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut s = db.store.read().await.unwrap();
+    assert_eq!(s.count_contacts().await.unwrap(), 5);
+    drop(s);
+    db.cleanup().await;
+}
+
 storage_tests! {
     async fn models_are_versioned_with_one_active(store) {
         use leadgate_store::models::NewModel;
