@@ -172,9 +172,8 @@ impl App {
     /// is undone alone and gets its own error; the others are recorded. No answer is given
     /// before the group is committed, so an acknowledged event is durable.
     async fn ingest(&self, submission: Submission) -> Result<Recorded<BatchReceipt>, AppError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
         self.ingest_queue.waiting.lock().unwrap_or_else(|p| p.into_inner()).push((submission, reply));
-        let mut answer = answer;
         loop {
             tokio::select! {
                 // A request recorded by another request's group is answered at once, without
