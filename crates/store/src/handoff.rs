@@ -282,10 +282,6 @@ impl Session {
 
     // ----- assignments -----
 
-    pub async fn insert_assignment(&mut self, a: &AssignmentRecord) -> Result<(), StoreError> {
-        self.insert_assignments(std::slice::from_ref(a)).await
-    }
-
     /// Inserts assignments with multi-row statements (a rescore can route thousands of leads).
     pub async fn insert_assignments(&mut self, all: &[AssignmentRecord]) -> Result<(), StoreError> {
         let rows = all

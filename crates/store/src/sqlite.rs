@@ -228,12 +228,12 @@ impl SqlitePool {
         (self.open.load(Ordering::Relaxed), idle as u32)
     }
 
-    /// Closes idle connections and refuses new leases; leased ones close when given back.
     /// Checkpoints run by the background thread so far.
     pub(crate) fn checkpoints_done(&self) -> u64 {
         self.checkpoints.state.lock().unwrap_or_else(|p| p.into_inner()).done
     }
 
+    /// Closes idle connections and refuses new leases; leased ones close when given back.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.checkpoints.close();
