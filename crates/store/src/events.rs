@@ -60,7 +60,8 @@ impl Session {
                     Arg::from(serde_json::to_string(&e.properties).unwrap_or_else(|_| "{}".into())),
                 ]);
             }
-            sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
+            // Any conflict is the id's: on SQLite the key (contact, time, id) contains it.
+            sql.push_str(" ON CONFLICT DO NOTHING RETURNING id");
             for row in self.fetch_all(&sql, values).await? {
                 inserted.insert(EventId(row.get(0)?));
             }

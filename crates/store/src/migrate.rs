@@ -58,6 +58,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_web.sql"),
         postgres: include_str!("../migrations/postgres/0007_web.sql"),
     },
+    Migration {
+        version: 8,
+        name: "clustered timeline",
+        sqlite: include_str!("../migrations/sqlite/0008_clustered_timeline.sql"),
+        postgres: include_str!("../migrations/postgres/0008_clustered_timeline.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
@@ -102,4 +108,69 @@ pub(crate) async fn run(tx: &mut Session, now: Timestamp) -> Result<Vec<i64>, St
         applied.push(m.version);
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    /// Version 8 rebuilds SQLite's events table: every event of an existing database must come
+    /// through with its columns, timelines read in order, and ids stay unique.
+    #[test]
+    fn the_clustered_timeline_keeps_every_event() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < 8) {
+            db.execute_batch(m.sqlite).unwrap();
+        }
+        let (ada, bob) = ([1u8; 16], [2u8; 16]);
+        for c in [ada, bob] {
+            db.execute(
+                "INSERT INTO contacts (id, lifecycle_stage, search_text, created_at, updated_at) VALUES (?1, 'lead', '', 0, 0)",
+                [&c[..]],
+            )
+            .unwrap();
+        }
+        // Arrival order is not timeline order.
+        let events: [([u8; 16], [u8; 16], i64, &str); 4] = [
+            ([10; 16], ada, 300, "quote_request"),
+            ([11; 16], bob, 100, "page_view"),
+            ([12; 16], ada, 100, "page_view"),
+            ([13; 16], ada, 200, "webinar_attended"),
+        ];
+        for (id, contact, at, kind) in events {
+            db.execute(
+                "INSERT INTO events (id, contact_id, kind, occurred_at, received_at, source, campaign, properties) \
+                 VALUES (?1, ?2, ?3, ?4, 7, 'fair', NULL, '{\"url\":\"/x\"}')",
+                rusqlite::params![&id[..], &contact[..], kind, at],
+            )
+            .unwrap();
+        }
+        let migration = MIGRATIONS.iter().find(|m| m.version == 8).unwrap();
+        db.execute_batch(migration.sqlite).unwrap();
+
+        let mut timeline = db
+            .prepare("SELECT kind, occurred_at, received_at, source, campaign, properties FROM events WHERE contact_id = ?1 ORDER BY occurred_at, id")
+            .unwrap();
+        let rows: Vec<(String, i64, i64, String, Option<String>, String)> = timeline
+            .query_map([&ada[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let kinds: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(kinds, ["page_view", "webinar_attended", "quote_request"]);
+        assert!(rows.iter().all(|r| r.2 == 7 && r.3 == "fair" && r.4.is_none() && r.5 == "{\"url\":\"/x\"}"));
+        let total: i64 = db.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).unwrap();
+        assert_eq!(total, 4);
+        // The same id under another contact or time is refused: ids stay unique.
+        let again = db.execute(
+            "INSERT INTO events (id, contact_id, kind, occurred_at, received_at) VALUES (?1, ?2, 'page_view', 999, 7)",
+            rusqlite::params![&[10u8; 16][..], &bob[..]],
+        );
+        assert!(again.is_err(), "duplicate id accepted");
+        // Deleting a contact still deletes its timeline.
+        db.execute("DELETE FROM contacts WHERE id = ?1", [&ada[..]]).unwrap();
+        let left: i64 = db.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 1);
+    }
 }
