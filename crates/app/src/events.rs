@@ -234,28 +234,23 @@ impl App {
         now: Timestamp,
     ) -> Result<Vec<Result<Recorded<BatchReceipt>, AppError>>, AppError> {
         let mut tx = self.store.begin().await?;
-        if submissions.len() == 1 {
-            // Alone in its group: no savepoint needed, a failure rolls the transaction back.
-            let s = submissions.into_iter().next().ok_or_else(|| AppError::Internal("empty group".into()))?;
-            return Ok(vec![match self.record_submission(&mut tx, s, now).await {
-                Ok((answer, fresh)) => {
-                    score_recorded(self, &mut tx, fresh, now).await?;
-                    tx.commit().await?;
-                    Ok(answer)
-                }
-                Err(e) => Err(e),
-            }]);
-        }
+        // Alone in its group, a request needs no savepoint: its failure rolls everything back.
+        let alone = submissions.len() == 1;
         let mut answers = Vec::with_capacity(submissions.len());
         let mut fresh = Vec::new();
         for s in submissions {
-            tx.savepoint("request").await?;
+            if !alone {
+                tx.savepoint("request").await?;
+            }
             match self.record_submission(&mut tx, s, now).await {
                 Ok((answer, new)) => {
-                    tx.release_savepoint("request").await?;
+                    if !alone {
+                        tx.release_savepoint("request").await?;
+                    }
                     fresh.extend(new);
                     answers.push(Ok(answer));
                 }
+                Err(e) if alone => return Ok(vec![Err(e)]),
                 Err(e) => {
                     tx.rollback_to_savepoint("request").await?;
                     answers.push(Err(e));

@@ -211,16 +211,14 @@ impl Session {
 
     /// Marks contacts to be predicted again (their data changed).
     pub async fn queue_predictions(&mut self, ids: &[ContactId], now: Timestamp) -> Result<(), StoreError> {
-        for chunk in ids.chunks(500) {
-            let mut values = vec![Arg::from(now)];
-            values.extend(chunk.iter().map(|&id| Arg::from(id)));
-            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, $1)", i + 2)).collect();
-            let sql = format!(
-                "INSERT INTO prediction_queue (contact_id, queued_at) VALUES {} ON CONFLICT (contact_id) DO NOTHING",
-                rows.join(", ")
-            );
-            self.execute(&sql, values).await?;
-        }
+        let rows = ids.iter().map(|&id| vec![Arg::from(id), Arg::from(now)]).collect();
+        self.insert_rows(
+            "INSERT INTO prediction_queue (contact_id, queued_at)",
+            2,
+            rows,
+            "ON CONFLICT (contact_id) DO NOTHING",
+        )
+        .await?;
         Ok(())
     }
 

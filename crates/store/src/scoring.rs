@@ -228,21 +228,15 @@ impl Session {
             );
             self.execute(&sql, values).await?;
 
-            let mut values = Vec::with_capacity(chunk.len() * 2);
-            let rows: Vec<String> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, u)| {
-                    values.extend([Arg::from(u.contact), Arg::from(u.ledger.clone())]);
-                    format!("({})", Session::placeholders(1 + i * 2, 2))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO engagement_ledgers (contact_id, ledger) VALUES {} \
-                 ON CONFLICT (contact_id) DO UPDATE SET ledger = excluded.ledger",
-                rows.join(", ")
-            );
-            self.execute(&sql, values).await?;
+            let ledgers =
+                chunk.iter().map(|u| vec![Arg::from(u.contact), Arg::from(u.ledger.clone())]).collect();
+            self.insert_rows(
+                "INSERT INTO engagement_ledgers (contact_id, ledger)",
+                2,
+                ledgers,
+                "ON CONFLICT (contact_id) DO UPDATE SET ledger = excluded.ledger",
+            )
+            .await?;
         }
         // A rule moved these: the stage is no longer a person's decision.
         let moved: Vec<(ContactId, LifecycleStage)> =
