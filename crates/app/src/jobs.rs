@@ -11,6 +11,7 @@ use leadgate_store::jobs::Job;
 use tokio::sync::watch;
 
 use crate::prediction;
+use crate::rescore_walk::RescoreWalk;
 use crate::scoring::RESCORE_JOB;
 use crate::{App, AppError};
 
@@ -180,9 +181,10 @@ impl App {
     /// job rescores everyone).
     async fn rescore_job(&self, job: &Job, owner: &str) -> Result<serde_json::Value, StepError> {
         let version = job.payload.get("version").and_then(|v| v.as_i64()).unwrap_or(0);
-        let mut after = job.checkpoint.as_deref().and_then(|c| c.parse().ok()).map(ContactId);
+        let after = job.checkpoint.as_deref().and_then(|c| c.parse().ok()).map(ContactId);
         let mut done = job.progress_done.max(0) as u64;
         let total = self.store.read().await?.count_contacts().await? as u64;
+        let mut walk = RescoreWalk::new(self, after, RESCORE_CHUNK);
         loop {
             let now = self.now();
             let mut tx = self.store.begin_batch().await?;
@@ -190,12 +192,10 @@ impl App {
             if latest != version {
                 return Ok(serde_json::json!({ "rescored": done, "superseded_by": latest }));
             }
-            let ids = tx.contact_ids_after(after, RESCORE_CHUNK).await?;
-            let Some(last) = ids.last().copied() else {
+            let Some((n, last)) = walk.next_chunk(&mut tx, now).await? else {
                 return Ok(serde_json::json!({ "rescored": done, "version": version }));
             };
-            self.rescore_in(&mut tx, &ids, now, &Default::default()).await?;
-            done += ids.len() as u64;
+            done += n as u64;
             let checkpoint = last.to_string();
             let still_ours = tx
                 .job_progress(
@@ -211,8 +211,7 @@ impl App {
             if !still_ours {
                 return Err(StepError::LostLease);
             }
-            tx.commit().await?;
-            after = Some(last);
+            walk.commit(tx).await?;
         }
     }
 
@@ -221,18 +220,15 @@ impl App {
     /// are derived data: a chunk lost to a power cut is simply redone by the next run).
     pub async fn rescore_all(&self, progress: &mut dyn Progress) -> Result<u64, AppError> {
         let total = self.store.read().await?.count_contacts().await? as u64;
-        let mut after = None;
+        let mut walk = RescoreWalk::new(self, None, RESCORE_CHUNK);
         let mut done = 0;
         progress.update(0, total);
         loop {
             let now = self.now();
             let mut tx = self.store.begin_batch().await?;
-            let ids = tx.contact_ids_after(after, RESCORE_CHUNK).await?;
-            let Some(last) = ids.last().copied() else { break };
-            self.rescore_in(&mut tx, &ids, now, &Default::default()).await?;
-            tx.commit().await?;
-            done += ids.len() as u64;
-            after = Some(last);
+            let Some((n, _)) = walk.next_chunk(&mut tx, now).await? else { break };
+            walk.commit(tx).await?;
+            done += n as u64;
             progress.update(done, total.max(done));
         }
         Ok(done)

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod prediction;
 pub mod requests;
+pub mod rescore_walk;
 pub mod scoring;
 pub mod web;
 pub mod webhooks;

@@ -209,35 +209,27 @@ impl App {
             return Ok(Vec::new());
         }
         let active = self.active_rules(tx).await?;
-        let inputs = tx.scoring_inputs(ids).await?;
-        let mut ledgers: HashMap<ContactId, Ledger> = HashMap::with_capacity(inputs.len());
-        let mut full: Vec<ContactId> = Vec::new();
-        for input in &inputs {
-            let id = input.contact.id;
-            let extended = input.ledger.as_deref().and_then(Ledger::from_bytes).and_then(|mut ledger| {
-                let fresh = new_events.get(&id).map_or(&[][..], Vec::as_slice);
-                ledger.extend(&active.rules, active.version, fresh).ok().map(|()| ledger)
-            });
-            match extended {
-                Some(ledger) => {
-                    ledgers.insert(id, ledger);
-                }
-                None => full.push(id),
-            }
-        }
-        if !full.is_empty() {
-            let mut timelines = tx.events_of_contacts(&full).await?;
-            for id in full {
-                let events = timelines.remove(&id).unwrap_or_default();
-                ledgers.insert(id, Ledger::from_events(&active.rules, active.version, &events));
-            }
-        }
+        let read = read_for_scoring(tx, &active, ids, new_events).await?;
+        self.save_rescored(tx, &active, read, now).await
+    }
+
+    /// The write half of [`App::rescore_in`]: scores what was read at `now` and saves the
+    /// scores, ledgers, stage moves, their history and what the moves hand off.
+    pub(crate) async fn save_rescored(
+        &self,
+        tx: &mut Session,
+        active: &ActiveRules,
+        read: ReadForScoring,
+        now: Timestamp,
+    ) -> Result<Vec<ScoreOutcome>, AppError> {
+        let ReadForScoring { inputs, mut ledgers } = read;
+        let ids: Vec<ContactId> = inputs.iter().map(|i| i.contact.id).collect();
         let mut outcomes = Vec::with_capacity(inputs.len());
         let mut updates = Vec::with_capacity(inputs.len());
         for input in &inputs {
             let Some(mut ledger) = ledgers.remove(&input.contact.id) else { continue };
             ledger.prune(&active.rules, now);
-            let outcome = evaluate(&active, input, &ledger, now);
+            let outcome = evaluate(active, input, &ledger, now);
             updates.push(ScoreUpdate {
                 contact: outcome.contact,
                 score: outcome.summary.clone(),
@@ -271,9 +263,50 @@ impl App {
                 .collect();
             self.handoff_after_moves(tx, changes, &transitions, now).await?;
         }
-        self.queue_prediction_in(tx, ids).await?;
+        self.queue_prediction_in(tx, &ids).await?;
         Ok(outcomes)
     }
+}
+
+/// What scoring a set of contacts reads: their inputs, and each one's engagement ledger (the
+/// stored one extended with new events, or rebuilt from the whole timeline).
+pub(crate) struct ReadForScoring {
+    pub inputs: Vec<ScoringInput>,
+    pub ledgers: HashMap<ContactId, Ledger>,
+}
+
+/// The read half of [`App::rescore_in`], on any session: inside the writer's transaction, or
+/// on a snapshot read ahead of it (see [`crate::jobs`]).
+pub(crate) async fn read_for_scoring(
+    s: &mut Session,
+    active: &ActiveRules,
+    ids: &[ContactId],
+    new_events: &HashMap<ContactId, Vec<Event>>,
+) -> Result<ReadForScoring, AppError> {
+    let inputs = s.scoring_inputs(ids).await?;
+    let mut ledgers: HashMap<ContactId, Ledger> = HashMap::with_capacity(inputs.len());
+    let mut full: Vec<ContactId> = Vec::new();
+    for input in &inputs {
+        let id = input.contact.id;
+        let extended = input.ledger.as_deref().and_then(Ledger::from_bytes).and_then(|mut ledger| {
+            let fresh = new_events.get(&id).map_or(&[][..], Vec::as_slice);
+            ledger.extend(&active.rules, active.version, fresh).ok().map(|()| ledger)
+        });
+        match extended {
+            Some(ledger) => {
+                ledgers.insert(id, ledger);
+            }
+            None => full.push(id),
+        }
+    }
+    if !full.is_empty() {
+        let mut timelines = s.events_of_contacts(&full).await?;
+        for id in full {
+            let events = timelines.remove(&id).unwrap_or_default();
+            ledgers.insert(id, Ledger::from_events(&active.rules, active.version, &events));
+        }
+    }
+    Ok(ReadForScoring { inputs, ledgers })
 }
 
 impl App {

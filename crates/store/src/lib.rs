@@ -22,6 +22,7 @@ pub mod jobs;
 mod migrate;
 pub mod models;
 pub mod scoring;
+pub mod snapshot;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -39,6 +40,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 pub use driver::{Dialect, Session};
 pub use error::StoreError;
 pub use migrate::latest_version;
+pub use snapshot::{CommitMark, ReadMark};
 
 use driver::Conn;
 
@@ -147,8 +149,7 @@ impl Store {
         let conn = match &self.pools {
             Pools::Sqlite(pool) => {
                 let mut conn = pool.acquire(true).await?;
-                conn.batch("BEGIN IMMEDIATE".into()).await?;
-                conn.in_tx = true;
+                conn.begin_write(false).await?;
                 Conn::Sqlite(conn)
             }
             Pools::Postgres(pool) => Conn::PostgresTx(pool.begin().await?),
@@ -165,9 +166,7 @@ impl Store {
         let conn = match &self.pools {
             Pools::Sqlite(pool) => {
                 let mut conn = pool.acquire(true).await?;
-                conn.relaxed = true;
-                conn.batch("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE".into()).await?;
-                conn.in_tx = true;
+                conn.begin_write(true).await?;
                 Conn::Sqlite(conn)
             }
             Pools::Postgres(pool) => {

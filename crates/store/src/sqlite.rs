@@ -16,7 +16,7 @@
 //! checkpoint far above the usual size only as a bound if this thread cannot keep up.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -50,6 +50,14 @@ pub(crate) struct SqlitePool {
     reader_permits: Arc<Semaphore>,
     open: AtomicU32,
     closed: std::sync::atomic::AtomicBool,
+    /// Commits to the file so far: this process's writer counts its own, and a transaction that
+    /// finds SQLite's `data_version` moved counts the other processes' (see
+    /// [`SqliteConn::begin_write`]). Lets a snapshot reader ask later whether anything was
+    /// committed since it started.
+    commits: AtomicU64,
+    /// `PRAGMA data_version` as the writer last saw it: it changes only with commits by other
+    /// connections, and every write of this process goes through that one writer.
+    data_version: Mutex<Option<i64>>,
 }
 
 /// A connection leased from the pool; given back (rolled back first if a transaction is open)
@@ -170,6 +178,8 @@ impl SqlitePool {
             reader_permits: Arc::new(Semaphore::new(READERS)),
             open: AtomicU32::new(1),
             closed: std::sync::atomic::AtomicBool::new(false),
+            commits: AtomicU64::new(0),
+            data_version: Mutex::new(None),
         }))
     }
 
@@ -226,6 +236,11 @@ impl SqlitePool {
         let idle = self.readers.lock().map(|r| r.len()).unwrap_or(0)
             + usize::from(self.writer.lock().map(|w| w.is_some()).unwrap_or(false));
         (self.open.load(Ordering::Relaxed), idle as u32)
+    }
+
+    /// Commits counted so far (see [`SqlitePool::commits`]).
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
     }
 
     /// Checkpoints run by the background thread so far.
@@ -305,13 +320,63 @@ impl SqliteConn {
         result.map_err(StoreError::from)
     }
 
-    /// Runs a script of several statements without parameters (migrations, BEGIN/COMMIT).
-    /// Commits the open transaction, then lets the checkpoint thread know.
-    pub(crate) async fn commit(&mut self) -> Result<(), StoreError> {
+    /// Starts a write transaction on the writer (`relaxed`: without waiting for the disk at
+    /// commit), taking the write lock at once. Counts the commits other processes made since the
+    /// writer's previous transaction, which SQLite reports as a change of `data_version`.
+    pub(crate) async fn begin_write(&mut self, relaxed: bool) -> Result<(), StoreError> {
+        let conn = self.conn.take().ok_or_else(|| StoreError::Unavailable("connection lost".into()))?;
+        let pool = self.pool.clone();
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = (|| {
+                conn.execute_batch(if relaxed {
+                    "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE"
+                } else {
+                    "BEGIN IMMEDIATE"
+                })?;
+                let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+                let mut seen = pool.data_version.lock().unwrap_or_else(|p| p.into_inner());
+                if seen.is_some_and(|v| v != version) {
+                    pool.commits.fetch_add(1, Ordering::SeqCst);
+                }
+                *seen = Some(version);
+                Ok::<(), rusqlite::Error>(())
+            })();
+            (conn, result)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("database call failed: {e}")))?;
+        self.conn = Some(conn);
+        self.relaxed |= relaxed;
+        result?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    /// The pool's count of commits (see [`SqlitePool::commits`]).
+    pub(crate) fn pool_commits(&self) -> u64 {
+        self.pool.commits()
+    }
+
+    /// Starts a read transaction on a reader: every statement until it ends sees the data as
+    /// committed when the first one ran.
+    pub(crate) async fn begin_read(&mut self) -> Result<(), StoreError> {
+        self.batch("BEGIN".into()).await?;
+        self.in_tx = true;
+        // SQLite takes the snapshot at the first read, not at BEGIN: read now.
+        self.run("SELECT 1 FROM sqlite_master LIMIT 1".into(), Vec::new(), true).await?;
+        Ok(())
+    }
+
+    /// Commits the open transaction, then lets the checkpoint thread know. Returns the commit's
+    /// number in [`SqlitePool::commits`] (0 for a reader, which commits nothing).
+    pub(crate) async fn commit(&mut self) -> Result<u64, StoreError> {
         self.batch("COMMIT".into()).await?;
         self.in_tx = false;
+        if !self.writer {
+            return Ok(0);
+        }
         self.pool.checkpoints.committed();
-        Ok(())
+        Ok(self.pool.commits.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
     pub(crate) async fn batch(&mut self, sql: String) -> Result<(), StoreError> {

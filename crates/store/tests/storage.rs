@@ -938,4 +938,56 @@ storage_tests! {
         assert_eq!(tx.queue_deliveries("lifecycle.changed", &[], &payloads, &mut || DeliveryId(new_id()), now).await.unwrap(), 0);
         tx.commit().await.unwrap();
     }
+
+    async fn a_snapshot_read_knows_whether_anything_was_committed_since(store) {
+        let now = t("2026-08-01T00:00:00Z");
+        let a = add_contact(&store, draft("a@example.com"), now).await;
+        let (mut reader, mark) = store.read_snapshot().await.unwrap();
+        // A writer's own commit after the snapshot keeps it good for that writer only.
+        let mut tx = store.begin().await.unwrap();
+        tx.set_stage(a.id, LifecycleStage::Nurturing, true, now).await.unwrap();
+        let own = tx.commit_marked().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.unchanged_since(&mark, &[own]).await.unwrap(), "only the writer's own commit since");
+        assert!(!tx.unchanged_since(&mark, &[]).await.unwrap(), "someone else's commit since");
+        drop(tx);
+        // Anyone else's commit spoils it, own commits or not.
+        add_contact(&store, draft("b@example.com"), now).await;
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.unchanged_since(&mark, &[own]).await.unwrap(), "a contact was added since");
+        drop(tx);
+        // The reader still sees the data as it was when its snapshot began.
+        assert_eq!(reader.count_contacts().await.unwrap(), 1);
+        let before = reader.get_contact(a.id).await.unwrap().unwrap();
+        assert_eq!(before.lifecycle_stage, a.lifecycle_stage);
+        drop(reader);
+        // A fresh snapshot with nothing after it is good; a rolled-back write changes nothing.
+        let (_reader, mark) = store.read_snapshot().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.set_stage(a.id, LifecycleStage::Lead, true, now).await.unwrap();
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.unchanged_since(&mark, &[]).await.unwrap(), "nothing committed since");
+    }
+}
+
+/// Two stores on one SQLite file stand for two processes (the CLI rescoring while the server
+/// records events): the other one's commits must spoil a snapshot too, though they do not go
+/// through this process's writer.
+#[tokio::test]
+async fn another_process_commit_spoils_a_sqlite_snapshot() {
+    let db = leadgate_store::testing::TestDb::new(leadgate_store::testing::Backend::Sqlite).await;
+    let now = t("2026-08-01T00:00:00Z");
+    let other = Store::open(&db.config, now).await.unwrap();
+    add_contact(&db.store, draft("a@example.com"), now).await;
+    let (_reader, mark) = db.store.read_snapshot().await.unwrap();
+    let mut tx = db.store.begin().await.unwrap();
+    assert!(tx.unchanged_since(&mark, &[]).await.unwrap());
+    drop(tx);
+    add_contact(&other, draft("b@example.com"), now).await;
+    let mut tx = db.store.begin().await.unwrap();
+    assert!(!tx.unchanged_since(&mark, &[]).await.unwrap(), "the other process added a contact");
+    drop(tx);
+    other.close().await;
+    db.cleanup().await;
 }
