@@ -45,9 +45,11 @@ async fn generate(store: &Store, n: usize, due_now: usize, now: Timestamp) -> Ve
             let mut assignments = Vec::new();
             let mut c_rows = Vec::new();
             let mut a_rows = Vec::new();
+            let mut scores = Vec::new();
             for i in 0..count {
                 let k = done + part * 500 + i;
                 let id = rng.uuid();
+                scores.push(vec![Arg::from(id)]);
                 contacts.extend([Arg::from(id), Arg::from(format!("lead{k}@bench.example")), Arg::from(now)]);
                 c_rows.push(format!(
                     "(${}, ${}, ${}, 'mql', '{{}}', '', ${}, ${})",
@@ -91,6 +93,7 @@ async fn generate(store: &Store, n: usize, due_now: usize, now: Timestamp) -> Ve
             )
             .await
             .unwrap();
+            tx.insert_rows("INSERT INTO contact_scores (contact_id)", 1, scores, "").await.unwrap();
             tx.execute(
                 &format!(
                     "INSERT INTO assignments (id, contact_id, rep_id, rule, why, assigned_at, remind_at, due_at) VALUES {}",

@@ -40,6 +40,7 @@ async fn generate(store: &Store, n: usize, now: Timestamp) -> uuid::Uuid {
             let count = 400.min(chunk - part * 400);
             let mut values = Vec::new();
             let mut rows = Vec::new();
+            let mut scores = Vec::new();
             let mut predictions = Vec::new();
             let mut p_rows = Vec::new();
             let mut assignments = Vec::new();
@@ -59,15 +60,12 @@ async fn generate(store: &Store, n: usize, now: Timestamp) -> uuid::Uuid {
                     Arg::from(format!("lead{k}@company{}.example", k / 50)),
                     Arg::from(format!("First{k}")),
                     Arg::from(*rng.weighted(&STAGES)),
-                    Arg::from(temperature),
-                    Arg::from(*rng.weighted(&GRADES)),
-                    Arg::from(engagement),
                     Arg::from(*rng.weighted(&SOURCES)),
                     Arg::from(format!("first{k} lead{k}@company{}.example", k / 50)),
                     Arg::from(now - SignedDuration::from_secs(rng.below(365 * 86_400) as i64)),
                 ]);
                 rows.push(format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, '{{}}', ${}, ${}, ${})",
+                    "(${}, ${}, ${}, ${}, ${}, ${}, '{{}}', ${}, ${}, ${})",
                     b + 1,
                     b + 2,
                     b + 2,
@@ -76,11 +74,14 @@ async fn generate(store: &Store, n: usize, now: Timestamp) -> uuid::Uuid {
                     b + 5,
                     b + 6,
                     b + 7,
-                    b + 8,
-                    b + 9,
-                    b + 10,
-                    b + 10
+                    b + 7
                 ));
+                scores.push(vec![
+                    Arg::from(id),
+                    Arg::from(temperature),
+                    Arg::from(*rng.weighted(&GRADES)),
+                    Arg::from(engagement),
+                ]);
                 if k % 2 == 0 {
                     let pb = predictions.len();
                     predictions.extend([
@@ -108,11 +109,19 @@ async fn generate(store: &Store, n: usize, now: Timestamp) -> uuid::Uuid {
                 }
             }
             let sql = format!(
-                "INSERT INTO contacts (id, email, email_key, first_name, lifecycle_stage, temperature, fit_grade, engagement, \
+                "INSERT INTO contacts (id, email, email_key, first_name, lifecycle_stage, \
                  source, custom, search_text, created_at, updated_at) VALUES {}",
                 rows.join(", ")
             );
             tx.execute(&sql, values).await.unwrap();
+            tx.insert_rows(
+                "INSERT INTO contact_scores (contact_id, temperature, fit_grade, engagement)",
+                4,
+                scores,
+                "",
+            )
+            .await
+            .unwrap();
             tx.execute(
                 &format!(
                     "INSERT INTO predictions (contact_id, model_version, probability, raw_score, predicted_at) VALUES {}",
@@ -224,7 +233,13 @@ async fn main() {
     for _ in 0..runs {
         let t = Instant::now();
         let mut s = store.read().await.unwrap();
-        let r = s.fetch_all("SELECT id, email, first_name, lifecycle_stage, temperature FROM contacts ORDER BY id LIMIT 51", vec![]).await.unwrap();
+        let r = s
+            .fetch_all(
+                "SELECT id, email, first_name, lifecycle_stage, source FROM contacts ORDER BY id LIMIT 51",
+                vec![],
+            )
+            .await
+            .unwrap();
         assert_eq!(r.len(), 51);
         times.push(t.elapsed());
     }

@@ -33,6 +33,12 @@ pub struct LastTouch<'a> {
 /// How many columns [`COLUMNS`] reads.
 pub(crate) const CONTACT_COLUMNS: usize = 28;
 
+/// Contacts with their scores. Every contact has a `contact_scores` row from its creation on; the
+/// outer join still returns a contact whose row went missing, unscored. The two tables share no
+/// column name, so [`COLUMNS`] and filters need no table prefix.
+pub(crate) const CONTACTS_SCORED: &str =
+    "contacts LEFT JOIN contact_scores ON contact_scores.contact_id = contacts.id";
+
 fn from_row(row: &Row) -> Result<Contact, StoreError> {
     let email: Option<String> = row.get(1)?;
     let stage: String = row.get(10)?;
@@ -165,11 +171,12 @@ impl Session {
             ],
         )
         .await?;
+        self.execute("INSERT INTO contact_scores (contact_id) VALUES ($1)", args![contact.id]).await?;
         Ok(contact)
     }
 
     pub async fn get_contact(&mut self, id: ContactId) -> Result<Option<Contact>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM contacts WHERE id = $1");
+        let sql = format!("SELECT {COLUMNS} FROM {CONTACTS_SCORED} WHERE id = $1");
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
     }
 
@@ -192,13 +199,15 @@ impl Session {
         placeholders: &str,
         values: Vec<Arg>,
     ) -> Result<Vec<(Contact, Row)>, StoreError> {
-        let sql = format!("SELECT {COLUMNS}, {extra} FROM contacts WHERE {key_column} IN ({placeholders})");
+        let sql = format!(
+            "SELECT {COLUMNS}, {extra} FROM {CONTACTS_SCORED} WHERE {key_column} IN ({placeholders})"
+        );
         self.fetch_all(&sql, values).await?.into_iter().map(|r| Ok((from_row(&r)?, r))).collect()
     }
 
     /// Finds a contact by e-mail, case-insensitively.
     pub async fn find_contact_by_email(&mut self, email: &Email) -> Result<Option<Contact>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM contacts WHERE email_key = $1");
+        let sql = format!("SELECT {COLUMNS} FROM {CONTACTS_SCORED} WHERE email_key = $1");
         self.fetch_optional(&sql, args![email.key()]).await?.as_ref().map(from_row).transpose()
     }
 
@@ -206,7 +215,7 @@ impl Session {
         &mut self,
         external_id: &str,
     ) -> Result<Option<Contact>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM contacts WHERE external_id = $1");
+        let sql = format!("SELECT {COLUMNS} FROM {CONTACTS_SCORED} WHERE external_id = $1");
         self.fetch_optional(&sql, args![external_id]).await?.as_ref().map(from_row).transpose()
     }
 
@@ -290,7 +299,8 @@ impl Session {
         }
         let (where_clause, values) = w.finish();
         // One row more than asked tells whether there is a next page.
-        let sql = format!("SELECT {COLUMNS} FROM contacts {where_clause} ORDER BY id LIMIT {}", limit + 1);
+        let sql =
+            format!("SELECT {COLUMNS} FROM {CONTACTS_SCORED} {where_clause} ORDER BY id LIMIT {}", limit + 1);
         let rows = self.fetch_all(&sql, values).await?;
         let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_rows(items, limit, |c| Cursor { key: 0, id: c.id.as_uuid() }))

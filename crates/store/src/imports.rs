@@ -82,15 +82,15 @@ fn deal_from_row(r: &Row) -> Result<Deal, StoreError> {
 }
 
 impl Session {
-    /// Stores many new contacts, each in one row write with its first score, stage and outcome
-    /// (400 per statement): an import writes each row once instead of inserting, then scoring,
-    /// then labelling it.
+    /// Stores many new contacts, each in one row write with its stage and outcome, and its first
+    /// score in its `contact_scores` row (400 per statement): an import writes each row once
+    /// instead of inserting, then scoring, then labelling it.
     pub async fn insert_contacts(
         &mut self,
         contacts: &[ContactToInsert],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        const PER_ROW: usize = 33;
+        const PER_ROW: usize = 25;
         for chunk in contacts.chunks(400) {
             let mut values = Vec::with_capacity(chunk.len() * PER_ROW);
             let rows: Vec<String> = chunk
@@ -108,7 +108,6 @@ impl Session {
                     .collect::<Vec<_>>()
                     .join(" ")
                     .to_lowercase();
-                    let s = c.score.as_ref();
                     values.extend([
                         Arg::from(c.id),
                         Arg::from(c.email.as_ref().map(|e| e.as_str())),
@@ -132,14 +131,6 @@ impl Session {
                         Arg::from(search),
                         Arg::from(c.created_at),
                         Arg::from(c.updated_at),
-                        Arg::from(s.map(|s| s.fit_points.hundredths())),
-                        Arg::from(s.map(|s| s.fit_grade.as_str())),
-                        Arg::from(s.map(|s| s.engagement.hundredths())),
-                        Arg::from(s.map(|s| s.temperature.as_str())),
-                        Arg::from(s.map(|s| s.temperature_reason.as_str())),
-                        Arg::from(s.map(|s| s.knockouts.join(","))),
-                        Arg::from(s.map(|s| s.rules_version)),
-                        Arg::from(s.map(|s| s.scored_at)),
                         Arg::from(row.stage_changed_at),
                         Arg::from(row.outcome.map(outcome_label)),
                         Arg::from(row.outcome.map(|_| now)),
@@ -150,13 +141,38 @@ impl Session {
             let sql = format!(
                 "INSERT INTO contacts (id, email, email_key, first_name, last_name, phone, job_title, company_id, country, \
                  city, external_id, lifecycle_stage, source, campaign, last_touch_source, last_touch_campaign, \
-                 do_not_email, do_not_call, custom, search_text, created_at, updated_at, fit_points, fit_grade, \
-                 engagement, temperature, temperature_reason, knockouts, rules_version, scored_at, stage_changed_at, \
+                 do_not_email, do_not_call, custom, search_text, created_at, updated_at, stage_changed_at, \
                  outcome, outcome_at) VALUES {}",
                 rows.join(", ")
             );
             self.execute(&sql, values).await?;
         }
+        let scores = contacts
+            .iter()
+            .map(|row| {
+                let c = &row.contact;
+                let s = c.score.as_ref();
+                vec![
+                    Arg::from(c.id),
+                    Arg::from(s.map(|s| s.fit_points.hundredths())),
+                    Arg::from(s.map(|s| s.fit_grade.as_str())),
+                    Arg::from(s.map(|s| s.engagement.hundredths())),
+                    Arg::from(s.map(|s| s.temperature.as_str())),
+                    Arg::from(s.map(|s| s.temperature_reason.as_str())),
+                    Arg::from(s.map(|s| s.knockouts.join(","))),
+                    Arg::from(s.map(|s| s.rules_version)),
+                    Arg::from(s.map(|s| s.scored_at)),
+                ]
+            })
+            .collect();
+        self.insert_rows(
+            "INSERT INTO contact_scores (contact_id, fit_points, fit_grade, engagement, temperature, \
+             temperature_reason, knockouts, rules_version, scored_at)",
+            9,
+            scores,
+            "",
+        )
+        .await?;
         Ok(())
     }
 

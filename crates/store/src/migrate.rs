@@ -64,6 +64,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_clustered_timeline.sql"),
         postgres: include_str!("../migrations/postgres/0008_clustered_timeline.sql"),
     },
+    Migration {
+        version: 9,
+        name: "contact scores",
+        sqlite: include_str!("../migrations/sqlite/0009_contact_scores.sql"),
+        postgres: include_str!("../migrations/postgres/0009_contact_scores.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
@@ -171,6 +177,70 @@ mod tests {
         // Deleting a contact still deletes its timeline.
         db.execute("DELETE FROM contacts WHERE id = ?1", [&ada[..]]).unwrap();
         let left: i64 = db.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 1);
+    }
+
+    /// Version 9 moves scores and ledgers out of the contacts table: every contact gets its row,
+    /// scored or not, with what it had; the old columns and table are gone.
+    #[test]
+    fn scores_and_ledgers_move_to_their_own_table() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < 9) {
+            db.execute_batch(m.sqlite).unwrap();
+        }
+        let (ada, bob) = ([1u8; 16], [2u8; 16]);
+        db.execute(
+            "INSERT INTO contacts (id, lifecycle_stage, search_text, created_at, updated_at, fit_points, fit_grade, \
+             engagement, temperature, temperature_reason, knockouts, rules_version, scored_at) \
+             VALUES (?1, 'mql', '', 0, 0, 4200, 'A', 1250, 'hot', 'quote request', 'student', 3, 99)",
+            [&ada[..]],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO contacts (id, lifecycle_stage, search_text, created_at, updated_at) VALUES (?1, 'lead', '', 0, 0)",
+            [&bob[..]],
+        )
+        .unwrap();
+        db.execute("INSERT INTO engagement_ledgers (contact_id, ledger) VALUES (?1, x'0102')", [&ada[..]])
+            .unwrap();
+        let migration = MIGRATIONS.iter().find(|m| m.version == 9).unwrap();
+        db.execute_batch(migration.sqlite).unwrap();
+
+        type Scores = (i64, String, i64, String, String, String, i64, i64, Vec<u8>);
+        let scores: Scores = db
+            .query_row(
+                "SELECT fit_points, fit_grade, engagement, temperature, temperature_reason, knockouts, rules_version, \
+                 scored_at, ledger FROM contact_scores WHERE contact_id = ?1",
+                [&ada[..]],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
+            )
+            .unwrap();
+        let expected: Scores = (
+            4200,
+            "A".into(),
+            1250,
+            "hot".into(),
+            "quote request".into(),
+            "student".into(),
+            3,
+            99,
+            vec![1, 2],
+        );
+        assert_eq!(scores, expected);
+        let unscored: (Option<String>, Option<Vec<u8>>) = db
+            .query_row(
+                "SELECT temperature, ledger FROM contact_scores WHERE contact_id = ?1",
+                [&bob[..]],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(unscored, (None, None), "an unscored contact has its row too");
+        assert!(db.prepare("SELECT temperature FROM contacts").is_err(), "old column dropped");
+        assert!(db.prepare("SELECT ledger FROM engagement_ledgers").is_err(), "old table dropped");
+        // Deleting a contact deletes its scores.
+        db.execute("DELETE FROM contacts WHERE id = ?1", [&ada[..]]).unwrap();
+        let left: i64 = db.query_row("SELECT COUNT(*) FROM contact_scores", [], |r| r.get(0)).unwrap();
         assert_eq!(left, 1);
     }
 }

@@ -149,8 +149,7 @@ impl Session {
             let values: Vec<Arg> = chunk.iter().map(|&id| Arg::from(id)).collect();
             let rows = self
                 .contacts_by_ids_with(
-                    "sales_accepted_at, stage_set_by_user, recycle_until, \
-                     (SELECT ledger FROM engagement_ledgers l WHERE l.contact_id = contacts.id)",
+                    "sales_accepted_at, stage_set_by_user, recycle_until, ledger",
                     &placeholders,
                     values,
                 )
@@ -195,49 +194,40 @@ impl Session {
             .collect())
     }
 
-    /// Writes new scores, ledgers and (for the few that moved) stages, in one statement per 200
-    /// contacts for each.
+    /// Writes new scores and ledgers (one row of `contact_scores` each, a statement per few
+    /// hundred contacts) and, for the few that moved, stages.
     pub async fn save_scores(&mut self, updates: &[ScoreUpdate], now: Timestamp) -> Result<(), StoreError> {
-        for chunk in updates.chunks(200) {
-            let mut values = Vec::with_capacity(chunk.len() * 9);
-            let rows: Vec<String> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, u)| {
-                    let s = &u.score;
-                    values.extend([
-                        Arg::from(u.contact),
-                        Arg::from(s.fit_points.hundredths()),
-                        Arg::from(s.fit_grade.as_str()),
-                        Arg::from(s.engagement.hundredths()),
-                        Arg::from(s.temperature.as_str()),
-                        Arg::from(s.temperature_reason.as_str()),
-                        Arg::from(s.knockouts.join(",")),
-                        Arg::from(s.rules_version),
-                        Arg::from(s.scored_at),
-                    ]);
-                    format!("({})", Session::placeholders(1 + i * 9, 9))
-                })
-                .collect();
-            // column1..column9 of the VALUES list (unnamed on both databases).
-            let sql = format!(
-                "UPDATE contacts SET fit_points = v.column2, fit_grade = v.column3, engagement = v.column4, \
-                 temperature = v.column5, temperature_reason = v.column6, knockouts = v.column7, \
-                 rules_version = v.column8, scored_at = v.column9 FROM (VALUES {}) AS v WHERE contacts.id = v.column1",
-                rows.join(", ")
-            );
-            self.execute(&sql, values).await?;
-
-            let ledgers =
-                chunk.iter().map(|u| vec![Arg::from(u.contact), Arg::from(u.ledger.clone())]).collect();
-            self.insert_rows(
-                "INSERT INTO engagement_ledgers (contact_id, ledger)",
-                2,
-                ledgers,
-                "ON CONFLICT (contact_id) DO UPDATE SET ledger = excluded.ledger",
-            )
-            .await?;
-        }
+        let rows = updates
+            .iter()
+            .map(|u| {
+                let s = &u.score;
+                vec![
+                    Arg::from(u.contact),
+                    Arg::from(s.fit_points.hundredths()),
+                    Arg::from(s.fit_grade.as_str()),
+                    Arg::from(s.engagement.hundredths()),
+                    Arg::from(s.temperature.as_str()),
+                    Arg::from(s.temperature_reason.as_str()),
+                    Arg::from(s.knockouts.join(",")),
+                    Arg::from(s.rules_version),
+                    Arg::from(s.scored_at),
+                    Arg::from(u.ledger.clone()),
+                ]
+            })
+            .collect();
+        // An upsert, though every contact has its row from creation: a missing row is recreated
+        // rather than the score silently lost.
+        self.insert_rows(
+            "INSERT INTO contact_scores (contact_id, fit_points, fit_grade, engagement, temperature, \
+             temperature_reason, knockouts, rules_version, scored_at, ledger)",
+            10,
+            rows,
+            "ON CONFLICT (contact_id) DO UPDATE SET fit_points = excluded.fit_points, \
+             fit_grade = excluded.fit_grade, engagement = excluded.engagement, temperature = excluded.temperature, \
+             temperature_reason = excluded.temperature_reason, knockouts = excluded.knockouts, \
+             rules_version = excluded.rules_version, scored_at = excluded.scored_at, ledger = excluded.ledger",
+        )
+        .await?;
         // A rule moved these: the stage is no longer a person's decision.
         let moved: Vec<(ContactId, LifecycleStage)> =
             updates.iter().filter_map(|u| u.stage.map(|s| (u.contact, s))).collect();
@@ -264,7 +254,7 @@ impl Session {
     /// Drops a contact's engagement ledger: its next scoring reads the whole timeline (events
     /// were added out of order, e.g. a visitor's earlier page views).
     pub async fn forget_ledger(&mut self, contact: ContactId) -> Result<(), StoreError> {
-        self.execute("DELETE FROM engagement_ledgers WHERE contact_id = $1", args![contact]).await?;
+        self.execute("UPDATE contact_scores SET ledger = NULL WHERE contact_id = $1", args![contact]).await?;
         Ok(())
     }
 

@@ -164,12 +164,12 @@ impl Session {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<InboxRow>, StoreError> {
-        // The page is walked in ix_contacts_inbox order (temperature, engagement, id) and the
-        // filters are checked on the way: with a page of 50 and filters that keep a few percent
-        // of contacts, that stops after a few thousand rows. SQLite's planner would rather use a
-        // filter's own index and then sort every match (245 ms for `stage = mql` at 1M
-        // contacts), so on SQLite the filter columns are written `+col`, which keeps their
-        // index out of the plan. PostgreSQL weighs LIMIT itself.
+        // The page is walked in ix_contact_scores_inbox order (temperature, engagement, contact)
+        // and the filters are checked on the way, joining each contact: with a page of 50 and
+        // filters that keep a few percent of contacts, that stops after a few thousand rows.
+        // SQLite's planner would rather use a filter's own index and then sort every match (245
+        // ms for `stage = mql` at 1M contacts), so on SQLite the filter columns are written
+        // `+col`, which keeps their index out of the plan. PostgreSQL weighs LIMIT itself.
         let sqlite = self.dialect() == crate::driver::Dialect::Sqlite;
         let col = |name: &str| if sqlite { format!("+{name}") } else { name.to_string() };
         let mut conditions: Vec<String> = Vec::new();
@@ -185,10 +185,10 @@ impl Session {
             add(format!("{} = ?", col("c.lifecycle_stage")), Arg::from(s.as_str()));
         }
         if let Some(t) = &f.temperature {
-            add("c.temperature = ?".into(), Arg::from(t.as_str()));
+            add("s.temperature = ?".into(), Arg::from(t.as_str()));
         }
         if let Some(g) = &f.grade {
-            add(format!("{} = ?", col("c.fit_grade")), Arg::from(g.as_str()));
+            add(format!("{} = ?", col("s.fit_grade")), Arg::from(g.as_str()));
         }
         if let Some(s) = &f.source {
             add(format!("{} = ?", col("c.source")), Arg::from(s.as_str()));
@@ -209,11 +209,13 @@ impl Session {
             let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
             add("c.search_text LIKE ?".into(), Arg::from(pattern));
         }
-        let columns = "c.id, c.email, c.first_name, c.last_name, co.name, c.lifecycle_stage, c.temperature, \
-             c.fit_grade, c.engagement, p.probability, a.rep_id, c.source, c.created_at, c.external_id";
-        let from = "FROM contacts c LEFT JOIN companies co ON co.id = c.company_id \
+        let columns = "c.id, c.email, c.first_name, c.last_name, co.name, c.lifecycle_stage, s.temperature, \
+             s.fit_grade, s.engagement, p.probability, a.rep_id, c.source, c.created_at, c.external_id";
+        // Every contact has its scores row from creation on (see the contact_scores migration).
+        let joins = "LEFT JOIN companies co ON co.id = c.company_id \
              LEFT JOIN predictions p ON p.contact_id = c.id \
              LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL";
+        let from = format!("FROM contact_scores s JOIN contacts c ON c.id = s.contact_id {joins}");
         let and = |extra: &str| {
             let mut all = conditions.clone();
             all.push(extra.to_string());
@@ -226,7 +228,7 @@ impl Session {
             values.push(Arg::from(offset));
             let (l, o) = (values.len() - 1, values.len());
             format!(
-                "SELECT {columns} {from} {} ORDER BY c.engagement DESC, c.id DESC LIMIT ${l} OFFSET ${o}",
+                "SELECT {columns} {from} {} ORDER BY s.engagement DESC, s.contact_id DESC LIMIT ${l} OFFSET ${o}",
                 and("1 = 1")
             )
         } else if searching {
@@ -236,12 +238,12 @@ impl Session {
             values.push(Arg::from(offset));
             let (l, o) = (values.len() - 1, values.len());
             format!(
-                "SELECT {columns} {from} {} ORDER BY CASE c.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 \
-                 WHEN 'cold' THEN 2 ELSE 3 END, c.engagement DESC, c.id DESC LIMIT ${l} OFFSET ${o}",
+                "SELECT {columns} {from} {} ORDER BY CASE s.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 \
+                 WHEN 'cold' THEN 2 ELSE 3 END, s.engagement DESC, s.contact_id DESC LIMIT ${l} OFFSET ${o}",
                 and("1 = 1")
             )
         } else {
-            // One branch per temperature, each a bounded scan of ix_contacts_inbox, instead of
+            // One branch per temperature, each a bounded scan of ix_contact_scores_inbox, instead of
             // sorting every contact by a computed rank (measured: 85 ms → see BENCHMARKS.md).
             values.push(Arg::from(limit + offset));
             values.push(Arg::from(limit));
@@ -250,17 +252,17 @@ impl Session {
             let branch = |rank: u8, cond: &str| {
                 format!(
                     "SELECT * FROM (SELECT {columns}, {rank} AS inbox_rank {from} {} \
-                     ORDER BY c.engagement DESC, c.id DESC LIMIT ${n}) t{rank}",
+                     ORDER BY s.engagement DESC, s.contact_id DESC LIMIT ${n}) t{rank}",
                     and(cond)
                 )
             };
             format!(
                 "SELECT * FROM ({} UNION ALL {} UNION ALL {} UNION ALL {}) inbox \
                  ORDER BY inbox_rank, engagement DESC, id DESC LIMIT ${l} OFFSET ${o}",
-                branch(0, "c.temperature = 'hot'"),
-                branch(1, "c.temperature = 'warm'"),
-                branch(2, "c.temperature = 'cold'"),
-                branch(3, "c.temperature IS NULL"),
+                branch(0, "s.temperature = 'hot'"),
+                branch(1, "s.temperature = 'warm'"),
+                branch(2, "s.temperature = 'cold'"),
+                branch(3, "s.temperature IS NULL"),
             )
         };
         self.fetch_all(&sql, values).await?.iter().map(inbox_row).collect()
@@ -363,8 +365,8 @@ impl Session {
     /// Open leads (not customers, not disqualified) per temperature (`None`: not scored).
     pub async fn temperature_counts(&mut self) -> Result<Vec<(Option<String>, i64)>, StoreError> {
         self.fetch_all(
-            "SELECT temperature, COUNT(*) FROM contacts WHERE lifecycle_stage NOT IN ('customer', 'disqualified') \
-             GROUP BY temperature",
+            "SELECT s.temperature, COUNT(*) FROM contacts c LEFT JOIN contact_scores s ON s.contact_id = c.id \
+             WHERE c.lifecycle_stage NOT IN ('customer', 'disqualified') GROUP BY s.temperature",
             vec![],
         )
         .await?
