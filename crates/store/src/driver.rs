@@ -9,7 +9,7 @@
 //! the store: they would be the same queries twice, and drift.
 
 use jiff::Timestamp;
-use rusqlite::types::Value as SqliteValue;
+use rusqlite::types::{Value as SqliteValue, ValueRef as SqliteValueRef};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -168,7 +168,7 @@ fn bind_pg<'q>(mut q: Query<'q, Postgres, PgArguments>, args: Vec<Arg>) -> Query
 pub trait Column: Sized {
     fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error>;
     /// `None` when the stored value does not have this type.
-    fn from_sqlite(value: &SqliteValue) -> Option<Self>;
+    fn from_sqlite(value: SqliteValueRef<'_>) -> Option<Self>;
 }
 
 macro_rules! column {
@@ -177,7 +177,7 @@ macro_rules! column {
             fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error> {
                 row.try_get::<$t, _>(idx)
             }
-            fn from_sqlite(value: &SqliteValue) -> Option<Self> {
+            fn from_sqlite(value: SqliteValueRef<'_>) -> Option<Self> {
                 match value {
                     $pattern => $conv,
                     _ => None,
@@ -187,21 +187,22 @@ macro_rules! column {
     };
 }
 
-column!(i64, SqliteValue::Integer(v) => Some(*v));
-column!(bool, SqliteValue::Integer(v) => Some(*v != 0));
-column!(String, SqliteValue::Text(v) => Some(v.clone()));
-column!(Vec<u8>, SqliteValue::Blob(v) => Some(v.clone()));
-column!(Uuid, SqliteValue::Blob(v) => Uuid::from_slice(v).ok());
+column!(i64, SqliteValueRef::Integer(v) => Some(v));
+column!(bool, SqliteValueRef::Integer(v) => Some(v != 0));
+// We only ever write UTF-8; a stray invalid byte (a hand-edited file) is replaced, not fatal.
+column!(String, SqliteValueRef::Text(v) => Some(String::from_utf8_lossy(v).into_owned()));
+column!(Vec<u8>, SqliteValueRef::Blob(v) => Some(v.to_vec()));
+column!(Uuid, SqliteValueRef::Blob(v) => Uuid::from_slice(v).ok());
 
 impl Column for f64 {
     fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error> {
         row.try_get::<f64, _>(idx)
     }
-    fn from_sqlite(value: &SqliteValue) -> Option<Self> {
+    fn from_sqlite(value: SqliteValueRef<'_>) -> Option<Self> {
         match value {
-            SqliteValue::Real(v) => Some(*v),
+            SqliteValueRef::Real(v) => Some(v),
             // SQLite stores a REAL that has no fraction as an integer in some paths.
-            SqliteValue::Integer(v) => Some(*v as f64),
+            SqliteValueRef::Integer(v) => Some(v as f64),
             _ => None,
         }
     }
@@ -214,10 +215,67 @@ where
     fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error> {
         row.try_get::<Option<T>, _>(idx)
     }
-    fn from_sqlite(value: &SqliteValue) -> Option<Self> {
+    fn from_sqlite(value: SqliteValueRef<'_>) -> Option<Self> {
         match value {
-            SqliteValue::Null => Some(None),
+            SqliteValueRef::Null => Some(None),
             v => T::from_sqlite(v).map(Some),
+        }
+    }
+}
+
+/// Reading typed columns from a result row: a [`Row`] of either database, or (in
+/// [`Session::fetch_decoded`]) a SQLite row still in the statement, read without copying.
+pub trait Columns {
+    /// Reads column `idx`. A type mismatch means the schema and the code disagree: a bug,
+    /// reported as [`StoreError::Corrupt`] rather than a panic.
+    fn get<T: Column>(&self, idx: usize) -> Result<T, StoreError>;
+
+    fn ts(&self, idx: usize) -> Result<Timestamp, StoreError> {
+        micros_to_ts(self.get::<i64>(idx)?)
+    }
+
+    fn opt_ts(&self, idx: usize) -> Result<Option<Timestamp>, StoreError> {
+        self.get::<Option<i64>>(idx)?.map(micros_to_ts).transpose()
+    }
+
+    /// A JSON object stored as text.
+    fn json_object(&self, idx: usize) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+        let text: String = self.get(idx)?;
+        parse_json_object(idx, &text)
+    }
+}
+
+fn parse_json_object(
+    idx: usize,
+    text: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("column {idx} is not a JSON object: {e}")))
+}
+
+fn unexpected_column(idx: usize) -> StoreError {
+    StoreError::Corrupt(format!("column {idx} has an unexpected type or is missing"))
+}
+
+/// Turns result rows into values, for [`Session::fetch_decoded`]. A type rather than a closure,
+/// so one decoder serves both kinds of rows.
+pub trait Decode: Send + 'static {
+    type Out: Send + 'static;
+    fn decode(row: &impl Columns) -> Result<Self::Out, StoreError>;
+}
+
+/// A SQLite row read in place: text and blobs are borrowed from the statement.
+pub(crate) struct SqliteRowRef<'a, 'stmt>(pub(crate) &'a rusqlite::Row<'stmt>);
+
+impl Columns for SqliteRowRef<'_, '_> {
+    fn get<T: Column>(&self, idx: usize) -> Result<T, StoreError> {
+        self.0.get_ref(idx).ok().and_then(T::from_sqlite).ok_or_else(|| unexpected_column(idx))
+    }
+
+    fn json_object(&self, idx: usize) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+        match self.0.get_ref(idx) {
+            Ok(SqliteValueRef::Text(bytes)) => parse_json_object(idx, &String::from_utf8_lossy(bytes)),
+            _ => Err(unexpected_column(idx)),
         }
     }
 }
@@ -234,29 +292,35 @@ impl Row {
     /// Reads column `idx`. A type mismatch means the schema and the code disagree: a bug, reported
     /// as [`StoreError::Corrupt`] rather than a panic.
     pub fn get<T: Column>(&self, idx: usize) -> Result<T, StoreError> {
-        match &self.0 {
-            RowInner::Sqlite(values) => values.get(idx).and_then(T::from_sqlite).ok_or_else(|| {
-                StoreError::Corrupt(format!("column {idx} has an unexpected type or is missing"))
-            }),
-            RowInner::Postgres(r) => {
-                T::from_pg(r, idx).map_err(|e| StoreError::Corrupt(format!("column {idx}: {e}")))
-            }
-        }
+        Columns::get(self, idx)
     }
 
     pub fn ts(&self, idx: usize) -> Result<Timestamp, StoreError> {
-        micros_to_ts(self.get::<i64>(idx)?)
+        Columns::ts(self, idx)
     }
 
     pub fn opt_ts(&self, idx: usize) -> Result<Option<Timestamp>, StoreError> {
-        self.get::<Option<i64>>(idx)?.map(micros_to_ts).transpose()
+        Columns::opt_ts(self, idx)
     }
 
     /// A JSON object stored as text.
     pub fn json_object(&self, idx: usize) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
-        let text: String = self.get(idx)?;
-        serde_json::from_str(&text)
-            .map_err(|e| StoreError::Corrupt(format!("column {idx} is not a JSON object: {e}")))
+        Columns::json_object(self, idx)
+    }
+}
+
+impl Columns for Row {
+    fn get<T: Column>(&self, idx: usize) -> Result<T, StoreError> {
+        match &self.0 {
+            RowInner::Sqlite(values) => values
+                .get(idx)
+                .map(SqliteValueRef::from)
+                .and_then(T::from_sqlite)
+                .ok_or_else(|| unexpected_column(idx)),
+            RowInner::Postgres(r) => {
+                T::from_pg(r, idx).map_err(|e| StoreError::Corrupt(format!("column {idx}: {e}")))
+            }
+        }
     }
 }
 
@@ -328,6 +392,25 @@ impl Session {
             Conn::PostgresPlain(c) => wrap_pg(pg_query(sql, args).fetch_all(&mut **c).await?),
         };
         Ok(rows)
+    }
+
+    /// Runs a query and decodes each row with `D`. On SQLite the rows are decoded where the
+    /// statement runs, reading text and blobs in place: a long result (a chunk's timelines) is
+    /// not first copied into owned values.
+    pub async fn fetch_decoded<D: Decode>(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<D::Out>, StoreError> {
+        match &mut self.conn {
+            Conn::Sqlite(c) => {
+                let (sql, args) = positional(sql, args);
+                c.run_decoded::<D>(sql, args).await
+            }
+            Conn::PostgresTx(_) | Conn::PostgresPlain(_) => {
+                self.fetch_all(sql, args).await?.iter().map(|r| D::decode(r)).collect()
+            }
+        }
     }
 
     /// Runs a query expected to return at most one row.

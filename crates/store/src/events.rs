@@ -8,7 +8,7 @@ use leadgate_core::event::{Event, EventKind};
 use leadgate_core::ids::{ContactId, EventId};
 
 use crate::cursor::{Cursor, Page};
-use crate::driver::{Arg, Row, Session, args};
+use crate::driver::{Arg, Columns, Decode, Session, args};
 use crate::error::StoreError;
 
 const COLUMNS: &str = "id, contact_id, kind, occurred_at, received_at, source, campaign, properties";
@@ -18,7 +18,7 @@ const COLUMNS_PER_ROW: usize = 8;
 /// few enough statements that a 1,000-event batch costs two round trips.
 const ROWS_PER_STATEMENT: usize = 500;
 
-fn from_row(row: &Row) -> Result<Event, StoreError> {
+fn from_row(row: &impl Columns) -> Result<Event, StoreError> {
     let kind: String = row.get(2)?;
     Ok(Event {
         id: EventId(row.get(0)?),
@@ -30,6 +30,16 @@ fn from_row(row: &Row) -> Result<Event, StoreError> {
         campaign: row.get(6)?,
         properties: row.json_object(7)?,
     })
+}
+
+/// Events decoded where the query runs (timelines are the longest results the product reads).
+struct EventRows;
+
+impl Decode for EventRows {
+    type Out = Event;
+    fn decode(row: &impl Columns) -> Result<Event, StoreError> {
+        from_row(row)
+    }
 }
 
 impl Session {
@@ -135,9 +145,10 @@ impl Session {
                 "SELECT {COLUMNS} FROM events WHERE contact_id IN ({}) ORDER BY contact_id, occurred_at, id",
                 Session::placeholders(1, chunk.len())
             );
-            let rows = self.fetch_all(&sql, chunk.iter().map(|&id| Arg::from(id)).collect()).await?;
-            for row in &rows {
-                let e = from_row(row)?;
+            let events = self
+                .fetch_decoded::<EventRows>(&sql, chunk.iter().map(|&id| Arg::from(id)).collect())
+                .await?;
+            for e in events {
                 out.entry(e.contact_id).or_default().push(e);
             }
         }

@@ -120,7 +120,8 @@ impl Session {
                 Err(StoreError::Corrupt("commit_marked outside a write transaction".into()))
             }
             Conn::PostgresTx(_) => {
-                let xid: String = self.fetch_one("SELECT pg_current_xact_id()::text", vec![]).await?.get(0)?;
+                let xid: String =
+                    self.fetch_one("SELECT pg_current_xact_id()::text", vec![]).await?.get(0)?;
                 let xid = xid.parse().map_err(|_| StoreError::Corrupt(format!("transaction id `{xid}`")))?;
                 self.commit().await?;
                 Ok(CommitMark::Postgres(xid))
@@ -143,9 +144,12 @@ impl Session {
                     return Ok(false);
                 }
                 let now = pg_snapshot(self).await?;
-                let own: Vec<u64> =
-                    own.iter().filter_map(|m| if let CommitMark::Postgres(x) = m { Some(*x) } else { None }).collect();
-                let Some(ended) = then.unseen_since(&now, &own).filter(|e| e.len() <= MAX_ENDED_LOOKUPS) else {
+                let own: Vec<u64> = own
+                    .iter()
+                    .filter_map(|m| if let CommitMark::Postgres(x) = m { Some(*x) } else { None })
+                    .collect();
+                let Some(ended) = then.unseen_since(&now, &own).filter(|e| e.len() <= MAX_ENDED_LOOKUPS)
+                else {
                     return Ok(false);
                 };
                 // A request that failed after writing got a transaction id and rolled back: it

@@ -24,7 +24,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::driver::Arg;
+use crate::driver::{Arg, Decode, SqliteRowRef};
 use crate::error::StoreError;
 
 const READERS: usize = 8;
@@ -320,6 +320,23 @@ impl SqliteConn {
         result.map_err(StoreError::from)
     }
 
+    /// Runs a query on the blocking pool, decoding its rows there with `D`.
+    pub(crate) async fn run_decoded<D: Decode>(
+        &mut self,
+        sql: String,
+        args: Vec<Arg>,
+    ) -> Result<Vec<D::Out>, StoreError> {
+        let conn = self.conn.take().ok_or_else(|| StoreError::Unavailable("connection lost".into()))?;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = run_decoded::<D>(&conn, &sql, &args);
+            (conn, result)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("database call failed: {e}")))?;
+        self.conn = Some(conn);
+        result
+    }
+
     /// Starts a write transaction on the writer (`relaxed`: without waiting for the disk at
     /// commit), taking the write lock at once. Counts the commits other processes made since the
     /// writer's previous transaction, which SQLite reports as a change of `data_version`.
@@ -390,6 +407,20 @@ impl SqliteConn {
         self.conn = Some(conn);
         result.map_err(StoreError::from)
     }
+}
+
+/// Runs a query and decodes each row in place with `D` (see [`crate::Session::fetch_decoded`]).
+fn run_decoded<D: Decode>(conn: &Connection, sql: &str, args: &[Arg]) -> Result<Vec<D::Out>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for (i, a) in args.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, a)?;
+    }
+    let mut out = Vec::new();
+    let mut cursor = stmt.raw_query();
+    while let Some(row) = cursor.next()? {
+        out.push(D::decode(&SqliteRowRef(row))?);
+    }
+    Ok(out)
 }
 
 fn run_statement(conn: &Connection, sql: &str, args: &[Arg], rows: bool) -> rusqlite::Result<Outcome> {
