@@ -71,7 +71,14 @@ pub struct RescoreWalk {
 
 impl RescoreWalk {
     pub fn new(app: &App, after: Option<ContactId>, chunk: u32) -> RescoreWalk {
-        RescoreWalk { app: app.clone(), after, chunk, ahead: None, own: Vec::new(), stats: WalkStats::default() }
+        RescoreWalk {
+            app: app.clone(),
+            after,
+            chunk,
+            ahead: None,
+            own: Vec::new(),
+            stats: WalkStats::default(),
+        }
     }
 
     pub fn stats(&self) -> WalkStats {
@@ -98,7 +105,9 @@ impl RescoreWalk {
         };
         let tried = ahead.is_some();
         let usable = match ahead {
-            Some(a) if a.version == active.version && tx.unchanged_since(&a.mark, &self.own).await? => Some(a),
+            Some(a) if a.version == active.version && tx.unchanged_since(&a.mark, &self.own).await? => {
+                Some(a)
+            }
             _ => None,
         };
         if tried && usable.is_none() {
@@ -133,10 +142,10 @@ impl RescoreWalk {
         Ok(())
     }
 
-    /// Waits until the read-ahead in flight has read its snapshot (tests use it to commit
-    /// something after that snapshot, deterministically).
-    #[doc(hidden)]
-    pub async fn settle_read_ahead(&mut self) {
+    /// Waits for the read-ahead in flight to finish reading. Call it before beginning the next
+    /// chunk's transaction: on SQLite that transaction holds the write lock, which others (event
+    /// ingest) should not wait for while this walk waits for its reader.
+    pub async fn wait_read_ahead(&mut self) {
         if let Some(ahead) = self.ahead.take() {
             self.ahead = Some(Ahead::Read(ahead.finish().await));
         }
@@ -151,7 +160,12 @@ impl Drop for RescoreWalk {
     }
 }
 
-async fn read_ahead(store: Store, active: ActiveRules, after: ContactId, chunk: u32) -> Result<ReadAhead, AppError> {
+async fn read_ahead(
+    store: Store,
+    active: ActiveRules,
+    after: ContactId,
+    chunk: u32,
+) -> Result<ReadAhead, AppError> {
     let (mut s, mark) = store.read_snapshot().await?;
     let ids = s.contact_ids_after(Some(after), chunk).await?;
     let read = read_for_scoring(&mut s, &active, &ids, &HashMap::new()).await?;
@@ -181,9 +195,10 @@ mod tests {
         app.ensure_scoring_rules().await.unwrap();
         let principal = app.operator().await.unwrap();
         for i in 0..8 {
-            let events: Vec<EventDraft> =
-                serde_json::from_value(json!([{"email": format!("lead{i}@acme.example"), "kind": "page_view"}]))
-                    .unwrap();
+            let events: Vec<EventDraft> = serde_json::from_value(
+                json!([{"email": format!("lead{i}@acme.example"), "kind": "page_view"}]),
+            )
+            .unwrap();
             app.record_events(&principal, events, None).await.unwrap();
         }
         let ids = db.store.read().await.unwrap().contact_ids_after(None, 100).await.unwrap();
@@ -196,9 +211,10 @@ mod tests {
         let mut tx = db.store.begin_batch().await.unwrap();
         assert_eq!(walk.next_chunk(&mut tx, later).await.unwrap(), Some((2, ids[1])));
         walk.commit(tx).await.unwrap();
-        walk.settle_read_ahead().await;
+        walk.wait_read_ahead().await;
         let quote: Vec<EventDraft> =
-            serde_json::from_value(json!([{"email": "lead2@acme.example", "kind": "quote_request"}])).unwrap();
+            serde_json::from_value(json!([{"email": "lead2@acme.example", "kind": "quote_request"}]))
+                .unwrap();
         app.record_events(&principal, quote, None).await.unwrap();
 
         let mut chunks = 1;

@@ -222,12 +222,17 @@ impl App {
         read: ReadForScoring,
         now: Timestamp,
     ) -> Result<Vec<ScoreOutcome>, AppError> {
-        let ReadForScoring { inputs, mut ledgers } = read;
+        let ReadForScoring { inputs, mut ledgers, mut timelines } = read;
         let ids: Vec<ContactId> = inputs.iter().map(|i| i.contact.id).collect();
         let mut outcomes = Vec::with_capacity(inputs.len());
         let mut updates = Vec::with_capacity(inputs.len());
         for input in &inputs {
-            let Some(mut ledger) = ledgers.remove(&input.contact.id) else { continue };
+            let id = input.contact.id;
+            let ledger = match timelines.remove(&id) {
+                Some(events) => Some(Ledger::from_events(&active.rules, active.version, &events)),
+                None => ledgers.remove(&id),
+            };
+            let Some(mut ledger) = ledger else { continue };
             ledger.prune(&active.rules, now);
             let outcome = evaluate(active, input, &ledger, now);
             updates.push(ScoreUpdate {
@@ -268,15 +273,17 @@ impl App {
     }
 }
 
-/// What scoring a set of contacts reads: their inputs, and each one's engagement ledger (the
-/// stored one extended with new events, or rebuilt from the whole timeline).
+/// What scoring a set of contacts reads: their inputs, and for each one either its engagement
+/// ledger (the stored one extended with new events) or its whole timeline to walk. The walk is
+/// left to the write half: when rescoring everyone, the reader is the busier of the two.
 pub(crate) struct ReadForScoring {
     pub inputs: Vec<ScoringInput>,
     pub ledgers: HashMap<ContactId, Ledger>,
+    pub timelines: HashMap<ContactId, Vec<Event>>,
 }
 
 /// The read half of [`App::rescore_in`], on any session: inside the writer's transaction, or
-/// on a snapshot read ahead of it (see [`crate::jobs`]).
+/// on a snapshot read ahead of it (see [`crate::rescore_walk`]).
 pub(crate) async fn read_for_scoring(
     s: &mut Session,
     active: &ActiveRules,
@@ -299,14 +306,14 @@ pub(crate) async fn read_for_scoring(
             None => full.push(id),
         }
     }
+    let mut timelines = HashMap::with_capacity(full.len());
     if !full.is_empty() {
-        let mut timelines = s.events_of_contacts(&full).await?;
+        let mut read = s.events_of_contacts(&full).await?;
         for id in full {
-            let events = timelines.remove(&id).unwrap_or_default();
-            ledgers.insert(id, Ledger::from_events(&active.rules, active.version, &events));
+            timelines.insert(id, read.remove(&id).unwrap_or_default());
         }
     }
-    Ok(ReadForScoring { inputs, ledgers })
+    Ok(ReadForScoring { inputs, ledgers, timelines })
 }
 
 impl App {
