@@ -150,24 +150,14 @@ impl Session {
         let scores = contacts
             .iter()
             .map(|row| {
-                let c = &row.contact;
-                let s = c.score.as_ref();
-                vec![
-                    Arg::from(c.id),
-                    Arg::from(s.map(|s| s.fit_points.hundredths())),
-                    Arg::from(s.map(|s| s.fit_grade.as_str())),
-                    Arg::from(s.map(|s| s.engagement.hundredths())),
-                    Arg::from(s.map(|s| s.temperature.as_str())),
-                    Arg::from(s.map(|s| s.temperature_reason.as_str())),
-                    Arg::from(s.map(|s| s.knockouts.join(","))),
-                    Arg::from(s.map(|s| s.rules_version)),
-                    Arg::from(s.map(|s| s.scored_at)),
-                ]
+                let mut values = Vec::with_capacity(9);
+                values.push(Arg::from(row.contact.id));
+                values.extend(crate::scoring::score_values(row.contact.score.as_ref()));
+                values
             })
             .collect();
         self.insert_rows(
-            "INSERT INTO contact_scores (contact_id, fit_points, fit_grade, engagement, temperature, \
-             temperature_reason, knockouts, rules_version, scored_at)",
+            &format!("INSERT INTO contact_scores (contact_id, {})", crate::scoring::SCORE_COLUMNS),
             9,
             scores,
             "",

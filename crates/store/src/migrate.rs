@@ -120,15 +120,21 @@ pub(crate) async fn run(tx: &mut Session, now: Timestamp) -> Result<Vec<i64>, St
 mod tests {
     use super::MIGRATIONS;
 
+    /// An in-memory SQLite database with every migration before `version` applied.
+    fn sqlite_before(version: i64) -> rusqlite::Connection {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < version) {
+            db.execute_batch(m.sqlite).unwrap();
+        }
+        db
+    }
+
     /// Version 8 rebuilds SQLite's events table: every event of an existing database must come
     /// through with its columns, timelines read in order, and ids stay unique.
     #[test]
     fn the_clustered_timeline_keeps_every_event() {
-        let db = rusqlite::Connection::open_in_memory().unwrap();
-        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        for m in MIGRATIONS.iter().filter(|m| m.version < 8) {
-            db.execute_batch(m.sqlite).unwrap();
-        }
+        let db = sqlite_before(8);
         let (ada, bob) = ([1u8; 16], [2u8; 16]);
         for c in [ada, bob] {
             db.execute(
@@ -184,11 +190,7 @@ mod tests {
     /// scored or not, with what it had; the old columns and table are gone.
     #[test]
     fn scores_and_ledgers_move_to_their_own_table() {
-        let db = rusqlite::Connection::open_in_memory().unwrap();
-        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        for m in MIGRATIONS.iter().filter(|m| m.version < 9) {
-            db.execute_batch(m.sqlite).unwrap();
-        }
+        let db = sqlite_before(9);
         let (ada, bob) = ([1u8; 16], [2u8; 16]);
         db.execute(
             "INSERT INTO contacts (id, lifecycle_stage, search_text, created_at, updated_at, fit_points, fit_grade, \

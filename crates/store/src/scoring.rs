@@ -39,6 +39,24 @@ pub struct ScoringInput {
     pub recycle_until: Option<Timestamp>,
 }
 
+/// The score columns of `contact_scores`, in the order [`score_values`] gives them.
+pub(crate) const SCORE_COLUMNS: &str =
+    "fit_points, fit_grade, engagement, temperature, temperature_reason, knockouts, rules_version, scored_at";
+
+/// A score as the values of [`SCORE_COLUMNS`] (typed NULLs for a contact not scored yet).
+pub(crate) fn score_values(s: Option<&ScoreSummary>) -> [Arg; 8] {
+    [
+        Arg::from(s.map(|s| s.fit_points.hundredths())),
+        Arg::from(s.map(|s| s.fit_grade.as_str())),
+        Arg::from(s.map(|s| s.engagement.hundredths())),
+        Arg::from(s.map(|s| s.temperature.as_str())),
+        Arg::from(s.map(|s| s.temperature_reason.as_str())),
+        Arg::from(s.map(|s| s.knockouts.join(","))),
+        Arg::from(s.map(|s| s.rules_version)),
+        Arg::from(s.map(|s| s.scored_at)),
+    ]
+}
+
 /// A new score (and maybe a new stage) to write for one contact.
 #[derive(Debug, Clone)]
 pub struct ScoreUpdate {
@@ -200,26 +218,17 @@ impl Session {
         let rows = updates
             .iter()
             .map(|u| {
-                let s = &u.score;
-                vec![
-                    Arg::from(u.contact),
-                    Arg::from(s.fit_points.hundredths()),
-                    Arg::from(s.fit_grade.as_str()),
-                    Arg::from(s.engagement.hundredths()),
-                    Arg::from(s.temperature.as_str()),
-                    Arg::from(s.temperature_reason.as_str()),
-                    Arg::from(s.knockouts.join(",")),
-                    Arg::from(s.rules_version),
-                    Arg::from(s.scored_at),
-                    Arg::from(u.ledger.clone()),
-                ]
+                let mut row = Vec::with_capacity(10);
+                row.push(Arg::from(u.contact));
+                row.extend(score_values(Some(&u.score)));
+                row.push(Arg::from(u.ledger.clone()));
+                row
             })
             .collect();
         // An upsert, though every contact has its row from creation: a missing row is recreated
         // rather than the score silently lost.
         self.insert_rows(
-            "INSERT INTO contact_scores (contact_id, fit_points, fit_grade, engagement, temperature, \
-             temperature_reason, knockouts, rules_version, scored_at, ledger)",
+            &format!("INSERT INTO contact_scores (contact_id, {SCORE_COLUMNS}, ledger)"),
             10,
             rows,
             "ON CONFLICT (contact_id) DO UPDATE SET fit_points = excluded.fit_points, \
