@@ -302,6 +302,23 @@ pub(crate) enum Outcome {
 }
 
 impl SqliteConn {
+    /// Runs `work` with the connection on tokio's blocking pool, the connection moved there and
+    /// back (a call may block on the disk). If the task is lost, so is the connection.
+    async fn on_blocking<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&Connection) -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.take().ok_or_else(|| StoreError::Unavailable("connection lost".into()))?;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = work(&conn);
+            (conn, result)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("database call failed: {e}")))?;
+        self.conn = Some(conn);
+        Ok(result)
+    }
+
     /// Runs one statement on the blocking pool: `rows` says whether to collect result rows.
     pub(crate) async fn run(
         &mut self,
@@ -309,15 +326,7 @@ impl SqliteConn {
         args: Vec<Arg>,
         rows: bool,
     ) -> Result<Outcome, StoreError> {
-        let conn = self.conn.take().ok_or_else(|| StoreError::Unavailable("connection lost".into()))?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = run_statement(&conn, &sql, &args, rows);
-            (conn, result)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("database call failed: {e}")))?;
-        self.conn = Some(conn);
-        result.map_err(StoreError::from)
+        Ok(self.on_blocking(move |conn| run_statement(conn, &sql, &args, rows)).await??)
     }
 
     /// Runs a query on the blocking pool, decoding its rows there with `D`.
@@ -326,45 +335,30 @@ impl SqliteConn {
         sql: String,
         args: Vec<Arg>,
     ) -> Result<Vec<D::Out>, StoreError> {
-        let conn = self.conn.take().ok_or_else(|| StoreError::Unavailable("connection lost".into()))?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = run_decoded::<D>(&conn, &sql, &args);
-            (conn, result)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("database call failed: {e}")))?;
-        self.conn = Some(conn);
-        result
+        self.on_blocking(move |conn| run_decoded::<D>(conn, &sql, &args)).await?
     }
 
     /// Starts a write transaction on the writer (`relaxed`: without waiting for the disk at
     /// commit), taking the write lock at once. Counts the commits other processes made since the
     /// writer's previous transaction, which SQLite reports as a change of `data_version`.
     pub(crate) async fn begin_write(&mut self, relaxed: bool) -> Result<(), StoreError> {
-        let conn = self.conn.take().ok_or_else(|| StoreError::Unavailable("connection lost".into()))?;
         let pool = self.pool.clone();
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = (|| {
-                conn.execute_batch(if relaxed {
-                    "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE"
-                } else {
-                    "BEGIN IMMEDIATE"
-                })?;
-                let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-                let mut seen = pool.data_version.lock().unwrap_or_else(|p| p.into_inner());
-                if seen.is_some_and(|v| v != version) {
-                    pool.commits.fetch_add(1, Ordering::SeqCst);
-                }
-                *seen = Some(version);
-                Ok::<(), rusqlite::Error>(())
-            })();
-            (conn, result)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("database call failed: {e}")))?;
-        self.conn = Some(conn);
         self.relaxed |= relaxed;
-        result?;
+        self.on_blocking(move |conn| -> rusqlite::Result<()> {
+            conn.execute_batch(if relaxed {
+                "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE"
+            } else {
+                "BEGIN IMMEDIATE"
+            })?;
+            let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            let mut seen = pool.data_version.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.is_some_and(|v| v != version) {
+                pool.commits.fetch_add(1, Ordering::SeqCst);
+            }
+            *seen = Some(version);
+            Ok(())
+        })
+        .await??;
         self.in_tx = true;
         Ok(())
     }
@@ -397,24 +391,13 @@ impl SqliteConn {
     }
 
     pub(crate) async fn batch(&mut self, sql: String) -> Result<(), StoreError> {
-        let conn = self.conn.take().ok_or_else(|| StoreError::Unavailable("connection lost".into()))?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = conn.execute_batch(&sql);
-            (conn, result)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("database call failed: {e}")))?;
-        self.conn = Some(conn);
-        result.map_err(StoreError::from)
+        Ok(self.on_blocking(move |conn| conn.execute_batch(&sql)).await??)
     }
 }
 
 /// Runs a query and decodes each row in place with `D` (see [`crate::Session::fetch_decoded`]).
 fn run_decoded<D: Decode>(conn: &Connection, sql: &str, args: &[Arg]) -> Result<Vec<D::Out>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    for (i, a) in args.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, a)?;
-    }
+    let mut stmt = bound(conn, sql, args)?;
     let mut out = Vec::new();
     let mut cursor = stmt.raw_query();
     while let Some(row) = cursor.next()? {
@@ -423,11 +406,21 @@ fn run_decoded<D: Decode>(conn: &Connection, sql: &str, args: &[Arg]) -> Result<
     Ok(out)
 }
 
-fn run_statement(conn: &Connection, sql: &str, args: &[Arg], rows: bool) -> rusqlite::Result<Outcome> {
+/// The statement for `sql` (from the connection's cache) with `args` bound.
+fn bound<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    args: &[Arg],
+) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
     let mut stmt = conn.prepare_cached(sql)?;
     for (i, a) in args.iter().enumerate() {
         stmt.raw_bind_parameter(i + 1, a)?;
     }
+    Ok(stmt)
+}
+
+fn run_statement(conn: &Connection, sql: &str, args: &[Arg], rows: bool) -> rusqlite::Result<Outcome> {
+    let mut stmt = bound(conn, sql, args)?;
     if !rows && stmt.column_count() == 0 {
         return Ok(Outcome::Changed(stmt.raw_execute()? as u64));
     }
