@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use leadgate_core::ids::ContactId;
+use leadgate_store::scoring::ContactSet;
 use leadgate_store::{CommitMark, ReadMark, Session, Store};
 use tokio::task::JoinHandle;
 
@@ -121,7 +122,7 @@ impl RescoreWalk {
             }
             None => {
                 let ids = tx.contact_ids_after(self.after, self.chunk).await?;
-                let read = read_for_scoring(tx, &active, &ids, &HashMap::new()).await?;
+                let read = read_chunk(tx, &active, self.after, &ids).await?;
                 (ids, read)
             }
         };
@@ -168,8 +169,20 @@ async fn read_ahead(
 ) -> Result<ReadAhead, AppError> {
     let (mut s, mark) = store.read_snapshot().await?;
     let ids = s.contact_ids_after(Some(after), chunk).await?;
-    let read = read_for_scoring(&mut s, &active, &ids, &HashMap::new()).await?;
+    let read = read_chunk(&mut s, &active, Some(after), &ids).await?;
     Ok(ReadAhead { mark, version: active.version, ids, read })
+}
+
+/// Reads a chunk, the contacts after `after` up to the last of `ids`, as a span of ids. A
+/// contact created inside the span since `ids` were listed is read (and rescored) with them.
+async fn read_chunk(
+    s: &mut Session,
+    active: &ActiveRules,
+    after: Option<ContactId>,
+    ids: &[ContactId],
+) -> Result<ReadForScoring, AppError> {
+    let Some(&last) = ids.last() else { return Ok(ReadForScoring::default()) };
+    read_for_scoring(s, active, ContactSet::Span { after, last }, &HashMap::new()).await
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use leadgate_core::scoring::{
 };
 use leadgate_store::Session;
 use leadgate_store::jobs::NewJob;
-use leadgate_store::scoring::{ScoreUpdate, ScoringInput};
+use leadgate_store::scoring::{ContactSet, ScoreUpdate, ScoringInput};
 use serde::Serialize;
 
 use crate::{App, AppError, Principal, new_uuid};
@@ -209,7 +209,7 @@ impl App {
             return Ok(Vec::new());
         }
         let active = self.active_rules(tx).await?;
-        let read = read_for_scoring(tx, &active, ids, new_events).await?;
+        let read = read_for_scoring(tx, &active, ContactSet::Ids(ids), new_events).await?;
         self.save_rescored(tx, &active, read, now).await
     }
 
@@ -276,6 +276,7 @@ impl App {
 /// What scoring a set of contacts reads: their inputs, and for each one either its engagement
 /// ledger (the stored one extended with new events) or its whole timeline to walk. The walk is
 /// left to the write half: when rescoring everyone, the reader is the busier of the two.
+#[derive(Default)]
 pub(crate) struct ReadForScoring {
     pub inputs: Vec<ScoringInput>,
     pub ledgers: HashMap<ContactId, Ledger>,
@@ -287,10 +288,10 @@ pub(crate) struct ReadForScoring {
 pub(crate) async fn read_for_scoring(
     s: &mut Session,
     active: &ActiveRules,
-    ids: &[ContactId],
+    contacts: ContactSet<'_>,
     new_events: &HashMap<ContactId, Vec<Event>>,
 ) -> Result<ReadForScoring, AppError> {
-    let inputs = s.scoring_inputs(ids).await?;
+    let inputs = s.scoring_inputs_of(contacts).await?;
     let mut ledgers: HashMap<ContactId, Ledger> = HashMap::with_capacity(inputs.len());
     let mut full: Vec<ContactId> = Vec::new();
     for input in &inputs {
@@ -308,7 +309,12 @@ pub(crate) async fn read_for_scoring(
     }
     let mut timelines = HashMap::with_capacity(full.len());
     if !full.is_empty() {
-        let mut read = s.events_of_contacts(&full).await?;
+        // A span most of whose contacts need their timeline (a rules change) is read whole, in
+        // index order; the few timelines not needed are dropped below.
+        let mut read = match contacts {
+            ContactSet::Span { .. } if full.len() * 2 >= inputs.len() => s.timelines(contacts).await?,
+            _ => s.events_of_contacts(&full).await?,
+        };
         for id in full {
             timelines.insert(id, read.remove(&id).unwrap_or_default());
         }

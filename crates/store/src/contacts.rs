@@ -180,17 +180,6 @@ impl Session {
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
     }
 
-    /// Contacts whose ids are bound to `placeholders`, each with the values of the `extra`
-    /// columns (read by the caller from the returned rows, starting at [`CONTACT_COLUMNS`]).
-    pub(crate) async fn contacts_by_ids_with(
-        &mut self,
-        extra: &str,
-        placeholders: &str,
-        values: Vec<Arg>,
-    ) -> Result<Vec<(Contact, Row)>, StoreError> {
-        self.contacts_matching(extra, "id", placeholders, values).await
-    }
-
     /// Contacts whose `key_column` is one of the values bound to `placeholders`, with `extra`.
     pub(crate) async fn contacts_matching(
         &mut self,
@@ -199,9 +188,19 @@ impl Session {
         placeholders: &str,
         values: Vec<Arg>,
     ) -> Result<Vec<(Contact, Row)>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS}, {extra} FROM {CONTACTS_SCORED} WHERE {key_column} IN ({placeholders})"
-        );
+        self.contacts_meeting(extra, &format!("{key_column} IN ({placeholders})"), values).await
+    }
+
+    /// Contacts meeting `condition` (values bound from `$1`), each with the values of the
+    /// `extra` columns (read by the caller from the returned rows, starting at
+    /// [`CONTACT_COLUMNS`]).
+    pub(crate) async fn contacts_meeting(
+        &mut self,
+        extra: &str,
+        condition: &str,
+        values: Vec<Arg>,
+    ) -> Result<Vec<(Contact, Row)>, StoreError> {
+        let sql = format!("SELECT {COLUMNS}, {extra} FROM {CONTACTS_SCORED} WHERE {condition}");
         self.fetch_all(&sql, values).await?.into_iter().map(|r| Ok((from_row(&r)?, r))).collect()
     }
 

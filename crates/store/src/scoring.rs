@@ -26,6 +26,40 @@ pub struct RulesVersion {
     pub created_at: Timestamp,
 }
 
+/// Which contacts a bulk read is about.
+#[derive(Debug, Clone, Copy)]
+pub enum ContactSet<'a> {
+    /// These contacts (read a few hundred ids per statement).
+    Ids(&'a [ContactId]),
+    /// Every contact whose id is after `after` (from the first one when `None`) and at most
+    /// `last`: a chunk of a walk in id order (rescoring everyone). One range condition replaces
+    /// thousands of bound ids, and the database reads its indexes in order instead of looking
+    /// each id up.
+    Span { after: Option<ContactId>, last: ContactId },
+}
+
+impl ContactSet<'_> {
+    /// The conditions on `column` that select these contacts, each with the values it binds
+    /// from `$1`: one per few hundred ids, a single one for a span.
+    pub(crate) fn conditions(&self, column: &str) -> Vec<(String, Vec<Arg>)> {
+        match *self {
+            ContactSet::Ids(ids) => ids
+                .chunks(500)
+                .map(|chunk| {
+                    (
+                        format!("{column} IN ({})", Session::placeholders(1, chunk.len())),
+                        chunk.iter().map(|&id| Arg::from(id)).collect(),
+                    )
+                })
+                .collect(),
+            ContactSet::Span { after: Some(after), last } => {
+                vec![(format!("{column} > $1 AND {column} <= $2"), args![after, last])]
+            }
+            ContactSet::Span { after: None, last } => vec![(format!("{column} <= $1"), args![last])],
+        }
+    }
+}
+
 /// Everything scoring reads about one contact.
 #[derive(Debug, Clone)]
 pub struct ScoringInput {
@@ -157,18 +191,21 @@ impl Session {
     /// whatever the number of contacts. Timelines are read separately, only when a ledger cannot
     /// be used ([`Session::events_of_contacts`]).
     pub async fn scoring_inputs(&mut self, ids: &[ContactId]) -> Result<Vec<ScoringInput>, StoreError> {
-        let mut contacts = Vec::with_capacity(ids.len());
+        self.scoring_inputs_of(ContactSet::Ids(ids)).await
+    }
+
+    /// [`Session::scoring_inputs`] for a set of contacts given by ids or by a span of ids.
+    pub async fn scoring_inputs_of(&mut self, set: ContactSet<'_>) -> Result<Vec<ScoringInput>, StoreError> {
+        let mut contacts = Vec::new();
         // Per contact: sales accepted, stage set by a person, recycled until, ledger.
         type Extras = (bool, bool, Option<Timestamp>, Option<Vec<u8>>);
         let mut extras: HashMap<ContactId, Extras> = HashMap::new();
         let at = crate::contacts::CONTACT_COLUMNS;
-        for chunk in ids.chunks(500) {
-            let placeholders = Session::placeholders(1, chunk.len());
-            let values: Vec<Arg> = chunk.iter().map(|&id| Arg::from(id)).collect();
+        for (condition, values) in set.conditions("contacts.id") {
             let rows = self
-                .contacts_by_ids_with(
+                .contacts_meeting(
                     "sales_accepted_at, stage_set_by_user, recycle_until, ledger",
-                    &placeholders,
+                    &condition,
                     values,
                 )
                 .await?;
@@ -192,8 +229,7 @@ impl Session {
                 companies.insert(c.id, c);
             }
         }
-        let found: Vec<ContactId> = contacts.iter().map(|c| c.id).collect();
-        let mut checklists = self.checklists(&found).await?;
+        let mut checklists = self.checklists(set).await?;
         Ok(contacts
             .into_iter()
             .map(|contact| {
@@ -357,17 +393,16 @@ impl Session {
     }
 
     pub async fn checklist_of(&mut self, contact: ContactId) -> Result<Checklist, StoreError> {
-        Ok(self.checklists(&[contact]).await?.remove(&contact).unwrap_or_default())
+        Ok(self.checklists(ContactSet::Ids(&[contact])).await?.remove(&contact).unwrap_or_default())
     }
 
-    async fn checklists(&mut self, ids: &[ContactId]) -> Result<HashMap<ContactId, Checklist>, StoreError> {
+    async fn checklists(&mut self, set: ContactSet<'_>) -> Result<HashMap<ContactId, Checklist>, StoreError> {
         let mut out: HashMap<ContactId, Checklist> = HashMap::new();
-        for chunk in ids.chunks(500) {
+        for (condition, values) in set.conditions("contact_id") {
             let sql = format!(
-                "SELECT contact_id, criterion, answer, set_by, set_at, note FROM qualification WHERE contact_id IN ({})",
-                Session::placeholders(1, chunk.len())
+                "SELECT contact_id, criterion, answer, set_by, set_at, note FROM qualification WHERE {condition}"
             );
-            let rows = self.fetch_all(&sql, chunk.iter().map(|&id| Arg::from(id)).collect()).await?;
+            let rows = self.fetch_all(&sql, values).await?;
             for r in rows {
                 let criterion: String = r.get(1)?;
                 let answer: String = r.get(2)?;

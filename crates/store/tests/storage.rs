@@ -22,7 +22,7 @@ use leadgate_store::cursor::Cursor;
 use leadgate_store::idempotency::StoredResponse;
 use leadgate_store::imports::ContactToInsert;
 use leadgate_store::jobs::{JobState, NewJob};
-use leadgate_store::scoring::ScoreUpdate;
+use leadgate_store::scoring::{ContactSet, ScoreUpdate};
 use leadgate_store::{Store, StoreError, storage_tests};
 use serde_json::json;
 use uuid::Uuid;
@@ -620,6 +620,41 @@ storage_tests! {
         let page2 = s.contact_ids_after(Some(page1[0]), 5).await.unwrap();
         assert_eq!(page1.len() + page2.len(), 2);
         assert_eq!(s.contact_ids_of_company(co.id).await.unwrap(), vec![with.id]);
+    }
+
+    async fn a_span_reads_exactly_the_contacts_between_its_ends(store) {
+        let now = t("2026-06-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..7 {
+            let c = tx.insert_contact(ContactId(new_id()), draft(&format!("span{i}@s.example")).validate().unwrap(), now).await.unwrap();
+            tx.insert_events(&[event(c.id, EventKind::PageView, now), event(c.id, EventKind::FormSubmitted, now - SignedDuration::from_hours(2))]).await.unwrap();
+            let item = ChecklistItem { answer: Answer::Yes, set_by: None, set_at: Some(now), note: Some(format!("note {i}")) };
+            tx.set_checklist_item(c.id, Criterion::Need, &item).await.unwrap();
+            ids.push(c.id);
+        }
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        // The database's own order of ids, which walks and spans follow.
+        let ordered = s.contact_ids_after(None, 100).await.unwrap();
+        assert_eq!(ordered.iter().copied().collect::<HashSet<_>>(), ids.iter().copied().collect::<HashSet<_>>());
+        for (after, last) in [(None, ordered[2]), (Some(ordered[2]), ordered[5]), (Some(ordered[5]), ordered[6])] {
+            let span = ContactSet::Span { after, last };
+            let first = after.map_or(0, |a| ordered.iter().position(|&id| id == a).unwrap() + 1);
+            let end = ordered.iter().position(|&id| id == last).unwrap() + 1;
+            let expected: HashSet<ContactId> = ordered[first..end].iter().copied().collect();
+            let inputs = s.scoring_inputs_of(span).await.unwrap();
+            assert_eq!(inputs.iter().map(|i| i.contact.id).collect::<HashSet<_>>(), expected, "contacts of {span:?}");
+            for input in &inputs {
+                assert_eq!(input.checklist.need.answer, Answer::Yes, "checklist of {}", input.contact.id);
+            }
+            let timelines = s.timelines(span).await.unwrap();
+            assert_eq!(timelines.keys().copied().collect::<HashSet<_>>(), expected, "timelines of {span:?}");
+            for timeline in timelines.values() {
+                let kinds: Vec<EventKind> = timeline.iter().map(|e| e.kind.clone()).collect();
+                assert_eq!(kinds, vec![EventKind::FormSubmitted, EventKind::PageView], "oldest first");
+            }
+        }
     }
 }
 
