@@ -328,6 +328,70 @@ impl Columns for Row {
 /// and PostgreSQL's 65,535, and large enough that a statement carries a few hundred rows.
 pub const MAX_BOUND_VALUES: usize = 4_000;
 
+/// Rows per statement of [`Session::insert_rows`] on PostgreSQL: the arrays of a rescore chunk
+/// in one statement, and a bound on the size of one message.
+const ROWS_PER_ARRAY_STATEMENT: usize = 10_000;
+
+/// The values of one column of [`Session::insert_rows`], bound as one PostgreSQL array.
+enum ArgArray {
+    I64(Vec<Option<i64>>),
+    F64(Vec<Option<f64>>),
+    Bool(Vec<Option<bool>>),
+    Text(Vec<Option<String>>),
+    Uuid(Vec<Option<Uuid>>),
+    Bytes(Vec<Option<Vec<u8>>>),
+}
+
+impl ArgArray {
+    /// An empty array of the type of `value` (a typed NULL gives its type too).
+    fn of(value: &Arg) -> ArgArray {
+        match value {
+            Arg::I64(_) => ArgArray::I64(Vec::new()),
+            Arg::F64(_) => ArgArray::F64(Vec::new()),
+            Arg::Bool(_) => ArgArray::Bool(Vec::new()),
+            Arg::Text(_) => ArgArray::Text(Vec::new()),
+            Arg::Uuid(_) => ArgArray::Uuid(Vec::new()),
+            Arg::Bytes(_) => ArgArray::Bytes(Vec::new()),
+        }
+    }
+
+    /// Appends a value of the array's type; `Err` for a value of another type.
+    fn push(&mut self, value: Arg) -> Result<(), ()> {
+        match (self, value) {
+            (ArgArray::I64(a), Arg::I64(v)) => a.push(v),
+            (ArgArray::F64(a), Arg::F64(v)) => a.push(v),
+            (ArgArray::Bool(a), Arg::Bool(v)) => a.push(v),
+            (ArgArray::Text(a), Arg::Text(v)) => a.push(v),
+            (ArgArray::Uuid(a), Arg::Uuid(v)) => a.push(v),
+            (ArgArray::Bytes(a), Arg::Bytes(v)) => a.push(v),
+            _ => return Err(()),
+        }
+        Ok(())
+    }
+
+    fn pg_type(&self) -> &'static str {
+        match self {
+            ArgArray::I64(_) => "int8",
+            ArgArray::F64(_) => "float8",
+            ArgArray::Bool(_) => "bool",
+            ArgArray::Text(_) => "text",
+            ArgArray::Uuid(_) => "uuid",
+            ArgArray::Bytes(_) => "bytea",
+        }
+    }
+
+    fn bind<'q>(self, q: Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments> {
+        match self {
+            ArgArray::I64(a) => q.bind(a),
+            ArgArray::F64(a) => q.bind(a),
+            ArgArray::Bool(a) => q.bind(a),
+            ArgArray::Text(a) => q.bind(a),
+            ArgArray::Uuid(a) => q.bind(a),
+            ArgArray::Bytes(a) => q.bind(a),
+        }
+    }
+}
+
 /// Savepoint names are written into SQL, so only plain identifiers are accepted.
 fn savepoint_name(name: &str) -> Result<&str, StoreError> {
     if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -407,9 +471,10 @@ impl Session {
                 let (sql, args) = positional(sql, args);
                 c.run_decoded::<D>(sql, args).await
             }
-            Conn::PostgresTx(_) | Conn::PostgresPlain(_) => {
-                self.fetch_all(sql, args).await?.iter().map(|r| D::decode(r)).collect()
-            }
+            // Decoded as the rows arrive, each dropped at once: a chunk's hundred thousand events
+            // are never all held as raw rows too (measured: see BENCHMARKS.md, "Full rescore").
+            Conn::PostgresTx(c) => decode_pg_stream::<D>(pg_query(sql, args).fetch(&mut **c)).await,
+            Conn::PostgresPlain(c) => decode_pg_stream::<D>(pg_query(sql, args).fetch(&mut **c)).await,
         }
     }
 
@@ -486,10 +551,12 @@ impl Session {
         s
     }
 
-    /// Inserts `rows` (each `columns` values) with multi-row `INSERT … VALUES (…), (…)`
-    /// statements of at most [`MAX_BOUND_VALUES`] values: one round trip per few hundred rows
-    /// instead of one per row. `head` is `INSERT INTO t (a, b, …)`; `tail` follows the values
-    /// (e.g. `ON CONFLICT … DO NOTHING`). Returns the number of rows changed.
+    /// Inserts `rows` (each `columns` values, every row the same types) in a few statements:
+    /// on SQLite multi-row `INSERT … VALUES (…), (…)` of at most [`MAX_BOUND_VALUES`] values,
+    /// on PostgreSQL `INSERT … SELECT * FROM unnest(…)` of one array per column. One round trip
+    /// per few hundred (SQLite) or ten thousand (PostgreSQL) rows instead of one per row.
+    /// `head` is `INSERT INTO t (a, b, …)`; `tail` follows the values (e.g. `ON CONFLICT … DO
+    /// NOTHING`). Returns the number of rows changed.
     pub async fn insert_rows(
         &mut self,
         head: &str,
@@ -497,6 +564,9 @@ impl Session {
         rows: Vec<Vec<Arg>>,
         tail: &str,
     ) -> Result<u64, StoreError> {
+        if self.dialect() == Dialect::Postgres {
+            return self.insert_rows_as_arrays(head, columns, rows, tail).await;
+        }
         let per_statement = (MAX_BOUND_VALUES / columns.max(1)).max(1);
         let mut changed = 0;
         let mut rows = rows.into_iter().peekable();
@@ -522,6 +592,52 @@ impl Session {
         Ok(changed)
     }
 
+    /// [`Session::insert_rows`] on PostgreSQL: one array per column, rows made by `unnest`, so
+    /// a statement binds a handful of values whatever its number of rows. Measured on a rescore's
+    /// upsert of ten thousand scores: see BENCHMARKS.md, "Full rescore".
+    async fn insert_rows_as_arrays(
+        &mut self,
+        head: &str,
+        columns: usize,
+        rows: Vec<Vec<Arg>>,
+        tail: &str,
+    ) -> Result<u64, StoreError> {
+        let mut changed = 0;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut arrays: Vec<ArgArray> = Vec::with_capacity(columns);
+            for row in rows.by_ref().take(ROWS_PER_ARRAY_STATEMENT) {
+                if row.len() != columns {
+                    return Err(StoreError::Corrupt(format!(
+                        "{head}: a row binds {} values for {columns} columns",
+                        row.len()
+                    )));
+                }
+                if arrays.is_empty() {
+                    arrays = row.iter().map(ArgArray::of).collect();
+                }
+                for (array, value) in arrays.iter_mut().zip(row) {
+                    array
+                        .push(value)
+                        .map_err(|()| StoreError::Corrupt(format!("{head}: a column mixes types")))?;
+                }
+            }
+            let unnest: Vec<String> =
+                arrays.iter().enumerate().map(|(i, a)| format!("${}::{}[]", i + 1, a.pg_type())).collect();
+            let sql = AssertSqlSafe(format!("{head} SELECT * FROM unnest({}) {tail}", unnest.join(", ")));
+            let mut q = sqlx::query(sql);
+            for array in arrays {
+                q = array.bind(q);
+            }
+            changed += match &mut self.conn {
+                Conn::PostgresTx(c) => q.execute(&mut **c).await?.rows_affected(),
+                Conn::PostgresPlain(c) => q.execute(&mut **c).await?.rows_affected(),
+                Conn::Sqlite(_) => unreachable!("arrays are bound on PostgreSQL only"),
+            };
+        }
+        Ok(changed)
+    }
+
     /// The case-insensitive `LIKE` of the dialect (SQLite's `LIKE` already ignores ASCII case).
     pub fn ilike(&self) -> &'static str {
         match self.dialect() {
@@ -529,6 +645,17 @@ impl Session {
             Dialect::Postgres => "ILIKE",
         }
     }
+}
+
+async fn decode_pg_stream<D: Decode>(
+    mut rows: futures_util::stream::BoxStream<'_, Result<PgRow, sqlx::Error>>,
+) -> Result<Vec<D::Out>, StoreError> {
+    use futures_util::TryStreamExt;
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        out.push(D::decode(&Row(RowInner::Postgres(row)))?);
+    }
+    Ok(out)
 }
 
 fn wrap_pg(rows: Vec<PgRow>) -> Vec<Row> {
