@@ -70,6 +70,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_contact_scores.sql"),
         postgres: include_str!("../migrations/postgres/0009_contact_scores.sql"),
     },
+    Migration {
+        version: 10,
+        name: "contact search",
+        sqlite: include_str!("../migrations/sqlite/0010_contact_search.sql"),
+        postgres: include_str!("../migrations/postgres/0010_contact_search.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
