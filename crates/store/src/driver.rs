@@ -472,7 +472,7 @@ impl Session {
                 c.run_decoded::<D>(sql, args).await
             }
             // Decoded as the rows arrive, each dropped at once: a chunk's hundred thousand events
-            // are never all held as raw rows too (measured: see BENCHMARKS.md, "Full rescore").
+            // are never held twice, as raw rows and as values (no speed gain measured alone).
             Conn::PostgresTx(c) => decode_pg_stream::<D>(pg_query(sql, args).fetch(&mut **c)).await,
             Conn::PostgresPlain(c) => decode_pg_stream::<D>(pg_query(sql, args).fetch(&mut **c)).await,
         }
