@@ -291,7 +291,7 @@ pub(crate) async fn read_for_scoring(
     contacts: ContactSet<'_>,
     new_events: &HashMap<ContactId, Vec<Event>>,
 ) -> Result<ReadForScoring, AppError> {
-    let inputs = s.scoring_inputs_of(contacts).await?;
+    let inputs = s.scoring_inputs_of(contacts, active.version).await?;
     let mut ledgers: HashMap<ContactId, Ledger> = HashMap::with_capacity(inputs.len());
     let mut full: Vec<ContactId> = Vec::new();
     for input in &inputs {

@@ -8,6 +8,8 @@
 //! driver: it erases types we rely on (UUIDs, typed NULLs). Why not two full implementations of
 //! the store: they would be the same queries twice, and drift.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use rusqlite::types::{Value as SqliteValue, ValueRef as SqliteValueRef};
 use sqlx::pool::PoolConnection;
@@ -224,7 +226,7 @@ where
 }
 
 /// Reading typed columns from a result row: a [`Row`] of either database, or (in
-/// [`Session::fetch_decoded`]) a SQLite row still in the statement, read without copying.
+/// [`Session::fetch_gathered`]) a SQLite row still in the statement, read without copying.
 pub trait Columns {
     /// Reads column `idx`. A type mismatch means the schema and the code disagree: a bug,
     /// reported as [`StoreError::Corrupt`] rather than a panic.
@@ -238,10 +240,13 @@ pub trait Columns {
         self.get::<Option<i64>>(idx)?.map(micros_to_ts).transpose()
     }
 
+    /// A text column, borrowed from the row where the driver allows: no copy for a value that
+    /// is parsed at once (an event's kind, a JSON object).
+    fn text(&self, idx: usize) -> Result<Cow<'_, str>, StoreError>;
+
     /// A JSON object stored as text.
     fn json_object(&self, idx: usize) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
-        let text: String = self.get(idx)?;
-        parse_json_object(idx, &text)
+        parse_json_object(idx, &self.text(idx)?)
     }
 }
 
@@ -257,11 +262,12 @@ fn unexpected_column(idx: usize) -> StoreError {
     StoreError::Corrupt(format!("column {idx} has an unexpected type or is missing"))
 }
 
-/// Turns result rows into values, for [`Session::fetch_decoded`]. A type rather than a closure,
-/// so one decoder serves both kinds of rows.
-pub trait Decode: Send + 'static {
-    type Out: Send + 'static;
-    fn decode(row: &impl Columns) -> Result<Self::Out, StoreError>;
+/// Result rows gathered as they are read, for [`Session::fetch_gathered`]: each row is decoded
+/// and put where it belongs at once, never held as a raw row nor in a list in between (a
+/// rescore chunk's hundred thousand events grew such a list by copying, into fresh pages). A
+/// trait rather than a closure, so one gatherer serves both kinds of rows.
+pub trait Gather: Default + Send + 'static {
+    fn gather(&mut self, row: &impl Columns) -> Result<(), StoreError>;
 }
 
 /// A SQLite row read in place: text and blobs are borrowed from the statement.
@@ -272,9 +278,9 @@ impl Columns for SqliteRowRef<'_, '_> {
         self.0.get_ref(idx).ok().and_then(T::from_sqlite).ok_or_else(|| unexpected_column(idx))
     }
 
-    fn json_object(&self, idx: usize) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+    fn text(&self, idx: usize) -> Result<Cow<'_, str>, StoreError> {
         match self.0.get_ref(idx) {
-            Ok(SqliteValueRef::Text(bytes)) => parse_json_object(idx, &String::from_utf8_lossy(bytes)),
+            Ok(SqliteValueRef::Text(bytes)) => Ok(String::from_utf8_lossy(bytes)),
             _ => Err(unexpected_column(idx)),
         }
     }
@@ -320,6 +326,19 @@ impl Columns for Row {
             RowInner::Postgres(r) => {
                 T::from_pg(r, idx).map_err(|e| StoreError::Corrupt(format!("column {idx}: {e}")))
             }
+        }
+    }
+
+    fn text(&self, idx: usize) -> Result<Cow<'_, str>, StoreError> {
+        match &self.0 {
+            RowInner::Sqlite(values) => match values.get(idx) {
+                Some(SqliteValue::Text(t)) => Ok(Cow::Borrowed(t)),
+                _ => Err(unexpected_column(idx)),
+            },
+            RowInner::Postgres(r) => r
+                .try_get::<&str, _>(idx)
+                .map(Cow::Borrowed)
+                .map_err(|e| StoreError::Corrupt(format!("column {idx}: {e}"))),
         }
     }
 }
@@ -461,20 +480,16 @@ impl Session {
     /// Runs a query and decodes each row with `D`. On SQLite the rows are decoded where the
     /// statement runs, reading text and blobs in place: a long result (a chunk's timelines) is
     /// not first copied into owned values.
-    pub async fn fetch_decoded<D: Decode>(
-        &mut self,
-        sql: &str,
-        args: Vec<Arg>,
-    ) -> Result<Vec<D::Out>, StoreError> {
+    pub async fn fetch_gathered<G: Gather>(&mut self, sql: &str, args: Vec<Arg>) -> Result<G, StoreError> {
         match &mut self.conn {
             Conn::Sqlite(c) => {
                 let (sql, args) = positional(sql, args);
-                c.run_decoded::<D>(sql, args).await
+                c.run_gathered::<G>(sql, args).await
             }
-            // Decoded as the rows arrive, each dropped at once: a chunk's hundred thousand events
-            // are never held twice, as raw rows and as values (no speed gain measured alone).
-            Conn::PostgresTx(c) => decode_pg_stream::<D>(pg_query(sql, args).fetch(&mut **c)).await,
-            Conn::PostgresPlain(c) => decode_pg_stream::<D>(pg_query(sql, args).fetch(&mut **c)).await,
+            // Gathered as the rows arrive, each dropped at once: a chunk's hundred thousand events
+            // are never held twice, as raw rows and as values.
+            Conn::PostgresTx(c) => gather_pg_stream::<G>(pg_query(sql, args).fetch(&mut **c)).await,
+            Conn::PostgresPlain(c) => gather_pg_stream::<G>(pg_query(sql, args).fetch(&mut **c)).await,
         }
     }
 
@@ -647,13 +662,13 @@ impl Session {
     }
 }
 
-async fn decode_pg_stream<D: Decode>(
+async fn gather_pg_stream<G: Gather>(
     mut rows: futures_util::stream::BoxStream<'_, Result<PgRow, sqlx::Error>>,
-) -> Result<Vec<D::Out>, StoreError> {
+) -> Result<G, StoreError> {
     use futures_util::TryStreamExt;
-    let mut out = Vec::new();
+    let mut out = G::default();
     while let Some(row) = rows.try_next().await? {
-        out.push(D::decode(&Row(RowInner::Postgres(row)))?);
+        out.gather(&Row(RowInner::Postgres(row)))?;
     }
     Ok(out)
 }

@@ -8,7 +8,7 @@ use leadgate_core::event::{Event, EventKind};
 use leadgate_core::ids::{ContactId, EventId};
 
 use crate::cursor::{Cursor, Page};
-use crate::driver::{Arg, Columns, Decode, Session, args};
+use crate::driver::{Arg, Columns, Gather, Session, args};
 use crate::error::StoreError;
 use crate::scoring::ContactSet;
 
@@ -20,11 +20,10 @@ const COLUMNS_PER_ROW: usize = 8;
 const ROWS_PER_STATEMENT: usize = 500;
 
 fn from_row(row: &impl Columns) -> Result<Event, StoreError> {
-    let kind: String = row.get(2)?;
     Ok(Event {
         id: EventId(row.get(0)?),
         contact_id: ContactId(row.get(1)?),
-        kind: kind.parse::<EventKind>().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        kind: row.text(2)?.parse::<EventKind>().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         occurred_at: row.ts(3)?,
         received_at: row.ts(4)?,
         source: row.get(5)?,
@@ -33,13 +32,16 @@ fn from_row(row: &impl Columns) -> Result<Event, StoreError> {
     })
 }
 
-/// Events decoded where the query runs (timelines are the longest results the product reads).
-struct EventRows;
+/// Events gathered into timelines where the query runs, as they are read (timelines are the
+/// longest results the product reads).
+#[derive(Default)]
+struct Timelines(HashMap<ContactId, Vec<Event>>);
 
-impl Decode for EventRows {
-    type Out = Event;
-    fn decode(row: &impl Columns) -> Result<Event, StoreError> {
-        from_row(row)
+impl Gather for Timelines {
+    fn gather(&mut self, row: &impl Columns) -> Result<(), StoreError> {
+        let event = from_row(row)?;
+        self.0.entry(event.contact_id).or_default().push(event);
+        Ok(())
     }
 }
 
@@ -155,9 +157,13 @@ impl Session {
             // the database to sort a span's hundred thousand rows made PostgreSQL sort them on
             // disk (beyond `work_mem`) and plan parallel workers for it, several times slower.
             let sql = format!("SELECT {COLUMNS} FROM events WHERE {condition}");
-            let events = self.fetch_decoded::<EventRows>(&sql, values).await?;
-            for e in events {
-                out.entry(e.contact_id).or_default().push(e);
+            let Timelines(read) = self.fetch_gathered(&sql, values).await?;
+            if out.is_empty() {
+                out = read;
+            } else {
+                for (contact, events) in read {
+                    out.entry(contact).or_default().extend(events);
+                }
             }
         }
         for timeline in out.values_mut() {

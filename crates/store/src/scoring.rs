@@ -191,19 +191,30 @@ impl Session {
     /// whatever the number of contacts. Timelines are read separately, only when a ledger cannot
     /// be used ([`Session::events_of_contacts`]).
     pub async fn scoring_inputs(&mut self, ids: &[ContactId]) -> Result<Vec<ScoringInput>, StoreError> {
-        self.scoring_inputs_of(ContactSet::Ids(ids)).await
+        self.inputs(ContactSet::Ids(ids), "ledger").await
     }
 
-    /// [`Session::scoring_inputs`] for a set of contacts given by ids or by a span of ids.
-    pub async fn scoring_inputs_of(&mut self, set: ContactSet<'_>) -> Result<Vec<ScoringInput>, StoreError> {
+    /// [`Session::scoring_inputs`] for a set of contacts given by ids or by a span of ids, with
+    /// only the ledgers written under rules version `ledgers_of`: one of another version is
+    /// stale (its contact's timeline is walked instead), and after a rules change a walk would
+    /// read and drop a million of them.
+    pub async fn scoring_inputs_of(
+        &mut self,
+        set: ContactSet<'_>,
+        ledgers_of: i64,
+    ) -> Result<Vec<ScoringInput>, StoreError> {
+        let ledger = format!("CASE WHEN contact_scores.rules_version = {ledgers_of} THEN ledger END");
+        self.inputs(set, &ledger).await
+    }
+
+    async fn inputs(&mut self, set: ContactSet<'_>, ledger: &str) -> Result<Vec<ScoringInput>, StoreError> {
         let mut contacts = Vec::new();
         // Per contact: sales accepted, stage set by a person, recycled until, ledger.
         type Extras = (bool, bool, Option<Timestamp>, Option<Vec<u8>>);
         let mut extras: HashMap<ContactId, Extras> = HashMap::new();
         let at = crate::contacts::CONTACT_COLUMNS;
-        for (contact, r) in
-            self.contacts_of("sales_accepted_at, stage_set_by_user, recycle_until, ledger", set).await?
-        {
+        let extra = format!("sales_accepted_at, stage_set_by_user, recycle_until, {ledger}");
+        for (contact, r) in self.contacts_of(&extra, set).await? {
             extras.insert(
                 contact.id,
                 (r.opt_ts(at)?.is_some(), r.get(at + 1)?, r.opt_ts(at + 2)?, r.get(at + 3)?),

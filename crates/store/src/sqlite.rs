@@ -24,7 +24,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::driver::{Arg, Decode, SqliteRowRef};
+use crate::driver::{Arg, Gather, SqliteRowRef};
 use crate::error::StoreError;
 
 const READERS: usize = 8;
@@ -330,12 +330,12 @@ impl SqliteConn {
     }
 
     /// Runs a query on the blocking pool, decoding its rows there with `D`.
-    pub(crate) async fn run_decoded<D: Decode>(
+    pub(crate) async fn run_gathered<G: Gather>(
         &mut self,
         sql: String,
         args: Vec<Arg>,
-    ) -> Result<Vec<D::Out>, StoreError> {
-        self.on_blocking(move |conn| run_decoded::<D>(conn, &sql, &args)).await?
+    ) -> Result<G, StoreError> {
+        self.on_blocking(move |conn| run_gathered::<G>(conn, &sql, &args)).await?
     }
 
     /// Starts a write transaction on the writer (`relaxed`: without waiting for the disk at
@@ -395,13 +395,13 @@ impl SqliteConn {
     }
 }
 
-/// Runs a query and decodes each row in place with `D` (see [`crate::Session::fetch_decoded`]).
-fn run_decoded<D: Decode>(conn: &Connection, sql: &str, args: &[Arg]) -> Result<Vec<D::Out>, StoreError> {
+/// Runs a query and gathers each row in place with `G` (see [`crate::Session::fetch_gathered`]).
+fn run_gathered<G: Gather>(conn: &Connection, sql: &str, args: &[Arg]) -> Result<G, StoreError> {
     let mut stmt = bound(conn, sql, args)?;
-    let mut out = Vec::new();
+    let mut out = G::default();
     let mut cursor = stmt.raw_query();
     while let Some(row) = cursor.next()? {
-        out.push(D::decode(&SqliteRowRef(row))?);
+        out.gather(&SqliteRowRef(row))?;
     }
     Ok(out)
 }

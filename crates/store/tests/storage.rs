@@ -633,6 +633,13 @@ storage_tests! {
             tx.set_checklist_item(c.id, Criterion::Need, &item).await.unwrap();
             ids.push(c.id);
         }
+        // Scored under rules version 3, except the first contact (version 2).
+        let updates: Vec<ScoreUpdate> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| ScoreUpdate { contact: id, score: summary(if i == 0 { 2 } else { 3 }, 100, now), stage: None, ledger: vec![i as u8 + 1] })
+            .collect();
+        tx.save_scores(&updates, now).await.unwrap();
         tx.commit().await.unwrap();
         let mut s = store.read().await.unwrap();
         // The database's own order of ids, which walks and spans follow.
@@ -643,11 +650,17 @@ storage_tests! {
             let first = after.map_or(0, |a| ordered.iter().position(|&id| id == a).unwrap() + 1);
             let end = ordered.iter().position(|&id| id == last).unwrap() + 1;
             let expected: HashSet<ContactId> = ordered[first..end].iter().copied().collect();
-            let inputs = s.scoring_inputs_of(span).await.unwrap();
+            let inputs = s.scoring_inputs_of(span, 3).await.unwrap();
             assert_eq!(inputs.iter().map(|i| i.contact.id).collect::<HashSet<_>>(), expected, "contacts of {span:?}");
             for input in &inputs {
                 assert_eq!(input.checklist.need.answer, Answer::Yes, "checklist of {}", input.contact.id);
+                // Only ledgers of the version asked for are read.
+                let i = ids.iter().position(|&id| id == input.contact.id).unwrap();
+                let ledger = (i > 0).then(|| vec![i as u8 + 1]);
+                assert_eq!(input.ledger, ledger, "ledger of contact {i}");
             }
+            let other = s.scoring_inputs_of(span, 4).await.unwrap();
+            assert!(other.iter().all(|i| i.ledger.is_none()), "no ledger of version 4 in {span:?}");
             let timelines = s.timelines(span).await.unwrap();
             assert_eq!(timelines.keys().copied().collect::<HashSet<_>>(), expected, "timelines of {span:?}");
             for timeline in timelines.values() {
