@@ -311,9 +311,13 @@ pub(crate) async fn read_for_scoring(
     if !full.is_empty() {
         // A span most of whose contacts need their timeline (a rules change) is read whole, in
         // index order; the few timelines not needed are dropped below.
+        // Of each event, only what the rules read.
+        let needs = active.rules.event_needs();
         let mut read = match contacts {
-            ContactSet::Span { .. } if full.len() * 2 >= inputs.len() => s.timelines(contacts).await?,
-            _ => s.events_of_contacts(&full).await?,
+            ContactSet::Span { .. } if full.len() * 2 >= inputs.len() => {
+                s.timelines(contacts, &needs).await?
+            }
+            _ => s.timelines(ContactSet::Ids(&full), &needs).await?,
         };
         for id in full {
             timelines.insert(id, read.remove(&id).unwrap_or_default());
@@ -465,7 +469,7 @@ impl App {
             let picked: Vec<ContactId> =
                 ids.into_iter().enumerate().filter(|(i, _)| i % step == 0).map(|(_, id)| id).collect();
             let inputs = s.scoring_inputs(&picked).await?;
-            let mut timelines = s.events_of_contacts(&picked).await?;
+            let mut timelines = s.timelines(ContactSet::Ids(&picked), &active.rules.event_needs()).await?;
             for input in &inputs {
                 let events = timelines.remove(&input.contact.id).unwrap_or_default();
                 let mut ledger = Ledger::from_events(&active.rules, active.version, &events);

@@ -1,6 +1,8 @@
 //! Full rescore of every contact (a rules change) on SQLite and on PostgreSQL, end to end,
 //! beside the same scoring kernel run over the same data already in memory (the ceiling), in
-//! the same run. Also the latency scoring adds to recording one event.
+//! the same run. Also the latency scoring adds to recording one event, and the CPU time the
+//! rules change used in this process and in the PostgreSQL server (Linux `/proc`; steadier than
+//! wall time for comparing two builds on a shared machine, though autovacuum adds to it).
 //!
 //!     cargo bench -p leadgate-bench --bench rescore
 //!
@@ -190,6 +192,45 @@ async fn in_memory(store: &Store, active: &ActiveRules, now: Timestamp) -> (usiz
     (data.len(), elapsed)
 }
 
+/// The PostgreSQL server's main process, parent of every backend (Linux; `None` on SQLite).
+async fn postmaster_of(store: &Store) -> Option<u32> {
+    let mut s = store.read().await.ok()?;
+    let backend: i64 = s.fetch_one("SELECT pg_backend_pid()::BIGINT", vec![]).await.ok()?.get(0).ok()?;
+    proc_stat(backend as u32).map(|f| f.ppid)
+}
+
+struct ProcStat {
+    ppid: u32,
+    /// utime + stime, and cutime + cstime (children waited for), in clock ticks.
+    own: u64,
+    children: u64,
+}
+
+fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let f: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
+    Some(ProcStat { ppid: n(1)? as u32, own: n(11)? + n(12)?, children: n(13)? + n(14)? })
+}
+
+/// CPU seconds used so far by this process and by the PostgreSQL server under `postmaster`
+/// (its live processes and those that have ended). On a shared machine, CPU time compares two
+/// builds more steadily than wall time. Linux clock ticks are 1/100 s.
+fn cpu_seconds(postmaster: Option<u32>) -> (f64, f64) {
+    let ticks = |t: u64| t as f64 / 100.0;
+    let ours = proc_stat(std::process::id()).map_or(0.0, |p| ticks(p.own));
+    let Some(pm) = postmaster else { return (ours, 0.0) };
+    let mut server = proc_stat(pm).map_or(0, |p| p.own + p.children);
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        if let Some(p) = proc_stat(pid).filter(|p| p.ppid == pm) {
+            server += p.own;
+        }
+    }
+    (ours, ticks(server))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -293,10 +334,14 @@ async fn main() {
         tx.insert_rules(&current.document, Some("bench: rules change"), None, now).await.unwrap();
         tx.commit().await.unwrap();
         eprintln!("{backend}: full rescore after a rules change…");
+        let postmaster = postmaster_of(&store).await;
+        let cpu_before = cpu_seconds(postmaster);
         let started = Instant::now();
         let rescored = app.rescore_all(&mut ()).await.unwrap() as usize;
         let end_to_end = started.elapsed();
         assert_eq!(rescored, contacts);
+        let cpu_after = cpu_seconds(postmaster);
+        let cpu = format!("{:.1} / {:.1}", cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
 
         let mut s = store.read().await.unwrap();
         let active = app.active_rules(&mut s).await.unwrap();
@@ -312,6 +357,7 @@ async fn main() {
             rate(contacts, end_to_end),
             rate(contacts, kernel),
             format!("{:.1}x", end_to_end.as_secs_f64() / kernel.as_secs_f64()),
+            cpu,
         ]);
         let (p50, p99, base50, base99) = event_latency(&app, &store, now).await;
         let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
@@ -335,6 +381,7 @@ async fn main() {
             "contacts/s",
             "in-memory kernel contacts/s",
             "ratio",
+            "rules change CPU s, Leadgate / PostgreSQL",
         ],
         &rows,
     );

@@ -437,3 +437,63 @@ fn every_manual_target_is_legal_and_customers_stay_customers() {
     assert!(!is_legal(LifecycleStage::Lead, LifecycleStage::Sql));
     let _ = lifecycle::Actor::Import;
 }
+
+/// The default rules plus rules that read an event's source, campaign and a second property.
+fn rules_reading_source_campaign_and_properties() -> ScoringRules {
+    let mut doc = serde_json::to_value(ScoringRules::default_b2b().doc).unwrap();
+    let extra = json!([
+        { "id": "paid-search", "kind": "page_view", "points": 7,
+          "when": { "all": [
+            { "field": "source", "op": "equals", "value": "google" },
+            { "field": "property.utm_medium", "op": "equals", "value": "cpc" }
+          ] } },
+        { "id": "spring-campaign", "points": 4,
+          "when": { "field": "campaign", "op": "contains", "value": "spring" } }
+    ]);
+    let rules = doc["engagement"]["rules"].as_array_mut().unwrap();
+    for (i, rule) in extra.as_array().unwrap().iter().enumerate() {
+        rules.insert(i, rule.clone());
+    }
+    ScoringRules::compile(serde_json::from_value(doc).unwrap()).unwrap()
+}
+
+#[test]
+fn rules_say_which_event_fields_they_read() {
+    let needs = ScoringRules::default_b2b().event_needs();
+    assert!(!needs.source && !needs.campaign);
+    assert_eq!(needs.properties, Some(["url".to_string()].into()), "the pricing and careers pages");
+    let needs = rules_reading_source_campaign_and_properties().event_needs();
+    assert!(needs.source && needs.campaign);
+    assert_eq!(needs.properties, Some(["url".to_string(), "utm_medium".to_string()].into()));
+}
+
+proptest! {
+    /// A rescore reads of each event only what the rules read (`ScoringRules::event_needs`): the
+    /// ledger walked over events stripped to that is the one walked over whole events.
+    #[test]
+    fn events_stripped_to_what_the_rules_read_score_the_same(
+        specs in prop::collection::vec(arb_event(), 0..80),
+        extras in prop::collection::vec((0u8..3, 0u8..3, 0u8..3), 80),
+    ) {
+        for rules in [ScoringRules::default_b2b(), rules_reading_source_campaign_and_properties()] {
+            let needs = rules.event_needs();
+            let mut events = build_events(&specs);
+            for (e, &(source, campaign, medium)) in events.iter_mut().zip(&extras) {
+                e.source = [None, Some("Google"), Some("LinkedIn")][source as usize].map(String::from);
+                e.campaign = [None, Some("Spring sale"), Some("Autumn")][campaign as usize].map(String::from);
+                if let Some(medium) = [None, Some("cpc"), Some("email")][medium as usize] {
+                    e.properties.insert("utm_medium".into(), json!(medium));
+                }
+                e.properties.insert("title".into(), json!("A page title nobody scores"));
+            }
+            let mut stripped = events.clone();
+            for e in &mut stripped {
+                needs.strip(e);
+            }
+            prop_assert!(stripped.iter().all(|e| !e.properties.contains_key("title")));
+            let whole = Ledger::from_events(&rules, 1, &events);
+            let lean = Ledger::from_events(&rules, 1, &stripped);
+            prop_assert_eq!(whole.to_bytes(), lean.to_bytes());
+        }
+    }
+}

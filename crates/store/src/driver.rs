@@ -9,6 +9,7 @@
 //! the store: they would be the same queries twice, and drift.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use rusqlite::types::{Value as SqliteValue, ValueRef as SqliteValueRef};
@@ -248,6 +249,22 @@ pub trait Columns {
     fn json_object(&self, idx: usize) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
         parse_json_object(idx, &self.text(idx)?)
     }
+
+    /// A JSON object stored as text, with only the given keys (all of them for `None`): the
+    /// others are skipped as they are parsed, never allocated.
+    fn json_object_keeping(
+        &self,
+        idx: usize,
+        keys: Option<&BTreeSet<String>>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+        let Some(keys) = keys else { return self.json_object(idx) };
+        let text = self.text(idx)?;
+        let mut de = serde_json::Deserializer::from_str(&text);
+        let map = serde::de::DeserializeSeed::deserialize(Keeping(keys), &mut de)
+            .and_then(|map| de.end().map(|()| map))
+            .map_err(|e| StoreError::Corrupt(format!("column {idx} is not a JSON object: {e}")))?;
+        Ok(map)
+    }
 }
 
 fn parse_json_object(
@@ -258,6 +275,64 @@ fn parse_json_object(
         .map_err(|e| StoreError::Corrupt(format!("column {idx} is not a JSON object: {e}")))
 }
 
+/// Reads a JSON object keeping only some keys (see [`Columns::json_object_keeping`]).
+struct Keeping<'k>(&'k BTreeSet<String>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Keeping<'_> {
+    type Value = serde_json::Map<String, serde_json::Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Keeping<'_> {
+    type Value = serde_json::Map<String, serde_json::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key_seed(Key)? {
+            if self.0.contains(key.as_ref()) {
+                out.insert(key.into_owned(), map.next_value()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+struct Key;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+}
+
 fn unexpected_column(idx: usize) -> StoreError {
     StoreError::Corrupt(format!("column {idx} has an unexpected type or is missing"))
 }
@@ -266,7 +341,7 @@ fn unexpected_column(idx: usize) -> StoreError {
 /// and put where it belongs at once, never held as a raw row nor in a list in between (a
 /// rescore chunk's hundred thousand events grew such a list by copying, into fresh pages). A
 /// trait rather than a closure, so one gatherer serves both kinds of rows.
-pub trait Gather: Default + Send + 'static {
+pub trait Gather: Send + 'static {
     fn gather(&mut self, row: &impl Columns) -> Result<(), StoreError>;
 }
 
@@ -480,16 +555,21 @@ impl Session {
     /// Runs a query and decodes each row with `D`. On SQLite the rows are decoded where the
     /// statement runs, reading text and blobs in place: a long result (a chunk's timelines) is
     /// not first copied into owned values.
-    pub async fn fetch_gathered<G: Gather>(&mut self, sql: &str, args: Vec<Arg>) -> Result<G, StoreError> {
+    pub async fn fetch_gathered<G: Gather>(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+        into: G,
+    ) -> Result<G, StoreError> {
         match &mut self.conn {
             Conn::Sqlite(c) => {
                 let (sql, args) = positional(sql, args);
-                c.run_gathered::<G>(sql, args).await
+                c.run_gathered(sql, args, into).await
             }
             // Gathered as the rows arrive, each dropped at once: a chunk's hundred thousand events
             // are never held twice, as raw rows and as values.
-            Conn::PostgresTx(c) => gather_pg_stream::<G>(pg_query(sql, args).fetch(&mut **c)).await,
-            Conn::PostgresPlain(c) => gather_pg_stream::<G>(pg_query(sql, args).fetch(&mut **c)).await,
+            Conn::PostgresTx(c) => gather_pg_stream(pg_query(sql, args).fetch(&mut **c), into).await,
+            Conn::PostgresPlain(c) => gather_pg_stream(pg_query(sql, args).fetch(&mut **c), into).await,
         }
     }
 
@@ -664,9 +744,9 @@ impl Session {
 
 async fn gather_pg_stream<G: Gather>(
     mut rows: futures_util::stream::BoxStream<'_, Result<PgRow, sqlx::Error>>,
+    mut out: G,
 ) -> Result<G, StoreError> {
     use futures_util::TryStreamExt;
-    let mut out = G::default();
     while let Some(row) = rows.try_next().await? {
         out.gather(&Row(RowInner::Postgres(row)))?;
     }

@@ -2,10 +2,11 @@
 //! and read, never updated, because scores and predictions are recomputed from them and history
 //! is never rewritten.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use leadgate_core::event::{Event, EventKind};
 use leadgate_core::ids::{ContactId, EventId};
+use leadgate_core::scoring::rules::EventNeeds;
 
 use crate::cursor::{Cursor, Page};
 use crate::driver::{Arg, Columns, Gather, Session, args};
@@ -20,6 +21,11 @@ const COLUMNS_PER_ROW: usize = 8;
 const ROWS_PER_STATEMENT: usize = 500;
 
 fn from_row(row: &impl Columns) -> Result<Event, StoreError> {
+    from_row_keeping(row, None)
+}
+
+/// An event with only the given property keys (all for `None`).
+fn from_row_keeping(row: &impl Columns, keys: Option<&BTreeSet<String>>) -> Result<Event, StoreError> {
     Ok(Event {
         id: EventId(row.get(0)?),
         contact_id: ContactId(row.get(1)?),
@@ -28,19 +34,34 @@ fn from_row(row: &impl Columns) -> Result<Event, StoreError> {
         received_at: row.ts(4)?,
         source: row.get(5)?,
         campaign: row.get(6)?,
-        properties: row.json_object(7)?,
+        properties: row.json_object_keeping(7, keys)?,
     })
 }
 
+/// The columns to read for events with these needs: NULL or `{}` in place of what is not.
+fn columns_for(needs: &EventNeeds) -> String {
+    let or_null =
+        |needed: bool, column: &str| if needed { column.to_string() } else { "CAST(NULL AS TEXT)".into() };
+    let properties =
+        if needs.properties.as_ref().is_some_and(BTreeSet::is_empty) { "'{}'" } else { "properties" };
+    format!(
+        "id, contact_id, kind, occurred_at, received_at, {}, {}, {properties}",
+        or_null(needs.source, "source"),
+        or_null(needs.campaign, "campaign")
+    )
+}
+
 /// Events gathered into timelines where the query runs, as they are read (timelines are the
-/// longest results the product reads).
-#[derive(Default)]
-struct Timelines(HashMap<ContactId, Vec<Event>>);
+/// longest results the product reads), with only the property keys asked for.
+struct Timelines {
+    read: HashMap<ContactId, Vec<Event>>,
+    keys: Option<BTreeSet<String>>,
+}
 
 impl Gather for Timelines {
     fn gather(&mut self, row: &impl Columns) -> Result<(), StoreError> {
-        let event = from_row(row)?;
-        self.0.entry(event.contact_id).or_default().push(event);
+        let event = from_row_keeping(row, self.keys.as_ref())?;
+        self.read.entry(event.contact_id).or_default().push(event);
         Ok(())
     }
 }
@@ -142,22 +163,26 @@ impl Session {
         &mut self,
         contacts: &[ContactId],
     ) -> Result<HashMap<ContactId, Vec<Event>>, StoreError> {
-        self.timelines(ContactSet::Ids(contacts)).await
+        self.timelines(ContactSet::Ids(contacts), &EventNeeds::everything()).await
     }
 
-    /// The timelines of a set of contacts, each oldest first; a contact without events has no
-    /// entry. For a span, one statement reads the timeline index in order.
+    /// The timelines of a set of contacts, each oldest first, with only what `needs` asks of
+    /// each event (source, campaign and properties not asked for are left empty); a contact
+    /// without events has no entry. For a span, one statement reads the timeline index in order.
     pub async fn timelines(
         &mut self,
         set: ContactSet<'_>,
+        needs: &EventNeeds,
     ) -> Result<HashMap<ContactId, Vec<Event>>, StoreError> {
         let mut out: HashMap<ContactId, Vec<Event>> = HashMap::new();
+        let columns = columns_for(needs);
         for (condition, values) in set.conditions("contact_id") {
             // No ORDER BY: each timeline is put in order below, a few events at a time. Asking
             // the database to sort a span's hundred thousand rows made PostgreSQL sort them on
             // disk (beyond `work_mem`) and plan parallel workers for it, several times slower.
-            let sql = format!("SELECT {COLUMNS} FROM events WHERE {condition}");
-            let Timelines(read) = self.fetch_gathered(&sql, values).await?;
+            let sql = format!("SELECT {columns} FROM events WHERE {condition}");
+            let gather = Timelines { read: HashMap::new(), keys: needs.properties.clone() };
+            let Timelines { read, .. } = self.fetch_gathered(&sql, values, gather).await?;
             if out.is_empty() {
                 out = read;
             } else {

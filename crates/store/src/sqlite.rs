@@ -334,8 +334,9 @@ impl SqliteConn {
         &mut self,
         sql: String,
         args: Vec<Arg>,
+        into: G,
     ) -> Result<G, StoreError> {
-        self.on_blocking(move |conn| run_gathered::<G>(conn, &sql, &args)).await?
+        self.on_blocking(move |conn| run_gathered(conn, &sql, &args, into)).await?
     }
 
     /// Starts a write transaction on the writer (`relaxed`: without waiting for the disk at
@@ -396,9 +397,8 @@ impl SqliteConn {
 }
 
 /// Runs a query and gathers each row in place with `G` (see [`crate::Session::fetch_gathered`]).
-fn run_gathered<G: Gather>(conn: &Connection, sql: &str, args: &[Arg]) -> Result<G, StoreError> {
+fn run_gathered<G: Gather>(conn: &Connection, sql: &str, args: &[Arg], mut out: G) -> Result<G, StoreError> {
     let mut stmt = bound(conn, sql, args)?;
-    let mut out = G::default();
     let mut cursor = stmt.raw_query();
     while let Some(row) = cursor.next()? {
         out.gather(&SqliteRowRef(row))?;

@@ -16,6 +16,7 @@ use leadgate_core::ids::{ApiKeyId, CompanyId, ContactId, EventId, JobId, UserId}
 use leadgate_core::lifecycle::LifecycleStage;
 use leadgate_core::lifecycle::{Actor, Transition};
 use leadgate_core::qualification::{Answer, ChecklistItem, Criterion};
+use leadgate_core::scoring::rules::EventNeeds;
 use leadgate_core::scoring::{FitGrade, Points, ScoreSummary, Temperature};
 use leadgate_store::contacts::LastTouch;
 use leadgate_store::cursor::Cursor;
@@ -661,11 +662,24 @@ storage_tests! {
             }
             let other = s.scoring_inputs_of(span, 4).await.unwrap();
             assert!(other.iter().all(|i| i.ledger.is_none()), "no ledger of version 4 in {span:?}");
-            let timelines = s.timelines(span).await.unwrap();
+            let timelines = s.timelines(span, &EventNeeds::everything()).await.unwrap();
             assert_eq!(timelines.keys().copied().collect::<HashSet<_>>(), expected, "timelines of {span:?}");
             for timeline in timelines.values() {
                 let kinds: Vec<EventKind> = timeline.iter().map(|e| e.kind.clone()).collect();
                 assert_eq!(kinds, vec![EventKind::FormSubmitted, EventKind::PageView], "oldest first");
+            }
+            // Read with only what scoring rules need: the same events, stripped to that.
+            for needs in [
+                EventNeeds { source: false, campaign: false, properties: Some(["url".to_string()].into()) },
+                EventNeeds { source: true, campaign: false, properties: Some(Default::default()) },
+                EventNeeds { source: false, campaign: true, properties: Some(["tags".to_string(), "absent".to_string()].into()) },
+            ] {
+                let lean = s.timelines(span, &needs).await.unwrap();
+                for (contact, timeline) in &timelines {
+                    let mut stripped = timeline.clone();
+                    stripped.iter_mut().for_each(|e| needs.strip(e));
+                    assert_eq!(lean[contact], stripped, "{needs:?}");
+                }
             }
         }
     }

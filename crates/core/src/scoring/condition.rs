@@ -312,6 +312,15 @@ impl<N: Namespace> Condition<N> {
         }
     }
 
+    /// Every field the condition reads.
+    pub fn fields(&self) -> Vec<&N::Field> {
+        match self {
+            Condition::Test { field, .. } => vec![field],
+            Condition::All(items) | Condition::Any(items) => items.iter().flat_map(|c| c.fields()).collect(),
+            Condition::Not(inner) => inner.fields(),
+        }
+    }
+
     fn describe_fields(&self) -> String {
         match self {
             Condition::Test { name, .. } => name.clone(),

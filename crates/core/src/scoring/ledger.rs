@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::event::{Event, EventKind};
-use crate::scoring::rules::ScoringRules;
+use crate::scoring::rules::{PRICING_URL_PROPERTY, ScoringRules};
 use crate::scoring::{Cap, Points};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -313,7 +313,7 @@ fn is_pricing_visit(rules: &ScoringRules, event: &Event) -> bool {
     event.kind == EventKind::PageView
         && event
             .properties
-            .get("url")
+            .get(PRICING_URL_PROPERTY)
             .and_then(|u| u.as_str())
             .is_some_and(|u| u.to_lowercase().contains(needle.as_str()))
 }

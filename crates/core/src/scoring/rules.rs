@@ -4,11 +4,13 @@
 //! line (bad JSON) or at the key (`fit.rules[2].when.value: …`), then compiled once into
 //! [`ScoringRules`], which scoring uses many times.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
-use crate::event::EventKind;
+use crate::event::{Event, EventKind};
 use crate::scoring::condition::{Condition, ConditionDoc};
-use crate::scoring::fields::{ContactFields, EventFields};
+use crate::scoring::fields::{ContactFields, EventField, EventFields};
 use crate::scoring::points::{MAX_RULE_POINTS, Points};
 use crate::scoring::{FitGrade, Temperature};
 use crate::validation::{ValidationErrors, is_plain_text};
@@ -184,6 +186,40 @@ pub struct ScoringRules {
     pub(crate) half_life_days: f64,
     /// `temperature.pricing_visits.url_contains`, lower-cased once.
     pub(crate) pricing_needle: Option<String>,
+}
+
+/// The property whose value marks a pricing visit (`temperature.pricing_visits`).
+pub(crate) const PRICING_URL_PROPERTY: &str = "url";
+
+/// What scoring reads of an event besides its id, kind and time. A rescore reads millions of
+/// events and only this of each: a tracker's page view carries a dozen properties, and the
+/// default rules read one of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventNeeds {
+    pub source: bool,
+    pub campaign: bool,
+    /// The property keys read; `None` for all of them.
+    pub properties: Option<BTreeSet<String>>,
+}
+
+impl EventNeeds {
+    /// The whole event (for showing or exporting it).
+    pub fn everything() -> EventNeeds {
+        EventNeeds { source: true, campaign: true, properties: None }
+    }
+
+    /// Drops from an event what is not needed: what a read with these needs gives.
+    pub fn strip(&self, event: &mut Event) {
+        if !self.source {
+            event.source = None;
+        }
+        if !self.campaign {
+            event.campaign = None;
+        }
+        if let Some(keys) = &self.properties {
+            event.properties.retain(|k, _| keys.contains(k));
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -467,6 +503,28 @@ impl ScoringRules {
             "x-education" => Some(Self::x_education()),
             _ => None,
         }
+    }
+
+    /// What scoring reads of an event besides its id, kind and time (see [`EventNeeds`]).
+    pub fn event_needs(&self) -> EventNeeds {
+        let mut needs = EventNeeds { source: false, campaign: false, properties: Some(BTreeSet::new()) };
+        let keys = needs.properties.get_or_insert_default();
+        for when in self.engagement.iter().filter_map(|r| r.when.as_ref()) {
+            for field in when.fields() {
+                match field {
+                    EventField::Kind => {}
+                    EventField::Source => needs.source = true,
+                    EventField::Campaign => needs.campaign = true,
+                    EventField::Property(key) => {
+                        keys.insert(key.clone());
+                    }
+                }
+            }
+        }
+        if self.pricing_needle.is_some() {
+            keys.insert(PRICING_URL_PROPERTY.to_string());
+        }
+        needs
     }
 
     /// The document as pretty JSON (what `GET /scoring/rules` and `leadgate rules export` give).
