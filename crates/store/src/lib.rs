@@ -189,6 +189,30 @@ impl Store {
         Ok(Session { conn })
     }
 
+    /// The planner's estimate of a table's rows (PostgreSQL; 0 before the table was ever
+    /// analyzed, and always 0 on SQLite, which plans from its indexes alone).
+    pub async fn estimated_rows(&self, table: &'static str) -> Result<u64, StoreError> {
+        let Pools::Postgres(_) = &self.pools else { return Ok(0) };
+        let mut s = self.read().await?;
+        let rows: i64 = s
+            .fetch_one(
+                "SELECT GREATEST(reltuples, 0)::BIGINT FROM pg_class WHERE oid = to_regclass($1)",
+                vec![driver::Arg::from(table)],
+            )
+            .await?
+            .get(0)?;
+        Ok(rows.max(0) as u64)
+    }
+
+    /// Refreshes the planner's statistics of `tables` (PostgreSQL `ANALYZE`, which also makes
+    /// cached plans of statements on them be planned again; nothing to do on SQLite).
+    pub async fn refresh_statistics(&self, tables: &[&'static str]) -> Result<(), StoreError> {
+        let Pools::Postgres(_) = &self.pools else { return Ok(()) };
+        let mut s = self.read().await?;
+        s.execute(&format!("ANALYZE {}", tables.join(", ")), vec![]).await?;
+        Ok(())
+    }
+
     /// Checks that the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut s = self.read().await?;
