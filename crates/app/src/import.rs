@@ -51,7 +51,7 @@ fn tables_of(entity: Entity) -> &'static [&'static str] {
 struct StatisticsDue {
     /// Rows in the tables when their statistics were last refreshed (or the import began).
     at: u64,
-    /// Rows this import has added so far.
+    /// Rows in the tables when the import began.
     base: u64,
 }
 
