@@ -201,7 +201,7 @@ impl Store {
             )
             .await?
             .get(0)?;
-        Ok(rows.max(0) as u64)
+        Ok(u64::try_from(rows).unwrap_or(0))
     }
 
     /// Refreshes the planner's statistics of `tables` (PostgreSQL `ANALYZE`, which also makes

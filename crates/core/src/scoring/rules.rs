@@ -507,14 +507,13 @@ impl ScoringRules {
 
     /// What scoring reads of an event besides its id, kind and time (see [`EventNeeds`]).
     pub fn event_needs(&self) -> EventNeeds {
-        let mut needs = EventNeeds { source: false, campaign: false, properties: Some(BTreeSet::new()) };
-        let keys = needs.properties.get_or_insert_default();
+        let (mut source, mut campaign, mut keys) = (false, false, BTreeSet::new());
         for when in self.engagement.iter().filter_map(|r| r.when.as_ref()) {
             for field in when.fields() {
                 match field {
                     EventField::Kind => {}
-                    EventField::Source => needs.source = true,
-                    EventField::Campaign => needs.campaign = true,
+                    EventField::Source => source = true,
+                    EventField::Campaign => campaign = true,
                     EventField::Property(key) => {
                         keys.insert(key.clone());
                     }
@@ -524,7 +523,7 @@ impl ScoringRules {
         if self.pricing_needle.is_some() {
             keys.insert(PRICING_URL_PROPERTY.to_string());
         }
-        needs
+        EventNeeds { source, campaign, properties: Some(keys) }
     }
 
     /// The document as pretty JSON (what `GET /scoring/rules` and `leadgate rules export` give).
