@@ -99,9 +99,32 @@ pub(crate) use args;
 /// insert (4,000 parameters) ran 7x slower than with `?` (measured: 26k vs 186k rows/s).
 /// Anonymous parameters are bound by position in constant time. Quoted text is left untouched.
 pub(crate) fn positional(sql: &str, args: Vec<Arg>) -> (String, Vec<Arg>) {
+    let mut order: Vec<usize> = Vec::with_capacity(args.len());
+    let out = replace_placeholders(sql, args.len(), |n, out| {
+        out.push('?');
+        order.push(n);
+    });
+    // Move each argument into its last use and clone it for earlier ones.
+    let mut remaining = vec![0usize; args.len()];
+    for &n in &order {
+        remaining[n] += 1;
+    }
+    let mut slots: Vec<Option<Arg>> = args.into_iter().map(Some).collect();
+    let ordered = order
+        .into_iter()
+        .map(|n| {
+            remaining[n] -= 1;
+            if remaining[n] == 0 { slots[n].take() } else { slots[n].clone() }.unwrap_or(Arg::I64(None))
+        })
+        .collect();
+    (out, ordered)
+}
+
+/// `sql` with each `$n` placeholder (outside quotes, `n` from 1 to `count`) replaced by what
+/// `replace` writes for argument `n - 1`.
+fn replace_placeholders(sql: &str, count: usize, mut replace: impl FnMut(usize, &mut String)) -> String {
     let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
-    let mut order: Vec<usize> = Vec::with_capacity(args.len());
     let mut quote: Option<u8> = None;
     let mut i = 0;
     let mut copied = 0;
@@ -118,11 +141,10 @@ pub(crate) fn positional(sql: &str, args: Vec<Arg>) -> (String, Vec<Arg>) {
                     end += 1;
                 }
                 if let Ok(n) = sql[start..end].parse::<usize>()
-                    && (1..=args.len()).contains(&n)
+                    && (1..=count).contains(&n)
                 {
                     out.push_str(&sql[copied..i]);
-                    out.push('?');
-                    order.push(n - 1);
+                    replace(n - 1, &mut out);
                     copied = end;
                 }
                 i = end;
@@ -133,20 +155,7 @@ pub(crate) fn positional(sql: &str, args: Vec<Arg>) -> (String, Vec<Arg>) {
         i += 1;
     }
     out.push_str(&sql[copied..]);
-    // Move each argument into its last use and clone it for earlier ones.
-    let mut remaining = vec![0usize; args.len()];
-    for &n in &order {
-        remaining[n] += 1;
-    }
-    let mut slots: Vec<Option<Arg>> = args.into_iter().map(Some).collect();
-    let ordered = order
-        .into_iter()
-        .map(|n| {
-            remaining[n] -= 1;
-            if remaining[n] == 0 { slots[n].take() } else { slots[n].clone() }.unwrap_or(Arg::I64(None))
-        })
-        .collect();
-    (out, ordered)
+    out
 }
 
 fn pg_query(sql: &str, args: Vec<Arg>) -> Query<'static, Postgres, PgArguments> {
@@ -172,10 +181,13 @@ pub trait Column: Sized {
     fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error>;
     /// `None` when the stored value does not have this type.
     fn from_sqlite(value: SqliteValueRef<'_>) -> Option<Self>;
+    /// From a field of PostgreSQL's binary `COPY` format (its binary send format, `None` for
+    /// NULL); `None` when the bytes cannot be a value of this type.
+    fn from_pg_binary(field: Option<&[u8]>) -> Option<Self>;
 }
 
 macro_rules! column {
-    ($t:ty, $pattern:pat => $conv:expr) => {
+    ($t:ty, $pattern:pat => $conv:expr, $binary:expr) => {
         impl Column for $t {
             fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error> {
                 row.try_get::<$t, _>(idx)
@@ -186,16 +198,24 @@ macro_rules! column {
                     _ => None,
                 }
             }
+            fn from_pg_binary(field: Option<&[u8]>) -> Option<Self> {
+                field.and_then($binary)
+            }
         }
     };
 }
 
-column!(i64, SqliteValueRef::Integer(v) => Some(v));
-column!(bool, SqliteValueRef::Integer(v) => Some(v != 0));
+column!(i64, SqliteValueRef::Integer(v) => Some(v), |b: &[u8]| b.try_into().ok().map(i64::from_be_bytes));
+column!(bool, SqliteValueRef::Integer(v) => Some(v != 0), |b: &[u8]| match b {
+    [v] => Some(*v != 0),
+    _ => None,
+});
 // We only ever write UTF-8; a stray invalid byte (a hand-edited file) is replaced, not fatal.
-column!(String, SqliteValueRef::Text(v) => Some(String::from_utf8_lossy(v).into_owned()));
-column!(Vec<u8>, SqliteValueRef::Blob(v) => Some(v.to_vec()));
-column!(Uuid, SqliteValueRef::Blob(v) => Uuid::from_slice(v).ok());
+column!(String, SqliteValueRef::Text(v) => Some(String::from_utf8_lossy(v).into_owned()), |b: &[u8]| {
+    std::str::from_utf8(b).ok().map(str::to_string)
+});
+column!(Vec<u8>, SqliteValueRef::Blob(v) => Some(v.to_vec()), |b: &[u8]| Some(b.to_vec()));
+column!(Uuid, SqliteValueRef::Blob(v) => Uuid::from_slice(v).ok(), |b: &[u8]| Uuid::from_slice(b).ok());
 
 impl Column for f64 {
     fn from_pg(row: &PgRow, idx: usize) -> Result<Self, sqlx::Error> {
@@ -208,6 +228,9 @@ impl Column for f64 {
             SqliteValueRef::Integer(v) => Some(v as f64),
             _ => None,
         }
+    }
+    fn from_pg_binary(field: Option<&[u8]>) -> Option<Self> {
+        field?.try_into().ok().map(f64::from_be_bytes)
     }
 }
 
@@ -222,6 +245,12 @@ where
         match value {
             SqliteValueRef::Null => Some(None),
             v => T::from_sqlite(v).map(Some),
+        }
+    }
+    fn from_pg_binary(field: Option<&[u8]>) -> Option<Self> {
+        match field {
+            None => Some(None),
+            bytes => T::from_pg_binary(bytes).map(Some),
         }
     }
 }
@@ -567,9 +596,16 @@ impl Session {
                 c.run_gathered(sql, args, into).await
             }
             // Gathered as the rows arrive, each dropped at once: a chunk's hundred thousand events
-            // are never held twice, as raw rows and as values.
-            Conn::PostgresTx(c) => gather_pg_stream(pg_query(sql, args).fetch(&mut **c), into).await,
-            Conn::PostgresPlain(c) => gather_pg_stream(pg_query(sql, args).fetch(&mut **c), into).await,
+            // are never held twice, as raw rows and as values. Read with a binary COPY when the
+            // values can be written into the statement (see `copy_statement`).
+            Conn::PostgresTx(c) => match copy_statement(sql, &args) {
+                Some(copy) => gather_pg_copy(c.copy_out_raw(&copy).await?, into).await,
+                None => gather_pg_stream(pg_query(sql, args).fetch(&mut **c), into).await,
+            },
+            Conn::PostgresPlain(c) => match copy_statement(sql, &args) {
+                Some(copy) => gather_pg_copy(c.copy_out_raw(&copy).await?, into).await,
+                None => gather_pg_stream(pg_query(sql, args).fetch(&mut **c), into).await,
+            },
         }
     }
 
@@ -753,6 +789,155 @@ async fn gather_pg_stream<G: Gather>(
     Ok(out)
 }
 
+/// `sql` as a binary `COPY (…) TO STDOUT`, its parameters written in as literals; `None` when a
+/// value is not a number, a UUID or a boolean (text is never spliced into SQL).
+///
+/// Why COPY: a rescore reads ten million events, and sqlx's handling of each result row (a row
+/// object, its column offsets, a type check per column read) cost more than decoding the values.
+/// COPY's rows are plain length-prefixed fields, read in place. Measured in BENCHMARKS.md,
+/// "Full rescore". COPY takes no bound parameters, hence the literals.
+fn copy_statement(sql: &str, args: &[Arg]) -> Option<String> {
+    let literal = |arg: &Arg| match arg {
+        Arg::I64(Some(v)) => Some(v.to_string()),
+        Arg::Bool(Some(v)) => Some(v.to_string()),
+        Arg::Uuid(Some(v)) => Some(format!("'{v}'::uuid")),
+        _ => None,
+    };
+    let literals = args.iter().map(literal).collect::<Option<Vec<String>>>()?;
+    let query = replace_placeholders(sql, literals.len(), |n, out| out.push_str(&literals[n]));
+    Some(format!("COPY ({query}) TO STDOUT (FORMAT binary)"))
+}
+
+/// Reads the data of a binary `COPY … TO STDOUT` into `out`. The data arrives in messages that
+/// need not align with rows; a row split across two is put together in `pending`.
+async fn gather_pg_copy<G: Gather>(
+    mut data: impl futures_util::Stream<Item = Result<impl AsRef<[u8]>, sqlx::Error>> + Unpin,
+    mut out: G,
+) -> Result<G, StoreError> {
+    use futures_util::TryStreamExt;
+    let mut reader = CopyReader::default();
+    let mut failed = None;
+    while let Some(chunk) = data.try_next().await? {
+        // After an error the stream is still read to its end: the connection is usable only once
+        // the server has finished sending.
+        if failed.is_none() {
+            failed = reader.feed(chunk.as_ref(), &mut out).err();
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None if reader.finished() => Ok(out),
+        None => Err(StoreError::Corrupt("the COPY data ended in the middle of a row".into())),
+    }
+}
+
+/// The state of reading PostgreSQL's binary COPY format: an 11-byte signature, flags and a
+/// header extension, then rows (a field count, then each field as a length, -1 for NULL, and
+/// its bytes), then a count of -1.
+#[derive(Default)]
+struct CopyReader {
+    pending: Vec<u8>,
+    header_read: bool,
+    trailer_read: bool,
+    /// Each field of the row being read, as a range of the buffer (reused from row to row).
+    fields: Vec<Option<(usize, usize)>>,
+}
+
+const COPY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
+
+impl CopyReader {
+    fn feed<G: Gather>(&mut self, chunk: &[u8], out: &mut G) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            let used = self.read_rows(chunk, out)?;
+            self.pending.extend_from_slice(&chunk[used..]);
+        } else {
+            let mut pending = std::mem::take(&mut self.pending);
+            pending.extend_from_slice(chunk);
+            let used = self.read_rows(&pending, out)?;
+            pending.drain(..used);
+            self.pending = pending;
+        }
+        Ok(())
+    }
+
+    fn finished(&self) -> bool {
+        self.trailer_read && self.pending.is_empty()
+    }
+
+    /// Reads the whole rows at the start of `buf`; returns how many bytes they took.
+    fn read_rows<G: Gather>(&mut self, buf: &[u8], out: &mut G) -> Result<usize, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("binary COPY data: {what}"));
+        let mut at = 0;
+        if !self.header_read {
+            let Some(extension) = buf.get(15..19) else { return Ok(0) };
+            if &buf[..11] != COPY_SIGNATURE {
+                return Err(corrupt("no signature"));
+            }
+            let extension = u32::from_be_bytes(extension.try_into().unwrap_or_default()) as usize;
+            if buf.len() < 19 + extension {
+                return Ok(0);
+            }
+            self.header_read = true;
+            at = 19 + extension;
+        }
+        loop {
+            if self.trailer_read {
+                return if at == buf.len() { Ok(at) } else { Err(corrupt("data after the end")) };
+            }
+            let Some(count) = buf.get(at..at + 2) else { return Ok(at) };
+            let count = i16::from_be_bytes([count[0], count[1]]);
+            if count == -1 {
+                self.trailer_read = true;
+                at += 2;
+                continue;
+            }
+            let mut end = at + 2;
+            self.fields.clear();
+            for _ in 0..count.max(0) {
+                let Some(len) = buf.get(end..end + 4) else { return Ok(at) };
+                let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+                end += 4;
+                if len < 0 {
+                    self.fields.push(None);
+                    continue;
+                }
+                let len = len as usize;
+                if buf.len() < end + len {
+                    return Ok(at);
+                }
+                self.fields.push(Some((end, end + len)));
+                end += len;
+            }
+            out.gather(&CopyRow { buf, fields: &self.fields })?;
+            at = end;
+        }
+    }
+}
+
+/// One row of binary COPY data, its fields borrowed from the received bytes.
+struct CopyRow<'a> {
+    buf: &'a [u8],
+    fields: &'a [Option<(usize, usize)>],
+}
+
+impl CopyRow<'_> {
+    fn field(&self, idx: usize) -> Result<Option<&[u8]>, StoreError> {
+        let field = self.fields.get(idx).ok_or_else(|| unexpected_column(idx))?;
+        Ok(field.map(|(from, to)| &self.buf[from..to]))
+    }
+}
+
+impl Columns for CopyRow<'_> {
+    fn get<T: Column>(&self, idx: usize) -> Result<T, StoreError> {
+        T::from_pg_binary(self.field(idx)?).ok_or_else(|| unexpected_column(idx))
+    }
+
+    fn text(&self, idx: usize) -> Result<Cow<'_, str>, StoreError> {
+        let bytes = self.field(idx)?.ok_or_else(|| unexpected_column(idx))?;
+        std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|_| unexpected_column(idx))
+    }
+}
+
 fn wrap_pg(rows: Vec<PgRow>) -> Vec<Row> {
     rows.into_iter().map(|r| Row(RowInner::Postgres(r))).collect()
 }
@@ -808,6 +993,107 @@ impl Where {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Binary COPY data as PostgreSQL writes it.
+    fn copy_data(rows: &[Vec<Option<&[u8]>>]) -> Vec<u8> {
+        let mut b = COPY_SIGNATURE.to_vec();
+        b.extend_from_slice(&0_u32.to_be_bytes());
+        b.extend_from_slice(&3_u32.to_be_bytes());
+        b.extend_from_slice(b"ext");
+        for row in rows {
+            b.extend_from_slice(&(row.len() as i16).to_be_bytes());
+            for field in row {
+                match field {
+                    Some(bytes) => {
+                        b.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+                        b.extend_from_slice(bytes);
+                    }
+                    None => b.extend_from_slice(&(-1_i32).to_be_bytes()),
+                }
+            }
+        }
+        b.extend_from_slice(&(-1_i16).to_be_bytes());
+        b
+    }
+
+    #[derive(Default)]
+    struct Read(Vec<(Uuid, i64, Option<String>, String)>);
+
+    impl Gather for Read {
+        fn gather(&mut self, row: &impl Columns) -> Result<(), StoreError> {
+            self.0.push((row.get(0)?, row.get(1)?, row.get(2)?, row.text(3)?.into_owned()));
+            Ok(())
+        }
+    }
+
+    fn read_in_chunks(data: &[u8], cuts: &[usize]) -> Result<(bool, Read), StoreError> {
+        let mut reader = CopyReader::default();
+        let mut out = Read::default();
+        let mut from = 0;
+        for &cut in cuts.iter().chain([&data.len()]) {
+            reader.feed(&data[from..cut], &mut out)?;
+            from = cut;
+        }
+        Ok((reader.finished(), out))
+    }
+
+    #[test]
+    fn binary_copy_rows_are_read_wherever_the_messages_split_them() {
+        let (a, b) = (Uuid::from_u128(7), Uuid::from_u128(u128::MAX - 3));
+        let data = copy_data(&[
+            vec![Some(a.as_bytes()), Some(&42_i64.to_be_bytes()), Some(b"web"), Some("{\"é\":1}".as_bytes())],
+            vec![Some(b.as_bytes()), Some(&(-1_i64).to_be_bytes()), None, Some(b"")],
+        ]);
+        let expected =
+            vec![(a, 42, Some("web".to_string()), "{\"é\":1}".to_string()), (b, -1, None, String::new())];
+        for cut in 0..=data.len() {
+            let (finished, read) = read_in_chunks(&data, &[cut]).unwrap();
+            assert!(finished, "cut at {cut}");
+            assert_eq!(read.0, expected, "cut at {cut}");
+        }
+        let every_byte: Vec<usize> = (1..data.len()).collect();
+        assert_eq!(read_in_chunks(&data, &every_byte).unwrap().1.0, expected);
+    }
+
+    #[test]
+    fn damaged_binary_copy_data_is_an_error_never_a_panic() {
+        let id = Uuid::from_u128(1);
+        let data = copy_data(&[vec![Some(id.as_bytes()), Some(&5_i64.to_be_bytes()), None, Some(b"{}")]]);
+        // Cut short: every row read so far is kept, but the read is not finished.
+        for cut in 0..data.len() {
+            let (finished, _) = read_in_chunks(&data[..cut], &[]).unwrap();
+            assert!(!finished, "{cut} bytes of {}", data.len());
+        }
+        let mut bad = data.clone();
+        bad[0] = b'X';
+        assert!(matches!(read_in_chunks(&bad, &[]), Err(StoreError::Corrupt(_))));
+        // A 4-byte integer where an 8-byte one is expected, text that is not UTF-8.
+        let short = copy_data(&[vec![Some(id.as_bytes()), Some(&5_i32.to_be_bytes()), None, Some(b"{}")]]);
+        assert!(matches!(read_in_chunks(&short, &[]), Err(StoreError::Corrupt(_))));
+        let latin1 = copy_data(&[vec![Some(id.as_bytes()), Some(&5_i64.to_be_bytes()), None, Some(b"\xe9")]]);
+        assert!(matches!(read_in_chunks(&latin1, &[]), Err(StoreError::Corrupt(_))));
+        let mut trailing = data;
+        trailing.push(0);
+        assert!(matches!(read_in_chunks(&trailing, &[]), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_copy_statement_writes_in_only_numbers_uuids_and_booleans() {
+        let id = Uuid::from_u128(255);
+        let args: Vec<Arg> =
+            (1..=10).map(|i: i64| Arg::from(i)).chain([Arg::from(id), Arg::from(true)]).collect();
+        let sql =
+            copy_statement("SELECT '$1' FROM t WHERE a = $1 AND b = $10 AND c = $11 AND d = $12", &args);
+        assert_eq!(
+            sql.as_deref(),
+            Some(
+                "COPY (SELECT '$1' FROM t WHERE a = 1 AND b = 10 AND c = '00000000-0000-0000-0000-0000000000ff'::uuid \
+                 AND d = true) TO STDOUT (FORMAT binary)"
+            )
+        );
+        assert_eq!(copy_statement("SELECT $1", &[Arg::from("it's")]), None, "text is bound, never spliced");
+        assert_eq!(copy_statement("SELECT $1", &[Arg::Uuid(None)]), None);
+    }
 
     #[test]
     fn numbered_placeholders_become_positional_with_repeats_and_quotes_kept() {

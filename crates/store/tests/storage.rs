@@ -668,6 +668,13 @@ storage_tests! {
                 let kinds: Vec<EventKind> = timeline.iter().map(|e| e.kind.clone()).collect();
                 assert_eq!(kinds, vec![EventKind::FormSubmitted, EventKind::PageView], "oldest first");
             }
+            // Read in bulk (on PostgreSQL, a binary COPY) or by id (rows through the driver): the
+            // same events, NULL campaign and non-ASCII properties included.
+            let mut in_bulk: Vec<_> = timelines.values().flatten().cloned().collect();
+            in_bulk.sort_by_key(|e| e.id);
+            let mut by_id = s.get_events(&in_bulk.iter().map(|e| e.id).collect::<Vec<_>>()).await.unwrap();
+            by_id.sort_by_key(|e| e.id);
+            assert_eq!(in_bulk, by_id);
             // Read with only what scoring rules need: the same events, stripped to that.
             for needs in [
                 EventNeeds { source: false, campaign: false, properties: Some(["url".to_string()].into()) },
