@@ -28,7 +28,8 @@ use crate::{App, AppError};
 struct ReadAhead {
     mark: ReadMark,
     version: i64,
-    ids: Vec<ContactId>,
+    /// The last contact of the span read, `None` past the end.
+    last: Option<ContactId>,
     read: ReadForScoring,
 }
 
@@ -115,18 +116,19 @@ impl RescoreWalk {
             self.stats.discarded += 1;
         }
         let read_next = usable.is_some() || !tried;
-        let (ids, read) = match usable {
+        let (last, read) = match usable {
             Some(a) => {
                 self.stats.read_ahead += 1;
-                (a.ids, a.read)
+                (a.last, a.read)
             }
             None => {
-                let ids = tx.contact_ids_after(self.after, self.chunk).await?;
-                let read = read_chunk(tx, &active, self.after, &ids).await?;
-                (ids, read)
+                let last = tx.span_end(self.after, self.chunk).await?;
+                let read = read_chunk(tx, &active, self.after, last).await?;
+                (last, read)
             }
         };
-        let Some(last) = ids.last().copied() else { return Ok(None) };
+        let Some(last) = last else { return Ok(None) };
+        let contacts = read.inputs.len();
         if read_next {
             let (store, active, chunk) = (self.app.store.clone(), active.clone(), self.chunk);
             self.ahead = Some(Ahead::Reading(tokio::spawn(read_ahead(store, active, last, chunk))));
@@ -134,7 +136,7 @@ impl RescoreWalk {
         self.app.save_rescored(tx, &active, read, now).await?;
         self.after = Some(last);
         self.stats.chunks += 1;
-        Ok(Some((ids.len(), last)))
+        Ok(Some((contacts, last)))
     }
 
     /// Commits a chunk's transaction, remembering the commit as the walk's own.
@@ -168,20 +170,20 @@ async fn read_ahead(
     chunk: u32,
 ) -> Result<ReadAhead, AppError> {
     let (mut s, mark) = store.read_snapshot().await?;
-    let ids = s.contact_ids_after(Some(after), chunk).await?;
-    let read = read_chunk(&mut s, &active, Some(after), &ids).await?;
-    Ok(ReadAhead { mark, version: active.version, ids, read })
+    let last = s.span_end(Some(after), chunk).await?;
+    let read = read_chunk(&mut s, &active, Some(after), last).await?;
+    Ok(ReadAhead { mark, version: active.version, last, read })
 }
 
-/// Reads a chunk, the contacts after `after` up to the last of `ids`, as a span of ids. A
-/// contact created inside the span since `ids` were listed is read (and rescored) with them.
+/// Reads a chunk: the contacts after `after` up to `last`, as a span of ids (a contact created
+/// inside the span since its end was found is read, and rescored, with the others).
 async fn read_chunk(
     s: &mut Session,
     active: &ActiveRules,
     after: Option<ContactId>,
-    ids: &[ContactId],
+    last: Option<ContactId>,
 ) -> Result<ReadForScoring, AppError> {
-    let Some(&last) = ids.last() else { return Ok(ReadForScoring::default()) };
+    let Some(last) = last else { return Ok(ReadForScoring::default()) };
     read_for_scoring(s, active, ContactSet::Span { after, last }, &HashMap::new()).await
 }
 

@@ -13,7 +13,7 @@ use leadgate_core::qualification::{Answer, Checklist, ChecklistItem, Criterion};
 use leadgate_core::scoring::ScoreSummary;
 use uuid::Uuid;
 
-use crate::driver::{Arg, Session, args};
+use crate::driver::{Arg, Columns, Gather, Session, args};
 use crate::error::StoreError;
 
 /// A stored version of the scoring rules.
@@ -100,6 +100,31 @@ pub struct ScoreUpdate {
     pub stage: Option<LifecycleStage>,
     /// The engagement ledger to store (binary).
     pub ledger: Vec<u8>,
+}
+
+/// What scoring reads of a contact besides the contact itself.
+struct ScoringExtras {
+    sales_accepted: bool,
+    stage_set_by_user: bool,
+    recycle_until: Option<Timestamp>,
+    ledger: Option<Vec<u8>>,
+}
+
+/// Contacts read for scoring, in the order read, each with its [`ScoringExtras`].
+struct ScoringContacts(Vec<(Contact, ScoringExtras)>);
+
+impl Gather for ScoringContacts {
+    fn gather(&mut self, row: &impl Columns) -> Result<(), StoreError> {
+        let at = crate::contacts::CONTACT_COLUMNS;
+        let extras = ScoringExtras {
+            sales_accepted: row.opt_ts(at)?.is_some(),
+            stage_set_by_user: row.get(at + 1)?,
+            recycle_until: row.opt_ts(at + 2)?,
+            ledger: row.get(at + 3)?,
+        };
+        self.0.push((crate::contacts::from_row(row)?, extras));
+        Ok(())
+    }
 }
 
 impl Session {
@@ -208,21 +233,10 @@ impl Session {
     }
 
     async fn inputs(&mut self, set: ContactSet<'_>, ledger: &str) -> Result<Vec<ScoringInput>, StoreError> {
-        let mut contacts = Vec::new();
-        // Per contact: sales accepted, stage set by a person, recycled until, ledger.
-        type Extras = (bool, bool, Option<Timestamp>, Option<Vec<u8>>);
-        let mut extras: HashMap<ContactId, Extras> = HashMap::new();
-        let at = crate::contacts::CONTACT_COLUMNS;
         let extra = format!("sales_accepted_at, stage_set_by_user, recycle_until, {ledger}");
-        for (contact, r) in self.contacts_of(&extra, set).await? {
-            extras.insert(
-                contact.id,
-                (r.opt_ts(at)?.is_some(), r.get(at + 1)?, r.opt_ts(at + 2)?, r.get(at + 3)?),
-            );
-            contacts.push(contact);
-        }
+        let ScoringContacts(read) = self.contacts_gathered(&extra, set, ScoringContacts(Vec::new())).await?;
         let company_ids: Vec<CompanyId> = {
-            let mut v: Vec<CompanyId> = contacts.iter().filter_map(|c| c.company_id).collect();
+            let mut v: Vec<CompanyId> = read.iter().filter_map(|(c, _)| c.company_id).collect();
             v.sort();
             v.dedup();
             v
@@ -234,11 +248,10 @@ impl Session {
             }
         }
         let mut checklists = self.checklists(set).await?;
-        Ok(contacts
+        Ok(read
             .into_iter()
-            .map(|contact| {
-                let (sales_accepted, stage_set_by_user, recycle_until, ledger) =
-                    extras.remove(&contact.id).unwrap_or((false, false, None, None));
+            .map(|(contact, extras)| {
+                let ScoringExtras { sales_accepted, stage_set_by_user, recycle_until, ledger } = extras;
                 ScoringInput {
                     company: contact.company_id.and_then(|id| companies.get(&id).cloned()),
                     ledger,
@@ -461,6 +474,26 @@ impl Session {
             }
         };
         rows.iter().map(|r| Ok(ContactId(r.get(0)?))).collect()
+    }
+
+    /// The last contact of the span of `size` contacts after `after` (from the first one when
+    /// `None`), in id order: the `size`-th one, or the very last when fewer are left; `None`
+    /// when none is. A walk asks only for where its next span ends, not for the ids in it.
+    pub async fn span_end(
+        &mut self,
+        after: Option<ContactId>,
+        size: u32,
+    ) -> Result<Option<ContactId>, StoreError> {
+        let (condition, values) = match after {
+            Some(a) => ("WHERE id > $1", args![a]),
+            None => ("", vec![]),
+        };
+        let offset = size.max(1) - 1;
+        let sql = format!(
+            "SELECT COALESCE((SELECT id FROM contacts {condition} ORDER BY id LIMIT 1 OFFSET {offset}), \
+             (SELECT id FROM contacts {condition} ORDER BY id DESC LIMIT 1))"
+        );
+        Ok(self.fetch_one(&sql, values).await?.get::<Option<Uuid>>(0)?.map(ContactId))
     }
 
     /// Ids of the contacts of a company.

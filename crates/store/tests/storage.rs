@@ -646,6 +646,12 @@ storage_tests! {
         // The database's own order of ids, which walks and spans follow.
         let ordered = s.contact_ids_after(None, 100).await.unwrap();
         assert_eq!(ordered.iter().copied().collect::<HashSet<_>>(), ids.iter().copied().collect::<HashSet<_>>());
+        // Where spans of three end: the third contact after the start, or the last one.
+        assert_eq!(s.span_end(None, 3).await.unwrap(), Some(ordered[2]));
+        assert_eq!(s.span_end(Some(ordered[2]), 3).await.unwrap(), Some(ordered[5]));
+        assert_eq!(s.span_end(Some(ordered[5]), 3).await.unwrap(), Some(ordered[6]), "fewer than three left");
+        assert_eq!(s.span_end(Some(ordered[6]), 3).await.unwrap(), None, "past the end");
+        assert_eq!(s.span_end(None, 100).await.unwrap(), Some(ordered[6]));
         for (after, last) in [(None, ordered[2]), (Some(ordered[2]), ordered[5]), (Some(ordered[5]), ordered[6])] {
             let span = ContactSet::Span { after, last };
             let first = after.map_or(0, |a| ordered.iter().position(|&id| id == a).unwrap() + 1);
