@@ -204,6 +204,8 @@ struct ProcStat {
     /// utime + stime, and cutime + cstime (children waited for), in clock ticks.
     own: u64,
     children: u64,
+    /// stime alone: time in the operating system's kernel on the process's behalf.
+    system: u64,
 }
 
 fn proc_stat(pid: u32) -> Option<ProcStat> {
@@ -211,7 +213,7 @@ fn proc_stat(pid: u32) -> Option<ProcStat> {
     // Fields after the command name, which is in parentheses and may hold spaces.
     let f: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
     let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
-    Some(ProcStat { ppid: n(1)? as u32, own: n(11)? + n(12)?, children: n(13)? + n(14)? })
+    Some(ProcStat { ppid: n(1)? as u32, own: n(11)? + n(12)?, children: n(13)? + n(14)?, system: n(12)? })
 }
 
 /// CPU seconds used so far by this process and by the PostgreSQL server under `postmaster`:
@@ -223,9 +225,11 @@ fn proc_stat(pid: u32) -> Option<ProcStat> {
 fn cpu_seconds(postmaster: Option<u32>, database: &str) -> Cpu {
     let ticks = |t: u64| t as f64 / 100.0;
     let ours = proc_stat(std::process::id()).map_or(0.0, |p| ticks(p.own));
-    let Some(pm) = postmaster else { return Cpu { ours, sessions: 0.0, background: 0.0 } };
+    let Some(pm) = postmaster else {
+        return Cpu { ours, sessions: 0.0, sessions_system: 0.0, background: 0.0 };
+    };
     let mut background = proc_stat(pm).map_or(0, |p| p.own + p.children);
-    let mut sessions = 0;
+    let (mut sessions, mut sessions_system) = (0, 0);
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
         if let Some(p) = proc_stat(pid).filter(|p| p.ppid == pm) {
@@ -233,18 +237,26 @@ fn cpu_seconds(postmaster: Option<u32>, database: &str) -> Cpu {
             let title = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             if title.split_whitespace().nth(2) == Some(database) {
                 sessions += p.own;
+                sessions_system += p.system;
             } else {
                 background += p.own;
             }
         }
     }
-    Cpu { ours, sessions: ticks(sessions), background: ticks(background) }
+    Cpu {
+        ours,
+        sessions: ticks(sessions),
+        sessions_system: ticks(sessions_system),
+        background: ticks(background),
+    }
 }
 
 #[derive(Clone, Copy)]
 struct Cpu {
     ours: f64,
     sessions: f64,
+    /// The sessions' time in the operating system (sockets, page cache, page faults).
+    sessions_system: f64,
     background: f64,
 }
 
@@ -254,6 +266,7 @@ impl std::ops::Sub for Cpu {
         Cpu {
             ours: self.ours - before.ours,
             sessions: self.sessions - before.sessions,
+            sessions_system: self.sessions_system - before.sessions_system,
             background: self.background - before.background,
         }
     }
@@ -387,7 +400,10 @@ async fn main() {
         assert_eq!(rescored, contacts);
         let used = cpu_seconds(postmaster, &database) - cpu_before;
         let cpu = match postmaster {
-            Some(_) => format!("{:.1} / {:.1} + {:.1}", used.ours, used.sessions, used.background),
+            Some(_) => format!(
+                "{:.1} / {:.1} (system {:.1}) + {:.1}",
+                used.ours, used.sessions, used.sessions_system, used.background
+            ),
             None => format!("{:.1} / —", used.ours),
         };
 
