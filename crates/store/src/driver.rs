@@ -581,28 +581,52 @@ impl Session {
         Ok(rows)
     }
 
-    /// Runs a query and decodes each row with `D`. On SQLite the rows are decoded where the
-    /// statement runs, reading text and blobs in place: a long result (a chunk's timelines) is
-    /// not first copied into owned values.
+    /// Runs a query and hands each row to `into` as it is read. On SQLite the rows are decoded
+    /// where the statement runs, reading text and blobs in place: a long result (a chunk's
+    /// timelines) is not first copied into owned values.
     pub async fn fetch_gathered<G: Gather>(
         &mut self,
         sql: &str,
         args: Vec<Arg>,
         into: G,
     ) -> Result<G, StoreError> {
+        self.gathered(sql, args, into, false).await
+    }
+
+    /// [`Session::fetch_gathered`] for a long result (a rescore chunk's contacts or events): on
+    /// PostgreSQL the query runs as a binary COPY when its parameters allow it
+    /// (`copy_statement`), its fields read in place. Not for short reads: a COPY is planned
+    /// each time, where a prepared statement's plan is kept. `sql` must not hold `$` outside
+    /// placeholders and quotes.
+    pub async fn fetch_gathered_in_bulk<G: Gather>(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+        into: G,
+    ) -> Result<G, StoreError> {
+        self.gathered(sql, args, into, true).await
+    }
+
+    async fn gathered<G: Gather>(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+        into: G,
+        bulk: bool,
+    ) -> Result<G, StoreError> {
+        let copy = if bulk { copy_statement(sql, &args) } else { None };
         match &mut self.conn {
             Conn::Sqlite(c) => {
                 let (sql, args) = positional(sql, args);
                 c.run_gathered(sql, args, into).await
             }
             // Gathered as the rows arrive, each dropped at once: a chunk's hundred thousand events
-            // are never held twice, as raw rows and as values. Read with a binary COPY when the
-            // values can be written into the statement (see `copy_statement`).
-            Conn::PostgresTx(c) => match copy_statement(sql, &args) {
+            // are never held twice, as raw rows and as values.
+            Conn::PostgresTx(c) => match copy {
                 Some(copy) => gather_pg_copy(c.copy_out_raw(&copy).await?, into).await,
                 None => gather_pg_stream(pg_query(sql, args).fetch(&mut **c), into).await,
             },
-            Conn::PostgresPlain(c) => match copy_statement(sql, &args) {
+            Conn::PostgresPlain(c) => match copy {
                 Some(copy) => gather_pg_copy(c.copy_out_raw(&copy).await?, into).await,
                 None => gather_pg_stream(pg_query(sql, args).fetch(&mut **c), into).await,
             },

@@ -39,6 +39,12 @@ pub enum ContactSet<'a> {
 }
 
 impl ContactSet<'_> {
+    /// Whether reading this set's rows is a long read (a span: a rescore chunk), worth
+    /// [`Session::fetch_gathered_in_bulk`].
+    pub(crate) fn is_bulk(&self) -> bool {
+        matches!(self, ContactSet::Span { .. })
+    }
+
     /// The conditions on `column` that select these contacts, each with the values it binds
     /// from `$1`: one per few hundred ids, a single one for a span.
     pub(crate) fn conditions(&self, column: &str) -> Vec<(String, Vec<Arg>)> {
