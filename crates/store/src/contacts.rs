@@ -214,11 +214,7 @@ impl Session {
                 "SELECT {COLUMNS}, {extra} FROM contacts LEFT JOIN contact_scores \
                  ON contact_scores.contact_id = contacts.id AND {scores_condition} WHERE {condition}"
             );
-            into = if set.is_bulk() {
-                self.fetch_gathered_in_bulk(&sql, values, into).await?
-            } else {
-                self.fetch_gathered(&sql, values, into).await?
-            };
+            into = self.fetch_gathered(&sql, values, into, set.is_bulk()).await?;
         }
         Ok(into)
     }

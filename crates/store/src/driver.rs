@@ -583,31 +583,12 @@ impl Session {
 
     /// Runs a query and hands each row to `into` as it is read. On SQLite the rows are decoded
     /// where the statement runs, reading text and blobs in place: a long result (a chunk's
-    /// timelines) is not first copied into owned values.
+    /// timelines) is not first copied into owned values. With `bulk` (a long read: a rescore
+    /// chunk's contacts or events), PostgreSQL runs the query as a binary COPY when its
+    /// parameters allow it (`copy_statement`), its fields read in place; short reads keep
+    /// prepared statements, whose plans are kept where a COPY is planned each time. `sql` must
+    /// not hold `$` outside placeholders and quotes.
     pub async fn fetch_gathered<G: Gather>(
-        &mut self,
-        sql: &str,
-        args: Vec<Arg>,
-        into: G,
-    ) -> Result<G, StoreError> {
-        self.gathered(sql, args, into, false).await
-    }
-
-    /// [`Session::fetch_gathered`] for a long result (a rescore chunk's contacts or events): on
-    /// PostgreSQL the query runs as a binary COPY when its parameters allow it
-    /// (`copy_statement`), its fields read in place. Not for short reads: a COPY is planned
-    /// each time, where a prepared statement's plan is kept. `sql` must not hold `$` outside
-    /// placeholders and quotes.
-    pub async fn fetch_gathered_in_bulk<G: Gather>(
-        &mut self,
-        sql: &str,
-        args: Vec<Arg>,
-        into: G,
-    ) -> Result<G, StoreError> {
-        self.gathered(sql, args, into, true).await
-    }
-
-    async fn gathered<G: Gather>(
         &mut self,
         sql: &str,
         args: Vec<Arg>,

@@ -182,11 +182,7 @@ impl Session {
             // disk (beyond `work_mem`) and plan parallel workers for it, several times slower.
             let sql = format!("SELECT {columns} FROM events WHERE {condition}");
             let gather = Timelines { read: HashMap::new(), keys: needs.properties.clone() };
-            let Timelines { read, .. } = if set.is_bulk() {
-                self.fetch_gathered_in_bulk(&sql, values, gather).await?
-            } else {
-                self.fetch_gathered(&sql, values, gather).await?
-            };
+            let Timelines { read, .. } = self.fetch_gathered(&sql, values, gather, set.is_bulk()).await?;
             if out.is_empty() {
                 out = read;
             } else {

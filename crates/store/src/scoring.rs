@@ -40,7 +40,7 @@ pub enum ContactSet<'a> {
 
 impl ContactSet<'_> {
     /// Whether reading this set's rows is a long read (a span: a rescore chunk), worth
-    /// [`Session::fetch_gathered_in_bulk`].
+    /// a bulk [`Session::fetch_gathered`].
     pub(crate) fn is_bulk(&self) -> bool {
         matches!(self, ContactSet::Span { .. })
     }
