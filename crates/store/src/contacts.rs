@@ -13,10 +13,19 @@ use leadgate_core::scoring::{FitGrade, Points, ScoreSummary, Temperature};
 use uuid::Uuid;
 
 use crate::cursor::{Cursor, Page};
-use crate::driver::{Arg, Columns, Gather, Row, Session, Where, args, like_pattern};
+use crate::driver::{Arg, Columns, Row, Session, Where, args, like_pattern};
 use crate::error::StoreError;
-use crate::scoring::ContactSet;
 
+/// The columns of `contacts` itself, in the order [`from_row`] reads them (a contact's score
+/// follows them in [`COLUMNS`]).
+pub(crate) const OWN_COLUMNS: &str = "id, email, first_name, last_name, phone, job_title, company_id, country, \
+    city, external_id, lifecycle_stage, source, campaign, last_touch_source, last_touch_campaign, do_not_email, \
+    do_not_call, custom, created_at, updated_at";
+
+/// How many columns [`OWN_COLUMNS`] reads.
+pub(crate) const OWN_COLUMN_COUNT: usize = 20;
+
+/// A contact's own columns, then its score's ([`crate::scoring::SCORE_COLUMNS`]).
 const COLUMNS: &str = "id, email, first_name, last_name, phone, job_title, company_id, country, city, \
     external_id, lifecycle_stage, source, campaign, last_touch_source, last_touch_campaign, do_not_email, \
     do_not_call, custom, created_at, updated_at, fit_points, fit_grade, engagement, temperature, \
@@ -41,6 +50,11 @@ pub(crate) const CONTACTS_SCORED: &str =
     "contacts LEFT JOIN contact_scores ON contact_scores.contact_id = contacts.id";
 
 pub(crate) fn from_row(row: &impl Columns) -> Result<Contact, StoreError> {
+    from_own_row(row, score_from_row(row, OWN_COLUMN_COUNT)?)
+}
+
+/// A contact from its [`OWN_COLUMNS`] (the first of `row`), with a score read elsewhere.
+pub(crate) fn from_own_row(row: &impl Columns, score: Option<ScoreSummary>) -> Result<Contact, StoreError> {
     let email: Option<String> = row.get(1)?;
     let stage: String = row.get(10)?;
     Ok(Contact {
@@ -69,11 +83,13 @@ pub(crate) fn from_row(row: &impl Columns) -> Result<Contact, StoreError> {
         custom: row.json_object(17)?,
         created_at: row.ts(18)?,
         updated_at: row.ts(19)?,
-        score: score_from_row(row, 20)?,
+        score,
     })
 }
 
-fn score_from_row(row: &impl Columns, at: usize) -> Result<Option<ScoreSummary>, StoreError> {
+/// The score read from [`crate::scoring::SCORE_COLUMNS`] starting at column `at` (`None` for a
+/// contact not scored yet).
+pub(crate) fn score_from_row(row: &impl Columns, at: usize) -> Result<Option<ScoreSummary>, StoreError> {
     let Some(scored_at) = row.opt_ts(at + 7)? else { return Ok(None) };
     let grade: String = row.get(at + 1)?;
     let temperature: String = row.get(at + 3)?;
@@ -193,30 +209,6 @@ impl Session {
             "SELECT {COLUMNS}, {extra} FROM {CONTACTS_SCORED} WHERE {key_column} IN ({placeholders})"
         );
         self.fetch_all(&sql, values).await?.into_iter().map(|r| Ok((from_row(&r)?, r))).collect()
-    }
-
-    /// The contacts of `set` with the values of the `extra` columns, each row given to `into`
-    /// (the extra values start at column [`CONTACT_COLUMNS`]; [`from_row`] reads the contact).
-    /// The set bounds the scores joined too, so PostgreSQL reads a span's two ranges once and
-    /// joins them, instead of looking up each contact's scores: 57 → 22–31 ms per 10,000
-    /// contacts, measured at 1M.
-    pub(crate) async fn contacts_gathered<G: Gather>(
-        &mut self,
-        extra: &str,
-        set: ContactSet<'_>,
-        mut into: G,
-    ) -> Result<G, StoreError> {
-        let scores = set.conditions("contact_scores.contact_id");
-        for ((condition, values), (scores_condition, _)) in
-            set.conditions("contacts.id").into_iter().zip(scores)
-        {
-            let sql = format!(
-                "SELECT {COLUMNS}, {extra} FROM contacts LEFT JOIN contact_scores \
-                 ON contact_scores.contact_id = contacts.id AND {scores_condition} WHERE {condition}"
-            );
-            into = self.fetch_gathered(&sql, values, into, set.is_bulk()).await?;
-        }
-        Ok(into)
     }
 
     /// Finds a contact by e-mail, case-insensitively.
@@ -403,5 +395,7 @@ mod tests {
     #[test]
     fn the_column_count_matches_the_column_list() {
         assert_eq!(super::COLUMNS.split(',').count(), super::CONTACT_COLUMNS);
+        assert_eq!(super::OWN_COLUMNS.split(',').count(), super::OWN_COLUMN_COUNT);
+        assert_eq!(super::COLUMNS, format!("{}, {}", super::OWN_COLUMNS, crate::scoring::SCORE_COLUMNS));
     }
 }

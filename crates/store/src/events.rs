@@ -174,23 +174,12 @@ impl Session {
         set: ContactSet<'_>,
         needs: &EventNeeds,
     ) -> Result<HashMap<ContactId, Vec<Event>>, StoreError> {
-        let mut out: HashMap<ContactId, Vec<Event>> = HashMap::new();
-        let columns = columns_for(needs);
-        for (condition, values) in set.conditions("contact_id") {
-            // No ORDER BY: each timeline is put in order below, a few events at a time. Asking
-            // the database to sort a span's hundred thousand rows made PostgreSQL sort them on
-            // disk (beyond `work_mem`) and plan parallel workers for it, several times slower.
-            let sql = format!("SELECT {columns} FROM events WHERE {condition}");
-            let gather = Timelines { read: HashMap::new(), keys: needs.properties.clone() };
-            let Timelines { read, .. } = self.fetch_gathered(&sql, values, gather, set.is_bulk()).await?;
-            if out.is_empty() {
-                out = read;
-            } else {
-                for (contact, events) in read {
-                    out.entry(contact).or_default().extend(events);
-                }
-            }
-        }
+        // No ORDER BY: each timeline is put in order below, a few events at a time. Asking the
+        // database to sort a span's hundred thousand rows made PostgreSQL sort them on disk
+        // (beyond `work_mem`) and plan parallel workers for it, several times slower.
+        let select = format!("SELECT {} FROM events", columns_for(needs));
+        let gather = Timelines { read: HashMap::new(), keys: needs.properties.clone() };
+        let Timelines { read: mut out, .. } = self.gathered_for(&select, "contact_id", set, gather).await?;
         for timeline in out.values_mut() {
             // Stable and linear on a sorted list: SQLite reads its clustered timelines in order.
             timeline.sort_by_key(|e| (e.occurred_at, e.id));

@@ -66,6 +66,25 @@ impl ContactSet<'_> {
     }
 }
 
+impl Session {
+    /// Runs `select` (a query on one table, without its WHERE) for the contacts of `set`, whose
+    /// id is in `column`, giving every row to `into`.
+    pub(crate) async fn gathered_for<G: Gather>(
+        &mut self,
+        select: &str,
+        column: &str,
+        set: ContactSet<'_>,
+        mut into: G,
+    ) -> Result<G, StoreError> {
+        for (condition, values) in set.conditions(column) {
+            into = self
+                .fetch_gathered(&format!("{select} WHERE {condition}"), values, into, set.is_bulk())
+                .await?;
+        }
+        Ok(into)
+    }
+}
+
 /// Everything scoring reads about one contact.
 #[derive(Debug, Clone)]
 pub struct ScoringInput {
@@ -108,6 +127,24 @@ pub struct ScoreUpdate {
     pub ledger: Vec<u8>,
 }
 
+/// What scoring reads of a contact's `contact_scores` row.
+#[derive(Default)]
+struct StoredScore {
+    summary: Option<ScoreSummary>,
+    ledger: Option<Vec<u8>>,
+}
+
+/// Stored scores by contact, read before the contacts they go with.
+struct StoredScores(HashMap<ContactId, StoredScore>);
+
+impl Gather for StoredScores {
+    fn gather(&mut self, row: &impl Columns) -> Result<(), StoreError> {
+        let summary = crate::contacts::score_from_row(row, 1)?;
+        self.0.insert(ContactId(row.get(0)?), StoredScore { summary, ledger: row.get(9)? });
+        Ok(())
+    }
+}
+
 /// What scoring reads of a contact besides the contact itself.
 struct ScoringExtras {
     sales_accepted: bool,
@@ -116,19 +153,24 @@ struct ScoringExtras {
     ledger: Option<Vec<u8>>,
 }
 
-/// Contacts read for scoring, in the order read, each with its [`ScoringExtras`].
-struct ScoringContacts(Vec<(Contact, ScoringExtras)>);
+/// Contacts read for scoring, in the order read, each with its [`ScoringExtras`] and the stored
+/// score read beforehand (a contact whose scores row went missing is read unscored).
+struct ScoringContacts {
+    read: Vec<(Contact, ScoringExtras)>,
+    scores: HashMap<ContactId, StoredScore>,
+}
 
 impl Gather for ScoringContacts {
     fn gather(&mut self, row: &impl Columns) -> Result<(), StoreError> {
-        let at = crate::contacts::CONTACT_COLUMNS;
+        let at = crate::contacts::OWN_COLUMN_COUNT;
+        let stored = self.scores.remove(&ContactId(row.get(0)?)).unwrap_or_default();
         let extras = ScoringExtras {
             sales_accepted: row.opt_ts(at)?.is_some(),
             stage_set_by_user: row.get(at + 1)?,
             recycle_until: row.opt_ts(at + 2)?,
-            ledger: row.get(at + 3)?,
+            ledger: stored.ledger,
         };
-        self.0.push((crate::contacts::from_row(row)?, extras));
+        self.read.push((crate::contacts::from_own_row(row, stored.summary)?, extras));
         Ok(())
     }
 }
@@ -234,13 +276,28 @@ impl Session {
         set: ContactSet<'_>,
         ledgers_of: i64,
     ) -> Result<Vec<ScoringInput>, StoreError> {
-        let ledger = format!("CASE WHEN contact_scores.rules_version = {ledgers_of} THEN ledger END");
+        let ledger = format!("CASE WHEN rules_version = {ledgers_of} THEN ledger END");
         self.inputs(set, &ledger).await
     }
 
+    /// Contacts and their scores are read from their two tables apart, each a plain scan of one
+    /// range of its primary key, and put together here. Why not a join: PostgreSQL estimates
+    /// the rows of a range of UUIDs from a histogram it cannot interpolate in, and for some
+    /// spans it guessed one score row where there were 10,000, chose a nested loop over a
+    /// materialized scan and compared 50 million pairs: 4.9 s for a span that takes 40 ms
+    /// (found in a profile of a 1M rules change, BENCHMARKS.md "Full rescore"). Which spans
+    /// met that plan changed with each ANALYZE, so a rules change took 25 s in one run and 50 s
+    /// in the next. Two one-table reads have no such plan to fall into.
     async fn inputs(&mut self, set: ContactSet<'_>, ledger: &str) -> Result<Vec<ScoringInput>, StoreError> {
-        let extra = format!("sales_accepted_at, stage_set_by_user, recycle_until, {ledger}");
-        let ScoringContacts(read) = self.contacts_gathered(&extra, set, ScoringContacts(Vec::new())).await?;
+        let select = format!("SELECT contact_id, {SCORE_COLUMNS}, {ledger} FROM contact_scores");
+        let StoredScores(scores) =
+            self.gathered_for(&select, "contact_id", set, StoredScores(HashMap::new())).await?;
+        let select = format!(
+            "SELECT {}, sales_accepted_at, stage_set_by_user, recycle_until FROM contacts",
+            crate::contacts::OWN_COLUMNS
+        );
+        let ScoringContacts { read, .. } =
+            self.gathered_for(&select, "id", set, ScoringContacts { read: Vec::new(), scores }).await?;
         let company_ids: Vec<CompanyId> = {
             let mut v: Vec<CompanyId> = read.iter().filter_map(|(c, _)| c.company_id).collect();
             v.sort();
