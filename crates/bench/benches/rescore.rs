@@ -8,7 +8,8 @@
 //!
 //! Environment: BENCH_CONTACTS (default 1000000), BENCH_EVENTS_PER_CONTACT (default 10),
 //! BENCH_BACKENDS (default "sqlite,postgres"; PostgreSQL needs LEADGATE_TEST_POSTGRES_URL, which
-//! `bench/rescore.sh` sets with a throwaway server).
+//! `bench/rescore.sh` sets with a throwaway server), BENCH_RULES_CHANGES (default 1: timed rules
+//! changes in a row on the same data, a row each).
 
 // The allocator the `leadgate` binary uses, so the figures are the product's.
 #[global_allocator]
@@ -327,6 +328,7 @@ async fn main() {
     let contacts = env_usize("BENCH_CONTACTS", 1_000_000);
     let per_contact = env_usize("BENCH_EVENTS_PER_CONTACT", 10);
     let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let rules_changes = env_usize("BENCH_RULES_CHANGES", 1).max(1);
     let now = Timestamp::now();
     let mut rows = Vec::new();
     let mut latency_rows = Vec::new();
@@ -370,59 +372,71 @@ async fn main() {
         let rescored = app.rescore_all(&mut ()).await.unwrap() as usize;
         let first = started.elapsed();
         assert_eq!(rescored, contacts);
-        let mut tx = store.begin().await.unwrap();
-        let current = tx.latest_rules().await.unwrap().expect("default rules stored");
-        tx.insert_rules(&current.document, Some("bench: rules change"), None, now).await.unwrap();
-        tx.commit().await.unwrap();
-        // The measured pass starts from a settled database, as pgbench starts each run after a
-        // VACUUM: the first scoring left a million dead row versions and a WAL's worth of dirty
-        // pages, and PostgreSQL's background clean-up of them (autovacuum, checkpoints) fell
-        // inside the timed pass in some runs and not in others (server log: a 15 s vacuum of
-        // contacts in a run whose server CPU was twice the usual). The clean-up of the pass's
-        // own dead rows still runs, and counts, when autovacuum reaches it.
-        if let StoreConfig::Postgres { url } = &config {
-            for statement in ["VACUUM (ANALYZE)", "CHECKPOINT"] {
-                let status =
-                    std::process::Command::new("psql").args([url, "-qc", statement]).status().unwrap();
-                assert!(status.success(), "{statement}");
+        // Several rules changes on the same data (BENCH_RULES_CHANGES) show how much a pass
+        // varies on this shared machine with nothing changed but the run.
+        let mut changes = Vec::new();
+        for _ in 0..rules_changes {
+            let mut tx = store.begin().await.unwrap();
+            let current = tx.latest_rules().await.unwrap().expect("default rules stored");
+            tx.insert_rules(&current.document, Some("bench: rules change"), None, now).await.unwrap();
+            tx.commit().await.unwrap();
+            // The measured pass starts from a settled database, as pgbench starts each run after a
+            // VACUUM: the first scoring left a million dead row versions and a WAL's worth of dirty
+            // pages, and PostgreSQL's background clean-up of them (autovacuum, checkpoints) fell
+            // inside the timed pass in some runs and not in others (server log: a 15 s vacuum of
+            // contacts in a run whose server CPU was twice the usual). The clean-up of the pass's
+            // own dead rows still runs, and counts, when autovacuum reaches it.
+            if let StoreConfig::Postgres { url } = &config {
+                for statement in ["VACUUM (ANALYZE)", "CHECKPOINT"] {
+                    let status =
+                        std::process::Command::new("psql").args([url, "-qc", statement]).status().unwrap();
+                    assert!(status.success(), "{statement}");
+                }
             }
-        }
-        eprintln!("{backend}: full rescore after a rules change…");
-        let postmaster = postmaster_of(&store).await;
-        let database = match &config {
-            StoreConfig::Postgres { url } => url.rsplit_once('/').map_or("", |(_, name)| name).to_string(),
-            _ => String::new(),
-        };
-        let cpu_before = cpu_seconds(postmaster, &database);
-        let started = Instant::now();
-        let rescored = app.rescore_all(&mut ()).await.unwrap() as usize;
-        let end_to_end = started.elapsed();
-        assert_eq!(rescored, contacts);
-        let used = cpu_seconds(postmaster, &database) - cpu_before;
-        let cpu = match postmaster {
-            Some(_) => format!(
-                "{:.1} / {:.1} (system {:.1}) + {:.1}",
-                used.ours, used.sessions, used.sessions_system, used.background
-            ),
-            None => format!("{:.1} / —", used.ours),
-        };
+            eprintln!("{backend}: full rescore after a rules change…");
+            let postmaster = postmaster_of(&store).await;
+            let database = match &config {
+                StoreConfig::Postgres { url } => {
+                    url.rsplit_once('/').map_or("", |(_, name)| name).to_string()
+                }
+                _ => String::new(),
+            };
+            let cpu_before = cpu_seconds(postmaster, &database);
+            let started = Instant::now();
+            let rescored = app.rescore_all(&mut ()).await.unwrap() as usize;
+            let end_to_end = started.elapsed();
+            assert_eq!(rescored, contacts);
+            let used = cpu_seconds(postmaster, &database) - cpu_before;
+            let cpu = match postmaster {
+                Some(_) => format!(
+                    "{:.1} / {:.1} (system {:.1}) + {:.1}",
+                    used.ours, used.sessions, used.sessions_system, used.background
+                ),
+                None => format!("{:.1} / —", used.ours),
+            };
 
+            changes.push((end_to_end, cpu));
+        }
         let mut s = store.read().await.unwrap();
         let active = app.active_rules(&mut s).await.unwrap();
         drop(s);
         let (n, kernel) = in_memory(&store, &active, now).await;
         assert_eq!(n, contacts);
-        rows.push(vec![
-            backend.to_string(),
-            thousands(contacts as u64),
-            thousands((contacts * per_contact) as u64),
-            format!("{:.1}", first.as_secs_f64()),
-            format!("{:.1}", end_to_end.as_secs_f64()),
-            rate(contacts, end_to_end),
-            rate(contacts, kernel),
-            format!("{:.1}x", end_to_end.as_secs_f64() / kernel.as_secs_f64()),
-            cpu,
-        ]);
+        for (pass, (end_to_end, cpu)) in changes.into_iter().enumerate() {
+            let label =
+                if rules_changes > 1 { format!("{backend} #{}", pass + 1) } else { backend.to_string() };
+            rows.push(vec![
+                label,
+                thousands(contacts as u64),
+                thousands((contacts * per_contact) as u64),
+                format!("{:.1}", first.as_secs_f64()),
+                format!("{:.1}", end_to_end.as_secs_f64()),
+                rate(contacts, end_to_end),
+                rate(contacts, kernel),
+                format!("{:.1}x", end_to_end.as_secs_f64() / kernel.as_secs_f64()),
+                cpu,
+            ]);
+        }
         let (p50, p99, base50, base99) = event_latency(&app, &store, now).await;
         let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
         latency_rows.push(vec![backend.to_string(), ms(p50), ms(p99), ms(base50), ms(base99)]);
