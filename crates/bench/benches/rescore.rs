@@ -374,6 +374,11 @@ async fn main() {
         assert_eq!(rescored, contacts);
         // Several rules changes on the same data (BENCH_RULES_CHANGES) show how much a pass
         // varies on this shared machine with nothing changed but the run.
+        let postmaster = postmaster_of(&store).await;
+        let database = match &config {
+            StoreConfig::Postgres { url } => url.rsplit_once('/').map_or("", |(_, name)| name).to_string(),
+            _ => String::new(),
+        };
         let mut changes = Vec::new();
         for _ in 0..rules_changes {
             let mut tx = store.begin().await.unwrap();
@@ -394,13 +399,6 @@ async fn main() {
                 }
             }
             eprintln!("{backend}: full rescore after a rules change…");
-            let postmaster = postmaster_of(&store).await;
-            let database = match &config {
-                StoreConfig::Postgres { url } => {
-                    url.rsplit_once('/').map_or("", |(_, name)| name).to_string()
-                }
-                _ => String::new(),
-            };
             let cpu_before = cpu_seconds(postmaster, &database);
             let started = Instant::now();
             let rescored = app.rescore_all(&mut ()).await.unwrap() as usize;
@@ -414,7 +412,6 @@ async fn main() {
                 ),
                 None => format!("{:.1} / —", used.ours),
             };
-
             changes.push((end_to_end, cpu));
         }
         let mut s = store.read().await.unwrap();
