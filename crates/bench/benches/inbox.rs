@@ -1,9 +1,12 @@
-//! The web UI's lead inbox over BENCH_CONTACTS (default 1,000,000) contacts on SQLite: server
+//! The web UI's lead inbox over BENCH_CONTACTS (default 1,000,000) contacts: server
 //! time of one page (`App::inbox`, 51 rows: a page and the "next" probe) for every filter the
 //! page offers (open leads only, as the page's default), p50 and p95 over BENCH_RUNS (default 30)
 //! runs each, beside the floor of reading 51 contact rows by primary key in the same run.
 //!
 //!     cargo bench -p leadgate-bench --bench inbox
+//!
+//! BENCH_BACKENDS: `sqlite` (default), `postgres` or both, comma-separated; PostgreSQL needs
+//! LEADGATE_TEST_POSTGRES_URL (a server from `scripts/throwaway-postgres`).
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -13,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use leadgate_app::{App, ManualClock};
-use leadgate_bench::{Rng, print_table, temp_dir, thousands};
+use leadgate_bench::{BenchDb, Rng, print_table, thousands};
+use leadgate_store::Store;
 use leadgate_store::driver::Arg;
 use leadgate_store::web::InboxFilter;
-use leadgate_store::{Store, StoreConfig};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -162,19 +165,35 @@ fn ms(d: Duration) -> String {
 async fn main() {
     let n = env_usize("BENCH_CONTACTS", 1_000_000);
     let runs = env_usize("BENCH_RUNS", 30);
+    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite".into());
+    for backend in backends.split(',') {
+        inbox_on(backend, n, runs).await;
+    }
+}
+
+async fn inbox_on(backend: &str, n: usize, runs: usize) {
     let now: Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
-    let dir = temp_dir("inbox");
-    let store = Store::open(&StoreConfig::Sqlite { path: dir.join("leadgate.sqlite3") }, now).await.unwrap();
+    let db = BenchDb::create(backend, "inbox");
+    let store = Store::open(&db.config, now).await.unwrap();
     let app = App::new(store.clone(), Arc::new(ManualClock::new(now)));
     app.bootstrap_admin("bench@bench.example", Some(leadgate_bench::BENCH_KEY)).await.unwrap();
     let principal = app.authenticate(leadgate_bench::BENCH_KEY).await.unwrap();
     let started = Instant::now();
     let rep = generate(&store, n, now).await;
-    eprintln!("generated {} contacts in {:.1} s", thousands(n as u64), started.elapsed().as_secs_f64());
-    {
-        let mut s = store.begin().await.unwrap();
-        s.execute("ANALYZE", vec![]).await.unwrap();
-        s.commit().await.unwrap();
+    eprintln!(
+        "{backend}: generated {} contacts in {:.1} s",
+        thousands(n as u64),
+        started.elapsed().as_secs_f64()
+    );
+    match backend {
+        // VACUUM outside a transaction also sets the visibility map PostgreSQL's index-only
+        // scans rely on, as autovacuum would after a load.
+        "postgres" => db.psql("VACUUM (ANALYZE)"),
+        _ => {
+            let mut s = store.begin().await.unwrap();
+            s.execute("ANALYZE", vec![]).await.unwrap();
+            s.commit().await.unwrap();
+        }
     }
 
     let cases: Vec<(&str, InboxFilter, u32)> = vec![
@@ -249,8 +268,8 @@ async fn main() {
         ms(percentile(times.clone(), 0.5)),
         ms(percentile(times, 0.95)),
     ]);
-    println!("\nLead inbox on SQLite, {} contacts, {runs} runs per filter\n", thousands(n as u64));
+    println!("\nLead inbox on {backend}, {} contacts, {runs} runs per filter\n", thousands(n as u64));
     print_table(&["filter", "rows", "p50 ms", "p95 ms"], &rows);
     store.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    db.drop_database();
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use leadgate_app::scoring::{ActiveRules, evaluate};
 use leadgate_app::{App, SystemClock};
-use leadgate_bench::{EVENT_MIX, Rng, print_table, rate, temp_dir, thousands};
+use leadgate_bench::{BenchDb, EVENT_MIX, Rng, print_table, rate, thousands};
 use leadgate_core::event::EventDraft;
 use leadgate_core::ids::ContactId;
 use leadgate_core::scoring::{Ledger, ScoringRules};
@@ -333,29 +333,8 @@ async fn main() {
     let mut rows = Vec::new();
     let mut latency_rows = Vec::new();
     for backend in backends.split(',') {
-        let (config, cleanup): (StoreConfig, Box<dyn FnOnce()>) = match backend {
-            "sqlite" => {
-                let dir = temp_dir("rescore");
-                let d = dir.clone();
-                (
-                    StoreConfig::Sqlite { path: dir.join("leadgate.sqlite3") },
-                    Box::new(move || drop(std::fs::remove_dir_all(d))),
-                )
-            }
-            "postgres" => {
-                let admin = std::env::var("LEADGATE_TEST_POSTGRES_URL")
-                    .expect("LEADGATE_TEST_POSTGRES_URL for the PostgreSQL run");
-                let name = format!("lg_bench_rescore_{}", std::process::id());
-                let status = std::process::Command::new("psql")
-                    .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
-                    .status()
-                    .unwrap();
-                assert!(status.success());
-                let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-                (StoreConfig::Postgres { url }, Box::new(|| {}))
-            }
-            other => panic!("unknown backend {other}"),
-        };
+        let db = BenchDb::create(backend, "rescore");
+        let config = db.config.clone();
         eprintln!("{backend}: generating {contacts} contacts with {per_contact} events each…");
         let store = Store::open(&config, now).await.unwrap();
         generate(&store, contacts, per_contact, now).await;
@@ -391,12 +370,8 @@ async fn main() {
             // inside the timed pass in some runs and not in others (server log: a 15 s vacuum of
             // contacts in a run whose server CPU was twice the usual). The clean-up of the pass's
             // own dead rows still runs, and counts, when autovacuum reaches it.
-            if let StoreConfig::Postgres { url } = &config {
-                for statement in ["VACUUM (ANALYZE)", "CHECKPOINT"] {
-                    let status =
-                        std::process::Command::new("psql").args([url, "-qc", statement]).status().unwrap();
-                    assert!(status.success(), "{statement}");
-                }
+            for statement in ["VACUUM (ANALYZE)", "CHECKPOINT"] {
+                db.psql(statement);
             }
             eprintln!("{backend}: full rescore after a rules change…");
             let cpu_before = cpu_seconds(postmaster, &database);
@@ -438,7 +413,7 @@ async fn main() {
         let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
         latency_rows.push(vec![backend.to_string(), ms(p50), ms(p99), ms(base50), ms(base99)]);
         store.close().await;
-        cleanup();
+        db.drop_database();
         let _ = ScoringRules::default_b2b();
     }
     println!(

@@ -102,6 +102,57 @@ impl BenchServer {
     }
 }
 
+/// A throwaway database for one benchmark run: a SQLite file in a fresh directory, or a new
+/// database on the PostgreSQL server of LEADGATE_TEST_POSTGRES_URL (`bench/rescore.sh` and
+/// `scripts/throwaway-postgres` start one). [`BenchDb::drop_database`] removes it.
+pub struct BenchDb {
+    pub config: StoreConfig,
+    /// The SQLite directory, or the PostgreSQL server's URL and the database's name.
+    place: Result<std::path::PathBuf, (String, String)>,
+}
+
+impl BenchDb {
+    /// `backend` is `sqlite` or `postgres`; `tag` names the run's directory or database.
+    pub fn create(backend: &str, tag: &str) -> BenchDb {
+        match backend {
+            "sqlite" => {
+                let dir = temp_dir(tag);
+                BenchDb { config: StoreConfig::Sqlite { path: dir.join("leadgate.sqlite3") }, place: Ok(dir) }
+            }
+            "postgres" => {
+                let admin = std::env::var("LEADGATE_TEST_POSTGRES_URL")
+                    .expect("LEADGATE_TEST_POSTGRES_URL for the PostgreSQL run (scripts/throwaway-postgres)");
+                let name = format!("lg_bench_{tag}_{}", std::process::id());
+                psql(&admin, &format!("CREATE DATABASE {name}"));
+                let url =
+                    format!("{}/{name}", admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base));
+                BenchDb { config: StoreConfig::Postgres { url }, place: Err((admin, name)) }
+            }
+            other => panic!("unknown backend `{other}`: sqlite or postgres"),
+        }
+    }
+
+    /// Runs a statement outside the store (VACUUM cannot run in its transactions); PostgreSQL only.
+    pub fn psql(&self, statement: &str) {
+        if let StoreConfig::Postgres { url } = &self.config {
+            psql(url, statement);
+        }
+    }
+
+    /// Removes the database (close its store first).
+    pub fn drop_database(self) {
+        match self.place {
+            Ok(dir) => drop(std::fs::remove_dir_all(dir)),
+            Err((admin, name)) => psql(&admin, &format!("DROP DATABASE IF EXISTS {name}")),
+        }
+    }
+}
+
+fn psql(url: &str, statement: &str) {
+    let status = std::process::Command::new("psql").args([url, "-qc", statement]).status().expect("run psql");
+    assert!(status.success(), "psql: {statement}");
+}
+
 /// A fresh directory under the system temp dir.
 pub fn temp_dir(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("leadgate-bench-{tag}-{}", uuid::Uuid::now_v7().simple()));
