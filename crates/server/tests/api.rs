@@ -1569,6 +1569,15 @@ api_tests! {
         assert_eq!(order[0], "hot2", "among hot leads, the most engaged first: {order:?}");
         let page2 = t.app.inbox(&principal, &Default::default(), 2, 2).await.unwrap();
         assert_eq!(names(page2), ["warm", "cold"], "pages continue where the last stopped");
+        // Every page is its slice of the whole list, wherever it starts and ends across the
+        // temperatures (each temperature is read by its own query).
+        for offset in 0..6 {
+            for limit in 1..5 {
+                let page = names(t.app.inbox(&principal, &Default::default(), limit, offset).await.unwrap());
+                let (from, to) = ((offset as usize).min(4), ((offset + limit) as usize).min(4));
+                assert_eq!(page, order[from..to], "limit {limit}, offset {offset}");
+            }
+        }
         let hot = leadgate_store::web::InboxFilter { temperature: Some("hot".into()), ..Default::default() };
         assert_eq!(names(t.app.inbox(&principal, &hot, 50, 0).await.unwrap()), ["hot2", "hot"]);
         let text = leadgate_store::web::InboxFilter { text: Some("WARM@inbox".into()), ..Default::default() };

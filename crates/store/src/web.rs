@@ -225,50 +225,61 @@ impl Session {
             format!("WHERE {}", all.join(" AND "))
         };
         let searching = f.text.as_deref().is_some_and(|t| !t.trim().is_empty());
-        let sql = if f.temperature.is_some() && !searching {
-            // One temperature: one index range, walked backwards.
-            values.push(Arg::from(limit));
-            values.push(Arg::from(offset));
-            let (l, o) = (values.len() - 1, values.len());
-            format!(
-                "SELECT {columns} {from} {} ORDER BY s.engagement DESC, s.contact_id DESC LIMIT ${l} OFFSET ${o}",
-                and("1 = 1")
-            )
-        } else if searching {
-            // A text search finds its matches first (one scan of the search texts), then ranks
-            // those few in one pass rather than four.
-            values.push(Arg::from(limit));
-            values.push(Arg::from(offset));
-            let (l, o) = (values.len() - 1, values.len());
-            format!(
-                "SELECT {columns} {from} {} ORDER BY CASE s.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 \
-                 WHEN 'cold' THEN 2 ELSE 3 END, s.engagement DESC, s.contact_id DESC LIMIT ${l} OFFSET ${o}",
-                and("1 = 1")
-            )
-        } else {
-            // One branch per temperature, each a bounded scan of ix_contact_scores_inbox, instead of
-            // sorting every contact by a computed rank (measured: 85 ms → see BENCHMARKS.md).
-            values.push(Arg::from(limit + offset));
-            values.push(Arg::from(limit));
-            values.push(Arg::from(offset));
-            let (n, l, o) = (values.len() - 2, values.len() - 1, values.len());
-            let branch = |rank: u8, cond: &str| {
-                format!(
-                    "SELECT * FROM (SELECT {columns}, {rank} AS inbox_rank {from} {} \
-                     ORDER BY s.engagement DESC, s.contact_id DESC LIMIT ${n}) t{rank}",
-                    and(cond)
-                )
+        let order = "ORDER BY s.engagement DESC, s.contact_id DESC";
+        if f.temperature.is_some() || searching {
+            // One temperature: one index range, walked backwards. A text search finds its
+            // matches first (one scan of the search texts), then ranks those few in one pass.
+            let order = if searching {
+                "ORDER BY CASE s.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'cold' THEN 2 ELSE 3 END, \
+                 s.engagement DESC, s.contact_id DESC"
+            } else {
+                order
             };
-            format!(
-                "SELECT * FROM ({} UNION ALL {} UNION ALL {} UNION ALL {}) inbox \
-                 ORDER BY inbox_rank, engagement DESC, id DESC LIMIT ${l} OFFSET ${o}",
-                branch(0, "s.temperature = 'hot'"),
-                branch(1, "s.temperature = 'warm'"),
-                branch(2, "s.temperature = 'cold'"),
-                branch(3, "s.temperature IS NULL"),
-            )
-        };
-        self.fetch_all(&sql, values).await?.iter().map(inbox_row).collect()
+            values.extend([Arg::from(limit), Arg::from(offset)]);
+            let (l, o) = (values.len() - 1, values.len());
+            let sql = format!("SELECT {columns} {from} {} {order} LIMIT ${l} OFFSET ${o}", and("1 = 1"));
+            return self.fetch_all(&sql, values).await?.iter().map(inbox_row).collect();
+        }
+        // One temperature after the other, hottest first, each a bounded scan of
+        // ix_contact_scores_inbox, instead of sorting every contact by a computed rank (85 ms at
+        // 1M, see BENCHMARKS.md). A page that the hot leads fill never reads the warm ones: with
+        // a filter that keeps 1 % of contacts (a rep's own leads), each temperature costs a walk
+        // of thousands of rows, and a query of all four at once paid for every one. (Each query
+        // sees the data as of its start, as the pages of a list already do.)
+        let (mut limit, mut offset) = (limit, offset);
+        let mut page = Vec::new();
+        for temperature in [
+            "s.temperature = 'hot'",
+            "s.temperature = 'warm'",
+            "s.temperature = 'cold'",
+            "s.temperature IS NULL",
+        ] {
+            if limit <= 0 {
+                break;
+            }
+            let mut args = values.clone();
+            args.extend([Arg::from(limit), Arg::from(offset)]);
+            let (l, o) = (args.len() - 1, args.len());
+            let sql = format!("SELECT {columns} {from} {} {order} LIMIT ${l} OFFSET ${o}", and(temperature));
+            let rows = self.fetch_all(&sql, args).await?;
+            if rows.is_empty() && offset > 0 {
+                // The offset ran past this temperature's leads: the next one skips the rest.
+                let mut args = values.clone();
+                args.push(Arg::from(offset));
+                let n = args.len();
+                let sql =
+                    format!("SELECT COUNT(*) FROM (SELECT 1 {from} {} LIMIT ${n}) skipped", and(temperature));
+                let skipped: i64 = self.fetch_one(&sql, args).await?.get(0)?;
+                offset -= skipped;
+                continue;
+            }
+            offset = 0;
+            limit -= rows.len() as i64;
+            for row in &rows {
+                page.push(inbox_row(row)?);
+            }
+        }
+        Ok(page)
     }
 }
 
