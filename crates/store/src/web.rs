@@ -225,50 +225,51 @@ impl Session {
             format!("WHERE {}", all.join(" AND "))
         };
         let searching = f.text.as_deref().is_some_and(|t| !t.trim().is_empty());
-        let order = "ORDER BY s.engagement DESC, s.contact_id DESC";
-        if f.temperature.is_some() || searching {
-            // One temperature: one index range, walked backwards. A text search finds its
-            // matches first (one scan of the search texts), then ranks those few in one pass.
-            let order = if searching {
-                "ORDER BY CASE s.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'cold' THEN 2 ELSE 3 END, \
-                 s.engagement DESC, s.contact_id DESC"
-            } else {
-                order
-            };
-            values.extend([Arg::from(limit), Arg::from(offset)]);
-            let (l, o) = (values.len() - 1, values.len());
-            let sql = format!("SELECT {columns} {from} {} {order} LIMIT ${l} OFFSET ${o}", and("1 = 1"));
-            return self.fetch_all(&sql, values).await?.iter().map(inbox_row).collect();
-        }
-        // One temperature after the other, hottest first, each a bounded scan of
-        // ix_contact_scores_inbox, instead of sorting every contact by a computed rank (85 ms at
-        // 1M, see BENCHMARKS.md). A page that the hot leads fill never reads the warm ones: with
-        // a filter that keeps 1 % of contacts (a rep's own leads), each temperature costs a walk
-        // of thousands of rows, and a query of all four at once paid for every one. (Each query
-        // sees the data as of its start, as the pages of a list already do.)
-        let (mut limit, mut offset) = (limit, offset);
-        let mut page = Vec::new();
-        for temperature in [
+        // Without a temperature chosen, one walk per temperature, hottest first, each a bounded
+        // scan of ix_contact_scores_inbox, instead of sorting every contact by a computed rank
+        // (85 ms at 1M, see BENCHMARKS.md); a page that the hot leads fill never reads the warm
+        // ones (with a filter that keeps 1 % of contacts, a rep's own leads, each walk is
+        // thousands of rows, and one query of all four paid for every one). A chosen temperature
+        // is one index range, walked backwards. A text search finds its matches first (one scan
+        // of the search texts), then ranks those few in one pass. Each query sees the data as of
+        // its start, as the pages of a list already do.
+        const BY_TEMPERATURE: [&str; 4] = [
             "s.temperature = 'hot'",
             "s.temperature = 'warm'",
             "s.temperature = 'cold'",
             "s.temperature IS NULL",
-        ] {
+        ];
+        let (walks, order): (&[&str], &str) = if searching {
+            (
+                &["1 = 1"],
+                "ORDER BY CASE s.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'cold' THEN 2 ELSE 3 END, \
+                 s.engagement DESC, s.contact_id DESC",
+            )
+        } else if f.temperature.is_some() {
+            (&["1 = 1"], "ORDER BY s.engagement DESC, s.contact_id DESC")
+        } else {
+            (&BY_TEMPERATURE, "ORDER BY s.engagement DESC, s.contact_id DESC")
+        };
+        let (mut limit, mut offset) = (limit, offset);
+        let mut page = Vec::new();
+        for (i, walk) in walks.iter().enumerate() {
             if limit <= 0 {
                 break;
             }
             let mut args = values.clone();
             args.extend([Arg::from(limit), Arg::from(offset)]);
             let (l, o) = (args.len() - 1, args.len());
-            let sql = format!("SELECT {columns} {from} {} {order} LIMIT ${l} OFFSET ${o}", and(temperature));
+            let sql = format!("SELECT {columns} {from} {} {order} LIMIT ${l} OFFSET ${o}", and(walk));
             let rows = self.fetch_all(&sql, args).await?;
             if rows.is_empty() && offset > 0 {
-                // The offset ran past this temperature's leads: the next one skips the rest.
+                if i + 1 == walks.len() {
+                    break;
+                }
+                // The offset ran past this walk's leads: the next one skips the rest.
                 let mut args = values.clone();
                 args.push(Arg::from(offset));
                 let n = args.len();
-                let sql =
-                    format!("SELECT COUNT(*) FROM (SELECT 1 {from} {} LIMIT ${n}) skipped", and(temperature));
+                let sql = format!("SELECT COUNT(*) FROM (SELECT 1 {from} {} LIMIT ${n}) skipped", and(walk));
                 let skipped: i64 = self.fetch_one(&sql, args).await?.get(0)?;
                 offset -= skipped;
                 continue;
