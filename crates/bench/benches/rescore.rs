@@ -27,7 +27,7 @@ use leadgate_core::event::EventDraft;
 use leadgate_core::ids::ContactId;
 use leadgate_core::scoring::{Ledger, ScoringRules};
 use leadgate_store::driver::Arg;
-use leadgate_store::{Session, Store, StoreConfig};
+use leadgate_store::{Session, Store};
 use serde_json::json;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -334,9 +334,8 @@ async fn main() {
     let mut latency_rows = Vec::new();
     for backend in backends.split(',') {
         let db = BenchDb::create(backend, "rescore");
-        let config = db.config.clone();
         eprintln!("{backend}: generating {contacts} contacts with {per_contact} events each…");
-        let store = Store::open(&config, now).await.unwrap();
+        let store = Store::open(&db.config, now).await.unwrap();
         generate(&store, contacts, per_contact, now).await;
         let app = App::new(store.clone(), Arc::new(SystemClock));
         app.ensure_scoring_rules().await.unwrap();
@@ -354,10 +353,7 @@ async fn main() {
         // Several rules changes on the same data (BENCH_RULES_CHANGES) show how much a pass
         // varies on this shared machine with nothing changed but the run.
         let postmaster = postmaster_of(&store).await;
-        let database = match &config {
-            StoreConfig::Postgres { url } => url.rsplit_once('/').map_or("", |(_, name)| name).to_string(),
-            _ => String::new(),
-        };
+        let database = db.postgres_name().unwrap_or_default().to_string();
         let mut changes = Vec::new();
         for _ in 0..rules_changes {
             let mut tx = store.begin().await.unwrap();

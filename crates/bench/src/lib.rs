@@ -132,6 +132,11 @@ impl BenchDb {
         }
     }
 
+    /// The PostgreSQL database's name (`None` on SQLite): its sessions carry it in their title.
+    pub fn postgres_name(&self) -> Option<&str> {
+        self.place.as_ref().err().map(|(_, name)| name.as_str())
+    }
+
     /// Runs a statement outside the store (VACUUM cannot run in its transactions); PostgreSQL only.
     pub fn psql(&self, statement: &str) {
         if let StoreConfig::Postgres { url } = &self.config {
