@@ -19,6 +19,7 @@ use leadgate_core::ids::{CompanyId, ContactId};
 use leadgate_core::import::{
     ContactRow, Entity, ImportOptions, ImportPlan, MappedRow, Reject, Target, TypeInference,
 };
+use leadgate_core::text::fold;
 use leadgate_store::Session;
 use leadgate_store::imports::{ContactToInsert, NewDeal};
 use serde::Serialize;
@@ -602,8 +603,8 @@ impl App {
         // Companies named by the rows: found by name, or created.
         let names: Vec<String> = {
             let mut n: Vec<String> = contacts.iter().filter_map(|(_, c)| c.company.clone()).collect();
-            n.sort_by_key(|s| s.to_lowercase());
-            n.dedup_by_key(|s| s.to_lowercase());
+            n.sort_by_cached_key(|s| fold(s));
+            n.dedup_by_key(|s| fold(s));
             n
         };
         let companies = company_ids(tx, &names, now, &mut out.companies_created).await?;
@@ -626,7 +627,7 @@ impl App {
         let mut outcomes: Vec<(ContactId, bool)> = Vec::new();
         for (line, c) in contacts {
             let mut draft = c.draft;
-            draft.company_id = c.company.as_ref().and_then(|n| companies.get(&n.to_lowercase()).copied());
+            draft.company_id = c.company.as_ref().and_then(|n| companies.get(&fold(n)).copied());
             let custom = draft.custom.take().unwrap_or_default();
             let checked = match leadgate_core::custom_field::check_custom_values(&defs, &custom) {
                 Ok(v) => v,
@@ -799,7 +800,7 @@ fn merge_into(stored: &mut Contact, row: &NewContact, custom: serde_json::Map<St
     merge_custom_values(&mut stored.custom, custom);
 }
 
-/// The id of the company named `name` (case-insensitive), created if none exists.
+/// The id of the company named `name` (case and accents aside), created if none exists.
 pub(crate) async fn company_id_by_name(
     tx: &mut Session,
     name: &str,
@@ -809,9 +810,7 @@ pub(crate) async fn company_id_by_name(
     let ids = company_ids(tx, std::slice::from_ref(&name.to_string()), now, &mut created)
         .await
         .map_err(import_app_error)?;
-    ids.get(&name.to_lowercase())
-        .copied()
-        .ok_or_else(|| AppError::invalid("company", "is not a valid company name"))
+    ids.get(&fold(name)).copied().ok_or_else(|| AppError::invalid("company", "is not a valid company name"))
 }
 
 /// Ids of the companies named, creating those not stored yet.
@@ -823,7 +822,7 @@ async fn company_ids(
 ) -> Result<HashMap<String, CompanyId>, ImportError> {
     let mut ids = tx.company_ids_by_names(names).await?;
     for name in names {
-        let key = name.to_lowercase();
+        let key = fold(name);
         if ids.contains_key(&key) {
             continue;
         }
@@ -866,7 +865,7 @@ async fn import_companies(
     let defs = tx.custom_fields(Some(FieldEntity::Company)).await?;
     let mut created_in_chunk: HashMap<String, ()> = HashMap::new();
     for d in drafts {
-        let key = d.name.to_lowercase();
+        let key = fold(&d.name);
         let custom = leadgate_core::custom_field::check_custom_values(&defs, &d.custom).unwrap_or_default();
         match existing.get(&key) {
             Some(old) => {
@@ -914,15 +913,15 @@ async fn import_deals(
         .collect();
     let names: Vec<String> = {
         let mut n: Vec<String> = deals.iter().filter_map(|d| d.company.clone()).collect();
-        n.sort_by_key(|s| s.to_lowercase());
-        n.dedup_by_key(|s| s.to_lowercase());
+        n.sort_by_cached_key(|s| fold(s));
+        n.dedup_by_key(|s| fold(s));
         n
     };
     let companies = company_ids(tx, &names, now, &mut out.companies_created).await?;
     let new: Vec<NewDeal> = deals
         .into_iter()
         .map(|d| NewDeal {
-            company_id: d.company.as_ref().and_then(|n| companies.get(&n.to_lowercase()).copied()),
+            company_id: d.company.as_ref().and_then(|n| companies.get(&fold(n)).copied()),
             external_id: d.external_id,
             stage: d.stage,
             owner: d.owner,

@@ -19,5 +19,6 @@ pub mod lifecycle;
 pub mod patch;
 pub mod qualification;
 pub mod scoring;
+pub mod text;
 pub mod user;
 pub mod validation;

@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use leadgate_core::company::{Company, NewCompany};
 use leadgate_core::filter::CompanyFilter;
 use leadgate_core::ids::CompanyId;
+use leadgate_core::text::fold;
 
 use crate::cursor::{Cursor, Page};
 use crate::driver::{Row, Session, Where, args, like_pattern};
@@ -28,7 +29,7 @@ fn from_row(row: &Row) -> Result<Company, StoreError> {
 }
 
 fn search_text(c: &Company) -> String {
-    format!("{} {}", c.name, c.domain.as_deref().unwrap_or_default()).to_lowercase()
+    leadgate_core::text::search_text([Some(c.name.as_str()), c.domain.as_deref()])
 }
 
 impl Session {
@@ -53,7 +54,8 @@ impl Session {
         };
         self.execute(
             "INSERT INTO companies (id, name, domain, sector, employees, annual_revenue, country, external_id, \
-             custom, search_text, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             custom, search_text, created_at, updated_at, name_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             args![
                 company.id,
                 company.name.as_str(),
@@ -66,7 +68,8 @@ impl Session {
                 serde_json::Value::Object(company.custom.clone()).to_string(),
                 search_text(&company),
                 now,
-                now
+                now,
+                fold(&company.name)
             ],
         )
         .await?;
@@ -99,7 +102,7 @@ impl Session {
         let n = self
             .execute(
                 "UPDATE companies SET name = $2, domain = $3, sector = $4, employees = $5, annual_revenue = $6, \
-                 country = $7, external_id = $8, custom = $9, search_text = $10, updated_at = $11 WHERE id = $1",
+                 country = $7, external_id = $8, custom = $9, search_text = $10, updated_at = $11, name_key = $12 WHERE id = $1",
                 args![
                     company.id,
                     company.name.as_str(),
@@ -111,7 +114,8 @@ impl Session {
                     company.external_id.as_deref(),
                     serde_json::Value::Object(company.custom.clone()).to_string(),
                     search_text(company),
-                    company.updated_at
+                    company.updated_at,
+                    fold(&company.name)
                 ],
             )
             .await?;
@@ -152,7 +156,7 @@ impl Session {
             w.add("updated_at < ?", t);
         }
         if let Some(text) = &filter.text {
-            w.add("search_text LIKE ? ESCAPE '\\'", like_pattern(&text.to_lowercase()));
+            w.add("search_text LIKE ? ESCAPE '\\'", like_pattern(&fold(text)));
         }
         if let Some(c) = after {
             w.add("id > ?", c.id);

@@ -111,15 +111,14 @@ pub(crate) fn score_from_row(row: &impl Columns, at: usize) -> Result<Option<Sco
     }))
 }
 
-/// The lower-cased text free-text search looks into (names and e-mail), kept in the row so the
-/// same `LIKE` works on both databases.
-fn search_text(c: &Contact) -> String {
-    [c.first_name.as_deref(), c.last_name.as_deref(), c.email.as_ref().map(|e| e.as_str())]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+/// The folded text free-text search looks into (names and e-mail, `core::text`), kept in the row
+/// so the same `LIKE` works on both databases.
+pub(crate) fn search_text(c: &Contact) -> String {
+    leadgate_core::text::search_text([
+        c.first_name.as_deref(),
+        c.last_name.as_deref(),
+        c.email.as_ref().map(|e| e.as_str()),
+    ])
 }
 
 impl Session {
@@ -298,7 +297,12 @@ impl Session {
             w.add("updated_at < ?", t);
         }
         if let Some(text) = &filter.text {
-            w.add("search_text LIKE ? ESCAPE '\\'", like_pattern(&text.to_lowercase()));
+            // Names and e-mail, or the name of the contact's company (both `?` are one value).
+            w.add(
+                "(search_text LIKE ? ESCAPE '\\' \
+                 OR company_id IN (SELECT id FROM companies WHERE search_text LIKE ? ESCAPE '\\'))",
+                like_pattern(&leadgate_core::text::fold(text)),
+            );
         }
         if let Some(c) = after {
             w.add("id > ?", c.id);

@@ -98,16 +98,7 @@ impl Session {
                 .enumerate()
                 .map(|(i, row)| {
                     let c = &row.contact;
-                    let search = [
-                        c.first_name.as_deref(),
-                        c.last_name.as_deref(),
-                        c.email.as_ref().map(|e| e.as_str()),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .to_lowercase();
+                    let search = crate::contacts::search_text(c);
                     values.extend([
                         Arg::from(c.id),
                         Arg::from(c.email.as_ref().map(|e| e.as_str())),
@@ -230,16 +221,20 @@ impl Session {
         Ok(())
     }
 
-    /// Company ids by name, case-insensitively (the first one when names repeat).
+    /// Company ids by name key (`core::text::fold` of the name: case and accents do not
+    /// matter), the oldest company when several share a key.
     pub async fn company_ids_by_names(
         &mut self,
         names: &[String],
     ) -> Result<HashMap<String, CompanyId>, StoreError> {
         let mut out = HashMap::new();
-        for chunk in names.chunks(500) {
-            let values: Vec<Arg> = chunk.iter().map(|n| Arg::from(n.to_lowercase())).collect();
+        let mut keys: Vec<String> = names.iter().map(|n| leadgate_core::text::fold(n)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for chunk in keys.chunks(500) {
+            let values: Vec<Arg> = chunk.iter().map(Arg::from).collect();
             let sql = format!(
-                "SELECT lower(name), id FROM companies WHERE lower(name) IN ({}) ORDER BY id",
+                "SELECT name_key, id FROM companies WHERE name_key IN ({}) ORDER BY id",
                 Session::placeholders(1, chunk.len())
             );
             for r in self.fetch_all(&sql, values).await? {
@@ -249,7 +244,7 @@ impl Session {
         Ok(out)
     }
 
-    /// Companies by name, case-insensitively.
+    /// Companies by name key (see [`Session::company_ids_by_names`]).
     pub async fn companies_by_names(
         &mut self,
         names: &[String],

@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 
-use crate::driver::{Dialect, Session, args};
+use crate::driver::{Arg, Dialect, Session, args};
 use crate::error::StoreError;
 
 struct Migration {
@@ -13,6 +13,15 @@ struct Migration {
     name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
+    /// Work SQL cannot do, run in the same transaction right after the script.
+    then: Option<Step>,
+}
+
+/// A migration's work in Rust.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Writes the folded keys of names and search texts (`core::text::fold`) of stored rows.
+    FoldTextKeys,
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -21,60 +30,77 @@ const MIGRATIONS: &[Migration] = &[
         name: "foundation",
         sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
         postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+        then: None,
     },
     Migration {
         version: 2,
         name: "scoring",
         sqlite: include_str!("../migrations/sqlite/0002_scoring.sql"),
         postgres: include_str!("../migrations/postgres/0002_scoring.sql"),
+        then: None,
     },
     Migration {
         version: 3,
         name: "capture",
         sqlite: include_str!("../migrations/sqlite/0003_capture.sql"),
         postgres: include_str!("../migrations/postgres/0003_capture.sql"),
+        then: None,
     },
     Migration {
         version: 4,
         name: "forms",
         sqlite: include_str!("../migrations/sqlite/0004_forms.sql"),
         postgres: include_str!("../migrations/postgres/0004_forms.sql"),
+        then: None,
     },
     Migration {
         version: 5,
         name: "models",
         sqlite: include_str!("../migrations/sqlite/0005_models.sql"),
         postgres: include_str!("../migrations/postgres/0005_models.sql"),
+        then: None,
     },
     Migration {
         version: 6,
         name: "handoff",
         sqlite: include_str!("../migrations/sqlite/0006_handoff.sql"),
         postgres: include_str!("../migrations/postgres/0006_handoff.sql"),
+        then: None,
     },
     Migration {
         version: 7,
         name: "web",
         sqlite: include_str!("../migrations/sqlite/0007_web.sql"),
         postgres: include_str!("../migrations/postgres/0007_web.sql"),
+        then: None,
     },
     Migration {
         version: 8,
         name: "clustered timeline",
         sqlite: include_str!("../migrations/sqlite/0008_clustered_timeline.sql"),
         postgres: include_str!("../migrations/postgres/0008_clustered_timeline.sql"),
+        then: None,
     },
     Migration {
         version: 9,
         name: "contact scores",
         sqlite: include_str!("../migrations/sqlite/0009_contact_scores.sql"),
         postgres: include_str!("../migrations/postgres/0009_contact_scores.sql"),
+        then: None,
     },
     Migration {
         version: 10,
         name: "contact search",
         sqlite: include_str!("../migrations/sqlite/0010_contact_search.sql"),
         postgres: include_str!("../migrations/postgres/0010_contact_search.sql"),
+        then: None,
+    },
+    Migration {
+        version: 11,
+        name: "text keys",
+        sqlite: include_str!("../migrations/sqlite/0011_text_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0011_text_keys.sql"),
+        then: Some(Step::FoldTextKeys),
     },
 ];
 
@@ -112,6 +138,10 @@ pub(crate) async fn run(tx: &mut Session, now: Timestamp) -> Result<Vec<i64>, St
         };
         tracing::info!(version = m.version, name = m.name, "applying database migration");
         tx.execute_script(script).await?;
+        match m.then {
+            Some(Step::FoldTextKeys) => fold_text_keys(tx).await?,
+            None => {}
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             args![m.version, m.name, now],
@@ -120,6 +150,57 @@ pub(crate) async fn run(tx: &mut Session, now: Timestamp) -> Result<Vec<i64>, St
         applied.push(m.version);
     }
     Ok(applied)
+}
+
+/// Rewrites, from the stored names, every company's name key and search text and every
+/// contact's search text, a page of rows at a time through a temporary table (one `UPDATE …
+/// FROM` a page instead of a statement a row).
+async fn fold_text_keys(tx: &mut Session) -> Result<(), StoreError> {
+    use leadgate_core::text::{fold, search_text};
+    let uuid = match tx.dialect() {
+        Dialect::Sqlite => "BLOB",
+        Dialect::Postgres => "UUID",
+    };
+    tx.execute_script(&format!(
+        "CREATE TEMPORARY TABLE folded_keys (id {uuid} PRIMARY KEY, name_key TEXT, search_text TEXT NOT NULL)"
+    ))
+    .await?;
+    const PAGE: i64 = 10_000;
+    for (select, update) in [
+        (
+            "SELECT id, name, domain, NULL FROM companies WHERE id > $1 ORDER BY id LIMIT $2",
+            "UPDATE companies SET name_key = f.name_key, search_text = f.search_text FROM folded_keys f \
+             WHERE companies.id = f.id",
+        ),
+        (
+            "SELECT id, first_name, last_name, email FROM contacts WHERE id > $1 ORDER BY id LIMIT $2",
+            "UPDATE contacts SET search_text = f.search_text FROM folded_keys f WHERE contacts.id = f.id",
+        ),
+    ] {
+        let companies = select.contains("companies");
+        let mut after = uuid::Uuid::nil();
+        loop {
+            let rows = tx.fetch_all(select, args![after, PAGE]).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.get(0)?;
+            let mut folded = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let (a, b, c): (Option<String>, Option<String>, Option<String>) =
+                    (r.get(1)?, r.get(2)?, r.get(3)?);
+                let name_key = companies.then(|| fold(a.as_deref().unwrap_or_default()));
+                let text = search_text([a.as_deref(), b.as_deref(), c.as_deref()]);
+                folded.push(vec![Arg::from(r.get::<uuid::Uuid>(0)?), Arg::from(name_key), Arg::from(text)]);
+            }
+            tx.insert_rows("INSERT INTO folded_keys (id, name_key, search_text)", 3, folded, "").await?;
+            tx.execute(update, vec![]).await?;
+            tx.execute("DELETE FROM folded_keys", vec![]).await?;
+            if (rows.len() as i64) < PAGE {
+                break;
+            }
+        }
+    }
+    tx.execute_script("DROP TABLE folded_keys").await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use leadgate_core::email::Email;
 use leadgate_core::ids::{ContactId, UserId};
 use leadgate_core::user::User;
 
-use crate::driver::{Arg, Row, Session, args};
+use crate::driver::{Arg, Row, Session, args, like_pattern};
 use crate::error::StoreError;
 use crate::users::{USER_COLUMNS, user_from_row};
 
@@ -206,11 +206,17 @@ impl Session {
             add(format!("{} < ?", col("c.created_at")), Arg::from(t));
         }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+            let pattern = like_pattern(&leadgate_core::text::fold(text));
             // Matched in a subquery that reads only ids and search texts (on SQLite an index
             // of just those, migration 10), then the few matches are joined: see BENCHMARKS.md,
-            // "Lead inbox of the web UI".
-            add("c.id IN (SELECT id FROM contacts WHERE search_text LIKE ?)".into(), Arg::from(pattern));
+            // "Lead inbox of the web UI". A company's name finds its contacts too (both `?` are
+            // the one parameter).
+            add(
+                "(c.id IN (SELECT id FROM contacts WHERE search_text LIKE ? ESCAPE '\\') \
+                 OR c.company_id IN (SELECT id FROM companies WHERE search_text LIKE ? ESCAPE '\\'))"
+                    .into(),
+                Arg::from(pattern),
+            );
         }
         let columns = "c.id, c.email, c.first_name, c.last_name, co.name, c.lifecycle_stage, s.temperature, \
              s.fit_grade, s.engagement, p.probability, a.rep_id, c.source, c.created_at, c.external_id";

@@ -1651,3 +1651,5 @@ capture_tests! {
         assert!(t.app.web_session(&a).await.is_err());
     }
 }
+
+mod regression;
