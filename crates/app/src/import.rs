@@ -183,14 +183,62 @@ fn sniff(head: &[u8]) -> Layout {
 }
 
 /// A field as text: UTF-8, or Windows-1252 when it is not (old Excel exports), noted.
-fn decode(bytes: &[u8], decoded_as: &mut Option<String>) -> String {
+fn decode<'a>(bytes: &'a [u8], decoded_as: &mut Option<String>) -> std::borrow::Cow<'a, str> {
     match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
+        Ok(s) => std::borrow::Cow::Borrowed(s),
         Err(_) => {
             *decoded_as = Some("windows-1252".into());
-            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
-            text.into_owned()
+            encoding_rs::WINDOWS_1252.decode(bytes).0
         }
+    }
+}
+
+/// A file's records, each field read as [`decode`] reads it: the survey, the preview and the
+/// import all read through this, so they cannot disagree on what a file says.
+struct Records {
+    rdr: csv::Reader<Box<dyn Read + Send>>,
+    record: csv::ByteRecord,
+    name: String,
+    /// The line the current record starts on (1 for the header).
+    line: u64,
+    /// Set once a field was not UTF-8.
+    decoded_as: Option<String>,
+}
+
+impl Records {
+    fn open(source: &dyn ImportSource) -> Result<(Records, Layout), ImportError> {
+        let (rdr, layout) = reader(source)?;
+        let records = Records {
+            rdr,
+            record: csv::ByteRecord::new(),
+            name: source.name().to_string(),
+            line: 0,
+            decoded_as: None,
+        };
+        Ok((records, layout))
+    }
+
+    /// Reads the next record; false at the end of the file.
+    fn advance(&mut self) -> Result<bool, ImportError> {
+        let more = self
+            .rdr
+            .read_byte_record(&mut self.record)
+            .map_err(|e| ImportError::Read(self.name.clone(), e.to_string()))?;
+        if more {
+            self.line = self.record.position().map_or(self.line + 1, |p| p.line());
+        }
+        Ok(more)
+    }
+
+    /// The current record's fields as text.
+    fn fields(&mut self) -> Vec<String> {
+        let decoded_as = &mut self.decoded_as;
+        self.record.iter().map(|f| decode(f, decoded_as).into_owned()).collect()
+    }
+
+    /// The next record and the line it starts on; `None` at the end of the file.
+    fn next_row(&mut self) -> Result<Option<(u64, Vec<String>)>, ImportError> {
+        Ok(if self.advance()? { Some((self.line, self.fields())) } else { None })
     }
 }
 
@@ -219,20 +267,19 @@ fn survey(
     source: &dyn ImportSource,
     plan_missing: &[String],
 ) -> Result<(Vec<String>, Vec<TypeInference>, u64, Layout), ImportError> {
-    let (mut rdr, layout) = reader(source)?;
-    let mut record = csv::ByteRecord::new();
-    let mut decoded_as = None;
-    let read_err = |e: csv::Error| ImportError::Read(source.name().to_string(), e.to_string());
-    if !rdr.read_byte_record(&mut record).map_err(read_err)? {
+    let (mut records, layout) = Records::open(source)?;
+    if !records.advance()? {
         return Err(ImportError::Empty(source.name().to_string()));
     }
-    let headers: Vec<String> = record.iter().map(|f| decode(f, &mut decoded_as).trim().to_string()).collect();
+    let headers: Vec<String> = records.fields().iter().map(|f| f.trim().to_string()).collect();
     let mut inferred = vec![TypeInference::default(); headers.len()];
     let mut rows = 0;
-    while rdr.read_byte_record(&mut record).map_err(read_err)? {
+    while records.advance()? {
         rows += 1;
+        // Decoded in place (no copy of UTF-8 fields): this pass reads every value of the file.
+        let Records { record, decoded_as, .. } = &mut records;
         for (i, field) in record.iter().enumerate().take(headers.len()) {
-            let text = String::from_utf8_lossy(field);
+            let text = decode(field, decoded_as);
             if !plan_missing.iter().any(|m| m.eq_ignore_ascii_case(text.trim())) {
                 inferred[i].observe(&text);
             }
@@ -380,25 +427,20 @@ impl App {
 
         let tables = tables_of(plan.entity);
         let mut statistics = StatisticsDue::new(self.store.estimated_rows(tables[0]).await?);
-        let (mut rdr, _) = reader(source)?;
-        let mut record = csv::ByteRecord::new();
-        let read_err = |e: csv::Error| ImportError::Read(source.name().to_string(), e.to_string());
-        let _ = rdr.read_byte_record(&mut record).map_err(read_err)?; // the header
-        let mut line: u64 = 1;
-        let mut decoded_as = None;
+        let (mut records, _) = Records::open(source)?;
+        records.advance()?; // the header
         let mut batch: Vec<(u64, Vec<String>)> = Vec::with_capacity(CHUNK);
         progress.update(resume_after.saturating_sub(1), total);
         loop {
-            let more = rdr.read_byte_record(&mut record).map_err(read_err)?;
+            let more = records.advance()?;
             if more {
-                line = record.position().map_or(line + 1, |p| p.line());
-                if line <= resume_after {
+                if records.line <= resume_after {
                     continue;
                 }
-                batch.push((line, record.iter().map(|f| decode(f, &mut decoded_as)).collect()));
+                batch.push((records.line, records.fields()));
             }
             if batch.len() >= CHUNK || (!more && !batch.is_empty()) {
-                let last = batch.last().map_or(line, |b| b.0);
+                let last = batch.last().map_or(records.line, |b| b.0);
                 self.import_chunk(
                     principal,
                     &plan,
@@ -422,7 +464,7 @@ impl App {
                 break;
             }
         }
-        summary.decoded_as = decoded_as;
+        summary.decoded_as = records.decoded_as;
         if let Checkpoint::File = checkpoint {
             let mut tx = self.store.begin().await?;
             let counts = serde_json::to_value(&summary).unwrap_or_default();
@@ -461,13 +503,12 @@ impl App {
         // Choice fields list the values the file holds.
         let mut choices: HashMap<String, std::collections::BTreeSet<String>> = HashMap::new();
         if wanted.iter().any(|(_, _, t)| *t == FieldType::Choice) {
-            let (mut rdr, _) = reader(source)?;
-            let mut record = csv::StringRecord::new();
-            let _ = rdr.read_record(&mut record);
-            while rdr.read_record(&mut record).unwrap_or(false) {
+            let (mut records, _) = Records::open(source)?;
+            records.advance()?; // the header
+            while let Some((_, row)) = records.next_row()? {
                 for c in &plan.columns {
                     if let Target::Custom { key, field_type: FieldType::Choice } = &c.target
-                        && let Some(v) = record.get(c.index)
+                        && let Some(v) = row.get(c.index)
                         && !plan.is_missing(v)
                     {
                         choices.entry(key.clone()).or_default().insert(v.trim().to_string());
@@ -1015,6 +1056,8 @@ pub struct ImportPreview {
     pub columns: Vec<serde_json::Value>,
     /// The first rows, as text.
     pub sample: Vec<Vec<String>>,
+    /// Set when the file is not UTF-8 and is read as Windows-1252.
+    pub decoded_as: Option<String>,
 }
 
 impl App {
@@ -1060,12 +1103,13 @@ impl App {
             survey(&source, &options.missing).map_err(import_app_error)?;
         let plan = ImportPlan::build(entity, &headers, &options, &inferred, source.name())
             .map_err(|e| AppError::invalid("map", e.to_string()))?;
-        let (mut rdr, _) = reader(&source).map_err(import_app_error)?;
+        let (mut records, _) = Records::open(&source).map_err(import_app_error)?;
         let mut sample = Vec::new();
-        let mut record = csv::StringRecord::new();
-        let _ = rdr.read_record(&mut record);
-        while sample.len() < 10 && rdr.read_record(&mut record).unwrap_or(false) {
-            sample.push(record.iter().map(String::from).collect());
+        records.advance().map_err(import_app_error)?; // the header
+        while sample.len() < 10
+            && let Some((_, row)) = records.next_row().map_err(import_app_error)?
+        {
+            sample.push(row);
         }
         let columns = plan.columns.iter().map(|c| serde_json::to_value(c).unwrap_or_default()).collect();
         Ok(ImportPreview {
@@ -1073,6 +1117,7 @@ impl App {
             delimiter: (layout.delimiter as char).to_string().replace('\t', "tab"),
             columns,
             sample,
+            decoded_as: records.decoded_as,
         })
     }
 
