@@ -43,6 +43,8 @@ pub enum SpamReason {
     TooFast,
     BadToken,
     RateLimited,
+    /// Posted from a site the form does not list in its allowed origins.
+    Origin,
 }
 
 impl SpamReason {
@@ -52,6 +54,7 @@ impl SpamReason {
             SpamReason::TooFast => "too_fast",
             SpamReason::BadToken => "bad_token",
             SpamReason::RateLimited => "rate_limited",
+            SpamReason::Origin => "origin_not_allowed",
         }
     }
 }

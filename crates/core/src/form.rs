@@ -285,6 +285,31 @@ impl FormDefinition {
         self.allowed_origins.iter().any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
     }
 
+    /// Whether a submission whose request carries `origin` (its `Origin` header) is accepted,
+    /// whatever its content type: the form's hosted page on this server (`own_host`, the
+    /// request's `Host`), an allowed origin, or no `Origin` at all (not a browser: a browser
+    /// sends one with every cross-site POST, and a script outside one can write any). `null`
+    /// (a sandboxed frame, a privacy-stripped origin) is refused.
+    ///
+    /// ```
+    /// # use leadgate_core::form::FormDefinition;
+    /// # let mut form: FormDefinition = serde_json::from_value(serde_json::json!({
+    /// #     "slug": "demo", "title": "Demo", "fields": [{"name": "email", "label": "E-mail", "maps_to": "email"}],
+    /// #     "allowed_origins": ["https://www.customer.example"]})).unwrap();
+    /// assert!(form.accepts_submission_from(Some("https://www.customer.example"), "leads.example"));
+    /// assert!(form.accepts_submission_from(Some("https://leads.example"), "leads.example"));
+    /// assert!(form.accepts_submission_from(None, "leads.example"));
+    /// assert!(!form.accepts_submission_from(Some("https://evil.example"), "leads.example"));
+    /// assert!(!form.accepts_submission_from(Some("null"), "leads.example"));
+    /// ```
+    pub fn accepts_submission_from(&self, origin: Option<&str>, own_host: &str) -> bool {
+        origin.is_none_or(|o| {
+            self.allows_origin(o)
+                || o.split_once("://")
+                    .is_some_and(|(_, host)| !own_host.is_empty() && host.eq_ignore_ascii_case(own_host))
+        })
+    }
+
     /// Reads a submission (field name → value). Unticked consent boxes are refusals.
     pub fn read(&self, values: &HashMap<String, String>) -> Result<Submission, ValidationErrors> {
         let mut e = ValidationErrors::new();

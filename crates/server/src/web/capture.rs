@@ -252,11 +252,14 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, request
     };
     let headers = parts.headers.clone();
     let answer = |r: Response| cors_for(&form, &headers, r);
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
-        && wants_json
-        && !form.definition.allows_origin(origin)
-        && !same_host(origin, &headers)
+    // Checked for every content type: a cross-site form post or `text/plain` body is a "simple"
+    // request a browser sends without asking first, so a refused origin must not get this far.
+    let origin = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("null"));
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    if let Some(origin) = origin
+        && !form.definition.accepts_submission_from(Some(origin), host)
     {
+        let _ = state.app.count_spam(form.id, SpamReason::Origin).await;
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "origin-not-allowed",
@@ -351,10 +354,4 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, request
         }
         Err(e) => answer(ApiError::from(e).into_response()),
     }
-}
-
-/// Whether `origin` is this server itself (the hosted page posting to its own form).
-fn same_host(origin: &str, headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    origin.split("://").nth(1).is_some_and(|o| o.eq_ignore_ascii_case(host))
 }
