@@ -78,7 +78,7 @@ pub struct FormView {
     pub definition: FormDefinition,
     /// Accepted submissions.
     pub submissions: i64,
-    /// Refused submissions, by reason (honeypot, too_fast, bad_token, rate_limited).
+    /// Refused submissions, by reason (honeypot, too_fast, bad_token, rate_limited, origin_not_allowed).
     pub rejected: HashMap<String, i64>,
     /// The hosted page.
     pub url: String,
@@ -353,6 +353,7 @@ impl App {
             contact: ContactRef::Id(contact_id),
             kind: def.event_kind.clone(),
             occurred_at: now,
+            occurred_at_given: false,
             source: Some("web form".into()),
             campaign: def.campaign.clone(),
             properties: {
@@ -539,12 +540,14 @@ fn page_view_event(v: &PageView, now: Timestamp) -> Result<(EventId, NewEvent), 
     if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2_000 {
         return Err("url must be an http(s) address of at most 2000 characters".into());
     }
-    let occurred_at = match v.at {
-        Some(ms) => Timestamp::from_millisecond(ms).map_err(|_| "at is not a valid time".to_string())?,
-        None => now,
+    let given = match v.at {
+        Some(ms) => Some(Timestamp::from_millisecond(ms).map_err(|_| "at is not a valid time".to_string())?),
+        None => None,
     };
-    // Browsers' clocks drift: a view "in the future" is taken as now.
-    let occurred_at = if occurred_at > now { now } else { occurred_at };
+    // Browsers' clocks drift: a view "in the future" is taken as now (and, taken from the clock,
+    // is not compared when the batch is sent again).
+    let given = given.filter(|t| *t <= now);
+    let occurred_at = given.unwrap_or(now);
     let mut properties = serde_json::Map::new();
     properties.insert("url".into(), url.into());
     let clip = |s: &str, n: usize| -> String { s.chars().filter(|c| !c.is_control()).take(n).collect() };
@@ -580,6 +583,7 @@ fn page_view_event(v: &PageView, now: Timestamp) -> Result<(EventId, NewEvent), 
         contact: ContactRef::Id(ContactId(uuid::Uuid::nil())),
         kind: EventKind::PageView,
         occurred_at,
+        occurred_at_given: given.is_some(),
         source,
         campaign: query.get("utm_campaign").filter(|c| !c.is_empty()).cloned(),
         properties,

@@ -378,7 +378,7 @@ async fn store_events(
     }
 
     let stored: Vec<Event> = events
-        .into_iter()
+        .iter()
         .map(|e| Event {
             id: e.id.unwrap_or_else(|| EventId(new_uuid())),
             contact_id: match &e.contact {
@@ -386,12 +386,12 @@ async fn store_events(
                 // Present: every e-mail was resolved or created just above.
                 ContactRef::Email(email) => by_email[&email.key()],
             },
-            kind: e.kind,
+            kind: e.kind.clone(),
             occurred_at: e.occurred_at,
             received_at: now,
-            source: e.source,
-            campaign: e.campaign,
-            properties: e.properties,
+            source: e.source.clone(),
+            campaign: e.campaign.clone(),
+            properties: e.properties.clone(),
         })
         .collect();
     let inserted = tx.insert_events(&stored).await?;
@@ -402,9 +402,9 @@ async fn store_events(
     if !repeated.is_empty() {
         let earlier: HashMap<EventId, Event> =
             tx.get_events(&repeated).await?.into_iter().map(|e| (e.id, e)).collect();
-        for (i, e) in stored.iter().enumerate() {
+        for (i, (e, sent)) in stored.iter().zip(&events).enumerate() {
             if let Some(before) = earlier.get(&e.id)
-                && !same_event(before, e)
+                && !sent.repeats(before, e.contact_id)
             {
                 return Err(AppError::Conflict {
                     field: path(i, "id"),
@@ -483,15 +483,6 @@ async fn score_recorded(
     touched.dedup();
     app.touched_in(tx, &touched, now).await?;
     Ok(())
-}
-
-fn same_event(a: &Event, b: &Event) -> bool {
-    a.contact_id == b.contact_id
-        && a.kind == b.kind
-        && a.occurred_at == b.occurred_at
-        && a.source == b.source
-        && a.campaign == b.campaign
-        && a.properties == b.properties
 }
 
 #[cfg(test)]

@@ -872,6 +872,7 @@ impl App {
             contact: leadgate_core::event::ContactRef::Id(id),
             kind,
             occurred_at: now,
+            occurred_at_given: false,
             source: None,
             campaign: None,
             properties,

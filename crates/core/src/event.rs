@@ -205,10 +205,29 @@ pub struct NewEvent {
     pub id: Option<EventId>,
     pub contact: ContactRef,
     pub kind: EventKind,
+    /// When it happened: as the sender said (to the microsecond, as stored), or the time of
+    /// receipt.
     pub occurred_at: Timestamp,
+    /// Whether the sender gave `occurred_at`. A time taken from the clock (left out, or a
+    /// tracker's future time taken as now) is the first attempt's on a retry, whatever it was:
+    /// it must not make a retry differ.
+    pub occurred_at_given: bool,
     pub source: Option<String>,
     pub campaign: Option<String>,
     pub properties: Map<String, Value>,
+}
+
+impl NewEvent {
+    /// Whether this event, sent again under the id of `stored` for `contact`, repeats it: the
+    /// same content in everything the sender said (a defaulted time is not compared).
+    pub fn repeats(&self, stored: &Event, contact: ContactId) -> bool {
+        stored.contact_id == contact
+            && stored.kind == self.kind
+            && (!self.occurred_at_given || stored.occurred_at == self.occurred_at)
+            && stored.source == self.source
+            && stored.campaign == self.campaign
+            && stored.properties == self.properties
+    }
 }
 
 impl EventDraft {
@@ -233,7 +252,10 @@ impl EventDraft {
                 None
             }
         };
-        let occurred_at = self.occurred_at.unwrap_or(now);
+        // Storage keeps microseconds: a finer time would make an exact retry differ from what
+        // was stored.
+        let given = self.occurred_at.map(|t| Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t));
+        let occurred_at = given.unwrap_or(now);
         if occurred_at > now + MAX_FUTURE_SKEW {
             errors.add(
                 "occurred_at",
@@ -253,6 +275,7 @@ impl EventDraft {
                 contact,
                 kind: self.kind,
                 occurred_at,
+                occurred_at_given: given.is_some(),
                 source,
                 campaign,
                 properties,
@@ -279,21 +302,6 @@ fn check_properties(errors: &mut ValidationErrors, properties: &Map<String, Valu
     }
     if properties.values().map(depth).max().unwrap_or(0) + 1 > MAX_PROPERTIES_DEPTH {
         errors.add("properties", format!("is nested deeper than {MAX_PROPERTIES_DEPTH} levels"));
-    }
-}
-
-impl NewEvent {
-    /// A fingerprint of the event's content, so that a client re-sending an id with *different*
-    /// content is told, instead of silently keeping the first version.
-    pub fn fingerprint(&self) -> String {
-        let body = serde_json::json!({
-            "kind": self.kind.as_str(),
-            "occurred_at": self.occurred_at.as_microsecond(),
-            "source": self.source,
-            "campaign": self.campaign,
-            "properties": self.properties,
-        });
-        body.to_string()
     }
 }
 
@@ -347,15 +355,42 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_changes_with_content() {
+    fn a_retry_repeats_an_event_whatever_time_was_defaulted() {
         let draft: EventDraft = serde_json::from_value(
             json!({"kind": "page_view", "email": "a@b.co", "properties": {"url": "/a"}}),
         )
         .unwrap();
-        let a = draft.clone().validate(now()).unwrap();
-        let mut b = a.clone();
-        assert_eq!(a.fingerprint(), b.fingerprint());
-        b.properties.insert("url".into(), json!("/b"));
-        assert_ne!(a.fingerprint(), b.fingerprint());
+        let first = draft.clone().validate(now()).unwrap();
+        let stored = Event {
+            id: EventId(uuid::Uuid::nil()),
+            contact_id: ContactId(uuid::Uuid::nil()),
+            kind: first.kind.clone(),
+            occurred_at: first.occurred_at,
+            received_at: now(),
+            source: None,
+            campaign: None,
+            properties: first.properties.clone(),
+        };
+        let later = draft.validate(now() + jiff::SignedDuration::from_secs(5)).unwrap();
+        assert!(!later.occurred_at_given);
+        assert!(later.repeats(&stored, stored.contact_id), "the defaulted time is not compared");
+        let mut other = later.clone();
+        other.properties.insert("url".into(), json!("/b"));
+        assert!(!other.repeats(&stored, stored.contact_id));
+        assert!(!later.repeats(&stored, ContactId(uuid::Uuid::max())));
+        let mut timed = later;
+        timed.occurred_at_given = true;
+        assert!(!timed.repeats(&stored, stored.contact_id), "a time the sender gave is compared");
+    }
+
+    #[test]
+    fn a_given_time_is_kept_to_the_microsecond_as_storage_keeps_it() {
+        let draft: EventDraft = serde_json::from_value(
+            json!({"kind": "page_view", "email": "a@b.co", "occurred_at": "2026-06-01T10:00:00.123456789Z"}),
+        )
+        .unwrap();
+        let e = draft.validate(now()).unwrap();
+        assert!(e.occurred_at_given);
+        assert_eq!(e.occurred_at.to_string(), "2026-06-01T10:00:00.123456Z");
     }
 }
