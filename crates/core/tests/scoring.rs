@@ -170,6 +170,66 @@ fn knockouts_say_why() {
     assert_eq!(card.knockouts[0].evidence[0].value, "gmail.com");
 }
 
+/// Regression (issue 18, item 5): a rule true because a condition is *not* met showed
+/// `phone = (condition not met)`; the evidence is the value that made it true.
+#[test]
+fn negated_conditions_show_the_values_that_made_the_rule_true() {
+    let rules = ScoringRules::default_b2b();
+    let mut c = contact("ada@acme.example", Some("CTO"), Some("Brazil"));
+    c.phone = Some("+33 6 12 34 56 78".into());
+    let card = score(&rules, Prospect { contact: &c, company: None }, &[], now());
+    let phone =
+        card.fit.contributions.iter().find(|f| f.rule == "reachable-by-phone").expect("the phone rule holds");
+    let shown: Vec<(&str, &str)> =
+        phone.evidence.iter().map(|e| (e.field.as_str(), e.value.as_str())).collect();
+    assert_eq!(shown, [("phone", "+33 6 12 34 56 78")]);
+    // `not missing` and `not one of` both read the country: it is shown once, with its value.
+    let country =
+        card.knockouts.iter().find(|k| k.rule == "country-not-served").expect("Brazil is not served");
+    let shown: Vec<(&str, &str)> =
+        country.evidence.iter().map(|e| (e.field.as_str(), e.value.as_str())).collect();
+    assert_eq!(shown, [("country", "Brazil")]);
+}
+
+/// The evidence of a condition under `not`, for every shape: the items that settle it, never a
+/// placeholder, and the truth unchanged.
+#[test]
+fn negations_of_all_any_and_not_explain_with_values() {
+    let mut c = contact("ada@acme.example", Some("CTO"), Some("Brazil"));
+    c.phone = Some("+33 1".into());
+    let check = |when: serde_json::Value, holds: bool, expected: &[(&str, &str)]| {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(include_str!("../src/scoring/presets/b2b.json")).unwrap();
+        doc["fit"]["rules"] = json!([{"id": "r", "label": "r", "when": when, "points": 1}]);
+        let rules = ScoringRules::from_json(&doc.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let card = score(&rules, Prospect { contact: &c, company: None }, &[], now());
+        let hit = card.fit.contributions.iter().find(|f| f.rule == "r");
+        assert_eq!(hit.is_some(), holds, "{when}");
+        if let Some(hit) = hit {
+            let shown: Vec<(&str, &str)> =
+                hit.evidence.iter().map(|e| (e.field.as_str(), e.value.as_str())).collect();
+            assert_eq!(shown, expected, "{when}");
+        }
+    };
+    let is_fr = json!({"field": "country", "op": "equals", "value": "France"});
+    let has_phone = json!({"not": {"field": "phone", "op": "is_missing"}});
+    let cto = json!({"field": "job_title", "op": "equals", "value": "CTO"});
+    // not(all): the one item that fails.
+    check(json!({"not": {"all": [cto, is_fr]}}), true, &[("country", "Brazil")]);
+    // not(any): every item, each failing.
+    check(
+        json!({"not": {"any": [is_fr, {"field": "city", "op": "equals", "value": "Lyon"}]}}),
+        true,
+        &[("country", "Brazil"), ("city", "(missing)")],
+    );
+    // not(not x) is x.
+    check(json!({"not": {"not": cto}}), true, &[("job_title", "CTO")]);
+    // A negation inside any.
+    check(json!({"any": [is_fr, has_phone]}), true, &[("phone", "+33 1")]);
+    // Still false when it is.
+    check(json!({"not": cto}), false, &[]);
+}
+
 #[test]
 fn x_education_rules_read_imported_fields() {
     let rules = ScoringRules::x_education();

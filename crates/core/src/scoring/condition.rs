@@ -278,37 +278,53 @@ impl<N: Namespace> Condition<N> {
     }
 
     /// Whether the condition holds for `subject`; when it does, `evidence` receives the field
-    /// values that made it true.
+    /// values that made it true: under a `not`, the values that made the inner condition fail
+    /// (`not phone is_missing` shows the phone), each field once.
     pub fn eval<'s>(&self, subject: &N::Subject<'s>, evidence: &mut Vec<Evidence>) -> bool {
+        let mark = evidence.len();
+        let holds = self.settles(subject, true, evidence);
+        if evidence.len() > mark + 1 {
+            // `country is not missing and not one of …` reads country twice: show it once.
+            let mut seen = mark;
+            for i in mark..evidence.len() {
+                if !evidence[mark..seen].contains(&evidence[i]) {
+                    evidence.swap(seen, i);
+                    seen += 1;
+                }
+            }
+            evidence.truncate(seen);
+        }
+        holds
+    }
+
+    /// Whether the condition's truth is `want`; if so, `evidence` receives the values that
+    /// settle it, and is left as it was otherwise. By De Morgan: a true `all` or a false `any`
+    /// needs every item, a false `all` or a true `any` needs one, and `not` asks the opposite
+    /// of its inner condition.
+    fn settles<'s>(&self, subject: &N::Subject<'s>, want: bool, evidence: &mut Vec<Evidence>) -> bool {
         match self {
             Condition::Test { name, field, test } => {
                 let value = N::value(field, subject);
-                let ok = test.holds(&value);
-                if ok {
+                let settled = test.holds(&value) == want;
+                if settled {
                     evidence.push(Evidence { field: name.clone(), value: value.into_owned().to_string() });
                 }
-                ok
+                settled
             }
-            Condition::All(items) => {
-                let mark = evidence.len();
-                let ok = items.iter().all(|c| c.eval(subject, evidence));
-                if !ok {
-                    evidence.truncate(mark);
+            Condition::All(items) | Condition::Any(items) => {
+                let every = matches!(self, Condition::All(_)) == want;
+                if every {
+                    let mark = evidence.len();
+                    let ok = items.iter().all(|c| c.settles(subject, want, evidence));
+                    if !ok {
+                        evidence.truncate(mark);
+                    }
+                    ok
+                } else {
+                    items.iter().any(|c| c.settles(subject, want, evidence))
                 }
-                ok
             }
-            Condition::Any(items) => items.iter().any(|c| c.eval(subject, evidence)),
-            Condition::Not(inner) => {
-                let mut ignored = Vec::new();
-                let ok = !inner.eval(subject, &mut ignored);
-                if ok {
-                    evidence.push(Evidence {
-                        field: inner.describe_fields(),
-                        value: "(condition not met)".into(),
-                    });
-                }
-                ok
-            }
+            Condition::Not(inner) => inner.settles(subject, !want, evidence),
         }
     }
 
@@ -318,16 +334,6 @@ impl<N: Namespace> Condition<N> {
             Condition::Test { field, .. } => vec![field],
             Condition::All(items) | Condition::Any(items) => items.iter().flat_map(|c| c.fields()).collect(),
             Condition::Not(inner) => inner.fields(),
-        }
-    }
-
-    fn describe_fields(&self) -> String {
-        match self {
-            Condition::Test { name, .. } => name.clone(),
-            Condition::All(items) | Condition::Any(items) => {
-                items.iter().map(|c| c.describe_fields()).collect::<Vec<_>>().join(", ")
-            }
-            Condition::Not(inner) => inner.describe_fields(),
         }
     }
 }
