@@ -75,6 +75,98 @@ api_tests! {
     }
 }
 
+api_tests! {
+    async fn import_preview_shows_the_rows_of_windows_1252_files(t) {
+        // "Prénom" and "André" in Windows-1252, as old Excel exports write them; a choice
+        // column whose values are in Windows-1252 too.
+        let latin1 = b"Courriel;Pr\xe9nom;Statut\nada@acme.example;Andr\xe9;Int\xe9ress\xe9\nbob@acme.example;Bob;Froid\n";
+        let utf8 = "Courriel;Prénom;Statut\nada@acme.example;André;Intéressé\nbob@acme.example;Bob;Froid\n";
+        let mut samples = Vec::new();
+        for file in [&latin1[..], utf8.as_bytes()] {
+            let up = upload(&t, "leads.csv", file).await;
+            assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+            let preview = t.post("/api/v1/imports/preview", json!({"upload_id": up.body["id"], "entity": "contacts"})).await;
+            assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+            samples.push((preview.body["sample"].clone(), preview.body["decoded_as"].clone()));
+        }
+        assert_eq!(samples[0].0, json!([["ada@acme.example", "André", "Intéressé"], ["bob@acme.example", "Bob", "Froid"]]));
+        assert_eq!(samples[0].0, samples[1].0, "both encodings preview alike");
+        assert_eq!(samples[0].1, "windows-1252");
+        assert_eq!(samples[1].1, Value::Null);
+    }
+}
+
+capture_tests! {
+    async fn a_form_refuses_posts_from_origins_it_does_not_list_whatever_the_content_type(t, clock) {
+        let created = t.post("/api/v1/forms", contact_form()).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let token = form_token(&t, "contact-us").await;
+        clock.advance(jiff::SignedDuration::from_secs(10));
+        let body = format!("email=victim%40evil.example&_lg_token={token}");
+        let multipart = format!("--b\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nvictim@evil.example\r\n--b\r\nContent-Disposition: form-data; name=\"_lg_token\"\r\n\r\n{token}\r\n--b--\r\n");
+        let json_body = json!({"email": "victim@evil.example", "_lg_token": token}).to_string();
+        for (content_type, payload, accept) in [
+            ("application/x-www-form-urlencoded", body.clone(), "text/html"),
+            ("text/plain", body.clone(), "text/html"),
+            ("multipart/form-data; boundary=b", multipart, "text/html"),
+            ("application/json", json_body.clone(), "application/json"),
+            ("application/json", json_body, "*/*"),
+        ] {
+            let r = t.http.post(format!("{}/f/contact-us/submit", t.base))
+                .header("origin", "https://evil.example")
+                .header("content-type", content_type)
+                .header("accept", accept)
+                .body(payload)
+                .send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{content_type} from another origin");
+        }
+        let none = t.get("/api/v1/contacts?q=victim").await;
+        assert_eq!(none.body["items"], json!([]), "nothing stored");
+        let form = t.get(&format!("/api/v1/forms/{}", created.body["id"].as_str().unwrap())).await;
+        assert_eq!(form.body["rejected"]["origin_not_allowed"], 5, "{}", form.body);
+        // The listed origin and the hosted page itself are accepted, whatever the content type.
+        for (origin, email) in [("https://www.customer.example", "ok1@customer.example"), (t.base.as_str(), "ok2@customer.example")] {
+            let r = t.http.post(format!("{}/f/contact-us/submit", t.base))
+                .header("origin", origin)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("email={}&_lg_token={token}", email.replace('@', "%40")))
+                .send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "from {origin}");
+        }
+        let ok = t.get("/api/v1/contacts?q=customer.example").await;
+        assert_eq!(emails_of(&ok), ["ok1@customer.example", "ok2@customer.example"]);
+    }
+}
+
+capture_tests! {
+    async fn retrying_an_event_is_safe_whatever_fields_were_defaulted(t, clock) {
+        let id = "0192f7a4-5c1e-7b3a-9d2e-00000000e404";
+        // No time, no source, no properties: every defaulted field.
+        let event = json!({"id": id, "email": "retry@acme.example", "kind": "quote_request"});
+        let first = t.post("/api/v1/events", event.clone()).await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+        clock.advance(jiff::SignedDuration::from_secs(3));
+        let again = t.post("/api/v1/events", event.clone()).await;
+        assert_eq!(again.status, StatusCode::CREATED, "a retry is not a conflict: {}", again.body);
+        assert_eq!(again.body["duplicate"], true, "{}", again.body);
+        // A time finer than storage keeps, sent twice, is the same event too.
+        let precise = json!({"id": "0192f7a4-5c1e-7b3a-9d2e-00000000e405", "email": "retry@acme.example",
+            "kind": "page_view", "occurred_at": "2026-11-24T09:00:00.123456789Z"});
+        assert_eq!(t.post("/api/v1/events", precise.clone()).await.status, StatusCode::CREATED);
+        let replay = t.post("/api/v1/events", precise).await;
+        assert_eq!(replay.status, StatusCode::CREATED, "{}", replay.body);
+        assert_eq!(replay.body["duplicate"], true, "{}", replay.body);
+        // Content the sender gave still has to match.
+        let mut other = event;
+        other["kind"] = json!("demo_request");
+        assert_eq!(t.post("/api/v1/events", other).await.status, StatusCode::CONFLICT);
+        let timed = json!({"id": id, "email": "retry@acme.example", "kind": "quote_request", "occurred_at": "2026-11-01T10:00:00Z"});
+        assert_eq!(t.post("/api/v1/events", timed).await.status, StatusCode::CONFLICT);
+        let timeline = t.get(&format!("/api/v1/contacts/{}/timeline", first.body["contact_id"].as_str().unwrap())).await;
+        assert_eq!(timeline.body["items"].as_array().unwrap().len(), 2, "{}", timeline.body);
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
