@@ -469,9 +469,9 @@ async fn score_recorded(
     for e in &fresh {
         by_contact.entry(e.contact_id).or_default().push(e.clone());
     }
-    app.rescore_in(tx, &affected, now, &by_contact).await?;
-
-    // A logged call, e-mail or meeting is a touch: it stops the contact's SLA clock.
+    // A logged call, e-mail or meeting is a touch: it stops the contact's SLA clock. Recorded
+    // before rescoring (a call that warms the lead up does not tighten a deadline it meets) and
+    // after (an assignment the rescore makes is touched by the call that made it).
     let mut touched: Vec<ContactId> = fresh
         .iter()
         .filter(|e| {
@@ -481,6 +481,8 @@ async fn score_recorded(
         .collect();
     touched.sort();
     touched.dedup();
+    app.touched_in(tx, &touched, now).await?;
+    app.rescore_in(tx, &affected, now, &by_contact).await?;
     app.touched_in(tx, &touched, now).await?;
     Ok(())
 }

@@ -55,6 +55,8 @@ pub struct AgreementView {
 pub enum SlaStatus {
     /// Waiting for a rep: no deadline runs.
     Unassigned,
+    /// Taken by a rep without being handed over (accepted directly): no deadline applies.
+    NoDeadline,
     /// Untouched, deadline ahead.
     OnTrack,
     /// Untouched, reminder time passed.
@@ -94,9 +96,16 @@ pub struct AssignmentView {
     pub breached_at: Option<Timestamp>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
-    /// accepted, rejected, reassigned, requalified (left the MQL stage another way)
+    /// accepted (the rep keeps the lead: the assignment stays open), rejected, reassigned,
+    /// requalified (left the sales stages another way)
     pub outcome: Option<String>,
     pub reject_reason: Option<String>,
+    /// When sales accepted the lead.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub accepted_at: Option<Timestamp>,
+    /// When the deadline was tightened because the lead warmed up before its first touch.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub retimed_at: Option<Timestamp>,
     pub sla: SlaStatus,
     /// Seconds until the deadline (negative when past); only while untouched and open.
     pub seconds_left: Option<i64>,
@@ -104,7 +113,8 @@ pub struct AssignmentView {
 
 fn assignment_view(a: AssignmentRecord, now: Timestamp) -> AssignmentView {
     let sla = match (a.rep_id, a.due_at, a.first_touch_at) {
-        (None, _, _) | (_, None, _) => SlaStatus::Unassigned,
+        (None, _, _) => SlaStatus::Unassigned,
+        (Some(_), None, _) => SlaStatus::NoDeadline,
         (Some(_), Some(due), Some(touch)) => {
             if touch <= due {
                 SlaStatus::Met
@@ -140,6 +150,8 @@ fn assignment_view(a: AssignmentRecord, now: Timestamp) -> AssignmentView {
         closed_at: a.closed_at,
         outcome: a.outcome,
         reject_reason: a.reject_reason,
+        accepted_at: a.accepted_at,
+        retimed_at: a.retimed_at,
         sla,
         seconds_left,
     }
@@ -184,6 +196,46 @@ impl TaskKind {
     }
 }
 
+/// What an agreement task asks for; the action that does it closes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TaskPurpose {
+    /// Made with an assignment: done by the first touch, or by accepting or rejecting the lead.
+    FirstContact,
+    /// Made after a touch with no reply: done by the next touch.
+    FollowUp,
+    /// A manager's, on a missed deadline: done once the lead is touched.
+    Breach,
+}
+
+impl TaskPurpose {
+    pub const ALL: [TaskPurpose; 3] = [TaskPurpose::FirstContact, TaskPurpose::FollowUp, TaskPurpose::Breach];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskPurpose::FirstContact => "first_contact",
+            TaskPurpose::FollowUp => "follow_up",
+            TaskPurpose::Breach => "breach",
+        }
+    }
+
+    fn parse(s: &str) -> Option<TaskPurpose> {
+        TaskPurpose::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    fn codes(purposes: &[TaskPurpose]) -> Vec<&'static str> {
+        purposes.iter().map(|p| p.as_str()).collect()
+    }
+}
+
+/// Who made a task: the agreement (and for what), or a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskOrigin {
+    Agreement(TaskPurpose),
+    Person(UserId),
+}
+
 /// A follow-up task.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -201,20 +253,27 @@ pub struct TaskView {
     pub created_at: Timestamp,
     /// Absent: created by the agreement (on assignment, unanswered touch, breach).
     pub created_by: Option<UserId>,
+    /// What an agreement task is for (closed by the action that does it); absent for a task a
+    /// person made.
+    pub purpose: Option<TaskPurpose>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub done_at: Option<Timestamp>,
 }
 
-/// A new open task; `created_by: None` marks one the agreement created.
+/// A new open task.
 fn new_task(
     contact: ContactId,
     assignee: UserId,
     kind: TaskKind,
     title: String,
     due_at: Timestamp,
-    created_by: Option<UserId>,
+    origin: TaskOrigin,
     now: Timestamp,
 ) -> TaskRecord {
+    let (created_by, purpose) = match origin {
+        TaskOrigin::Agreement(p) => (None, Some(p.as_str().to_string())),
+        TaskOrigin::Person(user) => (Some(user), None),
+    };
     TaskRecord {
         id: TaskId(new_uuid()),
         contact_id: contact,
@@ -226,6 +285,7 @@ fn new_task(
         created_by,
         done_at: None,
         notified_at: None,
+        purpose,
     }
 }
 
@@ -240,6 +300,7 @@ fn task_view(t: TaskRecord, now: Timestamp) -> TaskView {
         due_at: t.due_at,
         created_at: t.created_at,
         created_by: t.created_by,
+        purpose: t.purpose.as_deref().and_then(TaskPurpose::parse),
         done_at: t.done_at,
     }
 }
@@ -427,6 +488,8 @@ impl Router {
             closed_at: None,
             outcome: None,
             reject_reason: None,
+            accepted_at: None,
+            retimed_at: None,
         };
         match decision {
             RoutingDecision::Assigned { rep, rule, why } => {
@@ -453,7 +516,7 @@ impl Router {
                     TaskKind::Call,
                     "First contact with this new lead".into(),
                     d.due_at,
-                    None,
+                    TaskOrigin::Agreement(TaskPurpose::FirstContact),
                     now,
                 );
                 Ok((record, Some(task)))
@@ -635,7 +698,7 @@ impl App {
         now: Timestamp,
     ) -> Result<Option<UserId>, AppError> {
         let Some(open) = tx.open_assignment(id).await? else { return Ok(None) };
-        tx.close_assignment(open.id, "reassigned", None, now).await?;
+        self.close_assignment_with_tasks(tx, &open, "reassigned", None, now).await?;
         Ok(open.rep_id)
     }
 
@@ -753,7 +816,7 @@ impl App {
                 && !handed(change.to)
             {
                 let outcome = if change.to == LifecycleStage::Customer { "accepted" } else { "requalified" };
-                tx.close_assignment(a.id, outcome, None, now).await?;
+                self.close_assignment_with_tasks(tx, a, outcome, None, now).await?;
             }
         }
         if to_route.is_empty() {
@@ -767,23 +830,135 @@ impl App {
         self.record_assignments(tx, made, now).await
     }
 
-    /// Sales decided about a lead (accept or reject): that is a touch, and it closes the
-    /// assignment.
-    pub(crate) async fn close_assignment_in(
+    /// Sales rejected a lead: that is a touch, and it closes the assignment and its agreement
+    /// tasks (the lead goes back to marketing).
+    pub(crate) async fn reject_assignment_in(
         &self,
         tx: &mut Session,
         contact: ContactId,
+        reject_reason: &str,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        if let Some(open) = tx.open_assignment(contact).await? {
+            self.close_assignment_with_tasks(tx, &open, "rejected", Some(reject_reason), now).await?;
+        }
+        Ok(())
+    }
+
+    /// Sales accepted a lead: the rep keeps it (the assignment stays open, so it stays in their
+    /// queue and shows them as its owner), the acceptance counts as the first touch, and the
+    /// first-contact task is done. A lead waiting unassigned (or never routed) becomes the
+    /// accepting user's.
+    pub(crate) async fn accept_assignment_in(
+        &self,
+        tx: &mut Session,
+        contact: ContactId,
+        by: UserId,
+        facts: LeadFacts,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        match tx.open_assignment(contact).await? {
+            Some(open) => {
+                tx.accept_assignment(open.id, by, now).await?;
+            }
+            None => {
+                // No deadline: the lead was taken, not handed over.
+                let record = AssignmentRecord {
+                    id: AssignmentId(new_uuid()),
+                    contact_id: contact,
+                    rep_id: Some(by),
+                    rule: Some("accepted".into()),
+                    why: "accepted the lead without it being routed".into(),
+                    temperature: facts.temperature.map(temperature_str).map(str::to_string),
+                    grade: facts.grade.map(|g| g.as_str().to_string()),
+                    assigned_at: now,
+                    remind_at: None,
+                    due_at: None,
+                    first_touch_at: Some(now),
+                    warned_at: None,
+                    breached_at: None,
+                    closed_at: None,
+                    outcome: Some("accepted".into()),
+                    reject_reason: None,
+                    accepted_at: Some(now),
+                    retimed_at: None,
+                };
+                self.record_assignments(tx, vec![(record, None)], now).await?;
+            }
+        }
+        let done = TaskPurpose::codes(&[TaskPurpose::FirstContact, TaskPurpose::Breach]);
+        tx.complete_agreement_tasks(contact, None, &done, now).await?;
+        Ok(())
+    }
+
+    /// Closes an assignment (ownership ends: rejected, reassigned, requalified, customer) with
+    /// the agreement tasks it gave its rep, which no longer have a reason to be done by them.
+    async fn close_assignment_with_tasks(
+        &self,
+        tx: &mut Session,
+        a: &AssignmentRecord,
         outcome: &str,
         reject_reason: Option<&str>,
         now: Timestamp,
     ) -> Result<(), AppError> {
-        if let Some(open) = tx.open_assignment(contact).await? {
-            tx.close_assignment(open.id, outcome, reject_reason, now).await?;
-        }
-        if outcome == "rejected" {
-            tx.complete_tasks_of(contact, now).await?;
-        }
+        tx.close_assignment(a.id, outcome, reject_reason, now).await?;
+        let all = TaskPurpose::codes(&TaskPurpose::ALL);
+        match a.rep_id {
+            Some(rep) => tx.complete_agreement_tasks(a.contact_id, Some(rep), &all, now).await?,
+            None => 0,
+        };
+        // A manager's breach task goes with the lead too.
+        tx.complete_agreement_tasks(a.contact_id, None, &[TaskPurpose::Breach.as_str()], now).await?;
         Ok(())
+    }
+
+    /// Leads that warmed up before their first touch get the tighter first-touch budget of
+    /// their new temperature, counted from now (`Agreement::tightened`): recorded on the
+    /// assignment, moved on the first-contact task, announced as `lead.deadline_changed`.
+    pub(crate) async fn tighten_deadlines_in(
+        &self,
+        tx: &mut Session,
+        warmer: &[(ContactId, Temperature, FitGrade)],
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        if warmer.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<ContactId> = warmer.iter().map(|w| w.0).collect();
+        let open = tx.open_assignments_of(&ids).await?;
+        let waiting = |c: &ContactId| {
+            open.get(c).filter(|a| a.rep_id.is_some() && a.due_at.is_some() && a.first_touch_at.is_none())
+        };
+        if !ids.iter().any(|c| waiting(c).is_some()) {
+            return Ok(());
+        }
+        let router = Router::load(self, tx).await?;
+        let mut announced = Vec::new();
+        for (contact, temperature, grade) in warmer {
+            let Some(a) = waiting(contact) else { continue };
+            let (Some(rep), Some(due)) = (a.rep_id, a.due_at) else { continue };
+            let Some(load) = router.reps.iter().find(|r| r.user_id == rep) else { continue };
+            let Ok(schedule) = load.profile.validate() else { continue };
+            let Some(d) = router.agreement.tightened(&schedule, due, now, Some(*temperature), Some(*grade))
+            else {
+                continue;
+            };
+            let mut retimed = a.clone();
+            retimed.remind_at = d.remind_at;
+            retimed.due_at = Some(d.due_at);
+            retimed.temperature = Some(temperature_str(*temperature).to_string());
+            retimed.grade = Some(grade.as_str().to_string());
+            retimed.retimed_at = Some(now);
+            if tx.retime_assignment(&retimed, now).await? {
+                tx.retime_first_contact_task(*contact, rep, d.due_at).await?;
+                announced.push(json!({
+                    "assignment": assignment_view(retimed, now),
+                    "previous_due_at": due,
+                    "reason": format!("the lead turned {}", temperature_str(*temperature)),
+                }));
+            }
+        }
+        self.emit_many_in(tx, "lead.deadline_changed", announced, now).await
     }
 
     /// How long a rejected lead waits before it can be routed again, from the agreement.
@@ -899,7 +1074,15 @@ impl App {
                 touch.kind.as_str().replace("email", "e-mail"),
                 now.strftime("%Y-%m-%d")
             );
-            let task = new_task(id, assignee, touch.kind, title, due, None, now);
+            let task = new_task(
+                id,
+                assignee,
+                touch.kind,
+                title,
+                due,
+                TaskOrigin::Agreement(TaskPurpose::FollowUp),
+                now,
+            );
             tx.insert_task(&task).await?;
             follow_up = Some(task_view(task, now));
         }
@@ -915,7 +1098,15 @@ impl App {
         now: Timestamp,
     ) -> Result<(), AppError> {
         for c in contacts {
-            tx.record_first_touch(*c, now).await?;
+            // The first touch is the first contact made: its task is done, and a manager's
+            // breach task with it; any touch is the follow-up done (a touch with no reply gets
+            // the next one, see `log_touch`).
+            let done = if tx.record_first_touch(*c, now).await?.is_some() {
+                &[TaskPurpose::FirstContact, TaskPurpose::Breach, TaskPurpose::FollowUp][..]
+            } else {
+                &[TaskPurpose::FollowUp][..]
+            };
+            tx.complete_agreement_tasks(*c, None, &TaskPurpose::codes(done), now).await?;
         }
         Ok(())
     }
@@ -935,8 +1126,8 @@ impl App {
         if tx.get_user(assignee).await?.is_none() {
             return Err(AppError::invalid("assignee_id", format!("no user has the id {assignee}")));
         }
-        let task =
-            new_task(new.contact_id, assignee, new.kind, title, new.due_at, Some(principal.user.id), now);
+        let origin = TaskOrigin::Person(principal.user.id);
+        let task = new_task(new.contact_id, assignee, new.kind, title, new.due_at, origin, now);
         tx.insert_task(&task).await?;
         tx.commit().await?;
         Ok(task_view(task, now))
@@ -1033,7 +1224,8 @@ impl App {
         let load = parse_rep(record)?;
         let Some(manager) = load.profile.manager_id else { return Ok(()) };
         let title = format!("{} missed the first-touch deadline on this lead", load.name);
-        let task = new_task(a.contact_id, manager, TaskKind::Call, title, now, None, now);
+        let origin = TaskOrigin::Agreement(TaskPurpose::Breach);
+        let task = new_task(a.contact_id, manager, TaskKind::Call, title, now, origin, now);
         tx.insert_task(&task).await.map_err(AppError::from)
     }
 
@@ -1047,15 +1239,8 @@ impl App {
         let exclude: Vec<UserId> =
             tx.assignments_of(a.contact_id).await?.iter().filter_map(|x| x.rep_id).collect();
         let Some(input) = tx.scoring_inputs(&[a.contact_id]).await?.pop() else { return Ok(()) };
-        tx.close_assignment(a.id, "reassigned", None, now).await?;
-        if let Some(rep) = a.rep_id {
-            // The missed first-contact task moves with the lead.
-            for t in tx.tasks_of_contact(a.contact_id).await? {
-                if t.assignee_id == rep && t.done_at.is_none() && t.created_by.is_none() {
-                    tx.complete_task(t.id, now).await?;
-                }
-            }
-        }
+        // The missed first-contact task moves with the lead.
+        self.close_assignment_with_tasks(tx, a, "reassigned", None, now).await?;
         let facts = lead_facts(&input.contact, input.company.as_ref());
         self.assign_in(tx, a.contact_id, facts, &exclude, now).await?;
         Ok(())

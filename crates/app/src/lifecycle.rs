@@ -159,8 +159,16 @@ impl App {
                 contact.lifecycle_stage
             )));
         }
+        let input =
+            tx.scoring_inputs(&[id]).await?.pop().ok_or_else(|| AppError::not_found("contact", id))?;
+        if input.sales_accepted {
+            // Accepting twice (a double click, a retry) changes nothing.
+            let view = lifecycle_view(&mut tx, id).await?;
+            return Ok(view);
+        }
         tx.set_sales_decision(id, Some((principal.user.id, now)), None).await?;
-        self.close_assignment_in(&mut tx, id, "accepted", None, now).await?;
+        let facts = crate::handoff::lead_facts(&input.contact, input.company.as_ref());
+        self.accept_assignment_in(&mut tx, id, principal.user.id, facts, now).await?;
         self.rescore_in(&mut tx, &[id], now, &Default::default()).await?;
         let view = lifecycle_view(&mut tx, id).await?;
         tx.commit().await?;
@@ -198,7 +206,7 @@ impl App {
             format!("rejected by sales: {} ({note})", reason.as_str())
         };
         // Closed before the move, so the move does not read as the lead leaving another way.
-        self.close_assignment_in(&mut tx, id, "rejected", Some(reason.code()), now).await?;
+        self.reject_assignment_in(&mut tx, id, reason.code(), now).await?;
         self.record_move(&mut tx, principal, id, contact.lifecycle_stage, to, why, now).await?;
         let recycle = self.recycle_period(&mut tx).await?;
         tx.set_sales_decision(id, None, Some(now + recycle)).await?;

@@ -226,6 +226,8 @@ impl App {
         let ids: Vec<ContactId> = inputs.iter().map(|i| i.contact.id).collect();
         let mut outcomes = Vec::with_capacity(inputs.len());
         let mut updates = Vec::with_capacity(inputs.len());
+        // Leads that warmed up: an untouched one's first-touch deadline tightens.
+        let mut warmer = Vec::new();
         for input in &inputs {
             let id = input.contact.id;
             let ledger = match timelines.remove(&id) {
@@ -235,6 +237,14 @@ impl App {
             let Some(mut ledger) = ledger else { continue };
             ledger.prune(&active.rules, now);
             let outcome = evaluate(active, input, &ledger, now);
+            if input
+                .contact
+                .score
+                .as_ref()
+                .is_some_and(|before| outcome.summary.temperature > before.temperature)
+            {
+                warmer.push((id, outcome.summary.temperature, outcome.summary.fit_grade));
+            }
             updates.push(ScoreUpdate {
                 contact: outcome.contact,
                 score: outcome.summary.clone(),
@@ -268,6 +278,7 @@ impl App {
                 .collect();
             self.handoff_after_moves(tx, changes, &transitions, now).await?;
         }
+        self.tighten_deadlines_in(tx, &warmer, now).await?;
         self.queue_prediction_in(tx, &ids).await?;
         Ok(outcomes)
     }

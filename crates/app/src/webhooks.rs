@@ -28,11 +28,12 @@ use sha2::Sha256;
 use crate::{App, AppError, Principal, new_uuid};
 
 /// The event types one can subscribe to (`*`: all).
-pub const EVENT_TYPES: [&str; 8] = [
+pub const EVENT_TYPES: [&str; 9] = [
     "contact.created",
     "contact.updated",
     "lifecycle.changed",
     "lead.assigned",
+    "lead.deadline_changed",
     "sla.warning",
     "sla.breached",
     "form.submitted",

@@ -20,7 +20,7 @@ use crate::users::{USER_COLUMNS, user_from_row};
 pub struct RepRecord {
     pub user: User,
     pub profile: String,
-    /// Open assignments plus accepted leads still being worked (SQL, opportunity).
+    /// Open assignments: leads waiting for a first touch and accepted leads still being worked.
     pub open: i64,
     pub assigned_total: i64,
     pub last_assigned_at: Option<Timestamp>,
@@ -45,10 +45,14 @@ pub struct AssignmentRecord {
     pub closed_at: Option<Timestamp>,
     pub outcome: Option<String>,
     pub reject_reason: Option<String>,
+    /// When sales accepted the lead: the assignment stays open, the rep keeps it.
+    pub accepted_at: Option<Timestamp>,
+    /// When the deadline was tightened because the lead warmed up before its first touch.
+    pub retimed_at: Option<Timestamp>,
 }
 
 const ASSIGNMENT_COLUMNS: &str = "id, contact_id, rep_id, rule, why, temperature, grade, assigned_at, remind_at, \
-     due_at, first_touch_at, warned_at, breached_at, closed_at, outcome, reject_reason";
+     due_at, first_touch_at, warned_at, breached_at, closed_at, outcome, reject_reason, accepted_at, retimed_at";
 
 fn assignment_from_row(r: &Row) -> Result<AssignmentRecord, StoreError> {
     Ok(AssignmentRecord {
@@ -68,6 +72,8 @@ fn assignment_from_row(r: &Row) -> Result<AssignmentRecord, StoreError> {
         closed_at: r.opt_ts(13)?,
         outcome: r.get(14)?,
         reject_reason: r.get(15)?,
+        accepted_at: r.opt_ts(16)?,
+        retimed_at: r.opt_ts(17)?,
     })
 }
 
@@ -84,10 +90,13 @@ pub struct TaskRecord {
     pub created_by: Option<UserId>,
     pub done_at: Option<Timestamp>,
     pub notified_at: Option<Timestamp>,
+    /// What an agreement task is for (`first_contact`, `follow_up`, `breach`), so the action
+    /// that fulfils it closes it; `None` for a task a person made.
+    pub purpose: Option<String>,
 }
 
 const TASK_COLUMNS: &str =
-    "id, contact_id, assignee_id, kind, title, due_at, created_at, created_by, done_at, notified_at";
+    "id, contact_id, assignee_id, kind, title, due_at, created_at, created_by, done_at, notified_at, purpose";
 
 fn task_from_row(r: &Row) -> Result<TaskRecord, StoreError> {
     Ok(TaskRecord {
@@ -101,6 +110,7 @@ fn task_from_row(r: &Row) -> Result<TaskRecord, StoreError> {
         created_by: r.get::<Option<uuid::Uuid>>(7)?.map(UserId),
         done_at: r.opt_ts(8)?,
         notified_at: r.opt_ts(9)?,
+        purpose: r.get(10)?,
     })
 }
 
@@ -228,8 +238,7 @@ impl Session {
         let filter = if only.is_some() { "AND r.user_id = $1" } else { "" };
         let sql = format!(
             "SELECT {USER_COLUMNS}, r.profile, \
-             (SELECT COUNT(*) FROM assignments a JOIN contacts c ON c.id = a.contact_id WHERE a.rep_id = r.user_id \
-               AND (a.closed_at IS NULL OR (a.outcome = 'accepted' AND c.lifecycle_stage IN ('sql', 'opportunity')))), \
+             (SELECT COUNT(*) FROM assignments a WHERE a.rep_id = r.user_id AND a.closed_at IS NULL), \
              (SELECT COUNT(*) FROM assignments a WHERE a.rep_id = r.user_id), \
              (SELECT MAX(a.assigned_at) FROM assignments a WHERE a.rep_id = r.user_id) \
              FROM reps r JOIN users u ON u.id = r.user_id WHERE u.disabled_at IS NULL {filter} ORDER BY u.id"
@@ -303,11 +312,13 @@ impl Session {
                     a.breached_at,
                     a.closed_at,
                     a.outcome.as_deref(),
-                    a.reject_reason.as_deref()
+                    a.reject_reason.as_deref(),
+                    a.accepted_at,
+                    a.retimed_at
                 ]
             })
             .collect();
-        self.insert_rows(&format!("INSERT INTO assignments ({ASSIGNMENT_COLUMNS})"), 16, rows, "").await?;
+        self.insert_rows(&format!("INSERT INTO assignments ({ASSIGNMENT_COLUMNS})"), 18, rows, "").await?;
         Ok(())
     }
 
@@ -381,6 +392,42 @@ impl Session {
                    THEN COALESCE(first_touch_at, $2) ELSE first_touch_at END \
                  WHERE id = $1 AND closed_at IS NULL",
                 args![id, now, outcome, reject_reason],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Sales accepted the lead: the assignment stays open (the rep keeps it), the acceptance is
+    /// its first touch if none came before, and an unassigned lead becomes `by`'s.
+    pub async fn accept_assignment(
+        &mut self,
+        id: AssignmentId,
+        by: UserId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE assignments SET outcome = 'accepted', accepted_at = $2, rep_id = COALESCE(rep_id, $3), \
+                 first_touch_at = COALESCE(first_touch_at, $2) WHERE id = $1 AND closed_at IS NULL",
+                args![id, now, by],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Moves the deadlines of an open, untouched assignment (its lead warmed up): the reminder
+    /// fires again if its new time is ahead.
+    pub async fn retime_assignment(
+        &mut self,
+        a: &AssignmentRecord,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE assignments SET remind_at = $2, due_at = $3, temperature = $4, grade = $5, retimed_at = $6, \
+                 warned_at = CASE WHEN $2 > $6 THEN NULL ELSE warned_at END \
+                 WHERE id = $1 AND closed_at IS NULL AND first_touch_at IS NULL",
+                args![a.id, a.remind_at, a.due_at, a.temperature.as_deref(), a.grade.as_deref(), now],
             )
             .await?;
         Ok(n == 1)
@@ -466,7 +513,8 @@ impl Session {
         self.fetch_all(&sql, args![now, limit]).await?.iter().map(assignment_from_row).collect()
     }
 
-    /// Open assignments of a rep (or the unassigned queue with `None`), soonest deadline first.
+    /// Open assignments of a rep (or the unassigned queue with `None`): leads waiting for their
+    /// first touch, soonest deadline first, then the accepted or touched ones being worked.
     pub async fn open_assignments(
         &mut self,
         rep: Option<UserId>,
@@ -478,7 +526,7 @@ impl Session {
         };
         let sql = format!(
             "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE {filter} AND closed_at IS NULL \
-             ORDER BY due_at IS NULL, due_at, assigned_at LIMIT $1"
+             ORDER BY first_touch_at IS NOT NULL, due_at IS NULL, due_at, assigned_at LIMIT $1"
         );
         self.fetch_all(&sql, values).await?.iter().map(assignment_from_row).collect()
     }
@@ -530,11 +578,12 @@ impl Session {
                     t.created_at,
                     t.created_by,
                     t.done_at,
-                    t.notified_at
+                    t.notified_at,
+                    t.purpose.as_deref()
                 ]
             })
             .collect();
-        self.insert_rows(&format!("INSERT INTO tasks ({TASK_COLUMNS})"), 10, rows, "").await?;
+        self.insert_rows(&format!("INSERT INTO tasks ({TASK_COLUMNS})"), 11, rows, "").await?;
         Ok(())
     }
 
@@ -569,11 +618,39 @@ impl Session {
             == 1)
     }
 
-    /// Closes the open tasks of a contact (the lead left sales' hands).
-    pub async fn complete_tasks_of(&mut self, contact: ContactId, now: Timestamp) -> Result<u64, StoreError> {
+    /// Marks done the contact's open agreement tasks of these purposes (only `assignee`'s when
+    /// given), because what they asked for happened. Tasks people made stay theirs to close.
+    pub async fn complete_agreement_tasks(
+        &mut self,
+        contact: ContactId,
+        assignee: Option<UserId>,
+        purposes: &[&str],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut values = args![contact, now];
+        values.extend(purposes.iter().map(|p| Arg::from(*p)));
+        let mut sql = format!(
+            "UPDATE tasks SET done_at = $2 WHERE contact_id = $1 AND done_at IS NULL AND purpose IN ({})",
+            Session::placeholders(3, purposes.len())
+        );
+        if let Some(user) = assignee {
+            values.push(Arg::from(user));
+            sql.push_str(&format!(" AND assignee_id = ${}", values.len()));
+        }
+        self.execute(&sql, values).await
+    }
+
+    /// Moves the due time of a rep's open first-contact task on a lead (its deadline changed).
+    pub async fn retime_first_contact_task(
+        &mut self,
+        contact: ContactId,
+        assignee: UserId,
+        due_at: Timestamp,
+    ) -> Result<u64, StoreError> {
         self.execute(
-            "UPDATE tasks SET done_at = $2 WHERE contact_id = $1 AND done_at IS NULL",
-            args![contact, now],
+            "UPDATE tasks SET due_at = $3, notified_at = NULL WHERE contact_id = $1 AND assignee_id = $2 \
+             AND done_at IS NULL AND purpose = 'first_contact'",
+            args![contact, assignee, due_at],
         )
         .await
     }

@@ -102,6 +102,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0011_text_keys.sql"),
         then: Some(Step::FoldTextKeys),
     },
+    Migration {
+        version: 12,
+        name: "handoff ownership",
+        sqlite: include_str!("../migrations/sqlite/0012_handoff_ownership.sql"),
+        postgres: include_str!("../migrations/postgres/0012_handoff_ownership.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

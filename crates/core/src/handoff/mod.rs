@@ -501,6 +501,21 @@ impl Agreement {
         });
         Deadlines { remind_at, due_at, budget_minutes: budget }
     }
+
+    /// The deadlines of an untouched lead that warmed up at `now` (to `temperature`): its new
+    /// budget counted from now, when that falls before `current_due`. A deadline is only ever
+    /// tightened: a lead cooling down keeps the deadline it has.
+    pub fn tightened(
+        &self,
+        schedule: &Schedule,
+        current_due: Timestamp,
+        now: Timestamp,
+        temperature: Option<Temperature>,
+        grade: Option<FitGrade>,
+    ) -> Option<Deadlines> {
+        let d = self.deadlines(schedule, now, temperature, grade);
+        (d.due_at < current_due).then_some(d)
+    }
 }
 
 /// Where an open assignment stands against its deadlines at `now`.
@@ -678,6 +693,23 @@ mod tests {
         assert_eq!(a.budget_minutes(Some(Temperature::Warm), Some(FitGrade::A)), 120);
         assert_eq!(a.budget_minutes(Some(Temperature::Hot), Some(FitGrade::A)), 60);
         assert_eq!(a.budget_minutes(None, None), 1440);
+    }
+
+    #[test]
+    fn a_lead_warming_up_tightens_its_deadline_never_loosens_it() {
+        let a = Agreement::default();
+        let s = WorkingHours::default().schedule().unwrap();
+        let monday: Timestamp = "2026-11-30T09:00:00Z".parse().unwrap();
+        let cold = a.deadlines(&s, monday, Some(Temperature::Cold), None);
+        // Hot two hours later: 60 working minutes from then, well before the cold deadline.
+        let later = monday + SignedDuration::from_hours(2);
+        let hot = a.tightened(&s, cold.due_at, later, Some(Temperature::Hot), None).expect("tightened");
+        assert_eq!(hot.due_at, "2026-11-30T12:00:00Z".parse().unwrap());
+        assert_eq!(hot.budget_minutes, 60);
+        // Cooling down, or warming up to a budget ending after the current deadline: unchanged.
+        assert_eq!(a.tightened(&s, hot.due_at, later, Some(Temperature::Cold), None), None);
+        let almost_due = cold.due_at - SignedDuration::from_mins(30);
+        assert_eq!(a.tightened(&s, cold.due_at, almost_due, Some(Temperature::Hot), None), None);
     }
 
     #[test]

@@ -132,6 +132,9 @@ texts! {
     sla_met: "Touched in time", "Contacté à temps";
     sla_missed: "Touched late", "Contacté en retard";
     sla_unassigned: "Waiting for a rep", "En attente d'un commercial";
+    sla_no_deadline: "Taken without a deadline", "Pris sans échéance";
+    accepted_on: "Accepted by sales", "Accepté par les ventes";
+    lead_accepted: "Accepted, being worked", "Accepté, en cours";
     timeline_title: "Timeline", "Chronologie";
     no_events: "Nothing recorded yet.", "Rien d'enregistré pour l'instant.";
     consents_title: "Consent", "Consentements";

@@ -1346,7 +1346,8 @@ handoff_tests! {
         assert_eq!(touch.body["follow_up"]["due_at"], "2026-12-02T09:40:00Z");
         let tasks = t.send(Method::GET, "/api/v1/tasks", Some(&bob_key), None).await;
         let titles: Vec<&str> = tasks.body.as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
-        assert_eq!(titles.len(), 2, "first contact + follow-up: {titles:?}");
+        assert_eq!(titles.len(), 1, "the first touch closed the first-contact task; the follow-up is open: {titles:?}");
+        assert_eq!(tasks.body[0]["purpose"], "follow_up");
 
         // Bob rejects it: back to nurturing, recycled after the agreement's 30 days.
         let rejected = t.send(Method::POST, &format!("/api/v1/contacts/{cid}/reject"), Some(&bob_key),

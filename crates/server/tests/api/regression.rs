@@ -167,6 +167,155 @@ capture_tests! {
     }
 }
 
+/// A rep working 09:00–17:00 UTC on weekdays who gets every lead, and the agreement's budgets
+/// (minutes) for hot, warm and cold leads.
+async fn one_rep_gets_everything(t: &TestApp, budgets: (u32, u32, u32)) -> (String, String) {
+    let (rep, key) = sales_user(t, "rep@sales.example").await;
+    let r = t.send(Method::PUT, &format!("/api/v1/reps/{rep}"), Some(ADMIN_KEY), Some(json!({
+        "working_hours": {"time_zone": "UTC", "days": ["monday", "tuesday", "wednesday", "thursday", "friday"], "start": "09:00", "end": "17:00"}
+    }))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let agreement = json!({
+        "routing": [{"name": "all", "assign": {"strategy": "rep", "user_id": rep}}],
+        "first_touch": {"hot_minutes": budgets.0, "warm_minutes": budgets.1, "cold_minutes": budgets.2},
+        "reminder_minutes": 15, "on_breach": "flag", "recycle_days": 30, "follow_up_days": 2
+    });
+    let saved = t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    (rep, key)
+}
+
+/// A new contact made an MQL by hand (routed to the rep); its id.
+async fn new_mql(t: &TestApp, email: &str) -> String {
+    let c = t.post("/api/v1/contacts", json!({"email": email})).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    let id = c.body["id"].as_str().unwrap().to_string();
+    let moved = t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "mql"})).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    id
+}
+
+fn open_tasks(list: &Reply) -> Vec<String> {
+    list.body
+        .as_array()
+        .unwrap_or_else(|| panic!("tasks: {}", list.body))
+        .iter()
+        .filter(|t| t["done_at"].is_null())
+        .map(|t| t["purpose"].as_str().unwrap_or("by hand").to_string())
+        .collect()
+}
+
+handoff_tests! {
+    async fn the_first_touch_closes_the_first_contact_task(t, clock) {
+        let (_, key) = one_rep_gets_everything(&t, (60, 480, 1440)).await;
+        clock.set("2026-11-24T10:00:00Z".parse().unwrap());
+        // Through the touches endpoint.
+        let a = new_mql(&t, "a@buyer.example").await;
+        assert_eq!(open_tasks(&t.send(Method::GET, "/api/v1/tasks", Some(&key), None).await), ["first_contact"]);
+        let touch = t.send(Method::POST, &format!("/api/v1/contacts/{a}/touches"), Some(&key),
+            Some(json!({"kind": "call", "outcome": "reached"}))).await;
+        assert_eq!(touch.status, StatusCode::CREATED, "{}", touch.body);
+        assert_eq!(touch.body["first_touch"], true);
+        assert!(open_tasks(&t.send(Method::GET, "/api/v1/tasks", Some(&key), None).await).is_empty(), "nothing left to do");
+        // Through a logged-call event.
+        let b = new_mql(&t, "b@buyer.example").await;
+        let call = t.post("/api/v1/events", json!({"contact_id": b, "kind": "call_logged"})).await;
+        assert_eq!(call.status, StatusCode::CREATED, "{}", call.body);
+        assert!(open_tasks(&t.send(Method::GET, "/api/v1/tasks", Some(&key), None).await).is_empty());
+        // An unanswered call leaves a follow-up, which the next touch closes.
+        let c = new_mql(&t, "c@buyer.example").await;
+        let first = t.send(Method::POST, &format!("/api/v1/contacts/{c}/touches"), Some(&key),
+            Some(json!({"kind": "call", "outcome": "no_reply"}))).await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+        assert_eq!(open_tasks(&t.send(Method::GET, "/api/v1/tasks", Some(&key), None).await), ["follow_up"]);
+        let second = t.send(Method::POST, &format!("/api/v1/contacts/{c}/touches"), Some(&key),
+            Some(json!({"kind": "email", "outcome": "reached"}))).await;
+        assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+        assert!(open_tasks(&t.send(Method::GET, "/api/v1/tasks", Some(&key), None).await).is_empty());
+        // A task a person made is theirs to close.
+        let d = new_mql(&t, "d@buyer.example").await;
+        let mine = t.send(Method::POST, "/api/v1/tasks", Some(&key),
+            Some(json!({"contact_id": d, "kind": "meeting", "title": "Demo", "due_at": "2026-11-26T10:00:00Z"}))).await;
+        assert_eq!(mine.status, StatusCode::CREATED, "{}", mine.body);
+        t.send(Method::POST, &format!("/api/v1/contacts/{d}/touches"), Some(&key), Some(json!({"kind": "call", "outcome": "reached"}))).await;
+        assert_eq!(open_tasks(&t.send(Method::GET, "/api/v1/tasks", Some(&key), None).await), ["by hand"]);
+        // Nothing falls due afterwards.
+        clock.set("2026-11-25T12:00:00Z".parse().unwrap());
+        let tasks_due = t.app.run_timers().await.unwrap();
+        assert_eq!(tasks_due, 0, "no closed task falls due");
+    }
+
+    async fn an_accepted_lead_stays_with_its_rep_and_in_their_work_lists(t, clock) {
+        let (rep, key) = one_rep_gets_everything(&t, (60, 480, 1440)).await;
+        let cid = new_mql(&t, "keep@buyer.example").await;
+        clock.advance(jiff::SignedDuration::from_mins(5));
+        let accepted = t.send(Method::POST, &format!("/api/v1/contacts/{cid}/accept"), Some(&key), None).await;
+        assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+        assert_eq!(accepted.body["sales_accepted"], true);
+        // Still the rep's: in their queue (as accepted), owner in the inbox, counted in their load.
+        let queue = t.send(Method::GET, "/api/v1/queue", Some(&key), None).await;
+        let line = &queue.body[0];
+        assert_eq!(line["contact_id"], json!(cid), "{}", queue.body);
+        assert_eq!(line["outcome"], "accepted");
+        assert!(line["accepted_at"].is_string() && line["closed_at"].is_null(), "{line}");
+        assert_eq!(line["sla"], "met", "accepting is a first touch in time");
+        let contact = t.get(&format!("/api/v1/contacts/{cid}")).await;
+        assert_eq!(contact.body["assignment"]["rep_id"], json!(rep), "{}", contact.body);
+        let admin = t.app.authenticate(ADMIN_KEY).await.unwrap();
+        let owner = leadgate_store::web::InboxFilter { owner: Some(rep.parse().unwrap()), ..Default::default() };
+        let owned = t.app.inbox(&admin, &owner, 50, 0).await.unwrap();
+        assert_eq!(owned.len(), 1, "the inbox shows the rep as owner");
+        let reps = t.get("/api/v1/reps").await;
+        assert_eq!(reps.body[0]["open"], 1, "{}", reps.body);
+        assert!(open_tasks(&t.send(Method::GET, "/api/v1/tasks", Some(&key), None).await).is_empty(), "accepting did the first contact");
+        // Accepting again changes nothing; rejecting later ends the ownership.
+        let again = t.send(Method::POST, &format!("/api/v1/contacts/{cid}/accept"), Some(&key), None).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        let rejected = t.send(Method::POST, &format!("/api/v1/contacts/{cid}/reject"), Some(&key), Some(json!({"reason": "no_budget"}))).await;
+        assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+        let queue = t.send(Method::GET, "/api/v1/queue", Some(&key), None).await;
+        assert_eq!(queue.body, json!([]));
+        let history = t.get(&format!("/api/v1/contacts/{cid}/assignments")).await;
+        assert_eq!(history.body.as_array().unwrap().len(), 1, "{}", history.body);
+        assert_eq!(history.body[0]["outcome"], "rejected");
+        assert!(history.body[0]["accepted_at"].is_string());
+    }
+
+    async fn a_lead_turning_hot_before_its_first_touch_gets_the_hot_deadline(t, clock) {
+        let receiver = webhook_receiver(0).await;
+        let hook = t.post("/api/v1/webhooks", json!({"url": receiver.url, "event_types": ["lead.deadline_changed"]})).await;
+        assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.body);
+        let (_, key) = one_rep_gets_everything(&t, (60, 480, 1440)).await;
+        clock.set("2026-11-24T10:00:00Z".parse().unwrap());
+        let cid = new_mql(&t, "warming@buyer.example").await;
+        let before = t.get(&format!("/api/v1/contacts/{cid}/assignments")).await;
+        assert_eq!(before.body[0]["temperature"], "cold", "{}", before.body);
+        assert_eq!(before.body[0]["due_at"], "2026-11-27T10:00:00Z", "three working days");
+        // An hour later it asks for a quote: hot. 60 working minutes from now.
+        clock.set("2026-11-24T11:00:00Z".parse().unwrap());
+        let quote = t.post("/api/v1/events", json!({"contact_id": cid, "kind": "quote_request"})).await;
+        assert_eq!(quote.status, StatusCode::CREATED, "{}", quote.body);
+        let after = t.get(&format!("/api/v1/contacts/{cid}/assignments")).await;
+        let a = &after.body[0];
+        assert_eq!(a["temperature"], "hot", "{a}");
+        assert_eq!(a["due_at"], "2026-11-24T12:00:00Z");
+        assert_eq!(a["retimed_at"], "2026-11-24T11:00:00Z");
+        let tasks = t.send(Method::GET, "/api/v1/tasks", Some(&key), None).await;
+        assert_eq!(tasks.body[0]["due_at"], "2026-11-24T12:00:00Z", "the first-contact task moved too");
+        assert_eq!(t.app.deliver_webhooks().await.unwrap(), 1);
+        let seen = receiver.seen.lock().unwrap().clone();
+        let body: Value = serde_json::from_slice(&seen[0].1).unwrap();
+        assert_eq!(body["type"], "lead.deadline_changed", "{body}");
+        assert_eq!(body["data"]["previous_due_at"], "2026-11-27T10:00:00Z", "{body}");
+        // A touched lead keeps its deadline whatever happens next.
+        let other = new_mql(&t, "touched@buyer.example").await;
+        t.send(Method::POST, &format!("/api/v1/contacts/{other}/touches"), Some(&key), Some(json!({"kind": "call", "outcome": "reached"}))).await;
+        t.post("/api/v1/events", json!({"contact_id": other, "kind": "quote_request"})).await;
+        let kept = t.get(&format!("/api/v1/contacts/{other}/assignments")).await;
+        assert!(kept.body[0]["retimed_at"].is_null(), "{}", kept.body);
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })

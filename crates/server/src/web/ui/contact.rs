@@ -79,7 +79,10 @@ pub(super) struct ContactPage {
     pub(super) history: Vec<HistoryLine>,
     pub(super) events: Vec<EventLine>,
     pub(super) consents: Vec<Row2>,
-    pub(super) can_decide: bool,
+    /// An MQL sales has not accepted yet.
+    pub(super) can_accept: bool,
+    /// A lead in sales' hands (MQL or SQL), accepted or not.
+    pub(super) can_reject: bool,
     pub(super) reasons: Vec<Choice>,
 }
 
@@ -241,6 +244,7 @@ pub(super) async fn contact(
             },
             Row2 { a: t.due.into(), b: a.due_at.map_or_else(dash, |d| s.lang.datetime(d)) },
             Row2 { a: "SLA".into(), b: sla_label(t, a.sla).into() },
+            Row2 { a: t.accepted_on.into(), b: a.accepted_at.map_or_else(dash, |d| s.lang.datetime(d)) },
         ],
         None => Vec::new(),
     };
@@ -332,7 +336,8 @@ pub(super) async fn contact(
         history,
         events,
         consents,
-        can_decide: matches!(c.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql),
+        can_accept: c.lifecycle_stage == LifecycleStage::Mql && !lifecycle.sales_accepted,
+        can_reject: matches!(c.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql),
         reasons,
     })
 }

@@ -288,6 +288,7 @@ fn temperature_label(t: &Texts, code: &str) -> &'static str {
 fn sla_label(t: &Texts, s: SlaStatus) -> &'static str {
     match s {
         SlaStatus::Unassigned => t.sla_unassigned,
+        SlaStatus::NoDeadline => t.sla_no_deadline,
         SlaStatus::OnTrack => t.sla_on_track,
         SlaStatus::Warning => t.sla_warning,
         SlaStatus::Breached => t.sla_breached,

@@ -48,7 +48,8 @@ pub(super) async fn queue(State(state): State<AppState>, s: Signed) -> Response 
             due: a.due_at.map_or("—".into(), |d| s.lang.datetime(d)),
             left: a.seconds_left.map_or("—".into(), |x| duration_words(s.lang, x)),
             late: a.seconds_left.is_some_and(|x| x < 0),
-            sla: sla_label(t, a.sla),
+            // An accepted lead stays in the queue while the rep works it.
+            sla: if a.accepted_at.is_some() { t.lead_accepted } else { sla_label(t, a.sla) },
             why: assignment_words(s.lang, a.rule.as_deref(), a.rep_id.is_some(), &a.why),
         });
     }
