@@ -195,6 +195,14 @@ test("an admin manages users, the sales agreement and webhooks; a rep cannot", a
   const page = await context.newPage();
   await signIn(page, "admin@leadgate.local");
   await page.click("header a[href='/admin/users']");
+  // Regression (issue 18, item 9): a refused form creates nobody.
+  await page.fill("#n-email", "sam@team.example");
+  await page.fill("#n-name", "Sam Seller");
+  await page.selectOption("#n-role", "sales");
+  await page.fill("#n-password", "short");
+  await page.click("form[action='/admin/users'] button[type=submit]");
+  assert.match(await page.textContent("[role=alert]"), /password/);
+  assert.ok(!(await page.textContent("tbody")).includes("sam@team.example"), "the refused user was not created");
   await page.fill("#n-email", "sam@team.example");
   await page.fill("#n-name", "Sam Seller");
   await page.selectOption("#n-role", "sales");

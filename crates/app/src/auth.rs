@@ -36,6 +36,16 @@ impl Principal {
     }
 }
 
+/// A user to create.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub role: Role,
+    /// With a password the user can sign in to the web UI at once.
+    pub password: Option<&'a str>,
+}
+
 /// A key as shown once at creation: the secret is in `key` and nowhere else afterwards.
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -163,22 +173,30 @@ impl App {
         Ok(Principal { user, api_key: None })
     }
 
-    /// Creates a user (admins only).
-    pub async fn create_user(
-        &self,
-        principal: &Principal,
-        email: &str,
-        name: Option<&str>,
-        role: Role,
-    ) -> Result<User, AppError> {
+    /// Creates a user (admins only), with a password to sign in to the web UI at once when one
+    /// is given. Everything is checked first and written in one transaction: a refused request
+    /// creates nothing.
+    pub async fn create_user(&self, principal: &Principal, new: NewUser<'_>) -> Result<User, AppError> {
         principal.require(Permission::ManageUsers)?;
-        let email = Email::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
-        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        let mut errors = leadgate_core::validation::ValidationErrors::new();
+        let email = Email::parse(new.email).map_err(|e| errors.add("email", e.to_string())).ok();
+        let name = new.name.map(str::trim).filter(|n| !n.is_empty());
         if name.is_some_and(|n| n.chars().count() > 200 || !is_plain_text(n)) {
-            return Err(AppError::invalid("name", "must be plain text of at most 200 characters"));
+            errors.add("name", "must be plain text of at most 200 characters");
         }
+        let password = new.password.filter(|p| !p.is_empty());
+        if let Some(problem) = password.and_then(crate::web::password_problem) {
+            errors.add("password", problem);
+        }
+        errors.into_result(())?;
+        let Some(email) = email else { return Err(AppError::invalid("email", "is required")) };
+        let hash = match password {
+            Some(p) => Some(crate::web::hash_password_off_thread(p).await?),
+            None => None,
+        };
         let mut tx = self.store.begin().await?;
-        let user = tx.insert_user(UserId(new_uuid()), &email, name, role, None, self.now()).await?;
+        let user =
+            tx.insert_user(UserId(new_uuid()), &email, name, new.role, hash.as_deref(), self.now()).await?;
         tx.commit().await?;
         Ok(user)
     }

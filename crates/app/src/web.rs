@@ -53,17 +53,28 @@ fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-fn check_password(password: &str) -> Result<(), AppError> {
+/// What is wrong with a new password, if anything.
+pub(crate) fn password_problem(password: &str) -> Option<String> {
     if password.chars().count() < MIN_PASSWORD {
-        return Err(AppError::invalid(
-            "password",
-            format!("is too short: use at least {MIN_PASSWORD} characters"),
-        ));
+        return Some(format!("is too short: use at least {MIN_PASSWORD} characters"));
     }
     if password.len() > 1024 {
-        return Err(AppError::invalid("password", "is too long: use at most 1024 bytes"));
+        return Some("is too long: use at most 1024 bytes".into());
     }
-    Ok(())
+    None
+}
+
+fn check_password(password: &str) -> Result<(), AppError> {
+    password_problem(password).map_or(Ok(()), |problem| Err(AppError::invalid("password", problem)))
+}
+
+/// Hashes a new password on the blocking pool: argon2 is slow on purpose, and the async
+/// threads serve requests meanwhile.
+pub(crate) async fn hash_password_off_thread(password: &str) -> Result<String, AppError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(format!("password hashing stopped: {e}")))?
 }
 
 /// Why a sign-in failed, in the words the page shows (never which of e-mail or password).
@@ -81,7 +92,7 @@ impl App {
             principal.require(Permission::ManageUsers)?;
         }
         check_password(password)?;
-        let hash = hash_password(password)?;
+        let hash = hash_password_off_thread(password).await?;
         let mut tx = self.store.begin().await?;
         if !tx.set_password_hash(user, &hash).await? {
             return Err(AppError::not_found("user", user));

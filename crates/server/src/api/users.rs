@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use leadgate_app::auth::NewApiKey;
+use leadgate_app::auth::{NewApiKey, NewUser};
 use leadgate_core::access::Role;
 use leadgate_core::ids::{ApiKeyId, UserId};
 use leadgate_core::user::{ApiKey, User};
@@ -43,6 +43,9 @@ pub struct UserDraft {
     pub email: String,
     pub name: Option<String>,
     pub role: Role,
+    /// A password for the web UI (at least 10 characters); without one the user gets it later.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// Create a user (admins).
@@ -57,7 +60,9 @@ async fn create_user(
     body: Json<UserDraft>,
 ) -> Result<Response, ApiError> {
     let d = body.value;
-    let user = state.app.create_user(&principal, &d.email, d.name.as_deref(), d.role).await?;
+    let new =
+        NewUser { email: &d.email, name: d.name.as_deref(), role: d.role, password: d.password.as_deref() };
+    let user = state.app.create_user(&principal, new).await?;
     Ok((StatusCode::CREATED, axum::Json(user)).into_response())
 }
 

@@ -316,6 +316,21 @@ handoff_tests! {
     }
 }
 
+api_tests! {
+    async fn a_refused_new_user_is_not_created(t) {
+        let bad = t.post("/api/v1/users", json!({"email": "sam@team.example", "role": "sales", "password": "short"})).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert_eq!(bad.field_errors(), vec!["password"]);
+        let all = t.post("/api/v1/users", json!({"email": "not-an-email", "name": "a\u{0}b", "role": "sales", "password": "short"})).await;
+        assert_eq!(all.field_errors(), vec!["email", "name", "password"], "every problem at once");
+        let users = t.get("/api/v1/users").await;
+        assert!(!users.body.to_string().contains("sam@team.example"), "nobody was created: {}", users.body);
+        let ok = t.post("/api/v1/users", json!({"email": "sam@team.example", "role": "sales", "password": "correct horse battery"})).await;
+        assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+        assert!(t.app.sign_in("sam@team.example", "correct horse battery").await.is_ok(), "the password was set with the user");
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })

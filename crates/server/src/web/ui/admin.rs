@@ -123,19 +123,19 @@ pub(super) async fn admin_add_user(
     let Some(role) = leadgate_core::access::Role::parse(&f.role) else {
         return admin_users_page(&state, &s, None, Some("role: pick admin, marketing or sales".into())).await;
     };
-    let user = match state.app.create_user(s.p(), &f.email, f.name.as_deref(), role).await {
-        Ok(u) => u,
-        Err(AppError::Forbidden { .. }) => {
-            return error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed);
-        }
-        Err(e) => return admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
+    let new = leadgate_app::auth::NewUser {
+        email: &f.email,
+        name: f.name.as_deref(),
+        role,
+        password: f.password.as_deref(),
     };
-    if let Some(pw) = f.password.as_deref().filter(|p| !p.is_empty())
-        && let Err(e) = state.app.set_password(s.p(), user.id, pw).await
-    {
-        return admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await;
+    match state.app.create_user(s.p(), new).await {
+        Ok(_) => Redirect::to("/admin/users?done=1").into_response(),
+        Err(AppError::Forbidden { .. }) => {
+            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
+        }
+        Err(e) => admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
     }
-    Redirect::to("/admin/users?done=1").into_response()
 }
 
 #[derive(Deserialize)]
