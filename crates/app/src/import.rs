@@ -16,6 +16,7 @@ use leadgate_core::company::{CompanyDraft, NewCompany};
 use leadgate_core::contact::{Contact, NewContact};
 use leadgate_core::custom_field::{CustomFieldDefinition, FieldEntity, FieldType, merge_custom_values};
 use leadgate_core::ids::{CompanyId, ContactId};
+use leadgate_core::import::merge::{baseline_of, merge_row};
 use leadgate_core::import::{
     ContactRow, Entity, ImportOptions, ImportPlan, MappedRow, Reject, Target, TypeInference,
 };
@@ -132,6 +133,22 @@ pub struct ImportSummary {
     pub custom_fields: Vec<(String, String)>,
     /// The line an interrupted import resumed after, if it did.
     pub resumed_after_line: Option<u64>,
+    /// Values kept because they changed in Leadgate since the last import (the file's value
+    /// was not written; `--overwrite` writes it), by field.
+    #[serde(default)]
+    pub kept_fields: std::collections::BTreeMap<String, u64>,
+    /// The built-in scoring rules made for this file (`leadgate rules import --preset NAME`),
+    /// when the preset has some and other rules are active: the file's leads are otherwise
+    /// scored by rules that read none of its columns.
+    #[serde(default)]
+    pub suggested_rules: Option<String>,
+}
+
+impl ImportSummary {
+    /// How many values were kept because they changed in Leadgate since the last import.
+    pub fn kept_values(&self) -> u64 {
+        self.kept_fields.values().sum()
+    }
 }
 
 /// Why a file cannot be imported at all.
@@ -314,6 +331,9 @@ fn fingerprint(
         )
         .as_bytes(),
     );
+    if options.overwrite {
+        h.update(b"overwrite");
+    }
     Ok(h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect())
 }
 
@@ -412,6 +432,7 @@ impl App {
                             summary.rejected = previous.rejected;
                             summary.rows = previous.rows;
                             summary.companies_created = previous.companies_created;
+                            summary.kept_fields = previous.kept_fields;
                         }
                         summary.resumed_after_line = Some(p.last_line);
                         p.last_line
@@ -465,6 +486,7 @@ impl App {
             }
         }
         summary.decoded_as = records.decoded_as;
+        summary.suggested_rules = self.rules_for_preset(options.preset.as_deref(), entity).await?;
         if let Checkpoint::File = checkpoint {
             let mut tx = self.store.begin().await?;
             let counts = serde_json::to_value(&summary).unwrap_or_default();
@@ -577,6 +599,9 @@ impl App {
         summary.updated += outcome.updated;
         summary.unchanged += outcome.unchanged;
         summary.companies_created += outcome.companies_created;
+        for (field, n) in outcome.kept {
+            *summary.kept_fields.entry(field).or_default() += n;
+        }
         let refused_rows =
             refused.iter().map(|r| r.line).collect::<std::collections::HashSet<_>>().len() as u64;
         summary.rejected += refused_rows;
@@ -657,6 +682,10 @@ impl App {
         let by_external = tx.contacts_by_external_ids(&external).await?;
         let by_email = tx.contacts_by_email_keys(&emails).await?;
         let defs = tx.custom_fields(Some(FieldEntity::Contact)).await?;
+        // What the last import wrote into the stored contacts: values changed since are kept.
+        let known: Vec<ContactId> = by_external.values().chain(by_email.values()).map(|c| c.id).collect();
+        let mut baselines = tx.import_baselines(&known).await?;
+        let mut baselines_changed: Vec<ContactId> = Vec::new();
 
         // New contacts of this chunk, with whether they converted.
         let mut new: Vec<(ContactId, NewContact, Option<bool>)> = Vec::new();
@@ -724,7 +753,14 @@ impl App {
                     let id = existing.id;
                     let mut next = changed.get(&id).cloned().unwrap_or_else(|| existing.clone());
                     let before = next.clone();
-                    merge_into(&mut next, &validated, checked);
+                    let baseline = baselines.entry(id).or_default();
+                    let baseline_before = baseline.clone();
+                    for field in merge_row(&mut next, baseline, &validated, checked, plan.overwrite) {
+                        *out.kept.entry(field).or_default() += 1;
+                    }
+                    if *baseline != baseline_before {
+                        baselines_changed.push(id);
+                    }
                     if next == before {
                         // The outcome is a label for training, not an input of the score.
                         out.unchanged += 1;
@@ -753,6 +789,10 @@ impl App {
                 }
             }
         }
+        for (id, c, _) in &new {
+            baselines.insert(*id, baseline_of(c));
+            baselines_changed.push(*id);
+        }
         let (fresh, converted): (Vec<Contact>, Vec<Option<bool>>) =
             new.into_iter().map(|(id, c, o)| (c.into_contact(id, now), o)).unzip();
         let (scored, transitions) = self.score_new(tx, fresh, now).await?;
@@ -771,6 +811,11 @@ impl App {
             tx.update_contact(c).await?;
         }
         tx.set_outcomes(&outcomes, now).await?;
+        baselines_changed.sort();
+        baselines_changed.dedup();
+        let saved: Vec<_> =
+            baselines_changed.iter().filter_map(|id| Some((*id, baselines.get(id)?))).collect();
+        tx.save_import_baselines(&saved).await?;
         touched.sort();
         touched.dedup();
         self.rescore_in(tx, &touched, now, &Default::default()).await?;
@@ -785,6 +830,8 @@ struct ChunkOutcome {
     unchanged: u64,
     companies_created: u64,
     refused: Vec<Reject>,
+    /// Values kept because they changed in Leadgate since the last import, by field.
+    kept: std::collections::BTreeMap<String, u64>,
 }
 
 /// A stable key for a row that has neither e-mail nor external id: its content, hashed.
@@ -821,24 +868,6 @@ fn merge_new(first: &mut NewContact, later: NewContact, custom: serde_json::Map<
     first.do_not_email |= later.do_not_email;
     first.do_not_call |= later.do_not_call;
     merge_custom_values(&mut first.custom, custom);
-}
-
-/// Merges a row into a stored contact: values present in the row replace stored ones; absent
-/// values keep them (an import never erases). The stage and the first touch are not changed.
-fn merge_into(stored: &mut Contact, row: &NewContact, custom: serde_json::Map<String, serde_json::Value>) {
-    macro_rules! set {
-        ($($f:ident),*) => {$(
-            if row.$f.is_some() { stored.$f = row.$f.clone(); }
-        )*};
-    }
-    set!(email, first_name, last_name, phone, job_title, company_id, country, city, external_id);
-    if stored.source.is_none() {
-        stored.source = row.source.clone();
-        stored.campaign = row.campaign.clone();
-    }
-    stored.do_not_email |= row.do_not_email;
-    stored.do_not_call |= row.do_not_call;
-    merge_custom_values(&mut stored.custom, custom);
 }
 
 /// The id of the company named `name` (case and accents aside), created if none exists.
@@ -1007,6 +1036,10 @@ pub struct ImportRequest {
     /// The column telling whether the contact converted and its positive value.
     #[serde(default)]
     pub outcome: Option<OutcomeColumn>,
+    /// Replace values changed in Leadgate since the last import with the file's (by default
+    /// they are kept, and counted in the summary's `kept_fields`).
+    #[serde(default)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -1029,6 +1062,7 @@ impl ImportRequest {
             types: self.types.iter().map(|(c, t)| (c.clone(), t.clone())).collect(),
             outcome: self.outcome.as_ref().map(|o| (o.column.clone(), o.positive.clone())),
             missing: self.missing.clone(),
+            overwrite: self.overwrite,
         }
     }
 }
@@ -1080,6 +1114,23 @@ impl App {
         tx.insert_upload(id, &name, content, Some(principal.user.id), self.now()).await?;
         tx.commit().await?;
         Ok(Upload { id, name, bytes })
+    }
+
+    /// The built-in scoring rules of an import preset, unless they (or rules made from them,
+    /// which keep their description) are the active ones.
+    async fn rules_for_preset(
+        &self,
+        preset: Option<&str>,
+        entity: Entity,
+    ) -> Result<Option<String>, AppError> {
+        let Some(name) =
+            preset.and_then(|p| leadgate_core::import::presets::preset(p, entity)).and_then(|p| p.scoring)
+        else {
+            return Ok(None);
+        };
+        let Some(rules) = leadgate_core::scoring::ScoringRules::preset(name) else { return Ok(None) };
+        let active = self.active_rules(&mut self.store.read().await?).await?;
+        Ok((active.rules.doc.description != rules.doc.description).then(|| name.to_string()))
     }
 
     async fn upload_source(&self, id: uuid::Uuid) -> Result<BytesSource, AppError> {

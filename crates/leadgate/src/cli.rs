@@ -74,7 +74,7 @@ pub enum Command {
     Rules(RulesCommand),
     /// Import contacts, companies or deals from a CSV file.
     #[command(
-        after_help = "Examples:\n  leadgate import contacts leads.csv\n  leadgate import contacts Leads.csv --preset x-education\n  leadgate import contacts export.csv --map email=\"E-mail pro\" --map ignore=Notes --missing N/A\n  leadgate import companies accounts.csv --preset maven-crm\n  leadgate import deals sales_pipeline.csv --preset maven-crm\n\nRows are matched to stored records (contacts on external id, then e-mail): importing a file again changes nothing, and an import interrupted half-way completes when run again."
+        after_help = "Examples:\n  leadgate import contacts leads.csv\n  leadgate import contacts Leads.csv --preset x-education\n  leadgate import contacts export.csv --map email=\"E-mail pro\" --map ignore=Notes --missing N/A\n  leadgate import companies accounts.csv --preset maven-crm\n  leadgate import deals sales_pipeline.csv --preset maven-crm\n\nRows are matched to stored records (contacts on external id, then e-mail). Importing a file again updates values from the file but keeps a value changed in Leadgate since the last import (counted in the summary; --overwrite replaces it), and an import interrupted half-way completes when run again."
     )]
     Import(ImportArgs),
     /// Train a conversion model on your history and make it the active one.
@@ -185,6 +185,10 @@ pub struct ImportArgs {
     /// `--outcome Converted=1`, `--outcome y=yes`.
     #[arg(long, value_name = "COLUMN=VALUE", value_parser = parse_pair)]
     pub outcome: Option<(String, String)>,
+    /// Replace values changed in Leadgate since the last import with the file's. By default
+    /// they are kept (a rep's correction survives a re-import) and counted in the summary.
+    #[arg(long)]
+    pub overwrite: bool,
     /// Where to write the rows refused (CSV: line, column, value, reason). Default:
     /// `<file name>.rejects.csv` in the current directory, written only if a row is refused.
     #[arg(long, value_name = "PATH")]

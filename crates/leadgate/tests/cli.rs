@@ -464,7 +464,11 @@ async fn shared_datasets_import_in_one_command(backend: Backend) {
     let (ok, out, err) = run_import(&args, &["contacts", leads, "--preset", "x-education"], &cwd);
     assert!(ok, "{out}\n{err}");
     assert!(out.contains("created 9,240 · updated 0 · unchanged 0 · rejected 0"), "{out}");
+    // Regression (issue 18, item 14): the file's own scoring rules are offered, in one command.
+    assert!(out.contains("leadgate rules import --preset x-education"), "{out}");
     assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts").await, 9240);
+    // Regression (issue 18, item 11): the `Lead Source` column is each contact's first touch.
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts WHERE source = 'Olark Chat'").await, 1755);
     assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts WHERE outcome = 'converted'").await, 3561);
     assert_eq!(
         count(&db.config, "SELECT COUNT(*) FROM contacts WHERE lifecycle_stage = 'customer'").await,
@@ -478,11 +482,21 @@ async fn shared_datasets_import_in_one_command(backend: Backend) {
             WHERE relname IN ('contacts', 'contact_scores', 'companies') AND last_analyze IS NOT NULL";
         assert_eq!(count(&db.config, analyzed).await, 3);
     }
+    let rules = leadgate().args(&args).args(["rules", "import", "--preset", "x-education"]).output().unwrap();
+    assert!(rules.status.success(), "{}", String::from_utf8_lossy(&rules.stderr));
+    let scored = leadgate().args(&args).args(["score", "--all"]).output().unwrap();
+    assert!(scored.status.success(), "{}", String::from_utf8_lossy(&scored.stderr));
+    // The README's walk-through ends with leads scored by rules that read the file's fields.
+    let graded = "SELECT COUNT(*) FROM contact_scores WHERE fit_grade IN ('A', 'B')";
+    assert!(count(&db.config, graded).await > 1000, "graded by the file's rules");
+    let disqualified = "SELECT COUNT(*) FROM contacts WHERE lifecycle_stage = 'disqualified'";
+    assert!(count(&db.config, disqualified).await < 1000, "not knocked out by B2B rules");
     let (ok, out, _) = run_import(&args, &["contacts", leads, "--preset", "x-education"], &cwd);
     assert!(
         ok && out.contains("created 0 · updated 0 · unchanged 9,240 · rejected 0"),
         "re-importing changes nothing: {out}"
     );
+    assert!(!out.contains("rules import"), "the file's rules are active: nothing to offer: {out}");
     assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts").await, 9240);
 
     let accounts = datasets().join("maven-crm/accounts.csv");

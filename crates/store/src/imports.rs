@@ -221,6 +221,47 @@ impl Session {
         Ok(())
     }
 
+    /// The import baselines of these contacts (what the last import wrote into each field; see
+    /// `core::import::merge`), for those that have one.
+    pub async fn import_baselines(
+        &mut self,
+        contacts: &[ContactId],
+    ) -> Result<HashMap<ContactId, serde_json::Map<String, serde_json::Value>>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in contacts.chunks(500) {
+            let sql = format!(
+                "SELECT contact_id, fields FROM contact_import_baselines WHERE contact_id IN ({})",
+                Session::placeholders(1, chunk.len())
+            );
+            let values = chunk.iter().map(|&c| Arg::from(c)).collect();
+            for r in self.fetch_all(&sql, values).await? {
+                out.insert(ContactId(r.get(0)?), r.json_object(1)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes (or replaces) import baselines.
+    pub async fn save_import_baselines(
+        &mut self,
+        baselines: &[(ContactId, &serde_json::Map<String, serde_json::Value>)],
+    ) -> Result<(), StoreError> {
+        let rows = baselines
+            .iter()
+            .map(|(id, fields)| {
+                vec![Arg::from(*id), Arg::from(serde_json::Value::Object((*fields).clone()).to_string())]
+            })
+            .collect();
+        self.insert_rows(
+            "INSERT INTO contact_import_baselines (contact_id, fields)",
+            2,
+            rows,
+            "ON CONFLICT (contact_id) DO UPDATE SET fields = excluded.fields",
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Company ids by name key (`core::text::fold` of the name: case and accents do not
     /// matter), the oldest company when several share a key.
     pub async fn company_ids_by_names(

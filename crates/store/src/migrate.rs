@@ -109,6 +109,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0012_handoff_ownership.sql"),
         then: None,
     },
+    Migration {
+        version: 13,
+        name: "import baselines",
+        sqlite: include_str!("../migrations/sqlite/0013_import_baselines.sql"),
+        postgres: include_str!("../migrations/postgres/0013_import_baselines.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

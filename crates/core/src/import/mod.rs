@@ -4,6 +4,7 @@
 //! it. Pure: the caller reads the file and gives rows as text; nothing here touches storage.
 
 pub mod infer;
+pub mod merge;
 pub mod plan;
 pub mod presets;
 pub mod row;

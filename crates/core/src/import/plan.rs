@@ -209,6 +209,9 @@ pub struct ImportOptions {
     pub outcome: Option<(String, String)>,
     /// `--missing VALUE`: placeholder values meaning "no value" (e.g. `Select`).
     pub missing: Vec<String>,
+    /// `--overwrite`: a row's values replace stored ones even where they changed in Leadgate
+    /// since the last import (see `import::merge`).
+    pub overwrite: bool,
 }
 
 /// The plan of a whole file.
@@ -220,6 +223,8 @@ pub struct ImportPlan {
     pub missing: Vec<String>,
     /// The number of columns of the header (rows with more or fewer fields are refused).
     pub width: usize,
+    /// Rows replace values changed in Leadgate since the last import (`--overwrite`).
+    pub overwrite: bool,
 }
 
 /// Why a plan cannot be made, in words that say what to type.
@@ -433,7 +438,7 @@ impl ImportPlan {
             }
         }
         if errors.is_empty() {
-            Ok(ImportPlan { entity, columns, missing, width: headers.len() })
+            Ok(ImportPlan { entity, columns, missing, width: headers.len(), overwrite: options.overwrite })
         } else {
             Err(PlanError(errors))
         }

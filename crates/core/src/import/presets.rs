@@ -11,6 +11,9 @@ pub struct Preset {
     pub columns: Vec<(&'static str, Target)>,
     /// Placeholder values meaning "no value".
     pub missing: Vec<&'static str>,
+    /// The built-in scoring rules made for this file's fields (`ScoringRules::preset`), if any:
+    /// without them its leads are scored by rules that read none of its columns.
+    pub scoring: Option<&'static str>,
 }
 
 /// The presets of an entity.
@@ -37,6 +40,7 @@ pub fn preset(name: &str, entity: Entity) -> Option<Preset> {
                 ("City", Target::City),
             ],
             missing: vec!["Select"],
+            scoring: Some("x-education"),
         },
         // ../shared/datasets/maven-crm/accounts.csv: revenue is in millions of dollars.
         ("maven-crm", Entity::Companies) => Preset {
@@ -49,6 +53,7 @@ pub fn preset(name: &str, entity: Entity) -> Option<Preset> {
                 ("office_location", Target::Country),
             ],
             missing: vec![],
+            scoring: None,
         },
         // ../shared/datasets/maven-crm/sales_pipeline.csv: one opportunity per row.
         ("maven-crm", Entity::Deals) => Preset {
@@ -64,6 +69,7 @@ pub fn preset(name: &str, entity: Entity) -> Option<Preset> {
                 ("close_value", Target::Value),
             ],
             missing: vec![],
+            scoring: None,
         },
         _ => return None,
     };

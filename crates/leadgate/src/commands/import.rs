@@ -49,6 +49,7 @@ pub async fn run(config: &StoreConfig, args: ImportArgs) -> anyhow::Result<()> {
         types: args.types,
         outcome: args.outcome,
         missing: args.missing,
+        overwrite: args.overwrite,
     };
     let store = super::open_store(config).await?;
     let app = App::new(store.clone(), Arc::new(SystemClock));
@@ -97,8 +98,23 @@ pub async fn run(config: &StoreConfig, args: ImportArgs) -> anyhow::Result<()> {
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         println!("  custom fields: {}{more}", fields.join(", "));
     }
+    if summary.kept_values() > 0 {
+        let fields: Vec<String> =
+            summary.kept_fields.iter().map(|(f, n)| format!("{f} {}", thousands(*n))).collect();
+        println!(
+            "  kept {} values changed in Leadgate since the last import ({}); --overwrite replaces them",
+            thousands(summary.kept_values()),
+            fields.join(", ")
+        );
+    }
     if report.rows > 0 {
         println!("  refused rows are listed in {} (line, column, value, reason)", report_path.display());
+    }
+    if let Some(rules) = &summary.suggested_rules {
+        println!(
+            "  scoring: the active rules read none of this file's fields, so its leads stay cold; \
+             use the rules made for it:\n    leadgate rules import --preset {rules}"
+        );
     }
     Ok(())
 }

@@ -238,7 +238,13 @@ texts! {
     remove: "Remove", "Retirer";
     nav_import: "Import", "Importer";
     import_title: "Import a CSV file", "Importer un fichier CSV";
-    import_intro: "Contacts, companies or deals from a spreadsheet or another tool's export. Rows already imported are recognised (external id, then e-mail): importing again changes nothing.", "Contacts, entreprises ou affaires depuis un tableur ou l'export d'un autre outil. Les lignes déjà importées sont reconnues (identifiant externe, puis e-mail) : réimporter ne change rien.";
+    import_intro: "Contacts, companies or deals from a spreadsheet or another tool's export. Rows already imported are recognised (external id, then e-mail). Importing again updates values from the file, but keeps a value changed in Leadgate since the last import, unless you tick “Overwrite”.", "Contacts, entreprises ou affaires depuis un tableur ou l'export d'un autre outil. Les lignes déjà importées sont reconnues (identifiant externe, puis e-mail). Réimporter met à jour les valeurs depuis le fichier, mais garde une valeur modifiée dans Leadgate depuis le dernier import, sauf si vous cochez « Écraser ».";
+    scoring_for_file: "Scoring rules for this file", "Règles de score pour ce fichier";
+    scoring_for_file_why: "The active scoring rules read none of this file's fields, so its leads stay cold. Built-in rules are made for it: review them in the editor, preview what they change, then save.", "Les règles de score actives ne lisent aucun champ de ce fichier : ses leads restent froids. Des règles intégrées sont faites pour lui : relisez-les dans l'éditeur, prévisualisez leur effet, puis enregistrez.";
+    use_preset_rules: "Open the rules made for this file", "Ouvrir les règles faites pour ce fichier";
+    rules_from_preset: "built-in rules {name}", "règles intégrées {name}";
+    overwrite_edits: "Overwrite values changed in Leadgate since the last import", "Écraser les valeurs modifiées dans Leadgate depuis le dernier import";
+    kept_edited: "{n} values changed in Leadgate since the last import were kept ({fields}); import again with “Overwrite” to replace them.", "{n} valeurs modifiées dans Leadgate depuis le dernier import ont été gardées ({fields}) ; réimportez avec « Écraser » pour les remplacer.";
     what_to_import: "What the file holds", "Ce que contient le fichier";
     entity_contacts: "Contacts", "Contacts";
     entity_companies: "Companies", "Entreprises";

@@ -5,9 +5,16 @@ use super::*;
 
 /// Imports `csv` as contacts through the API and runs the job; returns the job's summary.
 async fn import_contacts(t: &TestApp, csv: &[u8]) -> Value {
+    import_contacts_with(t, csv, json!({})).await
+}
+
+/// [`import_contacts`] with more options of the request (`{"overwrite": true}`).
+async fn import_contacts_with(t: &TestApp, csv: &[u8], options: Value) -> Value {
     let up = upload(t, "contacts.csv", csv).await;
     assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
-    let started = t.post("/api/v1/imports", json!({"upload_id": up.body["id"], "entity": "contacts"})).await;
+    let mut request = json!({"upload_id": up.body["id"], "entity": "contacts"});
+    request.as_object_mut().unwrap().extend(options.as_object().unwrap().clone());
+    let started = t.post("/api/v1/imports", request).await;
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
     assert!(t.app.run_one_job("test-worker").await.unwrap());
     let status = t.get(&format!("/api/v1/imports/{}", started.body["id"].as_str().unwrap())).await;
@@ -328,6 +335,32 @@ api_tests! {
         let ok = t.post("/api/v1/users", json!({"email": "sam@team.example", "role": "sales", "password": "correct horse battery"})).await;
         assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
         assert!(t.app.sign_in("sam@team.example", "correct horse battery").await.is_ok(), "the password was set with the user");
+    }
+}
+
+api_tests! {
+    async fn reimporting_keeps_values_changed_in_leadgate_since_the_last_import(t) {
+        let file = b"Email,Country,City\nada@acme.example,France,Lyon\nbob@acme.example,France,Paris\n";
+        let first = import_contacts(&t, file).await;
+        assert_eq!(first["created"], 2, "{first}");
+        let ada = t.get("/api/v1/contacts?email=ada@acme.example").await.body["items"][0]["id"].as_str().unwrap().to_string();
+        let edited = t.patch(&format!("/api/v1/contacts/{ada}"), json!({"country": "Belgium"})).await;
+        assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
+        // The same file again: the correction stays and is reported; nothing else changes.
+        let again = import_contacts(&t, file).await;
+        assert_eq!(again["kept_fields"], json!({"country": 1}), "{again}");
+        assert_eq!(again["unchanged"], 2, "{again}");
+        assert_eq!(t.get(&format!("/api/v1/contacts/{ada}")).await.body["country"], "Belgium");
+        // A newer file updates what nobody changed.
+        let newer = b"Email,Country,City\nada@acme.example,France,Grenoble\nbob@acme.example,Spain,Madrid\n";
+        let third = import_contacts(&t, newer).await;
+        assert_eq!(third["updated"], 2, "{third}");
+        let ada_now = t.get(&format!("/api/v1/contacts/{ada}")).await;
+        assert_eq!((ada_now.body["country"].as_str(), ada_now.body["city"].as_str()), (Some("Belgium"), Some("Grenoble")));
+        // Overwriting takes the file's value.
+        let forced = import_contacts_with(&t, newer, json!({"overwrite": true})).await;
+        assert_eq!(forced["kept_fields"], json!({}), "{forced}");
+        assert_eq!(t.get(&format!("/api/v1/contacts/{ada}")).await.body["country"], "France");
     }
 }
 

@@ -10,6 +10,7 @@ pub(super) struct ImportPreviewView {
     pub map: String,
     pub outcome_column: String,
     pub outcome_positive: String,
+    pub overwrite: bool,
     pub summary: String,
     pub columns: Vec<Row3>,
     pub headers: Vec<String>,
@@ -25,6 +26,10 @@ pub(super) struct ImportPage {
     pub(super) job: Option<JobNotice>,
     pub(super) progress: Option<u32>,
     pub(super) rejects_url: Option<String>,
+    /// Values kept because they changed in Leadgate since the last import, in words.
+    pub(super) kept: Option<String>,
+    /// The built-in scoring rules made for the imported file, offered when others are active.
+    pub(super) suggested_rules: Option<String>,
 }
 
 pub(super) async fn import_page(
@@ -33,7 +38,8 @@ pub(super) async fn import_page(
     Query(q): Query<ModelQuery>,
 ) -> Response {
     let t = s.lang.texts();
-    let (mut job, mut progress, mut rejects_url) = (None, None, None);
+    let (mut job, mut progress, mut rejects_url, mut kept, mut suggested_rules) =
+        (None, None, None, None, None);
     if let Some(id) = q.job.as_deref().and_then(|j| j.parse::<leadgate_core::ids::JobId>().ok()) {
         match state.app.job(s.p(), id).await {
             Ok(j) => {
@@ -58,12 +64,41 @@ pub(super) async fn import_page(
                 if !notice.running && result("rejected") > 0 {
                     rejects_url = Some(format!("/import/jobs/{id}/rejects.csv"));
                 }
+                let kept_fields =
+                    j.result.as_ref().and_then(|r| r.get("kept_fields")).and_then(|v| v.as_object());
+                if !notice.running
+                    && let Some(fields) = kept_fields.filter(|f| !f.is_empty())
+                {
+                    let total: i64 = fields.values().filter_map(|v| v.as_i64()).sum();
+                    let names: Vec<String> =
+                        fields.iter().map(|(k, v)| format!("{k} {}", v.as_i64().unwrap_or(0))).collect();
+                    kept =
+                        Some(t.kept_edited.replace("{n}", &n(total)).replace("{fields}", &names.join(", ")));
+                }
+                if !notice.running && s.p().user.role.allows(leadgate_core::access::Permission::ManageScoring)
+                {
+                    suggested_rules = j
+                        .result
+                        .as_ref()
+                        .and_then(|r| r.get("suggested_rules"))
+                        .and_then(|v| v.as_str())
+                        .map(String::from);
+                }
                 job = Some(notice);
             }
             Err(e) => return app_error(&s, e),
         }
     }
-    render(ImportPage { c: s.chrome("import"), error: None, preview: None, job, progress, rejects_url })
+    render(ImportPage {
+        c: s.chrome("import"),
+        error: None,
+        preview: None,
+        job,
+        progress,
+        rejects_url,
+        kept,
+        suggested_rules,
+    })
 }
 
 pub(super) async fn import_upload(
@@ -113,6 +148,8 @@ pub(super) async fn import_upload(
             job: None,
             progress: None,
             rejects_url: None,
+            kept: None,
+            suggested_rules: None,
         }),
     }
 }
@@ -125,6 +162,8 @@ pub(super) struct ImportQuery {
     pub(super) map: Option<String>,
     pub(super) outcome_column: Option<String>,
     pub(super) outcome_positive: Option<String>,
+    /// `1` (a ticked box): overwrite values changed in Leadgate since the last import.
+    pub(super) overwrite: Option<String>,
 }
 
 pub(super) fn import_request(
@@ -166,6 +205,7 @@ pub(super) fn import_request(
             .map(String::from)
             .collect(),
         outcome,
+        overwrite: q.overwrite.as_deref().is_some_and(|v| !v.is_empty()),
     })
 }
 
@@ -187,6 +227,8 @@ pub(super) async fn import_preview(
             job: None,
             progress: None,
             rejects_url: None,
+            kept: None,
+            suggested_rules: None,
         })
     };
     let request = match import_request(upload, &q) {
@@ -201,6 +243,7 @@ pub(super) async fn import_preview(
         map: q.map.clone().unwrap_or_default(),
         outcome_column: q.outcome_column.clone().unwrap_or_default(),
         outcome_positive: q.outcome_positive.clone().unwrap_or_default(),
+        overwrite: request.overwrite,
         summary: String::new(),
         columns: Vec::new(),
         headers: Vec::new(),
@@ -255,6 +298,7 @@ pub(super) struct ImportQueryForm {
     pub(super) map: Option<String>,
     pub(super) outcome_column: Option<String>,
     pub(super) outcome_positive: Option<String>,
+    pub(super) overwrite: Option<String>,
 }
 
 pub(super) async fn import_submit(
@@ -276,6 +320,7 @@ pub(super) async fn import_submit(
         map: f.query.map,
         outcome_column: f.query.outcome_column,
         outcome_positive: f.query.outcome_positive,
+        overwrite: f.query.overwrite,
     };
     // A refused run falls through to the preview, which shows why beside the mapping.
     if f.action == "run"
@@ -297,6 +342,7 @@ pub(super) async fn import_submit(
         ("map", &q.map),
         ("outcome_column", &q.outcome_column),
         ("outcome_positive", &q.outcome_positive),
+        ("overwrite", &q.overwrite),
     ] {
         if let Some(v) = v {
             let _ = write!(url, "{k}={}&", urlencode(v));

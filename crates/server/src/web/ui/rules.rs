@@ -38,10 +38,17 @@ pub(super) fn job_notice(
     JobNotice { text, running, failed }
 }
 
+#[derive(Deserialize)]
+pub(super) struct RulesQuery {
+    pub(super) job: Option<String>,
+    /// A built-in rule set to load into the editor (previewed, saved only when the user saves).
+    pub(super) preset: Option<String>,
+}
+
 pub(super) async fn rules_page(
     State(state): State<AppState>,
     s: Signed,
-    Query(q): Query<ModelQuery>,
+    Query(q): Query<RulesQuery>,
 ) -> Response {
     let t = s.lang.texts();
     let view = match state.app.scoring_rules(s.p()).await {
@@ -58,11 +65,19 @@ pub(super) async fn rules_page(
         }),
         None => None,
     };
+    let preset = q
+        .preset
+        .as_deref()
+        .and_then(|name| Some((name, leadgate_core::scoring::ScoringRules::preset(name)?)));
+    let (text, comment) = match preset {
+        Some((name, rules)) => (rules.to_json(), t.rules_from_preset.replace("{name}", name)),
+        None => (serde_json::to_string_pretty(&view.rules).unwrap_or_default(), String::new()),
+    };
     render(RulesPage {
         c: s.chrome("rules"),
         version: view.version,
-        text: serde_json::to_string_pretty(&view.rules).unwrap_or_default(),
-        comment: String::new(),
+        text,
+        comment,
         errors: Vec::new(),
         preview: None,
         job,
