@@ -337,11 +337,15 @@ impl App {
                 let mut n = new;
                 n.company_id = company_id;
                 n.custom = custom;
+                // The first touch comes from the visitor's earlier page views (their UTM tags)
+                // when it has some, else from the form's own event, recorded below.
+                (n.source, n.campaign) = (None, None);
                 tx.insert_contact(ContactId(new_uuid()), n, now).await?.id
             }
         };
         if let Some(v) = visitor.filter(|v| valid_visitor(v)) {
             let moved = tx.identify_visitor(v, contact_id, now).await?;
+            crate::events::attribute(&mut tx, &moved, now).await?;
             if !moved.is_empty() {
                 // Earlier page views joined the timeline out of order: score from the whole
                 // timeline next time.
@@ -419,6 +423,7 @@ impl App {
             && tx.get_contact(c).await?.is_some()
         {
             let moved = tx.identify_visitor(&batch.visitor, c, now).await?;
+            crate::events::attribute(&mut tx, &moved, now).await?;
             if !moved.is_empty() {
                 tx.forget_ledger(c).await?;
             }

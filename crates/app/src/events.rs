@@ -12,7 +12,7 @@ use leadgate_core::event::{ContactRef, Event, EventDraft, EventKind, NewEvent};
 use leadgate_core::ids::{ContactId, EventId};
 use leadgate_core::validation::ValidationErrors;
 use leadgate_store::Session;
-use leadgate_store::contacts::LastTouch;
+use leadgate_store::contacts::Touch;
 use leadgate_store::cursor::{Cursor, Page};
 use serde::{Deserialize, Serialize};
 
@@ -429,7 +429,36 @@ async fn store_events(
     ))
 }
 
-/// What new events do to their contacts, once for all events of a transaction: last-touch
+/// First- and last-touch attribution of events just put on timelines (recorded, or a visitor's
+/// page views moved onto its contact when it identified itself): a contact without a first touch
+/// takes its earliest event with a source; the newest event with a source is the last touch.
+pub(crate) async fn attribute(tx: &mut Session, events: &[Event], now: Timestamp) -> Result<(), AppError> {
+    let mut first: HashMap<ContactId, &Event> = HashMap::new();
+    let mut last: HashMap<ContactId, &Event> = HashMap::new();
+    for e in events.iter().filter(|e| e.source.is_some()) {
+        let f = first.entry(e.contact_id).or_insert(e);
+        if e.occurred_at < f.occurred_at {
+            *f = e;
+        }
+        let l = last.entry(e.contact_id).or_insert(e);
+        if e.occurred_at > l.occurred_at {
+            *l = e;
+        }
+    }
+    fn touch<'e>(e: &'e Event) -> Touch<'e> {
+        Touch {
+            contact: e.contact_id,
+            source: e.source.as_deref(),
+            campaign: e.campaign.as_deref(),
+            at: e.occurred_at,
+        }
+    }
+    tx.record_first_touches(&first.values().map(|e| touch(e)).collect::<Vec<_>>(), now).await?;
+    tx.record_last_touches(&last.values().map(|e| touch(e)).collect::<Vec<_>>(), now).await?;
+    Ok(())
+}
+
+/// What new events do to their contacts, once for all events of a transaction: first- and last-touch
 /// attribution, event-driven rescoring (the next read sees the new score and any stage it moved
 /// to) and, for logged calls, e-mails and meetings, a touch that stops the SLA clock.
 async fn score_recorded(
@@ -441,24 +470,7 @@ async fn score_recorded(
     if fresh.is_empty() {
         return Ok(());
     }
-    // Last-touch attribution: the newest new event with a source, per contact.
-    let mut latest: HashMap<ContactId, &Event> = HashMap::new();
-    for e in fresh.iter().filter(|e| e.source.is_some()) {
-        let slot = latest.entry(e.contact_id).or_insert(e);
-        if e.occurred_at > slot.occurred_at {
-            *slot = e;
-        }
-    }
-    let touches: Vec<LastTouch> = latest
-        .into_values()
-        .map(|e| LastTouch {
-            contact: e.contact_id,
-            source: e.source.as_deref(),
-            campaign: e.campaign.as_deref(),
-            at: e.occurred_at,
-        })
-        .collect();
-    tx.record_last_touches(&touches, now).await?;
+    attribute(tx, &fresh, now).await?;
 
     // Event-driven scoring: every contact that got a new event is rescored in this transaction,
     // so the next read sees its new score and any stage it moved to.

@@ -31,9 +31,10 @@ const COLUMNS: &str = "id, email, first_name, last_name, phone, job_title, compa
     do_not_call, custom, created_at, updated_at, fit_points, fit_grade, engagement, temperature, \
     temperature_reason, knockouts, rules_version, scored_at";
 
-/// The newest touch of one contact in a batch of events.
+/// A dated source and campaign of one contact (from its earliest or newest event with a
+/// source), for first- and last-touch attribution.
 #[derive(Debug, Clone, Copy)]
-pub struct LastTouch<'a> {
+pub struct Touch<'a> {
     pub contact: ContactId,
     pub source: Option<&'a str>,
     pub campaign: Option<&'a str>,
@@ -358,7 +359,39 @@ impl Session {
     /// a batch of events touching a thousand contacts costs five round trips, not a thousand.
     pub async fn record_last_touches(
         &mut self,
-        touches: &[LastTouch<'_>],
+        touches: &[Touch<'_>],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.record_touches(
+            touches,
+            "last_touch_source = v.column2, last_touch_campaign = v.column3, last_touch_at = v.column4",
+            "contacts.last_touch_at IS NULL OR contacts.last_touch_at <= v.column4",
+            now,
+        )
+        .await
+    }
+
+    /// Records the first touch of contacts that have none yet (a contact created without a
+    /// source takes it from its earliest event that has one); a first touch is never replaced.
+    pub async fn record_first_touches(
+        &mut self,
+        touches: &[Touch<'_>],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.record_touches(
+            touches,
+            "source = v.column2, campaign = v.column3",
+            "contacts.source IS NULL",
+            now,
+        )
+        .await
+    }
+
+    async fn record_touches(
+        &mut self,
+        touches: &[Touch<'_>],
+        set: &str,
+        condition: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         for chunk in touches.chunks(200) {
@@ -379,9 +412,8 @@ impl Session {
                 })
                 .collect();
             let sql = format!(
-                "UPDATE contacts SET last_touch_source = v.column2, last_touch_campaign = v.column3, \
-                 last_touch_at = v.column4, updated_at = $1 FROM (VALUES {}) AS v \
-                 WHERE contacts.id = v.column1 AND (contacts.last_touch_at IS NULL OR contacts.last_touch_at <= v.column4)",
+                "UPDATE contacts SET {set}, updated_at = $1 FROM (VALUES {}) AS v \
+                 WHERE contacts.id = v.column1 AND ({condition})",
                 rows.join(", ")
             );
             self.execute(&sql, values).await?;

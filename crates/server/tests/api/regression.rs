@@ -364,6 +364,45 @@ api_tests! {
     }
 }
 
+capture_tests! {
+    async fn the_first_touch_comes_from_the_visitors_utm_tags_and_from_later_events(t, clock) {
+        // A visitor arrives from the newsletter, then fills a form: the newsletter is its first touch.
+        let visitor = "5f2a9c1e-0000-4000-8000-0000000000aa";
+        let views = json!({"visitor": visitor, "views": [
+            {"url": "https://www.customer.example/?utm_source=newsletter&utm_campaign=dec-launch", "title": "Home"},
+            {"url": "https://www.customer.example/pricing", "title": "Pricing"}
+        ]});
+        let r = t.http.post(format!("{}/t/collect", t.base)).body(views.to_string()).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(t.post("/api/v1/forms", contact_form()).await.status, StatusCode::CREATED);
+        let token = form_token(&t, "contact-us").await;
+        clock.advance(jiff::SignedDuration::from_secs(30));
+        let r = post_form(&t, "contact-us", &[("email", "reader@customer.example"), ("_lg_token", &token), ("_lg_visitor", visitor)], None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let c = &t.get("/api/v1/contacts?email=reader@customer.example").await.body["items"][0];
+        assert_eq!((c["source"].as_str(), c["campaign"].as_str()), (Some("newsletter"), Some("dec-launch")), "{c}");
+        assert_eq!(c["last_touch_source"], "web form", "{c}");
+        // Without earlier views, the form is the first touch.
+        let token = form_token(&t, "contact-us").await;
+        clock.advance(jiff::SignedDuration::from_secs(30));
+        post_form(&t, "contact-us", &[("email", "direct@customer.example"), ("_lg_token", &token)], None).await;
+        let d = &t.get("/api/v1/contacts?email=direct@customer.example").await.body["items"][0];
+        assert_eq!((d["source"].as_str(), d["campaign"].as_str()), (Some("web form"), Some("spring-2026")), "{d}");
+
+        // A contact created without a source takes its first touch from its first event with one,
+        // and keeps it.
+        let bare = t.post("/api/v1/contacts", json!({"email": "bare@acme.example"})).await;
+        let id = bare.body["id"].as_str().unwrap().to_string();
+        assert!(bare.body["source"].is_null());
+        t.post("/api/v1/events", json!({"contact_id": id, "kind": "page_view", "source": "Google", "campaign": "brand"})).await;
+        clock.advance(jiff::SignedDuration::from_secs(60));
+        t.post("/api/v1/events", json!({"contact_id": id, "kind": "page_view", "source": "Bing"})).await;
+        let now = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!((now.body["source"].as_str(), now.body["campaign"].as_str()), (Some("Google"), Some("brand")));
+        assert_eq!(now.body["last_touch_source"], "Bing");
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
