@@ -44,6 +44,9 @@ impl Default for FeatureOptions {
     }
 }
 
+/// Below this many filled rows, distinct whole numbers are not taken for an identifier.
+const MIN_IDENTIFIER_ROWS: usize = 50;
+
 /// What a field holds, inferred from its training values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FieldKind {
@@ -67,6 +70,10 @@ pub enum UnusedReason {
     NoFrequentValue { min_level_count: usize },
     /// Another column has the same name; only the first is used.
     DuplicateName,
+    /// Every contact has its own whole number (a record number such as `Lead Number`): an
+    /// identifier, which says nothing about leads not seen in training and lets the model
+    /// memorise the history.
+    Identifier,
 }
 
 impl fmt::Display for UnusedReason {
@@ -81,6 +88,9 @@ impl fmt::Display for UnusedReason {
             }
             UnusedReason::DuplicateName => {
                 write!(f, "another field has the same name; only the first is used")
+            }
+            UnusedReason::Identifier => {
+                write!(f, "every contact has its own whole number: an identifier, not a trait of the lead")
             }
         }
     }
@@ -138,6 +148,13 @@ pub struct FieldEncoding {
     other_feature: Option<usize>,
     missing_feature: Option<usize>,
     level_features: Option<usize>,
+}
+
+impl FieldEncoding {
+    /// The feature holding a numeric field's value, if it has one.
+    pub(crate) fn value_feature(&self) -> Option<usize> {
+        self.value_feature
+    }
 }
 
 /// A raw row (or dataset) does not match the fields the model was trained on.
@@ -382,6 +399,17 @@ impl FeatureSpec {
             return;
         }
 
+        // A record number: every present value a different whole number, nearly every row filled.
+        let present = rows.len() - missing;
+        let identifier = kind == FieldKind::Numeric
+            && present >= MIN_IDENTIFIER_ROWS
+            && missing * 10 <= rows.len()
+            && distinct == present
+            && counts.iter().all(|(t, _)| parse_number(t).is_some_and(|x| x.fract() == 0.0));
+        if identifier {
+            self.unused.push(UnusedField { field: name, reason: UnusedReason::Identifier });
+            return;
+        }
         let no_frequent_level =
             kind == FieldKind::Categorical && !counts.iter().any(|(_, n)| *n >= self.min_level_count);
         if no_frequent_level && missing == 0 {

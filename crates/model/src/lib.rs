@@ -30,6 +30,7 @@ pub mod dataset;
 pub mod family;
 pub mod features;
 pub mod gbdt;
+pub mod leakage;
 pub mod linear;
 pub mod metrics;
 pub mod prediction;
@@ -45,6 +46,7 @@ pub use features::{
     UnusedReason,
 };
 pub use gbdt::{GbdtModel, GbdtParams};
+pub use leakage::{FieldSeparation, LEAK_AUC, field_separation};
 pub use linear::{LinearParams, LogisticModel};
 pub use metrics::{
     CalibrationBin, Evaluation, base_rate, brier_score, calibration_table, log_loss, roc_auc, top_decile_lift,

@@ -222,6 +222,15 @@ pub struct TrainingReport {
     pub fields_dropped: Vec<UnusedField>,
     /// Exclusion patterns that matched no field.
     pub unmatched_exclusions: Vec<String>,
+    /// Each used field's ROC AUC alone on the training rows, strongest first
+    /// ([`crate::leakage`]).
+    #[serde(default)]
+    pub field_separation: Vec<crate::leakage::FieldSeparation>,
+    /// Fields that separate the outcome almost perfectly by themselves (single-field AUC at
+    /// least [`crate::leakage::LEAK_AUC`]): most likely filled in after the outcome. Exclude
+    /// them unless a new lead has them too.
+    #[serde(default)]
+    pub suspected_leaks: Vec<String>,
     pub rows: RowCounts,
     pub seed: u64,
     pub test_fraction: f64,
@@ -295,6 +304,12 @@ pub fn train(dataset: &Dataset, options: &TrainOptions) -> Result<TrainedModel, 
     let train_x = encoded.select_rows(&split.train);
     let test_x = encoded.select_rows(&split.test);
     let fold_of = stratified_folds(&train_labels, options.k_folds, derive_seed(options.seed, 1));
+    let field_separation = crate::leakage::field_separation(&spec, &train_x, &train_labels, &fold_of);
+    let suspected_leaks = field_separation
+        .iter()
+        .filter(|f| f.auc >= crate::leakage::LEAK_AUC)
+        .map(|f| f.field.clone())
+        .collect();
 
     let families: &[Family] = match options.family {
         FamilyChoice::Auto => &[Family::Linear, Family::Gbdt],
@@ -337,6 +352,8 @@ pub fn train(dataset: &Dataset, options: &TrainOptions) -> Result<TrainedModel, 
         fields_excluded: spec.excluded().to_vec(),
         fields_dropped: spec.unused().to_vec(),
         unmatched_exclusions: spec.unmatched_exclusions().to_vec(),
+        field_separation,
+        suspected_leaks,
         rows,
         seed: options.seed,
         test_fraction: options.test_fraction,

@@ -210,5 +210,27 @@ pub fn render(m: &ModelView) -> String {
     for d in &report.fields_dropped {
         let _ = writeln!(out, "Not used: {} — {}", d.field, d.reason);
     }
+    if !report.suspected_leaks.is_empty() {
+        let auc = |field: &str| {
+            report
+                .field_separation
+                .iter()
+                .find(|f| f.field == field)
+                .map_or(String::new(), |f| format!("{:.2}", f.auc))
+        };
+        let named: Vec<String> =
+            report.suspected_leaks.iter().map(|f| format!("{f} (ROC AUC {} alone)", auc(f))).collect();
+        let excludes: Vec<String> =
+            report.suspected_leaks.iter().map(|f| format!("--exclude \"{f}\"")).collect();
+        let _ = writeln!(
+            out,
+            "\nWarning: these fields tell the outcome almost by themselves: {}.\n\
+             They are most likely filled in after the outcome (by sales, or by the conversion itself), so\n\
+             the quality above overstates what the model knows about a new lead. Unless new leads have\n\
+             them too, train without them:\n    leadgate train {}",
+            named.join(", "),
+            excludes.join(" ")
+        );
+    }
     out
 }

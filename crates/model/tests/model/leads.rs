@@ -84,6 +84,24 @@ fn quality_with_all_columns_is_high() {
         .expect("Magazine is constant and dropped");
     assert_eq!(magazine.reason, UnusedReason::SingleValue { value: "No".into() });
     assert_eq!(report.fields_excluded, ["Prospect ID", "Lead Number"]);
+    // Regression (issue 18, item 13): a field that tells the outcome alone is named as a
+    // suspected leak (sales' Tags: AUC about 0.92 alone), and the report lists each field's AUC.
+    assert_eq!(report.suspected_leaks, ["Tags"], "{:?}", &report.field_separation[..5]);
+    assert_eq!(report.field_separation.len(), report.fields_used.len());
+}
+
+/// Regression (issue 18, item 13): with no exclusion, record numbers are left out by default.
+#[test]
+fn identifiers_are_left_out_without_being_excluded() {
+    let Some(dataset) = leads() else { return };
+    let options =
+        leadgate_model::FeatureOptions { missing_markers: vec!["Select".into()], ..Default::default() };
+    let spec = leadgate_model::FeatureSpec::fit(dataset, &options);
+    let reason = |field: &str| spec.unused().iter().find(|u| u.field == field).map(|u| u.reason.clone());
+    assert_eq!(reason("Lead Number"), Some(UnusedReason::Identifier));
+    assert!(matches!(reason("Prospect ID"), Some(UnusedReason::NoFrequentValue { .. })));
+    assert!(spec.fields().iter().any(|f| f.name == "TotalVisits"), "counts are not identifiers");
+    assert!(spec.fields().iter().any(|f| f.name == "Total Time Spent on Website"));
 }
 
 #[test]

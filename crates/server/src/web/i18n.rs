@@ -243,6 +243,16 @@ texts! {
     scoring_for_file_why: "The active scoring rules read none of this file's fields, so its leads stay cold. Built-in rules are made for it: review them in the editor, preview what they change, then save.", "Les règles de score actives ne lisent aucun champ de ce fichier : ses leads restent froids. Des règles intégrées sont faites pour lui : relisez-les dans l'éditeur, prévisualisez leur effet, puis enregistrez.";
     use_preset_rules: "Open the rules made for this file", "Ouvrir les règles faites pour ce fichier";
     rules_from_preset: "built-in rules {name}", "règles intégrées {name}";
+    leaks_title: "Fields that tell the outcome almost alone", "Champs qui donnent presque seuls le résultat";
+    leaks_why: "Each of these fields separates converted contacts from the others almost perfectly by itself. Such a field is usually filled in after the outcome (by sales, or by the conversion itself): the quality shown overstates what the model knows about a new lead. Unless new leads have it too, train again without it.", "Chacun de ces champs sépare presque parfaitement, à lui seul, les contacts convertis des autres. Un tel champ est en général rempli après le résultat (par les ventes, ou par la conversion elle-même) : la qualité affichée surestime ce que le modèle sait d'un nouveau lead. Sauf si les nouveaux leads l'ont aussi, entraînez de nouveau sans lui.";
+    field: "Field", "Champ";
+    auc_alone: "ROC AUC alone", "ROC AUC seul";
+    fields_dropped: "Left out on their own", "Écartés d'office";
+    dropped_all_missing: "no contact has a value", "aucun contact n'a de valeur";
+    dropped_single_value: "every contact has the same value ({value})", "tous les contacts ont la même valeur ({value})";
+    dropped_no_frequent: "no value occurs {n} times or more (free text or an identifier?)", "aucune valeur n'apparaît {n} fois ou plus (texte libre ou identifiant ?)";
+    dropped_duplicate: "another field has the same name", "un autre champ porte le même nom";
+    dropped_identifier: "every contact has its own whole number: an identifier, not a trait of the lead", "chaque contact a son propre numéro : un identifiant, pas un trait du lead";
     overwrite_edits: "Overwrite values changed in Leadgate since the last import", "Écraser les valeurs modifiées dans Leadgate depuis le dernier import";
     kept_edited: "{n} values changed in Leadgate since the last import were kept ({fields}); import again with “Overwrite” to replace them.", "{n} valeurs modifiées dans Leadgate depuis le dernier import ont été gardées ({fields}) ; réimportez avec « Écraser » pour les remplacer.";
     what_to_import: "What the file holds", "Ce que contient le fichier";

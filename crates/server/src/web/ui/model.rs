@@ -12,6 +12,24 @@ pub(super) struct ActiveModel {
     pub gains_svg: String,
     pub fields_used: Vec<String>,
     pub fields_excluded: Vec<String>,
+    /// Fields left out on their own, with why.
+    pub fields_dropped: Vec<Row2>,
+    /// Fields that tell the outcome almost alone, with their single-field ROC AUC.
+    pub suspected_leaks: Vec<Row2>,
+}
+
+/// Why a field was left out, in the page's language.
+fn dropped_words(t: &Texts, reason: &leadgate_model::UnusedReason) -> String {
+    use leadgate_model::UnusedReason::*;
+    match reason {
+        AllMissing => t.dropped_all_missing.to_string(),
+        SingleValue { value } => t.dropped_single_value.replace("{value}", value),
+        NoFrequentValue { min_level_count } => {
+            t.dropped_no_frequent.replace("{n}", &min_level_count.to_string())
+        }
+        DuplicateName => t.dropped_duplicate.to_string(),
+        Identifier => t.dropped_identifier.to_string(),
+    }
 }
 
 pub(super) struct VersionLine {
@@ -174,6 +192,30 @@ pub(super) async fn model(State(state): State<AppState>, s: Signed, Query(q): Qu
             gains_svg: gains_svg(t, &bins),
             fields_used: report.as_ref().map(|r| r.fields_used.clone()).unwrap_or_default(),
             fields_excluded: report.as_ref().map(|r| r.fields_excluded.clone()).unwrap_or_default(),
+            fields_dropped: report
+                .as_ref()
+                .map(|r| {
+                    r.fields_dropped
+                        .iter()
+                        .map(|d| Row2 { a: d.field.clone(), b: dropped_words(t, &d.reason) })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            suspected_leaks: report
+                .as_ref()
+                .map(|r| {
+                    r.suspected_leaks
+                        .iter()
+                        .map(|f| Row2 {
+                            a: f.clone(),
+                            b: r.field_separation
+                                .iter()
+                                .find(|sep| &sep.field == f)
+                                .map_or(String::new(), |sep| s.lang.number(sep.auc, 2)),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     });
     let versions = views
