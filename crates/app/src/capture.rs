@@ -387,7 +387,7 @@ impl App {
         tx.insert_consents(&consents).await?;
         tx.count_form_submission(form.id).await?;
         let announced = serde_json::json!({ "form_id": form.id, "slug": &form.definition.slug, "contact_id": contact_id });
-        self.emit_in(&mut tx, "form.submitted", announced, now).await?;
+        self.emit_in(&mut tx, "form.submitted", contact_id, announced, now).await?;
         tx.commit().await?;
         Ok(SubmitOutcome::Accepted { contact: contact_id, message: def.success_message.clone() })
     }

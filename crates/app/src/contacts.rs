@@ -38,7 +38,8 @@ impl App {
         self.rescore_in(&mut tx, &[contact.id], now, &Default::default()).await?;
         let contact =
             tx.get_contact(contact.id).await?.ok_or_else(|| AppError::not_found("contact", contact.id))?;
-        self.emit_in(&mut tx, "contact.created", serde_json::json!({ "contact": &contact }), now).await?;
+        self.emit_in(&mut tx, "contact.created", contact.id, serde_json::json!({ "contact": &contact }), now)
+            .await?;
         remember(&mut tx, principal.user.id, "contacts.create", idem, &contact, now).await?;
         tx.commit().await?;
         Ok(Recorded { value: contact, replayed: false })
@@ -98,7 +99,8 @@ impl App {
         tx.update_contact(&next).await?;
         self.rescore_in(&mut tx, &[id], now, &Default::default()).await?;
         let next = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
-        self.emit_in(&mut tx, "contact.updated", serde_json::json!({ "contact": &next }), now).await?;
+        self.emit_in(&mut tx, "contact.updated", next.id, serde_json::json!({ "contact": &next }), now)
+            .await?;
         tx.commit().await?;
         Ok(next)
     }
@@ -106,6 +108,8 @@ impl App {
     pub async fn delete_contact(&self, principal: &Principal, id: ContactId) -> Result<(), AppError> {
         principal.require(Permission::DeleteContacts)?;
         let mut tx = self.store.begin().await?;
+        // What the webhook log kept about the contact goes with it.
+        tx.erase_deliveries_of(id, self.now()).await?;
         if !tx.delete_contact(id).await? {
             return Err(AppError::not_found("contact", id));
         }

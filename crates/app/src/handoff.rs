@@ -781,7 +781,8 @@ impl App {
         let (records, tasks): (Vec<AssignmentRecord>, Vec<Option<TaskRecord>>) = made.into_iter().unzip();
         tx.insert_assignments(&records).await?;
         tx.insert_tasks(&tasks.into_iter().flatten().collect::<Vec<_>>()).await?;
-        let announced = records.iter().map(|a| json!({ "assignment": assignment_view(a.clone(), now) }));
+        let announced =
+            records.iter().map(|a| (a.contact_id, json!({ "assignment": assignment_view(a.clone(), now) })));
         self.emit_many_in(tx, "lead.assigned", announced, now).await
     }
 
@@ -798,7 +799,7 @@ impl App {
         transitions: &[Transition],
         now: Timestamp,
     ) -> Result<(), AppError> {
-        let moved = transitions.iter().map(|t| json!({ "transition": t }));
+        let moved = transitions.iter().map(|t| (t.contact_id, json!({ "transition": t })));
         self.emit_many_in(tx, "lifecycle.changed", moved, now).await?;
         let contacts: Vec<ContactId> = changes.iter().map(|c| c.contact).collect();
         let open = tx.open_assignments_of(&contacts).await?;
@@ -951,11 +952,14 @@ impl App {
             retimed.retimed_at = Some(now);
             if tx.retime_assignment(&retimed, now).await? {
                 tx.retime_first_contact_task(*contact, rep, d.due_at).await?;
-                announced.push(json!({
-                    "assignment": assignment_view(retimed, now),
-                    "previous_due_at": due,
-                    "reason": format!("the lead turned {}", temperature_str(*temperature)),
-                }));
+                announced.push((
+                    *contact,
+                    json!({
+                        "assignment": assignment_view(retimed, now),
+                        "previous_due_at": due,
+                        "reason": format!("the lead turned {}", temperature_str(*temperature)),
+                    }),
+                ));
             }
         }
         self.emit_many_in(tx, "lead.deadline_changed", announced, now).await
@@ -1191,7 +1195,8 @@ impl App {
             }
             let tasks = tx.claim_due_tasks(now, TIMER_BATCH).await?;
             for t in &tasks {
-                self.emit_in(&mut tx, "task.due", json!({ "task": task_view(t.clone(), now) }), now).await?;
+                let task = json!({ "task": task_view(t.clone(), now) });
+                self.emit_in(&mut tx, "task.due", t.contact_id, task, now).await?;
             }
             tx.commit().await?;
             let n = warnings.len() + breaches.len() + tasks.len();
@@ -1210,7 +1215,8 @@ impl App {
         a: &AssignmentRecord,
         now: Timestamp,
     ) -> Result<(), AppError> {
-        self.emit_in(tx, event_type, json!({ "assignment": assignment_view(a.clone(), now) }), now).await
+        let data = json!({ "assignment": assignment_view(a.clone(), now) });
+        self.emit_in(tx, event_type, a.contact_id, data, now).await
     }
 
     async fn notify_manager(

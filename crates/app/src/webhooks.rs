@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::{SignedDuration, Timestamp};
 use leadgate_core::access::Permission;
-use leadgate_core::ids::{DeliveryId, WebhookId};
+use leadgate_core::ids::{ContactId, DeliveryId, WebhookId};
 use leadgate_core::validation::ValidationErrors;
 use leadgate_store::Session;
 use leadgate_store::handoff::{AttemptOutcome, AttemptRecord, DeliveryRecord, WebhookRecord};
@@ -209,7 +209,8 @@ pub struct DeliveryView {
     pub id: DeliveryId,
     pub webhook_id: WebhookId,
     pub event_type: String,
-    /// pending, delivered or failed (given up after 24 h of retries).
+    /// pending, delivered, failed (given up after 24 h of retries) or cancelled (its contact
+    /// was deleted before it was sent; its payload is erased).
     pub state: String,
     pub attempts: i64,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -438,48 +439,56 @@ impl App {
         let mut tx = self.store.begin().await?;
         let new = DeliveryId(new_uuid());
         if !tx.redeliver(id, new, self.now()).await? {
-            return Err(AppError::not_found("delivery", id));
+            return match tx.get_delivery(id).await? {
+                Some(_) => Err(AppError::StateConflict(
+                    "this message was about a contact since deleted: its content was erased and cannot be sent again"
+                        .into(),
+                )),
+                None => Err(AppError::not_found("delivery", id)),
+            };
         }
         let d = tx.get_delivery(new).await?.ok_or_else(|| AppError::not_found("delivery", new))?;
         tx.commit().await?;
         Ok(delivery_view(d, Vec::new()))
     }
 
-    /// Queues `event_type` for every subscriber, inside the caller's transaction.
+    /// Queues `event_type` about `contact` for every subscriber, inside the caller's transaction.
     pub(crate) async fn emit_in(
         &self,
         tx: &mut Session,
         event_type: &str,
+        contact: ContactId,
         data: serde_json::Value,
         now: Timestamp,
     ) -> Result<(), AppError> {
-        self.emit_many_in(tx, event_type, std::iter::once(data), now).await
+        self.emit_many_in(tx, event_type, std::iter::once((contact, data)), now).await
     }
 
-    /// Queues one `event_type` message per item of `data` for every subscriber, in a few
-    /// statements whatever their number (a rescore can move thousands of leads). The messages
-    /// are only built when someone subscribes.
+    /// Queues one `event_type` message per item of `data` (the contact it is about, and what
+    /// it says) for every subscriber, in a few statements whatever their number (a rescore can
+    /// move thousands of leads). The messages are only built when someone subscribes. Each
+    /// message records its contact, so deleting the contact erases it from the delivery log.
     pub(crate) async fn emit_many_in(
         &self,
         tx: &mut Session,
         event_type: &str,
-        data: impl IntoIterator<Item = serde_json::Value>,
+        data: impl IntoIterator<Item = (ContactId, serde_json::Value)>,
         now: Timestamp,
     ) -> Result<(), AppError> {
         let targets = tx.webhook_subscribers(event_type).await?;
         if targets.is_empty() {
             return Ok(());
         }
-        let payloads: Vec<String> = data
+        let payloads: Vec<(Option<ContactId>, String)> = data
             .into_iter()
-            .map(|data| {
-                serde_json::json!({
+            .map(|(contact, data)| {
+                let body = serde_json::json!({
                     "id": uuid::Uuid::now_v7(),
                     "type": event_type,
                     "created_at": now,
                     "data": data,
-                })
-                .to_string()
+                });
+                (Some(contact), body.to_string())
             })
             .collect();
         tx.queue_deliveries(event_type, &targets, &payloads, &mut || DeliveryId(new_uuid()), now).await?;

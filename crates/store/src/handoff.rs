@@ -738,12 +738,12 @@ impl Session {
         &mut self,
         event_type: &str,
         targets: &[WebhookId],
-        payloads: &[String],
+        payloads: &[(Option<ContactId>, String)],
         new_id: &mut (dyn FnMut() -> DeliveryId + Send),
         now: Timestamp,
     ) -> Result<usize, StoreError> {
         let mut rows = Vec::with_capacity(targets.len() * payloads.len());
-        for payload in payloads {
+        for (contact, payload) in payloads {
             for webhook in targets {
                 rows.push(args![
                     new_id(),
@@ -753,20 +753,38 @@ impl Session {
                     now,
                     "pending",
                     0_i64,
-                    now
+                    now,
+                    *contact
                 ]);
             }
         }
         let queued = rows.len();
         self.insert_rows(
             "INSERT INTO webhook_deliveries (id, webhook_id, event_type, payload, created_at, state, attempts, \
-             next_attempt_at)",
-            8,
+             next_attempt_at, contact_id)",
+            9,
             rows,
             "",
         )
         .await?;
         Ok(queued)
+    }
+
+    /// Erases what the delivery log keeps about a contact being deleted: each message about it
+    /// keeps its id, type, time and attempts, its payload becomes `{"erased":true}`, and one not
+    /// sent yet is cancelled.
+    pub async fn erase_deliveries_of(
+        &mut self,
+        contact: ContactId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        self.execute(
+            "UPDATE webhook_deliveries SET payload = '{\"erased\":true}', erased_at = $2, locked_until = NULL, \
+             last_error = NULL, state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END \
+             WHERE contact_id = $1 AND erased_at IS NULL",
+            args![contact, now],
+        )
+        .await
     }
 
     /// Copies a delivery as a new pending one (manual redelivery), keeping the original's log.
@@ -779,8 +797,8 @@ impl Session {
         let n = self
             .execute(
                 "INSERT INTO webhook_deliveries (id, webhook_id, event_type, payload, created_at, state, attempts, \
-                 next_attempt_at) SELECT $2, webhook_id, event_type, payload, $3, 'pending', 0, $3 \
-                 FROM webhook_deliveries WHERE id = $1",
+                 next_attempt_at, contact_id) SELECT $2, webhook_id, event_type, payload, $3, 'pending', 0, $3, contact_id \
+                 FROM webhook_deliveries WHERE id = $1 AND erased_at IS NULL",
                 args![id, new, now],
             )
             .await?;

@@ -22,6 +22,8 @@ struct Migration {
 enum Step {
     /// Writes the folded keys of names and search texts (`core::text::fold`) of stored rows.
     FoldTextKeys,
+    /// Records the contact each stored webhook message is about, read from its payload.
+    DeliveryContacts,
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -116,6 +118,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0013_import_baselines.sql"),
         then: None,
     },
+    Migration {
+        version: 14,
+        name: "delivery contacts",
+        sqlite: include_str!("../migrations/sqlite/0014_delivery_contacts.sql"),
+        postgres: include_str!("../migrations/postgres/0014_delivery_contacts.sql"),
+        then: Some(Step::DeliveryContacts),
+    },
 ];
 
 /// The newest schema version this binary knows.
@@ -154,6 +163,7 @@ pub(crate) async fn run(tx: &mut Session, now: Timestamp) -> Result<Vec<i64>, St
         tx.execute_script(script).await?;
         match m.then {
             Some(Step::FoldTextKeys) => fold_text_keys(tx).await?,
+            Some(Step::DeliveryContacts) => delivery_contacts(tx).await?,
             None => {}
         }
         tx.execute(
@@ -217,9 +227,66 @@ async fn fold_text_keys(tx: &mut Session) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The contact a stored webhook message is about, from where each message type puts it.
+fn contact_of_payload(payload: &str) -> Option<uuid::Uuid> {
+    let v: serde_json::Value = serde_json::from_str(payload).ok()?;
+    let data = &v["data"];
+    [
+        &data["contact"]["id"],
+        &data["contact_id"],
+        &data["assignment"]["contact_id"],
+        &data["transition"]["contact_id"],
+        &data["task"]["contact_id"],
+    ]
+    .into_iter()
+    .find_map(|id| id.as_str()?.parse().ok())
+}
+
+/// Fills `webhook_deliveries.contact_id` of messages queued before migration 14.
+async fn delivery_contacts(tx: &mut Session) -> Result<(), StoreError> {
+    let mut after = uuid::Uuid::nil();
+    loop {
+        let rows = tx
+            .fetch_all(
+                "SELECT id, payload FROM webhook_deliveries WHERE id > $1 ORDER BY id LIMIT 1000",
+                args![after],
+            )
+            .await?;
+        let Some(last) = rows.last() else { return Ok(()) };
+        after = last.get(0)?;
+        for r in &rows {
+            if let Some(contact) = contact_of_payload(&r.get::<String>(1)?) {
+                tx.execute(
+                    "UPDATE webhook_deliveries SET contact_id = $2 WHERE id = $1",
+                    args![r.get::<uuid::Uuid>(0)?, contact],
+                )
+                .await?;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::MIGRATIONS;
+    use super::{MIGRATIONS, contact_of_payload};
+
+    /// Migration 14 reads each stored webhook message's contact from where its type puts it.
+    #[test]
+    fn a_stored_message_names_its_contact() {
+        let id = "0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e";
+        for data in [
+            format!(r#"{{"contact": {{"id": "{id}", "email": "a@b.co"}}}}"#),
+            format!(r#"{{"form_id": "x", "contact_id": "{id}"}}"#),
+            format!(r#"{{"assignment": {{"contact_id": "{id}"}}}}"#),
+            format!(r#"{{"transition": {{"contact_id": "{id}"}}}}"#),
+            format!(r#"{{"task": {{"contact_id": "{id}"}}}}"#),
+        ] {
+            let payload = format!(r#"{{"id": "m", "type": "t", "data": {data}}}"#);
+            assert_eq!(contact_of_payload(&payload).map(|u| u.to_string()).as_deref(), Some(id), "{payload}");
+        }
+        assert_eq!(contact_of_payload(r#"{"data": {"n": 1}}"#), None);
+        assert_eq!(contact_of_payload("not json"), None);
+    }
 
     /// An in-memory SQLite database with every migration before `version` applied.
     fn sqlite_before(version: i64) -> rusqlite::Connection {

@@ -998,7 +998,10 @@ storage_tests! {
         expected.sort();
         assert_eq!(targets, expected, "subscribed by name or with *");
         // 700 messages × 2 subscribers × 8 values: more than one statement's worth.
-        let payloads: Vec<String> = (0..700).map(|i| format!("{{\"n\":{i}}}")).collect();
+        // Ten of them about one contact, whose deletion erases them below.
+        let about = ContactId(new_id());
+        let payloads: Vec<(Option<ContactId>, String)> =
+            (0..700).map(|i| ((i < 10).then_some(about), format!("{{\"n\":{i}}}"))).collect();
         let queued = tx.queue_deliveries("lifecycle.changed", &targets, &payloads, &mut || DeliveryId(new_id()), now).await.unwrap();
         assert_eq!(queued, 1_400);
         for w in [&all, &moves] {
@@ -1011,6 +1014,14 @@ storage_tests! {
         }
         assert!(tx.deliveries_of(other.id, 10).await.unwrap().is_empty());
         assert_eq!(tx.queue_deliveries("lifecycle.changed", &[], &payloads, &mut || DeliveryId(new_id()), now).await.unwrap(), 0);
+        // Erasing a contact's messages: their payload goes, not yet sent they are cancelled.
+        assert_eq!(tx.erase_deliveries_of(about, now).await.unwrap(), 20);
+        assert_eq!(tx.erase_deliveries_of(about, now).await.unwrap(), 0, "once");
+        let kept = tx.deliveries_of(all.id, 1_000).await.unwrap();
+        let erased: Vec<_> = kept.iter().filter(|d| d.payload == "{\"erased\":true}").collect();
+        assert_eq!(erased.len(), 10);
+        assert!(erased.iter().all(|d| d.state == "cancelled"));
+        assert!(!tx.redeliver(erased[0].id, DeliveryId(new_id()), now).await.unwrap(), "an erased message is never sent again");
         tx.commit().await.unwrap();
     }
 

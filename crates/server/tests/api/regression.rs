@@ -403,6 +403,31 @@ capture_tests! {
     }
 }
 
+handoff_tests! {
+    async fn deleting_a_contact_erases_it_from_the_webhook_delivery_log(t, _clock) {
+        let receiver = webhook_receiver(0).await;
+        let hook = t.post("/api/v1/webhooks", json!({"url": receiver.url, "event_types": ["contact.created", "contact.updated"]})).await;
+        assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.body);
+        let hook_id = hook.body["id"].as_str().unwrap().to_string();
+        let gone = t.post("/api/v1/contacts", json!({"email": "forget.me@private.example", "first_name": "Oubli"})).await;
+        let kept = t.post("/api/v1/contacts", json!({"email": "stay@private.example"})).await;
+        let gone_id = gone.body["id"].as_str().unwrap().to_string();
+        // One message delivered, one still waiting when the contact is deleted.
+        assert_eq!(t.app.deliver_webhooks().await.unwrap(), 2);
+        t.patch(&format!("/api/v1/contacts/{gone_id}"), json!({"last_name": "Moi"})).await;
+        assert_eq!(t.delete(&format!("/api/v1/contacts/{gone_id}")).await.status, StatusCode::NO_CONTENT);
+        let log = t.get(&format!("/api/v1/webhooks/{hook_id}/deliveries")).await;
+        let text = log.body.to_string();
+        assert!(!text.contains("forget.me") && !text.contains("Oubli") && !text.contains(&gone_id), "{text}");
+        assert!(text.contains("stay@private.example"), "other contacts' messages stay: {text}");
+        assert_eq!(t.app.deliver_webhooks().await.unwrap(), 0, "the waiting message about the deleted contact is cancelled");
+        let erased = log.body.as_array().unwrap().iter().find(|d| d["payload"] == json!({"erased": true})).expect("an erased message").clone();
+        let again = t.send(Method::POST, &format!("/api/v1/webhook-deliveries/{}/redeliver", erased["id"].as_str().unwrap()), Some(ADMIN_KEY), None).await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+        assert!(kept.body["id"].is_string());
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
