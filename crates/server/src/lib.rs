@@ -104,15 +104,40 @@ async fn openapi(State(state): State<AppState>) -> Response {
     response
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("no such route; the API lives under /api/v1 and is described at /api/openapi.json")
+/// Whether a request went astray from a browser page (an HTML answer, inside the UI) rather
+/// than from an API client (a problem document).
+fn wants_page(parts: &axum::http::request::Parts) -> bool {
+    let path = parts.uri.path();
+    let machine = ["/api/", "/t/", "/healthz", "/metrics"].iter().any(|p| path.starts_with(p));
+    !machine
+        && parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
 }
 
-async fn method_not_allowed() -> ApiError {
+async fn not_found(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    if wants_page(&parts) {
+        let text = |t: &web::i18n::Texts| t.page_not_found.to_string();
+        return web::ui::page_error(&mut parts, &state, StatusCode::NOT_FOUND, text).await;
+    }
+    ApiError::not_found("no such route; the API lives under /api/v1 and is described at /api/openapi.json")
+        .into_response()
+}
+
+async fn method_not_allowed(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    if wants_page(&parts) {
+        let text = |t: &web::i18n::Texts| t.page_not_found.to_string();
+        return web::ui::page_error(&mut parts, &state, StatusCode::METHOD_NOT_ALLOWED, text).await;
+    }
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "Method not allowed",
         "this route does not accept this method; see /api/openapi.json",
     )
+    .into_response()
 }

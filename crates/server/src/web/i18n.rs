@@ -253,6 +253,10 @@ texts! {
     dropped_no_frequent: "no value occurs {n} times or more (free text or an identifier?)", "aucune valeur n'apparaît {n} fois ou plus (texte libre ou identifiant ?)";
     dropped_duplicate: "another field has the same name", "un autre champ porte le même nom";
     dropped_identifier: "every contact has its own whole number: an identifier, not a trait of the lead", "chaque contact a son propre numéro : un identifiant, pas un trait du lead";
+    back_to_leads: "Back to the leads", "Retour aux leads";
+    bad_address: "This address is not valid: {detail}", "Cette adresse n'est pas valide : {detail}";
+    bad_form: "The form could not be read: {detail}", "Le formulaire n'a pas pu être lu : {detail}";
+    page_not_found: "There is no page at this address.", "Il n'y a pas de page à cette adresse.";
     overwrite_edits: "Overwrite values changed in Leadgate since the last import", "Écraser les valeurs modifiées dans Leadgate depuis le dernier import";
     kept_edited: "{n} values changed in Leadgate since the last import were kept ({fields}); import again with “Overwrite” to replace them.", "{n} valeurs modifiées dans Leadgate depuis le dernier import ont été gardées ({fields}) ; réimportez avec « Écraser » pour les remplacer.";
     what_to_import: "What the file holds", "Ce que contient le fichier";

@@ -428,6 +428,50 @@ handoff_tests! {
     }
 }
 
+api_tests! {
+    async fn every_error_a_browser_reaches_is_a_page_of_the_ui(t) {
+        let page = |path: &str, cookie: Option<String>, lang: &str| {
+            let mut req = t.http.get(format!("{}{path}", t.base)).header("accept", "text/html,application/xhtml+xml").header("accept-language", lang);
+            if let Some(c) = cookie {
+                req = req.header("cookie", format!("lg_session={c}"));
+            }
+            async move {
+                let r = req.send().await.unwrap();
+                let status = r.status();
+                let ctype = r.headers()["content-type"].to_str().unwrap().to_string();
+                (status, ctype, r.text().await.unwrap())
+            }
+        };
+        // Not signed in: a page with a way to sign in, in the browser's language.
+        let (status, ctype, html) = page("/nowhere", None, "fr-FR").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(ctype.starts_with("text/html"), "{ctype}");
+        assert!(html.contains("pas de page à cette adresse.") && html.contains("href=\"/login\""), "{html}");
+        // An API client still gets a problem document.
+        let api = t.get("/api/v1/nowhere").await;
+        assert_eq!(api.status, StatusCode::NOT_FOUND);
+        assert!(api.is_problem());
+        // Signed in: inside the UI, with the navigation.
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let admin = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        let (status, _, html) = page("/nowhere", Some(admin.clone()), "en").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(html.contains("<header>") && html.contains("There is no page at this address."), "{html}");
+        let (status, ctype, html) = page("/leads?page=-1", Some(admin.clone()), "en").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(ctype.starts_with("text/html") && html.contains("<header>") && html.contains("This address is not valid"), "{html}");
+        let (_, _, html) = page("/leads?page=-1", Some(admin), "fr").await;
+        assert!(html.contains("est pas valide") && html.contains("lang=\"fr\""), "{html}");
+        // A refused page keeps the navigation.
+        t.post("/api/v1/users", json!({"email": "rep@team.example", "role": "sales", "password": "correct horse battery"})).await;
+        let rep = t.app.sign_in("rep@team.example", "correct horse battery").await.unwrap();
+        let (status, _, html) = page("/admin/users", Some(rep), "en").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(html.contains("<header>") && html.contains("role=\"alert\""), "{html}");
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })

@@ -131,9 +131,7 @@ pub(super) async fn admin_add_user(
     };
     match state.app.create_user(s.p(), new).await {
         Ok(_) => Redirect::to("/admin/users?done=1").into_response(),
-        Err(AppError::Forbidden { .. }) => {
-            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
-        }
+        Err(AppError::Forbidden { .. }) => s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed),
         Err(e) => admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
     }
 }
@@ -169,9 +167,7 @@ pub(super) async fn admin_update_user(
     };
     match result {
         Ok(()) => Redirect::to("/admin/users?done=1").into_response(),
-        Err(AppError::Forbidden { .. }) => {
-            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
-        }
+        Err(AppError::Forbidden { .. }) => s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed),
         Err(e) => admin_users_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
     }
 }
@@ -286,9 +282,7 @@ pub(super) async fn admin_save_agreement(
     };
     match state.app.put_agreement(s.p(), agreement).await {
         Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
-        Err(AppError::Forbidden { .. }) => {
-            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
-        }
+        Err(AppError::Forbidden { .. }) => s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed),
         Err(e) => {
             admin_handoff_page(&state, &s, Some(f.agreement), vec![problem_text(s.lang, &e)], None).await
         }
@@ -318,9 +312,7 @@ pub(super) async fn admin_save_rep(
     };
     match state.app.put_rep(s.p(), id, profile).await {
         Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
-        Err(AppError::Forbidden { .. }) => {
-            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
-        }
+        Err(AppError::Forbidden { .. }) => s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed),
         Err(e) => admin_handoff_page(&state, &s, None, vec![problem_text(s.lang, &e)], None).await,
     }
 }
@@ -424,9 +416,7 @@ pub(super) async fn admin_add_webhook(
     match state.app.create_webhook(s.p(), new).await {
         // The secret is shown on this answer only: not in a redirect URL, not stored in clear elsewhere.
         Ok(w) => admin_webhooks_page(&state, &s, w.secret, None).await,
-        Err(AppError::Forbidden { .. }) => {
-            error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed)
-        }
+        Err(AppError::Forbidden { .. }) => s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed),
         Err(e) => admin_webhooks_page(&state, &s, None, Some(problem_text(s.lang, &e))).await,
     }
 }

@@ -94,7 +94,7 @@ pub(super) async fn contact(
 ) -> Response {
     let t = s.lang.texts();
     let Ok(id) = id.parse::<ContactId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, t.not_found);
+        return s.error(StatusCode::NOT_FOUND, t.not_found);
     };
     let app = &state.app;
     let p = s.p();

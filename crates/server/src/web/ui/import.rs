@@ -112,12 +112,12 @@ pub(super) async fn import_upload(
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return error_page(s.lang, StatusCode::BAD_REQUEST, &e.body_text()),
+            Err(e) => return s.error(StatusCode::BAD_REQUEST, &e.body_text()),
         };
         let name = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(String::from);
         let Ok(bytes) = field.bytes().await else {
-            return error_page(s.lang, StatusCode::PAYLOAD_TOO_LARGE, s.lang.texts().file);
+            return s.error(StatusCode::PAYLOAD_TOO_LARGE, s.lang.texts().file);
         };
         match name.as_str() {
             "_csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
@@ -217,7 +217,7 @@ pub(super) async fn import_preview(
 ) -> Response {
     let t = s.lang.texts();
     let Ok(upload) = upload.parse::<uuid::Uuid>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, t.not_found);
+        return s.error(StatusCode::NOT_FOUND, t.not_found);
     };
     let page = |error: Option<String>, preview: Option<ImportPreviewView>| {
         render(ImportPage {
@@ -311,7 +311,7 @@ pub(super) async fn import_submit(
         return r;
     }
     let Ok(upload) = upload.parse::<uuid::Uuid>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+        return s.error(StatusCode::NOT_FOUND, s.lang.texts().not_found);
     };
     let q = ImportQuery {
         entity: f.query.entity,
@@ -329,7 +329,7 @@ pub(super) async fn import_submit(
         match state.app.start_import(s.p(), request).await {
             Ok(job) => return Redirect::to(&format!("/import?job={}", job.id)).into_response(),
             Err(AppError::Forbidden { .. }) => {
-                return error_page(s.lang, StatusCode::FORBIDDEN, s.lang.texts().not_allowed);
+                return s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed);
             }
             Err(_) => {}
         }
@@ -357,7 +357,7 @@ pub(super) async fn import_rejects_csv(
     Path(id): Path<String>,
 ) -> Response {
     let Ok(id) = id.parse::<leadgate_core::ids::JobId>() else {
-        return error_page(s.lang, StatusCode::NOT_FOUND, s.lang.texts().not_found);
+        return s.error(StatusCode::NOT_FOUND, s.lang.texts().not_found);
     };
     let rejects = match state.app.import_rejects(s.p(), id).await {
         Ok(r) => r,

@@ -358,7 +358,7 @@ pub(super) async fn leads_bulk(
         match result {
             Ok(()) => done += 1,
             Err(AppError::Forbidden { .. }) => {
-                return error_page(s.lang, StatusCode::FORBIDDEN, t.not_allowed);
+                return s.error(StatusCode::FORBIDDEN, t.not_allowed);
             }
             Err(e) => refused.push(problem_text(s.lang, &e)),
         }

@@ -10,12 +10,12 @@
 use std::fmt::Write as _;
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use leadgate_app::handoff::{NewTouch, SlaStatus, TaskKind, TouchOutcome};
 use leadgate_app::lifecycle::RejectReason;
 use leadgate_app::web::WebPrincipal;
@@ -137,7 +137,15 @@ impl Signed {
         }
         raw_id
             .parse::<T>()
-            .map_err(|_| Box::new(error_page(self.lang, StatusCode::NOT_FOUND, self.lang.texts().not_found)))
+            .map_err(|_| Box::new(self.error(StatusCode::NOT_FOUND, self.lang.texts().not_found)))
+    }
+
+    /// An error as a page of the UI: the navigation, the message in the user's language, and a
+    /// way back.
+    fn error(&self, status: StatusCode, message: &str) -> Response {
+        let mut r = render(ProblemPage { c: self.chrome(""), message: message.to_string() });
+        *r.status_mut() = status;
+        r
     }
 
     /// The refusal of a form whose CSRF token is not this session's (`None`: the form is ours).
@@ -148,7 +156,7 @@ impl Signed {
         {
             None
         } else {
-            Some(error_page(self.lang, StatusCode::FORBIDDEN, self.lang.texts().form_expired))
+            Some(self.error(StatusCode::FORBIDDEN, self.lang.texts().form_expired))
         }
     }
 }
@@ -237,6 +245,15 @@ struct ErrorPage {
     message: String,
 }
 
+#[derive(Template)]
+#[template(path = "ui/problem.html")]
+struct ProblemPage {
+    c: Chrome,
+    message: String,
+}
+
+/// An error for a visitor who is not signed in (or whose session cannot be read): a page in
+/// their browser's language with a way to sign in.
 fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
     let mut r = render(ErrorPage { t: lang.texts(), lang: lang.code(), message: message.to_string() });
     *r.status_mut() = status;
@@ -247,17 +264,15 @@ fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
 fn app_error(s: &Signed, e: AppError) -> Response {
     let t = s.lang.texts();
     match e {
-        AppError::Forbidden { .. } => error_page(s.lang, StatusCode::FORBIDDEN, t.not_allowed),
-        AppError::NotFound { .. } => error_page(s.lang, StatusCode::NOT_FOUND, t.not_found),
-        AppError::Invalid(_) => {
-            error_page(s.lang, StatusCode::UNPROCESSABLE_ENTITY, &problem_text(s.lang, &e))
-        }
+        AppError::Forbidden { .. } => s.error(StatusCode::FORBIDDEN, t.not_allowed),
+        AppError::NotFound { .. } => s.error(StatusCode::NOT_FOUND, t.not_found),
+        AppError::Invalid(_) => s.error(StatusCode::UNPROCESSABLE_ENTITY, &problem_text(s.lang, &e)),
         AppError::IllegalTransition(_) | AppError::StateConflict(_) | AppError::Conflict { .. } => {
-            error_page(s.lang, StatusCode::CONFLICT, &problem_text(s.lang, &e))
+            s.error(StatusCode::CONFLICT, &problem_text(s.lang, &e))
         }
         other => {
             tracing::error!(error = %other, "web UI request failed");
-            error_page(s.lang, StatusCode::INTERNAL_SERVER_ERROR, t.error_title)
+            s.error(StatusCode::INTERNAL_SERVER_ERROR, t.error_title)
         }
     }
 }
@@ -327,6 +342,7 @@ mod account;
 mod admin;
 mod contact;
 mod dashboard;
+mod extract;
 mod import;
 mod leads;
 mod login;
@@ -338,6 +354,8 @@ use account::*;
 use admin::*;
 use contact::*;
 use dashboard::*;
+pub(crate) use extract::page_error;
+use extract::{Form, Query};
 use import::*;
 use leads::*;
 use login::*;
