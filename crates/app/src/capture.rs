@@ -170,7 +170,7 @@ impl App {
         principal: &Principal,
         contact: ContactId,
     ) -> Result<String, AppError> {
-        principal.require(Permission::ReadContacts)?;
+        self.require_read(&mut self.store.read().await?, principal, contact).await?;
         let id = contact.as_uuid().simple().to_string();
         Ok(format!("{id}.{}", self.sign(&format!("contact:{id}")).await?))
     }
@@ -468,8 +468,8 @@ impl App {
         principal: &Principal,
         contact: ContactId,
     ) -> Result<Vec<ConsentRecord>, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, contact).await?;
         if s.get_contact(contact).await?.is_none() {
             return Err(AppError::not_found("contact", contact));
         }
@@ -484,7 +484,7 @@ impl App {
         input: ConsentInput,
         client: &ClientInfo,
     ) -> Result<ConsentRecord, AppError> {
-        principal.require(Permission::WriteContacts)?;
+        principal.require(Permission::RecordConsent)?;
         let mut e = ValidationErrors::new();
         if input.text.trim().is_empty() || input.text.chars().count() > 2_000 || !is_plain_text(&input.text) {
             e.add("text", "must be the exact wording, 1 to 2000 characters");

@@ -18,7 +18,12 @@ impl App {
         draft: ContactDraft,
         idem: Option<&Idempotency>,
     ) -> Result<Recorded<Contact>, AppError> {
-        principal.require(Permission::WriteContacts)?;
+        principal.require(Permission::CreateContacts)?;
+        // Creating a contact at another stage (a customer, an SQL) is a lifecycle decision:
+        // customers become training positives.
+        if draft.lifecycle_stage.is_some_and(|s| s != leadgate_core::lifecycle::LifecycleStage::Lead) {
+            principal.require(Permission::ChangeLifecycle)?;
+        }
         let mut draft = draft;
         let custom = draft.custom.take();
         let validated = draft.validate();
@@ -49,25 +54,28 @@ impl App {
     pub async fn find_contact(&self, principal: &Principal, key: &str) -> Result<Contact, AppError> {
         principal.require(Permission::ReadContacts)?;
         let mut s = self.store.read().await?;
-        if let Ok(id) = key.parse::<ContactId>()
-            && let Some(c) = s.get_contact(id).await?
+        let mut found = None;
+        if let Ok(id) = key.parse::<ContactId>() {
+            found = s.get_contact(id).await?;
+        }
+        if found.is_none()
+            && let Ok(email) = leadgate_core::email::Email::parse(key)
         {
-            return Ok(c);
+            found = s.find_contact_by_email(&email).await?;
         }
-        if let Ok(email) = leadgate_core::email::Email::parse(key)
-            && let Some(c) = s.find_contact_by_email(&email).await?
-        {
-            return Ok(c);
+        if found.is_none() {
+            found = s.find_contact_by_external_id(key.trim()).await?;
         }
-        if let Some(c) = s.find_contact_by_external_id(key.trim()).await? {
-            return Ok(c);
-        }
-        Err(AppError::NotFound { what: "contact", id: format!("(id, e-mail or external id) `{key}`") })
+        let not_found =
+            || AppError::NotFound { what: "contact", id: format!("(id, e-mail or external id) `{key}`") };
+        let contact = found.ok_or_else(not_found)?;
+        self.require_read(&mut s, principal, contact.id).await.map_err(|_| not_found())?;
+        Ok(contact)
     }
 
     pub async fn get_contact(&self, principal: &Principal, id: ContactId) -> Result<Contact, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, id).await?;
         s.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))
     }
 
@@ -77,8 +85,10 @@ impl App {
         id: ContactId,
         patch: ContactPatch,
     ) -> Result<Contact, AppError> {
-        principal.require(Permission::WriteContacts)?;
         let mut tx = self.store.begin().await?;
+        if !principal.user.role.allows(Permission::WriteContacts) {
+            self.require_change(&mut tx, principal, id, Permission::EditLeads, false).await?;
+        }
         let current = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
         let mut patch = patch;
         let custom = patch.custom.take();
@@ -124,8 +134,9 @@ impl App {
         limit: u32,
         after: Option<Cursor>,
     ) -> Result<Page<Contact>, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let mut s = self.store.read().await?;
-        Ok(s.list_contacts(filter, limit, after).await?)
+        let scope = self.lead_scope(&mut s, principal).await?;
+        let filter = ContactFilter { scope, ..filter.clone() };
+        Ok(s.list_contacts(&filter, limit, after).await?)
     }
 }

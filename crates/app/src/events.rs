@@ -286,8 +286,8 @@ impl App {
         limit: u32,
         before: Option<Cursor>,
     ) -> Result<Page<Event>, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, contact).await?;
         if s.get_contact(contact).await?.is_none() {
             return Err(AppError::not_found("contact", contact));
         }

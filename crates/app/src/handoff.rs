@@ -671,9 +671,13 @@ impl App {
         principal: &Principal,
         id: ContactId,
     ) -> Result<AssignmentView, AppError> {
-        principal.require(Permission::ChangeLifecycle)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
+        tx.lock_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        // Routing hands the lead to someone else: a rep may do it with its own leads.
+        if !principal.user.role.allows(Permission::ChangeLifecycle) {
+            self.require_change(&mut tx, principal, id, Permission::AssignLeads, false).await?;
+        }
         let input =
             tx.scoring_inputs(&[id]).await?.pop().ok_or_else(|| AppError::not_found("contact", id))?;
         if !matches!(input.contact.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql) {
@@ -710,9 +714,11 @@ impl App {
         id: ContactId,
         rep: UserId,
     ) -> Result<AssignmentView, AppError> {
-        principal.require(Permission::ChangeLifecycle)?;
+        principal.require(Permission::AssignLeads)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
+        tx.lock_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        self.require_assign(&mut tx, principal, id, rep).await?;
         let input =
             tx.scoring_inputs(&[id]).await?.pop().ok_or_else(|| AppError::not_found("contact", id))?;
         let Some(record) = tx.reps(Some(rep)).await?.pop() else {
@@ -978,9 +984,9 @@ impl App {
         principal: &Principal,
         id: ContactId,
     ) -> Result<ContactDetail, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let now = self.now();
         let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, id).await?;
         let contact = s.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
         let assignment = s.latest_assignments(&[id]).await?.pop().map(|a| assignment_view(a, now));
         Ok(ContactDetail { contact, assignment })
@@ -992,9 +998,9 @@ impl App {
         principal: &Principal,
         id: ContactId,
     ) -> Result<Vec<AssignmentView>, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let now = self.now();
         let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, id).await?;
         if s.get_contact(id).await?.is_none() {
             return Err(AppError::not_found("contact", id));
         }
@@ -1008,10 +1014,13 @@ impl App {
         rep: Option<UserId>,
         unassigned: bool,
     ) -> Result<Vec<AssignmentView>, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let now = self.now();
         let who = if unassigned { None } else { Some(rep.unwrap_or(principal.user.id)) };
         let mut s = self.store.read().await?;
+        match who {
+            Some(user) => self.require_work_of(&mut s, principal, user).await?,
+            None => self.require_unassigned_queue(&mut s, principal).await?,
+        }
         Ok(s.open_assignments(who, 500).await?.into_iter().map(|a| assignment_view(a, now)).collect())
     }
 
@@ -1025,16 +1034,17 @@ impl App {
         id: ContactId,
         touch: NewTouch,
     ) -> Result<TouchReceipt, AppError> {
-        principal.require(Permission::RecordEvents)?;
+        principal.require(Permission::LogTouches)?;
         let note = touch.note.as_deref().map(str::trim).unwrap_or_default().to_string();
         if note.chars().count() > 2000 || !is_plain_text(&note) {
             return Err(AppError::invalid("note", "must be plain text of at most 2000 characters"));
         }
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        if tx.get_contact(id).await?.is_none() {
+        if tx.lock_contact(id).await?.is_none() {
             return Err(AppError::not_found("contact", id));
         }
+        self.require_change(&mut tx, principal, id, Permission::LogTouches, false).await?;
         let kind = match touch.kind {
             TaskKind::Call => leadgate_core::event::EventKind::CallLogged,
             TaskKind::Email => leadgate_core::event::EventKind::EmailLogged,
@@ -1116,7 +1126,7 @@ impl App {
     }
 
     pub async fn create_task(&self, principal: &Principal, new: NewTask) -> Result<TaskView, AppError> {
-        principal.require(Permission::RecordEvents)?;
+        principal.require(Permission::ManageTasks)?;
         let title = new.title.trim().to_string();
         if title.is_empty() || title.chars().count() > 200 || !is_plain_text(&title) {
             return Err(AppError::invalid("title", "is required: plain text of at most 200 characters"));
@@ -1126,9 +1136,20 @@ impl App {
         if tx.get_contact(new.contact_id).await?.is_none() {
             return Err(AppError::invalid("contact_id", format!("no contact has the id {}", new.contact_id)));
         }
+        self.require_change(&mut tx, principal, new.contact_id, Permission::ManageTasks, false).await?;
         let assignee = new.assignee_id.unwrap_or(principal.user.id);
         if tx.get_user(assignee).await?.is_none() {
             return Err(AppError::invalid("assignee_id", format!("no user has the id {assignee}")));
+        }
+        // A rep gives tasks to itself and to the reps it manages.
+        if !principal.user.role.acts_on_every_lead()
+            && assignee != principal.user.id
+            && !self.org(&mut tx).await?.manages(principal.user.id, assignee)
+        {
+            return Err(AppError::Forbidden {
+                role: principal.user.role.as_str(),
+                action: "give tasks to users other than yourself and the reps you manage",
+            });
         }
         let origin = TaskOrigin::Person(principal.user.id);
         let task = new_task(new.contact_id, assignee, new.kind, title, new.due_at, origin, now);
@@ -1144,18 +1165,19 @@ impl App {
         assignee: Option<UserId>,
         include_done: bool,
     ) -> Result<Vec<TaskView>, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let now = self.now();
         let mut s = self.store.read().await?;
         let who = assignee.unwrap_or(principal.user.id);
+        self.require_work_of(&mut s, principal, who).await?;
         Ok(s.tasks_of(who, !include_done, 500).await?.into_iter().map(|t| task_view(t, now)).collect())
     }
 
     pub async fn complete_task(&self, principal: &Principal, id: TaskId) -> Result<TaskView, AppError> {
-        principal.require(Permission::RecordEvents)?;
+        principal.require(Permission::ManageTasks)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let task = tx.get_task(id).await?.ok_or_else(|| AppError::not_found("task", id))?;
+        self.require_task(&mut tx, principal, &task).await?;
         if task.done_at.is_some() {
             return Err(AppError::StateConflict("this task is already done".into()));
         }

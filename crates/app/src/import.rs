@@ -406,7 +406,7 @@ impl App {
         progress: &mut dyn Progress,
         checkpoint: Checkpoint,
     ) -> Result<ImportSummary, ImportError> {
-        principal.require(Permission::WriteContacts)?;
+        principal.require(Permission::Import)?;
         let (headers, inferred, total, layout) = survey(source, &options.missing)?;
         let plan = ImportPlan::build(entity, &headers, options, &inferred, source.name())
             .map_err(|e| ImportError::Plan(e.to_string()))?;
@@ -1102,7 +1102,7 @@ impl App {
         name: &str,
         content: Vec<u8>,
     ) -> Result<Upload, AppError> {
-        principal.require(Permission::WriteContacts)?;
+        principal.require(Permission::Import)?;
         if content.is_empty() {
             return Err(AppError::invalid("body", "the file is empty"));
         }
@@ -1146,7 +1146,7 @@ impl App {
         principal: &Principal,
         request: &ImportRequest,
     ) -> Result<ImportPreview, AppError> {
-        principal.require(Permission::WriteContacts)?;
+        principal.require(Permission::Import)?;
         let entity = request.entity()?;
         let source = self.upload_source(request.upload_id).await?;
         let options = request.options();
@@ -1178,7 +1178,7 @@ impl App {
         principal: &Principal,
         request: ImportRequest,
     ) -> Result<leadgate_store::jobs::Job, AppError> {
-        principal.require(Permission::WriteContacts)?;
+        principal.require(Permission::Import)?;
         request.entity()?;
         // Refuse a file that cannot be imported now, rather than in a job nobody watches.
         self.preview_import(principal, &request).await?;
@@ -1235,12 +1235,23 @@ impl App {
     }
 
     /// The rows an import job refused.
+    /// An import's job: its progress and summary.
+    pub async fn import_job(
+        &self,
+        principal: &Principal,
+        job: leadgate_core::ids::JobId,
+    ) -> Result<leadgate_store::jobs::Job, AppError> {
+        principal.require(Permission::Import)?;
+        let found = self.store.read().await?.get_job(job).await?;
+        found.filter(|j| j.kind == IMPORT_JOB).ok_or_else(|| AppError::not_found("import", job))
+    }
+
     pub async fn import_rejects(
         &self,
         principal: &Principal,
         job: leadgate_core::ids::JobId,
     ) -> Result<Vec<Reject>, AppError> {
-        principal.require(Permission::ReadContacts)?;
+        principal.require(Permission::Import)?;
         let mut s = self.store.read().await?;
         if s.get_job(job).await?.is_none_or(|j| j.kind != IMPORT_JOB) {
             return Err(AppError::not_found("import", job));

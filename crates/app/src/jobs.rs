@@ -241,7 +241,13 @@ impl App {
     /// A job, for its status endpoint.
     pub async fn job(&self, principal: &crate::Principal, id: JobId) -> Result<Job, AppError> {
         principal.require(leadgate_core::access::Permission::ReadContacts)?;
-        self.store.read().await?.get_job(id).await?.ok_or_else(|| AppError::not_found("job", id))
+        let job =
+            self.store.read().await?.get_job(id).await?.ok_or_else(|| AppError::not_found("job", id))?;
+        // An import's job shows the file's rows; only those who may import see it.
+        if job.kind == crate::import::IMPORT_JOB {
+            principal.require(leadgate_core::access::Permission::Import)?;
+        }
+        Ok(job)
     }
 }
 

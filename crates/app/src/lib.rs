@@ -4,6 +4,7 @@
 //! what it does happens entirely or not at all. The HTTP API, the web UI and the CLI are adapters
 //! that call these functions; none of them talks to the store for writes.
 
+pub mod access;
 pub mod auth;
 pub mod capture;
 pub mod clock;

@@ -97,7 +97,6 @@ impl App {
         to: LifecycleStage,
         reason: Option<&str>,
     ) -> Result<LifecycleView, AppError> {
-        principal.require(Permission::ChangeLifecycle)?;
         let needs_reason = matches!(
             to,
             LifecycleStage::Disqualified | LifecycleStage::Nurturing | LifecycleStage::Intermediary
@@ -105,7 +104,20 @@ impl App {
         let reason = check_reason(reason, needs_reason)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let contact = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        let contact = tx.lock_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        if !principal.user.role.allows(Permission::ChangeLifecycle) {
+            // A rep moves its own leads, and only out of the sales stages.
+            self.require_change(&mut tx, principal, id, Permission::MoveSalesStages, false).await?;
+            if !matches!(
+                contact.lifecycle_stage,
+                LifecycleStage::Mql | LifecycleStage::Sql | LifecycleStage::Opportunity
+            ) {
+                return Err(AppError::Forbidden {
+                    role: principal.user.role.as_str(),
+                    action: "move a contact that is not in the sales stages (MQL, SQL, opportunity)",
+                });
+            }
+        }
         check_manual(contact.lifecycle_stage, to)?;
         self.record_move(&mut tx, principal, id, contact.lifecycle_stage, to, reason, now).await?;
         if !matches!(to, LifecycleStage::Sql | LifecycleStage::Opportunity | LifecycleStage::Customer) {
@@ -152,7 +164,8 @@ impl App {
         principal.require(Permission::WorkLeads)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let contact = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        let contact = tx.lock_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        self.require_change(&mut tx, principal, id, Permission::WorkLeads, true).await?;
         if contact.lifecycle_stage != LifecycleStage::Mql {
             return Err(AppError::StateConflict(format!(
                 "only marketing-qualified leads (MQL) can be accepted; this contact is `{}`",
@@ -188,7 +201,8 @@ impl App {
         let note = check_reason(note, reason == RejectReason::Other)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let contact = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        let contact = tx.lock_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        self.require_change(&mut tx, principal, id, Permission::WorkLeads, true).await?;
         if !matches!(contact.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql) {
             return Err(AppError::StateConflict(format!(
                 "only leads handed to sales (MQL or SQL) can be rejected; this contact is `{}`",
@@ -235,13 +249,13 @@ impl App {
         answer: Answer,
         note: Option<&str>,
     ) -> Result<LifecycleView, AppError> {
-        principal.require(Permission::WriteContacts)?;
         let note = check_reason(note, false)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        if tx.get_contact(id).await?.is_none() {
+        if tx.lock_contact(id).await?.is_none() {
             return Err(AppError::not_found("contact", id));
         }
+        self.require_change(&mut tx, principal, id, Permission::EditChecklist, false).await?;
         let item = ChecklistItem {
             answer,
             set_by: Some(principal.user.id),
@@ -256,8 +270,8 @@ impl App {
     }
 
     pub async fn lifecycle(&self, principal: &Principal, id: ContactId) -> Result<LifecycleView, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, id).await?;
         lifecycle_view(&mut s, id).await
     }
 }

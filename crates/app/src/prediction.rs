@@ -697,9 +697,9 @@ impl App {
         principal: &Principal,
         id: ContactId,
     ) -> Result<PredictionView, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let now = self.now();
         let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, id).await?;
         let facts = s.prediction_facts(&[id]).await?;
         let Some(f) = facts.first() else { return Err(AppError::not_found("contact", id)) };
         let Some((version, model)) = self.active_model(&mut s).await? else {

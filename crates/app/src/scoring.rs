@@ -123,8 +123,8 @@ impl App {
 
     /// Explains a contact's score as of now with the active rules.
     pub async fn explain(&self, principal: &Principal, id: ContactId) -> Result<Explanation, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, id).await?;
         let active = self.active_rules(&mut s).await?;
         let input = s.scoring_inputs(&[id]).await?.pop().ok_or_else(|| AppError::not_found("contact", id))?;
         let events = s.events_of_contact(id).await?;

@@ -212,9 +212,9 @@ impl App {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<InboxRow>, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let mut s = self.store.read().await?;
-        Ok(s.inbox(filter, limit.clamp(1, 200) as i64, offset as i64).await?)
+        let filter = InboxFilter { scope: self.lead_scope(&mut s, principal).await?, ..filter.clone() };
+        Ok(s.inbox(&filter, limit.clamp(1, 200) as i64, offset as i64).await?)
     }
 
     /// Every lead matching the inbox filters (up to `max`), in inbox order, for a CSV export.
@@ -224,9 +224,9 @@ impl App {
         filter: &InboxFilter,
         max: u32,
     ) -> Result<Vec<InboxRow>, AppError> {
-        principal.require(Permission::ReadContacts)?;
         let mut s = self.store.read().await?;
-        Ok(s.inbox(filter, max.clamp(1, 100_000) as i64, 0).await?)
+        let filter = InboxFilter { scope: self.lead_scope(&mut s, principal).await?, ..filter.clone() };
+        Ok(s.inbox(&filter, max.clamp(1, 100_000) as i64, 0).await?)
     }
 
     /// Saves the inbox filters under a name, for the user (same name: replaced).

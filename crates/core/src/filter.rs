@@ -21,6 +21,8 @@ pub struct ContactFilter {
     pub updated_before: Option<Timestamp>,
     /// Free text matched, case-insensitively, inside first name, last name and e-mail.
     pub text: Option<String>,
+    /// Which leads the reader may see (set by the use case from who asks, never by a client).
+    pub scope: crate::access::LeadScope,
 }
 
 /// Which companies to list.

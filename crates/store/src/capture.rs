@@ -61,6 +61,16 @@ impl Session {
             .transpose()
     }
 
+    /// Stores (or replaces) a setting.
+    pub async fn put_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            args![key, value],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Stores `value` unless the key is set, and returns the stored value (servers racing to
     /// create a secret agree on the first one written).
     pub async fn setting_or_insert(&mut self, key: &str, value: &str) -> Result<String, StoreError> {

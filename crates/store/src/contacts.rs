@@ -197,6 +197,21 @@ impl Session {
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
     }
 
+    /// The contact, locked until the transaction ends (on PostgreSQL; SQLite's write transaction
+    /// already excludes other writers). Use cases that change a contact together with its
+    /// assignments or tasks take this first, so that all lock in one order — contact, then
+    /// assignments, then tasks — and two of them on one lead wait for each other instead of
+    /// deadlocking. `NO KEY UPDATE` (what an UPDATE of the row takes anyway) does not block the
+    /// foreign-key checks of rows inserted for the contact.
+    pub async fn lock_contact(&mut self, id: ContactId) -> Result<Option<Contact>, StoreError> {
+        let lock = match self.dialect() {
+            crate::driver::Dialect::Postgres => " FOR NO KEY UPDATE OF contacts",
+            crate::driver::Dialect::Sqlite => "",
+        };
+        let sql = format!("SELECT {COLUMNS} FROM {CONTACTS_SCORED} WHERE id = $1{lock}");
+        self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
+    }
+
     /// Contacts whose `key_column` is one of the values bound to `placeholders`, with `extra`.
     pub(crate) async fn contacts_matching(
         &mut self,
@@ -304,6 +319,26 @@ impl Session {
                  OR company_id IN (SELECT id FROM companies WHERE search_text LIKE ? ESCAPE '\\'))",
                 like_pattern(&leadgate_core::text::fold(text)),
             );
+        }
+        // A reader limited to some reps' leads: contacts with an open assignment of theirs (or
+        // waiting unassigned).
+        if let leadgate_core::access::LeadScope::Held { reps, unassigned } = &filter.scope {
+            let mut held = Vec::new();
+            if !reps.is_empty() {
+                held.push("rep_id IN ({})");
+            }
+            if *unassigned {
+                held.push("rep_id IS NULL");
+            }
+            if held.is_empty() {
+                w.add_plain("1 = 0");
+            } else {
+                let sql = format!(
+                    "id IN (SELECT contact_id FROM assignments WHERE closed_at IS NULL AND ({}))",
+                    held.join(" OR ")
+                );
+                w.add_list(&sql, reps.iter().map(|r| Arg::from(*r)));
+            }
         }
         if let Some(c) = after {
             w.add("id > ?", c.id);

@@ -984,6 +984,22 @@ impl Where {
         self
     }
 
+    /// Adds a condition with several values: `{}` in `condition` becomes their placeholders
+    /// (`rep_id IN ({})`).
+    pub fn add_list(&mut self, condition: &str, values: impl IntoIterator<Item = Arg>) -> &mut Self {
+        let first = self.values.len() + 1;
+        self.values.extend(values);
+        let n = self.values.len() + 1 - first;
+        self.conditions.push(condition.replace("{}", &Session::placeholders(first, n)));
+        self
+    }
+
+    /// Adds a condition without a value.
+    pub fn add_plain(&mut self, condition: &str) -> &mut Self {
+        self.conditions.push(condition.to_string());
+        self
+    }
+
     /// The clause (`WHERE a = $1 AND …`, or nothing) and its values.
     pub fn finish(self) -> (String, Vec<Arg>) {
         let clause = if self.conditions.is_empty() {

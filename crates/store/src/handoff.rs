@@ -233,6 +233,16 @@ impl Session {
         Ok(self.execute("DELETE FROM reps WHERE user_id = $1", args![user]).await? == 1)
     }
 
+    /// Every rep's profile (JSON), disabled users' included: who is in which team and who
+    /// manages whom, for access checks (without the load figures [`Session::reps`] computes).
+    pub async fn rep_profiles(&mut self) -> Result<Vec<(UserId, String)>, StoreError> {
+        self.fetch_all("SELECT user_id, profile FROM reps", vec![])
+            .await?
+            .iter()
+            .map(|r| Ok((UserId(r.get(0)?), r.get(1)?)))
+            .collect()
+    }
+
     /// Every rep whose user is enabled, with their load. `only`: just that rep.
     pub async fn reps(&mut self, only: Option<UserId>) -> Result<Vec<RepRecord>, StoreError> {
         let filter = if only.is_some() { "AND r.user_id = $1" } else { "" };

@@ -2,6 +2,7 @@
 //! inbox (contacts with their score, probability and owner, sorted hottest first).
 
 use jiff::Timestamp;
+use leadgate_core::access::LeadScope;
 use leadgate_core::email::Email;
 use leadgate_core::ids::{ContactId, UserId};
 use leadgate_core::user::User;
@@ -36,6 +37,8 @@ pub struct InboxFilter {
     pub created_before: Option<Timestamp>,
     /// Free text in names and e-mail.
     pub text: Option<String>,
+    /// Which leads the reader may see (set by the use case from who asks).
+    pub scope: leadgate_core::access::LeadScope,
 }
 
 /// One line of the inbox.
@@ -220,11 +223,42 @@ impl Session {
         }
         let columns = "c.id, c.email, c.first_name, c.last_name, co.name, c.lifecycle_stage, s.temperature, \
              s.fit_grade, s.engagement, p.probability, a.rep_id, c.source, c.created_at, c.external_id";
+        // A reader limited to some reps' leads reads from their open assignments (a few
+        // hundred rows at most, by ix_assignments_rep), then ranks them in one pass: walking the
+        // whole inbox index to keep a rep's 40 leads would read every contact. SQLite joins in
+        // the order written after a CROSS JOIN.
+        let scoped = match &f.scope {
+            LeadScope::All => None,
+            LeadScope::Held { reps, unassigned } => {
+                let mut held = Vec::new();
+                if !reps.is_empty() {
+                    let first = values.len() + 1;
+                    values.extend(reps.iter().map(|r| Arg::from(*r)));
+                    held.push(format!("a.rep_id IN ({})", Session::placeholders(first, reps.len())));
+                }
+                if *unassigned {
+                    held.push("a.rep_id IS NULL".into());
+                }
+                if held.is_empty() {
+                    return Ok(Vec::new());
+                }
+                conditions.push(format!("a.closed_at IS NULL AND ({})", held.join(" OR ")));
+                Some(if sqlite { "CROSS JOIN" } else { "JOIN" })
+            }
+        };
         // Every contact has its scores row from creation on (see the contact_scores migration).
         let joins = "LEFT JOIN companies co ON co.id = c.company_id \
-             LEFT JOIN predictions p ON p.contact_id = c.id \
-             LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL";
-        let from = format!("FROM contact_scores s JOIN contacts c ON c.id = s.contact_id {joins}");
+             LEFT JOIN predictions p ON p.contact_id = c.id";
+        let from = match scoped {
+            None => format!(
+                "FROM contact_scores s JOIN contacts c ON c.id = s.contact_id {joins} \
+                 LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL"
+            ),
+            Some(join) => format!(
+                "FROM assignments a {join} contact_scores s ON s.contact_id = a.contact_id \
+                 {join} contacts c ON c.id = a.contact_id {joins}"
+            ),
+        };
         let and = |extra: &str| {
             let mut all = conditions.clone();
             all.push(extra.to_string());
@@ -245,7 +279,7 @@ impl Session {
             "s.temperature = 'cold'",
             "s.temperature IS NULL",
         ];
-        let (walks, order): (&[&str], &str) = if searching {
+        let (walks, order): (&[&str], &str) = if searching || scoped.is_some() {
             (
                 &["1 = 1"],
                 "ORDER BY CASE s.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'cold' THEN 2 ELSE 3 END, \

@@ -100,6 +100,7 @@ async fn list_contacts(
         updated_after: q.updated_after,
         updated_before: q.updated_before,
         text: q.q.filter(|t| !t.trim().is_empty()),
+        ..Default::default()
     };
     let page = state.app.list_contacts(&principal, &filter, limit, cursor).await?;
     Ok(axum::Json(page.into()))

@@ -140,10 +140,7 @@ async fn import_status(
     Path(id): Path<String>,
 ) -> Result<axum::Json<ImportStatus>, ApiError> {
     let id: JobId = path_id(&id)?;
-    let job = state.app.job(&principal, id).await?;
-    if job.kind != leadgate_app::import::IMPORT_JOB {
-        return Err(ApiError::not_found(format!("no import has the id {id}")));
-    }
+    let job = state.app.import_job(&principal, id).await?;
     Ok(axum::Json(status_of(job)))
 }
 

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use leadgate_app::auth::{NewApiKey, NewUser};
-use leadgate_core::access::Role;
+use leadgate_core::access::{Role, Visibility};
 use leadgate_core::ids::{ApiKeyId, UserId};
 use leadgate_core::user::{ApiKey, User};
 use serde::Deserialize;
@@ -24,6 +24,34 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_api_key))
         .routes(routes!(set_password))
         .routes(routes!(update_user))
+        .routes(routes!(get_lead_visibility, put_lead_visibility))
+}
+
+/// Which leads sales reps read: their own, their team's or every contact, and whether they see
+/// (and may take) the unassigned queue. Admins and marketing read every lead.
+#[utoipa::path(
+    get, path = "/api/v1/settings/lead-visibility", tag = "users",
+    responses((status = 200, description = "The workspace's setting", body = Visibility))
+)]
+async fn get_lead_visibility(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<axum::Json<Visibility>, ApiError> {
+    Ok(axum::Json(state.app.lead_visibility(&principal).await?))
+}
+
+/// Change which leads sales reps read (admins).
+#[utoipa::path(
+    put, path = "/api/v1/settings/lead-visibility", tag = "users",
+    request_body = Visibility,
+    responses((status = 200, description = "The new setting", body = Visibility))
+)]
+async fn put_lead_visibility(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    body: Json<Visibility>,
+) -> Result<axum::Json<Visibility>, ApiError> {
+    Ok(axum::Json(state.app.set_lead_visibility(&principal, body.value).await?))
 }
 
 /// The caller.

@@ -257,6 +257,13 @@ texts! {
     bad_address: "This address is not valid: {detail}", "Cette adresse n'est pas valide : {detail}";
     bad_form: "The form could not be read: {detail}", "Le formulaire n'a pas pu être lu : {detail}";
     page_not_found: "There is no page at this address.", "Il n'y a pas de page à cette adresse.";
+    visibility_title: "What sales reps see", "Ce que voient les commerciaux";
+    visibility_intro: "A rep always changes only its own leads (a manager: also its reps'). Admins and marketing see every lead.", "Un commercial ne modifie que ses propres leads (un manager : aussi ceux de ses commerciaux). Les administrateurs et le marketing voient tous les leads.";
+    reps_see: "Reps read", "Les commerciaux voient";
+    reps_see_own: "their own leads", "leurs propres leads";
+    reps_see_team: "their team's leads", "les leads de leur équipe";
+    reps_see_all: "every contact", "tous les contacts";
+    reps_see_unassigned: "and the leads waiting for a rep (they may take them)", "et les leads en attente d'un commercial (qu'ils peuvent prendre)";
     overwrite_edits: "Overwrite values changed in Leadgate since the last import", "Écraser les valeurs modifiées dans Leadgate depuis le dernier import";
     kept_edited: "{n} values changed in Leadgate since the last import were kept ({fields}); import again with “Overwrite” to replace them.", "{n} valeurs modifiées dans Leadgate depuis le dernier import ont été gardées ({fields}) ; réimportez avec « Écraser » pour les remplacer.";
     what_to_import: "What the file holds", "Ce que contient le fichier";

@@ -205,9 +205,11 @@ api_tests! {
         let marketing = t.user_key("mkt@x.example", "marketing").await;
         let c = t.post("/api/v1/contacts", json!({"email": "lead@x.example"})).await;
         let id = c.body["id"].as_str().unwrap().to_string();
-        // Sales reads and edits contacts, records events, but does not delete or declare fields.
-        assert_eq!(t.send(Method::GET, &format!("/api/v1/contacts/{id}"), Some(&sales), None).await.status, StatusCode::OK);
-        assert_eq!(t.send(Method::PATCH, &format!("/api/v1/contacts/{id}"), Some(&sales), Some(json!({"job_title": "CFO"}))).await.status, StatusCode::OK);
+        // Sales reads and edits only the leads it may (see the access matrix test): a contact
+        // never handed to sales is not its business; it does not delete or declare fields.
+        assert_eq!(t.send(Method::GET, &format!("/api/v1/contacts/{id}"), Some(&sales), None).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(t.send(Method::PATCH, &format!("/api/v1/contacts/{id}"), Some(&sales), Some(json!({"job_title": "CFO"}))).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(t.send(Method::PATCH, &format!("/api/v1/contacts/{id}"), Some(&marketing), Some(json!({"job_title": "CFO"}))).await.status, StatusCode::OK);
         let denied = t.send(Method::DELETE, &format!("/api/v1/contacts/{id}"), Some(&sales), None).await;
         assert_eq!(denied.status, StatusCode::FORBIDDEN);
         assert!(denied.is_problem());
@@ -1653,4 +1655,5 @@ capture_tests! {
     }
 }
 
+mod access;
 mod regression;

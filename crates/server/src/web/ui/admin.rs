@@ -187,6 +187,9 @@ pub(super) struct AdminHandoffPage {
     pub(super) text: String,
     pub(super) errors: Vec<String>,
     pub(super) reps: Vec<RepLine>,
+    /// Which leads reps read: the choices, and whether they see the unassigned queue.
+    pub(super) scopes: Vec<Choice>,
+    pub(super) unassigned: bool,
 }
 
 pub(super) async fn admin_handoff_page(
@@ -218,10 +221,26 @@ pub(super) async fn admin_handoff_page(
             }
         })
         .collect();
+    let visibility = state.app.lead_visibility(s.p()).await.unwrap_or_default();
+    let t = s.lang.texts();
+    let scopes = [
+        (leadgate_core::access::Scope::Own, "own", t.reps_see_own),
+        (leadgate_core::access::Scope::Team, "team", t.reps_see_team),
+        (leadgate_core::access::Scope::All, "all", t.reps_see_all),
+    ]
+    .into_iter()
+    .map(|(scope, value, label)| Choice {
+        value: value.into(),
+        label: label.into(),
+        selected: visibility.reps_see == scope,
+    })
+    .collect();
     let mut c = s.chrome("admin");
     c.notice = notice;
     let failed = !errors.is_empty();
     let mut r = render(AdminHandoffPage {
+        scopes,
+        unassigned: visibility.unassigned,
         c,
         version: view.version,
         text: text.unwrap_or_else(|| serde_json::to_string_pretty(&view.agreement).unwrap_or_default()),
@@ -273,7 +292,9 @@ pub(super) async fn admin_save_agreement(
     s: Signed,
     Form(f): Form<AgreementForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
+    if let Some(r) =
+        s.refuse_forged(&f.csrf).or_else(|| s.refuse_role(leadgate_core::access::Permission::ManageHandoff))
+    {
         return r;
     }
     let agreement = match parse_json::<leadgate_core::handoff::Agreement>(s.lang, &f.agreement) {
@@ -286,6 +307,38 @@ pub(super) async fn admin_save_agreement(
         Err(e) => {
             admin_handoff_page(&state, &s, Some(f.agreement), vec![problem_text(s.lang, &e)], None).await
         }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct VisibilityForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) reps_see: String,
+    /// Present when ticked.
+    pub(super) unassigned: Option<String>,
+}
+
+/// Which leads sales reps read.
+pub(super) async fn admin_save_visibility(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<VisibilityForm>,
+) -> Response {
+    use leadgate_core::access::{Scope, Visibility};
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let reps_see = match f.reps_see.as_str() {
+        "own" => Scope::Own,
+        "team" => Scope::Team,
+        "all" => Scope::All,
+        _ => return admin_handoff_page(&state, &s, None, vec![s.lang.texts().not_found.into()], None).await,
+    };
+    let v = Visibility { reps_see, unassigned: f.unassigned.is_some() };
+    match state.app.set_lead_visibility(s.p(), v).await {
+        Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
+        Err(e) => app_error(&s, e),
     }
 }
 
@@ -306,6 +359,9 @@ pub(super) async fn admin_save_rep(
         Ok(id) => id,
         Err(refused) => return *refused,
     };
+    if let Some(r) = s.refuse_role(leadgate_core::access::Permission::ManageHandoff) {
+        return r;
+    }
     let profile = match parse_json::<leadgate_core::handoff::RepProfile>(s.lang, &f.profile) {
         Ok(p) => p,
         Err(errors) => return admin_handoff_page(&state, &s, None, errors, None).await,

@@ -355,11 +355,10 @@ pub(super) async fn leads_bulk(
                 .map(|_| ()),
             _ => Err(AppError::invalid("action", "pick an action")),
         };
+        // Each row is decided alone (a rep's own leads go, another rep's are refused) and the
+        // message says which were refused and why.
         match result {
             Ok(()) => done += 1,
-            Err(AppError::Forbidden { .. }) => {
-                return s.error(StatusCode::FORBIDDEN, t.not_allowed);
-            }
             Err(e) => refused.push(problem_text(s.lang, &e)),
         }
     }

@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", post(admin_update_user))
         .route("/admin/handoff", get(admin_handoff).post(admin_save_agreement))
         .route("/admin/reps/{id}", post(admin_save_rep))
+        .route("/admin/visibility", post(admin_save_visibility))
         .route("/admin/webhooks", get(admin_webhooks).post(admin_add_webhook))
         .route("/admin/webhooks/{id}/delete", post(admin_delete_webhook))
         .route("/admin/deliveries/{id}/redeliver", post(admin_redeliver))
@@ -146,6 +147,13 @@ impl Signed {
         let mut r = render(ProblemPage { c: self.chrome(""), message: message.to_string() });
         *r.status_mut() = status;
         r
+    }
+
+    /// The refusal of an action the user's role does not allow (`None`: allowed), before the
+    /// form is even read: a role that may not save learns nothing from the form's errors.
+    fn refuse_role(&self, permission: leadgate_core::access::Permission) -> Option<Response> {
+        (!self.p().user.role.allows(permission))
+            .then(|| self.error(StatusCode::FORBIDDEN, self.lang.texts().not_allowed))
     }
 
     /// The refusal of a form whose CSRF token is not this session's (`None`: the form is ours).

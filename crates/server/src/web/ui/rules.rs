@@ -98,7 +98,9 @@ pub(super) async fn rules_submit(
     s: Signed,
     Form(f): Form<RulesForm>,
 ) -> Response {
-    if let Some(r) = s.refuse_forged(&f.csrf) {
+    if let Some(r) =
+        s.refuse_forged(&f.csrf).or_else(|| s.refuse_role(leadgate_core::access::Permission::ManageScoring))
+    {
         return r;
     }
     let t = s.lang.texts();
