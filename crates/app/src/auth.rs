@@ -117,9 +117,15 @@ impl App {
         }
         let now = self.now();
         if stored.key.last_used_at.is_none_or(|t| t < now - jiff::SignedDuration::from_secs(60)) {
-            let mut tx = self.store.begin().await?;
-            tx.touch_api_key(stored.key.id, now).await?;
-            tx.commit().await?;
+            // Best effort: a full disk must not turn every read into an error.
+            let touched = async {
+                let mut tx = self.store.begin().await?;
+                tx.touch_api_key(stored.key.id, now).await?;
+                tx.commit().await
+            };
+            if let Err(e) = touched.await {
+                tracing::warn!(error = %e, "could not record when an API key was last used");
+            }
         }
         Ok(Principal { user: stored.user, api_key: Some(stored.key.id) })
     }

@@ -37,6 +37,15 @@ pub enum AppError {
     /// The database cannot be reached; retry later.
     #[error("the database is unavailable, retry in a moment: {0}")]
     Unavailable(String),
+    /// The database kept aborting the transaction to let concurrent ones finish; retry.
+    #[error("the database is busy with concurrent changes of the same records; retry in a moment")]
+    Contention(String),
+    /// The disk holding the database is full: nothing can be saved until an operator frees
+    /// space; reads still work.
+    #[error(
+        "the disk holding the database is full: nothing can be saved until an operator frees space ({0})"
+    )]
+    DiskFull(String),
     /// A bug or inconsistent data. Logged with details; the client gets a request id.
     #[error("internal error: {0}")]
     Internal(String),
@@ -49,6 +58,8 @@ impl AppError {
     pub fn shared(&self) -> AppError {
         match self {
             AppError::Unavailable(m) => AppError::Unavailable(m.clone()),
+            AppError::Contention(m) => AppError::Contention(m.clone()),
+            AppError::DiskFull(m) => AppError::DiskFull(m.clone()),
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -85,6 +96,8 @@ impl From<StoreError> for AppError {
                 AppError::invalid("body", "text values cannot contain NUL characters; remove them")
             }
             StoreError::Unavailable(m) => AppError::Unavailable(m),
+            StoreError::Contention(m) => AppError::Contention(m),
+            StoreError::DiskFull(m) => AppError::DiskFull(m),
             other => AppError::Internal(other.to_string()),
         }
     }

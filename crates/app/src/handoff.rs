@@ -506,8 +506,9 @@ impl Router {
                 load.assigned_total += 1;
                 load.last_assigned_at = Some(now);
                 record.rep_id = Some(rep);
-                record.rule = Some(rule);
-                record.why = why;
+                // Printable: a rule stored before names were checked must not break routing.
+                record.rule = Some(leadgate_core::validation::printable(&rule).into_owned());
+                record.why = leadgate_core::validation::printable(&why).into_owned();
                 record.remind_at = d.remind_at;
                 record.due_at = Some(d.due_at);
                 let task = new_task(
@@ -522,7 +523,7 @@ impl Router {
                 Ok((record, Some(task)))
             }
             RoutingDecision::Unassigned { why } => {
-                record.why = why;
+                record.why = leadgate_core::validation::printable(&why).into_owned();
                 Ok((record, None))
             }
         }
@@ -671,6 +672,14 @@ impl App {
         principal: &Principal,
         id: ContactId,
     ) -> Result<AssignmentView, AppError> {
+        self.retrying(|| self.route_contact_once(principal, id)).await
+    }
+
+    async fn route_contact_once(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+    ) -> Result<AssignmentView, AppError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.lock_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
@@ -709,6 +718,15 @@ impl App {
     /// A person hands a lead to a rep of their choice (bulk assignment from the inbox). The
     /// agreement's deadlines apply as for a routed lead; the choice is recorded as the reason.
     pub async fn assign_to(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+        rep: UserId,
+    ) -> Result<AssignmentView, AppError> {
+        self.retrying(|| self.assign_to_once(principal, id, rep)).await
+    }
+
+    async fn assign_to_once(
         &self,
         principal: &Principal,
         id: ContactId,
@@ -1034,6 +1052,15 @@ impl App {
         id: ContactId,
         touch: NewTouch,
     ) -> Result<TouchReceipt, AppError> {
+        self.retrying(|| self.log_touch_once(principal, id, touch.clone())).await
+    }
+
+    async fn log_touch_once(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+        touch: NewTouch,
+    ) -> Result<TouchReceipt, AppError> {
         principal.require(Permission::LogTouches)?;
         let note = touch.note.as_deref().map(str::trim).unwrap_or_default().to_string();
         if note.chars().count() > 2000 || !is_plain_text(&note) {
@@ -1081,8 +1108,8 @@ impl App {
             .unwrap_or_else(|| {
                 leadgate_core::handoff::WorkingHours::default().schedule().expect("default hours are valid")
             });
-            let due =
-                schedule.add_working_time(now, schedule.working_day() * agreement.follow_up_days as i32);
+            let due = schedule
+                .add_working_time(now, follow_up_time(schedule.working_day(), agreement.follow_up_days));
             let title = format!(
                 "Follow up: no reply to the {} of {}",
                 touch.kind.as_str().replace("email", "e-mail"),
@@ -1128,10 +1155,25 @@ impl App {
     pub async fn create_task(&self, principal: &Principal, new: NewTask) -> Result<TaskView, AppError> {
         principal.require(Permission::ManageTasks)?;
         let title = new.title.trim().to_string();
-        if title.is_empty() || title.chars().count() > 200 || !is_plain_text(&title) {
-            return Err(AppError::invalid("title", "is required: plain text of at most 200 characters"));
-        }
         let now = self.now();
+        let mut errors = ValidationErrors::new();
+        if title.is_empty() || title.chars().count() > 200 || !is_plain_text(&title) {
+            errors.add("title", "is required: plain text of at most 200 characters");
+        }
+        // A task is due between a year ago (catching up) and ten years ahead.
+        let (earliest, latest) =
+            (now - SignedDuration::from_hours(24 * 366), now + SignedDuration::from_hours(24 * 3660));
+        if new.due_at < earliest || new.due_at > latest {
+            errors.add(
+                "due_at",
+                format!(
+                    "must be between {} and {}",
+                    earliest.strftime("%Y-%m-%d"),
+                    latest.strftime("%Y-%m-%d")
+                ),
+            );
+        }
+        errors.into_result(())?;
         let mut tx = self.store.begin().await?;
         if tx.get_contact(new.contact_id).await?.is_none() {
             return Err(AppError::invalid("contact_id", format!("no contact has the id {}", new.contact_id)));
@@ -1359,6 +1401,12 @@ impl App {
         }
         Ok(m)
     }
+}
+
+/// `days` working days of `day` each, saturating (an agreement stored before today's bounds
+/// must not make the arithmetic panic).
+fn follow_up_time(day: SignedDuration, days: u32) -> SignedDuration {
+    day.checked_mul(i32::try_from(days).unwrap_or(i32::MAX)).unwrap_or(SignedDuration::MAX)
 }
 
 /// What routing reads about a lead: its company's fields first, the contact's as fallback.

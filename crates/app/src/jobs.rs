@@ -40,6 +40,114 @@ enum StepError {
     /// Another worker took the job over: stop without touching it.
     LostLease,
     App(AppError),
+    /// The job's code panicked: a bug, with its message.
+    Panicked(String),
+}
+
+/// A job kind that panics, for tests of the runner's supervision (feature `testing` only).
+#[cfg(feature = "testing")]
+pub const TEST_PANIC_JOB: &str = "test.panic";
+
+/// How often a runner waiting on a long job says it is alive.
+const BEAT: Duration = Duration::from_secs(10);
+/// A running runner silent for longer than this is reported stuck by `/healthz`.
+pub const STUCK_AFTER: Duration = Duration::from_secs(120);
+/// How long the runner leaves a unit of between-job work (timers, deliveries…) alone after it
+/// panicked, doubling each time up to half an hour: a poisoned timer neither floods the log nor
+/// blocks the rest.
+const UNIT_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Where this server's job runner stands, for `/healthz` and `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunnerState {
+    /// No runner started in this process (tests, the CLI).
+    NotStarted,
+    Running,
+    Stopped,
+    /// The runner itself stopped on a bug.
+    Crashed,
+}
+
+/// What the runner shares with the HTTP side.
+#[derive(Debug)]
+pub struct RunnerHealth {
+    inner: std::sync::Mutex<RunnerStatus>,
+}
+
+/// A snapshot of [`RunnerHealth`].
+#[derive(Debug, Clone)]
+pub struct RunnerStatus {
+    pub state: RunnerState,
+    /// When the runner last showed it was alive.
+    pub last_beat: Option<std::time::Instant>,
+    /// Jobs and units of work that panicked since the server started, and the last message.
+    pub panics: u64,
+    pub last_panic: Option<String>,
+}
+
+impl Default for RunnerHealth {
+    fn default() -> Self {
+        RunnerHealth {
+            inner: std::sync::Mutex::new(RunnerStatus {
+                state: RunnerState::NotStarted,
+                last_beat: None,
+                panics: 0,
+                last_panic: None,
+            }),
+        }
+    }
+}
+
+impl RunnerHealth {
+    fn update(&self, f: impl FnOnce(&mut RunnerStatus)) {
+        f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    fn beat(&self) {
+        self.update(|s| s.last_beat = Some(std::time::Instant::now()));
+    }
+
+    fn panicked(&self, message: &str) {
+        self.update(|s| {
+            s.panics += 1;
+            s.last_panic = Some(message.to_string());
+        });
+    }
+
+    pub fn status(&self) -> RunnerStatus {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether the runner is stuck or dead: crashed, or running without a sign of life for
+    /// [`STUCK_AFTER`].
+    pub fn is_failing(&self) -> bool {
+        let s = self.status();
+        match s.state {
+            RunnerState::Crashed => true,
+            RunnerState::Running => s.last_beat.is_none_or(|b| b.elapsed() > STUCK_AFTER),
+            RunnerState::NotStarted | RunnerState::Stopped => false,
+        }
+    }
+}
+
+/// Marks the runner crashed if its loop unwinds (it stopped on a bug, not on shutdown).
+struct CrashGuard<'a>(&'a RunnerHealth);
+
+impl Drop for CrashGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.update(|s| s.state = RunnerState::Crashed);
+        }
+    }
+}
+
+/// The text of a panic's payload.
+pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 impl From<AppError> for StepError {
@@ -55,46 +163,65 @@ impl From<leadgate_store::StoreError> for StepError {
 }
 
 impl App {
-    /// Runs due jobs until `shutdown` turns true. The current step finishes first.
+    /// Runs due jobs until `shutdown` turns true. The current step finishes first. Each job
+    /// and each unit of between-job work runs in a task of its own: a panic there fails that job
+    /// (or pauses that unit), never the runner.
     pub async fn run_jobs(&self, owner: String, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(%owner, "job runner started");
+        self.runner.update(|s| s.state = RunnerState::Running);
+        self.runner.beat();
+        let _guard = CrashGuard(&self.runner);
         let mut last_schedule_check = None;
+        let mut paused: std::collections::HashMap<&'static str, (std::time::Instant, Duration)> =
+            Default::default();
         loop {
             if *shutdown.borrow() {
                 break;
             }
+            self.runner.beat();
             match self.run_one_job(&owner).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = %e, "job runner could not claim a job"),
             }
             // Between jobs: the agreement's timers and webhook deliveries, each claimed in the
-            // database so several servers never fire or send the same one twice.
-            if let Err(e) = self.run_timers().await {
-                tracing::error!(error = %e, "could not run the sales agreement's timers");
+            // database so several servers never fire or send the same one twice; then
+            // predictions of contacts whose data changed.
+            let mut busy = false;
+            for unit in ["timers", "webhooks", "predictions"] {
+                let app = self.clone();
+                let run = async move {
+                    match unit {
+                        "timers" => app.run_timers().await,
+                        "webhooks" => app.deliver_webhooks().await,
+                        _ => app.refresh_predictions().await,
+                    }
+                };
+                match self.supervised_unit(unit, &mut paused, run).await {
+                    Some(Ok(n)) => busy |= n > 0 && unit != "timers",
+                    Some(Err(e)) => tracing::error!(error = %e, unit, "between-job work failed"),
+                    None => {}
+                }
             }
-            match self.deliver_webhooks().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "could not deliver webhooks"),
-            }
-            // Between jobs: predictions of contacts whose data changed.
-            match self.refresh_predictions().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "could not refresh predictions"),
+            if busy {
+                continue;
             }
             // Once a minute: forget ended web sessions, and queue retraining when it is due.
             if last_schedule_check.is_none_or(|t: std::time::Instant| t.elapsed() >= SCHEDULE_CHECK) {
                 last_schedule_check = Some(std::time::Instant::now());
-                if let Err(e) = self.purge_expired_sessions().await {
+                let app = self.clone();
+                let purge = async move { app.purge_expired_sessions().await.map(|n| n as usize) };
+                if let Some(Err(e)) = self.supervised_unit("sessions", &mut paused, purge).await {
                     tracing::error!(error = %e, "could not forget expired web sessions");
                 }
                 if let Some(every) = self.retrain_every {
-                    match self.schedule_retraining(every).await {
-                        Ok(Some(job)) => tracing::info!(%job, "scheduled retraining queued"),
-                        Ok(None) => {}
-                        Err(e) => tracing::error!(error = %e, "could not schedule retraining"),
+                    let app = self.clone();
+                    let schedule =
+                        async move { app.schedule_retraining(every).await.map(|j| j.map_or(0, |_| 1)) };
+                    match self.supervised_unit("retraining", &mut paused, schedule).await {
+                        Some(Ok(1)) => tracing::info!("scheduled retraining queued"),
+                        Some(Err(e)) => tracing::error!(error = %e, "could not schedule retraining"),
+                        _ => {}
                     }
                 }
             }
@@ -103,38 +230,97 @@ impl App {
                 _ = shutdown.changed() => {}
             }
         }
+        self.runner.update(|s| s.state = RunnerState::Stopped);
         tracing::info!(%owner, "job runner stopped");
+    }
+
+    /// Runs one unit of between-job work in a task of its own, unless it is paused after a
+    /// panic. `None` when it did not run (paused) or panicked.
+    async fn supervised_unit(
+        &self,
+        unit: &'static str,
+        paused: &mut std::collections::HashMap<&'static str, (std::time::Instant, Duration)>,
+        work: impl std::future::Future<Output = Result<usize, AppError>> + Send + 'static,
+    ) -> Option<Result<usize, AppError>> {
+        if paused.get(unit).is_some_and(|(until, _)| std::time::Instant::now() < *until) {
+            return None;
+        }
+        match tokio::spawn(work).await {
+            Ok(outcome) => {
+                paused.remove(unit);
+                Some(outcome)
+            }
+            Err(e) => {
+                let message = if e.is_panic() { panic_message(e.into_panic()) } else { e.to_string() };
+                let wait =
+                    paused.get(unit).map_or(UNIT_BACKOFF, |(_, w)| (*w * 2).min(Duration::from_secs(1800)));
+                paused.insert(unit, (std::time::Instant::now() + wait, wait));
+                self.runner.panicked(&message);
+                tracing::error!(unit, panic = %message, pause_seconds = wait.as_secs(), "between-job work stopped on a bug; paused");
+                None
+            }
+        }
+    }
+
+    /// Runs a job in a task of its own and waits for it, beating meanwhile so `/healthz` tells a
+    /// long job from a dead runner. A panic comes back as the job's failure with its message.
+    async fn supervised_job(&self, job: &Job, owner: &str) -> Result<serde_json::Value, StepError> {
+        let (app, job, owner) = (self.clone(), job.clone(), owner.to_string());
+        let mut task = tokio::spawn(async move { app.run_job_kind(&job, &owner).await });
+        loop {
+            tokio::select! {
+                joined = &mut task => return match joined {
+                    Ok(outcome) => outcome,
+                    Err(e) if e.is_panic() => Err(StepError::Panicked(panic_message(e.into_panic()))),
+                    Err(e) => Err(StepError::App(AppError::Internal(format!("the job's task ended: {e}")))),
+                },
+                _ = tokio::time::sleep(BEAT) => self.runner.beat(),
+            }
+        }
+    }
+
+    async fn run_job_kind(&self, job: &Job, owner: &str) -> Result<serde_json::Value, StepError> {
+        match job.kind.as_str() {
+            RESCORE_JOB => self.rescore_job(job, owner).await,
+            crate::import::IMPORT_JOB => self.run_import_job(job, owner).await.map_err(StepError::App),
+            prediction::TRAIN_JOB => self.train_job(job, owner).await.map_err(StepError::App),
+            prediction::PREDICT_JOB => self.predict_job(job, owner, &mut ()).await.map_err(StepError::App),
+            // Tests of the runner's supervision: a job whose code stops on a bug.
+            #[cfg(feature = "testing")]
+            TEST_PANIC_JOB => panic!("{}", job.payload["message"].as_str().unwrap_or("test panic")),
+            other => Err(StepError::App(AppError::Internal(format!("unknown job kind `{other}`")))),
+        }
     }
 
     /// Claims and runs one due job. Returns whether there was one.
     pub async fn run_one_job(&self, owner: &str) -> Result<bool, AppError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
+        #[cfg(not(feature = "testing"))]
         let kinds = [RESCORE_JOB, crate::import::IMPORT_JOB, prediction::TRAIN_JOB, prediction::PREDICT_JOB];
+        #[cfg(feature = "testing")]
+        let kinds = [
+            RESCORE_JOB,
+            crate::import::IMPORT_JOB,
+            prediction::TRAIN_JOB,
+            prediction::PREDICT_JOB,
+            TEST_PANIC_JOB,
+        ];
         let job = tx.claim_job(owner, &kinds, now + LEASE, now).await?;
         tx.commit().await?;
         let Some(job) = job else { return Ok(false) };
         if job.attempts > job.max_attempts {
+            // Its servers kept stopping before it finished (killed, out of memory): whatever
+            // it is, running it again would stop the next one too.
             let mut tx = self.store.begin().await?;
-            tx.fail_job(
-                job.id,
-                owner,
-                "gave up: the servers running it kept stopping before it finished",
-                None,
-                self.now(),
-            )
-            .await?;
+            let why = "parked: the servers running it kept stopping before it finished";
+            tx.park_job(job.id, owner, why, self.now()).await?;
             tx.commit().await?;
+            tracing::error!(job = %job.id, kind = %job.kind, "job parked: its servers kept stopping");
             return Ok(true);
         }
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job started");
-        let outcome = match job.kind.as_str() {
-            RESCORE_JOB => self.rescore_job(&job, owner).await,
-            crate::import::IMPORT_JOB => self.run_import_job(&job, owner).await.map_err(StepError::App),
-            prediction::TRAIN_JOB => self.train_job(&job, owner).await.map_err(StepError::App),
-            prediction::PREDICT_JOB => self.predict_job(&job, owner, &mut ()).await.map_err(StepError::App),
-            other => Err(StepError::App(AppError::Internal(format!("unknown job kind `{other}`")))),
-        };
+        let outcome = self.supervised_job(&job, owner).await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         match outcome {
@@ -143,11 +329,34 @@ impl App {
                 tracing::info!(job = %job.id, "job finished");
             }
             Err(StepError::LostLease) => tracing::warn!(job = %job.id, "job lease lost to another worker"),
+            Err(StepError::Panicked(message)) => {
+                self.runner.panicked(&message);
+                let error = leadgate_core::validation::printable(&format!(
+                    "stopped on a bug (attempt {} of {}): {message}",
+                    job.attempts, job.max_attempts
+                ))
+                .into_owned();
+                if job.attempts < job.max_attempts {
+                    let secs = (10_i64 << job.attempts.clamp(0, 9)).min(3600);
+                    tx.fail_job(job.id, owner, &error, Some(now + SignedDuration::from_secs(secs)), now)
+                        .await?;
+                    tracing::error!(job = %job.id, kind = %job.kind, panic = %message, "job stopped on a bug; retried later");
+                } else {
+                    tx.park_job(job.id, owner, &error, now).await?;
+                    tracing::error!(job = %job.id, kind = %job.kind, panic = %message, "job stopped on a bug at every attempt; parked");
+                }
+            }
             Err(StepError::App(e)) => {
                 // Exponential backoff: 10 s, 20 s, 40 s… up to an hour; only for faults that
                 // may pass (the database, a bug hit by a race). A job refused for what it asks
                 // (too few outcomes, a bad file) would fail the same way again.
-                let transient = matches!(e, AppError::Unavailable(_) | AppError::Internal(_));
+                let transient = matches!(
+                    e,
+                    AppError::Unavailable(_)
+                        | AppError::Contention(_)
+                        | AppError::DiskFull(_)
+                        | AppError::Internal(_)
+                );
                 let retry = (transient && job.attempts < job.max_attempts).then(|| {
                     let secs = (10_i64 << job.attempts.clamp(0, 9)).min(3600);
                     now + SignedDuration::from_secs(secs)
@@ -157,7 +366,8 @@ impl App {
                 } else {
                     tracing::warn!(job = %job.id, error = %e, "job refused");
                 }
-                tx.fail_job(job.id, owner, &e.to_string(), retry, now).await?;
+                let error = leadgate_core::validation::printable(&e.to_string()).into_owned();
+                tx.fail_job(job.id, owner, &error, retry, now).await?;
             }
         }
         tx.commit().await?;

@@ -53,6 +53,8 @@ pub struct App {
     webhook_client: Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>,
     /// Concurrent event requests, recorded in shared transactions.
     ingest_queue: Arc<events::IngestQueue>,
+    /// This server's job runner, as `/healthz` and `/metrics` report it.
+    pub runner: Arc<jobs::RunnerHealth>,
 }
 
 impl App {
@@ -69,6 +71,7 @@ impl App {
             webhook_policy: webhooks::WebhookPolicy::default(),
             webhook_client: Arc::default(),
             ingest_queue: Arc::default(),
+            runner: Arc::default(),
         }
     }
 
@@ -97,6 +100,34 @@ impl App {
     pub fn now(&self) -> jiff::Timestamp {
         let t = self.clock.now();
         jiff::Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
+    }
+}
+
+/// How many times a use case runs again when the database aborted its transaction to break a
+/// deadlock or a serialization conflict (PostgreSQL 40P01, 40001).
+const CONTENTION_RETRIES: u32 = 3;
+
+impl App {
+    /// Runs `attempt` (which begins and commits its own transaction) again when the database
+    /// aborted it to let a concurrent one finish: the whole transaction rolled back, so running
+    /// it again is the same request. After a few tries the error stands (503, "retry").
+    pub(crate) async fn retrying<T, F: std::future::Future<Output = Result<T, AppError>>>(
+        &self,
+        mut attempt: impl FnMut() -> F,
+    ) -> Result<T, AppError> {
+        let mut tries = 0;
+        loop {
+            match attempt().await {
+                Err(AppError::Contention(m)) if tries < CONTENTION_RETRIES => {
+                    tries += 1;
+                    tracing::debug!(attempt = tries, error = %m, "transaction aborted by the database; running it again");
+                    // Jittered, growing pauses, so the two sides do not collide again in step.
+                    let jitter = u64::from(uuid::Uuid::now_v7().as_bytes()[15]) % 10;
+                    tokio::time::sleep(std::time::Duration::from_millis((10 << tries) + jitter)).await;
+                }
+                other => return other,
+            }
+        }
     }
 }
 

@@ -97,6 +97,16 @@ impl App {
         to: LifecycleStage,
         reason: Option<&str>,
     ) -> Result<LifecycleView, AppError> {
+        self.retrying(|| self.move_contact_once(principal, id, to, reason)).await
+    }
+
+    async fn move_contact_once(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+        to: LifecycleStage,
+        reason: Option<&str>,
+    ) -> Result<LifecycleView, AppError> {
         let needs_reason = matches!(
             to,
             LifecycleStage::Disqualified | LifecycleStage::Nurturing | LifecycleStage::Intermediary
@@ -161,6 +171,14 @@ impl App {
 
     /// Sales accepts an MQL. It becomes an SQL as soon as its checklist is complete.
     pub async fn accept_lead(&self, principal: &Principal, id: ContactId) -> Result<LifecycleView, AppError> {
+        self.retrying(|| self.accept_lead_once(principal, id)).await
+    }
+
+    async fn accept_lead_once(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+    ) -> Result<LifecycleView, AppError> {
         principal.require(Permission::WorkLeads)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
@@ -191,6 +209,16 @@ impl App {
     /// Sales rejects a lead with a reason: it goes back to nurturing (or becomes an intermediary
     /// for lack of authority) and cannot be re-qualified before the recycling period ends.
     pub async fn reject_lead(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+        reason: RejectReason,
+        note: Option<&str>,
+    ) -> Result<LifecycleView, AppError> {
+        self.retrying(|| self.reject_lead_once(principal, id, reason, note)).await
+    }
+
+    async fn reject_lead_once(
         &self,
         principal: &Principal,
         id: ContactId,
@@ -242,6 +270,17 @@ impl App {
     /// Sets one checklist answer; authority `no` makes an intermediary, a complete checklist on
     /// an accepted MQL makes an SQL.
     pub async fn set_checklist(
+        &self,
+        principal: &Principal,
+        id: ContactId,
+        criterion: Criterion,
+        answer: Answer,
+        note: Option<&str>,
+    ) -> Result<LifecycleView, AppError> {
+        self.retrying(|| self.set_checklist_once(principal, id, criterion, answer, note)).await
+    }
+
+    async fn set_checklist_once(
         &self,
         principal: &Principal,
         id: ContactId,

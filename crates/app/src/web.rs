@@ -166,9 +166,15 @@ impl App {
         }
         // Written at most once a minute: a page view should not always cost a write.
         if now.duration_since(s.last_seen_at) > SignedDuration::from_secs(60) {
-            let mut tx = self.store.begin().await?;
-            tx.touch_web_session(&key, now).await?;
-            tx.commit().await?;
+            // Best effort: a full disk must not sign everyone out.
+            let touched = async {
+                let mut tx = self.store.begin().await?;
+                tx.touch_web_session(&key, now).await?;
+                tx.commit().await
+            };
+            if let Err(e) = touched.await {
+                tracing::warn!(error = %e, "could not record when a web session was last used");
+            }
         }
         Ok(WebPrincipal {
             principal: Principal { user: s.user, api_key: None },

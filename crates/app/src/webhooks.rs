@@ -58,38 +58,67 @@ pub struct WebhookPolicy {
     pub allow_private: bool,
 }
 
-/// Whether an address is internal: loopback, private, link-local, carrier-grade NAT, unique
-/// local, multicast, unspecified or documentation ranges, including IPv4 mapped in IPv6.
+/// Whether an address is internal, or not a plain public unicast address: loopback, private,
+/// link-local, carrier-grade NAT, benchmarking, documentation, multicast, reserved and
+/// unspecified IPv4 ranges; for IPv6 anything outside global unicast 2000::/3 (so unique local,
+/// site-local, link-local, multicast, IPv4-compatible `::a.b.c.d`), the IPv4 an address
+/// translates to (mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::/96`) judged as IPv4, and the
+/// tunnels that hide an IPv4 inside (6to4 2002::/16, Teredo 2001::/32) refused outright.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xc0) == 64)
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
-                || (o[0] == 198 && (o[1] & 0xfe) == 18)
-                || o[0] >= 240
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x2001 && s[1] == 0x0db8)
-        }
+        IpAddr::V4(v4) => internal_v4(v4),
+        IpAddr::V6(v6) => internal_v6(v6),
     }
+}
+
+fn internal_v4(v4: std::net::Ipv4Addr) -> bool {
+    let [a, b, c, _] = v4.octets();
+    a == 0
+        || a == 10
+        || a == 127
+        || a >= 224
+        || (a == 100 && b & 0xc0 == 64)
+        || (a == 169 && b == 254)
+        || (a == 172 && b & 0xf0 == 16)
+        || (a == 192 && b == 168)
+        || (a == 192 && b == 0 && (c == 0 || c == 2))
+        || (a == 192 && b == 88 && c == 99)
+        || (a == 198 && b & 0xfe == 18)
+        || (a == 198 && b == 51 && c == 100)
+        || (a == 203 && b == 0 && c == 113)
+}
+
+/// The IPv4 host an IPv6 address reaches by translation: mapped (`::ffff:0:0/96`) and NAT64
+/// (`64:ff9b::/96`).
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    match v6.segments() {
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => {
+            Some(std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)))
+        }
+        _ => None,
+    }
+}
+
+fn internal_v6(v6: std::net::Ipv6Addr) -> bool {
+    if let Some(v4) = embedded_ipv4(v6) {
+        return internal_v4(v4);
+    }
+    let s = v6.segments();
+    s[0] & 0xe000 != 0x2000                     // outside global unicast 2000::/3
+        || (s[0] == 0x2001 && s[1] < 0x0200)    // 2001::/23: Teredo, benchmarking, ORCHID…
+        || (s[0] == 0x2001 && s[1] == 0x0db8)   // documentation
+        || s[0] == 0x2002                       // 6to4
+        || (s[0] == 0x3fff && s[1] < 0x1000) // documentation (3fff::/20)
+}
+
+/// Whether a host name names this machine or its private network: `localhost`, names under
+/// `.localhost`, `.local`, `.internal`, `.home.arpa`, and single labels (resolved through the
+/// search domains of the server's network). A trailing dot (the root) changes nothing.
+pub fn is_internal_name(host: &str) -> bool {
+    let d = host.trim_end_matches('.').to_ascii_lowercase();
+    !d.contains('.')
+        || d == "localhost"
+        || [".localhost", ".local", ".internal", ".home.arpa", ".localdomain"].iter().any(|s| d.ends_with(s))
 }
 
 /// Makes ring the process's TLS provider (reqwest is built without one, so that the heavier
@@ -278,8 +307,13 @@ fn backoff(attempt: i64) -> SignedDuration {
 }
 
 impl App {
-    fn check_webhook(&self, url: &str, types: &[String]) -> Result<(), AppError> {
+    fn check_webhook(&self, url: &str, types: &[String], description: Option<&str>) -> Result<(), AppError> {
         let mut errors = ValidationErrors::new();
+        if url.chars().count() > 2_000 || !leadgate_core::validation::is_plain_text(url) {
+            errors.add("url", "must be an address of at most 2000 characters");
+        } else if let Some(d) = description {
+            errors.check_text("description", d, 0, 500);
+        }
         match reqwest::Url::parse(url.trim()) {
             Ok(u) if !matches!(u.scheme(), "http" | "https") => {
                 errors.add("url", "must start with https:// (or http://)");
@@ -289,9 +323,7 @@ impl App {
                 let internal = match u.host() {
                     Some(url::Host::Ipv4(ip)) => is_internal(IpAddr::V4(ip)),
                     Some(url::Host::Ipv6(ip)) => is_internal(IpAddr::V6(ip)),
-                    Some(url::Host::Domain(d)) => {
-                        d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost")
-                    }
+                    Some(url::Host::Domain(d)) => is_internal_name(d),
                     None => false,
                 };
                 if internal && !self.webhook_policy.allow_private {
@@ -325,7 +357,7 @@ impl App {
         new: NewWebhook,
     ) -> Result<WebhookView, AppError> {
         principal.require(Permission::ManageWebhooks)?;
-        self.check_webhook(&new.url, &new.event_types)?;
+        self.check_webhook(&new.url, &new.event_types, new.description.as_deref())?;
         let secret = new_secret()?;
         let record = WebhookRecord {
             id: WebhookId(new_uuid()),
@@ -378,7 +410,7 @@ impl App {
         if let Some(a) = patch.active {
             w.active = a;
         }
-        self.check_webhook(&w.url, &w.event_types)?;
+        self.check_webhook(&w.url, &w.event_types, w.description.as_deref())?;
         tx.update_webhook(&w).await?;
         tx.commit().await?;
         Ok(webhook_view(w, None))
@@ -552,6 +584,9 @@ impl App {
         self.webhook_client
             .get_or_init(|| {
                 reqwest::Client::builder()
+                    // Never through a proxy from the environment (HTTP_PROXY…): the proxy would
+                    // resolve the target, and the checks above would see only its address.
+                    .no_proxy()
                     .timeout(DELIVERY_TIMEOUT)
                     .redirect(reqwest::redirect::Policy::none())
                     .dns_resolver(Arc::new(CheckedResolver { policy: self.webhook_policy }))
@@ -589,16 +624,16 @@ async fn send(
     };
     // A literal IP never goes through the resolver: check it here.
     if let Ok(url) = reqwest::Url::parse(&w.url) {
-        let literal = match url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-            _ => None,
+        let refused = match url.host() {
+            Some(url::Host::Ipv4(ip)) => is_internal(IpAddr::V4(ip)).then(|| ip.to_string()),
+            Some(url::Host::Ipv6(ip)) => is_internal(IpAddr::V6(ip)).then(|| ip.to_string()),
+            Some(url::Host::Domain(d)) => is_internal_name(d).then(|| d.to_string()),
+            None => None,
         };
-        if let Some(ip) = literal
-            && is_internal(ip)
+        if let Some(host) = refused
             && !policy.allow_private
         {
-            return fail(format!("refused: {ip} is an internal address"));
+            return fail(format!("refused: {host} is an internal address"));
         }
     }
     let body = d.payload.clone().into_bytes();
@@ -683,11 +718,52 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            // IPv6 forms that reach an internal IPv4, and ranges that are not public unicast.
+            "::",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1",
+            "2002:7f00:1::1",
+            "2002:c0a8:101::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
+            "ff02::1",
+            "100::1",
+            "2001:db8::1",
+            "3fff::1",
+            "192.88.99.1",
+            "203.0.113.9",
+            "224.0.0.1",
+            "255.255.255.255",
         ] {
             assert!(is_internal(internal.parse().unwrap()), "{internal}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "::ffff:8.8.8.8",
+            "2a00:1450:4007:80c::200e",
+            "1.1.1.1",
+        ] {
             assert!(!is_internal(public.parse().unwrap()), "{public}");
+        }
+        for name in [
+            "localhost",
+            "localhost.",
+            "LOCALHOST.",
+            "db.internal",
+            "printer.local",
+            "intranet",
+            "intranet.",
+            "x.home.arpa",
+        ] {
+            assert!(is_internal_name(name), "{name}");
+        }
+        for name in ["example.com", "hooks.example.com.", "crm.example.co.uk"] {
+            assert!(!is_internal_name(name), "{name}");
         }
     }
 

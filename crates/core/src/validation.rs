@@ -23,6 +23,46 @@ pub struct ValidationErrors {
 }
 
 impl ValidationErrors {
+    /// Checks stored free text: `min..=max` characters once trimmed, and plain (no NUL or
+    /// other control character, which PostgreSQL refuses and SQLite would keep: both databases
+    /// must behave alike). Every stored string goes through this or [`clean_text`].
+    pub fn check_text(&mut self, field: impl Into<String>, value: &str, min: usize, max: usize) {
+        let n = value.trim().chars().count();
+        if n < min {
+            self.add(
+                field,
+                if min == 1 { "is required".to_string() } else { format!("needs at least {min} characters") },
+            );
+        } else if n > max {
+            self.add(field, format!("is longer than {max} characters; shorten it"));
+        } else if !is_plain_text(value) {
+            self.add(field, "must be plain text (no control characters)");
+        }
+    }
+
+    /// Checks a list of short texts: at most `max_items`, each checked by [`Self::check_text`].
+    pub fn check_texts(&mut self, field: &str, values: &[String], max_items: usize, max_chars: usize) {
+        if values.len() > max_items {
+            self.add(field, format!("has {} entries; at most {max_items} are accepted", values.len()));
+            return;
+        }
+        for (i, v) in values.iter().enumerate() {
+            self.check_text(format!("{field}[{i}]"), v, 1, max_chars);
+        }
+    }
+
+    /// Checks a number is within `range`.
+    pub fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
+        &mut self,
+        field: impl Into<String>,
+        value: T,
+        range: std::ops::RangeInclusive<T>,
+    ) {
+        if !range.contains(&value) {
+            self.add(field, format!("must be between {} and {}", range.start(), range.end()));
+        }
+    }
+
     pub fn new() -> Self {
         Self::default()
     }
@@ -92,6 +132,26 @@ pub fn clean_text(
 
 /// Whether `text` is plain text a person could have typed: no control characters (NUL, escape
 /// codes, line breaks) that would corrupt a label, a CSV export or a database that refuses NUL.
+/// Text that echoes what a client or a fault produced, for a diagnostic (a job's error, a rejects
+/// report): control characters written as `\u{0}`, so the message keeps what was wrong and
+/// either database stores it.
+///
+/// ```
+/// use leadgate_core::validation::printable;
+/// assert_eq!(printable("a\u{0}b"), "a\\u{0}b");
+/// assert_eq!(printable("plain"), "plain");
+/// ```
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if is_plain_text(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| if c.is_control() && c != '\t' { c.escape_unicode().to_string() } else { c.to_string() })
+            .collect(),
+    )
+}
+
 pub fn is_plain_text(text: &str) -> bool {
     !text.chars().any(|c| c.is_control() && c != '\t')
 }

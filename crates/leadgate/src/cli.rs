@@ -265,6 +265,7 @@ pub struct ServeArgs {
     /// Retrain the prediction model in the background when the latest one is this many days
     /// old, with the same settings (off unless set; the first model is trained by a person).
     #[arg(long, env = "LEADGATE_RETRAIN_EVERY_DAYS", value_name = "DAYS")]
+    #[arg(value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub retrain_every_days: Option<u32>,
 
     /// Allow webhooks to loopback, private and link-local addresses (receivers on your own

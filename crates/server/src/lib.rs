@@ -82,19 +82,59 @@ pub async fn serve(
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
-/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+/// `GET /healthz`: 200 when the database answers and this server's job runner works; 503 with
+/// what is wrong otherwise (database unavailable, job runner crashed or stuck). Jobs whose lease
+/// ran out (a stopped server's, not yet taken over) are listed, the status then "degraded" but
+/// still 200: another runner takes them over in time.
 async fn healthz(State(state): State<AppState>) -> Response {
+    use leadgate_app::jobs::RunnerState;
+    let runner = state.app.runner.status();
+    let runner_text = match runner.state {
+        RunnerState::NotStarted => "not started",
+        RunnerState::Running if state.app.runner.is_failing() => "stuck",
+        RunnerState::Running => "running",
+        RunnerState::Stopped => "stopped",
+        RunnerState::Crashed => "crashed",
+    };
+    let mut body =
+        serde_json::json!({"status": "ok", "job_runner": runner_text, "job_panics": runner.panics});
+    if let Some(p) = &runner.last_panic {
+        body["last_panic"] = serde_json::json!(p);
+    }
+    let mut healthy = !state.app.runner.is_failing();
+    if !healthy {
+        body["status"] = serde_json::json!(format!("job runner {runner_text}"));
+    }
+    if let Some((since, message)) = state.app.store.disk_full() {
+        healthy = false;
+        body["status"] = serde_json::json!("disk full");
+        body["disk_full"] = serde_json::json!({"since": since, "detail": message});
+    }
     match state.app.store.ping().await {
-        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"}))).into_response(),
+        Ok(()) => {
+            let overdue = match state.app.store.read().await {
+                Ok(mut s) => s.overdue_jobs(state.app.now()).await.unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            if !overdue.is_empty() {
+                let list: Vec<_> = overdue
+                    .iter()
+                    .map(|(id, kind, until)| serde_json::json!({"id": id, "kind": kind, "lease_expired_at": until}))
+                    .collect();
+                body["overdue_jobs"] = serde_json::json!(list);
+                if healthy {
+                    body["status"] = serde_json::json!("degraded");
+                }
+            }
+        }
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({"status": "database unavailable"})),
-            )
-                .into_response()
+            healthy = false;
+            body["status"] = serde_json::json!("database unavailable");
         }
     }
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
 }
 
 /// `GET /api/openapi.json`: the OpenAPI 3.1 description, generated from the handlers.

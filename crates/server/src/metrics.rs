@@ -104,6 +104,20 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
          # TYPE leadgate_ingest_transactions_total counter\n",
     );
     let _ = writeln!(out, "leadgate_ingest_transactions_total {}", ingest.transactions);
+    let runner = state.app.runner.status();
+    out.push_str("# HELP leadgate_job_runner_up Whether this server's job runner is running and alive.\n# TYPE leadgate_job_runner_up gauge\n");
+    let up = runner.state == leadgate_app::jobs::RunnerState::Running && !state.app.runner.is_failing();
+    let _ = writeln!(out, "leadgate_job_runner_up {}", u8::from(up));
+    out.push_str("# HELP leadgate_job_runner_beat_age_seconds Seconds since the job runner last showed it was alive.\n# TYPE leadgate_job_runner_beat_age_seconds gauge\n");
+    let _ = writeln!(
+        out,
+        "leadgate_job_runner_beat_age_seconds {}",
+        runner.last_beat.map_or(-1.0, |b| b.elapsed().as_secs_f64())
+    );
+    out.push_str("# HELP leadgate_job_panics_total Jobs and between-job work that stopped on a bug.\n# TYPE leadgate_job_panics_total counter\n");
+    let _ = writeln!(out, "leadgate_job_panics_total {}", runner.panics);
+    out.push_str("# HELP leadgate_db_disk_full Whether the disk holding the database was last found full.\n# TYPE leadgate_db_disk_full gauge\n");
+    let _ = writeln!(out, "leadgate_db_disk_full {}", u8::from(state.app.store.disk_full().is_some()));
     out.push_str(
         "# HELP leadgate_db_up Whether the database answered this scrape.\n# TYPE leadgate_db_up gauge\n",
     );
@@ -116,6 +130,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
                     let n = counts.iter().find(|(s, _)| *s == st).map_or(0, |(_, n)| *n);
                     let _ = writeln!(out, "leadgate_jobs{{state=\"{}\"}} {n}", st.as_str());
                 }
+                let overdue = s.overdue_jobs(state.app.now()).await.map_or(0, |o| o.len());
+                out.push_str("# HELP leadgate_jobs_overdue Running jobs whose lease ran out (at most 10 counted).\n# TYPE leadgate_jobs_overdue gauge\n");
+                let _ = writeln!(out, "leadgate_jobs_overdue {overdue}");
             }
             Err(_) => out.push_str("leadgate_db_up 0\n"),
         },

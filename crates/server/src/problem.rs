@@ -144,6 +144,25 @@ impl From<AppError> for ApiError {
                     "the database is unavailable; retry in a few seconds",
                 )
             }
+            AppError::Contention(detail) => {
+                tracing::warn!(%detail, "transaction aborted by the database after retries");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "contention",
+                    "Busy with concurrent changes",
+                    "other requests were changing the same records at the same moment; retry in a second",
+                )
+            }
+            AppError::DiskFull(detail) => {
+                tracing::error!(%detail, "the disk holding the database is full");
+                ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "storage-full",
+                    "The database's disk is full",
+                    "the disk holding the database is full: nothing can be saved until an operator frees space; \
+                     reads still work",
+                )
+            }
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 ApiError::new(
@@ -179,6 +198,9 @@ impl IntoResponse for ApiError {
             }
             StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            StatusCode::INSUFFICIENT_STORAGE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
             }
             _ => {}
         }

@@ -539,6 +539,39 @@ pub(crate) enum Conn {
 /// transaction: "record the events, rescore, record the transition" commits or fails as a whole.
 pub struct Session {
     pub(crate) conn: Conn,
+    /// Where a full disk is noted for `/healthz`.
+    pub(crate) health: std::sync::Arc<DiskHealth>,
+    /// Whether a statement of this session changed rows (its commit then proves the disk takes
+    /// writes again).
+    pub(crate) wrote: bool,
+}
+
+/// Whether the disk holding the database was last found full: set by any statement that hit
+/// it, cleared by the next commit that wrote rows. Shared by the sessions of one store.
+#[derive(Debug, Default)]
+pub struct DiskHealth {
+    full: std::sync::Mutex<Option<(jiff::Timestamp, String)>>,
+}
+
+impl DiskHealth {
+    /// Since when, and the database's words, if the disk is full.
+    pub fn full_since(&self) -> Option<(jiff::Timestamp, String)> {
+        self.full.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn note<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::DiskFull(message)) = &r {
+            let mut full = self.full.lock().unwrap_or_else(|p| p.into_inner());
+            if full.is_none() {
+                *full = Some((jiff::Timestamp::now(), message.clone()));
+            }
+        }
+        r
+    }
+
+    fn clear(&self) {
+        *self.full.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 impl Session {
@@ -551,7 +584,15 @@ impl Session {
 
     /// Runs a statement, returning the number of rows it changed.
     pub async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
-        let affected = match &mut self.conn {
+        refuse_nul(&args)?;
+        let outcome = self.execute_unnoted(sql, args).await;
+        let affected = self.health.note(outcome)?;
+        self.wrote |= affected > 0;
+        Ok(affected)
+    }
+
+    async fn execute_unnoted(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        Ok(match &mut self.conn {
             Conn::Sqlite(c) => {
                 let (sql, args) = positional(sql, args);
                 match c.run(sql, args, false).await? {
@@ -561,12 +602,20 @@ impl Session {
             }
             Conn::PostgresTx(c) => pg_query(sql, args).execute(&mut **c).await?.rows_affected(),
             Conn::PostgresPlain(c) => pg_query(sql, args).execute(&mut **c).await?.rows_affected(),
-        };
-        Ok(affected)
+        })
     }
 
     /// Runs a query and returns every row.
     pub async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
+        refuse_nul(&args)?;
+        let outcome = self.fetch_all_unnoted(sql, args).await;
+        let rows = self.health.note(outcome)?;
+        // An `UPDATE … RETURNING` reads rows it wrote.
+        self.wrote |= !rows.is_empty();
+        Ok(rows)
+    }
+
+    async fn fetch_all_unnoted(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
         let rows = match &mut self.conn {
             Conn::Sqlite(c) => {
                 let (sql, args) = positional(sql, args);
@@ -595,6 +644,7 @@ impl Session {
         into: G,
         bulk: bool,
     ) -> Result<G, StoreError> {
+        refuse_nul(&args)?;
         let copy = if bulk { copy_statement(sql, &args) } else { None };
         match &mut self.conn {
             Conn::Sqlite(c) => {
@@ -661,14 +711,23 @@ impl Session {
     /// Commits the transaction (a no-op outside one). Until this returns `Ok`, nothing the
     /// session wrote is visible or durable; after it, everything is.
     pub async fn commit(self) -> Result<(), StoreError> {
-        match self.conn {
-            Conn::Sqlite(mut c) => {
-                if c.in_tx {
-                    c.commit().await?;
+        let (health, wrote) = (self.health.clone(), self.wrote);
+        let committed: Result<(), StoreError> = async {
+            match self.conn {
+                Conn::Sqlite(mut c) => {
+                    if c.in_tx {
+                        c.commit().await?;
+                    }
                 }
+                Conn::PostgresTx(tx) => tx.commit().await?,
+                Conn::PostgresPlain(_) => {}
             }
-            Conn::PostgresTx(tx) => tx.commit().await?,
-            Conn::PostgresPlain(_) => {}
+            Ok(())
+        }
+        .await;
+        health.note(committed)?;
+        if wrote {
+            health.clear();
         }
         Ok(())
     }
@@ -738,6 +797,9 @@ impl Session {
         rows: Vec<Vec<Arg>>,
         tail: &str,
     ) -> Result<u64, StoreError> {
+        for row in &rows {
+            refuse_nul(row)?;
+        }
         let mut changed = 0;
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
@@ -780,6 +842,18 @@ impl Session {
             Dialect::Sqlite => "LIKE",
             Dialect::Postgres => "ILIKE",
         }
+    }
+}
+
+/// Refuses, on both databases, text PostgreSQL cannot store (NUL): otherwise SQLite would keep
+/// what PostgreSQL refuses, and the two would behave differently. Validation refuses such text
+/// first with the field at fault; this is the backstop for any string it missed. (JSON written
+/// by serde_json escapes NUL, so JSON columns never hold a raw one.)
+fn refuse_nul(args: &[Arg]) -> Result<(), StoreError> {
+    if args.iter().any(|a| matches!(a, Arg::Text(Some(s)) if s.contains('\0'))) {
+        Err(StoreError::InvalidText)
+    } else {
+        Ok(())
     }
 }
 

@@ -18,6 +18,14 @@ pub enum StoreError {
     /// The database cannot be reached or is overloaded; retrying later may succeed.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The database aborted the transaction to break a deadlock or a serialization conflict
+    /// with another one (PostgreSQL 40P01, 40001): running it again is the same request.
+    #[error("the database aborted the transaction to let a concurrent one finish: {0}")]
+    Contention(String),
+    /// The disk holding the database is full (SQLITE_FULL, PostgreSQL 53100): nothing can be
+    /// written until an operator frees space; reads still work.
+    #[error("the disk holding the database is full: {0}")]
+    DiskFull(String),
     /// Stored data does not have the shape the code expects: a bug or a hand-edited database.
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
@@ -47,6 +55,18 @@ impl From<sqlx::Error> for StoreError {
             // 22021: character_not_in_repertoire (a NUL in text), 22P05: untranslatable_character.
             sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
                 StoreError::InvalidText
+            }
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")) => {
+                StoreError::Contention(db.message().to_string())
+            }
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("53100") => {
+                StoreError::DiskFull(db.message().to_string())
+            }
+            // Insufficient resources or the server shutting down: try again later.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("53200" | "53300" | "57P01" | "57P03")) =>
+            {
+                StoreError::Unavailable(db.message().to_string())
             }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(e.to_string())

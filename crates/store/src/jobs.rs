@@ -21,11 +21,19 @@ pub enum JobState {
     Succeeded,
     Failed,
     Cancelled,
+    /// Failed on a bug (a panic) at every attempt: set aside until an operator looks at it.
+    Parked,
 }
 
 impl JobState {
-    pub const ALL: [JobState; 5] =
-        [JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed, JobState::Cancelled];
+    pub const ALL: [JobState; 6] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Failed,
+        JobState::Cancelled,
+        JobState::Parked,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +42,7 @@ impl JobState {
             JobState::Succeeded => "succeeded",
             JobState::Failed => "failed",
             JobState::Cancelled => "cancelled",
+            JobState::Parked => "parked",
         }
     }
 
@@ -75,8 +84,11 @@ pub struct NewJob {
     pub created_by: Option<UserId>,
 }
 
-const COLUMNS: &str = "id, kind, payload, state, run_at, attempts, max_attempts, progress_done, progress_total, \
-    result, last_error, created_by, created_at, updated_at, finished_at, checkpoint";
+/// A parked job is stored as failed with `parked_at` set (the state's CHECK constraint predates
+/// parking); it is read back as [`JobState::Parked`].
+const COLUMNS: &str = "id, kind, payload, CASE WHEN parked_at IS NULL THEN state ELSE 'parked' END, run_at, \
+    attempts, max_attempts, progress_done, progress_total, result, last_error, created_by, created_at, updated_at, \
+    finished_at, checkpoint";
 
 fn from_row(row: &Row) -> Result<Job, StoreError> {
     let payload: String = row.get(2)?;
@@ -261,9 +273,51 @@ impl Session {
         Ok(n == 1)
     }
 
+    /// Sets a job aside after it failed on a bug at every attempt: failed, and parked so that
+    /// nobody mistakes it for a job refused for what it asked.
+    pub async fn park_job(
+        &mut self,
+        id: JobId,
+        owner: &str,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE jobs SET state = 'failed', parked_at = $4, last_error = $3, lease_owner = NULL, \
+                 lease_expires_at = NULL, updated_at = $4, finished_at = $4 \
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+                args![id, owner, error, now],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Running jobs whose lease ran out (their worker stopped, and no runner took them over
+    /// yet): the oldest first, at most ten.
+    pub async fn overdue_jobs(
+        &mut self,
+        now: Timestamp,
+    ) -> Result<Vec<(JobId, String, Timestamp)>, StoreError> {
+        self.fetch_all(
+            "SELECT id, kind, lease_expires_at FROM jobs WHERE state = 'running' AND lease_expires_at < $1 \
+             ORDER BY lease_expires_at LIMIT 10",
+            args![now],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((JobId(r.get(0)?), r.get(1)?, r.ts(2)?)))
+        .collect()
+    }
+
     /// Number of jobs in each state, for `/metrics`.
     pub async fn job_counts(&mut self) -> Result<Vec<(JobState, i64)>, StoreError> {
-        let rows = self.fetch_all("SELECT state, COUNT(*) FROM jobs GROUP BY state", vec![]).await?;
+        let rows = self
+            .fetch_all(
+                "SELECT CASE WHEN parked_at IS NULL THEN state ELSE 'parked' END, COUNT(*) FROM jobs GROUP BY 1",
+                vec![],
+            )
+            .await?;
         let mut out = Vec::new();
         for r in rows {
             let state: String = r.get(0)?;

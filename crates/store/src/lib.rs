@@ -95,6 +95,8 @@ pub struct PoolStats {
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    /// Whether the disk was last found full, for `/healthz`.
+    health: std::sync::Arc<driver::DiskHealth>,
 }
 
 impl Store {
@@ -130,7 +132,7 @@ impl Store {
                 Pools::Postgres(pool)
             }
         };
-        let store = Store { pools };
+        let store = Store { pools, health: Default::default() };
         let mut tx = store.begin().await?;
         migrate::run(&mut tx, now).await?;
         tx.commit().await?;
@@ -156,7 +158,7 @@ impl Store {
             }
             Pools::Postgres(pool) => Conn::PostgresTx(pool.begin().await?),
         };
-        Ok(Session { conn })
+        Ok(Session { conn, health: self.health.clone(), wrote: false })
     }
 
     /// Starts a write transaction for background batch work whose progress is recorded in the
@@ -177,7 +179,7 @@ impl Store {
                 Conn::PostgresTx(tx)
             }
         };
-        Ok(Session { conn })
+        Ok(Session { conn, health: self.health.clone(), wrote: false })
     }
 
     /// Opens a read session (no transaction: each statement sees the latest committed data).
@@ -186,7 +188,7 @@ impl Store {
             Pools::Sqlite(pool) => Conn::Sqlite(pool.acquire(false).await?),
             Pools::Postgres(pool) => Conn::PostgresPlain(pool.acquire().await?),
         };
-        Ok(Session { conn })
+        Ok(Session { conn, health: self.health.clone(), wrote: false })
     }
 
     /// The planner's estimate of a table's rows (PostgreSQL; 0 before the table was ever
@@ -214,6 +216,12 @@ impl Store {
     }
 
     /// Checks that the database answers (for `/healthz`).
+    /// Since when, and the database's words, if the disk holding the database was last found
+    /// full (nothing written since).
+    pub fn disk_full(&self) -> Option<(Timestamp, String)> {
+        self.health.full_since()
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut s = self.read().await?;
         s.fetch_one("SELECT 1", vec![]).await?;

@@ -125,6 +125,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0014_delivery_contacts.sql"),
         then: Some(Step::DeliveryContacts),
     },
+    Migration {
+        version: 15,
+        name: "parked jobs",
+        sqlite: include_str!("../migrations/sqlite/0015_parked_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/0015_parked_jobs.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -91,11 +91,12 @@ impl Store {
                 // which errs on the safe side.
                 let mark = ReadMark::Sqlite(pool.commits());
                 conn.begin_read().await?;
-                Ok((Session { conn: Conn::Sqlite(conn) }, mark))
+                Ok((Session { conn: Conn::Sqlite(conn), health: self.health.clone(), wrote: false }, mark))
             }
             Pools::Postgres(pool) => {
                 let tx = pool.begin().await?;
-                let mut session = Session { conn: Conn::PostgresTx(tx) };
+                let mut session =
+                    Session { conn: Conn::PostgresTx(tx), health: self.health.clone(), wrote: false };
                 session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", vec![]).await?;
                 // The first statement fixes the transaction's snapshot: this one reports it.
                 let snapshot = pg_snapshot(&mut session).await?;

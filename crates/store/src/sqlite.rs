@@ -479,10 +479,10 @@ impl From<rusqlite::Error> for StoreError {
             if matches!(err.code, ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked) {
                 return StoreError::Unavailable(format!("the database is busy: {msg}"));
             }
-            if matches!(
-                err.code,
-                ffi::ErrorCode::DiskFull | ffi::ErrorCode::CannotOpen | ffi::ErrorCode::ReadOnly
-            ) {
+            if err.code == ffi::ErrorCode::DiskFull {
+                return StoreError::DiskFull(format!("{e}"));
+            }
+            if matches!(err.code, ffi::ErrorCode::CannotOpen | ffi::ErrorCode::ReadOnly) {
                 return StoreError::Unavailable(format!("{e}"));
             }
         }

@@ -102,10 +102,15 @@ impl WorkingHours {
         if end.is_none() {
             errors.add("end", format!("`{}` is not a time; write HH:MM, e.g. 17:30", self.end));
         }
-        if let (Some(s), Some(e)) = (start, end)
-            && s >= e
-        {
-            errors.add("end", "must be after the start of the working day");
+        if let (Some(s), Some(e)) = (start, end) {
+            if s >= e {
+                errors.add("end", "must be after the start of the working day");
+            } else if e.duration_since(s) < SignedDuration::from_mins(MIN_WORKING_DAY_MINUTES as i64) {
+                errors.add(
+                    "end",
+                    format!("the working day must last at least {MIN_WORKING_DAY_MINUTES} minutes"),
+                );
+            }
         }
         errors.into_result(())?;
         let mut days = [false; 7];
@@ -121,20 +126,26 @@ impl WorkingHours {
     }
 }
 
+/// The shortest working day a schedule accepts.
+pub const MIN_WORKING_DAY_MINUTES: u32 = 30;
+/// Calendar days the working-time walk may take: the most working days a budget can ask for
+/// (on the shortest working day), on a one-day week.
+const MAX_WALK_DAYS: usize = 7 * (super::MAX_BUDGET_MINUTES / MIN_WORKING_DAY_MINUTES) as usize + 7;
+
 impl Schedule {
     fn at(&self, date: Date, time: Time) -> Option<ZonedDateTime> {
         date.to_datetime(time).to_zoned_datetime(self.tz.clone()).ok()
     }
 
     /// The instant when `working` working time has passed since `from`. A zero budget gives the
-    /// first working instant at or after `from`.
+    /// first working instant at or after `from`. Never panics: a time beyond what the calendar
+    /// holds is the last instant it holds.
     pub fn add_working_time(&self, from: Timestamp, working: SignedDuration) -> Timestamp {
         let mut remaining = working.max(SignedDuration::ZERO);
         let mut date = from.to_zoned_datetime(self.tz.clone()).date();
-        // A schedule has at least one working day a week, so a year of days always ends the
-        // loop for any deadline an agreement can express (weeks at most); the bound only guards
-        // against a pathological time zone.
-        for _ in 0..(366 * 3) {
+        // A schedule has at least one working day a week of at least MIN_WORKING_DAY_MINUTES, so
+        // this many days end the loop for any budget an agreement accepts (MAX_BUDGET_MINUTES).
+        for _ in 0..MAX_WALK_DAYS {
             if self.days[date.weekday().to_monday_zero_offset() as usize]
                 && let (Some(start), Some(end)) = (self.at(date, self.start), self.at(date, self.end))
             {
@@ -153,7 +164,8 @@ impl Schedule {
                 Err(_) => break,
             }
         }
-        from + remaining
+        // Only a budget stored before today's bounds gets here: as late as time goes, no panic.
+        from.checked_add(remaining).unwrap_or(Timestamp::MAX)
     }
 
     /// The length of one working day.

@@ -54,9 +54,33 @@ fn yes() -> bool {
     true
 }
 
+/// The longest first-touch budget or reminder an agreement accepts, in working minutes (90
+/// eight-hour days): beyond it a "deadline" means nothing, and date arithmetic must stay far
+/// from the end of time.
+pub const MAX_BUDGET_MINUTES: u32 = 43_200;
+/// Routing rules an agreement may have.
+pub const MAX_ROUTING_RULES: usize = 200;
+/// Entries of a list condition or a rep's territory.
+const MAX_LIST: usize = 300;
+/// Characters of a rule name, a team or a list entry.
+const MAX_NAME: usize = 100;
+/// The largest company size a condition may name.
+const MAX_EMPLOYEES: i64 = 10_000_000;
+
 impl RepProfile {
     pub fn validate(&self) -> Result<Schedule, ValidationErrors> {
         let mut errors = ValidationErrors::new();
+        errors.check_texts("countries", &self.countries, MAX_LIST, MAX_NAME);
+        errors.check_texts("sectors", &self.sectors, MAX_LIST, MAX_NAME);
+        if let Some(team) = &self.team {
+            errors.check_text("team", team, 1, MAX_NAME);
+        }
+        if let Some(n) = self.max_employees {
+            errors.check_range("max_employees", n, 0..=MAX_EMPLOYEES);
+        }
+        if self.capacity > 10_000 {
+            errors.add("capacity", "must be at most 10000");
+        }
         if let (Some(lo), Some(hi)) = (self.min_employees, self.max_employees)
             && lo > hi
         {
@@ -424,28 +448,55 @@ pub struct Deadlines {
 impl Agreement {
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::new();
+        if self.routing.len() > MAX_ROUTING_RULES {
+            errors.add(
+                "routing",
+                format!("has {} rules; at most {MAX_ROUTING_RULES} are accepted", self.routing.len()),
+            );
+            return Err(errors);
+        }
+        let mut names = std::collections::HashSet::new();
         for (i, rule) in self.routing.iter().enumerate() {
             if rule.name.trim().is_empty() {
                 errors.add(
                     format!("routing[{i}].name"),
                     "is required: name the rule so assignments can say who chose",
                 );
+            } else {
+                errors.check_text(format!("routing[{i}].name"), &rule.name, 1, MAX_NAME);
             }
-            if self.routing[..i].iter().any(|r| r.name == rule.name) {
+            if !names.insert(rule.name.as_str()) {
                 errors
                     .add(format!("routing[{i}].name"), format!("`{}` is used by an earlier rule", rule.name));
             }
             match &rule.assign {
-                Assignee::RoundRobin { team } | Assignee::LeastLoaded { team } if team.trim().is_empty() => {
-                    errors.add(format!("routing[{i}].assign.team"), "is required");
+                Assignee::RoundRobin { team } | Assignee::LeastLoaded { team } => {
+                    errors.check_text(format!("routing[{i}].assign.team"), team, 1, MAX_NAME);
                 }
-                Assignee::Weighted { weights } if weights.iter().all(|w| w.weight == 0) => {
-                    errors.add(
-                        format!("routing[{i}].assign.weights"),
-                        "needs at least one rep with a weight above 0",
-                    );
+                Assignee::Weighted { weights } => {
+                    if weights.iter().all(|w| w.weight == 0) {
+                        errors.add(
+                            format!("routing[{i}].assign.weights"),
+                            "needs at least one rep with a weight above 0",
+                        );
+                    }
+                    if weights.len() > MAX_LIST || weights.iter().any(|w| w.weight > 1000) {
+                        errors.add(
+                            format!("routing[{i}].assign.weights"),
+                            format!("at most {MAX_LIST} reps, each with a weight of at most 1000"),
+                        );
+                    }
                 }
-                _ => {}
+                Assignee::Rep { .. } => {}
+            }
+            let when = &rule.when;
+            errors.check_texts(&format!("routing[{i}].when.countries"), &when.countries, MAX_LIST, MAX_NAME);
+            errors.check_texts(&format!("routing[{i}].when.sectors"), &when.sectors, MAX_LIST, MAX_NAME);
+            errors.check_texts(&format!("routing[{i}].when.sources"), &when.sources, MAX_LIST, MAX_NAME);
+            for (field, n) in [("min_employees", when.min_employees), ("max_employees", when.max_employees)] {
+                if let Some(n) = n {
+                    errors.check_range(format!("routing[{i}].when.{field}"), n, 0..=MAX_EMPLOYEES);
+                }
             }
             if let (Some(lo), Some(hi)) = (rule.when.min_employees, rule.when.max_employees)
                 && lo > hi
@@ -459,13 +510,15 @@ impl Agreement {
             ("warm_minutes", ft.warm_minutes),
             ("cold_minutes", ft.cold_minutes),
         ] {
-            if v == 0 {
-                errors.add(format!("first_touch.{field}"), "must be at least 1 minute");
-            }
+            errors.check_range(format!("first_touch.{field}"), v, 1..=MAX_BUDGET_MINUTES);
         }
-        if ft.by_grade.values().any(|v| *v == 0) {
-            errors.add("first_touch.by_grade", "budgets must be at least 1 minute");
+        if ft.by_grade.values().any(|v| *v == 0 || *v > MAX_BUDGET_MINUTES) {
+            errors.add(
+                "first_touch.by_grade",
+                format!("budgets must be between 1 and {MAX_BUDGET_MINUTES} minutes"),
+            );
         }
+        errors.check_range("reminder_minutes", self.reminder_minutes, 0..=MAX_BUDGET_MINUTES);
         if self.recycle_days > 3650 {
             errors.add("recycle_days", "must be at most 3650 (ten years)");
         }
@@ -693,6 +746,37 @@ mod tests {
         assert_eq!(a.budget_minutes(Some(Temperature::Warm), Some(FitGrade::A)), 120);
         assert_eq!(a.budget_minutes(Some(Temperature::Hot), Some(FitGrade::A)), 60);
         assert_eq!(a.budget_minutes(None, None), 1440);
+    }
+
+    proptest::proptest! {
+        /// Whatever budget, reminder, working day and week validation lets through, deadlines
+        /// are computed without panicking, at any instant from 1970 to 2200, and never before
+        /// the lead came in.
+        #[test]
+        fn deadlines_never_panic_within_the_validated_bounds(
+            budget in 1u32..=MAX_BUDGET_MINUTES,
+            reminder in 0u32..=MAX_BUDGET_MINUTES,
+            start in 0i8..=22,
+            length in 30i16..=(23 * 60),
+            day in 0usize..7,
+            at in 0i64..7_258_118_400,
+        ) {
+            let mut a = Agreement::default();
+            a.first_touch.cold_minutes = budget;
+            a.reminder_minutes = reminder;
+            proptest::prop_assert!(a.validate().is_ok());
+            let start_minutes = i16::from(start) * 60;
+            let end = (start_minutes + length).min(23 * 60 + 59);
+            let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+            let hours: WorkingHours = serde_json::from_value(serde_json::json!({
+                "time_zone": "Europe/Paris", "days": [days[day]],
+                "start": format!("{:02}:00", start), "end": format!("{:02}:{:02}", end / 60, end % 60)
+            })).unwrap();
+            let Ok(schedule) = hours.schedule() else { return Ok(()) };
+            let at = Timestamp::from_second(at).unwrap();
+            let d = a.deadlines(&schedule, at, None, None);
+            proptest::prop_assert!(d.due_at >= at);
+        }
     }
 
     #[test]

@@ -246,7 +246,12 @@ async fn metrics(
     Query(q): Query<PeriodQuery>,
 ) -> Result<axum::Json<HandoffMetrics>, ApiError> {
     let to = q.to.unwrap_or_else(|| state.app.now());
-    let from = q.from.unwrap_or(to - jiff::SignedDuration::from_hours(30 * 24));
+    let from = match q.from {
+        Some(from) => from,
+        None => to
+            .checked_sub(jiff::SignedDuration::from_hours(30 * 24))
+            .map_err(|_| ApiError::invalid("to", "is too early; give a date after 1970"))?,
+    };
     Ok(axum::Json(state.app.handoff_metrics(&principal, from, to).await?))
 }
 

@@ -142,7 +142,11 @@ pub fn finish_openapi(mut doc: OpenApi) -> OpenApi {
         ("415", "The body is not JSON."),
         ("422", "Some fields are invalid; `errors` lists them."),
         ("500", "A server fault; `request_id` finds it in the logs."),
-        ("503", "The database is unavailable; retry after the `Retry-After` delay."),
+        (
+            "503",
+            "The database is unavailable (or busy with concurrent changes of the same records); retry after the `Retry-After` delay.",
+        ),
+        ("507", "The disk holding the database is full: nothing can be saved until an operator frees space."),
     ] {
         let response = ResponseBuilder::new()
             .description(description)
@@ -183,7 +187,7 @@ fn add_problems(op: &mut Operation, authenticated: bool, changes_state: bool) {
         statuses.extend(["401", "403"]);
     }
     if changes_state {
-        statuses.push("409");
+        statuses.extend(["409", "507"]);
     }
     if has_body {
         statuses.extend(["413", "415"]);

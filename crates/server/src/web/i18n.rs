@@ -264,6 +264,8 @@ texts! {
     reps_see_team: "their team's leads", "les leads de leur équipe";
     reps_see_all: "every contact", "tous les contacts";
     reps_see_unassigned: "and the leads waiting for a rep (they may take them)", "et les leads en attente d'un commercial (qu'ils peuvent prendre)";
+    err_unavailable: "The database is busy or unavailable. Try again in a few seconds.", "La base de données est occupée ou indisponible. Réessayez dans quelques secondes.";
+    err_disk_full: "The disk holding the database is full: nothing can be saved until an administrator frees space. You can still read.", "Le disque de la base de données est plein : rien ne peut être enregistré tant qu'un administrateur n'a pas libéré de la place. La lecture reste possible.";
     overwrite_edits: "Overwrite values changed in Leadgate since the last import", "Écraser les valeurs modifiées dans Leadgate depuis le dernier import";
     kept_edited: "{n} values changed in Leadgate since the last import were kept ({fields}); import again with “Overwrite” to replace them.", "{n} valeurs modifiées dans Leadgate depuis le dernier import ont été gardées ({fields}) ; réimportez avec « Écraser » pour les remplacer.";
     what_to_import: "What the file holds", "Ce que contient le fichier";

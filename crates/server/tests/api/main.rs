@@ -1657,3 +1657,4 @@ capture_tests! {
 
 mod access;
 mod regression;
+mod trust;

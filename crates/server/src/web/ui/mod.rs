@@ -278,6 +278,10 @@ fn app_error(s: &Signed, e: AppError) -> Response {
         AppError::IllegalTransition(_) | AppError::StateConflict(_) | AppError::Conflict { .. } => {
             s.error(StatusCode::CONFLICT, &problem_text(s.lang, &e))
         }
+        AppError::Unavailable(_) | AppError::Contention(_) => {
+            s.error(StatusCode::SERVICE_UNAVAILABLE, t.err_unavailable)
+        }
+        AppError::DiskFull(_) => s.error(StatusCode::INSUFFICIENT_STORAGE, t.err_disk_full),
         other => {
             tracing::error!(error = %other, "web UI request failed");
             s.error(StatusCode::INTERNAL_SERVER_ERROR, t.error_title)

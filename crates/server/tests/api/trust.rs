@@ -1,0 +1,222 @@
+//! Trust (issue 19): background work that one bad input cannot stop, the same behaviour on both
+//! databases under concurrency and with text PostgreSQL refuses, disk-full reporting, and
+//! webhook targets that a proxy or an IPv6 form cannot smuggle inside.
+
+use super::*;
+
+/// Starts this app's job runner; stop it with the returned sender.
+fn start_runner(t: &TestApp) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let app = t.app.clone();
+    let runner = tokio::spawn(async move { app.run_jobs("test-runner".into(), stopped).await });
+    (stop, runner)
+}
+
+async fn enqueue(t: &TestApp, kind: &str, payload: Value, max_attempts: i64) -> String {
+    let now = t.app.now();
+    let mut tx = t.app.store.begin().await.unwrap();
+    let job = tx
+        .enqueue_job(
+            leadgate_store::jobs::NewJob {
+                id: leadgate_core::ids::JobId(uuid::Uuid::now_v7()),
+                kind: kind.into(),
+                payload,
+                run_at: now,
+                max_attempts,
+                created_by: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    job.id.to_string()
+}
+
+async fn wait_for_job(t: &TestApp, id: &str, done: &[&str]) -> Value {
+    for _ in 0..300 {
+        let job = t.get(&format!("/api/v1/jobs/{id}")).await;
+        if done.contains(&job.body["state"].as_str().unwrap_or_default()) {
+            return job.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("job {id} did not end");
+}
+
+api_tests! {
+    async fn a_job_that_panics_fails_alone_and_the_runner_goes_on(t) {
+        let (stop, runner) = start_runner(&t);
+        let bad = enqueue(&t, "test.panic", json!({"message": "simulated bug in a job"}), 1).await;
+        let parked = wait_for_job(&t, &bad, &["parked", "failed", "succeeded"]).await;
+        assert_eq!(parked["state"], "parked", "{parked}");
+        assert!(parked["last_error"].as_str().unwrap().contains("simulated bug in a job"), "{parked}");
+        // The runner goes on: the next job runs.
+        let rules = t.send(Method::PUT, "/api/v1/scoring/rules", Some(ADMIN_KEY),
+            Some(serde_json::from_str(include_str!("../../../core/src/scoring/presets/b2b.json")).unwrap())).await;
+        assert_eq!(rules.status, StatusCode::ACCEPTED, "{}", rules.body);
+        let rescore = wait_for_job(&t, rules.body["rescore_job"].as_str().unwrap(), &["succeeded", "failed", "parked"]).await;
+        assert_eq!(rescore["state"], "succeeded", "{rescore}");
+        // And says so.
+        let health = t.send(Method::GET, "/healthz", None, None).await;
+        assert_eq!(health.status, StatusCode::OK, "{}", health.body);
+        assert_eq!(health.body["job_runner"], "running");
+        assert_eq!(health.body["job_panics"], 1);
+        assert!(health.body["last_panic"].as_str().unwrap().contains("simulated bug"));
+        let metrics = t.http.get(format!("{}/metrics", t.base)).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("leadgate_job_panics_total 1"), "{metrics}");
+        assert!(metrics.contains("leadgate_jobs{state=\"parked\"} 1"), "{metrics}");
+        assert!(metrics.contains("leadgate_job_runner_up 1"), "{metrics}");
+        stop.send(true).unwrap();
+        runner.await.unwrap();
+        let stopped = t.send(Method::GET, "/healthz", None, None).await;
+        assert_eq!(stopped.body["job_runner"], "stopped");
+    }
+
+    async fn values_that_would_overflow_date_arithmetic_are_refused_at_validation(t) {
+        let mut agreement = json!({"routing": [], "first_touch": {"hot_minutes": 4294967295u32, "warm_minutes": 480, "cold_minutes": 1440},
+            "reminder_minutes": 15, "on_breach": "flag", "recycle_days": 30, "follow_up_days": 2});
+        let r = t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement.clone())).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(r.field_errors(), vec!["first_touch.hot_minutes"]);
+        agreement["first_touch"]["hot_minutes"] = json!(60);
+        agreement["reminder_minutes"] = json!(4294967295u32);
+        agreement["routing"] = json!([{"name": "nul\u{0}name", "assign": {"strategy": "round_robin", "team": "x"}}]);
+        let r = t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement.clone())).await;
+        assert_eq!(r.field_errors(), vec!["routing[0].name", "reminder_minutes"], "{}", r.body);
+        // 10,000 routing rules, a 1 MB name: refused with a clear error, not stored.
+        agreement["reminder_minutes"] = json!(15);
+        agreement["routing"] = json!((0..10_000).map(|i| json!({"name": format!("r{i}"), "assign": {"strategy": "round_robin", "team": "x"}})).collect::<Vec<_>>());
+        assert_eq!(t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement.clone())).await.field_errors(), vec!["routing"]);
+        agreement["routing"] = json!([{"name": "x".repeat(1_000_000), "assign": {"strategy": "round_robin", "team": "x"}}]);
+        assert_eq!(t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement)).await.field_errors(), vec!["routing[0].name"]);
+        // A working day shorter than half an hour, a task due in year 0, a period before time.
+        let (rep, _) = sales_user(&t, "rep@sales.example").await;
+        let r = t.send(Method::PUT, &format!("/api/v1/reps/{rep}"), Some(ADMIN_KEY), Some(json!({"working_hours": {"time_zone": "UTC", "days": ["monday"], "start": "09:00", "end": "09:01"}}))).await;
+        assert_eq!(r.field_errors(), vec!["working_hours.end"], "{}", r.body);
+        let c = t.post("/api/v1/contacts", json!({"email": "due@x.example"})).await;
+        let task = t.post("/api/v1/tasks", json!({"contact_id": c.body["id"], "kind": "call", "title": "x", "due_at": "0000-01-01T00:00:00Z"})).await;
+        assert_eq!(task.field_errors(), vec!["due_at"], "{}", task.body);
+        let metrics = t.get("/api/v1/handoff/metrics?to=-009999-01-02T00:00:00Z").await;
+        assert_eq!(metrics.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", metrics.body);
+    }
+
+    async fn concurrent_accept_and_reject_of_one_lead_never_fail_with_a_server_error(t) {
+        let mut leads = Vec::new();
+        for i in 0..20 {
+            let c = t.post("/api/v1/contacts", json!({"email": format!("race{i}@x.example")})).await;
+            let id = c.body["id"].as_str().unwrap().to_string();
+            assert_eq!(t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "mql"})).await.status, StatusCode::OK);
+            leads.push(id);
+        }
+        let mut statuses = Vec::new();
+        for id in &leads {
+            let (accept_path, reject_path) = (format!("/api/v1/contacts/{id}/accept"), format!("/api/v1/contacts/{id}/reject"));
+            let accept = t.send(Method::POST, &accept_path, Some(ADMIN_KEY), None);
+            let reject = t.send(Method::POST, &reject_path, Some(ADMIN_KEY), Some(json!({"reason": "no_budget"})));
+            let (a, r) = tokio::join!(accept, reject);
+            statuses.push((a.status, r.status, a.body, r.body));
+        }
+        for (a, r, ab, rb) in &statuses {
+            for (s, b) in [(a, ab), (r, rb)] {
+                assert!(s.is_success() || *s == StatusCode::CONFLICT, "{s}: {b}");
+            }
+        }
+        // Each lead ends in one consistent state: nurturing (rejected last) or still an accepted MQL.
+        for id in &leads {
+            let l = t.get(&format!("/api/v1/contacts/{id}/lifecycle")).await.body;
+            let ok = (l["stage"] == "nurturing" && l["sales_accepted"] == false) || (l["stage"] == "mql" && l["sales_accepted"] == true);
+            assert!(ok, "{l}");
+        }
+    }
+
+    async fn text_postgresql_cannot_store_is_refused_on_both_databases(t) {
+        // Fields validation knows about answer with the field…
+        let r = t.post("/api/v1/webhooks", json!({"url": "https://hooks.example.com/x", "event_types": ["*"], "description": "a\u{0}b"})).await;
+        assert_eq!(r.field_errors(), vec!["description"], "{}", r.body);
+        // …and any other text reaching storage is refused the same way on both databases.
+        let mut tx = t.app.store.begin().await.unwrap();
+        let err = tx.put_setting("probe", "nul\u{0}inside").await.unwrap_err();
+        assert!(matches!(err, leadgate_store::StoreError::InvalidText), "{err}");
+    }
+}
+
+handoff_tests! {
+    async fn webhooks_never_go_through_a_proxy_from_the_environment(t, _clock) {
+        // A proxy that does not exist: a delivery through it would fail.
+        // SAFETY: nextest runs each test in its own process; nothing else reads these here.
+        unsafe {
+            std::env::set_var("HTTP_PROXY", "http://127.0.0.1:9");
+            std::env::set_var("HTTPS_PROXY", "http://127.0.0.1:9");
+            std::env::set_var("ALL_PROXY", "http://127.0.0.1:9");
+        }
+        let receiver = webhook_receiver(0).await;
+        let hook = t.post("/api/v1/webhooks", json!({"url": receiver.url, "event_types": ["contact.created"]})).await;
+        assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.body);
+        t.post("/api/v1/contacts", json!({"email": "direct@x.example"})).await;
+        assert_eq!(t.app.deliver_webhooks().await.unwrap(), 1);
+        assert_eq!(receiver.seen.lock().unwrap().len(), 1, "delivered directly, not to the proxy");
+    }
+}
+
+api_tests! {
+    async fn internal_webhook_targets_are_refused_at_subscription_in_every_spelling(t) {
+        for url in ["https://localhost./hook", "https://LOCALHOST./hook", "https://intranet/hook", "https://db.internal/hook",
+                    "http://[::127.0.0.1]/hook", "http://[64:ff9b::a9fe:a9fe]/hook", "http://[2002:7f00:1::1]/hook",
+                    "http://[fec0::1]/hook", "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook"] {
+            let r = t.post("/api/v1/webhooks", json!({"url": url, "event_types": ["*"]})).await;
+            assert_eq!(r.field_errors(), vec!["url"], "{url}: {}", r.body);
+        }
+        let ok = t.post("/api/v1/webhooks", json!({"url": "https://hooks.example.com./x", "event_types": ["*"]})).await;
+        assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_is_named_in_answers_and_in_healthz() {
+    // SQLite stops growing a database at max_page_count, answering SQLITE_FULL as on a full disk.
+    let t = spawn_app(Backend::Sqlite).await;
+    let c = t.post("/api/v1/contacts", json!({"email": "before@x.example"})).await;
+    assert_eq!(c.status, StatusCode::CREATED);
+    {
+        let mut tx = t.app.store.begin().await.unwrap();
+        let pages: i64 = tx.fetch_one("PRAGMA page_count", vec![]).await.unwrap().get(0).unwrap();
+        tx.fetch_all(&format!("PRAGMA max_page_count = {pages}"), vec![]).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let mut refused = None;
+    for i in 0..200 {
+        let r = t.post("/api/v1/contacts", json!({"email": format!("full{i}@x.example"), "first_name": "x".repeat(190), "last_name": "y".repeat(190), "job_title": "z".repeat(190), "city": "w".repeat(190)})).await;
+        if r.status != StatusCode::CREATED {
+            refused = Some(r);
+            break;
+        }
+    }
+    let refused = refused.expect("the database filled up");
+    assert_eq!(refused.status, StatusCode::INSUFFICIENT_STORAGE, "{}", refused.body);
+    assert!(
+        refused.body["detail"].as_str().unwrap().contains("disk holding the database is full"),
+        "{}",
+        refused.body
+    );
+    let health = t.send(Method::GET, "/healthz", None, None).await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE, "{}", health.body);
+    assert_eq!(health.body["status"], "disk full");
+    // Reads still work.
+    assert_eq!(
+        t.get(&format!("/api/v1/contacts/{}", c.body["id"].as_str().unwrap())).await.status,
+        StatusCode::OK
+    );
+    // Space again: the next write clears it.
+    {
+        let mut tx = t.app.store.begin().await.unwrap();
+        tx.fetch_all("PRAGMA max_page_count = 1073741823", vec![]).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(
+        t.post("/api/v1/contacts", json!({"email": "after@x.example"})).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(t.send(Method::GET, "/healthz", None, None).await.status, StatusCode::OK);
+    t.stop().await;
+}
