@@ -272,4 +272,19 @@ pub struct ServeArgs {
     /// network). Off by default: a webhook URL must not reach the server's internal network.
     #[arg(long, env = "LEADGATE_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
+
+    /// The address users reach Leadgate at (e.g. https://leads.example.com, behind a TLS proxy).
+    /// With https the session cookie is always Secure and bound to this host (`__Host-` prefix);
+    /// printed URLs and form snippets use it.
+    #[arg(long, env = "LEADGATE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Serve /metrics on this address instead of the main one (e.g. 127.0.0.1:9090, for a
+    /// Prometheus on the same machine or network), so it is not public.
+    #[arg(long, env = "LEADGATE_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer TOKEN` on /metrics.
+    #[arg(long, env = "LEADGATE_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }

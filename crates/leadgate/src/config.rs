@@ -29,8 +29,20 @@ pub fn store_config(global: &GlobalArgs) -> anyhow::Result<StoreConfig> {
             if dir.exists() && !dir.is_dir() {
                 bail!("--data-dir {} exists and is not a directory", dir.display());
             }
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+            // Readable by its owner only: it holds every contact (and the store keeps the
+            // database files 0600).
+            #[cfg(unix)]
+            let created = {
+                use std::os::unix::fs::DirBuilderExt;
+                if dir.exists() {
+                    Ok(())
+                } else {
+                    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+                }
+            };
+            #[cfg(not(unix))]
+            let created = std::fs::create_dir_all(dir);
+            created.with_context(|| format!("cannot create the data directory {}", dir.display()))?;
             Ok(StoreConfig::Sqlite { path: dir.join("leadgate.sqlite3") })
         }
     }

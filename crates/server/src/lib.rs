@@ -36,6 +36,54 @@ pub struct AppState {
     pub form_limiter: Arc<web::RateLimiter>,
     /// Tracker batches per client address: 120 a minute.
     pub collect_limiter: Arc<web::RateLimiter>,
+    /// How the server is reached from outside, and what follows from it.
+    pub web: Arc<WebConfig>,
+}
+
+/// How browsers reach the server.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// The address users type (`--public-url`), when set. With `https`, the session cookie is
+    /// always `Secure` and named with the `__Host-` prefix (bound to this host, every path).
+    pub public_url: Option<url::Url>,
+    /// A bearer token `/metrics` asks for (`--metrics-token`), when set.
+    pub metrics_token: Option<String>,
+    /// `/metrics` is served on an address of its own (`--metrics-listen`), not on the main one.
+    pub metrics_apart: bool,
+}
+
+impl WebConfig {
+    /// Checks a `--public-url` value: an http(s) address with a host and no path beyond `/`.
+    pub fn parse_public_url(text: &str) -> Result<url::Url, String> {
+        let url = url::Url::parse(text.trim()).map_err(|e| format!("`{text}` is not an address ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(format!("`{text}` must be an http(s) address such as https://leads.example.com"));
+        }
+        if url.path() != "/" || url.query().is_some() {
+            return Err(format!("`{text}` must not have a path (Leadgate is served at the root)"));
+        }
+        Ok(url)
+    }
+
+    fn https(&self) -> bool {
+        self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+    }
+
+    /// The session cookie's name: `__Host-lg_session` behind a public https address (browsers
+    /// then refuse it from anything but this host over TLS), `lg_session` otherwise.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.https() { "__Host-lg_session" } else { "lg_session" }
+    }
+
+    /// Whether the cookie gets `Secure`: always behind a public https address, else when a
+    /// proxy says the request came over TLS.
+    pub fn secure_cookie(&self, headers: &axum::http::HeaderMap) -> bool {
+        self.https()
+            || headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+    }
 }
 
 impl AppState {
@@ -49,16 +97,36 @@ impl AppState {
             openapi_json: Arc::new(openapi_json),
             form_limiter: Arc::new(web::RateLimiter::new(10, std::time::Duration::from_secs(60))),
             collect_limiter: Arc::new(web::RateLimiter::new(120, std::time::Duration::from_secs(60))),
+            web: Arc::default(),
         }
     }
+
+    /// Sets how browsers reach the server (`--public-url`, `--metrics-token`).
+    pub fn with_web(mut self, web: WebConfig) -> AppState {
+        self.web = Arc::new(web);
+        self
+    }
+}
+
+/// Serves `/metrics` alone on `listener` (`--metrics-listen`) until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = Router::new().route("/metrics", get(metrics::metrics)).with_state(state);
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    use tower_http::set_header::SetResponseHeaderLayer as Header;
     let (api_routes, _) = api::router().split_for_parts();
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::metrics))
+    let mut routes = Router::new().route("/healthz", get(healthz));
+    if !state.web.metrics_apart {
+        routes = routes.route("/metrics", get(metrics::metrics));
+    }
+    routes
         .route("/api/openapi.json", get(openapi))
         .merge(api_routes)
         .merge(web::capture::routes())
@@ -66,6 +134,18 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // What every answer carries unless it says otherwise: no sniffing of types, no framing
+        // by other sites (clickjacking), no referrer leaking contact ids to other sites, and
+        // nothing kept by caches (pages and CSVs hold personal data; the tracker script and the
+        // form embed say how long they may be cached).
+        .layer(Header::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(Header::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(Header::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(Header::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+        ))
+        .layer(Header::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
 }

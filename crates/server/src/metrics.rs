@@ -85,8 +85,25 @@ fn escape(label: &str) -> String {
     label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-/// `GET /metrics`
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// `GET /metrics` (with `Authorization: Bearer <token>` when the server has a metrics token).
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.web.metrics_token {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let same = sent.len() == token.len()
+            && sent.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if !same {
+            let mut r =
+                (axum::http::StatusCode::UNAUTHORIZED, "send Authorization: Bearer <the metrics token>\n")
+                    .into_response();
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"metrics\""));
+            return r;
+        }
+    }
     let mut out = String::with_capacity(4096);
     state.metrics.render_requests(&mut out);
     let pool = state.app.store.pool_stats();

@@ -99,16 +99,56 @@ pub struct Store {
     health: std::sync::Arc<driver::DiskHealth>,
 }
 
+/// Creates the data directory readable by its owner only (it holds personal data).
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        if !dir.exists() {
+            return std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+/// Creates the SQLite file readable and writable by its owner only before SQLite opens it (it
+/// would create it 0644 less the umask), and tightens the database, log and shared-memory
+/// files of an older install: they hold every contact. SQLite gives its `-wal` and `-shm` files
+/// the database file's mode.
+fn private_files(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            if let Ok(m) = std::fs::metadata(&p)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating it if needed) and migrates the database.
     pub async fn open(config: &StoreConfig, now: Timestamp) -> Result<Store, StoreError> {
         let pools = match config {
             StoreConfig::Sqlite { path } => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| {
+                    private_dir(dir).map_err(|e| {
                         StoreError::Open(format!("cannot create the data directory {}: {e}", dir.display()))
                     })?;
                 }
+                private_files(path)
+                    .map_err(|e| StoreError::Open(format!("cannot create {}: {e}", path.display())))?;
                 Pools::Sqlite(sqlite::SqlitePool::open(path).await?)
             }
             StoreConfig::Postgres { url } => {

@@ -1077,3 +1077,31 @@ async fn another_process_commit_spoils_a_sqlite_snapshot() {
     other.close().await;
     db.cleanup().await;
 }
+
+/// The SQLite database and its directory are readable by their owner only: they hold every
+/// contact.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_files_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("leadgate-private-{}", uuid::Uuid::now_v7()));
+    let path = dir.join("data").join("leadgate.sqlite3");
+    let store = leadgate_store::Store::open(
+        &leadgate_store::StoreConfig::Sqlite { path: path.clone() },
+        jiff::Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.put_setting("probe", "x").await.unwrap();
+    tx.commit().await.unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+    let wal = path.with_file_name("leadgate.sqlite3-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600);
+    }
+    store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

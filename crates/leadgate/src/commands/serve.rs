@@ -26,6 +26,16 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let retrain = args.retrain_every_days.map(|d| jiff::SignedDuration::from_hours(24 * i64::from(d)));
+    let public_url = args
+        .public_url
+        .as_deref()
+        .map(leadgate_server::WebConfig::parse_public_url)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--public-url {e}"))?;
+    if args.metrics_token.as_deref().is_some_and(|t| t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        anyhow::bail!("--metrics-token must be at least 16 visible characters without spaces");
+    }
     let app = App::new(store.clone(), Arc::new(SystemClock))
         .with_min_fill_time(min_fill)
         .with_retraining(retrain)
@@ -45,9 +55,10 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot store the default scoring rules: {e}"))?;
 
-    println!("Leadgate is running at http://{addr}/");
-    println!("  Web UI: http://{addr}/login");
-    println!("  API description: http://{addr}/api/openapi.json");
+    let base = public_url.as_ref().map_or(format!("http://{addr}/"), |u| u.to_string());
+    println!("Leadgate is running at {base}");
+    println!("  Web UI: {base}login");
+    println!("  API description: {base}api/openapi.json");
     match &first_key {
         Some(key) if args.bootstrap_api_key.is_none() => {
             println!("  First admin: {}", args.admin_email);
@@ -64,15 +75,53 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, database = ?config, "serving");
 
-    // Background jobs run beside the API; they stop after their current step on shutdown.
+    // Background jobs run beside the API; they stop after their current step on shutdown. A
+    // runner that stopped on a bug of its own is started again (its jobs are supervised apart).
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let runner = tokio::spawn({
         let app = app.clone();
-        async move { app.run_jobs(leadgate_app::jobs::worker_name(), jobs_stopped).await }
+        async move {
+            loop {
+                let run = tokio::spawn({
+                    let (app, stopped) = (app.clone(), jobs_stopped.clone());
+                    async move { app.run_jobs(leadgate_app::jobs::worker_name(), stopped).await }
+                });
+                match run.await {
+                    Err(e) if e.is_panic() && !*jobs_stopped.borrow() => {
+                        tracing::error!("the job runner stopped on a bug; starting it again in 10 s");
+                        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                    }
+                    _ => break,
+                }
+            }
+        }
     });
 
-    let state = AppState::new(app);
+    let state = AppState::new(app).with_web(leadgate_server::WebConfig {
+        public_url,
+        metrics_token: args.metrics_token.clone(),
+        metrics_apart: args.metrics_listen.is_some(),
+    });
+    let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
+    let metrics_server = match args.metrics_listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} for /metrics (--metrics-listen)"))?;
+            println!("  Metrics: http://{}/metrics", listener.local_addr()?);
+            let mut stopped = metrics_stopped;
+            let stop = async move {
+                let _ = stopped.changed().await;
+            };
+            Some(tokio::spawn(leadgate_server::serve_metrics(listener, state.clone(), stop)))
+        }
+        None => None,
+    };
     leadgate_server::serve(listener, state, shutdown).await?;
+    let _ = stop_metrics.send(true);
+    if let Some(m) = metrics_server {
+        let _ = m.await;
+    }
     let _ = stop_jobs.send(true);
     let _ = runner.await;
     tracing::info!("stopped accepting requests; closing the database");

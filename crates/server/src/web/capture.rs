@@ -166,6 +166,13 @@ async fn render_page(
     let html = page.render().map_err(|e| ApiError::from(AppError::Internal(format!("form page: {e}"))))?;
     let mut r = Html(html).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The hosted page may be framed by the sites the form lists, and by nobody else.
+    let mut ancestors = vec!["'self'".to_string()];
+    ancestors.extend(def.allowed_origins.iter().filter(|o| o.bytes().all(|b| b.is_ascii_graphic())).cloned());
+    if let Ok(v) = HeaderValue::from_str(&format!("frame-ancestors {}", ancestors.join(" "))) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        r.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    }
     Ok(r)
 }
 

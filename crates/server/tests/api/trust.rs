@@ -220,3 +220,114 @@ async fn a_full_disk_is_named_in_answers_and_in_healthz() {
     assert_eq!(t.send(Method::GET, "/healthz", None, None).await.status, StatusCode::OK);
     t.stop().await;
 }
+
+/// A server whose web configuration is `web` (public URL, metrics token).
+async fn spawn_with_web(backend: Backend, web: leadgate_server::WebConfig) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let app = App::new(db.store.clone(), Arc::new(SystemClock));
+    app.bootstrap_admin("admin@test.example", Some(ADMIN_KEY)).await.expect("bootstrap admin");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let state = AppState::new(app.clone()).with_web(web);
+    let server = tokio::spawn(leadgate_server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    TestApp { base, http: reqwest::Client::new(), app, db: Some(db), stop: Some(stop), server: Some(server) }
+}
+
+api_tests! {
+    async fn pages_and_exports_carry_the_headers_that_protect_them(t) {
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        for path in ["/leads", "/leads.csv", "/login", "/api/v1/contacts"] {
+            let r = t.http.get(format!("{}{path}", t.base)).header("cookie", format!("lg_session={token}")).bearer_auth(ADMIN_KEY).send().await.unwrap();
+            let h = r.headers();
+            assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(h["x-frame-options"], "DENY", "{path}");
+            assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"), "{path}");
+            assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+            assert_eq!(h["cache-control"], "no-store", "{path}: personal data is not cached");
+        }
+        // The tracker script may be cached; the hosted form may be framed by the sites it lists.
+        let js = t.http.get(format!("{}/t.js", t.base)).send().await.unwrap();
+        assert_ne!(js.headers()["cache-control"], "no-store");
+        assert_eq!(t.post("/api/v1/forms", contact_form()).await.status, StatusCode::CREATED);
+        let page = t.http.get(format!("{}/f/contact-us", t.base)).send().await.unwrap();
+        assert_eq!(page.headers()["content-security-policy"], "frame-ancestors 'self' https://www.customer.example");
+    }
+}
+
+#[tokio::test]
+async fn behind_a_public_https_address_the_session_cookie_is_secure_and_host_bound() {
+    let web = leadgate_server::WebConfig {
+        public_url: Some(leadgate_server::WebConfig::parse_public_url("https://leads.example.com").unwrap()),
+        ..Default::default()
+    };
+    let t = spawn_with_web(Backend::Sqlite, web).await;
+    let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+    t.send(
+        Method::PUT,
+        &format!("/api/v1/users/{me}/password"),
+        Some(ADMIN_KEY),
+        Some(json!({"password": "correct horse battery"})),
+    )
+    .await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = browser
+        .post(format!("{}/login", t.base))
+        .header("origin", &t.base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=admin%40test.example&password=correct+horse+battery")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("__Host-lg_session=") && cookie.contains("; Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let token = cookie.trim_start_matches("__Host-lg_session=").split(';').next().unwrap();
+    let page = browser
+        .get(format!("{}/leads", t.base))
+        .header("cookie", format!("__Host-lg_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "the prefixed cookie is the session");
+    assert!(leadgate_server::WebConfig::parse_public_url("https://leads.example.com/crm").is_err());
+    assert!(leadgate_server::WebConfig::parse_public_url("ftp://leads.example.com").is_err());
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_token() {
+    let web = leadgate_server::WebConfig {
+        metrics_token: Some("0123456789abcdef-metrics".into()),
+        ..Default::default()
+    };
+    let t = spawn_with_web(Backend::Sqlite, web).await;
+    let anonymous = t.http.get(format!("{}/metrics", t.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let wrong = t
+        .http
+        .get(format!("{}/metrics", t.base))
+        .bearer_auth("0123456789abcdef-metricz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let right = t
+        .http
+        .get(format!("{}/metrics", t.base))
+        .bearer_auth("0123456789abcdef-metrics")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::OK);
+    assert!(right.text().await.unwrap().contains("leadgate_db_up 1"));
+    t.stop().await;
+}

@@ -67,11 +67,8 @@ pub(super) async fn change_password(
             // quietly so the user stays where they are.
             match state.app.sign_in(&s.p().user.email, &f.password).await {
                 Ok(token) => {
-                    let secure = if behind_tls(&headers) { "; Secure" } else { "" };
-                    let cookie =
-                        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=604800{secure}");
                     let mut r = Redirect::to("/account?done=password").into_response();
-                    if let Ok(v) = HeaderValue::from_str(&cookie) {
+                    if let Some(v) = session_cookie(&state, &headers, &token) {
                         r.headers_mut().insert(header::SET_COOKIE, v);
                     }
                     r

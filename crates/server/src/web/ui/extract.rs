@@ -60,7 +60,7 @@ pub(crate) async fn page_error(
     status: StatusCode,
     message: impl Fn(&super::Texts) -> String,
 ) -> Response {
-    let has_session = super::cookie_value(&parts.headers, super::COOKIE).is_some();
+    let has_session = super::session_token(state, &parts.headers).is_some();
     if has_session && let Ok(s) = Signed::from_request_parts(parts, state).await {
         return s.error(status, &message(s.lang.texts()));
     }

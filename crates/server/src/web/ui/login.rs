@@ -67,10 +67,8 @@ pub(super) async fn login(
     }
     match state.app.sign_in(&form.email, &form.password).await {
         Ok(token) => {
-            let secure = if behind_tls(&headers) { "; Secure" } else { "" };
-            let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=604800{secure}");
             let mut r = Redirect::to(&next).into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
+            if let Some(v) = session_cookie(&state, &headers, &token) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
             r
@@ -105,13 +103,10 @@ pub(super) async fn logout(
     if let Some(r) = s.refuse_forged(&f.csrf) {
         return r;
     }
-    if let Some(token) = cookie_value(&headers, COOKIE) {
+    if let Some(token) = session_token(&state, &headers) {
         let _ = state.app.sign_out(token).await;
     }
     let mut r = Redirect::to("/login").into_response();
-    r.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("lg_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
+    r.headers_mut().insert(header::SET_COOKIE, cleared_cookie(&state));
     r
 }

@@ -30,7 +30,6 @@ use serde::Deserialize;
 use super::i18n::{Lang, Texts};
 use crate::AppState;
 
-const COOKIE: &str = "lg_session";
 const PAGE: u32 = 50;
 
 pub fn routes() -> Router<AppState> {
@@ -88,11 +87,27 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|kv| kv.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
 }
 
-fn behind_tls(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+/// The session cookie holding `token` (seven days), `Secure` when the server is reached over TLS.
+fn session_cookie(state: &AppState, headers: &HeaderMap, token: &str) -> Option<HeaderValue> {
+    let secure = if state.web.secure_cookie(headers) { "; Secure" } else { "" };
+    let name = state.web.cookie_name();
+    HeaderValue::from_str(&format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=604800{secure}"))
+        .ok()
+}
+
+/// The header that removes the session cookie.
+fn cleared_cookie(state: &AppState) -> HeaderValue {
+    let secure = if state.web.cookie_name().starts_with("__Host-") { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+        state.web.cookie_name()
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("lg_session=; Path=/; Max-Age=0"))
+}
+
+/// The session token the browser sent.
+fn session_token<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
+    cookie_value(headers, state.web.cookie_name())
 }
 
 fn browser_lang(headers: &HeaderMap) -> Lang {
@@ -181,7 +196,7 @@ impl FromRequestParts<AppState> for Signed {
             }
             Redirect::to(&url).into_response()
         };
-        let Some(token) = cookie_value(&parts.headers, COOKIE) else {
+        let Some(token) = session_token(state, &parts.headers) else {
             return Err(to_login(false));
         };
         match state.app.web_session(token).await {
