@@ -344,32 +344,24 @@ pub trait RejectSink: Send {
 
 /// Rejects written as CSV (line, column, value, reason).
 pub struct CsvRejects<W: std::io::Write + Send> {
-    writer: csv::Writer<W>,
+    out: crate::export::CsvExport<W>,
     header_written: bool,
 }
 
 impl<W: std::io::Write + Send> CsvRejects<W> {
     pub fn new(w: W) -> Self {
-        CsvRejects { writer: csv::Writer::from_writer(w), header_written: false }
+        CsvRejects { out: crate::export::CsvExport::new(w), header_written: false }
     }
 }
 
 impl<W: std::io::Write + Send> RejectSink for CsvRejects<W> {
     fn reject(&mut self, rejects: &[Reject]) -> Result<(), AppError> {
-        let io = |e: csv::Error| AppError::Internal(format!("cannot write the rejects report: {e}"));
         if !self.header_written {
-            self.writer.write_record(["line", "column", "value", "reason"]).map_err(io)?;
+            self.out.row(crate::export::REJECTS_HEADER)?;
             self.header_written = true;
         }
-        for r in rejects {
-            self.writer
-                .write_record([r.line.to_string().as_str(), &r.column, &r.value, &r.reason])
-                .map_err(io)?;
-        }
-        self.writer
-            .flush()
-            .map_err(|e| AppError::Internal(format!("cannot write the rejects report: {e}")))?;
-        Ok(())
+        crate::export::write_rejects(&mut self.out, rejects)?;
+        self.out.flush()
     }
 }
 

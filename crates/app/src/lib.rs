@@ -12,6 +12,7 @@ pub mod companies;
 pub mod contacts;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod fields;
 pub mod handoff;
 pub mod idempotency;

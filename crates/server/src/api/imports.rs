@@ -157,12 +157,7 @@ async fn import_rejects(
 ) -> Result<Response, ApiError> {
     let id: JobId = path_id(&id)?;
     let rejects = state.app.import_rejects(&principal, id).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(["line", "column", "value", "reason"]);
-    for r in &rejects {
-        let _ = w.write_record([r.line.to_string().as_str(), &r.column, &r.value, &r.reason]);
-    }
-    let body = w.into_inner().unwrap_or_default();
+    let body = leadgate_app::export::rejects_csv(&rejects)?;
     let mut response = body.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     response.headers_mut().insert(

@@ -778,7 +778,7 @@ api_tests! {
         let r = t.http.get(format!("{}/api/v1/imports/{job}/rejects", t.base)).bearer_auth(ADMIN_KEY).send().await.unwrap();
         assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
         let report = r.text().await.unwrap();
-        assert!(report.starts_with("line,column,value,reason\n3,Courriel,bad-email,"), "{report}");
+        assert!(report.starts_with("line,column,value,reason\r\n3,Courriel,bad-email,"), "{report}");
         assert!(report.contains("4,Visits,x,"), "{report}");
         // Imported contacts are scored as they are written, and the stored score is the one
         // the explanation gives.

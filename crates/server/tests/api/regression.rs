@@ -472,6 +472,23 @@ api_tests! {
     }
 }
 
+api_tests! {
+    async fn every_csv_export_neutralises_formulas(t) {
+        // A file whose refused rows hold formulas: the API's rejects report must not run them.
+        let csv = "Email,Visits\n=HYPERLINK(\"http://evil.example\"),1\n@SUM(1),2\n+cmd|' /C calc'!A0,3\n";
+        let up = upload(&t, "evil.csv", csv.as_bytes()).await;
+        let started = t.post("/api/v1/imports", json!({"upload_id": up.body["id"], "entity": "contacts"})).await;
+        assert!(t.app.run_one_job("test-worker").await.unwrap());
+        let job = started.body["id"].as_str().unwrap();
+        let report = t.http.get(format!("{}/api/v1/imports/{job}/rejects", t.base)).bearer_auth(ADMIN_KEY).send().await.unwrap().text().await.unwrap();
+        for line in report.lines().skip(1) {
+            let value = line.split(',').nth(2).unwrap_or_default().trim_start_matches('"');
+            assert!(!value.starts_with(['=', '+', '-', '@']), "a raw formula in {report}");
+        }
+        assert!(report.contains("'=HYPERLINK") && report.contains("'@SUM(1)") && report.contains("'+cmd"), "{report}");
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })

@@ -363,11 +363,8 @@ pub(super) async fn import_rejects_csv(
         Ok(r) => r,
         Err(e) => return app_error(&s, e),
     };
-    let mut out = String::from("line,column,value,reason\r\n");
-    for r in rejects {
-        let cells = [r.line.to_string(), r.column, r.value, r.reason];
-        out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+    match leadgate_app::export::rejects_csv(&rejects) {
+        Ok(bytes) => csv_download("rejects.csv", bytes),
+        Err(e) => app_error(&s, e),
     }
-    csv_download("rejects.csv", out)
 }

@@ -256,7 +256,7 @@ pub(super) async fn rep_choices(state: &AppState, p: &Principal) -> Vec<Choice> 
 }
 
 /// A CSV file to download (`name` is ours, never the user's).
-pub(super) fn csv_download(name: &'static str, body: String) -> Response {
+pub(super) fn csv_download(name: &'static str, body: Vec<u8>) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");
     let mut r =
         ([(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"))], body).into_response();
@@ -264,13 +264,6 @@ pub(super) fn csv_download(name: &'static str, body: String) -> Response {
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     r
-}
-
-/// One CSV cell: quoted when needed, and a leading `= + - @` neutralised so a spreadsheet never
-/// runs a contact's data as a formula.
-pub(super) fn csv_cell(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@']) { format!("'{v}") } else { v.to_string() };
-    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
 }
 
 pub(super) async fn leads_csv(
@@ -283,9 +276,25 @@ pub(super) async fn leads_csv(
         Err(e) => return app_error(&s, e),
     };
     let names = user_names(&state, s.p()).await;
-    let mut out = String::from(
-        "id,email,first_name,last_name,company,stage,temperature,fit_grade,engagement,probability,owner,source,created_at\r\n",
-    );
+    let mut out = leadgate_app::export::CsvExport::new(Vec::new());
+    let header = [
+        "id",
+        "email",
+        "first_name",
+        "last_name",
+        "company",
+        "stage",
+        "temperature",
+        "fit_grade",
+        "engagement",
+        "probability",
+        "owner",
+        "source",
+        "created_at",
+    ];
+    if let Err(e) = out.row(header) {
+        return app_error(&s, e);
+    }
     for r in rows {
         let cells = [
             r.id.to_string(),
@@ -302,10 +311,14 @@ pub(super) async fn leads_csv(
             r.source.unwrap_or_default(),
             r.created_at.to_string(),
         ];
-        out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+        if let Err(e) = out.row(cells.iter().map(String::as_str)) {
+            return app_error(&s, e);
+        }
     }
-    csv_download("leads.csv", out)
+    match out.finish() {
+        Ok(bytes) => csv_download("leads.csv", bytes),
+        Err(e) => app_error(&s, e),
+    }
 }
 
 /// A bulk action on the checked rows of the inbox: assign to a rep, or disqualify with a reason.
