@@ -17,6 +17,13 @@ impl App {
         principal.require(Permission::ManageFields)?;
         def.validate()?;
         let mut tx = self.store.begin().await?;
+        let declared = tx.custom_fields(Some(def.entity)).await?.len();
+        if declared >= leadgate_core::custom_field::MAX_CUSTOM_FIELDS {
+            return Err(AppError::StateConflict(format!(
+                "{declared} {} fields are declared, the most a workspace may have; delete one you no longer use first",
+                def.entity.as_str()
+            )));
+        }
         tx.insert_custom_field(&def, self.now()).await.map_err(|e| match e {
             leadgate_store::StoreError::Conflict { .. } => AppError::Conflict {
                 field: "key".into(),

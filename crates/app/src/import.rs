@@ -289,6 +289,21 @@ fn survey(
         return Err(ImportError::Empty(source.name().to_string()));
     }
     let headers: Vec<String> = records.fields().iter().map(|f| f.trim().to_string()).collect();
+    if headers.len() > MAX_COLUMNS {
+        return Err(ImportError::Plan(format!(
+            "{} has {} columns; at most {MAX_COLUMNS} can be imported: remove the columns you do not need",
+            source.name(),
+            headers.len()
+        )));
+    }
+    if let Some(h) = headers.iter().find(|h| h.chars().count() > 200) {
+        return Err(ImportError::Plan(format!(
+            "{}: a column name is {} characters long (at most 200): `{}…`",
+            source.name(),
+            h.chars().count(),
+            h.chars().take(40).collect::<String>()
+        )));
+    }
     let mut inferred = vec![TypeInference::default(); headers.len()];
     let mut rows = 0;
     while records.advance()? {
@@ -307,6 +322,10 @@ fn survey(
     }
     Ok((headers, inferred, rows, layout))
 }
+
+/// The most columns a file may have (a spreadsheet of 100,000 columns is a mistake, and would
+/// declare as many fields).
+pub const MAX_COLUMNS: usize = 500;
 
 /// A fingerprint of the file and of how it is imported: a re-run of the same import resumes.
 fn fingerprint(
@@ -534,6 +553,15 @@ impl App {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let existing = tx.custom_fields(Some(field_entity)).await?;
+        let new = wanted.iter().filter(|(key, _, _)| !existing.iter().any(|d| d.key == *key)).count();
+        let limit = leadgate_core::custom_field::MAX_CUSTOM_FIELDS;
+        if existing.len() + new > limit {
+            return Err(ImportError::Plan(format!(
+                "this file would declare {new} new custom fields; {} are declared and a workspace may have {limit}: \
+                 map the columns you do not need with --map ignore=Column (or map them to existing fields)",
+                existing.len()
+            )));
+        }
         let mut declared = Vec::new();
         for (key, header, field_type) in wanted {
             if let Some(d) = existing.iter().find(|d| d.key == key) {
@@ -1007,6 +1035,7 @@ pub const IMPORT_JOB: &str = "import";
 /// An import to run on an uploaded file (the payload of an import job).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     /// The file, from `POST /api/v1/uploads`.
     pub upload_id: uuid::Uuid,
@@ -1036,6 +1065,7 @@ pub struct ImportRequest {
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct OutcomeColumn {
     pub column: String,
     pub positive: String,

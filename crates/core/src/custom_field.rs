@@ -200,7 +200,17 @@ pub fn check_custom_values(
                     "no custom field is declared yet; declare it first with POST /api/v1/custom-fields"
                         .to_string()
                 } else {
-                    format!("declared fields are: {}", known.join(", "))
+                    // A workspace may declare hundreds: name a few, closest first.
+                    let mut names = known.clone();
+                    names.sort_by_key(|k| (!k.starts_with(key.get(..1).unwrap_or_default()), *k));
+                    let shown: Vec<&str> = names.into_iter().take(10).collect();
+                    let more = known.len().saturating_sub(shown.len());
+                    let more = if more > 0 {
+                        format!(" and {more} more (GET /api/v1/custom-fields lists them)")
+                    } else {
+                        String::new()
+                    };
+                    format!("declared fields are: {}{more}", shown.join(", "))
                 };
                 errors.add(format!("custom.{key}"), format!("is not a declared custom field; {hint}"));
             }
@@ -227,6 +237,10 @@ pub fn merge_custom_values(stored: &mut Map<String, Value>, checked: Map<String,
 }
 
 /// Whether `key` is a well-formed custom field key.
+/// The most custom fields one entity (contacts, companies) may have: beyond it a schema is a
+/// mistake (a file of 100,000 columns), and every form and error list would drown in it.
+pub const MAX_CUSTOM_FIELDS: usize = 200;
+
 pub fn valid_key(key: &str) -> bool {
     let mut chars = key.chars();
     matches!(chars.next(), Some('a'..='z'))

@@ -87,17 +87,32 @@ impl ApiError {
     }
 }
 
+/// Field errors listed in one answer at most.
+const MAX_LISTED_ERRORS: usize = 100;
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> ApiError {
         match e {
-            AppError::Invalid(errors) => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                slug: "validation",
-                title: "The request has invalid fields",
-                detail: errors.to_string(),
-                errors: errors.errors,
-                allowed_moves: None,
-            },
+            AppError::Invalid(mut errors) => {
+                // A request with thousands of faults (a batch of bad events) is answered with
+                // the first hundred and how many more: enough to fix, small enough to read.
+                if errors.errors.len() > MAX_LISTED_ERRORS {
+                    let more = errors.errors.len() - MAX_LISTED_ERRORS;
+                    errors.errors.truncate(MAX_LISTED_ERRORS);
+                    errors.errors.push(leadgate_core::validation::FieldError {
+                        field: "body".into(),
+                        message: format!("and {more} more problems; fix these first"),
+                    });
+                }
+                ApiError {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    slug: "validation",
+                    title: "The request has invalid fields",
+                    detail: errors.to_string(),
+                    errors: errors.errors,
+                    allowed_moves: None,
+                }
+            }
             AppError::IllegalTransition(e) => {
                 let mut err = ApiError::new(
                     StatusCode::CONFLICT,

@@ -331,3 +331,37 @@ async fn metrics_can_require_a_token() {
     assert!(right.text().await.unwrap().contains("leadgate_db_up 1"));
     t.stop().await;
 }
+
+api_tests! {
+    async fn files_requests_and_error_lists_have_sizes_they_cannot_exceed(t) {
+        // A file of 100,000 columns declares nothing and says why.
+        let header: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+        let wide = format!("Email,{}\na@b.example,{}\n", header.join(","), vec!["1"; 100_000].join(","));
+        let up = upload(&t, "wide.csv", wide.as_bytes()).await;
+        assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+        let preview = t.post("/api/v1/imports/preview", json!({"upload_id": up.body["id"], "entity": "contacts"})).await;
+        assert_eq!(preview.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", preview.body);
+        assert!(preview.body["detail"].as_str().unwrap().contains("at most 500 can be imported"), "{}", preview.body);
+        // 300 new columns would pass the 200 custom fields a workspace may have.
+        let header: Vec<String> = (0..300).map(|i| format!("Extra {i}")).collect();
+        let many = format!("Email,{}\na@b.example,{}\n", header.join(","), vec!["x"; 300].join(","));
+        let up = upload(&t, "many.csv", many.as_bytes()).await;
+        let started = t.post("/api/v1/imports", json!({"upload_id": up.body["id"], "entity": "contacts"})).await;
+        assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+        assert!(t.app.run_one_job("test-worker").await.unwrap());
+        let job = t.get(&format!("/api/v1/imports/{}", started.body["id"].as_str().unwrap())).await;
+        assert_eq!(job.body["state"], "failed", "{}", job.body);
+        assert!(job.body["last_error"].as_str().unwrap().contains("a workspace may have 200"), "{}", job.body);
+        assert!(t.get("/api/v1/custom-fields").await.body.as_array().unwrap().is_empty(), "nothing declared");
+        // Unknown fields of an import request are refused like every other body's.
+        let unknown = t.post("/api/v1/imports", json!({"upload_id": up.body["id"], "entity": "contacts", "sheet": 2})).await;
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+        // A thousand faults are answered with the first hundred and a count.
+        let events: Vec<Value> = (0..1000).map(|_| json!({"email": "not-an-address", "kind": "page_view"})).collect();
+        let bad = t.post("/api/v1/events/batch", json!({"events": events})).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let errors = bad.body["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 101, "{}", bad.body);
+        assert!(errors[100]["message"].as_str().unwrap().contains("900 more"), "{}", errors[100]);
+    }
+}
