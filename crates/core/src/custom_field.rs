@@ -200,10 +200,8 @@ pub fn check_custom_values(
                     "no custom field is declared yet; declare it first with POST /api/v1/custom-fields"
                         .to_string()
                 } else {
-                    // A workspace may declare hundreds: name a few, closest first.
-                    let mut names = known.clone();
-                    names.sort_by_key(|k| (!k.starts_with(key.get(..1).unwrap_or_default()), *k));
-                    let shown: Vec<&str> = names.into_iter().take(10).collect();
+                    // A workspace may declare hundreds: name the first few.
+                    let shown: Vec<&str> = known.iter().copied().take(10).collect();
                     let more = known.len().saturating_sub(shown.len());
                     let more = if more > 0 {
                         format!(" and {more} more (GET /api/v1/custom-fields lists them)")
