@@ -76,3 +76,84 @@ pub(crate) async fn remember<T: Serialize>(
     tx.store_idempotent_response(user, &idem.key, &response, now).await?;
     Ok(())
 }
+
+/// What an `Idempotency-Key` sent with a request means for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyUse {
+    /// The key is now this request's: run it, then keep or release its answer.
+    Reserved,
+    /// The same request answered before: send this answer again.
+    Replay { status: u16, content_type: Option<String>, body: Vec<u8> },
+    /// The same request answered before, with a secret that is shown once only.
+    SecretShownOnce,
+    /// The same request is running now.
+    InProgress,
+    /// The same request started and never answered (its server stopped): it may or may not
+    /// have taken effect.
+    Unanswered,
+    /// The key was used for another request.
+    Reused,
+}
+
+/// How long a reserved key may wait for its answer before it counts as unanswered.
+const ANSWER_WITHIN: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// The content type kept for an answer holding a secret shown once (nothing of it is kept).
+pub const SECRET_ANSWER: &str = "secret";
+
+impl crate::App {
+    /// Reserves `idem`'s key for this request, or says what it holds already.
+    pub async fn reserve_request_key(
+        &self,
+        principal: &crate::Principal,
+        idem: &Idempotency,
+    ) -> Result<KeyUse, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let held = tx.reserve_request_key(principal.user.id, &idem.key, &idem.fingerprint, now).await?;
+        tx.commit().await?;
+        Ok(match held {
+            None => KeyUse::Reserved,
+            Some(k) if k.fingerprint != idem.fingerprint => KeyUse::Reused,
+            Some(k) if k.done && k.content_type.as_deref() == Some(SECRET_ANSWER) => KeyUse::SecretShownOnce,
+            Some(k) if k.done => KeyUse::Replay {
+                status: k.status.unwrap_or(200),
+                content_type: k.content_type,
+                body: k.body.unwrap_or_default(),
+            },
+            Some(k) if now - k.created_at > ANSWER_WITHIN => KeyUse::Unanswered,
+            Some(_) => KeyUse::InProgress,
+        })
+    }
+
+    /// Keeps the answer of a reserved key's request (a secret's answer is not kept).
+    pub async fn complete_request_key(
+        &self,
+        principal: &crate::Principal,
+        key: &str,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        tx.complete_request_key(principal.user.id, key, status, content_type, body).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Frees a reserved key whose request was refused or failed (it changed nothing).
+    pub async fn release_request_key(&self, principal: &crate::Principal, key: &str) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        tx.release_request_key(principal.user.id, key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets idempotency keys older than a day (clients retry within minutes).
+    pub async fn purge_idempotency_keys(&self) -> Result<u64, AppError> {
+        let mut tx = self.store.begin().await?;
+        let n = tx.purge_idempotency_keys(self.now() - jiff::SignedDuration::from_hours(24)).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}

@@ -210,7 +210,10 @@ impl App {
             if last_schedule_check.is_none_or(|t: std::time::Instant| t.elapsed() >= SCHEDULE_CHECK) {
                 last_schedule_check = Some(std::time::Instant::now());
                 let app = self.clone();
-                let purge = async move { app.purge_expired_sessions().await.map(|n| n as usize) };
+                let purge = async move {
+                    let sessions = app.purge_expired_sessions().await?;
+                    Ok(sessions as usize + app.purge_idempotency_keys().await? as usize)
+                };
                 if let Some(Err(e)) = self.supervised_unit("sessions", &mut paused, purge).await {
                     tracing::error!(error = %e, "could not forget expired web sessions");
                 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod extract;
+pub mod idempotency;
 pub mod metrics;
 pub mod observe;
 pub mod problem;
@@ -122,6 +123,8 @@ pub async fn serve_metrics(
 pub fn router(state: AppState) -> Router {
     use tower_http::set_header::SetResponseHeaderLayer as Header;
     let (api_routes, _) = api::router().split_for_parts();
+    let api_routes =
+        api_routes.layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent_posts));
     let mut routes = Router::new().route("/healthz", get(healthz));
     if !state.web.metrics_apart {
         routes = routes.route("/metrics", get(metrics::metrics));

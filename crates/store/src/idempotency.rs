@@ -67,6 +67,84 @@ impl Session {
 
     /// Forgets answers older than `before` (clients retry within minutes, not weeks).
     pub async fn purge_idempotency_keys(&mut self, before: Timestamp) -> Result<u64, StoreError> {
-        self.execute("DELETE FROM idempotency_keys WHERE created_at < $1", args![before]).await
+        let n = self.execute("DELETE FROM idempotency_keys WHERE created_at < $1", args![before]).await?;
+        Ok(n + self.execute("DELETE FROM request_keys WHERE created_at < $1", args![before]).await?)
     }
+
+    /// Reserves `key` for a request of `user` with this fingerprint. Returns `None` when it is
+    /// now reserved for this request, or what the key holds already.
+    pub async fn reserve_request_key(
+        &mut self,
+        user: UserId,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> Result<Option<RequestKey>, StoreError> {
+        let inserted = self
+            .execute(
+                "INSERT INTO request_keys (user_id, key, fingerprint, state, created_at) VALUES ($1, $2, $3, 'pending', $4) \
+                 ON CONFLICT (user_id, key) DO NOTHING",
+                args![user, key, fingerprint, now],
+            )
+            .await?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let row = self
+            .fetch_one(
+                "SELECT fingerprint, state, status, content_type, body, created_at FROM request_keys \
+                 WHERE user_id = $1 AND key = $2",
+                args![user, key],
+            )
+            .await?;
+        Ok(Some(RequestKey {
+            fingerprint: row.get(0)?,
+            done: row.get::<String>(1)? == "done",
+            status: row.get::<Option<i64>>(2)?.and_then(|s| u16::try_from(s).ok()),
+            content_type: row.get(3)?,
+            body: row.get(4)?,
+            created_at: row.ts(5)?,
+        }))
+    }
+
+    /// Keeps the answer of the request a key was reserved for.
+    pub async fn complete_request_key(
+        &mut self,
+        user: UserId,
+        key: &str,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE request_keys SET state = 'done', status = $3, content_type = $4, body = $5 \
+             WHERE user_id = $1 AND key = $2",
+            args![user, key, i64::from(status), content_type, body.to_vec()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Frees a key whose request was refused or failed: it changed nothing, and may be sent
+    /// again.
+    pub async fn release_request_key(&mut self, user: UserId, key: &str) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM request_keys WHERE user_id = $1 AND key = $2 AND state = 'pending'",
+            args![user, key],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// What an `Idempotency-Key` holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestKey {
+    pub fingerprint: String,
+    /// Whether the first request answered (else it runs, or stopped before answering).
+    pub done: bool,
+    pub status: Option<u16>,
+    pub content_type: Option<String>,
+    pub body: Option<Vec<u8>>,
+    pub created_at: Timestamp,
 }

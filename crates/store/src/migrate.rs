@@ -132,6 +132,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0015_parked_jobs.sql"),
         then: None,
     },
+    Migration {
+        version: 16,
+        name: "request keys",
+        sqlite: include_str!("../migrations/sqlite/0016_request_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0016_request_keys.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

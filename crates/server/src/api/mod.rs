@@ -160,6 +160,9 @@ pub fn finish_openapi(mut doc: OpenApi) -> OpenApi {
     let security = vec![SecurityRequirement::new("api_key", Vec::<String>::new())];
     for (path, item) in doc.paths.paths.iter_mut() {
         let authenticated = path.starts_with("/api/v1/");
+        if authenticated && let Some(post) = item.post.as_mut() {
+            add_idempotency_key(post);
+        }
         let ops = [
             (&mut item.get, false),
             (&mut item.post, true),
@@ -176,6 +179,31 @@ pub fn finish_openapi(mut doc: OpenApi) -> OpenApi {
         }
     }
     doc
+}
+
+/// Documents the `Idempotency-Key` header every `POST` honours (see `crate::idempotency`).
+fn add_idempotency_key(op: &mut Operation) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    let parameters = op.parameters.get_or_insert_with(Vec::new);
+    if parameters.iter().any(|p| matches!(p, RefOr::T(p) if p.name == "Idempotency-Key")) {
+        return;
+    }
+    let schema = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(255));
+    parameters.push(
+        ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(utoipa::openapi::Required::False)
+            .description(Some(
+                "Makes retries safe: the same key and body return the first answer, and change nothing",
+            ))
+            .schema(Some(schema))
+            .build()
+            .into(),
+    );
 }
 
 /// Documents the problems any operation may answer. Every change of state may conflict with the

@@ -365,3 +365,50 @@ api_tests! {
         assert!(errors[100]["message"].as_str().unwrap().contains("900 more"), "{}", errors[100]);
     }
 }
+
+api_tests! {
+    async fn every_creating_request_honours_its_idempotency_key(t) {
+        let c = t.post("/api/v1/contacts", json!({"email": "idem@x.example"})).await;
+        let cid = c.body["id"].as_str().unwrap().to_string();
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        let twice = async |path: &str, body: Value, key: &str| {
+            let send = || t.http.post(format!("{}{path}", t.base)).bearer_auth(ADMIN_KEY).header("idempotency-key", key).json(&body).send();
+            let first = send().await.unwrap();
+            let (s1, b1) = (first.status(), first.text().await.unwrap());
+            let second = send().await.unwrap();
+            let replayed = second.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap().to_string());
+            let (s2, b2) = (second.status(), second.text().await.unwrap());
+            assert!(s1.is_success(), "{path}: {s1} {b1}");
+            assert_eq!((s2, b2.as_str(), replayed.as_deref()), (s1, b1.as_str(), Some("true")), "{path}");
+        };
+        twice("/api/v1/tasks", json!({"contact_id": cid, "kind": "call", "title": "Once", "due_at": "2026-12-24T10:00:00Z"}), "k-task").await;
+        twice(&format!("/api/v1/contacts/{cid}/touches"), json!({"kind": "call", "outcome": "reached"}), "k-touch").await;
+        twice(&format!("/api/v1/contacts/{cid}/consents"), json!({"purpose": "newsletter", "granted": true, "text": "News", "version": "1"}), "k-consent").await;
+        twice("/api/v1/webhooks", json!({"url": "https://hooks.example.com/x", "event_types": ["*"]}), "k-hook").await;
+        twice("/api/v1/custom-fields", json!({"entity": "contact", "key": "plan", "label": "Plan", "type": "text"}), "k-field").await;
+        twice("/api/v1/requests", json!({"channel": "phone", "contact": {"email": "caller@x.example"}}), "k-request").await;
+        twice("/api/v1/users", json!({"email": "once@x.example", "role": "sales"}), "k-user").await;
+        twice("/api/v1/forms", json!({"slug": "once", "title": "Once", "fields": [{"name": "email", "label": "E-mail", "maps_to": "email", "required": true}]}), "k-form").await;
+        // One effect each.
+        assert_eq!(t.get(&format!("/api/v1/tasks?assignee_id={me}")).await.body.as_array().unwrap().iter().filter(|x| x["title"] == "Once").count(), 1);
+        assert_eq!(t.get(&format!("/api/v1/contacts/{cid}/timeline")).await.body["items"].as_array().unwrap().iter().filter(|e| e["kind"] == "call_logged").count(), 1);
+        assert_eq!(t.get(&format!("/api/v1/contacts/{cid}/consents")).await.body.as_array().unwrap().len(), 1);
+        assert_eq!(t.get("/api/v1/webhooks").await.body.as_array().unwrap().len(), 1);
+        assert_eq!(t.get("/api/v1/users").await.body.as_array().unwrap().iter().filter(|u| u["email"] == "once@x.example").count(), 1);
+        // A created API key's secret is shown once: a retry is told, never given it again.
+        let key = || t.http.post(format!("{}/api/v1/api-keys", t.base)).bearer_auth(ADMIN_KEY).header("idempotency-key", "k-api-key").json(&json!({"name": "ci"})).send();
+        assert_eq!(key().await.unwrap().status(), StatusCode::CREATED);
+        let again = key().await.unwrap();
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        assert!(!again.text().await.unwrap().contains("lg_"), "no secret in the answer");
+        assert_eq!(t.get("/api/v1/api-keys").await.body.as_array().unwrap().iter().filter(|k| k["name"] == "ci").count(), 1);
+        // The same key for another request is refused; a refused request frees its key.
+        let other = t.http.post(format!("{}/api/v1/tasks", t.base)).bearer_auth(ADMIN_KEY).header("idempotency-key", "k-task")
+            .json(&json!({"contact_id": cid, "kind": "call", "title": "Other", "due_at": "2026-12-24T10:00:00Z"})).send().await.unwrap();
+        assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let bad = || t.http.post(format!("{}/api/v1/tasks", t.base)).bearer_auth(ADMIN_KEY).header("idempotency-key", "k-bad")
+            .json(&json!({"contact_id": cid, "kind": "call", "title": "", "due_at": "2026-12-24T10:00:00Z"})).send();
+        assert_eq!(bad().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY, "refused again, not replayed as a success");
+    }
+}
