@@ -191,13 +191,18 @@ impl App {
             errors.add("name", "must be plain text of at most 200 characters");
         }
         let password = new.password.filter(|p| !p.is_empty());
-        if let Some(problem) = password.and_then(crate::web::password_problem) {
+        if let Some(problem) =
+            password.and_then(|p| crate::web::password_problem(p, &[new.email, name.unwrap_or_default()]))
+        {
             errors.add("password", problem);
         }
         errors.into_result(())?;
         let Some(email) = email else { return Err(AppError::invalid("email", "is required")) };
         let hash = match password {
-            Some(p) => Some(crate::web::hash_password_off_thread(p).await?),
+            Some(p) => {
+                let _permit = self.hash_permit().await?;
+                Some(crate::web::hash_password_off_thread(p).await?)
+            }
             None => None,
         };
         let mut tx = self.store.begin().await?;

@@ -26,6 +26,9 @@ pub enum AppError {
     /// No valid credentials were presented.
     #[error("{0}")]
     Unauthenticated(String),
+    /// Too many failed attempts in a row: locked for a while.
+    #[error("too many failed sign-ins in a row; try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: i64 },
     /// The caller is known but may not do this.
     #[error("your role ({role}) may not {action}")]
     Forbidden { role: &'static str, action: &'static str },

@@ -152,7 +152,8 @@ impl crate::App {
     /// Forgets idempotency keys older than a day (clients retry within minutes).
     pub async fn purge_idempotency_keys(&self) -> Result<u64, AppError> {
         let mut tx = self.store.begin().await?;
-        let n = tx.purge_idempotency_keys(self.now() - jiff::SignedDuration::from_hours(24)).await?;
+        let day_ago = self.now() - jiff::SignedDuration::from_hours(24);
+        let n = tx.purge_idempotency_keys(day_ago).await? + tx.purge_sign_in_failures(day_ago).await?;
         tx.commit().await?;
         Ok(n)
     }

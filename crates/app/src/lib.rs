@@ -56,6 +56,8 @@ pub struct App {
     ingest_queue: Arc<events::IngestQueue>,
     /// This server's job runner, as `/healthz` and `/metrics` report it.
     pub runner: Arc<jobs::RunnerHealth>,
+    /// Password hashes computed at once (argon2 is slow and memory-hungry on purpose).
+    password_hashes: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
@@ -73,6 +75,9 @@ impl App {
             webhook_client: Arc::default(),
             ingest_queue: Arc::default(),
             runner: Arc::default(),
+            password_hashes: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            )),
         }
     }
 

@@ -53,19 +53,68 @@ fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// What is wrong with a new password, if anything.
-pub(crate) fn password_problem(password: &str) -> Option<String> {
+/// What is wrong with a new password, if anything: too short, too long, or guessable — a
+/// common password, a keyboard walk, a date, the user's own e-mail or name (zxcvbn, the
+/// maintained port of Dropbox's estimator, which knows the common-password lists).
+pub(crate) fn password_problem(password: &str, user_inputs: &[&str]) -> Option<String> {
     if password.chars().count() < MIN_PASSWORD {
         return Some(format!("is too short: use at least {MIN_PASSWORD} characters"));
     }
     if password.len() > 1024 {
         return Some("is too long: use at most 1024 bytes".into());
     }
-    None
+    // The estimate's cost grows with the length; past 64 characters a password is not guessed
+    // by the patterns it knows anyway.
+    let head: String = password.chars().take(64).collect();
+    // Each word of the e-mail and name counts, not only the whole: "mary.sales" from
+    // "mary@sales.example" is as guessable.
+    let words: Vec<&str> = user_inputs
+        .iter()
+        .flat_map(|i| std::iter::once(*i).chain(i.split(|c: char| !c.is_alphanumeric())))
+        .filter(|w| w.chars().count() >= 3)
+        .collect();
+    let guessable = zxcvbn::zxcvbn(&head, &words).score() < zxcvbn::Score::Two;
+    guessable.then(|| {
+        "is too easy to guess (a common password, a pattern, or your own name or e-mail): use a few unrelated \
+         words or a password manager"
+            .to_string()
+    })
 }
 
-fn check_password(password: &str) -> Result<(), AppError> {
-    password_problem(password).map_or(Ok(()), |problem| Err(AppError::invalid("password", problem)))
+fn check_password(password: &str, user_inputs: &[&str]) -> Result<(), AppError> {
+    password_problem(password, user_inputs)
+        .map_or(Ok(()), |problem| Err(AppError::invalid("password", problem)))
+}
+
+/// The account key of the sign-in throttle: a digest of the e-mail typed (folded), so the
+/// table never holds addresses nor tells which accounts exist.
+fn throttle_account(email: &str) -> String {
+    digest(&leadgate_core::text::fold(email))
+}
+
+/// The address key of the sign-in throttle: the client's network (an IPv4 /24, an IPv6 /64),
+/// so one machine changing its address within its network is still one.
+fn throttle_address(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+/// A password change.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PasswordChange<'a> {
+    pub password: &'a str,
+    /// The user's current password: needed to change one's own, once one has a password.
+    pub current: Option<&'a str>,
+    /// Also revoke the user's API keys (those of the key used for this request excepted).
+    pub revoke_api_keys: bool,
 }
 
 /// Hashes a new password on the blocking pool: argon2 is slow on purpose, and the async
@@ -88,18 +137,135 @@ impl App {
         user: UserId,
         password: &str,
     ) -> Result<(), AppError> {
-        if principal.user.id != user {
+        self.change_password(principal, user, PasswordChange { password, ..Default::default() }).await
+    }
+
+    /// Changes a user's password: an admin sets anyone's; a user changes its own, giving the
+    /// current one once it has one (a stolen session or key must not lock its owner out). Ends
+    /// the user's other sessions, and revokes its API keys when asked.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        change: PasswordChange<'_>,
+    ) -> Result<(), AppError> {
+        let own = principal.user.id == user;
+        if !own {
             principal.require(Permission::ManageUsers)?;
         }
-        check_password(password)?;
-        let hash = hash_password_off_thread(password).await?;
+        let target = self
+            .store
+            .read()
+            .await?
+            .get_user(user)
+            .await?
+            .ok_or_else(|| AppError::not_found("user", user))?;
+        let name = target.name.clone().unwrap_or_default();
+        check_password(change.password, &[&target.email, &name])?;
+        if own {
+            let email = Email::parse(&target.email).map_err(|e| AppError::Internal(e.to_string()))?;
+            let stored = self.store.read().await?.password_hash(&email).await?.and_then(|(_, h)| h);
+            if let Some(hash) = stored {
+                let current = change.current.unwrap_or_default();
+                if current.is_empty() {
+                    return Err(AppError::invalid(
+                        "current_password",
+                        "give your current password to change it",
+                    ));
+                }
+                if !self.verify_throttled(&target.email, None, current, Some(hash)).await? {
+                    return Err(AppError::invalid("current_password", "is not your current password"));
+                }
+            }
+        }
+        self.store_password(user, change.password, change.revoke_api_keys.then_some(principal.api_key)).await
+    }
+
+    /// Writes a new password (checked by the caller), ends the user's sessions and, with
+    /// `revoke`, its API keys but the one given.
+    async fn store_password(
+        &self,
+        user: UserId,
+        password: &str,
+        revoke: Option<Option<leadgate_core::ids::ApiKeyId>>,
+    ) -> Result<(), AppError> {
+        let hash = {
+            let _permit = self.hash_permit().await?;
+            hash_password_off_thread(password).await?
+        };
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         if !tx.set_password_hash(user, &hash).await? {
             return Err(AppError::not_found("user", user));
         }
         tx.delete_web_sessions_of(user).await?;
+        if let Some(except) = revoke {
+            tx.revoke_api_keys_of(user, except, now).await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Waits for one of the few concurrent password hashes: argon2 takes tens of milliseconds
+    /// and 19 MiB each, and a flood of sign-ins must not starve the requests that need a core.
+    pub(crate) async fn hash_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), self.password_hashes.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(AppError::Unavailable("too many sign-ins at once; retry in a moment".into())),
+        }
+    }
+
+    /// Checks a password against `hash` (or burns the same time when there is none), under the
+    /// sign-in throttle of `email` and `from`: locked attempts are refused before any hashing,
+    /// failures are counted, a success clears the account's count.
+    async fn verify_throttled(
+        &self,
+        email: &str,
+        from: Option<std::net::IpAddr>,
+        password: &str,
+        hash: Option<String>,
+    ) -> Result<bool, AppError> {
+        use leadgate_core::user::{SignInScope, sign_in_lock};
+        let now = self.now();
+        let account = throttle_account(email);
+        let address = from.map(throttle_address);
+        let mut keys = vec![(SignInScope::Account.as_str(), account.as_str())];
+        if let Some(a) = &address {
+            keys.push((SignInScope::Address.as_str(), a.as_str()));
+        }
+        if let Some(until) = self.store.read().await?.sign_in_locked_until(&keys, now).await? {
+            return Err(AppError::TooManyAttempts { retry_after_secs: (until - now).as_secs().max(1) });
+        }
+        let ok = {
+            let _permit = self.hash_permit().await?;
+            let password = password.to_string();
+            tokio::task::spawn_blocking(move || match hash {
+                Some(hash) => verify_password(&password, &hash),
+                // The same work for unknown e-mails, so timing does not tell which exist.
+                None => {
+                    let _ = hash_password(&password);
+                    false
+                }
+            })
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?
+        };
+        let mut tx = self.store.begin().await?;
+        if ok {
+            tx.clear_sign_in_failures(SignInScope::Account.as_str(), &account).await?;
+        } else {
+            for (scope, key) in
+                [(SignInScope::Account, Some(account.as_str())), (SignInScope::Address, address.as_deref())]
+            {
+                let Some(key) = key else { continue };
+                let failures = tx.record_sign_in_failure(scope.as_str(), key, now).await?;
+                if let Some(lock) = sign_in_lock(scope, failures) {
+                    tx.lock_sign_in(scope.as_str(), key, now + lock).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(ok)
     }
 
     /// Sets the password of the user with this e-mail, for the operator (CLI).
@@ -109,32 +275,47 @@ impl App {
             let mut s = self.store.read().await?;
             s.find_user_by_email(&email).await?.ok_or_else(|| AppError::not_found("user", email.as_str()))?
         };
-        let operator = Principal { user: user.clone(), api_key: None };
-        self.set_password(&operator, user.id, password).await
+        // The operator has the machine: no current password asked, the lock lifted.
+        let name = user.name.clone().unwrap_or_default();
+        check_password(password, &[&user.email, &name])?;
+        self.store_password(user.id, password, None).await?;
+        let mut tx = self.store.begin().await?;
+        tx.clear_sign_in_failures(
+            leadgate_core::user::SignInScope::Account.as_str(),
+            &throttle_account(&user.email),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Checks e-mail and password; on success opens a session and returns its cookie token.
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<String, AppError> {
+        self.sign_in_from(email, password, None).await
+    }
+
+    /// [`App::sign_in`] from a client address, throttled per account and per address: after a
+    /// few failures in a row sign-in is locked for a growing while (`TooManyAttempts`, with
+    /// when to retry), even with the right password.
+    pub async fn sign_in_from(
+        &self,
+        email: &str,
+        password: &str,
+        from: Option<std::net::IpAddr>,
+    ) -> Result<String, AppError> {
         let wrong = || AppError::Unauthenticated(WRONG_CREDENTIALS.into());
-        let Ok(email) = Email::parse(email) else {
+        if email.len() > 320 || password.len() > 1024 {
             return Err(wrong());
+        }
+        let found = match Email::parse(email) {
+            Ok(e) => self.store.read().await?.password_hash(&e).await?,
+            Err(_) => None,
         };
-        let found = self.store.read().await?.password_hash(&email).await?;
-        let ok = match &found {
-            Some((user, Some(hash))) if user.disabled_at.is_none() => {
-                let (password, hash) = (password.to_string(), hash.clone());
-                // argon2id is deliberately slow: off the async threads.
-                tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                    .await
-                    .map_err(|e| AppError::Internal(e.to_string()))?
-            }
-            _ => {
-                // The same work for unknown e-mails, so timing does not tell which exist.
-                let password = password.to_string();
-                let _ = tokio::task::spawn_blocking(move || hash_password(&password)).await;
-                false
-            }
+        let hash = match &found {
+            Some((user, Some(hash))) if user.disabled_at.is_none() => Some(hash.clone()),
+            _ => None,
         };
+        let ok = self.verify_throttled(email, from, password, hash).await?;
         let Some((user, _)) = found.filter(|_| ok) else {
             return Err(wrong());
         };
@@ -309,7 +490,35 @@ mod tests {
 
     #[test]
     fn short_passwords_are_refused_with_the_rule() {
-        let AppError::Invalid(e) = check_password("short").unwrap_err() else { panic!() };
+        let AppError::Invalid(e) = check_password("short", &[]).unwrap_err() else { panic!() };
         assert!(e.errors[0].message.contains("at least 10"));
+    }
+
+    #[test]
+    fn guessable_passwords_are_refused() {
+        for guessable in
+            ["password123", "qwertyuiop", "1234567890", "aaaaaaaaaaaa", "iloveyou2024", "Password2024"]
+        {
+            assert!(
+                password_problem(guessable, &[]).is_some_and(|p| p.contains("guess")),
+                "{guessable} was accepted"
+            );
+        }
+        // The user's own e-mail or name is a guess too.
+        let me = ["mary@sales.example", "Mary Sales"];
+        assert!(password_problem("mary@sales.example", &me).is_some());
+        assert!(password_problem("Mary Sales 1", &me).is_some());
+        assert_eq!(password_problem("Mary Sales 1", &[]), None, "guessable only from the user's own words");
+        for strong in ["correct horse battery staple", "plum-otter-grammar-82", "Tq7#mW9!zR2x"] {
+            assert_eq!(password_problem(strong, &[]), None, "{strong} was refused");
+        }
+    }
+
+    #[test]
+    fn throttle_keys_hide_the_address_book_and_group_networks() {
+        assert_eq!(throttle_account("Mary@Example.com"), throttle_account("mary@example.com"));
+        assert!(!throttle_account("mary@example.com").contains("mary"));
+        assert_eq!(throttle_address("192.0.2.77".parse().unwrap()), "192.0.2.0/24");
+        assert_eq!(throttle_address("2001:db8:1:2:3:4:5:6".parse().unwrap()), "2001:db8:1:2::/64");
     }
 }

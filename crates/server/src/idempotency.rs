@@ -23,7 +23,8 @@ const MAX_KEPT_ANSWER: usize = 1 << 20;
 /// Endpoints that keep their answer in the transaction of their effects: they replay it
 /// themselves, even after a crash between the effect and the answer, which a reservation made
 /// beforehand cannot (it would tell such a retry that the first attempt never answered).
-const TRANSACTIONAL: [&str; 4] = ["/api/v1/contacts", "/api/v1/companies", "/api/v1/events", "/api/v1/events/batch"];
+const TRANSACTIONAL: [&str; 4] =
+    ["/api/v1/contacts", "/api/v1/companies", "/api/v1/events", "/api/v1/events/batch"];
 
 pub async fn idempotent_posts(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.method() != Method::POST || TRANSACTIONAL.contains(&request.uri().path()) {

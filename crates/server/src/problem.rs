@@ -45,16 +45,32 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     allowed_moves: Option<Vec<String>>,
+    /// Seconds to wait before retrying (429).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
+    /// Tells the client when it may retry (`Retry-After`).
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
+    }
+
     pub fn new(
         status: StatusCode,
         slug: &'static str,
         title: &'static str,
         detail: impl Into<String>,
     ) -> ApiError {
-        ApiError { status, slug, title, detail: detail.into(), errors: Vec::new(), allowed_moves: None }
+        ApiError {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            allowed_moves: None,
+            retry_after: None,
+        }
     }
 
     pub fn with_field(mut self, field: impl Into<String>, message: impl Into<String>) -> ApiError {
@@ -111,6 +127,7 @@ impl From<AppError> for ApiError {
                     detail: errors.to_string(),
                     errors: errors.errors,
                     allowed_moves: None,
+                    retry_after: None,
                 }
             }
             AppError::IllegalTransition(e) => {
@@ -159,6 +176,13 @@ impl From<AppError> for ApiError {
                     "the database is unavailable; retry in a few seconds",
                 )
             }
+            e @ AppError::TooManyAttempts { retry_after_secs } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+                e.to_string(),
+            )
+            .retry_after(u64::try_from(retry_after_secs).unwrap_or(1)),
             AppError::Contention(detail) => {
                 tracing::warn!(%detail, "transaction aborted by the database after retries");
                 ApiError::new(
@@ -216,6 +240,9 @@ impl IntoResponse for ApiError {
             }
             StatusCode::INSUFFICIENT_STORAGE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(self.retry_after.unwrap_or(1).max(1)));
             }
             _ => {}
         }

@@ -139,6 +139,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0016_request_keys.sql"),
         then: None,
     },
+    Migration {
+        version: 17,
+        name: "sign-in failures",
+        sqlite: include_str!("../migrations/sqlite/0017_sign_in_failures.sql"),
+        postgres: include_str!("../migrations/postgres/0017_sign_in_failures.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

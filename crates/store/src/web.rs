@@ -74,6 +74,85 @@ impl Session {
             .transpose()
     }
 
+    /// Until when sign-in is locked for any of these (scope, key) pairs, if it is.
+    pub async fn sign_in_locked_until(
+        &mut self,
+        keys: &[(&str, &str)],
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let mut until: Option<Timestamp> = None;
+        for (scope, key) in keys {
+            let row = self
+                .fetch_optional(
+                    "SELECT locked_until FROM sign_in_failures WHERE scope = $1 AND key = $2 AND locked_until > $3",
+                    args![*scope, *key, now],
+                )
+                .await?;
+            if let Some(r) = row {
+                let t = r.ts(0)?;
+                until = Some(until.map_or(t, |u| u.max(t)));
+            }
+        }
+        Ok(until)
+    }
+
+    /// Counts one more failed sign-in for (scope, key); returns the failures in a row.
+    pub async fn record_sign_in_failure(
+        &mut self,
+        scope: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<u32, StoreError> {
+        let row = self
+            .fetch_one(
+                "INSERT INTO sign_in_failures (scope, key, failures, last_failure_at, locked_until) VALUES ($1, $2, 1, $3, 0) \
+                 ON CONFLICT (scope, key) DO UPDATE SET failures = sign_in_failures.failures + 1, last_failure_at = $3 \
+                 RETURNING failures",
+                args![scope, key, now],
+            )
+            .await?;
+        Ok(u32::try_from(row.get::<i64>(0)?).unwrap_or(u32::MAX))
+    }
+
+    /// Locks sign-in for (scope, key) until `until`.
+    pub async fn lock_sign_in(&mut self, scope: &str, key: &str, until: Timestamp) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE sign_in_failures SET locked_until = $3 WHERE scope = $1 AND key = $2",
+            args![scope, key, until],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets the failures of (scope, key) (a successful sign-in, a new password).
+    pub async fn clear_sign_in_failures(&mut self, scope: &str, key: &str) -> Result<(), StoreError> {
+        self.execute("DELETE FROM sign_in_failures WHERE scope = $1 AND key = $2", args![scope, key]).await?;
+        Ok(())
+    }
+
+    /// Forgets failures older than `before`.
+    pub async fn purge_sign_in_failures(&mut self, before: Timestamp) -> Result<u64, StoreError> {
+        self.execute(
+            "DELETE FROM sign_in_failures WHERE last_failure_at < $1 AND locked_until < $1",
+            args![before],
+        )
+        .await
+    }
+
+    /// Revokes every active key of a user (but `except`).
+    pub async fn revoke_api_keys_of(
+        &mut self,
+        user: UserId,
+        except: Option<leadgate_core::ids::ApiKeyId>,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        self.execute(
+            "UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND ($3 IS NULL OR id <> $3)",
+            args![user, now, except],
+        )
+        .await
+    }
+
     pub async fn set_password_hash(&mut self, user: UserId, hash: &str) -> Result<bool, StoreError> {
         Ok(self.execute("UPDATE users SET password_hash = $2 WHERE id = $1", args![user, hash]).await? == 1)
     }

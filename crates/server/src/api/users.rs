@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use leadgate_app::auth::{NewApiKey, NewUser};
+use leadgate_app::web::PasswordChange;
 use leadgate_core::access::{Role, Visibility};
 use leadgate_core::ids::{ApiKeyId, UserId};
 use leadgate_core::user::{ApiKey, User};
@@ -168,12 +169,20 @@ async fn revoke_api_key(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRequest {
-    /// At least 10 characters.
+    /// At least 10 characters, not easy to guess (no common password, pattern, or the user's
+    /// own name or e-mail).
     pub password: String,
+    /// Your current password: required to change your own once you have one, so that a stolen
+    /// key or session cannot lock you out.
+    #[serde(default)]
+    pub current_password: Option<String>,
+    /// Also revoke the user's API keys (the key making this request excepted). Default false.
+    #[serde(default)]
+    pub revoke_api_keys: bool,
 }
 
-/// Set a user's web UI password: your own, or anyone's as an admin. Their other web sessions
-/// are signed out.
+/// Set a user's web UI password: your own (giving the current one), or anyone's as an admin.
+/// Their web sessions are signed out; with `revoke_api_keys` their API keys are revoked too.
 #[utoipa::path(
     put, path = "/api/v1/users/{id}/password", tag = "users",
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
@@ -187,7 +196,13 @@ async fn set_password(
     body: Json<PasswordRequest>,
 ) -> Result<Response, ApiError> {
     let id: UserId = path_id(&id)?;
-    state.app.set_password(&principal, id, &body.value.password).await?;
+    let b = &body.value;
+    let change = PasswordChange {
+        password: &b.password,
+        current: b.current_password.as_deref(),
+        revoke_api_keys: b.revoke_api_keys,
+    };
+    state.app.change_password(&principal, id, change).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

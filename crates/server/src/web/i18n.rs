@@ -38,6 +38,9 @@ texts! {
     passwords_differ: "The two passwords differ.", "Les deux mots de passe diffèrent.";
     sign_in: "Sign in", "Se connecter";
     wrong_credentials: "Wrong e-mail or password.", "E-mail ou mot de passe incorrect.";
+    sign_in_locked: "Too many failed attempts in a row: sign-in is paused for a few minutes. Wait, or ask an admin to reset your password.", "Trop d’essais infructueux d’affilée : la connexion est suspendue quelques minutes. Patientez, ou demandez à un administrateur de réinitialiser votre mot de passe.";
+    current_password: "Current password", "Mot de passe actuel";
+    revoke_api_keys: "Also revoke my API keys", "Révoquer aussi mes clés d’API";
     session_expired: "Your session expired. Please sign in again.", "Votre session a expiré. Reconnectez-vous.";
     form_expired: "This form expired. Please try again.", "Ce formulaire a expiré. Réessayez.";
     not_allowed: "Your role does not allow this.", "Votre rôle ne le permet pas.";

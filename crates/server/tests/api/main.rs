@@ -1650,7 +1650,12 @@ capture_tests! {
         // A new password ends every other session.
         let a = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
         let principal = t.app.authenticate(ADMIN_KEY).await.unwrap();
-        t.app.set_password(&principal, principal.user.id, "another good password").await.unwrap();
+        let change = leadgate_app::web::PasswordChange {
+            password: "another good password",
+            current: Some("correct horse battery"),
+            revoke_api_keys: false,
+        };
+        t.app.change_password(&principal, principal.user.id, change).await.unwrap();
         assert!(t.app.web_session(&a).await.is_err());
     }
 }

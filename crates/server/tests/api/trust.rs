@@ -412,3 +412,126 @@ api_tests! {
         assert_eq!(bad().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY, "refused again, not replayed as a success");
     }
 }
+
+/// Posts the sign-in form as a browser on this machine would.
+async fn sign_in_form(t: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let body = format!("email={}&password={}", urlencoding(email), urlencoding(password));
+    browser
+        .post(format!("{}/login", t.base))
+        .header("origin", &t.base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn give_admin_password(t: &TestApp, password: &str) {
+    let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+    let set = t
+        .send(
+            Method::PUT,
+            &format!("/api/v1/users/{me}/password"),
+            Some(ADMIN_KEY),
+            Some(json!({"password": password})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.body);
+}
+
+capture_tests! {
+    async fn a_password_guesser_is_locked_out_even_with_the_right_password(t, clock) {
+        give_admin_password(&t, "correct horse battery staple").await;
+        let (mut checked, mut refused) = (0, 0);
+        for i in 0..200 {
+            let r = sign_in_form(&t, "admin@test.example", &format!("guess number {i}")).await;
+            match r.status() {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    refused += 1;
+                    let wait: i64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                    assert!((1..=15).contains(&wait), "{wait}");
+                }
+                other => panic!("attempt {i}: {other}"),
+            }
+        }
+        assert_eq!((checked, refused), (6, 194), "five free mistakes, then locked after the sixth");
+        let right = sign_in_form(&t, "admin@test.example", "correct horse battery staple").await;
+        assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS, "locked even for the right password");
+        assert!(right.text().await.unwrap().contains("Too many failed attempts"));
+        // The same e-mail in another spelling is the same account.
+        let other_case = sign_in_form(&t, "ADMIN@test.example", "correct horse battery staple").await;
+        assert_eq!(other_case.status(), StatusCode::TOO_MANY_REQUESTS);
+        // The wait doubles with each failure after it ends.
+        clock.advance(jiff::SignedDuration::from_secs(16));
+        assert_eq!(sign_in_form(&t, "admin@test.example", "one more guess").await.status(), StatusCode::UNAUTHORIZED);
+        clock.advance(jiff::SignedDuration::from_secs(16));
+        let r = sign_in_form(&t, "admin@test.example", "correct horse battery staple").await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "30 s now");
+        clock.advance(jiff::SignedDuration::from_secs(15));
+        let r = sign_in_form(&t, "admin@test.example", "correct horse battery staple").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "the lock ends");
+        // A success starts the count again.
+        assert_eq!(sign_in_form(&t, "admin@test.example", "mistyped").await.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn one_address_spraying_many_accounts_is_locked_out(t, clock) {
+        give_admin_password(&t, "correct horse battery staple").await;
+        for i in 0..20 {
+            let r = sign_in_form(&t, &format!("user{i}@test.example"), "Summer2026!").await;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+        }
+        assert_eq!(sign_in_form(&t, "user20@test.example", "Summer2026!").await.status(), StatusCode::UNAUTHORIZED);
+        let r = sign_in_form(&t, "admin@test.example", "correct horse battery staple").await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "the address is locked after 21 failures");
+        // The API and the CLI, which sign in with keys, are not affected; the lock ends.
+        assert_eq!(t.get("/api/v1/me").await.status, StatusCode::OK);
+        clock.advance(jiff::SignedDuration::from_secs(61));
+        let r = sign_in_form(&t, "admin@test.example", "correct horse battery staple").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+}
+
+api_tests! {
+    async fn changing_ones_own_password_takes_the_current_one_and_a_hard_to_guess_one(t) {
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/users/{me}/password");
+        let common = t.send(Method::PUT, &path, Some(ADMIN_KEY), Some(json!({"password": "password123"}))).await;
+        assert_eq!(common.field_errors(), vec!["password"]);
+        assert!(common.body.to_string().contains("too easy to guess"), "{}", common.body);
+        let own_email = t.send(Method::PUT, &path, Some(ADMIN_KEY), Some(json!({"password": "admin@test.example"}))).await;
+        assert_eq!(own_email.field_errors(), vec!["password"]);
+        // The first password needs no current one.
+        give_admin_password(&t, "correct horse battery staple").await;
+        let without = t.send(Method::PUT, &path, Some(ADMIN_KEY), Some(json!({"password": "plum otter grammar"}))).await;
+        assert_eq!(without.field_errors(), vec!["current_password"], "{}", without.body);
+        let wrong = t.send(Method::PUT, &path, Some(ADMIN_KEY),
+            Some(json!({"password": "plum otter grammar", "current_password": "not it at all"}))).await;
+        assert_eq!(wrong.field_errors(), vec!["current_password"]);
+        // Revoking the other keys keeps the one in use.
+        let other = t.post("/api/v1/api-keys", json!({"name": "laptop"})).await;
+        assert_eq!(other.status, StatusCode::CREATED, "{}", other.body);
+        let other_secret = other.body["key"].as_str().unwrap().to_string();
+        assert_eq!(t.send(Method::GET, "/api/v1/me", Some(&other_secret), None).await.status, StatusCode::OK);
+        let ok = t.send(Method::PUT, &path, Some(ADMIN_KEY), Some(json!({
+            "password": "plum otter grammar", "current_password": "correct horse battery staple", "revoke_api_keys": true,
+        }))).await;
+        assert_eq!(ok.status, StatusCode::NO_CONTENT, "{}", ok.body);
+        assert_eq!(t.send(Method::GET, "/api/v1/me", Some(&other_secret), None).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(t.get("/api/v1/me").await.status, StatusCode::OK, "the key in use stays");
+        assert!(t.app.sign_in("admin@test.example", "plum otter grammar").await.is_ok());
+    }
+}

@@ -33,6 +33,11 @@ pub(super) struct PasswordForm {
     pub(super) csrf: String,
     pub(super) password: String,
     pub(super) repeat: String,
+    #[serde(default)]
+    pub(super) current: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    pub(super) revoke_api_keys: Option<String>,
 }
 
 pub(super) async fn change_password(
@@ -61,7 +66,12 @@ pub(super) async fn change_password(
     if f.password != f.repeat {
         return page_with(t.passwords_differ.into());
     }
-    match state.app.set_password(s.p(), s.p().user.id, &f.password).await {
+    let change = leadgate_app::web::PasswordChange {
+        password: &f.password,
+        current: Some(f.current.as_str()),
+        revoke_api_keys: f.revoke_api_keys.is_some(),
+    };
+    match state.app.change_password(s.p(), s.p().user.id, change).await {
         Ok(()) => {
             // Changing the password signed every session out, this one included: sign in again
             // quietly so the user stays where they are.

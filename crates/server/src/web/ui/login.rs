@@ -56,6 +56,7 @@ pub(super) fn same_origin(headers: &HeaderMap) -> bool {
 
 pub(super) async fn login(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -65,7 +66,11 @@ pub(super) async fn login(
     if !same_origin(&headers) {
         return error_page(lang, StatusCode::FORBIDDEN, t.form_expired);
     }
-    match state.app.sign_in(&form.email, &form.password).await {
+    match state
+        .app
+        .sign_in_from(&form.email, &form.password, crate::web::client_info(&extensions, &headers).0)
+        .await
+    {
         Ok(token) => {
             let mut r = Redirect::to(&next).into_response();
             if let Some(v) = session_cookie(&state, &headers, &token) {
@@ -82,6 +87,20 @@ pub(super) async fn login(
                 email: form.email,
             });
             *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r
+        }
+        Err(AppError::TooManyAttempts { retry_after_secs }) => {
+            let mut r = render(LoginPage {
+                t,
+                lang: lang.code(),
+                error: Some(t.sign_in_locked),
+                next,
+                email: form.email,
+            });
+            *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
             r
         }
         Err(e) => error_page(lang, StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
