@@ -13,7 +13,7 @@ cargo build --release --quiet -p leadgate
 dir=$(mktemp -d)
 key=lg_wrk_benchmark_key_0123456789abcdef01234
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-target/release/leadgate --data-dir "$dir" --log warn serve --listen "127.0.0.1:$port" --bootstrap-api-key "$key" >/dev/null &
+target/release/leadgate --data-dir "$dir" --log warn serve --listen "127.0.0.1:$port" --bootstrap-api-key "$key" --rate-limit-api-key off >/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done

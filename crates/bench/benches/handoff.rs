@@ -204,7 +204,7 @@ async fn main() {
     let body = serde_json::json!({"type": "lead.assigned", "data": {"assignment": {"why": "bench", "rule": "inside sales"}}}).to_string();
     let mut tx: Session = store.begin().await.unwrap();
     let mut rng = Rng::new(3);
-    let bodies = vec![body.clone(); deliveries];
+    let bodies = vec![(None, body.clone()); deliveries];
     let targets = tx.webhook_subscribers("lead.assigned").await.unwrap();
     tx.queue_deliveries("lead.assigned", &targets, &bodies, &mut || DeliveryId(rng.uuid()), now)
         .await

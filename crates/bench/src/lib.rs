@@ -85,7 +85,18 @@ impl BenchServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(leadgate_server::serve(listener, AppState::new(app.clone()), async {
+        // Benchmarks measure throughput, not the per-key quota a production server keeps.
+        let unlimited = leadgate_server::WebConfig {
+            rate_limits: leadgate_server::ratelimit::RateLimits {
+                api_key: None,
+                api_anonymous: None,
+                form: None,
+                tracker: None,
+            },
+            ..Default::default()
+        };
+        let state = AppState::new(app.clone()).with_web(unlimited);
+        let handle = tokio::spawn(leadgate_server::serve(listener, state, async {
             let _ = stopped.await;
         }));
         BenchServer { base, app, store, stop: Some(stop), handle: Some(handle) }

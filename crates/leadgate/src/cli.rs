@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use leadgate_server::client::Network;
+use leadgate_server::ratelimit::Quota;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -287,4 +289,44 @@ pub struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN` on /metrics.
     #[arg(long, env = "LEADGATE_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+
+    /// Requests one API key may make to /api/v1, as requests/window (10s, 1m, 1h), or off.
+    /// Over it: 429 with Retry-After; every answer tells where the key stands (RateLimit).
+    #[arg(long, env = "LEADGATE_RATE_LIMIT_API_KEY", default_value = "1000/10s", value_name = "QUOTA",
+        value_parser = parse_quota)]
+    pub rate_limit_api_key: QuotaArg,
+
+    /// API requests one client address may make without a valid key (wrong keys included).
+    #[arg(long, env = "LEADGATE_RATE_LIMIT_ANONYMOUS", default_value = "100/1m", value_name = "QUOTA",
+        value_parser = parse_quota)]
+    pub rate_limit_anonymous: QuotaArg,
+
+    /// Form submissions one client address may make.
+    #[arg(long, env = "LEADGATE_RATE_LIMIT_FORM", default_value = "10/1m", value_name = "QUOTA",
+        value_parser = parse_quota)]
+    pub rate_limit_form: QuotaArg,
+
+    /// Tracker batches one client address may send.
+    #[arg(long, env = "LEADGATE_RATE_LIMIT_TRACKER", default_value = "120/1m", value_name = "QUOTA",
+        value_parser = parse_quota)]
+    pub rate_limit_tracker: QuotaArg,
+
+    /// A reverse proxy (address or network, e.g. 10.0.0.0/8; repeat or separate with commas)
+    /// whose X-Forwarded-For names the client. Without it the connection's peer is the client:
+    /// behind a proxy, every visitor would share the proxy's rate limits.
+    #[arg(
+        long = "trusted-proxy",
+        env = "LEADGATE_TRUSTED_PROXIES",
+        value_name = "NETWORK",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<Network>,
+}
+
+/// A `--rate-limit-*` value; `off` (`None`) is no limit.
+#[derive(Debug, Clone, Copy)]
+pub struct QuotaArg(pub Option<Quota>);
+
+fn parse_quota(text: &str) -> Result<QuotaArg, String> {
+    Quota::parse(text).map(QuotaArg)
 }

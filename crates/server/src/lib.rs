@@ -4,11 +4,13 @@
 //! future, so tests run real servers on port 0 and stop them cleanly.
 
 pub mod api;
+pub mod client;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod observe;
 pub mod problem;
+pub mod ratelimit;
 pub mod web;
 
 use std::future::Future;
@@ -33,10 +35,8 @@ pub struct AppState {
     pub app: App,
     pub metrics: Arc<metrics::Metrics>,
     openapi_json: Arc<Vec<u8>>,
-    /// Form submissions per client address (spam protection): 10 a minute.
-    pub form_limiter: Arc<web::RateLimiter>,
-    /// Tracker batches per client address: 120 a minute.
-    pub collect_limiter: Arc<web::RateLimiter>,
+    /// Request counts against the rate limits (`WebConfig::rate_limits`).
+    pub limiters: Arc<ratelimit::Limiters>,
     /// How the server is reached from outside, and what follows from it.
     pub web: Arc<WebConfig>,
 }
@@ -51,6 +51,10 @@ pub struct WebConfig {
     pub metrics_token: Option<String>,
     /// `/metrics` is served on an address of its own (`--metrics-listen`), not on the main one.
     pub metrics_apart: bool,
+    /// Proxies whose `X-Forwarded-For` tells the client's address (`--trusted-proxy`).
+    pub trusted_proxies: Vec<client::Network>,
+    /// How many requests API keys and public clients may make (`--rate-limit-*`).
+    pub rate_limits: ratelimit::RateLimits,
 }
 
 impl WebConfig {
@@ -96,14 +100,14 @@ impl AppState {
             app,
             metrics: Arc::default(),
             openapi_json: Arc::new(openapi_json),
-            form_limiter: Arc::new(web::RateLimiter::new(10, std::time::Duration::from_secs(60))),
-            collect_limiter: Arc::new(web::RateLimiter::new(120, std::time::Duration::from_secs(60))),
+            limiters: Arc::new(ratelimit::Limiters::new(ratelimit::RateLimits::default())),
             web: Arc::default(),
         }
     }
 
     /// Sets how browsers reach the server (`--public-url`, `--metrics-token`).
     pub fn with_web(mut self, web: WebConfig) -> AppState {
+        self.limiters = Arc::new(ratelimit::Limiters::new(web.rate_limits));
         self.web = Arc::new(web);
         self
     }
@@ -123,8 +127,10 @@ pub async fn serve_metrics(
 pub fn router(state: AppState) -> Router {
     use tower_http::set_header::SetResponseHeaderLayer as Header;
     let (api_routes, _) = api::router().split_for_parts();
-    let api_routes =
-        api_routes.layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent_posts));
+    let api_routes = api_routes
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent_posts))
+        // Outside idempotency: a refused request reserves no key.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit_api));
     let mut routes = Router::new().route("/healthz", get(healthz));
     if !state.web.metrics_apart {
         routes = routes.route("/metrics", get(metrics::metrics));
@@ -149,6 +155,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
         ))
         .layer(Header::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client::find_client))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
 }

@@ -46,13 +46,13 @@ pub struct ApiError {
     errors: Vec<FieldError>,
     allowed_moves: Option<Vec<String>>,
     /// Seconds to wait before retrying (429).
-    retry_after: Option<u64>,
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
     /// Tells the client when it may retry (`Retry-After`).
     pub fn retry_after(mut self, secs: u64) -> ApiError {
-        self.retry_after = Some(secs);
+        self.retry_after = Some(u32::try_from(secs).unwrap_or(u32::MAX));
         self
     }
 

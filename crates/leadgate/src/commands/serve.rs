@@ -101,6 +101,13 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         public_url,
         metrics_token: args.metrics_token.clone(),
         metrics_apart: args.metrics_listen.is_some(),
+        trusted_proxies: args.trusted_proxies.clone(),
+        rate_limits: leadgate_server::ratelimit::RateLimits {
+            api_key: args.rate_limit_api_key.0,
+            api_anonymous: args.rate_limit_anonymous.0,
+            form: args.rate_limit_form.0,
+            tracker: args.rate_limit_tracker.0,
+        },
     });
     let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
     let metrics_server = match args.metrics_listen {

@@ -141,6 +141,10 @@ pub fn finish_openapi(mut doc: OpenApi) -> OpenApi {
         ("413", "The body is too large."),
         ("415", "The body is not JSON."),
         ("422", "Some fields are invalid; `errors` lists them."),
+        (
+            "429",
+            "Too many requests for this API key (or, without a valid key, from this address); retry after the `Retry-After` delay. Every answer's `RateLimit` and `RateLimit-Policy` fields say how many are left.",
+        ),
         ("500", "A server fault; `request_id` finds it in the logs."),
         (
             "503",
@@ -212,7 +216,7 @@ fn add_problems(op: &mut Operation, authenticated: bool, changes_state: bool) {
     let has_body = op.request_body.is_some();
     let mut statuses = vec!["400", "404", "405", "422", "500", "503"];
     if authenticated {
-        statuses.extend(["401", "403"]);
+        statuses.extend(["401", "403", "429"]);
     }
     if changes_state {
         statuses.extend(["409", "507"]);

@@ -63,13 +63,10 @@ async fn preflight_any() -> Response {
 async fn collect(State(state): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let (ip, _) = client_info(&parts.extensions, &parts.headers);
-    if let Some(ip) = ip
-        && !state.collect_limiter.allow(ip)
+    if let Some(standing) = ip.and_then(|ip| state.limiters.tracker.count(ip))
+        && !standing.allowed
     {
-        return allow_any_origin(
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", "slow down")
-                .into_response(),
-        );
+        return allow_any_origin(standing.refusal("one address"));
     }
     let bytes = match axum::body::to_bytes(body, MAX_PUBLIC_BODY).await {
         Ok(b) => b,
@@ -278,19 +275,11 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, request
         .into_response();
     }
     let (ip, client) = client_info(&parts.extensions, &parts.headers);
-    if let Some(ip) = ip
-        && !state.form_limiter.allow(ip)
+    if let Some(standing) = ip.and_then(|ip| state.limiters.form.count(ip))
+        && !standing.allowed
     {
         let _ = state.app.count_spam(form.id, SpamReason::RateLimited).await;
-        return answer(
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many submissions",
-                "too many submissions from your address; try again in a minute",
-            )
-            .into_response(),
-        );
+        return answer(standing.refusal("one address"));
     }
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_PUBLIC_BODY).await {
         Ok(b) => b,

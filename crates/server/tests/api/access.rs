@@ -668,7 +668,8 @@ api_tests! {
 /// The web UI's forms that are not about one lead: (path, fields, roles allowed: admin,
 /// marketing, sales). A refusal is a 403 page; anything else (a redirect, a page with the
 /// form's errors) means the role got through.
-const UI_ROLE_OPS: &[(&str, &[(&str, &str)], [bool; 3])] = &[
+type UiRoleOp = (&'static str, &'static [(&'static str, &'static str)], [bool; 3]);
+const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/admin/users", &[("email", "ui@x.example"), ("role", "sales")], [true, false, false]),
     ("/admin/users/{id}", &[("action", "disable")], [true, false, false]),
     ("/admin/handoff", &[("agreement", "{}")], [true, false, false]),

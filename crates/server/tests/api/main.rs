@@ -63,7 +63,12 @@ async fn spawn_app_configured(
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = AppState::new(app.clone());
+    // The tests call the API at machine speed, far past a key's quota; the quotas have their
+    // own tests (`trust::api_keys_have_a_quota…`).
+    let state = AppState::new(app.clone()).with_web(leadgate_server::WebConfig {
+        rate_limits: leadgate_server::ratelimit::RateLimits { api_key: None, ..Default::default() },
+        ..Default::default()
+    });
     let server = tokio::spawn(leadgate_server::serve(listener, state, async {
         let _ = stopped.await;
     }));

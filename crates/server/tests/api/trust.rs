@@ -535,3 +535,105 @@ api_tests! {
         assert!(t.app.sign_in("admin@test.example", "plum otter grammar").await.is_ok());
     }
 }
+
+fn limits(api_key: &str, anonymous: &str, form: &str) -> leadgate_server::ratelimit::RateLimits {
+    use leadgate_server::ratelimit::Quota;
+    leadgate_server::ratelimit::RateLimits {
+        api_key: Quota::parse(api_key).unwrap(),
+        api_anonymous: Quota::parse(anonymous).unwrap(),
+        form: Quota::parse(form).unwrap(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn api_keys_have_a_quota_and_are_told_where_they_stand() {
+    let web = leadgate_server::WebConfig { rate_limits: limits("5/1m", "3/1m", "off"), ..Default::default() };
+    let t = spawn_with_web(Backend::Sqlite, web).await;
+    let rep = t.user_key("rep@test.example", "sales").await;
+    let header =
+        |r: &reqwest::Response, name: &str| r.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+    // The rep's key was made with the admin's: the admin has 3 left of 5.
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        let r = t.http.get(format!("{}/api/v1/me", t.base)).bearer_auth(ADMIN_KEY).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(header(&r, "ratelimit-policy").unwrap(), "\"api-key\";q=5;w=60");
+        remaining.push(header(&r, "ratelimit").unwrap());
+    }
+    assert!(remaining[0].starts_with("\"api-key\";r=2;t="), "{remaining:?}");
+    assert!(remaining[2].starts_with("\"api-key\";r=0;t="), "{remaining:?}");
+    let over = t.get("/api/v1/me").await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.body);
+    assert_eq!(over.body["type"].as_str().unwrap().rsplit('/').next(), Some("rate-limited"));
+    assert!(over.body["detail"].as_str().unwrap().contains("5 requests every 60 seconds"), "{}", over.body);
+    let r = t.http.get(format!("{}/api/v1/me", t.base)).bearer_auth(ADMIN_KEY).send().await.unwrap();
+    let wait: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Another key has its own quota; the public pages are not the API's.
+    assert_eq!(t.send(Method::GET, "/api/v1/me", Some(&rep), None).await.status, StatusCode::OK);
+    assert_eq!(t.http.get(format!("{}/healthz", t.base)).send().await.unwrap().status(), StatusCode::OK);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn guessing_api_keys_from_one_address_is_throttled() {
+    let web = leadgate_server::WebConfig { rate_limits: limits("off", "3/1m", "off"), ..Default::default() };
+    let t = spawn_with_web(Backend::Sqlite, web).await;
+    for i in 0..3 {
+        let guess = format!("lg_{i:0>48}");
+        assert_eq!(
+            t.send(Method::GET, "/api/v1/me", Some(&guess), None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let next = t
+        .send(Method::GET, "/api/v1/me", Some("lg_000000000000000000000000000000000000000000000009"), None)
+        .await;
+    assert_eq!(next.status, StatusCode::TOO_MANY_REQUESTS, "{}", next.body);
+    assert_eq!(t.send(Method::GET, "/api/v1/me", None, None).await.status, StatusCode::TOO_MANY_REQUESTS);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_visitor_has_its_own_form_quota() {
+    let submit = |t: &TestApp, forwarded: &'static str| {
+        let req = t
+            .http
+            .post(format!("{}/f/contact-us/submit", t.base))
+            .header("x-forwarded-for", forwarded)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("email=a%40b.example");
+        async move { req.send().await.unwrap() }
+    };
+    // Without --trusted-proxy, the header is the client's word: everyone is the peer.
+    let web = leadgate_server::WebConfig { rate_limits: limits("off", "off", "2/1m"), ..Default::default() };
+    let t = spawn_with_web(Backend::Sqlite, web).await;
+    assert_eq!(t.post("/api/v1/forms", contact_form()).await.status, StatusCode::CREATED);
+    let statuses: Vec<u16> =
+        [submit(&t, "203.0.113.1").await, submit(&t, "203.0.113.2").await, submit(&t, "203.0.113.3").await]
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+    assert_eq!(statuses[2], 429, "{statuses:?}");
+    t.stop().await;
+    let web = leadgate_server::WebConfig {
+        rate_limits: limits("off", "off", "2/1m"),
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..Default::default()
+    };
+    let t = spawn_with_web(Backend::Sqlite, web).await;
+    assert_eq!(t.post("/api/v1/forms", contact_form()).await.status, StatusCode::CREATED);
+    for visitor in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        assert_ne!(submit(&t, visitor).await.status(), StatusCode::TOO_MANY_REQUESTS, "{visitor}");
+    }
+    submit(&t, "203.0.113.1").await;
+    let third = submit(&t, "6.6.6.6, 203.0.113.1").await;
+    assert_eq!(
+        third.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "what the visitor wrote to the left is not believed"
+    );
+    assert!(third.headers().contains_key("retry-after"));
+    t.stop().await;
+}
