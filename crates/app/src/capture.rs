@@ -3,9 +3,14 @@
 //! itself), and consent records.
 //!
 //! Spam protection needs no third-party service: a hidden field people leave empty (the
-//! honeypot), a signed render time so a form submitted faster than a person can fill it is
-//! refused, and a per-address rate limit (in the HTTP layer). Refused submissions are counted per
-//! reason, never stored as contacts.
+//! honeypot), a signed single-use render token so a form submitted faster than a person can fill
+//! it, or submitted twice with one rendering, is refused, a limit per e-mail, and rate limits per
+//! address and per form (in the HTTP layer). Refused submissions are counted per reason, never
+//! stored as contacts.
+//!
+//! A submission naming an existing contact's e-mail may come from anyone: it completes the
+//! contact's empty fields and adds its event, but changes no stored value, and its consent
+//! answers become requests the person must confirm (`core::form::anonymous_consent_effect`).
 
 use std::collections::HashMap;
 
@@ -14,7 +19,10 @@ use jiff::{SignedDuration, Timestamp};
 use leadgate_core::access::Permission;
 use leadgate_core::custom_field::FieldEntity;
 use leadgate_core::event::{ContactRef, EventKind, NewEvent};
-use leadgate_core::form::{ConsentRecord, FormDefinition, Purpose};
+use leadgate_core::form::{
+    ConsentEffect, ConsentRecord, ConsentRequest, ConsentRequestStatus, FormDefinition, Purpose,
+    anonymous_consent_effect, current_consent,
+};
 use leadgate_core::ids::{ContactId, EventId};
 use leadgate_core::validation::{ValidationErrors, is_plain_text};
 use leadgate_store::Session;
@@ -27,7 +35,10 @@ use crate::{App, AppError, Principal, new_uuid};
 /// How long after the form was shown a person can submit it, at the earliest. Bots post at once.
 pub const MIN_FILL_TIME: SignedDuration = SignedDuration::from_secs(3);
 /// How long a shown form stays valid.
-const MAX_FORM_AGE: SignedDuration = SignedDuration::from_hours(24);
+pub const MAX_FORM_AGE: SignedDuration = SignedDuration::from_hours(24);
+/// Submissions naming one e-mail in an hour: a person fills a form a few times at most; more is
+/// someone pushing that contact's engagement (and so its score) by typing its e-mail.
+pub const MAX_SUBMISSIONS_PER_EMAIL_PER_HOUR: i64 = 5;
 
 /// What the HTTP layer knows about the client, kept as consent proof.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +56,12 @@ pub enum SpamReason {
     RateLimited,
     /// Posted from a site the form does not list in its allowed origins.
     Origin,
+    /// A render token already used by an accepted submission (a replay, or a double click).
+    TokenReused,
+    /// Too many submissions naming one e-mail.
+    EmailLimit,
+    /// Too many submissions to one form from every address together.
+    FormLimit,
 }
 
 impl SpamReason {
@@ -55,6 +72,9 @@ impl SpamReason {
             SpamReason::BadToken => "bad_token",
             SpamReason::RateLimited => "rate_limited",
             SpamReason::Origin => "origin_not_allowed",
+            SpamReason::TokenReused => "token_reused",
+            SpamReason::EmailLimit => "email_rate_limited",
+            SpamReason::FormLimit => "form_rate_limited",
         }
     }
 }
@@ -78,7 +98,8 @@ pub struct FormView {
     pub definition: FormDefinition,
     /// Accepted submissions.
     pub submissions: i64,
-    /// Refused submissions, by reason (honeypot, too_fast, bad_token, rate_limited, origin_not_allowed).
+    /// Refused submissions, by reason (honeypot, too_fast, bad_token, token_reused, rate_limited,
+    /// form_rate_limited, email_rate_limited, origin_not_allowed).
     pub rejected: HashMap<String, i64>,
     /// The hosted page.
     pub url: String,
@@ -158,10 +179,31 @@ impl App {
             && expected.bytes().zip(signature.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
     }
 
-    /// The token a form carries from rendering to submission: its render time, signed.
+    /// The token a form carries from rendering to submission: its render time and a random
+    /// nonce, signed. Each rendering gets its own, and an accepted submission uses it up.
     pub async fn form_token(&self, slug: &str) -> Result<String, AppError> {
         let ms = self.now().as_millisecond();
-        Ok(format!("{ms}.{}", self.sign(&format!("form:{slug}:{ms}")).await?))
+        let nonce = new_uuid().simple().to_string();
+        Ok(format!("{ms}.{nonce}.{}", self.sign(&format!("form:{slug}:{ms}:{nonce}")).await?))
+    }
+
+    /// The render time and signature of a genuine token of form `slug`. Tokens without a nonce
+    /// (shown before nonces existed, at most a day before) are still read.
+    async fn read_form_token<'t>(
+        &self,
+        slug: &str,
+        token: &'t str,
+    ) -> Result<Option<(Timestamp, &'t str)>, AppError> {
+        let parts: Vec<&str> = token.split('.').collect();
+        let (ms, signed, sig) = match parts[..] {
+            [ms, nonce, sig] => (ms, format!("form:{slug}:{ms}:{nonce}"), sig),
+            [ms, sig] => (ms, format!("form:{slug}:{ms}"), sig),
+            _ => return Ok(None),
+        };
+        if !self.verify(&signed, sig).await? {
+            return Ok(None);
+        }
+        Ok(ms.parse::<i64>().ok().and_then(|ms| Timestamp::from_millisecond(ms).ok()).map(|t| (t, sig)))
     }
 
     /// A token for tracked links to `contact` (`?lg_cid=…`): the tracker identifies the visitor.
@@ -290,13 +332,11 @@ impl App {
             self.count_spam(form.id, SpamReason::Honeypot).await?;
             return Ok(spam(SpamReason::Honeypot));
         }
-        let rendered_at = match token.and_then(|t| t.split_once('.')) {
-            Some((ms, sig)) if self.verify(&format!("form:{}:{ms}", def.slug), sig).await? => {
-                ms.parse::<i64>().ok().and_then(|ms| Timestamp::from_millisecond(ms).ok())
-            }
-            _ => None,
+        let read = match token {
+            Some(t) => self.read_form_token(&def.slug, t).await?,
+            None => None,
         };
-        let Some(rendered_at) = rendered_at.filter(|t| now - *t <= MAX_FORM_AGE) else {
+        let Some((rendered_at, signature)) = read.filter(|(t, _)| now - *t <= MAX_FORM_AGE) else {
             self.count_spam(form.id, SpamReason::BadToken).await?;
             return Ok(spam(SpamReason::BadToken));
         };
@@ -316,8 +356,25 @@ impl App {
             None => None,
         };
         let email = new.email.clone().ok_or_else(|| AppError::invalid("email", "is required"))?;
-        let contact_id = match tx.find_contact_by_email(&email).await? {
+        if !tx.use_form_token(form.id, signature, now).await? {
+            drop(tx);
+            self.count_spam(form.id, SpamReason::TokenReused).await?;
+            return Ok(spam(SpamReason::TokenReused));
+        }
+        let existing = tx.find_contact_by_email(&email).await?;
+        if let Some(c) = &existing {
+            let hour_ago = now - SignedDuration::from_hours(1);
+            if tx.count_form_events_since(c.id, hour_ago).await? >= MAX_SUBMISSIONS_PER_EMAIL_PER_HOUR {
+                drop(tx);
+                self.count_spam(form.id, SpamReason::EmailLimit).await?;
+                return Ok(spam(SpamReason::EmailLimit));
+            }
+        }
+        let new_contact = existing.is_none();
+        let contact_id = match existing {
             Some(mut c) => {
+                // Anyone can type an e-mail: an existing contact's data is completed, never
+                // changed.
                 let before = c.clone();
                 macro_rules! fill {
                     ($($f:ident),*) => {$( if c.$f.is_none() { c.$f = new.$f.clone(); } )*};
@@ -326,7 +383,7 @@ impl App {
                 if c.company_id.is_none() {
                     c.company_id = company_id;
                 }
-                leadgate_core::custom_field::merge_custom_values(&mut c.custom, custom);
+                leadgate_core::custom_field::fill_custom_values(&mut c.custom, custom);
                 if c != before {
                     c.updated_at = now;
                     tx.update_contact(&c).await?;
@@ -367,23 +424,44 @@ impl App {
             },
         };
         crate::events::record(self, &mut tx, vec![event], now, |_, f| f.to_string()).await?;
-        let consents: Vec<ConsentRecord> = submission
-            .consents
-            .into_iter()
-            .map(|(item, granted)| ConsentRecord {
-                id: new_uuid(),
-                contact_id,
-                purpose: item.purpose,
-                granted,
-                text: item.text,
-                version: item.version,
-                source: "form".into(),
-                form_id: Some(form.id),
-                ip: client.ip.clone(),
-                user_agent: client.user_agent.clone(),
-                at: now,
-            })
-            .collect();
+        let history = if new_contact { Vec::new() } else { tx.consents_of(contact_id).await? };
+        let mut consents = Vec::new();
+        for (item, granted) in submission.consents {
+            let current = current_consent(&history, item.purpose);
+            match anonymous_consent_effect(new_contact, current, granted) {
+                ConsentEffect::Record => consents.push(ConsentRecord {
+                    id: new_uuid(),
+                    contact_id,
+                    purpose: item.purpose,
+                    granted,
+                    text: item.text,
+                    version: item.version,
+                    source: "form".into(),
+                    form_id: Some(form.id),
+                    ip: client.ip.clone(),
+                    user_agent: client.user_agent.clone(),
+                    at: now,
+                }),
+                ConsentEffect::Request => {
+                    let request = ConsentRequest {
+                        id: new_uuid(),
+                        contact_id,
+                        purpose: item.purpose,
+                        granted,
+                        text: item.text,
+                        version: item.version,
+                        form_id: Some(form.id),
+                        ip: client.ip.clone(),
+                        user_agent: client.user_agent.clone(),
+                        requested_at: now,
+                        status: ConsentRequestStatus::Pending,
+                        resolved_at: None,
+                    };
+                    tx.insert_consent_request(&request).await?;
+                }
+                ConsentEffect::Nothing => {}
+            }
+        }
         tx.insert_consents(&consents).await?;
         tx.count_form_submission(form.id).await?;
         let announced = serde_json::json!({ "form_id": form.id, "slug": &form.definition.slug, "contact_id": contact_id });
@@ -474,6 +552,21 @@ impl App {
             return Err(AppError::not_found("contact", contact));
         }
         Ok(s.consents_of(contact).await?)
+    }
+
+    /// A contact's consent changes asked for anonymously, waiting for (or past) the person's
+    /// confirmation.
+    pub async fn consent_requests(
+        &self,
+        principal: &Principal,
+        contact: ContactId,
+    ) -> Result<Vec<ConsentRequest>, AppError> {
+        let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, contact).await?;
+        if s.get_contact(contact).await?.is_none() {
+            return Err(AppError::not_found("contact", contact));
+        }
+        Ok(s.consent_requests_of(contact).await?)
     }
 
     /// Records a consent given or withdrawn through the API, with the caller's address as proof.

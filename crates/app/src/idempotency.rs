@@ -153,7 +153,9 @@ impl crate::App {
     pub async fn purge_idempotency_keys(&self) -> Result<u64, AppError> {
         let mut tx = self.store.begin().await?;
         let day_ago = self.now() - jiff::SignedDuration::from_hours(24);
-        let n = tx.purge_idempotency_keys(day_ago).await? + tx.purge_sign_in_failures(day_ago).await?;
+        let n = tx.purge_idempotency_keys(day_ago).await?
+            + tx.purge_sign_in_failures(day_ago).await?
+            + tx.purge_used_form_tokens(self.now() - crate::capture::MAX_FORM_AGE).await?;
         tx.commit().await?;
         Ok(n)
     }

@@ -91,6 +91,7 @@ impl BenchServer {
                 api_key: None,
                 api_anonymous: None,
                 form: None,
+                form_total: None,
                 tracker: None,
             },
             ..Default::default()

@@ -234,11 +234,21 @@ pub fn merge_custom_values(stored: &mut Map<String, Value>, checked: Map<String,
     }
 }
 
-/// Whether `key` is a well-formed custom field key.
+/// Fills the custom fields `stored` has no value for, and changes none it has: what an
+/// anonymous form submission may do to an existing contact.
+pub fn fill_custom_values(stored: &mut Map<String, Value>, checked: Map<String, Value>) {
+    for (key, value) in checked {
+        if !value.is_null() && stored.get(&key).is_none_or(Value::is_null) {
+            stored.insert(key, value);
+        }
+    }
+}
+
 /// The most custom fields one entity (contacts, companies) may have: beyond it a schema is a
 /// mistake (a file of 100,000 columns), and every form and error list would drown in it.
 pub const MAX_CUSTOM_FIELDS: usize = 200;
 
+/// Whether `key` is a well-formed custom field key.
 pub fn valid_key(key: &str) -> bool {
     let mut chars = key.chars();
     matches!(chars.next(), Some('a'..='z'))
@@ -303,6 +313,15 @@ mod tests {
         let checked = check_custom_values(&defs, json!({"budget": null}).as_object().unwrap()).unwrap();
         merge_custom_values(&mut stored, checked);
         assert!(stored.is_empty());
+    }
+
+    #[test]
+    fn filling_only_adds_what_is_missing() {
+        let mut stored = json!({"budget": 5, "plan": null}).as_object().unwrap().clone();
+        let offered =
+            json!({"budget": 9, "plan": "pro", "trial": true, "note": null}).as_object().unwrap().clone();
+        fill_custom_values(&mut stored, offered);
+        assert_eq!(Value::Object(stored), json!({"budget": 5, "plan": "pro", "trial": true}));
     }
 
     #[test]

@@ -71,6 +71,97 @@ pub struct ConsentRecord {
     pub at: Timestamp,
 }
 
+/// The consent a contact has now for `purpose`: the latest decision recorded (`history` in time
+/// order), none if nothing was ever recorded.
+pub fn current_consent(history: &[ConsentRecord], purpose: Purpose) -> Option<bool> {
+    history.iter().rev().find(|c| c.purpose == purpose).map(|c| c.granted)
+}
+
+/// What a consent answer from an anonymous form submission does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentEffect {
+    /// Recorded as given: the submission created the contact, so the submitter is the person.
+    Record,
+    /// Kept as a request until the person confirms it: anyone can type an existing contact's
+    /// e-mail, and must not grant or withdraw that person's consent.
+    Request,
+    /// Nothing to do: the answer is what the contact's consent already is (no consent recorded
+    /// counts as refused).
+    Nothing,
+}
+
+/// The rule for anonymous consent answers (DESIGN §10): a new contact's are recorded; an
+/// existing contact's consent changes only with the person's confirmation.
+///
+/// ```
+/// use leadgate_core::form::{ConsentEffect, anonymous_consent_effect};
+/// assert_eq!(anonymous_consent_effect(true, None, true), ConsentEffect::Record);
+/// assert_eq!(anonymous_consent_effect(false, Some(true), false), ConsentEffect::Request);
+/// assert_eq!(anonymous_consent_effect(false, None, true), ConsentEffect::Request);
+/// assert_eq!(anonymous_consent_effect(false, None, false), ConsentEffect::Nothing);
+/// assert_eq!(anonymous_consent_effect(false, Some(true), true), ConsentEffect::Nothing);
+/// ```
+pub fn anonymous_consent_effect(new_contact: bool, current: Option<bool>, granted: bool) -> ConsentEffect {
+    if new_contact {
+        ConsentEffect::Record
+    } else if current.unwrap_or(false) == granted {
+        ConsentEffect::Nothing
+    } else {
+        ConsentEffect::Request
+    }
+}
+
+/// Where a consent request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentRequestStatus {
+    /// Waiting for the person to confirm.
+    Pending,
+    /// Confirmed by the person: a consent record was added.
+    Confirmed,
+    /// Dismissed (not confirmed in time, or by the team).
+    Dismissed,
+}
+
+impl ConsentRequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentRequestStatus::Pending => "pending",
+            ConsentRequestStatus::Confirmed => "confirmed",
+            ConsentRequestStatus::Dismissed => "dismissed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConsentRequestStatus> {
+        [ConsentRequestStatus::Pending, ConsentRequestStatus::Confirmed, ConsentRequestStatus::Dismissed]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// A consent change asked for anonymously, with the proof a record would carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentRequest {
+    pub id: uuid::Uuid,
+    pub contact_id: ContactId,
+    pub purpose: Purpose,
+    /// Granting (true) or withdrawing (false).
+    pub granted: bool,
+    /// The exact text the submitter saw.
+    pub text: String,
+    pub version: String,
+    pub form_id: Option<uuid::Uuid>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub requested_at: Timestamp,
+    pub status: ConsentRequestStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub resolved_at: Option<Timestamp>,
+}
+
 /// The type of a form field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -306,6 +306,11 @@ pub struct ServeArgs {
         value_parser = parse_quota)]
     pub rate_limit_form: QuotaArg,
 
+    /// Submissions one form accepts from all addresses together (a flood from many addresses).
+    #[arg(long, env = "LEADGATE_RATE_LIMIT_FORM_TOTAL", default_value = "60/1m", value_name = "QUOTA",
+        value_parser = parse_quota)]
+    pub rate_limit_form_total: QuotaArg,
+
     /// Tracker batches one client address may send.
     #[arg(long, env = "LEADGATE_RATE_LIMIT_TRACKER", default_value = "120/1m", value_name = "QUOTA",
         value_parser = parse_quota)]

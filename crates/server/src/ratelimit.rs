@@ -82,6 +82,8 @@ pub struct RateLimits {
     pub api_anonymous: Option<Quota>,
     /// Form submissions per client address.
     pub form: Option<Quota>,
+    /// Submissions to one form from every address together: a flood from many addresses.
+    pub form_total: Option<Quota>,
     /// Tracker batches per client address.
     pub tracker: Option<Quota>,
 }
@@ -92,6 +94,7 @@ impl Default for RateLimits {
             api_key: Some(Quota::new(1000, 10)),
             api_anonymous: Some(Quota::new(100, 60)),
             form: Some(Quota::new(10, 60)),
+            form_total: Some(Quota::new(60, 60)),
             tracker: Some(Quota::new(120, 60)),
         }
     }
@@ -216,6 +219,7 @@ pub struct Limiters {
     pub api_key: Limiter<String>,
     pub api_anonymous: Limiter<IpAddr>,
     pub form: Limiter<IpAddr>,
+    pub form_total: Limiter<uuid::Uuid>,
     pub tracker: Limiter<IpAddr>,
 }
 
@@ -225,6 +229,7 @@ impl Limiters {
             api_key: Limiter::new("api-key", limits.api_key),
             api_anonymous: Limiter::new("anonymous", limits.api_anonymous),
             form: Limiter::new("form", limits.form),
+            form_total: Limiter::new("form-total", limits.form_total),
             tracker: Limiter::new("tracker", limits.tracker),
         }
     }

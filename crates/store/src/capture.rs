@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use leadgate_core::event::{Event, EventKind};
-use leadgate_core::form::{ConsentRecord, FormDefinition, Purpose};
+use leadgate_core::form::{ConsentRecord, ConsentRequest, ConsentRequestStatus, FormDefinition, Purpose};
 use leadgate_core::ids::{ContactId, EventId};
 use uuid::Uuid;
 
@@ -50,6 +50,30 @@ fn consent_from_row(r: &Row) -> Result<ConsentRecord, StoreError> {
         ip: r.get(8)?,
         user_agent: r.get(9)?,
         at: r.ts(10)?,
+    })
+}
+
+const REQUEST_COLUMNS: &str = "id, contact_id, purpose, granted, text, version, form_id, ip, user_agent, \
+     requested_at, status, resolved_at";
+
+fn request_from_row(r: &Row) -> Result<ConsentRequest, StoreError> {
+    let purpose: String = r.get(2)?;
+    let status: String = r.get(10)?;
+    Ok(ConsentRequest {
+        id: r.get(0)?,
+        contact_id: ContactId(r.get(1)?),
+        purpose: Purpose::parse(&purpose)
+            .ok_or_else(|| StoreError::Corrupt(format!("purpose `{purpose}`")))?,
+        granted: r.get(3)?,
+        text: r.get(4)?,
+        version: r.get(5)?,
+        form_id: r.get(6)?,
+        ip: r.get(7)?,
+        user_agent: r.get(8)?,
+        requested_at: r.ts(9)?,
+        status: ConsentRequestStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("consent request status `{status}`")))?,
+        resolved_at: r.opt_ts(11)?,
     })
 }
 
@@ -212,6 +236,77 @@ impl Session {
     pub async fn consents_of(&mut self, contact: ContactId) -> Result<Vec<ConsentRecord>, StoreError> {
         let sql = format!("SELECT {CONSENT_COLUMNS} FROM consents WHERE contact_id = $1 ORDER BY at, id");
         self.fetch_all(&sql, args![contact]).await?.iter().map(consent_from_row).collect()
+    }
+
+    /// Keeps a consent change asked for anonymously, to be confirmed by the person.
+    pub async fn insert_consent_request(&mut self, r: &ConsentRequest) -> Result<(), StoreError> {
+        self.execute(
+            &format!("INSERT INTO consent_requests ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+            args![
+                r.id,
+                r.contact_id,
+                r.purpose.as_str(),
+                r.granted,
+                r.text.as_str(),
+                r.version.as_str(),
+                r.form_id,
+                r.ip.as_deref(),
+                r.user_agent.as_deref(),
+                r.requested_at,
+                r.status.as_str(),
+                r.resolved_at
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A contact's consent requests, oldest first.
+    pub async fn consent_requests_of(
+        &mut self,
+        contact: ContactId,
+    ) -> Result<Vec<ConsentRequest>, StoreError> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM consent_requests WHERE contact_id = $1 ORDER BY requested_at, id"
+        );
+        self.fetch_all(&sql, args![contact]).await?.iter().map(request_from_row).collect()
+    }
+
+    /// Marks a form's render token used; false if it already was (a replay).
+    pub async fn use_form_token(
+        &mut self,
+        form: Uuid,
+        signature: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "INSERT INTO used_form_tokens (form_id, signature, used_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (form_id, signature) DO NOTHING",
+                args![form, signature, now],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Forgets tokens used before `before` (they have expired anyway).
+    pub async fn purge_used_form_tokens(&mut self, before: Timestamp) -> Result<u64, StoreError> {
+        self.execute("DELETE FROM used_form_tokens WHERE used_at < $1", args![before]).await
+    }
+
+    /// How many web-form submissions a contact made since `since` (its form events).
+    pub async fn count_form_events_since(
+        &mut self,
+        contact: ContactId,
+        since: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let row = self
+            .fetch_one(
+                "SELECT COUNT(*) FROM events WHERE contact_id = $1 AND occurred_at >= $2 AND source = 'web form'",
+                args![contact, since],
+            )
+            .await?;
+        row.get(0)
     }
 
     /// The contact a visitor identified as, if any; notes that the visitor was seen.

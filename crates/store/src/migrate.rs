@@ -146,6 +146,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0017_sign_in_failures.sql"),
         then: None,
     },
+    Migration {
+        version: 18,
+        name: "form abuse",
+        sqlite: include_str!("../migrations/sqlite/0018_form_abuse.sql"),
+        postgres: include_str!("../migrations/postgres/0018_form_abuse.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -106,6 +106,7 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
             api_key: args.rate_limit_api_key.0,
             api_anonymous: args.rate_limit_anonymous.0,
             form: args.rate_limit_form.0,
+            form_total: args.rate_limit_form_total.0,
             tracker: args.rate_limit_tracker.0,
         },
     });

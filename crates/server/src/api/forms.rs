@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use leadgate_app::capture::{ConsentInput, FormView};
-use leadgate_core::form::{ConsentRecord, FormDefinition};
+use leadgate_core::form::{ConsentRecord, ConsentRequest, FormDefinition};
 use leadgate_core::ids::ContactId;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_form, list_forms))
         .routes(routes!(get_form, update_form, delete_form))
         .routes(routes!(list_consents, record_consent))
+        .routes(routes!(list_consent_requests))
         .routes(routes!(tracking_token))
 }
 
@@ -115,6 +116,22 @@ async fn list_consents(
 ) -> Result<axum::Json<Vec<ConsentRecord>>, ApiError> {
     let id: ContactId = crate::extract::path_id(&id)?;
     Ok(axum::Json(state.app.consents(&principal, id).await?))
+}
+
+/// A contact's consent changes asked for anonymously (a form naming its e-mail): they do not
+/// change its consent until the person confirms them.
+#[utoipa::path(
+    get, path = "/api/v1/contacts/{id}/consent-requests", tag = "forms",
+    params(("id" = String, Path, format = Uuid, description = "The contact's id")),
+    responses((status = 200, description = "Consent requests, oldest first", body = Vec<ConsentRequest>))
+)]
+async fn list_consent_requests(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<ConsentRequest>>, ApiError> {
+    let id: ContactId = crate::extract::path_id(&id)?;
+    Ok(axum::Json(state.app.consent_requests(&principal, id).await?))
 }
 
 /// Record a consent given or withdrawn (one call withdraws it at once).

@@ -281,6 +281,12 @@ async fn submit(State(state): State<AppState>, Path(slug): Path<String>, request
         let _ = state.app.count_spam(form.id, SpamReason::RateLimited).await;
         return answer(standing.refusal("one address"));
     }
+    if let Some(standing) = state.limiters.form_total.count(form.id)
+        && !standing.allowed
+    {
+        let _ = state.app.count_spam(form.id, SpamReason::FormLimit).await;
+        return answer(standing.refusal("this form's visitors together"));
+    }
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_PUBLIC_BODY).await {
         Ok(b) => b,
         Err(_) => return answer(ApiError::bad_request("the submission is too large").into_response()),

@@ -144,6 +144,10 @@ texts! {
     no_consents: "No consent recorded.", "Aucun consentement enregistré.";
     granted: "Granted", "Accordé";
     refused: "Refused", "Refusé";
+    consent_requests_title: "Waiting for the person's confirmation", "En attente de la confirmation de la personne";
+    consent_requests_why: "Someone filled in a form with this e-mail address. Consent changes only once the person confirms it.", "Quelqu’un a rempli un formulaire avec cette adresse e-mail. Le consentement ne change qu’une fois confirmé par la personne.";
+    consent_grant_requested: "consent asked", "consentement demandé";
+    consent_withdrawal_requested: "withdrawal asked", "retrait demandé";
     actions_title: "Actions", "Actions";
     log_touch: "Log a touch", "Noter un contact";
     kind_call: "Call", "Appel";

@@ -238,6 +238,12 @@ const API_OPS: &[Op] = &[
     },
     Op { label: "GET /contacts/{id}/consents", class: Class::Read, changes: false, skip_not_handed: false },
     Op {
+        label: "GET /contacts/{id}/consent-requests",
+        class: Class::Read,
+        changes: false,
+        skip_not_handed: false,
+    },
+    Op {
         label: "GET /contacts/{id}/tracking-token",
         class: Class::Read,
         changes: false,
@@ -300,6 +306,9 @@ async fn send(t: &TestApp, w: &World, op: &Op, actor: Actor, id: &str) -> Status
         "GET /contacts/{id}/lifecycle" => api(Method::GET, format!("/api/v1/contacts/{id}/lifecycle"), None).await,
         "GET /contacts/{id}/assignments" => api(Method::GET, format!("/api/v1/contacts/{id}/assignments"), None).await,
         "GET /contacts/{id}/consents" => api(Method::GET, format!("/api/v1/contacts/{id}/consents"), None).await,
+        "GET /contacts/{id}/consent-requests" => {
+            api(Method::GET, format!("/api/v1/contacts/{id}/consent-requests"), None).await
+        }
         "GET /contacts/{id}/tracking-token" => api(Method::GET, format!("/api/v1/contacts/{id}/tracking-token"), None).await,
         "PATCH /contacts/{id}" => api(Method::PATCH, format!("/api/v1/contacts/{id}"), Some(json!({"job_title": "Changed"}))).await,
         "POST /contacts/{id}/touches" => {
@@ -609,6 +618,7 @@ const LEAD_PATHS: &[(&str, &str)] = &[
     ("POST", "/api/v1/contacts/{id}/lifecycle"),
     ("GET", "/api/v1/contacts/{id}/assignments"),
     ("GET", "/api/v1/contacts/{id}/consents"),
+    ("GET", "/api/v1/contacts/{id}/consent-requests"),
     ("POST", "/api/v1/contacts/{id}/consents"),
     ("GET", "/api/v1/contacts/{id}/tracking-token"),
     ("GET", "/api/v1/contacts/{id}/prediction"),

@@ -133,6 +133,9 @@ capture_tests! {
         assert_eq!(form.body["rejected"]["origin_not_allowed"], 5, "{}", form.body);
         // The listed origin and the hosted page itself are accepted, whatever the content type.
         for (origin, email) in [("https://www.customer.example", "ok1@customer.example"), (t.base.as_str(), "ok2@customer.example")] {
+            // A token serves one submission.
+            let token = form_token(&t, "contact-us").await;
+            clock.advance(jiff::SignedDuration::from_secs(10));
             let r = t.http.post(format!("{}/f/contact-us/submit", t.base))
                 .header("origin", origin)
                 .header("content-type", "application/x-www-form-urlencoded")

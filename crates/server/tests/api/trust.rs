@@ -637,3 +637,127 @@ async fn behind_a_trusted_proxy_each_visitor_has_its_own_form_quota() {
     assert!(third.headers().contains_key("retry-after"));
     t.stop().await;
 }
+
+/// Renders the form, waits as a person would, and submits `fields` with the page's token.
+async fn fill_in(
+    t: &TestApp,
+    clock: &leadgate_app::ManualClock,
+    fields: &[(&str, &str)],
+) -> (reqwest::Response, String) {
+    let token = form_token(t, "contact-us").await;
+    clock.advance(jiff::SignedDuration::from_secs(10));
+    let mut all = fields.to_vec();
+    all.push(("_lg_token", &token));
+    (post_form(t, "contact-us", &all, None).await, token)
+}
+
+async fn rejected(t: &TestApp, form_id: &str) -> Value {
+    t.get(&format!("/api/v1/forms/{form_id}")).await.body["rejected"].clone()
+}
+
+capture_tests! {
+    async fn a_form_token_serves_one_submission(t, clock) {
+        let form = t.post("/api/v1/forms", contact_form()).await.body["id"].as_str().unwrap().to_string();
+        let (r, token) = fill_in(&t, &clock, &[("email", "first@customer.example")]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        // Seven: the address's own limit (ten a minute) is not what this test is about.
+        for i in 0..7 {
+            let email = format!("replay{i}@customer.example");
+            let r = post_form(&t, "contact-us", &[("email", &email), ("_lg_token", &token)], None).await;
+            assert_eq!(r.status(), StatusCode::OK, "a replay is thanked like a person, and learns nothing");
+        }
+        let stored = t.get("/api/v1/contacts?q=customer.example").await;
+        assert_eq!(stored.body["items"].as_array().unwrap().len(), 1, "{}", stored.body);
+        assert_eq!(rejected(&t, &form).await["token_reused"], 7);
+        // A refused submission (a typo) leaves the token usable: the person corrects and sends.
+        let token = form_token(&t, "contact-us").await;
+        clock.advance(jiff::SignedDuration::from_secs(10));
+        let typo = post_form(&t, "contact-us", &[("email", "nope"), ("_lg_token", &token)], None).await;
+        assert_eq!(typo.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let fixed = post_form(&t, "contact-us", &[("email", "second@customer.example"), ("_lg_token", &token)], None).await;
+        assert_eq!(fixed.status(), StatusCode::OK);
+        assert_eq!(t.get("/api/v1/contacts?q=second@customer").await.body["items"].as_array().unwrap().len(), 1);
+        // Used tokens are forgotten once they would have expired anyway.
+        clock.advance(jiff::SignedDuration::from_hours(25));
+        assert!(t.app.purge_idempotency_keys().await.unwrap() >= 2);
+    }
+
+    async fn an_anonymous_submission_cannot_change_an_existing_contacts_consent_or_data(t, clock) {
+        let form = t.post("/api/v1/forms", contact_form()).await.body["id"].as_str().unwrap().to_string();
+        let made = t.post("/api/v1/contacts", json!({"email": "ceo@customer.example", "first_name": "Grace"})).await;
+        let id = made.body["id"].as_str().unwrap().to_string();
+        let granted = t.post(&format!("/api/v1/contacts/{id}/consents"),
+            json!({"purpose": "newsletter", "granted": true, "text": "Newsletter, agreed by phone", "version": "phone"})).await;
+        assert_eq!(granted.status, StatusCode::CREATED);
+        // Someone types her e-mail: unticks the newsletter, ticks being called by sales.
+        let (r, _) = fill_in(&t, &clock, &[
+            ("email", "CEO@customer.example"), ("first_name", "Mallory"), ("consent_commercial_prospecting", "on"),
+        ]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let contact = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(contact.body["first_name"], "Grace", "stored values are never changed by a form");
+        let consents = t.get(&format!("/api/v1/contacts/{id}/consents")).await;
+        assert_eq!(consents.body.as_array().unwrap().len(), 1, "consent unchanged: {}", consents.body);
+        assert_eq!(consents.body[0]["granted"], true);
+        let requests = t.get(&format!("/api/v1/contacts/{id}/consent-requests")).await;
+        let requests = requests.body.as_array().unwrap().clone();
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        let news = requests.iter().find(|r| r["purpose"] == "newsletter").unwrap();
+        assert_eq!((news["granted"].as_bool(), news["status"].as_str()), (Some(false), Some("pending")));
+        assert_eq!(news["ip"], "127.0.0.1");
+        let sales = requests.iter().find(|r| r["purpose"] == "commercial_prospecting").unwrap();
+        assert_eq!(sales["granted"], true);
+        assert_eq!(sales["text"], "A sales rep may contact me about my request");
+        // The same answers as the stored state ask nothing.
+        let (_, _) = fill_in(&t, &clock, &[("email", "ceo@customer.example"), ("consent_newsletter", "on")]).await;
+        let again = t.get(&format!("/api/v1/contacts/{id}/consent-requests")).await;
+        assert_eq!(again.body.as_array().unwrap().len(), 2, "{}", again.body);
+        // A new contact's own answers are its consent.
+        fill_in(&t, &clock, &[("email", "new@customer.example"), ("consent_newsletter", "on")]).await;
+        let new = t.get("/api/v1/contacts?email=new@customer.example").await.body["items"][0]["id"].as_str().unwrap().to_string();
+        let own = t.get(&format!("/api/v1/contacts/{new}/consents")).await;
+        assert_eq!(own.body.as_array().unwrap().len(), 2);
+        assert_eq!(rejected(&t, &form).await, json!({}));
+    }
+
+    async fn one_email_is_submitted_a_few_times_an_hour_at_most(t, clock) {
+        let form = t.post("/api/v1/forms", contact_form()).await.body["id"].as_str().unwrap().to_string();
+        for _ in 0..5 {
+            let (r, _) = fill_in(&t, &clock, &[("email", "target@customer.example")]).await;
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        let id = t.get("/api/v1/contacts?email=target@customer.example").await.body["items"][0]["id"].as_str().unwrap().to_string();
+        let events = || async { t.get(&format!("/api/v1/contacts/{id}/timeline")).await.body["items"].as_array().unwrap().len() };
+        assert_eq!(events().await, 5);
+        fill_in(&t, &clock, &[("email", "target@customer.example")]).await;
+        assert_eq!(events().await, 5, "the sixth in an hour pushes nothing");
+        assert_eq!(rejected(&t, &form).await["email_rate_limited"], 1);
+        clock.advance(jiff::SignedDuration::from_hours(1));
+        fill_in(&t, &clock, &[("email", "target@customer.example")]).await;
+        assert_eq!(events().await, 6);
+    }
+}
+
+#[tokio::test]
+async fn a_form_accepts_so_many_submissions_from_all_addresses_together() {
+    let web = leadgate_server::WebConfig {
+        rate_limits: leadgate_server::ratelimit::RateLimits {
+            form: None,
+            form_total: leadgate_server::ratelimit::Quota::parse("2/1m").unwrap(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let t = spawn_with_web(Backend::Sqlite, web).await;
+    let form = t.post("/api/v1/forms", contact_form()).await.body["id"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        assert_ne!(
+            post_form(&t, "contact-us", &[("email", "x@y.example")], None).await.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    let third = post_form(&t, "contact-us", &[("email", "x@y.example")], None).await;
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(rejected(&t, &form).await["form_rate_limited"], 1);
+    t.stop().await;
+}

@@ -79,6 +79,8 @@ pub(super) struct ContactPage {
     pub(super) history: Vec<HistoryLine>,
     pub(super) events: Vec<EventLine>,
     pub(super) consents: Vec<Row2>,
+    /// Consent changes asked for anonymously, waiting for the person's confirmation.
+    pub(super) consent_requests: Vec<Row2>,
     /// An MQL sales has not accepted yet.
     pub(super) can_accept: bool,
     /// A lead in sales' hands (MQL or SQL), accepted or not.
@@ -282,17 +284,33 @@ pub(super) async fn contact(
                 .join(" · "),
         })
         .collect();
-    let consents = consents
+    let purpose_name = |p: leadgate_core::form::Purpose| -> String {
+        serde_json::to_value(p).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    };
+    let consent_requests = app
+        .consent_requests(p, id)
+        .await
+        .unwrap_or_default()
         .iter()
+        .filter(|r| r.status == leadgate_core::form::ConsentRequestStatus::Pending)
         .map(|r| Row2 {
             a: format!(
                 "{} — {}",
-                serde_json::to_value(r.purpose)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
-                if r.granted { t.granted } else { t.refused }
+                purpose_name(r.purpose),
+                if r.granted { t.consent_grant_requested } else { t.consent_withdrawal_requested }
             ),
+            b: format!(
+                "{} · {} · {}",
+                s.lang.datetime(r.requested_at),
+                r.text,
+                r.ip.clone().unwrap_or_default()
+            ),
+        })
+        .collect();
+    let consents = consents
+        .iter()
+        .map(|r| Row2 {
+            a: format!("{} — {}", purpose_name(r.purpose), if r.granted { t.granted } else { t.refused }),
             b: format!("{} · {} · {}", s.lang.datetime(r.at), r.text, r.ip.clone().unwrap_or_default()),
         })
         .collect();
@@ -336,6 +354,7 @@ pub(super) async fn contact(
         history,
         events,
         consents,
+        consent_requests,
         can_accept: c.lifecycle_stage == LifecycleStage::Mql && !lifecycle.sales_accepted,
         can_reject: matches!(c.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql),
         reasons,
