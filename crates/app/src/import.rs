@@ -400,7 +400,7 @@ pub enum Checkpoint {
     /// A command-line import: in the `imports` table, by file fingerprint.
     File,
     /// An API import: in its job.
-    Job { id: leadgate_core::ids::JobId, owner: String, resume_after: u64 },
+    Job { lease: leadgate_store::jobs::Lease, resume_after: u64 },
 }
 
 impl App {
@@ -639,16 +639,15 @@ impl App {
                 )
                 .await?;
             }
-            Checkpoint::Job { id, owner, .. } => {
-                tx.insert_rejects(*id, &refused).await?;
+            Checkpoint::Job { lease, .. } => {
+                tx.insert_rejects(lease.job, &refused).await?;
                 let still = tx
                     .job_progress(
-                        *id,
-                        owner,
+                        lease,
                         summary.rows as i64,
                         None,
                         Some(&serde_json::json!({ "line": last_line, "summary": &*summary }).to_string()),
-                        now + jiff::SignedDuration::from_secs(120),
+                        now + self.job_lease,
                         now,
                     )
                     .await?;
@@ -1227,7 +1226,7 @@ impl App {
     pub(crate) async fn run_import_job(
         &self,
         job: &leadgate_store::jobs::Job,
-        owner: &str,
+        lease: &leadgate_store::jobs::Lease,
     ) -> Result<serde_json::Value, AppError> {
         let request: ImportRequest = serde_json::from_value(job.payload.clone())
             .map_err(|e| AppError::Internal(format!("bad import job payload: {e}")))?;
@@ -1249,7 +1248,7 @@ impl App {
                 &request.options(),
                 &mut sink,
                 &mut (),
-                Checkpoint::Job { id: job.id, owner: owner.to_string(), resume_after },
+                Checkpoint::Job { lease: lease.clone(), resume_after },
             )
             .await
             .map_err(import_app_error)?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 use leadgate_core::ids::{ContactId, JobId};
-use leadgate_store::jobs::Job;
+use leadgate_store::jobs::{Job, Lease};
 use tokio::sync::watch;
 
 use crate::prediction;
@@ -16,7 +16,7 @@ use crate::scoring::RESCORE_JOB;
 use crate::{App, AppError};
 
 /// How long a claimed job stays ours without news; each step renews it.
-const LEASE: SignedDuration = SignedDuration::from_secs(120);
+pub const DEFAULT_LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// How often an idle runner looks for due jobs.
 const POLL: Duration = Duration::from_millis(500);
 /// How often a runner checks whether scheduled retraining is due and forgets ended sessions.
@@ -267,9 +267,10 @@ impl App {
 
     /// Runs a job in a task of its own and waits for it, beating meanwhile so `/healthz` tells a
     /// long job from a dead runner. A panic comes back as the job's failure with its message.
-    async fn supervised_job(&self, job: &Job, owner: &str) -> Result<serde_json::Value, StepError> {
-        let (app, job, owner) = (self.clone(), job.clone(), owner.to_string());
-        let mut task = tokio::spawn(async move { app.run_job_kind(&job, &owner).await });
+    async fn supervised_job(&self, job: &Job, lease: &Lease) -> Result<serde_json::Value, StepError> {
+        let (app, job, lease) = (self.clone(), job.clone(), lease.clone());
+        let mut task =
+            tokio::spawn(async move { app.with_heartbeat(&lease, app.run_job_kind(&job, &lease)).await });
         loop {
             tokio::select! {
                 joined = &mut task => return match joined {
@@ -282,16 +283,49 @@ impl App {
         }
     }
 
-    async fn run_job_kind(&self, job: &Job, owner: &str) -> Result<serde_json::Value, StepError> {
+    async fn run_job_kind(&self, job: &Job, lease: &Lease) -> Result<serde_json::Value, StepError> {
         match job.kind.as_str() {
-            RESCORE_JOB => self.rescore_job(job, owner).await,
-            crate::import::IMPORT_JOB => self.run_import_job(job, owner).await.map_err(StepError::App),
-            prediction::TRAIN_JOB => self.train_job(job, owner).await.map_err(StepError::App),
-            prediction::PREDICT_JOB => self.predict_job(job, owner, &mut ()).await.map_err(StepError::App),
+            RESCORE_JOB => self.rescore_job(job, lease).await,
+            crate::import::IMPORT_JOB => self.run_import_job(job, lease).await.map_err(StepError::App),
+            prediction::TRAIN_JOB => self.train_job(job, lease).await.map_err(StepError::App),
+            prediction::PREDICT_JOB => self.predict_job(job, lease, &mut ()).await.map_err(StepError::App),
             // Tests of the runner's supervision: a job whose code stops on a bug.
             #[cfg(feature = "testing")]
             TEST_PANIC_JOB => panic!("{}", job.payload["message"].as_str().unwrap_or("test panic")),
             other => Err(StepError::App(AppError::Internal(format!("unknown job kind `{other}`")))),
+        }
+    }
+
+    /// Runs `work` while extending `lease` every third of the lease time: a long step (training
+    /// on a large history) keeps its job, while a worker that stops (killed, paused, cut off from
+    /// the database) stops extending it, so another worker takes the job over once it runs out
+    /// — and the lease's fencing token keeps the stopped one from writing anything after.
+    pub(crate) async fn with_heartbeat<T>(
+        &self,
+        lease: &Lease,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        let beat = Duration::from_millis((self.job_lease.as_millis() / 3).clamp(500, 60_000) as u64);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                _ = ticker.tick() => {
+                    let now = self.now();
+                    let held = match self.store.begin().await {
+                        Ok(mut tx) => match tx.extend_lease(lease, now + self.job_lease, now).await {
+                            Ok(held) => tx.commit().await.map(|()| held).unwrap_or(true),
+                            Err(_) => true,
+                        },
+                        Err(_) => true, // the database is away: the work's own writes will say
+                    };
+                    if !held {
+                        tracing::warn!(job = %lease.job, "the job's lease was lost; its next write will stop it");
+                    }
+                }
+            }
         }
     }
 
@@ -309,26 +343,27 @@ impl App {
             prediction::PREDICT_JOB,
             TEST_PANIC_JOB,
         ];
-        let job = tx.claim_job(owner, &kinds, now + LEASE, now).await?;
+        let job = tx.claim_job(owner, &kinds, now + self.job_lease, now).await?;
         tx.commit().await?;
         let Some(job) = job else { return Ok(false) };
+        let lease = Lease::of(&job, owner);
         if job.attempts > job.max_attempts {
             // Its servers kept stopping before it finished (killed, out of memory): whatever
             // it is, running it again would stop the next one too.
             let mut tx = self.store.begin().await?;
             let why = "parked: the servers running it kept stopping before it finished";
-            tx.park_job(job.id, owner, why, self.now()).await?;
+            tx.park_job(&lease, why, self.now()).await?;
             tx.commit().await?;
             tracing::error!(job = %job.id, kind = %job.kind, "job parked: its servers kept stopping");
             return Ok(true);
         }
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job started");
-        let outcome = self.supervised_job(&job, owner).await;
+        let outcome = self.supervised_job(&job, &lease).await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         match outcome {
             Ok(result) => {
-                tx.finish_job(job.id, owner, &result, now).await?;
+                tx.finish_job(&lease, &result, now).await?;
                 tracing::info!(job = %job.id, "job finished");
             }
             Err(StepError::LostLease) => tracing::warn!(job = %job.id, "job lease lost to another worker"),
@@ -341,11 +376,10 @@ impl App {
                 .into_owned();
                 if job.attempts < job.max_attempts {
                     let secs = (10_i64 << job.attempts.clamp(0, 9)).min(3600);
-                    tx.fail_job(job.id, owner, &error, Some(now + SignedDuration::from_secs(secs)), now)
-                        .await?;
+                    tx.fail_job(&lease, &error, Some(now + SignedDuration::from_secs(secs)), now).await?;
                     tracing::error!(job = %job.id, kind = %job.kind, panic = %message, "job stopped on a bug; retried later");
                 } else {
-                    tx.park_job(job.id, owner, &error, now).await?;
+                    tx.park_job(&lease, &error, now).await?;
                     tracing::error!(job = %job.id, kind = %job.kind, panic = %message, "job stopped on a bug at every attempt; parked");
                 }
             }
@@ -370,7 +404,7 @@ impl App {
                     tracing::warn!(job = %job.id, error = %e, "job refused");
                 }
                 let error = leadgate_core::validation::printable(&e.to_string()).into_owned();
-                tx.fail_job(job.id, owner, &error, retry, now).await?;
+                tx.fail_job(&lease, &error, retry, now).await?;
             }
         }
         tx.commit().await?;
@@ -394,7 +428,7 @@ impl App {
     /// Rescores every contact with the job's rules version, a chunk per transaction, resuming
     /// from the checkpoint. Stops early when a newer version supersedes it (that version's own
     /// job rescores everyone).
-    async fn rescore_job(&self, job: &Job, owner: &str) -> Result<serde_json::Value, StepError> {
+    async fn rescore_job(&self, job: &Job, lease: &Lease) -> Result<serde_json::Value, StepError> {
         let version = job.payload.get("version").and_then(|v| v.as_i64()).unwrap_or(0);
         let after = job.checkpoint.as_deref().and_then(|c| c.parse().ok()).map(ContactId);
         let mut done = job.progress_done.max(0) as u64;
@@ -415,12 +449,11 @@ impl App {
             let checkpoint = last.to_string();
             let still_ours = tx
                 .job_progress(
-                    job.id,
-                    owner,
+                    lease,
                     done as i64,
                     Some(total.max(done) as i64),
                     Some(&checkpoint),
-                    now + LEASE,
+                    now + self.job_lease,
                     now,
                 )
                 .await?;

@@ -58,6 +58,9 @@ pub struct App {
     pub runner: Arc<jobs::RunnerHealth>,
     /// Password hashes computed at once (argon2 is slow and memory-hungry on purpose).
     password_hashes: Arc<tokio::sync::Semaphore>,
+    /// How long a claimed job or webhook delivery stays claimed without a sign of life from its
+    /// worker (`serve --lease-seconds`).
+    pub(crate) job_lease: jiff::SignedDuration,
 }
 
 impl App {
@@ -78,7 +81,16 @@ impl App {
             password_hashes: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             )),
+            job_lease: jobs::DEFAULT_LEASE,
         }
+    }
+
+    /// Sets how long a claimed job or delivery stays claimed without a sign of life: shorter,
+    /// another server takes over sooner after one stops; longer, a stalled database costs fewer
+    /// takeovers. Workers extend their leases while they work.
+    pub fn with_lease(mut self, lease: jiff::SignedDuration) -> App {
+        self.job_lease = lease;
+        self
     }
 
     /// Retrains the prediction model in the background whenever the latest model is older than

@@ -22,7 +22,7 @@ use leadgate_core::ids::{ContactId, JobId, UserId};
 use leadgate_core::lifecycle::LifecycleStage;
 use leadgate_model::{Column, Dataset, FamilyChoice, TrainError, TrainOptions, TrainedModel, Value};
 use leadgate_store::Session;
-use leadgate_store::jobs::NewJob;
+use leadgate_store::jobs::{Lease, NewJob};
 use leadgate_store::models::{KindCounts, ModelRecord, NewModel, PredictionFacts, StoredPrediction};
 use serde::{Deserialize, Serialize};
 
@@ -829,7 +829,7 @@ impl App {
     pub(crate) async fn predict_job(
         &self,
         job: &leadgate_store::jobs::Job,
-        owner: &str,
+        lease: &Lease,
         progress: &mut dyn Progress,
     ) -> Result<serde_json::Value, AppError> {
         let checkpoint: Option<(i64, uuid::Uuid)> = job.checkpoint.as_deref().and_then(|c| {
@@ -857,12 +857,11 @@ impl App {
             let n = self.predict_in(&mut tx, &ids, version, &model, &names).await? as i64;
             let still = tx
                 .job_progress(
-                    job.id,
-                    owner,
+                    lease,
                     done + n,
                     Some(total),
                     Some(&format!("{version}:{}", last.as_uuid())),
-                    now + SignedDuration::from_secs(120),
+                    now + self.job_lease,
                     now,
                 )
                 .await?;
@@ -881,15 +880,16 @@ impl App {
         let owner = crate::jobs::worker_name();
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let job = tx.claim_job(&owner, &[PREDICT_JOB], now + SignedDuration::from_secs(120), now).await?;
+        let job = tx.claim_job(&owner, &[PREDICT_JOB], now + self.job_lease, now).await?;
         tx.commit().await?;
         let Some(job) = job else { return Ok(0) };
-        let outcome = self.predict_job(&job, &owner, progress).await;
+        let lease = Lease::of(&job, &owner);
+        let outcome = self.with_heartbeat(&lease, self.predict_job(&job, &lease, progress)).await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         match &outcome {
-            Ok(result) => tx.finish_job(job.id, &owner, result, now).await?,
-            Err(e) => tx.fail_job(job.id, &owner, &e.to_string(), Some(now), now).await?,
+            Ok(result) => tx.finish_job(&lease, result, now).await?,
+            Err(e) => tx.fail_job(&lease, &e.to_string(), Some(now), now).await?,
         };
         tx.commit().await?;
         Ok(outcome?.get("predicted").and_then(|v| v.as_u64()).unwrap_or(0))
@@ -899,12 +899,12 @@ impl App {
     pub(crate) async fn train_job(
         &self,
         job: &leadgate_store::jobs::Job,
-        owner: &str,
+        lease: &Lease,
     ) -> Result<serde_json::Value, AppError> {
         let request: TrainRequest = serde_json::from_value(job.payload.clone())
             .map_err(|e| AppError::Internal(format!("train job payload: {e}")))?;
         let principal = self.job_principal(job.created_by).await?;
-        let mut progress = JobProgress { app: self, job: job.id, owner, last: None };
+        let mut progress = JobProgress { app: self, lease, last: None };
         let view = self.train_model(&principal, &request, &mut progress).await?;
         Ok(
             serde_json::json!({ "model_version": view.version, "family": view.family, "quality": view.quality }),
@@ -949,8 +949,7 @@ impl App {
 /// Reports training progress to the job row (at most once a second).
 struct JobProgress<'a> {
     app: &'a App,
-    job: JobId,
-    owner: &'a str,
+    lease: &'a Lease,
     last: Option<std::time::Instant>,
 }
 
@@ -960,21 +959,13 @@ impl Progress for JobProgress<'_> {
             return;
         }
         self.last = Some(std::time::Instant::now());
-        let (app, job, owner) = (self.app.clone(), self.job, self.owner.to_string());
+        let (app, lease) = (self.app.clone(), self.lease.clone());
         // Progress is advisory: written in its own small transaction, off the training path.
         tokio::spawn(async move {
             let now = app.now();
             if let Ok(mut tx) = app.store.begin().await
                 && tx
-                    .job_progress(
-                        job,
-                        &owner,
-                        done as i64,
-                        Some(total as i64),
-                        None,
-                        now + SignedDuration::from_secs(3600),
-                        now,
-                    )
+                    .job_progress(&lease, done as i64, Some(total as i64), None, now + app.job_lease, now)
                     .await
                     .is_ok()
             {

@@ -45,7 +45,6 @@ pub const GIVE_UP_AFTER: SignedDuration = SignedDuration::from_hours(24);
 /// Deliveries sent per pass.
 const DELIVERY_BATCH: i64 = 100;
 /// How long a claimed delivery stays ours before another server may try it.
-const DELIVERY_LEASE: SignedDuration = SignedDuration::from_secs(60);
 /// A receiver must answer within this.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Concurrent requests per pass.
@@ -535,7 +534,7 @@ impl App {
             return Ok(0);
         }
         let mut tx = self.store.begin().await?;
-        let due = tx.claim_deliveries(now, now + DELIVERY_LEASE, DELIVERY_BATCH).await?;
+        let due = tx.claim_deliveries(now, now + self.job_lease, DELIVERY_BATCH).await?;
         tx.commit().await?;
         if due.is_empty() {
             return Ok(0);
@@ -573,8 +572,12 @@ impl App {
             } else {
                 AttemptOutcome::RetryAt(now + backoff(attempt))
             };
-            tx.record_attempt(d.id, attempt, a.at, a.status, a.latency_ms, a.error.as_deref(), outcome)
+            let applied = tx
+                .record_attempt(d.id, attempt, a.at, a.status, a.latency_ms, a.error.as_deref(), outcome)
                 .await?;
+            if !applied {
+                tracing::info!(delivery = %d.id, "another server recorded this delivery meanwhile; ours is dropped");
+            }
         }
         tx.commit().await?;
         Ok(n)

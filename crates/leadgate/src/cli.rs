@@ -270,6 +270,13 @@ pub struct ServeArgs {
     #[arg(value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub retrain_every_days: Option<u32>,
 
+    /// How long a job or webhook delivery this server claimed stays its own without a sign of
+    /// life (it extends the claim while it works). When a server stops, another takes its work
+    /// over after this long.
+    #[arg(long, env = "LEADGATE_LEASE_SECONDS", default_value_t = 120, value_name = "SECONDS")]
+    #[arg(value_parser = clap::value_parser!(u32).range(3..=3600))]
+    pub lease_seconds: u32,
+
     /// Allow webhooks to loopback, private and link-local addresses (receivers on your own
     /// network). Off by default: a webhook URL must not reach the server's internal network.
     #[arg(long, env = "LEADGATE_WEBHOOK_ALLOW_PRIVATE")]

@@ -850,7 +850,10 @@ impl Session {
         Ok(out)
     }
 
-    /// Logs an attempt and moves the delivery on (delivered, retry later, or given up).
+    /// Logs an attempt and moves the delivery on (delivered, retry later, or given up), if the
+    /// delivery still stands where the sender found it: `attempt` is its fencing token. A sender
+    /// paused past its claim, whose delivery another server sent and recorded meanwhile, changes
+    /// nothing (a delivered message never goes back to pending). Returns whether it was applied.
     #[allow(clippy::too_many_arguments)]
     pub async fn record_attempt(
         &mut self,
@@ -861,7 +864,7 @@ impl Session {
         latency_ms: i64,
         error: Option<&str>,
         outcome: AttemptOutcome,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.execute(
             "INSERT INTO webhook_attempts (delivery_id, attempt, at, status, latency_ms, error) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (delivery_id, attempt) DO NOTHING",
@@ -873,13 +876,15 @@ impl Session {
             AttemptOutcome::RetryAt(t) => ("pending", t, None),
             AttemptOutcome::GaveUp => ("failed", at, None),
         };
-        self.execute(
-            "UPDATE webhook_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, locked_until = NULL, \
-             last_status = $5, last_error = $6, last_latency_ms = $7, delivered_at = $8 WHERE id = $1",
-            args![id, state, attempt, next, status, error, latency_ms, delivered],
-        )
-        .await?;
-        Ok(())
+        let n = self
+            .execute(
+                "UPDATE webhook_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, locked_until = NULL, \
+                 last_status = $5, last_error = $6, last_latency_ms = $7, delivered_at = $8 \
+                 WHERE id = $1 AND attempts = $3 - 1 AND state = 'pending'",
+                args![id, state, attempt, next, status, error, latency_ms, delivered],
+            )
+            .await?;
+        Ok(n == 1)
     }
 
     pub async fn get_delivery(&mut self, id: DeliveryId) -> Result<Option<DeliveryRecord>, StoreError> {

@@ -73,6 +73,28 @@ pub struct Job {
     pub checkpoint: Option<String>,
 }
 
+/// The fencing token of a claimed job: who claimed it, at which attempt. Every write a worker
+/// makes for the job (progress with the work it accounts for, the outcome) is conditional on
+/// the job still being held under this token, so a worker that was paused past its lease (and
+/// whose job another worker claimed since) cannot apply a stale effect, even if it is the same
+/// worker claiming again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub job: JobId,
+    pub owner: String,
+    pub attempt: i64,
+}
+
+impl Lease {
+    /// The lease `owner` got by claiming `job` (as `claim_job` returned it).
+    pub fn of(job: &Job, owner: &str) -> Lease {
+        Lease { job: job.id, owner: owner.to_string(), attempt: job.attempts }
+    }
+}
+
+/// The condition of a write under a lease: `$1` the job, `$2` the owner, `$3` the attempt.
+const HELD: &str = "id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'running'";
+
 /// A job to enqueue.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -193,13 +215,11 @@ impl Session {
 
     /// Records progress (and where to resume) and extends the lease. Written in the same
     /// transaction as the work it accounts for, so a crash never loses or repeats a step silently.
-    /// Returns false if `owner` no longer holds the job (its lease expired and another worker
-    /// took it): the caller must roll back and stop.
-    #[allow(clippy::too_many_arguments)]
+    /// Returns false if the lease no longer holds the job (it expired and another worker took
+    /// it): the caller must roll back and stop.
     pub async fn job_progress(
         &mut self,
-        id: JobId,
-        owner: &str,
+        lease: &Lease,
         done: i64,
         total: Option<i64>,
         checkpoint: Option<&str>,
@@ -208,9 +228,27 @@ impl Session {
     ) -> Result<bool, StoreError> {
         let n = self
             .execute(
-                "UPDATE jobs SET progress_done = $3, progress_total = $4, checkpoint = COALESCE($5, checkpoint), \
-                 lease_expires_at = $6, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-                args![id, owner, done, total, checkpoint, lease_until, now],
+                &format!(
+                    "UPDATE jobs SET progress_done = $4, progress_total = $5, checkpoint = COALESCE($6, checkpoint), \
+                     lease_expires_at = $7, updated_at = $8 WHERE {HELD}"
+                ),
+                args![lease.job, lease.owner.as_str(), lease.attempt, done, total, checkpoint, lease_until, now],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Extends the lease of a job still held (a running job's heartbeat); false if it is not.
+    pub async fn extend_lease(
+        &mut self,
+        lease: &Lease,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                &format!("UPDATE jobs SET lease_expires_at = $4, updated_at = $5 WHERE {HELD}"),
+                args![lease.job, lease.owner.as_str(), lease.attempt, until, now],
             )
             .await?;
         Ok(n == 1)
@@ -227,16 +265,17 @@ impl Session {
     /// Marks a job done with its result.
     pub async fn finish_job(
         &mut self,
-        id: JobId,
-        owner: &str,
+        lease: &Lease,
         result: &serde_json::Value,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let n = self
             .execute(
-                "UPDATE jobs SET state = 'succeeded', result = $3, lease_owner = NULL, lease_expires_at = NULL, \
-                 updated_at = $4, finished_at = $4 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-                args![id, owner, result.to_string(), now],
+                &format!(
+                    "UPDATE jobs SET state = 'succeeded', result = $4, lease_owner = NULL, lease_expires_at = NULL, \
+                     updated_at = $5, finished_at = $5 WHERE {HELD}"
+                ),
+                args![lease.job, lease.owner.as_str(), lease.attempt, result.to_string(), now],
             )
             .await?;
         Ok(n == 1)
@@ -246,26 +285,34 @@ impl Session {
     /// `retry_at` is `None`.
     pub async fn fail_job(
         &mut self,
-        id: JobId,
-        owner: &str,
+        lease: &Lease,
         error: &str,
         retry_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        let held = args![lease.job, lease.owner.as_str(), lease.attempt];
         let n = match retry_at {
             Some(at) => {
+                let mut values = held;
+                values.extend(args![at, error, now]);
                 self.execute(
-                    "UPDATE jobs SET state = 'queued', run_at = $3, last_error = $4, lease_owner = NULL, \
-                     lease_expires_at = NULL, updated_at = $5 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-                    args![id, owner, at, error, now],
+                    &format!(
+                        "UPDATE jobs SET state = 'queued', run_at = $4, last_error = $5, lease_owner = NULL, \
+                         lease_expires_at = NULL, updated_at = $6 WHERE {HELD}"
+                    ),
+                    values,
                 )
                 .await?
             }
             None => {
+                let mut values = held;
+                values.extend(args![error, now]);
                 self.execute(
-                    "UPDATE jobs SET state = 'failed', last_error = $3, lease_owner = NULL, lease_expires_at = NULL, \
-                     updated_at = $4, finished_at = $4 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-                    args![id, owner, error, now],
+                    &format!(
+                        "UPDATE jobs SET state = 'failed', last_error = $4, lease_owner = NULL, lease_expires_at = NULL, \
+                         updated_at = $5, finished_at = $5 WHERE {HELD}"
+                    ),
+                    values,
                 )
                 .await?
             }
@@ -275,19 +322,14 @@ impl Session {
 
     /// Sets a job aside after it failed on a bug at every attempt: failed, and parked so that
     /// nobody mistakes it for a job refused for what it asked.
-    pub async fn park_job(
-        &mut self,
-        id: JobId,
-        owner: &str,
-        error: &str,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
+    pub async fn park_job(&mut self, lease: &Lease, error: &str, now: Timestamp) -> Result<bool, StoreError> {
         let n = self
             .execute(
-                "UPDATE jobs SET state = 'failed', parked_at = $4, last_error = $3, lease_owner = NULL, \
-                 lease_expires_at = NULL, updated_at = $4, finished_at = $4 \
-                 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-                args![id, owner, error, now],
+                &format!(
+                    "UPDATE jobs SET state = 'failed', parked_at = $5, last_error = $4, lease_owner = NULL, \
+                     lease_expires_at = NULL, updated_at = $5, finished_at = $5 WHERE {HELD}"
+                ),
+                args![lease.job, lease.owner.as_str(), lease.attempt, error, now],
             )
             .await?;
         Ok(n == 1)

@@ -22,7 +22,7 @@ use leadgate_store::contacts::Touch;
 use leadgate_store::cursor::Cursor;
 use leadgate_store::idempotency::StoredResponse;
 use leadgate_store::imports::ContactToInsert;
-use leadgate_store::jobs::{JobState, NewJob};
+use leadgate_store::jobs::{JobState, Lease, NewJob};
 use leadgate_store::scoring::{ContactSet, ScoreUpdate};
 use leadgate_store::{Store, StoreError, storage_tests};
 use serde_json::json;
@@ -431,8 +431,10 @@ storage_tests! {
 
         // Progress extends the lease; a stranger cannot report progress.
         let mut tx = store.begin().await.unwrap();
-        assert!(tx.job_progress(due.id, "w1", 50, Some(100), Some("c50"), now + SignedDuration::from_secs(120), now).await.unwrap());
-        assert!(!tx.job_progress(due.id, "w2", 60, Some(100), None, now + SignedDuration::from_secs(120), now).await.unwrap());
+        let w1 = Lease::of(&claimed, "w1");
+        let stranger = Lease { owner: "w2".into(), ..w1.clone() };
+        assert!(tx.job_progress(&w1, 50, Some(100), Some("c50"), now + SignedDuration::from_secs(120), now).await.unwrap());
+        assert!(!tx.job_progress(&stranger, 60, Some(100), None, now + SignedDuration::from_secs(120), now).await.unwrap());
         tx.commit().await.unwrap();
 
         // The worker dies: after the lease expires another takes the job over, with its progress.
@@ -443,8 +445,9 @@ storage_tests! {
         assert_eq!(taken.attempts, 2);
         assert_eq!(taken.progress_done, 50);
         assert_eq!(taken.checkpoint.as_deref(), Some("c50"), "resumes where it stopped");
-        assert!(!tx.finish_job(due.id, "w1", &json!({}), later).await.unwrap(), "the old owner lost it");
-        assert!(tx.finish_job(due.id, "w2", &json!({"created": 100}), later).await.unwrap());
+        assert!(!tx.finish_job(&w1, &json!({}), later).await.unwrap(), "the old owner lost it");
+        assert!(!tx.extend_lease(&w1, later + SignedDuration::from_secs(60), later).await.unwrap());
+        assert!(tx.finish_job(&Lease::of(&taken, "w2"), &json!({"created": 100}), later).await.unwrap());
         tx.commit().await.unwrap();
         let mut s = store.read().await.unwrap();
         let done = s.get_job(due.id).await.unwrap().unwrap();
@@ -455,17 +458,42 @@ storage_tests! {
         assert!(counts.contains(&(JobState::Succeeded, 1)) && counts.contains(&(JobState::Queued, 1)));
     }
 
+    async fn a_worker_paused_past_its_lease_writes_nothing_even_when_it_claims_again(store) {
+        let now = t("2026-05-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let job = tx.enqueue_job(NewJob { id: JobId(new_id()), kind: "import".into(), payload: json!({}), run_at: now, max_attempts: 5, created_by: None }, now).await.unwrap();
+        let first = tx.claim_job("w", &["import"], now + SignedDuration::from_secs(10), now).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        let paused = Lease::of(&first, "w");
+        // The same worker (same name) claims the job again once its lease ran out: a new attempt,
+        // a new token. The paused step of the first attempt is fenced out.
+        let later = now + SignedDuration::from_secs(11);
+        let mut tx = store.begin().await.unwrap();
+        let again = tx.claim_job("w", &["import"], later + SignedDuration::from_secs(10), later).await.unwrap().unwrap();
+        assert_eq!((again.id, again.attempts), (job.id, 2));
+        assert!(!tx.job_progress(&paused, 99, None, Some("stale"), later + SignedDuration::from_secs(60), later).await.unwrap());
+        assert!(!tx.finish_job(&paused, &json!({"stale": true}), later).await.unwrap());
+        assert!(!tx.fail_job(&paused, "stale", None, later).await.unwrap());
+        assert!(!tx.park_job(&paused, "stale", later).await.unwrap());
+        let current = Lease::of(&again, "w");
+        assert!(tx.extend_lease(&current, later + SignedDuration::from_secs(60), later).await.unwrap());
+        assert!(tx.finish_job(&current, &json!({"ok": true}), later).await.unwrap());
+        tx.commit().await.unwrap();
+        let done = store.read().await.unwrap().get_job(job.id).await.unwrap().unwrap();
+        assert_eq!((done.state, done.result, done.checkpoint), (JobState::Succeeded, Some(json!({"ok": true})), None));
+    }
+
     async fn failed_jobs_retry_then_give_up(store) {
         let now = t("2026-05-01T00:00:00Z");
         let mut tx = store.begin().await.unwrap();
         let job = tx.enqueue_job(NewJob { id: JobId(new_id()), kind: "deliver".into(), payload: json!({}), run_at: now, max_attempts: 2, created_by: None }, now).await.unwrap();
         let lease = now + SignedDuration::from_secs(30);
-        tx.claim_job("w", &["deliver"], lease, now).await.unwrap().unwrap();
+        let first = tx.claim_job("w", &["deliver"], lease, now).await.unwrap().unwrap();
         let retry_at = now + SignedDuration::from_secs(10);
-        assert!(tx.fail_job(job.id, "w", "timeout", Some(retry_at), now).await.unwrap());
+        assert!(tx.fail_job(&Lease::of(&first, "w"), "timeout", Some(retry_at), now).await.unwrap());
         assert!(tx.claim_job("w", &["deliver"], lease, now).await.unwrap().is_none(), "not before retry_at");
-        tx.claim_job("w", &["deliver"], lease, retry_at).await.unwrap().expect("due again");
-        assert!(tx.fail_job(job.id, "w", "refused", None, retry_at).await.unwrap());
+        let second = tx.claim_job("w", &["deliver"], lease, retry_at).await.unwrap().expect("due again");
+        assert!(tx.fail_job(&Lease::of(&second, "w"), "refused", None, retry_at).await.unwrap());
         tx.commit().await.unwrap();
         let mut s = store.read().await.unwrap();
         let failed = s.get_job(job.id).await.unwrap().unwrap();
@@ -967,10 +995,44 @@ storage_tests! {
         assert!(tx.enqueue_job_once(job(), "other", now).await.unwrap().is_some(), "another key");
         let claimed = tx.claim_job("w", &["train"], now + SignedDuration::from_secs(60), now).await.unwrap().unwrap();
         assert!(tx.enqueue_job_once(job(), "scheduled", now).await.unwrap().is_none(), "still running");
-        tx.finish_job(claimed.id, "w", &json!({}), now).await.unwrap();
+        tx.finish_job(&Lease::of(&claimed, "w"), &json!({}), now).await.unwrap();
         if claimed.id == first.id {
             assert!(tx.enqueue_job_once(job(), "scheduled", now).await.unwrap().is_some(), "finished: may run again");
         }
+        tx.commit().await.unwrap();
+    }
+
+    async fn a_sender_paused_past_its_claim_cannot_undo_a_delivery(store) {
+        use leadgate_core::ids::{DeliveryId, WebhookId};
+        use leadgate_store::handoff::{AttemptOutcome, WebhookRecord};
+        let now = t("2026-08-01T00:00:00Z");
+        let hook = WebhookRecord {
+            id: WebhookId(new_id()),
+            url: "https://hooks.example/in".into(),
+            description: None,
+            event_types: vec!["*".into()],
+            secrets: vec!["whsec_test".into()],
+            active: true,
+            created_at: now,
+        };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_webhook(&hook).await.unwrap();
+        tx.queue_deliveries("x", &[hook.id], &[(None, "{}".into())], &mut || DeliveryId(new_id()), now).await.unwrap();
+        // A claims it and stalls; its claim runs out and B claims, sends and records it.
+        let a = tx.claim_deliveries(now, now + SignedDuration::from_secs(10), 10).await.unwrap();
+        assert_eq!(a.len(), 1);
+        assert!(tx.claim_deliveries(now, now + SignedDuration::from_secs(10), 10).await.unwrap().is_empty(), "claimed");
+        let later = now + SignedDuration::from_secs(11);
+        let b = tx.claim_deliveries(later, later + SignedDuration::from_secs(10), 10).await.unwrap();
+        assert_eq!(b[0].0.id, a[0].0.id);
+        let id = b[0].0.id;
+        assert!(tx.record_attempt(id, 1, later, Some(200), 5, None, AttemptOutcome::Delivered).await.unwrap());
+        // A wakes up, its send failed: it must not put the delivered message back in the queue.
+        let retry = later + SignedDuration::from_secs(30);
+        assert!(!tx.record_attempt(id, 1, later, None, 9_000, Some("timeout"), AttemptOutcome::RetryAt(retry)).await.unwrap());
+        let d = tx.get_delivery(id).await.unwrap().unwrap();
+        assert_eq!((d.attempts, d.delivered_at), (1, Some(later)));
+        assert!(tx.claim_deliveries(retry, retry, 10).await.unwrap().is_empty(), "delivered, not pending");
         tx.commit().await.unwrap();
     }
 

@@ -39,6 +39,7 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     let app = App::new(store.clone(), Arc::new(SystemClock))
         .with_min_fill_time(min_fill)
         .with_retraining(retrain)
+        .with_lease(jiff::SignedDuration::from_secs(i64::from(args.lease_seconds)))
         .with_webhook_policy(leadgate_app::webhooks::WebhookPolicy {
             allow_private: args.webhook_allow_private,
         });
