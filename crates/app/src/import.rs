@@ -145,6 +145,20 @@ pub struct ImportSummary {
 }
 
 impl ImportSummary {
+    /// Takes over the counts of an interrupted run (its committed chunks' summary), so the
+    /// resumed run's summary counts each row once.
+    fn carry_counts(&mut self, previous: serde_json::Value) {
+        if let Ok(previous) = serde_json::from_value::<ImportSummary>(previous) {
+            self.created = previous.created;
+            self.updated = previous.updated;
+            self.unchanged = previous.unchanged;
+            self.rejected = previous.rejected;
+            self.rows = previous.rows;
+            self.companies_created = previous.companies_created;
+            self.kept_fields = previous.kept_fields;
+        }
+    }
+
     /// How many values were kept because they changed in Leadgate since the last import.
     pub fn kept_values(&self) -> u64 {
         self.kept_fields.values().sum()
@@ -400,7 +414,13 @@ pub enum Checkpoint {
     /// A command-line import: in the `imports` table, by file fingerprint.
     File,
     /// An API import: in its job.
-    Job { lease: leadgate_store::jobs::Lease, resume_after: u64 },
+    Job {
+        lease: leadgate_store::jobs::Lease,
+        /// The last line its committed chunks covered (0: none)…
+        resume_after: u64,
+        /// …and what they counted.
+        counts: serde_json::Value,
+    },
 }
 
 impl App {
@@ -431,27 +451,24 @@ impl App {
         };
         summary.custom_fields = self.declare_import_fields(&plan, entity, source, options).await?;
         let print = fingerprint(source, entity, options)?;
+        // A resumed import goes on counting from what its committed chunks counted.
         let mut resume_after = match &checkpoint {
             Checkpoint::File => {
                 let mut s = self.store.read().await?;
                 match s.import_progress(&print).await? {
                     Some(p) if p.finished_at.is_none() && p.last_line > 1 => {
-                        if let Ok(previous) = serde_json::from_value::<ImportSummary>(p.counts) {
-                            summary.created = previous.created;
-                            summary.updated = previous.updated;
-                            summary.unchanged = previous.unchanged;
-                            summary.rejected = previous.rejected;
-                            summary.rows = previous.rows;
-                            summary.companies_created = previous.companies_created;
-                            summary.kept_fields = previous.kept_fields;
-                        }
-                        summary.resumed_after_line = Some(p.last_line);
+                        summary.carry_counts(p.counts);
                         p.last_line
                     }
                     _ => 0,
                 }
             }
-            Checkpoint::Job { resume_after, .. } => *resume_after,
+            Checkpoint::Job { resume_after, counts, .. } => {
+                if *resume_after > 0 {
+                    summary.carry_counts(counts.clone());
+                }
+                *resume_after
+            }
         };
         if resume_after > 0 {
             summary.resumed_after_line = Some(resume_after);
@@ -1233,12 +1250,12 @@ impl App {
         let entity = request.entity()?;
         let source = self.upload_source(request.upload_id).await?;
         let principal = self.job_principal(job.created_by).await?;
-        let resume_after = job
-            .checkpoint
-            .as_deref()
-            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
-            .and_then(|v| v.get("line").and_then(|l| l.as_u64()))
-            .unwrap_or(0);
+        let checkpoint =
+            job.checkpoint.as_deref().and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok());
+        let resume_after = checkpoint.as_ref().and_then(|v| v.get("line")?.as_u64()).unwrap_or(0);
+        let counts = checkpoint
+            .and_then(|mut v| v.get_mut("summary").map(serde_json::Value::take))
+            .unwrap_or_default();
         let mut sink = CollectedRejects::default();
         let summary = self
             .import(
@@ -1248,7 +1265,7 @@ impl App {
                 &request.options(),
                 &mut sink,
                 &mut (),
-                Checkpoint::Job { lease: lease.clone(), resume_after },
+                Checkpoint::Job { lease: lease.clone(), resume_after, counts },
             )
             .await
             .map_err(import_app_error)?;

@@ -761,3 +761,36 @@ async fn a_form_accepts_so_many_submissions_from_all_addresses_together() {
     assert_eq!(rejected(&t, &form).await["form_rate_limited"], 1);
     t.stop().await;
 }
+
+api_tests! {
+    async fn an_import_job_taken_over_mid_file_counts_each_row_once(t) {
+        let mut csv = String::from("Email,First name\n");
+        for i in 0..10 {
+            csv.push_str(&format!("row{i}@import.example,Row {i}\n"));
+        }
+        let up = upload(&t, "rows.csv", csv.as_bytes()).await;
+        let started = t.post("/api/v1/imports", json!({"upload_id": up.body["id"], "entity": "contacts"})).await;
+        let job = started.body["id"].as_str().unwrap().to_string();
+        // A first worker committed the chunk of lines 2–6 (five new contacts) with its
+        // checkpoint, then stopped: what another worker then finds.
+        for i in 0..5 {
+            t.post("/api/v1/contacts", json!({"email": format!("row{i}@import.example"), "first_name": format!("Row {i}")})).await;
+        }
+        let counts = json!({"rows": 5, "created": 5, "updated": 0, "unchanged": 0, "rejected": 0, "companies_created": 0,
+            "delimiter": ",", "decoded_as": null, "custom_fields": [], "resumed_after_line": null, "kept_fields": {}});
+        let mut tx = t.app.store.begin().await.unwrap();
+        tx.execute(
+            "UPDATE jobs SET checkpoint = $2, progress_done = 5 WHERE id = $1",
+            vec![uuid::Uuid::parse_str(&job).unwrap().into(), json!({"line": 6, "summary": counts}).to_string().into()],
+        ).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(t.app.run_one_job("second-worker").await.unwrap());
+        let done = t.get(&format!("/api/v1/imports/{job}")).await;
+        assert_eq!(done.body["state"], "succeeded", "{}", done.body);
+        assert_eq!(done.body["summary"]["rows"], 10, "{}", done.body);
+        assert_eq!(done.body["summary"]["created"], 10, "the first worker's five and the second's five");
+        assert_eq!(done.body["summary"]["resumed_after_line"], 6);
+        let stored = t.get("/api/v1/contacts?q=import.example&limit=50").await;
+        assert_eq!(stored.body["items"].as_array().unwrap().len(), 10);
+    }
+}
