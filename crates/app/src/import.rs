@@ -22,7 +22,8 @@ use leadgate_core::import::{
 };
 use leadgate_core::text::fold;
 use leadgate_store::Session;
-use leadgate_store::imports::{ContactToInsert, NewDeal};
+use leadgate_store::imports::ContactToInsert;
+use leadgate_store::pipeline::ImportedDeal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -1024,13 +1025,20 @@ async fn import_deals(
         n
     };
     let companies = company_ids(tx, &names, now, &mut out.companies_created).await?;
-    let new: Vec<NewDeal> = deals
+    let new: Vec<ImportedDeal> = deals
         .into_iter()
-        .map(|d| NewDeal {
+        .map(|d| ImportedDeal {
             company_id: d.company.as_ref().and_then(|n| companies.get(&fold(n)).copied()),
+            // The source has no name for a deal: its account and product say what it is.
+            name: match (&d.company, &d.product) {
+                (Some(c), Some(p)) => format!("{c} — {p}"),
+                (Some(c), None) => c.clone(),
+                (None, Some(p)) => format!("{} — {p}", d.external_id),
+                (None, None) => d.external_id.clone(),
+            },
             external_id: d.external_id,
             stage: d.stage,
-            owner: d.owner,
+            owner_name: d.owner,
             product: d.product,
             value: d.value,
             engaged_on: d.engaged_on,
@@ -1304,25 +1312,6 @@ pub fn import_app_error(e: ImportError) -> AppError {
         ImportError::App(e) => e,
         ImportError::Plan(text) => AppError::invalid("map", text),
         other => AppError::invalid("file", other.to_string()),
-    }
-}
-
-impl App {
-    /// Deals, optionally of one company.
-    pub async fn list_deals(
-        &self,
-        principal: &Principal,
-        company: Option<CompanyId>,
-        limit: u32,
-        after: Option<leadgate_store::cursor::Cursor>,
-    ) -> Result<leadgate_store::cursor::Page<leadgate_core::deal::Deal>, AppError> {
-        principal.require(Permission::ReadContacts)?;
-        let mut s = self.store.read().await?;
-        let items = s.list_deals(company, limit + 1, after.map(|c| c.id)).await?;
-        Ok(leadgate_store::cursor::Page::from_rows(items, limit, |d| leadgate_store::cursor::Cursor {
-            key: 0,
-            id: d.id,
-        }))
     }
 }
 

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod import;
 pub mod jobs;
 pub mod lifecycle;
+pub mod pipeline;
 pub mod prediction;
 pub mod requests;
 pub mod rescore_walk;

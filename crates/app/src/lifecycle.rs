@@ -109,7 +109,10 @@ impl App {
     ) -> Result<LifecycleView, AppError> {
         let needs_reason = matches!(
             to,
-            LifecycleStage::Disqualified | LifecycleStage::Nurturing | LifecycleStage::Intermediary
+            LifecycleStage::Disqualified
+                | LifecycleStage::Nurturing
+                | LifecycleStage::Intermediary
+                | LifecycleStage::Churned
         );
         let reason = check_reason(reason, needs_reason)?;
         let now = self.now();

@@ -3,7 +3,7 @@
 //! probability field by field.
 //!
 //! Which contacts teach the model, and what they teach, is decided here:
-//! - converted: a customer, an imported outcome "converted", or a won deal;
+//! - converted: a customer (or a churned one), an imported outcome "converted", or a won deal;
 //! - not converted: an imported outcome "not converted", disqualified, every deal lost, or no
 //!   conversion within the horizon after the contact was created;
 //! - anything else is an open lead: never a negative by accident, only predicted.
@@ -236,7 +236,11 @@ pub(crate) struct ModelCache(RwLock<Option<(i64, Arc<TrainedModel>)>>);
 pub fn outcome_of(f: &PredictionFacts, now: Timestamp, horizon: SignedDuration) -> Option<(bool, Timestamp)> {
     let decided_at = f.outcome_at.or(f.stage_changed_at).unwrap_or(now).min(now);
     let stage = f.contact.lifecycle_stage;
-    if stage == LifecycleStage::Customer || f.outcome == Some(true) || f.deals_won > 0 {
+    // A churned contact was a customer: it converted (what it did after is not read).
+    if matches!(stage, LifecycleStage::Customer | LifecycleStage::Churned)
+        || f.outcome == Some(true)
+        || f.deals_won > 0
+    {
         return Some((true, decided_at));
     }
     if f.outcome == Some(false)

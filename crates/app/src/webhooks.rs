@@ -28,7 +28,7 @@ use sha2::Sha256;
 use crate::{App, AppError, Principal, new_uuid};
 
 /// The event types one can subscribe to (`*`: all).
-pub const EVENT_TYPES: [&str; 9] = [
+pub const EVENT_TYPES: [&str; 11] = [
     "contact.created",
     "contact.updated",
     "lifecycle.changed",
@@ -38,6 +38,8 @@ pub const EVENT_TYPES: [&str; 9] = [
     "sla.breached",
     "form.submitted",
     "task.due",
+    "deal.created",
+    "deal.moved",
 ];
 
 /// How long a message is retried before it is given up.
@@ -506,6 +508,19 @@ impl App {
         data: impl IntoIterator<Item = (ContactId, serde_json::Value)>,
         now: Timestamp,
     ) -> Result<(), AppError> {
+        let data: Vec<(Option<ContactId>, serde_json::Value)> =
+            data.into_iter().map(|(c, d)| (Some(c), d)).collect();
+        self.emit_payloads_in(tx, event_type, data, now).await
+    }
+
+    /// [`App::emit_many_in`] for messages that may be about no contact.
+    pub(crate) async fn emit_payloads_in(
+        &self,
+        tx: &mut Session,
+        event_type: &str,
+        data: Vec<(Option<ContactId>, serde_json::Value)>,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
         let targets = tx.webhook_subscribers(event_type).await?;
         if targets.is_empty() {
             return Ok(());
@@ -519,7 +534,7 @@ impl App {
                     "created_at": now,
                     "data": data,
                 });
-                (Some(contact), body.to_string())
+                (contact, body.to_string())
             })
             .collect();
         tx.queue_deliveries(event_type, &targets, &payloads, &mut || DeliveryId(new_uuid()), now).await?;

@@ -57,7 +57,7 @@ impl Role {
             Role::Admin => true,
             Role::Marketing => !matches!(
                 permission,
-                WorkLeads | ManageUsers | ManageHandoff | ManageWebhooks | ManageSettings
+                WorkLeads | ManageUsers | ManageHandoff | ManageWebhooks | ManageSettings | ManageDeals
             ),
             Role::Sales => matches!(
                 permission,
@@ -70,6 +70,7 @@ impl Role {
                     | MoveSalesStages
                     | AssignLeads
                     | WorkLeads
+                    | ManageDeals
                     | ManageOwnApiKeys
             ),
         }
@@ -141,12 +142,14 @@ pub enum Permission {
     ManageHandoff,
     /// Subscribe webhooks and redeliver their messages.
     ManageWebhooks,
-    /// Change workspace settings (who reads which leads).
+    /// Change workspace settings (who reads which leads, the pipeline's stages and reasons).
     ManageSettings,
+    /// Create, edit, move and delete deals (scoped: a rep, its own and its reports' deals).
+    ManageDeals,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 26] = [
+    pub const ALL: [Permission; 27] = [
         Permission::ReadContacts,
         Permission::ReadAllLeads,
         Permission::ChangeAllLeads,
@@ -173,6 +176,7 @@ impl Permission {
         Permission::ManageHandoff,
         Permission::ManageWebhooks,
         Permission::ManageSettings,
+        Permission::ManageDeals,
     ];
 
     /// What the permission lets one do, for "you may not …" messages.
@@ -204,6 +208,7 @@ impl Permission {
             Permission::ManageHandoff => "set up sales reps, routing and the sales agreement (admins only)",
             Permission::ManageWebhooks => "manage webhooks (admins only)",
             Permission::ManageSettings => "change workspace settings (admins only)",
+            Permission::ManageDeals => "create, edit or move deals (admins and sales)",
         }
     }
 }

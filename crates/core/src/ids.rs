@@ -108,3 +108,8 @@ typed_id!(
     DeliveryId,
     "delivery"
 );
+typed_id!(
+    /// A deal (opportunity) in the pipeline.
+    DealId,
+    "deal"
+);

@@ -1,13 +1,13 @@
 //! Lifecycle stages (DESIGN §3): where a contact stands between first visit and purchase.
 //! `visitor → lead → MQL → SQL (prospect) → opportunity → customer`, with the side states
-//! `nurturing`, `disqualified` and `intermediary`.
+//! `nurturing`, `disqualified` and `intermediary`, and `churned` for a customer who left.
 
 use std::fmt;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ContactId, UserId};
+use crate::ids::{ContactId, DealId, UserId};
 use crate::qualification::Checklist;
 use crate::scoring::{ScoringRules, Standing};
 
@@ -34,10 +34,12 @@ pub enum LifecycleStage {
     Disqualified,
     /// Works at a target company but lacks buying authority: never a prospect by itself.
     Intermediary,
+    /// Was a customer and left (with the reason); can be won back.
+    Churned,
 }
 
 impl LifecycleStage {
-    pub const ALL: [LifecycleStage; 9] = [
+    pub const ALL: [LifecycleStage; 10] = [
         LifecycleStage::Visitor,
         LifecycleStage::Lead,
         LifecycleStage::Mql,
@@ -47,6 +49,7 @@ impl LifecycleStage {
         LifecycleStage::Nurturing,
         LifecycleStage::Disqualified,
         LifecycleStage::Intermediary,
+        LifecycleStage::Churned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +63,7 @@ impl LifecycleStage {
             LifecycleStage::Nurturing => "nurturing",
             LifecycleStage::Disqualified => "disqualified",
             LifecycleStage::Intermediary => "intermediary",
+            LifecycleStage::Churned => "churned",
         }
     }
 
@@ -85,6 +89,8 @@ pub enum Actor {
     Rule { rule: String, rules_version: i64 },
     /// An import that said so (history from another tool).
     Import,
+    /// A deal of the contact was opened, won or lost.
+    Deal { deal_id: DealId },
 }
 
 impl Actor {
@@ -116,17 +122,59 @@ pub fn manual_targets(from: LifecycleStage) -> &'static [LifecycleStage] {
         Mql => &[Lead, Nurturing, Disqualified, Intermediary],
         Sql => &[Opportunity, Nurturing, Disqualified, Intermediary],
         Opportunity => &[Customer, Nurturing, Disqualified],
-        Customer => &[],
+        Customer => &[Churned],
         Nurturing => &[Lead, Mql, Disqualified, Intermediary],
         Disqualified => &[Lead, Nurturing],
         Intermediary => &[Lead, Nurturing, Disqualified],
+        Churned => &[Customer, Lead, Nurturing],
     }
 }
 
-/// Every legal move, by hand or by rule: the manual ones plus MQL → SQL, which only the rule
-/// (acceptance + complete checklist) makes.
+/// Every legal move, by hand or by rule: the manual ones, MQL → SQL, which only the rule
+/// (acceptance + complete checklist) makes, and the moves deals make ([`stage_after_deal`]).
 pub fn is_legal(from: LifecycleStage, to: LifecycleStage) -> bool {
-    manual_targets(from).contains(&to) || (from == LifecycleStage::Mql && to == LifecycleStage::Sql)
+    manual_targets(from).contains(&to)
+        || (from == LifecycleStage::Mql && to == LifecycleStage::Sql)
+        || [DealEvent::Opened, DealEvent::Won, DealEvent::Lost { nurture: true }]
+            .into_iter()
+            .any(|e| stage_after_deal(from, e) == Some(to))
+}
+
+/// What happened to a deal, as the contacts taking part in it see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealEvent {
+    /// A deal was created (or reopened).
+    Opened,
+    /// The deal was signed.
+    Won,
+    /// The deal was lost; `nurture` sends its contacts back to marketing.
+    Lost { nurture: bool },
+}
+
+/// Where a deal takes one of its buying contacts (an intermediary keeps its stage: the app does
+/// not ask): opening one makes an SQL an opportunity; winning it makes anyone not yet a customer
+/// one (they bought); losing it with `nurture` sends an opportunity back to nurturing. `None`:
+/// the contact stays where it is.
+///
+/// ```
+/// use leadgate_core::lifecycle::{DealEvent, LifecycleStage::*, stage_after_deal};
+/// assert_eq!(stage_after_deal(Sql, DealEvent::Opened), Some(Opportunity));
+/// assert_eq!(stage_after_deal(Lead, DealEvent::Opened), None);
+/// assert_eq!(stage_after_deal(Opportunity, DealEvent::Won), Some(Customer));
+/// assert_eq!(stage_after_deal(Churned, DealEvent::Won), Some(Customer));
+/// assert_eq!(stage_after_deal(Customer, DealEvent::Won), None);
+/// assert_eq!(stage_after_deal(Opportunity, DealEvent::Lost { nurture: true }), Some(Nurturing));
+/// assert_eq!(stage_after_deal(Opportunity, DealEvent::Lost { nurture: false }), None);
+/// ```
+pub fn stage_after_deal(current: LifecycleStage, event: DealEvent) -> Option<LifecycleStage> {
+    use LifecycleStage::*;
+    match (event, current) {
+        (DealEvent::Opened, Sql) => Some(Opportunity),
+        (DealEvent::Won, Customer) => None,
+        (DealEvent::Won, _) => Some(Customer),
+        (DealEvent::Lost { nurture: true }, Opportunity) => Some(Nurturing),
+        _ => None,
+    }
 }
 
 /// A refused move, with the moves that are possible.

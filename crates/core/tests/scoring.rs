@@ -322,7 +322,7 @@ fn illegal_manual_moves_are_refused_with_the_allowed_ones() {
         check_manual(LifecycleStage::Customer, LifecycleStage::Lead)
             .unwrap_err()
             .to_string()
-            .contains("final")
+            .contains("from `customer` it can move to: churned")
     );
     assert!(
         check_manual(LifecycleStage::Disqualified, LifecycleStage::Lead).is_ok(),
@@ -487,13 +487,18 @@ proptest! {
 }
 
 #[test]
-fn every_manual_target_is_legal_and_customers_stay_customers() {
+fn every_manual_target_is_legal_and_customers_leave_only_by_churning() {
     for from in LifecycleStage::ALL {
         for to in manual_targets(from) {
             assert!(is_legal(from, *to));
         }
     }
-    assert!(manual_targets(LifecycleStage::Customer).is_empty());
+    assert_eq!(manual_targets(LifecycleStage::Customer), [LifecycleStage::Churned]);
+    for from in LifecycleStage::ALL {
+        if from != LifecycleStage::Customer {
+            assert!(is_legal(from, LifecycleStage::Customer), "a won deal makes a {from} a customer");
+        }
+    }
     assert!(!is_legal(LifecycleStage::Lead, LifecycleStage::Sql));
     let _ = lifecycle::Actor::Import;
 }

@@ -270,7 +270,8 @@ async fn hand_over_leads(
         })
         .collect();
     for w in workers {
-        acked.lock().unwrap().extend(w.await.unwrap());
+        let ids = w.await.unwrap();
+        acked.lock().unwrap().extend(ids);
     }
 }
 
@@ -298,12 +299,11 @@ async fn holder_of(store: &Store, job: &str, servers: &[Option<Server>]) -> usiz
     loop {
         let sql = format!("SELECT lease_owner FROM jobs WHERE id = '{job}' AND state = 'running'");
         let owner: Option<String> = query(store, &sql).await.first().and_then(|r| r.get(0).ok());
-        if let Some(pid) = owner.as_deref().and_then(|o| o.split(':').nth(1)) {
-            if let Some(i) =
+        if let Some(pid) = owner.as_deref().and_then(|o| o.split(':').nth(1))
+            && let Some(i) =
                 servers.iter().position(|s| s.as_ref().is_some_and(|s| s.child.id().to_string() == pid))
-            {
-                return i;
-            }
+        {
+            return i;
         }
         assert!(Instant::now() < until, "job {job} was never claimed");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -355,10 +355,8 @@ async fn three_servers_survive_kill_pause_and_a_database_restart_with_every_effe
     let rounds = env_number("LEADGATE_CHAOS_ROUNDS", 1);
     let started = Instant::now();
     let cluster = Cluster::start();
-    let mut servers: Vec<Option<Server>> = Vec::new();
-    servers.push(Some(Server::start(&cluster.url))); // migrates and creates the admin first
-    servers.push(Some(Server::start(&cluster.url)));
-    servers.push(Some(Server::start(&cluster.url)));
+    // The first migrates and creates the admin; the others find them.
+    let mut servers: Vec<Option<Server>> = (0..3).map(|_| Some(Server::start(&cluster.url))).collect();
     // The workspace builds reqwest without a default TLS provider.
     leadgate_app::webhooks::install_tls_provider();
     let mut client = Client {

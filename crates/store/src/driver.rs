@@ -83,7 +83,8 @@ arg_from_id!(
     leadgate_core::ids::AssignmentId,
     leadgate_core::ids::TaskId,
     leadgate_core::ids::WebhookId,
-    leadgate_core::ids::DeliveryId
+    leadgate_core::ids::DeliveryId,
+    leadgate_core::ids::DealId
 );
 
 /// Builds a `Vec<Arg>` from values of mixed types: `args![id, name, 42_i64]`.

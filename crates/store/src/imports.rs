@@ -1,19 +1,18 @@
-//! What imports need from storage: bulk look-ups and inserts of contacts and companies, deals,
-//! outcomes, uploaded files, the progress of command-line imports, and rejected rows.
+//! What imports need from storage: bulk look-ups and inserts of contacts and companies,
+//! outcomes, uploaded files, the progress of command-line imports, and rejected rows (deals:
+//! `pipeline.rs`).
 
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use jiff::civil::Date;
 use leadgate_core::company::Company;
 use leadgate_core::contact::Contact;
-use leadgate_core::deal::{Deal, DealStage};
 use leadgate_core::email::Email;
 use leadgate_core::ids::{CompanyId, ContactId, JobId, UserId};
 use leadgate_core::import::Reject;
 use uuid::Uuid;
 
-use crate::driver::{Arg, Row, Session, args};
+use crate::driver::{Arg, Session, args};
 use crate::error::StoreError;
 
 /// The progress of a command-line import of one file.
@@ -38,47 +37,6 @@ pub struct ContactToInsert {
 
 fn outcome_label(converted: bool) -> &'static str {
     if converted { "converted" } else { "not_converted" }
-}
-
-/// A deal to store.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewDeal {
-    pub external_id: String,
-    pub company_id: Option<CompanyId>,
-    pub stage: DealStage,
-    pub owner: Option<String>,
-    pub product: Option<String>,
-    pub value: Option<f64>,
-    pub engaged_on: Option<Date>,
-    pub closed_on: Option<Date>,
-    pub custom: serde_json::Map<String, serde_json::Value>,
-}
-
-const DEAL_COLUMNS: &str = "id, external_id, company_id, contact_id, stage, owner, product, value, engaged_on, closed_on, custom, created_at, updated_at";
-
-fn deal_from_row(r: &Row) -> Result<Deal, StoreError> {
-    let stage: String = r.get(4)?;
-    let date = |i: usize| -> Result<Option<Date>, StoreError> {
-        r.get::<Option<String>>(i)?
-            .map(|d| d.parse::<Date>().map_err(|e| StoreError::Corrupt(format!("deal date `{d}`: {e}"))))
-            .transpose()
-    };
-    Ok(Deal {
-        id: r.get(0)?,
-        external_id: r.get(1)?,
-        company_id: r.get::<Option<Uuid>>(2)?.map(CompanyId),
-        contact_id: r.get::<Option<Uuid>>(3)?.map(ContactId),
-        stage: DealStage::parse(&stage)
-            .ok_or_else(|| StoreError::Corrupt(format!("deal stage `{stage}`")))?,
-        owner: r.get(5)?,
-        product: r.get(6)?,
-        value: r.get(7)?,
-        engaged_on: date(8)?,
-        closed_on: date(9)?,
-        custom: r.json_object(10)?,
-        created_at: r.ts(11)?,
-        updated_at: r.ts(12)?,
-    })
 }
 
 impl Session {
@@ -299,120 +257,6 @@ impl Session {
             }
         }
         Ok(ids.into_iter().filter_map(|(name, id)| by_id.remove(&id).map(|c| (name, c))).collect())
-    }
-
-    /// Inserts or updates deals by external id. Returns how many were created, updated and
-    /// left unchanged.
-    pub async fn upsert_deals(
-        &mut self,
-        deals: &[NewDeal],
-        now: Timestamp,
-    ) -> Result<(u64, u64, u64), StoreError> {
-        let (mut created, mut updated, mut unchanged) = (0, 0, 0);
-        let ids: Vec<String> = deals.iter().map(|d| d.external_id.clone()).collect();
-        let existing = self.deals_by_external_ids(&ids).await?;
-        for d in deals {
-            let custom = serde_json::to_string(&d.custom).unwrap_or_else(|_| "{}".into());
-            match existing.get(&d.external_id) {
-                Some(old) => {
-                    let same = old.company_id == d.company_id
-                        && old.stage == d.stage
-                        && old.owner == d.owner
-                        && old.product == d.product
-                        && old.value == d.value
-                        && old.engaged_on == d.engaged_on
-                        && old.closed_on == d.closed_on
-                        && old.custom == d.custom;
-                    if same {
-                        unchanged += 1;
-                        continue;
-                    }
-                    self.execute(
-                        "UPDATE deals SET company_id = $2, stage = $3, owner = $4, product = $5, value = $6, engaged_on = $7, \
-                         closed_on = $8, custom = $9, updated_at = $10 WHERE id = $1",
-                        args![
-                            old.id,
-                            d.company_id,
-                            d.stage.as_str(),
-                            d.owner.as_deref(),
-                            d.product.as_deref(),
-                            d.value,
-                            d.engaged_on.map(|x| x.to_string()),
-                            d.closed_on.map(|x| x.to_string()),
-                            custom,
-                            now
-                        ],
-                    )
-                    .await?;
-                    updated += 1;
-                }
-                None => {
-                    self.execute(
-                        "INSERT INTO deals (id, external_id, company_id, stage, owner, product, value, engaged_on, closed_on, \
-                         custom, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-                        args![
-                            Uuid::now_v7(),
-                            d.external_id.as_str(),
-                            d.company_id,
-                            d.stage.as_str(),
-                            d.owner.as_deref(),
-                            d.product.as_deref(),
-                            d.value,
-                            d.engaged_on.map(|x| x.to_string()),
-                            d.closed_on.map(|x| x.to_string()),
-                            custom,
-                            now
-                        ],
-                    )
-                    .await?;
-                    created += 1;
-                }
-            }
-        }
-        Ok((created, updated, unchanged))
-    }
-
-    pub async fn deals_by_external_ids(
-        &mut self,
-        ids: &[String],
-    ) -> Result<HashMap<String, Deal>, StoreError> {
-        let mut out = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT {DEAL_COLUMNS} FROM deals WHERE external_id IN ({})",
-                Session::placeholders(1, chunk.len())
-            );
-            for r in self.fetch_all(&sql, chunk.iter().map(Arg::from).collect()).await? {
-                let d = deal_from_row(&r)?;
-                if let Some(k) = d.external_id.clone() {
-                    out.insert(k, d);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Deals, optionally of one company, in creation order.
-    pub async fn list_deals(
-        &mut self,
-        company: Option<CompanyId>,
-        limit: u32,
-        after: Option<Uuid>,
-    ) -> Result<Vec<Deal>, StoreError> {
-        let mut w = crate::driver::Where::new();
-        if let Some(c) = company {
-            w.add("company_id = ?", c);
-        }
-        if let Some(a) = after {
-            w.add("id > ?", a);
-        }
-        let (clause, values) = w.finish();
-        let sql = format!("SELECT {DEAL_COLUMNS} FROM deals {clause} ORDER BY id LIMIT {limit}");
-        self.fetch_all(&sql, values).await?.iter().map(deal_from_row).collect()
-    }
-
-    pub async fn count_deals(&mut self) -> Result<i64, StoreError> {
-        self.fetch_one("SELECT COUNT(*) FROM deals", vec![]).await?.get(0)
     }
 
     pub async fn insert_upload(

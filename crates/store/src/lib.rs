@@ -21,6 +21,7 @@ pub mod imports;
 pub mod jobs;
 mod migrate;
 pub mod models;
+pub mod pipeline;
 pub mod scoring;
 pub mod snapshot;
 mod sqlite;

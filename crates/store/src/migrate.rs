@@ -153,6 +153,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0018_form_abuse.sql"),
         then: None,
     },
+    Migration {
+        version: 19,
+        name: "pipeline",
+        sqlite: include_str!("../migrations/sqlite/0019_pipeline.sql"),
+        postgres: include_str!("../migrations/postgres/0019_pipeline.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -291,8 +291,9 @@ impl Session {
         ids: &[ContactId],
     ) -> Result<HashMap<ContactId, (i64, i64, i64)>, StoreError> {
         let sql = format!(
-            "SELECT contact_id, COUNT(*) FILTER (WHERE stage = 'won'), COUNT(*) FILTER (WHERE stage = 'lost'), COUNT(*) \
-             FROM deals WHERE contact_id IN ({}) GROUP BY contact_id",
+            "SELECT dc.contact_id, COUNT(*) FILTER (WHERE d.stage = 'won'), COUNT(*) FILTER (WHERE d.stage = 'lost'), \
+             COUNT(*) FROM deal_contacts dc JOIN deals d ON d.id = dc.deal_id WHERE dc.contact_id IN ({}) \
+             GROUP BY dc.contact_id",
             Session::placeholders(1, ids.len())
         );
         let rows = self.fetch_all(&sql, ids.iter().map(|&id| Arg::from(id)).collect()).await?;

@@ -8,13 +8,13 @@ use leadgate_core::access::Role;
 use leadgate_core::company::CompanyDraft;
 use leadgate_core::contact::ContactDraft;
 use leadgate_core::custom_field::{CustomFieldDefinition, FieldEntity, FieldType};
-use leadgate_core::deal::DealStage;
 use leadgate_core::email::Email;
 use leadgate_core::event::{Event, EventKind};
 use leadgate_core::filter::{CompanyFilter, ContactFilter};
 use leadgate_core::ids::{ApiKeyId, CompanyId, ContactId, EventId, JobId, UserId};
 use leadgate_core::lifecycle::LifecycleStage;
 use leadgate_core::lifecycle::{Actor, Transition};
+use leadgate_core::pipeline::DealStage;
 use leadgate_core::qualification::{Answer, ChecklistItem, Criterion};
 use leadgate_core::scoring::rules::EventNeeds;
 use leadgate_core::scoring::{FitGrade, Points, ScoreSummary, Temperature};
@@ -789,11 +789,12 @@ storage_tests! {
         let ids = tx.company_ids_by_names(&["ACME corp".into(), "Nobody".into()]).await.unwrap();
         assert_eq!(ids.get("acme corp"), Some(&acme.id));
         assert_eq!(ids.len(), 1);
-        let deal = |stage| leadgate_store::imports::NewDeal {
+        let deal = |stage| leadgate_store::pipeline::ImportedDeal {
             external_id: "D-1".into(),
+            name: "Acme Corp — GTX Pro".into(),
             company_id: Some(acme.id),
             stage,
-            owner: Some("Moses Frase".into()),
+            owner_name: Some("Moses Frase".into()),
             product: Some("GTX Pro".into()),
             value: Some(4514.0),
             engaged_on: Some("2016-10-25".parse().unwrap()),
@@ -805,9 +806,12 @@ storage_tests! {
         assert_eq!(tx.upsert_deals(&[deal(DealStage::Won)], now).await.unwrap(), (0, 1, 0));
         tx.commit().await.unwrap();
         let mut s = store.read().await.unwrap();
-        let deals = s.list_deals(Some(acme.id), 10, None).await.unwrap();
+        let filter = leadgate_store::pipeline::DealFilter { company_id: Some(acme.id), ..Default::default() };
+        let deals = s.list_deals(&filter, 10, None).await.unwrap();
         assert_eq!(deals.len(), 1);
         assert_eq!(deals[0].stage, DealStage::Won);
+        let history: Vec<_> = s.stage_changes(deals[0].id).await.unwrap().iter().map(|c| (c.from, c.to)).collect();
+        assert_eq!(history, [(None, DealStage::Qualification), (Some(DealStage::Qualification), DealStage::Won)], "an import's stage change is recorded");
         assert_eq!(deals[0].engaged_on.unwrap().to_string(), "2016-10-25");
         assert_eq!(s.companies_by_names(&["acme CORP".into()]).await.unwrap()["acme corp"].id, acme.id);
     }
@@ -954,12 +958,15 @@ storage_tests! {
             event(c.id, EventKind::QuoteRequest, now - day * 5),
             event(c.id, EventKind::QuoteRequest, now + day), // after the cutoff: not seen
         ]).await.unwrap();
-        let deal = |id: &str, stage| leadgate_store::imports::NewDeal {
-            external_id: id.into(), company_id: Some(co.id), stage, owner: None, product: None, value: None,
+        let deal = |id: &str, stage| leadgate_store::pipeline::ImportedDeal {
+            external_id: id.into(), name: id.into(), company_id: Some(co.id), stage, owner_name: None, product: None, value: None,
             engaged_on: None, closed_on: None, custom: Default::default(),
         };
         tx.upsert_deals(&[deal("D1", DealStage::Won), deal("D2", DealStage::Lost), deal("D3", DealStage::Proposal)], now).await.unwrap();
-        tx.execute("UPDATE deals SET contact_id = $1", vec![leadgate_store::driver::Arg::from(c.id)]).await.unwrap();
+        tx.execute(
+            "INSERT INTO deal_contacts (deal_id, contact_id, role) SELECT id, $1, 'decision_maker' FROM deals",
+            vec![leadgate_store::driver::Arg::from(c.id)],
+        ).await.unwrap();
         tx.commit().await.unwrap();
 
         let mut s = store.read().await.unwrap();

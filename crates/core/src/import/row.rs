@@ -6,10 +6,10 @@ use serde_json::{Map, Value};
 use crate::company::CompanyDraft;
 use crate::contact::ContactDraft;
 use crate::custom_field::{FieldType, MAX_TEXT_CHARS};
-use crate::deal::DealStage;
 use crate::import::infer::{parse_boolean, parse_date, parse_number};
 use crate::import::plan::{Entity, ImportPlan, Target};
 use crate::lifecycle::LifecycleStage;
+use crate::pipeline::DealStage;
 
 /// Why (part of) a row was refused.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -1,13 +1,12 @@
-//! `/api/v1/uploads`, `/api/v1/imports`, `/api/v1/deals`: CSV imports as background jobs (upload
-//! the file, preview the mapping, start, follow, download the rejects), and imported deals.
+//! `/api/v1/uploads`, `/api/v1/imports`: CSV imports as background jobs (upload the file,
+//! preview the mapping, start, follow, download the rejects).
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use leadgate_app::import::{ImportPreview, ImportRequest, ImportSummary, MAX_UPLOAD_BYTES, Upload};
-use leadgate_core::deal::Deal;
-use leadgate_core::ids::{CompanyId, JobId};
+use leadgate_core::ids::JobId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -26,7 +25,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(start_import))
         .routes(routes!(import_status))
         .routes(routes!(import_rejects))
-        .routes(routes!(list_deals))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -165,31 +163,4 @@ async fn import_rejects(
         HeaderValue::from_static("attachment; filename=\"rejects.csv\""),
     );
     Ok(response)
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DealQuery {
-    company_id: Option<CompanyId>,
-    /// Page size, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
-/// Deals (opportunities), as imported.
-#[utoipa::path(
-    get, path = "/api/v1/deals", tag = "imports",
-    params(DealQuery),
-    responses((status = 200, description = "A page of deals", body = super::ListPage<Deal>))
-)]
-async fn list_deals(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Query(q): Query<DealQuery>,
-) -> Result<axum::Json<super::ListPage<Deal>>, ApiError> {
-    let (limit, cursor) = super::paging(q.limit, q.cursor.as_deref())?;
-    Ok(axum::Json(state.app.list_deals(&principal, q.company_id, limit, cursor).await?.into()))
 }

@@ -10,6 +10,7 @@ pub mod forms;
 pub mod handoff;
 pub mod imports;
 pub mod models;
+pub mod pipeline;
 pub mod scoring;
 pub mod users;
 
@@ -109,6 +110,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(forms::routes())
         .merge(models::routes())
         .merge(handoff::routes())
+        .merge(pipeline::routes())
 }
 
 /// Completes the generated description with what every operation shares, so it is declared once

@@ -78,6 +78,7 @@ texts! {
     stage_nurturing: "Nurturing", "En maturation";
     stage_disqualified: "Disqualified", "Disqualifié";
     stage_intermediary: "Intermediary", "Intermédiaire";
+    stage_churned: "Churned", "Client parti";
     hot: "Hot", "Chaud";
     warm: "Warm", "Tiède";
     cold: "Cold", "Froid";
@@ -218,6 +219,7 @@ texts! {
     rule_requalified: "no knock-out or floor disqualifies it any more", "plus aucun critère éliminatoire ni plancher ne le disqualifie";
     rule_sales_accepted: "sales accepted the lead and its checklist is complete", "les ventes ont accepté le lead et sa qualification est complète";
     by_import: "import", "import";
+    by_deal: "a deal", "une affaire";
     routed_by_rule: "routing rule", "règle d'attribution";
     routed_by_hand: "assigned by hand", "attribué à la main";
     no_eligible_rep: "no eligible rep", "aucun commercial disponible";

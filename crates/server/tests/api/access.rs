@@ -243,6 +243,7 @@ const API_OPS: &[Op] = &[
         changes: false,
         skip_not_handed: false,
     },
+    Op { label: "GET /contacts/{id}/deals", class: Class::Read, changes: false, skip_not_handed: false },
     Op {
         label: "GET /contacts/{id}/tracking-token",
         class: Class::Read,
@@ -309,6 +310,7 @@ async fn send(t: &TestApp, w: &World, op: &Op, actor: Actor, id: &str) -> Status
         "GET /contacts/{id}/consent-requests" => {
             api(Method::GET, format!("/api/v1/contacts/{id}/consent-requests"), None).await
         }
+        "GET /contacts/{id}/deals" => api(Method::GET, format!("/api/v1/contacts/{id}/deals"), None).await,
         "GET /contacts/{id}/tracking-token" => api(Method::GET, format!("/api/v1/contacts/{id}/tracking-token"), None).await,
         "PATCH /contacts/{id}" => api(Method::PATCH, format!("/api/v1/contacts/{id}"), Some(json!({"job_title": "Changed"}))).await,
         "POST /contacts/{id}/touches" => {
@@ -530,6 +532,21 @@ const ROLE_OPS: &[(&str, &str, Option<&str>, [bool; 3])] = &[
     ),
     ("DELETE", "/api/v1/custom-fields/{entity}/{key}", None, [true, true, false]),
     ("GET", "/api/v1/deals", None, [true, true, true]),
+    ("POST", "/api/v1/deals", Some(r#"{"name": "Acme — 40 seats"}"#), [true, false, true]),
+    ("GET", "/api/v1/deals/{id}", None, [true, true, true]),
+    ("PATCH", "/api/v1/deals/{id}", Some(r#"{"name": "x"}"#), [true, false, true]),
+    ("DELETE", "/api/v1/deals/{id}", None, [true, false, true]),
+    ("POST", "/api/v1/deals/{id}/moves", Some(r#"{"to": "won"}"#), [true, false, true]),
+    ("GET", "/api/v1/pipeline/board", None, [true, true, true]),
+    ("GET", "/api/v1/settings/pipeline", None, [true, true, true]),
+    (
+        "PUT",
+        "/api/v1/settings/pipeline",
+        Some(
+            r#"{"probabilities": {"awareness": 5, "first_contact": 10, "qualification": 25, "proposal": 50, "negotiation": 75}, "lost_reasons": ["price"], "rotting_days": 14, "currency": "EUR"}"#,
+        ),
+        [true, false, false],
+    ),
     ("POST", "/api/v1/events", Some(r#"{"email": "e@x.example", "kind": "page_view"}"#), [true, true, false]),
     ("POST", "/api/v1/events/batch", Some(r#"{"events": []}"#), [true, true, false]),
     ("GET", "/api/v1/forms", None, [true, true, true]),
@@ -619,6 +636,7 @@ const LEAD_PATHS: &[(&str, &str)] = &[
     ("GET", "/api/v1/contacts/{id}/assignments"),
     ("GET", "/api/v1/contacts/{id}/consents"),
     ("GET", "/api/v1/contacts/{id}/consent-requests"),
+    ("GET", "/api/v1/contacts/{id}/deals"),
     ("POST", "/api/v1/contacts/{id}/consents"),
     ("GET", "/api/v1/contacts/{id}/tracking-token"),
     ("GET", "/api/v1/contacts/{id}/prediction"),

@@ -1666,5 +1666,6 @@ capture_tests! {
 }
 
 mod access;
+mod pipeline;
 mod regression;
 mod trust;

@@ -262,6 +262,7 @@ pub(super) async fn contact(
                 Actor::User { user_id } => names.get(user_id).cloned().unwrap_or_else(|| user_id.to_string()),
                 Actor::Rule { rule, rules_version } => format!("{rule} (v{rules_version})"),
                 Actor::Import => t.by_import.into(),
+                Actor::Deal { .. } => t.by_deal.into(),
             },
             why: transition_words(s.lang, &h.actor, &h.reason),
         })

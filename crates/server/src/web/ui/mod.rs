@@ -315,6 +315,7 @@ fn stage_label(t: &Texts, s: LifecycleStage) -> &'static str {
         LifecycleStage::Nurturing => t.stage_nurturing,
         LifecycleStage::Disqualified => t.stage_disqualified,
         LifecycleStage::Intermediary => t.stage_intermediary,
+        LifecycleStage::Churned => t.stage_churned,
     }
 }
 

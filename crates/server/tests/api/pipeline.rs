@@ -1,0 +1,237 @@
+//! The pipeline (issue 23): deals created, edited, moved back and forth and closed through the
+//! API, with their history, their effect on their contacts' lifecycle, the board, the settings,
+//! and who may act on whose deal.
+
+use super::*;
+
+/// A rep whose team gets every lead (round-robin), with its key.
+async fn rep(t: &TestApp, email: &str, manager: Option<&str>) -> (String, String) {
+    let (id, key) = sales_user(t, email).await;
+    let mut profile = json!({"team": "inside"});
+    if let Some(m) = manager {
+        profile["manager_id"] = json!(m);
+    }
+    let r = t.send(Method::PUT, &format!("/api/v1/reps/{id}"), Some(ADMIN_KEY), Some(profile)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    (id, key)
+}
+
+/// A contact made an SQL: an MQL accepted by `key`'s rep with a complete checklist.
+async fn sql(t: &TestApp, email: &str, key: &str) -> String {
+    let c =
+        t.post("/api/v1/contacts", json!({"email": email, "source": "Google", "campaign": "spring"})).await;
+    let id = c.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "mql"})).await.status,
+        StatusCode::OK
+    );
+    let r = t.send(Method::POST, &format!("/api/v1/contacts/{id}/route"), Some(ADMIN_KEY), None).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let accepted = t.send(Method::POST, &format!("/api/v1/contacts/{id}/accept"), Some(key), None).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    for criterion in ["need", "budget", "authority", "timing"] {
+        let a = t
+            .send(
+                Method::PUT,
+                &format!("/api/v1/contacts/{id}/checklist/{criterion}"),
+                Some(key),
+                Some(json!({"answer": "yes"})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    }
+    assert_eq!(stage_of(t, &id).await, "sql");
+    id
+}
+
+async fn stage_of(t: &TestApp, id: &str) -> String {
+    t.get(&format!("/api/v1/contacts/{id}")).await.body["lifecycle_stage"].as_str().unwrap().to_string()
+}
+
+async fn agreement_to_team(t: &TestApp) {
+    let agreement = json!({
+        "routing": [{"name": "inside", "assign": {"strategy": "round_robin", "team": "inside"}}],
+        "first_touch": {"hot_minutes": 600, "warm_minutes": 600, "cold_minutes": 600},
+        "reminder_minutes": 15, "on_breach": "flag", "recycle_days": 30, "follow_up_days": 2
+    });
+    let saved = t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+}
+
+fn moves(detail: &Value) -> Vec<(Value, Value)> {
+    detail["history"].as_array().unwrap().iter().map(|c| (c["from"].clone(), c["to"].clone())).collect()
+}
+
+api_tests! {
+    async fn a_deal_runs_from_an_sql_to_signature_and_its_buyers_become_customers(t) {
+        agreement_to_team(&t).await;
+        let (ada, ada_key) = rep(&t, "ada@sales.example", None).await;
+        let buyer = sql(&t, "ceo@acme.example", &ada_key).await;
+        let helper = t.post("/api/v1/contacts", json!({"email": "assistant@acme.example"})).await.body["id"].as_str().unwrap().to_string();
+        let created = t.send(Method::POST, "/api/v1/deals", Some(&ada_key), Some(json!({
+            "name": "Acme — 40 seats", "value": 48000, "expected_close_on": "2027-03-31", "product": "GTX Pro",
+            "contacts": [{"contact_id": buyer, "role": "decision_maker"}, {"contact_id": helper, "role": "intermediary"}],
+        }))).await;
+        assert_eq!(created.status, StatusCode::NOT_FOUND, "the assistant is nobody's lead: not one Ada reads: {}", created.body);
+        let created = t.send(Method::POST, "/api/v1/deals", Some(&ada_key), Some(json!({
+            "name": "Acme — 40 seats", "value": 48000, "expected_close_on": "2027-03-31", "product": "GTX Pro",
+            "contacts": [{"contact_id": buyer, "role": "decision_maker"}],
+        }))).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let d = &created.body;
+        let id = d["id"].as_str().unwrap().to_string();
+        assert_eq!((d["stage"].as_str(), d["owner_id"].as_str()), (Some("first_contact"), Some(ada.as_str())), "a rep's deal is its own");
+        assert_eq!((d["source"].as_str(), d["campaign"].as_str()), (Some("Google"), Some("spring")), "inherited from the contact");
+        assert_eq!((d["probability"].as_u64(), d["weighted_value"].as_f64(), d["currency"].as_str()), (Some(10), Some(4800.0), Some("EUR")));
+        assert_eq!(stage_of(&t, &buyer).await, "opportunity", "opening a deal makes the SQL an opportunity");
+        let lifecycle = t.get(&format!("/api/v1/contacts/{buyer}/lifecycle")).await;
+        let last = lifecycle.body["history"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["actor"]["kind"], "deal", "{last}");
+        // The admin adds the assistant as an intermediary.
+        let patched = t.send(Method::PATCH, &format!("/api/v1/deals/{id}"), Some(ADMIN_KEY), Some(json!({
+            "contacts": [{"contact_id": buyer, "role": "decision_maker"}, {"contact_id": helper, "role": "intermediary"}],
+        }))).await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+        assert_eq!(patched.body["contacts"].as_array().unwrap().len(), 2);
+        // Forward, back, forward: every move is kept.
+        for to in ["qualification", "proposal", "qualification", "negotiation"] {
+            let m = t.send(Method::POST, &format!("/api/v1/deals/{id}/moves"), Some(&ada_key), Some(json!({"to": to}))).await;
+            assert_eq!(m.status, StatusCode::OK, "{to}: {}", m.body);
+        }
+        let same = t.send(Method::POST, &format!("/api/v1/deals/{id}/moves"), Some(&ada_key), Some(json!({"to": "negotiation"}))).await;
+        assert_eq!(same.field_errors(), vec!["to"]);
+        let won = t.send(Method::POST, &format!("/api/v1/deals/{id}/moves"), Some(&ada_key), Some(json!({"to": "won", "note": "signed today"}))).await;
+        assert_eq!(won.status, StatusCode::OK, "{}", won.body);
+        assert_eq!(moves(&won.body), vec![
+            (Value::Null, json!("first_contact")),
+            (json!("first_contact"), json!("qualification")),
+            (json!("qualification"), json!("proposal")),
+            (json!("proposal"), json!("qualification")),
+            (json!("qualification"), json!("negotiation")),
+            (json!("negotiation"), json!("won")),
+        ]);
+        assert_eq!(won.body["history"][5]["note"], "signed today");
+        assert!(won.body["closed_on"].is_string());
+        assert_eq!(won.body["probability"], 100);
+        assert_eq!(stage_of(&t, &buyer).await, "customer", "the buyer bought");
+        assert_eq!(stage_of(&t, &helper).await, "lead", "an intermediary keeps its stage");
+        let of_contact = t.get(&format!("/api/v1/contacts/{buyer}/deals")).await;
+        assert_eq!((of_contact.body[0]["role"].as_str(), of_contact.body[0]["deal"]["stage"].as_str()), (Some("decision_maker"), Some("won")));
+        // A customer who leaves is churned, with the reason; a new deal won brings it back.
+        let churn = t.post(&format!("/api/v1/contacts/{buyer}/lifecycle"), json!({"to": "churned"})).await;
+        assert_eq!(churn.field_errors(), vec!["reason"]);
+        let churn = t.post(&format!("/api/v1/contacts/{buyer}/lifecycle"), json!({"to": "churned", "reason": "moved to a competitor"})).await;
+        assert_eq!(churn.status, StatusCode::OK, "{}", churn.body);
+        let again = t.post("/api/v1/deals", json!({"name": "Acme — renewal", "contacts": [{"contact_id": buyer, "role": "decision_maker"}]})).await;
+        let again_id = again.body["id"].as_str().unwrap().to_string();
+        assert_eq!(again.body["owner_id"], json!(null), "the churned contact is nobody's lead any more");
+        t.post(&format!("/api/v1/deals/{again_id}/moves"), json!({"to": "won"})).await;
+        assert_eq!(stage_of(&t, &buyer).await, "customer");
+    }
+
+    async fn a_lost_deal_needs_a_reason_and_may_send_its_contacts_back_to_nurturing(t) {
+        agreement_to_team(&t).await;
+        let (_, ada_key) = rep(&t, "ada@sales.example", None).await;
+        let a = sql(&t, "a@buyer.example", &ada_key).await;
+        let b = sql(&t, "b@buyer.example", &ada_key).await;
+        let deal = |name: &str, contacts: Value| {
+            let t = &t;
+            let key = ada_key.clone();
+            let name = name.to_string();
+            async move {
+                let r = t.send(Method::POST, "/api/v1/deals", Some(&key), Some(json!({"name": name, "contacts": contacts}))).await;
+                assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+                r.body["id"].as_str().unwrap().to_string()
+            }
+        };
+        let one = deal("One", json!([{"contact_id": a, "role": "decision_maker"}, {"contact_id": b, "role": "user"}])).await;
+        let _two = deal("Two", json!([{"contact_id": b, "role": "decision_maker"}])).await;
+        let path = format!("/api/v1/deals/{one}/moves");
+        let lose = |body: Value| t.send(Method::POST, &path, Some(&ada_key), Some(body));
+        let no_reason = lose(json!({"to": "lost"})).await;
+        assert_eq!(no_reason.field_errors(), vec!["lost_reason"]);
+        assert!(no_reason.body.to_string().contains("competitor"), "names the reasons: {}", no_reason.body);
+        let unknown = lose(json!({"to": "lost", "lost_reason": "bad luck"})).await;
+        assert_eq!(unknown.field_errors(), vec!["lost_reason"]);
+        let lost = lose(json!({"to": "lost", "lost_reason": "Competitor", "nurture": true})).await;
+        assert_eq!(lost.status, StatusCode::OK, "{}", lost.body);
+        assert_eq!(lost.body["lost_reason"], "competitor", "the pipeline's spelling");
+        assert_eq!(lost.body["history"].as_array().unwrap().last().unwrap()["lost_reason"], "competitor");
+        assert_eq!(stage_of(&t, &a).await, "nurturing", "back to marketing");
+        assert_eq!(stage_of(&t, &b).await, "opportunity", "another deal is open with it");
+        // The team's own reasons.
+        let mut settings = t.get("/api/v1/settings/pipeline").await.body;
+        settings["lost_reasons"] = json!(["price", "went with Brand X"]);
+        settings["probabilities"]["proposal"] = json!(60);
+        let bad = t.send(Method::PUT, "/api/v1/settings/pipeline", Some(ADMIN_KEY), Some(json!({"probabilities": settings["probabilities"], "lost_reasons": [], "rotting_days": 0, "currency": "euro"}))).await;
+        assert_eq!(bad.field_errors(), vec!["lost_reasons", "rotting_days", "currency"]);
+        let saved = t.send(Method::PUT, "/api/v1/settings/pipeline", Some(ADMIN_KEY), Some(settings)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        let reopened = lose(json!({"to": "proposal"})).await;
+        assert_eq!((reopened.body["probability"].as_u64(), reopened.body["lost_reason"].is_null()), (Some(60), true), "{}", reopened.body);
+        assert!(reopened.body["closed_on"].is_null());
+        assert_eq!(lose(json!({"to": "lost", "lost_reason": "competitor"})).await.field_errors(), vec!["lost_reason"]);
+        assert_eq!(lose(json!({"to": "lost", "lost_reason": "Went with brand x"})).await.status, StatusCode::OK);
+    }
+
+    async fn the_board_counts_and_weighs_every_stage(t) {
+        for (name, value, to) in [("A", 1000.0, None), ("B", 3000.0, Some("proposal")), ("C", 5000.0, Some("proposal")), ("D", 7000.0, Some("won"))] {
+            let d = t.post("/api/v1/deals", json!({"name": name, "value": value})).await;
+            assert_eq!(d.status, StatusCode::CREATED, "{}", d.body);
+            if let Some(to) = to {
+                let id = d.body["id"].as_str().unwrap();
+                assert_eq!(t.post(&format!("/api/v1/deals/{id}/moves"), json!({"to": to})).await.status, StatusCode::OK);
+            }
+        }
+        let board = t.get("/api/v1/pipeline/board").await;
+        assert_eq!(board.status, StatusCode::OK, "{}", board.body);
+        let column = |stage: &str| board.body["columns"].as_array().unwrap().iter().find(|c| c["stage"] == stage).unwrap().clone();
+        let proposal = column("proposal");
+        assert_eq!((proposal["deals"].as_i64(), proposal["value"].as_f64(), proposal["weighted_value"].as_f64()), (Some(2), Some(8000.0), Some(4000.0)));
+        assert_eq!(proposal["cards"].as_array().unwrap().len(), 2);
+        assert_eq!(column("first_contact")["deals"], 1);
+        assert_eq!((column("won")["deals"].as_i64(), column("won")["weighted_value"].as_f64()), (Some(1), Some(7000.0)));
+        assert_eq!(column("negotiation")["deals"], 0);
+        let open = t.get("/api/v1/deals?open=true").await;
+        assert_eq!(open.body["items"].as_array().unwrap().len(), 3);
+        let page = t.get("/api/v1/deals?limit=2").await;
+        let next = page.body["next_cursor"].as_str().unwrap().to_string();
+        let rest = t.get(&format!("/api/v1/deals?limit=2&cursor={next}")).await;
+        let names: Vec<&str> = page.body["items"].as_array().unwrap().iter().chain(rest.body["items"].as_array().unwrap()).map(|d| d["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["D", "C", "B", "A"], "newest first, every deal once");
+        let bad = t.post("/api/v1/deals", json!({"name": "", "value": -5, "stage": "won", "currency": "eur"})).await;
+        assert_eq!(bad.field_errors(), vec!["name", "stage", "value", "currency"]);
+    }
+
+    async fn a_rep_acts_on_its_own_and_its_reports_deals_only(t) {
+        agreement_to_team(&t).await;
+        let (lead_rep, boss_key) = rep(&t, "boss@sales.example", None).await;
+        let (_, ada_key) = rep(&t, "ada@sales.example", Some(&lead_rep)).await;
+        let (bob, bob_key) = rep(&t, "bob@sales.example", None).await;
+        let mkt = t.user_key("mkt@x.example", "marketing").await;
+        let ada_deal = t.send(Method::POST, "/api/v1/deals", Some(&ada_key), Some(json!({"name": "Ada's"}))).await;
+        let id = ada_deal.body["id"].as_str().unwrap().to_string();
+        let moved = |key: &str, to: &str| {
+            let (t, key, id, to) = (&t, key.to_string(), id.clone(), to.to_string());
+            async move { t.send(Method::POST, &format!("/api/v1/deals/{id}/moves"), Some(&key), Some(json!({"to": to}))).await.status }
+        };
+        assert_eq!(moved(&bob_key, "proposal").await, StatusCode::FORBIDDEN, "Bob reads his team's deals but does not move them");
+        assert_eq!(moved(&boss_key, "proposal").await, StatusCode::OK, "Ada's manager does");
+        assert_eq!(moved(&mkt, "negotiation").await, StatusCode::FORBIDDEN, "marketing reads deals, does not run them");
+        assert_eq!(t.send(Method::GET, &format!("/api/v1/deals/{id}"), Some(&mkt), None).await.status, StatusCode::OK);
+        let give = t.send(Method::PATCH, &format!("/api/v1/deals/{id}"), Some(&ada_key), Some(json!({"owner_id": bob}))).await;
+        assert_eq!(give.status, StatusCode::FORBIDDEN, "a rep gives deals only to itself or its reports");
+        // Reps who see only their own leads see only their own deals.
+        let vis = t.send(Method::PUT, "/api/v1/settings/lead-visibility", Some(ADMIN_KEY), Some(json!({"reps_see": "own", "unassigned": false}))).await;
+        assert_eq!(vis.status, StatusCode::OK);
+        assert_eq!(t.send(Method::GET, &format!("/api/v1/deals/{id}"), Some(&bob_key), None).await.status, StatusCode::NOT_FOUND);
+        let listed = t.send(Method::GET, "/api/v1/deals", Some(&bob_key), None).await;
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 0);
+        let boss_list = t.send(Method::GET, "/api/v1/deals", Some(&boss_key), None).await;
+        assert_eq!(boss_list.body["items"].as_array().unwrap().len(), 1, "a manager sees its reports' deals");
+        let board = t.send(Method::GET, "/api/v1/pipeline/board", Some(&bob_key), None).await;
+        assert!(board.body["columns"].as_array().unwrap().iter().all(|c| c["deals"] == 0), "{}", board.body);
+        assert_eq!(t.send(Method::DELETE, &format!("/api/v1/deals/{id}"), Some(&bob_key), None).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(t.send(Method::DELETE, &format!("/api/v1/deals/{id}"), Some(&ada_key), None).await.status, StatusCode::NO_CONTENT);
+    }
+}
