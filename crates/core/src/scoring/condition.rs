@@ -111,10 +111,11 @@ pub struct ConditionDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    // Any JSON value: a text, a number, a boolean (not always an object).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub value: Option<Json>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<serde_json::Value>>))]
     pub values: Option<Vec<Json>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,

@@ -492,6 +492,59 @@ api_tests! {
     }
 }
 
+api_tests! {
+    async fn the_openapi_description_admits_the_values_the_scoring_rules_hold(t) {
+        // Found by schemathesis: condition values (a regex, a list of sectors) were described
+        // as objects, so every client generated from the description rejected the default rules.
+        let doc = t.get("/api/openapi.json").await;
+        let condition = &doc.body["components"]["schemas"]["ConditionDoc"]["properties"];
+        let rules = t.get("/api/v1/scoring/rules").await;
+        assert_eq!(rules.status, StatusCode::OK, "{}", rules.body);
+        let mut seen = 0;
+        let mut check = |schema: &Value, value: &Value| {
+            let kind = match value {
+                Value::String(_) => "string",
+                Value::Number(_) => "number",
+                Value::Bool(_) => "boolean",
+                Value::Array(_) => "array",
+                Value::Object(_) => "object",
+                Value::Null => "null",
+            };
+            let allowed = match &schema["type"] {
+                Value::Null => true,
+                Value::String(one) => one == kind || (one == "number" && kind == "integer"),
+                Value::Array(many) => many.iter().any(|t| t == kind),
+                other => panic!("unexpected type {other}"),
+            };
+            assert!(allowed, "the description refuses a {kind} ({value}) at {schema}");
+            seen += 1;
+        };
+        fn conditions<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+            match v {
+                Value::Object(map) => {
+                    if map.contains_key("op") {
+                        out.push(v);
+                    }
+                    map.values().for_each(|child| conditions(child, out));
+                }
+                Value::Array(items) => items.iter().for_each(|child| conditions(child, out)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        conditions(&rules.body, &mut found);
+        for c in found {
+            if let Some(value) = c.get("value") {
+                check(&condition["value"], value);
+            }
+            for value in c.get("values").and_then(Value::as_array).into_iter().flatten() {
+                check(&condition["values"]["items"], value);
+            }
+        }
+        assert!(seen > 5, "the default rules hold condition values");
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
