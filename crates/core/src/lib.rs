@@ -4,6 +4,7 @@
 //! score explainable exactly. Storage, HTTP and the CLI are adapters around this crate.
 
 pub mod access;
+pub mod analytics;
 pub mod company;
 pub mod contact;
 pub mod custom_field;

@@ -72,6 +72,61 @@ impl LifecycleStage {
     }
 }
 
+impl LifecycleStage {
+    /// How far along the funnel a stage is: lead 1, MQL 2, SQL 3, opportunity 4, customer 5 (a
+    /// churned contact was a customer: 5). Side and anonymous stages (visitor, nurturing,
+    /// disqualified, intermediary) reach no step by themselves: 0.
+    pub fn funnel_rank(self) -> u8 {
+        use LifecycleStage::*;
+        match self {
+            Lead => 1,
+            Mql => 2,
+            Sql => 3,
+            Opportunity => 4,
+            Customer | Churned => 5,
+            Visitor | Nurturing | Disqualified | Intermediary => 0,
+        }
+    }
+}
+
+/// When a contact first reached each funnel step past lead (docs/analytics.md): a step is
+/// reached by entering it or any later step (a skipped step counts as passed), and the first
+/// time counts (moving back and entering again changes nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reached {
+    pub mql: Option<Timestamp>,
+    pub sql: Option<Timestamp>,
+    pub opportunity: Option<Timestamp>,
+    pub customer: Option<Timestamp>,
+}
+
+impl Reached {
+    /// Notes that the contact entered `stage` at `at`.
+    pub fn enter(&mut self, stage: LifecycleStage, at: Timestamp) {
+        let rank = stage.funnel_rank();
+        for (step, slot) in
+            [(2, &mut self.mql), (3, &mut self.sql), (4, &mut self.opportunity), (5, &mut self.customer)]
+        {
+            if rank >= step {
+                *slot = Some(slot.map_or(at, |t| t.min(at)));
+            }
+        }
+    }
+
+    /// The steps reached, from the stages entered in any order.
+    pub fn of(entered: impl IntoIterator<Item = (LifecycleStage, Timestamp)>) -> Reached {
+        let mut r = Reached::default();
+        for (stage, at) in entered {
+            r.enter(stage, at);
+        }
+        r
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Reached::default()
+    }
+}
+
 impl fmt::Display for LifecycleStage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -317,5 +372,22 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", stage.as_str()));
         }
         assert_eq!(LifecycleStage::parse("MQL"), None);
+    }
+
+    #[test]
+    fn a_skipped_step_counts_as_passed_and_the_first_time_counts() {
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let r = Reached::of([
+            (LifecycleStage::Mql, t("2026-01-02T00:00:00Z")),
+            (LifecycleStage::Nurturing, t("2026-01-03T00:00:00Z")),
+            (LifecycleStage::Mql, t("2026-01-04T00:00:00Z")),
+            (LifecycleStage::Customer, t("2026-01-05T00:00:00Z")),
+            (LifecycleStage::Churned, t("2026-02-01T00:00:00Z")),
+        ]);
+        assert_eq!(r.mql, Some(t("2026-01-02T00:00:00Z")), "re-entering does not move the first time");
+        assert_eq!(r.sql, Some(t("2026-01-05T00:00:00Z")), "skipped on the way to customer: passed then");
+        assert_eq!(r.opportunity, r.sql);
+        assert_eq!(r.customer, Some(t("2026-01-05T00:00:00Z")), "churning later changes nothing");
+        assert!(Reached::of([(LifecycleStage::Nurturing, t("2026-01-01T00:00:00Z"))]).is_empty());
     }
 }

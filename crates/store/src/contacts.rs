@@ -153,6 +153,7 @@ impl Session {
             created_at: now,
             updated_at: now,
         };
+        let reached = leadgate_core::lifecycle::Reached::of([(contact.lifecycle_stage, now)]);
         self.execute(
             "INSERT INTO contacts (id, email, email_key, first_name, last_name, phone, job_title, company_id, \
              country, city, external_id, lifecycle_stage, source, campaign, last_touch_source, \
@@ -189,6 +190,7 @@ impl Session {
         )
         .await?;
         self.execute("INSERT INTO contact_scores (contact_id) VALUES ($1)", args![contact.id]).await?;
+        self.note_reached(&[(contact.id, reached)]).await?;
         Ok(contact)
     }
 

@@ -10,6 +10,7 @@ use leadgate_core::contact::Contact;
 use leadgate_core::email::Email;
 use leadgate_core::ids::{CompanyId, ContactId, JobId, UserId};
 use leadgate_core::import::Reject;
+use leadgate_core::lifecycle::Reached;
 use uuid::Uuid;
 
 use crate::driver::{Arg, Session, args};
@@ -112,6 +113,15 @@ impl Session {
             "",
         )
         .await?;
+        // Contacts imported past lead (most are leads: nothing to write for them).
+        let reached: Vec<(ContactId, Reached)> = contacts
+            .iter()
+            .map(|row| {
+                let c = &row.contact;
+                (c.id, Reached::of([(c.lifecycle_stage, row.stage_changed_at.unwrap_or(now))]))
+            })
+            .collect();
+        self.note_reached(&reached).await?;
         Ok(())
     }
 
@@ -176,6 +186,13 @@ impl Session {
                 self.execute(&sql, values).await?;
             }
         }
+        // A contact that converted reached every step of the funnel (when the source said so).
+        let converted: Vec<(ContactId, Reached)> = outcomes
+            .iter()
+            .filter(|(_, c)| *c)
+            .map(|(id, _)| (*id, Reached::of([(leadgate_core::lifecycle::LifecycleStage::Customer, now)])))
+            .collect();
+        self.note_reached(&converted).await?;
         Ok(())
     }
 

@@ -160,6 +160,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0019_pipeline.sql"),
         then: None,
     },
+    Migration {
+        version: 20,
+        name: "funnel reach",
+        sqlite: include_str!("../migrations/sqlite/0020_funnel_reach.sql"),
+        postgres: include_str!("../migrations/postgres/0020_funnel_reach.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use leadgate_core::company::Company;
 use leadgate_core::contact::Contact;
 use leadgate_core::ids::{CompanyId, ContactId, UserId};
-use leadgate_core::lifecycle::{Actor, LifecycleStage, Transition};
+use leadgate_core::lifecycle::{Actor, LifecycleStage, Reached, Transition};
 use leadgate_core::qualification::{Answer, Checklist, ChecklistItem, Criterion};
 use leadgate_core::scoring::ScoreSummary;
 use uuid::Uuid;
@@ -415,7 +415,49 @@ impl Session {
         Ok(())
     }
 
+    /// Notes when contacts first reached funnel steps (`reached_*_at`, for the funnel report):
+    /// an earlier time replaces a later one, nothing replaces an earlier one.
+    pub async fn note_reached(&mut self, reached: &[(ContactId, Reached)]) -> Result<(), StoreError> {
+        let reached: Vec<&(ContactId, Reached)> = reached.iter().filter(|(_, r)| !r.is_empty()).collect();
+        for chunk in reached.chunks(200) {
+            let mut values = Vec::with_capacity(chunk.len() * 5);
+            let rows: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (id, r))| {
+                    values.extend([
+                        Arg::from(*id),
+                        Arg::from(r.mql),
+                        Arg::from(r.sql),
+                        Arg::from(r.opportunity),
+                        Arg::from(r.customer),
+                    ]);
+                    format!("({})", Session::placeholders(1 + i * 5, 5))
+                })
+                .collect();
+            // The earlier of the stored and the new time; either may be missing.
+            let min = |col: &str, v: &str| {
+                format!("{col} = COALESCE(CASE WHEN {v} < {col} THEN {v} END, {col}, {v})")
+            };
+            let sql = format!(
+                "UPDATE contacts SET {}, {}, {}, {} FROM (VALUES {}) AS v WHERE contacts.id = v.column1",
+                min("reached_mql_at", "v.column2"),
+                min("reached_sql_at", "v.column3"),
+                min("reached_opportunity_at", "v.column4"),
+                min("reached_customer_at", "v.column5"),
+                rows.join(", ")
+            );
+            self.execute(&sql, values).await?;
+        }
+        Ok(())
+    }
+
     pub async fn insert_transitions(&mut self, transitions: &[Transition]) -> Result<(), StoreError> {
+        let mut reached: std::collections::BTreeMap<ContactId, Reached> = std::collections::BTreeMap::new();
+        for t in transitions {
+            reached.entry(t.contact_id).or_default().enter(t.to, t.at);
+        }
+        self.note_reached(&reached.into_iter().collect::<Vec<_>>()).await?;
         for chunk in transitions.chunks(200) {
             let mut values = Vec::with_capacity(chunk.len() * 7);
             let rows: Vec<String> = chunk
