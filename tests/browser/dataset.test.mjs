@@ -78,6 +78,11 @@ test("the main pages work on X Education's imported leads", { skip: !existsSync(
 
   await page.goto(leadgate.base + "/dashboard");
   assert.match(await page.textContent("#h-funnel ~ table tbody tr:first-child"), /9,240/);
+  // Imported outcomes count: the file's 3,561 converted leads are customers (issue 23), and
+  // `Google` and `google` are one source (2,873 leads, 1,147 customers).
+  assert.match(await page.textContent("#h-funnel ~ table tbody tr:last-child"), /3,561/);
+  const google = await page.textContent("#h-source ~ table tbody tr:first-child");
+  assert.match(google.replace(/\s+/g, " "), /^ ?Google 2,873 .* 1,147 /);
   await page.screenshot({ path: join(SCREENSHOTS, "dataset-dashboard.png"), fullPage: true });
 
   await page.goto(leadgate.base + "/model");

@@ -118,7 +118,7 @@ test("a marketer finds the hot lead first and reads its exact score", async () =
   await page.goto(leadgate.base + "/dashboard");
   const steps = await page.$$eval("#h-funnel ~ table tbody tr", (rows) => rows.map((r) => r.textContent.replace(/\s+/g, " ").trim()));
   assert.match(steps[0], /^New contacts\s*2$/);
-  assert.equal(await page.locator("#h-funnel ~ svg rect").count(), 4, "one bar per funnel step");
+  assert.equal(await page.locator("#h-funnel ~ svg rect").count(), 5, "one bar per funnel step");
   assert.match(await page.textContent("#h-sla ~ table"), /Leads handed to sales\s*0/);
   await page.goto(leadgate.base + "/model");
   assert.match(await page.textContent("main"), /No model yet/);

@@ -5,6 +5,7 @@
 //! that call these functions; none of them talks to the store for writes.
 
 pub mod access;
+pub mod analytics;
 pub mod auth;
 pub mod capture;
 pub mod clock;

@@ -449,19 +449,13 @@ impl App {
         Ok(())
     }
 
-    /// The funnel of a period by source, and open leads by temperature, for the dashboard.
-    pub async fn dashboard(
+    /// Open leads by temperature (`None`: not scored), for the dashboard.
+    pub async fn temperature_counts(
         &self,
         principal: &Principal,
-        from: jiff::Timestamp,
-        to: jiff::Timestamp,
-    ) -> Result<(Vec<leadgate_store::web::FunnelRow>, Vec<(Option<String>, i64)>), AppError> {
+    ) -> Result<Vec<(Option<String>, i64)>, AppError> {
         principal.require(Permission::ReadContacts)?;
-        if from >= to {
-            return Err(AppError::invalid("from", "must be before `to`"));
-        }
-        let mut s = self.store.read().await?;
-        Ok((s.funnel(from, to).await?, s.temperature_counts().await?))
+        Ok(self.store.read().await?.temperature_counts().await?)
     }
 
     /// The users of the workspace (for names of owners), for anyone who reads contacts.

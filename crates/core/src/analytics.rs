@@ -157,6 +157,366 @@ pub fn deadline_met(
     }
 }
 
+/// The spellings of one grouped value, each with its weight (leads, deals).
+#[derive(Default)]
+struct Spellings(Vec<(String, i64)>);
+
+impl Spellings {
+    fn spelled(&mut self, value: &str, weight: i64) {
+        let value = value.trim();
+        match self.0.iter_mut().find(|(s, _)| s == value) {
+            Some(s) => s.1 += weight,
+            None => self.0.push((value.to_string(), weight)),
+        }
+    }
+
+    /// The spelling with the most weight (the first in alphabetical order on a tie).
+    fn name(mut self) -> Option<String> {
+        self.0.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        self.0.into_iter().next().map(|s| s.0)
+    }
+}
+
+/// Members gathered by grouping key (none: no value).
+type Groups<T> = std::collections::HashMap<Option<String>, (Spellings, T)>;
+
+/// How many contacts got to each step of the funnel (docs/analytics.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FunnelCounts {
+    pub leads: i64,
+    pub mql: i64,
+    pub sql: i64,
+    pub opportunity: i64,
+    pub customer: i64,
+}
+
+impl FunnelCounts {
+    fn add(&mut self, o: &FunnelCounts) {
+        self.leads += o.leads;
+        self.mql += o.mql;
+        self.sql += o.sql;
+        self.opportunity += o.opportunity;
+        self.customer += o.customer;
+    }
+}
+
+/// One line of a funnel: a source (or campaign, rep…) and its counts and step rates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FunnelLine {
+    /// The value grouped by as most of its contacts spell it; none for contacts without one (or
+    /// the total line).
+    pub group: Option<String>,
+    #[serde(flatten)]
+    pub counts: FunnelCounts,
+    /// MQL / leads.
+    pub mql_rate: Option<f64>,
+    /// SQL / MQL.
+    pub sql_rate: Option<f64>,
+    /// Opportunities / SQL.
+    pub opportunity_rate: Option<f64>,
+    /// Customers / opportunities.
+    pub customer_rate: Option<f64>,
+    /// Customers / leads: the whole funnel.
+    pub conversion_rate: Option<f64>,
+}
+
+impl FunnelLine {
+    fn new(group: Option<String>, c: FunnelCounts) -> FunnelLine {
+        FunnelLine {
+            group,
+            mql_rate: rate(c.mql, c.leads),
+            sql_rate: rate(c.sql, c.mql),
+            opportunity_rate: rate(c.opportunity, c.sql),
+            customer_rate: rate(c.customer, c.opportunity),
+            conversion_rate: rate(c.customer, c.leads),
+            counts: c,
+        }
+    }
+}
+
+/// The lines of a funnel from counts per raw value: values spelled alike (`Google`, `google `)
+/// are one line named by the spelling with the most leads; most leads first, contacts without a
+/// value last. Also returns the total line.
+pub fn funnel_lines(raw: Vec<(Option<String>, FunnelCounts)>) -> (Vec<FunnelLine>, FunnelLine) {
+    let mut total = FunnelCounts::default();
+    // key → (spellings with their leads, counts)
+    let mut groups: Groups<FunnelCounts> = Groups::new();
+    for (value, counts) in raw {
+        total.add(&counts);
+        let value = value.filter(|v| !label_key(v).is_empty());
+        let entry = groups.entry(value.as_deref().map(label_key)).or_default();
+        if let Some(v) = value {
+            entry.0.spelled(&v, counts.leads);
+        }
+        entry.1.add(&counts);
+    }
+    let mut lines: Vec<FunnelLine> =
+        groups.into_values().map(|(spellings, counts)| FunnelLine::new(spellings.name(), counts)).collect();
+    lines.sort_by(|a, b| {
+        (a.group.is_none(), -a.counts.leads, &a.group).cmp(&(b.group.is_none(), -b.counts.leads, &b.group))
+    });
+    (lines, FunnelLine::new(None, total))
+}
+
+/// A deal closed (won or lost), as the deal reports read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedDeal {
+    pub won: bool,
+    pub value: Option<f64>,
+    /// When work on it began: its engage date, else the day it was created.
+    pub started_on: Date,
+    pub closed_on: Date,
+    /// The value it is grouped by (owner, product, sector, source or month).
+    pub group: Option<String>,
+}
+
+/// Deal outcomes of one group: counts, win rate, value and sales cycle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DealLine {
+    pub group: Option<String>,
+    pub won: i64,
+    pub lost: i64,
+    /// Won / (won + lost).
+    pub win_rate: Option<f64>,
+    /// The total value of the won deals.
+    pub won_value: f64,
+    /// The mean value of a won deal.
+    pub average_won_value: Option<f64>,
+    /// Days from start to signature of won deals: median and upper quartile.
+    pub median_days_to_win: Option<f64>,
+    pub p75_days_to_win: Option<f64>,
+    /// Days from start to loss of lost deals (median).
+    pub median_days_to_lose: Option<f64>,
+}
+
+/// Deal lines per group (`product`: grouped by [`product_key`], else by [`label_key`]), most
+/// won value first, deals without a value for the group last; and the total line.
+pub fn deal_lines(deals: &[ClosedDeal], product: bool) -> (Vec<DealLine>, DealLine) {
+    let key = |g: &str| if product { product_key(g) } else { label_key(g) };
+    let mut groups: Groups<Vec<&ClosedDeal>> = Groups::new();
+    for d in deals {
+        let group = d.group.as_deref().filter(|g| !key(g).is_empty());
+        let entry = groups.entry(group.map(key)).or_default();
+        if let Some(g) = group {
+            entry.0.spelled(g, 1);
+        }
+        entry.1.push(d);
+    }
+    let line = |group: Option<String>, deals: &[&ClosedDeal]| {
+        let days = |won: bool| -> Vec<f64> {
+            deals
+                .iter()
+                .filter(|d| d.won == won)
+                .map(|d| (d.closed_on - d.started_on).get_days().max(0) as f64)
+                .collect()
+        };
+        let (mut to_win, mut to_lose) = (days(true), days(false));
+        let won = to_win.len() as i64;
+        let lost = to_lose.len() as i64;
+        let won_value: f64 = deals.iter().filter(|d| d.won).filter_map(|d| d.value).sum();
+        DealLine {
+            group,
+            won,
+            lost,
+            win_rate: rate(won, won + lost),
+            won_value,
+            average_won_value: (won > 0).then(|| won_value / won as f64),
+            median_days_to_win: quantile(&mut to_win, 0.5),
+            p75_days_to_win: quantile(&mut to_win, 0.75),
+            median_days_to_lose: quantile(&mut to_lose, 0.5),
+        }
+    };
+    let mut lines: Vec<DealLine> =
+        groups.into_values().map(|(spellings, members)| line(spellings.name(), &members)).collect();
+    lines.sort_by(|a, b| {
+        (a.group.is_none(), -a.won_value, &a.group)
+            .partial_cmp(&(b.group.is_none(), -b.won_value, &b.group))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let all: Vec<&ClosedDeal> = deals.iter().collect();
+    (lines, line(None, &all))
+}
+
+/// The month a day falls in, as `2026-03`.
+pub fn month_of(d: Date) -> String {
+    format!("{:04}-{:02}", d.year(), d.month())
+}
+
+/// The first day of each month the period touches.
+pub fn months(period: &Period) -> Vec<Date> {
+    let mut out = Vec::new();
+    let mut m = period.from.first_of_month();
+    while m <= period.to {
+        out.push(m);
+        match m.checked_add(jiff::Span::new().months(1)) {
+            Ok(next) => m = next,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// How long deals stayed in one stage before leaving it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StageTime {
+    pub stage: crate::pipeline::DealStage,
+    /// Deals that left this stage in the period.
+    pub deals: i64,
+    pub median_days: Option<f64>,
+    pub p75_days: Option<f64>,
+    pub average_days: Option<f64>,
+}
+
+/// Time in each open stage, from the stage changes of deals (each deal's changes in time
+/// order): a stay ends when the deal leaves the stage, forwards or back; stays that ended in
+/// `[from, to)` count.
+pub fn stage_times(
+    changes: &[(crate::ids::DealId, crate::pipeline::DealStage, Timestamp)],
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<StageTime> {
+    use crate::pipeline::DealStage;
+    let mut stays: std::collections::HashMap<DealStage, Vec<f64>> = std::collections::HashMap::new();
+    for pair in changes.windows(2) {
+        let ((deal_a, stage, entered), (deal_b, _, left)) = (pair[0], pair[1]);
+        if deal_a != deal_b || left < from || left >= to {
+            continue;
+        }
+        let days = (left.as_second() - entered.as_second()).max(0) as f64 / 86_400.0;
+        stays.entry(stage).or_default().push(days);
+    }
+    DealStage::OPEN
+        .iter()
+        .map(|&stage| {
+            let mut days = stays.remove(&stage).unwrap_or_default();
+            let n = days.len() as i64;
+            StageTime {
+                stage,
+                deals: n,
+                average_days: (n > 0).then(|| days.iter().sum::<f64>() / n as f64),
+                median_days: quantile(&mut days, 0.5),
+                p75_days: quantile(&mut days, 0.75),
+            }
+        })
+        .collect()
+}
+
+/// Customers at the start of a month and how many of them left during it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChurnLine {
+    /// `2026-03`.
+    pub month: String,
+    pub customers_at_start: i64,
+    /// Customers marked churned during the month.
+    pub churned: i64,
+    /// Churned / customers at start.
+    pub churn_rate: Option<f64>,
+}
+
+/// Monthly churn from each customer's history: the moves into `customer` (true) and
+/// `churned` (false), in time order.
+pub fn churn_lines(histories: &[Vec<(Timestamp, bool)>], period: &Period) -> Vec<ChurnLine> {
+    let start = |d: Date| Period { from: d, to: d }.instants().0;
+    months(period)
+        .into_iter()
+        .map(|m| {
+            let (a, b) = (start(m), start(m.checked_add(jiff::Span::new().months(1)).unwrap_or(m)));
+            let mut at_start = 0;
+            let mut churned = 0;
+            for h in histories {
+                let customer_at_start =
+                    h.iter().take_while(|(at, _)| *at < a).last().is_some_and(|(_, c)| *c);
+                if customer_at_start {
+                    at_start += 1;
+                }
+                if h.iter().any(|(at, c)| !*c && *at >= a && *at < b) {
+                    churned += 1;
+                }
+            }
+            ChurnLine {
+                month: month_of(m),
+                customers_at_start: at_start,
+                churned,
+                churn_rate: rate(churned, at_start),
+            }
+        })
+        .collect()
+}
+
+/// An open deal as the forecast reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenDeal {
+    pub stage: crate::pipeline::DealStage,
+    pub value: Option<f64>,
+    pub expected_close_on: Option<Date>,
+}
+
+/// What is expected to close in a month, beside what did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ForecastLine {
+    /// `2026-03`; none for open deals without an expected close date.
+    pub month: Option<String>,
+    /// Open deals expected to close in the month.
+    pub open_deals: i64,
+    /// Their total value.
+    pub pipeline_value: f64,
+    /// Their value times their stage's win probability.
+    pub weighted_value: f64,
+    /// Deals won in the month, and their value.
+    pub won_deals: i64,
+    pub won_value: f64,
+}
+
+/// The forecast per month of the period: open deals by expected close month (weighted by the
+/// probability of their stage), beside the deals won; open deals without a date last.
+pub fn forecast_lines(
+    open: &[OpenDeal],
+    won: &[ClosedDeal],
+    settings: &crate::pipeline::PipelineSettings,
+    period: &Period,
+) -> Vec<ForecastLine> {
+    let empty = |month: Option<String>| ForecastLine {
+        month,
+        open_deals: 0,
+        pipeline_value: 0.0,
+        weighted_value: 0.0,
+        won_deals: 0,
+        won_value: 0.0,
+    };
+    let mut lines: Vec<ForecastLine> = months(period).into_iter().map(|m| empty(Some(month_of(m)))).collect();
+    let mut undated = empty(None);
+    for d in open {
+        let line = match d.expected_close_on {
+            Some(on) => match lines.iter_mut().find(|l| l.month.as_deref() == Some(month_of(on).as_str())) {
+                Some(l) => l,
+                None => continue,
+            },
+            None => &mut undated,
+        };
+        let value = d.value.unwrap_or(0.0);
+        line.open_deals += 1;
+        line.pipeline_value += value;
+        line.weighted_value += value * f64::from(settings.probability(d.stage)) / 100.0;
+    }
+    for d in won.iter().filter(|d| d.won) {
+        if let Some(l) = lines.iter_mut().find(|l| l.month.as_deref() == Some(month_of(d.closed_on).as_str()))
+        {
+            l.won_deals += 1;
+            l.won_value += d.value.unwrap_or(0.0);
+        }
+    }
+    if undated.open_deals > 0 {
+        lines.push(undated);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +560,129 @@ mod tests {
         assert_eq!(deadline_met(t(60), None, None, t(40)), None);
         assert_eq!(rate(1, 4), Some(0.25));
         assert_eq!(rate(0, 0), None);
+    }
+
+    #[test]
+    fn funnel_lines_merge_spellings_and_give_step_rates() {
+        let c =
+            |leads, mql, sql, opportunity, customer| FunnelCounts { leads, mql, sql, opportunity, customer };
+        let (lines, total) = funnel_lines(vec![
+            (Some("Google".into()), c(8, 4, 2, 1, 1)),
+            (Some(" google".into()), c(2, 0, 0, 0, 0)),
+            (None, c(5, 1, 0, 0, 0)),
+            (Some("".into()), c(1, 0, 0, 0, 0)),
+            (Some("Salon".into()), c(3, 3, 3, 3, 2)),
+        ]);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0].group.as_deref(), Some("Google"));
+        assert_eq!(lines[0].counts, c(10, 4, 2, 1, 1));
+        assert_eq!(lines[0].mql_rate, Some(0.4));
+        assert_eq!(lines[0].sql_rate, Some(0.5));
+        assert_eq!(lines[1].group.as_deref(), Some("Salon"));
+        assert_eq!(lines[2].group, None, "no value last, blank included");
+        assert_eq!(lines[2].counts.leads, 6);
+        assert_eq!(total.counts, c(19, 8, 5, 4, 3));
+        assert_eq!(total.conversion_rate, Some(3.0 / 19.0));
+    }
+
+    #[test]
+    fn deal_lines_give_win_rate_value_and_cycle_per_group() {
+        let d = |won, value, start: (i16, i8, i8), end: (i16, i8, i8), group: &str| ClosedDeal {
+            won,
+            value,
+            started_on: jiff::civil::date(start.0, start.1, start.2),
+            closed_on: jiff::civil::date(end.0, end.1, end.2),
+            group: Some(group.into()),
+        };
+        let deals = [
+            d(true, Some(100.0), (2017, 1, 1), (2017, 1, 11), "GTX Pro"),
+            d(true, Some(300.0), (2017, 1, 1), (2017, 1, 31), "GTXPro"),
+            d(false, None, (2017, 1, 1), (2017, 1, 5), "GTX Pro"),
+            d(true, Some(50.0), (2017, 1, 1), (2017, 1, 2), "MG Special"),
+        ];
+        let (lines, total) = deal_lines(&deals, true);
+        assert_eq!(lines.len(), 2);
+        let gtx = &lines[0];
+        assert_eq!((gtx.won, gtx.lost, gtx.won_value), (2, 1, 400.0));
+        assert_eq!(gtx.win_rate, Some(2.0 / 3.0));
+        assert_eq!(gtx.median_days_to_win, Some(20.0));
+        assert_eq!(gtx.p75_days_to_win, Some(25.0));
+        assert_eq!(gtx.median_days_to_lose, Some(4.0));
+        assert_eq!(gtx.average_won_value, Some(200.0));
+        assert_eq!((total.won, total.lost, total.won_value), (3, 1, 450.0));
+    }
+
+    #[test]
+    fn time_in_stage_counts_stays_that_ended_in_the_period() {
+        use crate::pipeline::DealStage::*;
+        let day = |d: i64| Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_hours(24 * d);
+        let (a, b) =
+            (crate::ids::DealId(uuid::Uuid::from_u128(1)), crate::ids::DealId(uuid::Uuid::from_u128(2)));
+        let changes = [
+            (a, Awareness, day(0)),
+            (a, Qualification, day(2)),
+            (a, Awareness, day(3)),
+            (a, Won, day(13)),
+            (b, Awareness, day(100)),
+        ];
+        let times = stage_times(&changes, day(0), day(50));
+        let awareness = times.iter().find(|t| t.stage == Awareness).unwrap();
+        assert_eq!(awareness.deals, 2, "two stays, b's still running");
+        assert_eq!(awareness.median_days, Some(6.0));
+        let q = times.iter().find(|t| t.stage == Qualification).unwrap();
+        assert_eq!((q.deals, q.average_days), (1, Some(1.0)));
+    }
+
+    #[test]
+    fn churn_counts_customers_at_the_start_of_each_month() {
+        let at = |m: i8, d: i8| {
+            Period { from: jiff::civil::date(2026, m, d), to: jiff::civil::date(2026, m, d) }.instants().0
+        };
+        let histories = vec![
+            vec![(at(1, 10), true), (at(3, 5), false)],
+            vec![(at(1, 1), true)],
+            vec![(at(2, 20), true), (at(3, 1), false), (at(4, 2), true)],
+        ];
+        let period = Period { from: jiff::civil::date(2026, 2, 14), to: jiff::civil::date(2026, 4, 30) };
+        let lines = churn_lines(&histories, &period);
+        let months: Vec<_> =
+            lines.iter().map(|l| (l.month.as_str(), l.customers_at_start, l.churned)).collect();
+        assert_eq!(months, vec![("2026-02", 2, 0), ("2026-03", 3, 2), ("2026-04", 1, 0)]);
+        assert_eq!(lines[1].churn_rate, Some(2.0 / 3.0));
+    }
+
+    #[test]
+    fn the_forecast_weighs_open_deals_by_their_stage() {
+        use crate::pipeline::{DealStage, PipelineSettings};
+        let settings = PipelineSettings::default();
+        let period = Period { from: jiff::civil::date(2026, 3, 1), to: jiff::civil::date(2026, 4, 30) };
+        let open = [
+            OpenDeal {
+                stage: DealStage::Negotiation,
+                value: Some(1000.0),
+                expected_close_on: Some(jiff::civil::date(2026, 3, 20)),
+            },
+            OpenDeal {
+                stage: DealStage::Awareness,
+                value: Some(500.0),
+                expected_close_on: Some(jiff::civil::date(2026, 4, 2)),
+            },
+            OpenDeal { stage: DealStage::Awareness, value: None, expected_close_on: None },
+        ];
+        let won = [ClosedDeal {
+            won: true,
+            value: Some(700.0),
+            started_on: jiff::civil::date(2026, 1, 1),
+            closed_on: jiff::civil::date(2026, 3, 3),
+            group: None,
+        }];
+        let lines = forecast_lines(&open, &won, &settings, &period);
+        assert_eq!(lines.len(), 3);
+        let p = |s| f64::from(settings.probability(s)) / 100.0;
+        assert_eq!(lines[0].month.as_deref(), Some("2026-03"));
+        assert_eq!(lines[0].weighted_value, 1000.0 * p(DealStage::Negotiation));
+        assert_eq!((lines[0].won_deals, lines[0].won_value), (1, 700.0));
+        assert_eq!(lines[1].weighted_value, 500.0 * p(DealStage::Awareness));
+        assert_eq!((lines[2].month.clone(), lines[2].open_deals), (None, 1));
     }
 }

@@ -7,6 +7,7 @@
 //! rows and domain types and makes no business decision: what to write is decided by the domain
 //! core and the application layer.
 
+pub mod analytics;
 pub mod capture;
 pub mod companies;
 pub mod contacts;

@@ -15,13 +15,13 @@ use crate::error::StoreError;
 const DEAL_COLUMNS: &str = "id, external_id, name, company_id, stage, stage_changed_at, owner_id, owner_name, product, \
      value, currency, expected_close_on, engaged_on, closed_on, lost_reason, source, campaign, custom, created_at, updated_at";
 
-fn date(r: &Row, i: usize) -> Result<Option<Date>, StoreError> {
+pub(crate) fn date(r: &Row, i: usize) -> Result<Option<Date>, StoreError> {
     r.get::<Option<String>>(i)?
         .map(|d| d.parse::<Date>().map_err(|e| StoreError::Corrupt(format!("deal date `{d}`: {e}"))))
         .transpose()
 }
 
-fn stage(text: &str) -> Result<DealStage, StoreError> {
+pub(crate) fn stage(text: &str) -> Result<DealStage, StoreError> {
     DealStage::parse(text).ok_or_else(|| StoreError::Corrupt(format!("deal stage `{text}`")))
 }
 

@@ -447,60 +447,12 @@ impl Session {
     }
 }
 
-/// Contacts per first-touch source: how many arrived in a period, and how many of them (or of
-/// older ones) reached MQL, SQL and customer in it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FunnelRow {
-    pub source: Option<String>,
-    pub created: i64,
-    pub mql: i64,
-    pub sql: i64,
-    pub customer: i64,
-}
-
 impl Session {
-    /// The funnel of `[from, to)` by source (a contact counts once per stage reached).
-    pub async fn funnel(&mut self, from: Timestamp, to: Timestamp) -> Result<Vec<FunnelRow>, StoreError> {
-        let mut rows: std::collections::BTreeMap<Option<String>, FunnelRow> =
-            std::collections::BTreeMap::new();
-        for r in self
-            .fetch_all(
-                "SELECT source, COUNT(*) FROM contacts WHERE created_at >= $1 AND created_at < $2 GROUP BY source",
-                args![from, to],
-            )
-            .await?
-        {
-            let source: Option<String> = r.get(0)?;
-            rows.entry(source.clone()).or_insert_with(|| FunnelRow { source, ..Default::default() }).created = r.get(1)?;
-        }
-        for r in self
-            .fetch_all(
-                "SELECT c.source, t.to_stage, COUNT(DISTINCT t.contact_id) FROM lifecycle_transitions t \
-                 JOIN contacts c ON c.id = t.contact_id WHERE t.at >= $1 AND t.at < $2 \
-                 AND t.to_stage IN ('mql', 'sql', 'customer') GROUP BY c.source, t.to_stage",
-                args![from, to],
-            )
-            .await?
-        {
-            let source: Option<String> = r.get(0)?;
-            let stage: String = r.get(1)?;
-            let n: i64 = r.get(2)?;
-            let row =
-                rows.entry(source.clone()).or_insert_with(|| FunnelRow { source, ..Default::default() });
-            match stage.as_str() {
-                "mql" => row.mql = n,
-                "sql" => row.sql = n,
-                _ => row.customer = n,
-            }
-        }
-        Ok(rows.into_values().collect())
-    }
-
     /// Open leads (not customers, not disqualified) per temperature (`None`: not scored).
     pub async fn temperature_counts(&mut self) -> Result<Vec<(Option<String>, i64)>, StoreError> {
         self.fetch_all(
             "SELECT s.temperature, COUNT(*) FROM contacts c LEFT JOIN contact_scores s ON s.contact_id = c.id \
-             WHERE c.lifecycle_stage NOT IN ('customer', 'disqualified') GROUP BY s.temperature",
+             WHERE c.lifecycle_stage NOT IN ('customer', 'churned', 'disqualified') GROUP BY s.temperature",
             vec![],
         )
         .await?

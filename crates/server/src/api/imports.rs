@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use leadgate_app::import::{ImportPreview, ImportRequest, ImportSummary, MAX_UPLOAD_BYTES, Upload};
 use leadgate_core::ids::JobId;
@@ -156,11 +156,5 @@ async fn import_rejects(
     let id: JobId = path_id(&id)?;
     let rejects = state.app.import_rejects(&principal, id).await?;
     let body = leadgate_app::export::rejects_csv(&rejects)?;
-    let mut response = body.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    response.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"rejects.csv\""),
-    );
-    Ok(response)
+    Ok(super::csv_download(body, "rejects.csv"))
 }

@@ -1,6 +1,7 @@
 //! REST API v1: routes, their OpenAPI description, and what every endpoint shares (list pages,
 //! created responses, the standard problem responses).
 
+pub mod analytics;
 pub mod capture;
 pub mod companies;
 pub mod contacts;
@@ -68,6 +69,16 @@ pub(crate) fn created<T: Serialize>(recorded: Recorded<T>, location: Option<Stri
     response
 }
 
+/// A CSV file to download as `name`.
+pub(crate) fn csv_download(body: Vec<u8>, name: &str) -> Response {
+    let mut response = body.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
@@ -90,6 +101,8 @@ pub(crate) fn created<T: Serialize>(recorded: Recorded<T>, location: Option<Stri
         (name = "jobs", description = "Background jobs and their progress"),
         (name = "imports", description = "CSV imports of contacts, companies and deals; imported deals"),
         (name = "forms", description = "Web forms, consent records, tracking links"),
+        (name = "pipeline", description = "Deals through the stages, the board, the pipeline's settings"),
+        (name = "analytics", description = "The funnel, deal outcomes, time in stage, forecast and churn (JSON or CSV)"),
         (name = "users", description = "Users, roles and API keys"),
         (name = "operations", description = "Health and metrics")
     )
@@ -111,6 +124,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(models::routes())
         .merge(handoff::routes())
         .merge(pipeline::routes())
+        .merge(analytics::routes())
 }
 
 /// Completes the generated description with what every operation shares, so it is declared once

@@ -366,11 +366,16 @@ texts! {
     nav_model: "Prediction", "Prédiction";
     dashboard_title: "Funnel", "Entonnoir";
     period_from: "From", "Du";
-    period_to: "To (excluded)", "Au (exclu)";
+    period_to: "To (included)", "Au (inclus)";
     funnel_leads: "New contacts", "Nouveaux contacts";
     funnel_mql: "Became MQL", "Devenus MQL";
     funnel_sql: "Became SQL", "Devenus SQL";
+    funnel_opportunity: "Became opportunities", "Devenus opportunités";
     funnel_customer: "Became customers", "Devenus clients";
+    funnel_mode: "Count", "Compter";
+    funnel_cohort: "Contacts created in the period, followed to today", "Les contacts créés sur la période, suivis jusqu'à aujourd'hui";
+    funnel_activity: "What happened in the period, whatever the contact's age", "Ce qui s'est passé sur la période, quel que soit l'âge du contact";
+    funnel_csv: "Download this funnel (CSV)", "Télécharger cet entonnoir (CSV)";
     conversion: "Conversion", "Conversion";
     by_source: "By source", "Par source";
     no_source: "(no source)", "(sans source)";

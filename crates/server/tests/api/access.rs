@@ -539,6 +539,12 @@ const ROLE_OPS: &[(&str, &str, Option<&str>, [bool; 3])] = &[
     ("POST", "/api/v1/deals/{id}/moves", Some(r#"{"to": "won"}"#), [true, false, true]),
     ("GET", "/api/v1/pipeline/board", None, [true, true, true]),
     ("GET", "/api/v1/settings/pipeline", None, [true, true, true]),
+    // Team figures that name no lead: every role reads them.
+    ("GET", "/api/v1/analytics/funnel", None, [true, true, true]),
+    ("GET", "/api/v1/analytics/deals", None, [true, true, true]),
+    ("GET", "/api/v1/analytics/stages", None, [true, true, true]),
+    ("GET", "/api/v1/analytics/forecast", None, [true, true, true]),
+    ("GET", "/api/v1/analytics/churn", None, [true, true, true]),
     (
         "PUT",
         "/api/v1/settings/pipeline",
@@ -729,6 +735,7 @@ const UI_LEAD_ROUTES: &[&str] = &[
     "/tasks",
     "/tasks/{id}/done",
     "/dashboard",
+    "/dashboard.csv",
     "/import",
     "/import/jobs/{id}/rejects.csv",
     "/admin/webhooks",

@@ -1666,6 +1666,7 @@ capture_tests! {
 }
 
 mod access;
+mod analytics;
 mod pipeline;
 mod regression;
 mod trust;

@@ -1,5 +1,8 @@
 //! The dashboard: funnel, temperatures, the sales agreement's figures.
 
+use leadgate_app::analytics::{CsvTable, ReportQuery};
+use leadgate_core::analytics::{FunnelBy, FunnelMode, Period};
+
 use super::*;
 
 /// Escapes text for SVG (XML).
@@ -38,6 +41,7 @@ pub(super) struct SourceLine {
     pub created: String,
     pub mql: String,
     pub sql: String,
+    pub opportunity: String,
     pub customer: String,
     pub rate: String,
 }
@@ -54,6 +58,8 @@ pub(super) struct DashboardPage {
     pub(super) c: Chrome,
     pub(super) from: String,
     pub(super) to: String,
+    pub(super) activity: bool,
+    pub(super) csv_link: String,
     pub(super) funnel_svg: String,
     pub(super) steps: Vec<Row3>,
     pub(super) temperature_svg: String,
@@ -66,10 +72,44 @@ pub(super) struct DashboardPage {
 pub(super) struct PeriodQuery {
     pub(super) from: Option<String>,
     pub(super) to: Option<String>,
+    /// `activity`, else the cohort.
+    pub(super) mode: Option<String>,
+}
+
+impl PeriodQuery {
+    /// The report's period: the days asked (unreadable ones fall back to the default), by
+    /// default the last 30 days.
+    fn report(&self, today: jiff::civil::Date) -> ReportQuery {
+        let to = parse_day(self.to.as_deref()).unwrap_or(today);
+        let from = parse_day(self.from.as_deref())
+            .unwrap_or_else(|| to.checked_sub(jiff::Span::new().days(29)).unwrap_or(to));
+        ReportQuery { from: Some(from), to: Some(to) }
+    }
+
+    fn mode(&self) -> FunnelMode {
+        if self.mode.as_deref() == Some("activity") { FunnelMode::Activity } else { FunnelMode::Cohort }
+    }
 }
 
 pub(super) fn parse_day(s: Option<&str>) -> Option<jiff::civil::Date> {
     s.and_then(|d| d.trim().parse::<jiff::civil::Date>().ok())
+}
+
+/// `GET /dashboard.csv`: the dashboard's funnel by source, as a spreadsheet.
+pub(super) async fn dashboard_csv(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
+    let today = jiff::tz::Offset::UTC.to_datetime(state.app.now()).date();
+    let funnel = match state.app.funnel(s.p(), q.report(today), q.mode(), FunnelBy::Source).await {
+        Ok(f) => f,
+        Err(e) => return app_error(&s, e),
+    };
+    match funnel.csv() {
+        Ok(body) => crate::api::csv_download(body, "funnel.csv"),
+        Err(e) => app_error(&s, e),
+    }
 }
 
 pub(super) async fn dashboard(
@@ -78,41 +118,55 @@ pub(super) async fn dashboard(
     Query(q): Query<PeriodQuery>,
 ) -> Response {
     let t = s.lang.texts();
-    let today = state.app.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-    let to = parse_day(q.to.as_deref()).unwrap_or_else(|| today.tomorrow().unwrap_or(today));
-    let from = parse_day(q.from.as_deref())
-        .unwrap_or_else(|| to.checked_sub(jiff::Span::new().days(30)).unwrap_or(to));
-    let at = |d: jiff::civil::Date| {
-        d.to_datetime(jiff::civil::Time::midnight())
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
+    let today = jiff::tz::Offset::UTC.to_datetime(state.app.now()).date();
+    let mode = q.mode();
+    let funnel = match state.app.funnel(s.p(), q.report(today), mode, FunnelBy::Source).await {
+        Ok(f) => f,
+        Err(e) => return app_error(&s, e),
     };
-    let (Ok(from_t), Ok(to_t)) = (at(from), at(to)) else {
-        return app_error(&s, AppError::invalid("from", "is not a date"));
-    };
-    let (funnel, temps) = match state.app.dashboard(s.p(), from_t, to_t).await {
+    let temps = match state.app.temperature_counts(s.p()).await {
         Ok(x) => x,
         Err(e) => return app_error(&s, e),
     };
-    let total = funnel
-        .iter()
-        .fold((0, 0, 0, 0), |acc, r| (acc.0 + r.created, acc.1 + r.mql, acc.2 + r.sql, acc.3 + r.customer));
-    let rate = |n: i64, d: i64| if d > 0 { s.lang.percent(n as f64 / d as f64) } else { "—".into() };
+    let (from, to) = (funnel.from, funnel.to);
+    let (from_t, to_t) = Period { from, to }.instants();
+    let rate = |r: Option<f64>| r.map_or_else(|| "—".into(), |r| s.lang.percent(r));
     let num = |n: i64| s.lang.number(n as f64, 0);
+    let total = &funnel.total;
+    let c = &total.counts;
     let steps = vec![
-        Row3 { a: t.funnel_leads.into(), b: num(total.0), c: String::new() },
-        Row3 { a: t.funnel_mql.into(), b: num(total.1), c: rate(total.1, total.0) },
-        Row3 { a: t.funnel_sql.into(), b: num(total.2), c: rate(total.2, total.1) },
-        Row3 { a: t.funnel_customer.into(), b: num(total.3), c: rate(total.3, total.2) },
+        Row3 { a: t.funnel_leads.into(), b: num(c.leads), c: String::new() },
+        Row3 { a: t.funnel_mql.into(), b: num(c.mql), c: rate(total.mql_rate) },
+        Row3 { a: t.funnel_sql.into(), b: num(c.sql), c: rate(total.sql_rate) },
+        Row3 { a: t.funnel_opportunity.into(), b: num(c.opportunity), c: rate(total.opportunity_rate) },
+        Row3 { a: t.funnel_customer.into(), b: num(c.customer), c: rate(total.customer_rate) },
     ];
     let funnel_svg = bars_svg(
         t.dashboard_title,
         &[
-            (t.funnel_leads.to_string(), total.0 as f64, num(total.0), "#1f4fd1"),
-            (t.funnel_mql.to_string(), total.1 as f64, num(total.1), "#3b6fe0"),
-            (t.funnel_sql.to_string(), total.2 as f64, num(total.2), "#5b8af0"),
-            (t.funnel_customer.to_string(), total.3 as f64, num(total.3), "#166534"),
+            (t.funnel_leads.to_string(), c.leads as f64, num(c.leads), "#1f4fd1"),
+            (t.funnel_mql.to_string(), c.mql as f64, num(c.mql), "#3b6fe0"),
+            (t.funnel_sql.to_string(), c.sql as f64, num(c.sql), "#5b8af0"),
+            (t.funnel_opportunity.to_string(), c.opportunity as f64, num(c.opportunity), "#7a9ef2"),
+            (t.funnel_customer.to_string(), c.customer as f64, num(c.customer), "#166534"),
         ],
+    );
+    let sources: Vec<SourceLine> = funnel
+        .lines
+        .iter()
+        .map(|r| SourceLine {
+            source: r.group.clone().unwrap_or_else(|| t.no_source.into()),
+            created: num(r.counts.leads),
+            mql: num(r.counts.mql),
+            sql: num(r.counts.sql),
+            opportunity: num(r.counts.opportunity),
+            customer: num(r.counts.customer),
+            rate: rate(r.conversion_rate),
+        })
+        .collect();
+    let csv_link = format!(
+        "/dashboard.csv?from={from}&to={to}&mode={}",
+        if mode == FunnelMode::Activity { "activity" } else { "cohort" }
     );
     let count =
         |code: Option<&str>| temps.iter().filter(|(k, _)| k.as_deref() == code).map(|(_, n)| *n).sum::<i64>();
@@ -128,18 +182,6 @@ pub(super) async fn dashboard(
     let temperatures =
         temp_bars.iter().map(|(l, _, shown, _)| Row2 { a: l.clone(), b: shown.clone() }).collect();
     let temperature_svg = bars_svg(t.open_by_temperature, &temp_bars);
-    let mut sources: Vec<SourceLine> = funnel
-        .iter()
-        .map(|r| SourceLine {
-            source: r.source.clone().unwrap_or_else(|| t.no_source.into()),
-            created: num(r.created),
-            mql: num(r.mql),
-            sql: num(r.sql),
-            customer: num(r.customer),
-            rate: rate(r.customer, r.created),
-        })
-        .collect();
-    sources.sort_by(|a, b| a.source.cmp(&b.source));
     let sla = match state.app.handoff_metrics(s.p(), from_t, to_t).await {
         Ok(m) => {
             let minutes = |x: f64| duration_words(s.lang, (x * 60.0).round() as i64);
@@ -189,6 +231,8 @@ pub(super) async fn dashboard(
         c: s.chrome("dashboard"),
         from: from.to_string(),
         to: to.to_string(),
+        activity: mode == FunnelMode::Activity,
+        csv_link,
         funnel_svg,
         steps,
         temperature_svg,

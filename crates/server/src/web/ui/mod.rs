@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks", get(tasks))
         .route("/tasks/{id}/done", post(task_done))
         .route("/dashboard", get(dashboard))
+        .route("/dashboard.csv", get(dashboard_csv))
         .route(
             "/import",
             get(import_page).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(

@@ -1,0 +1,198 @@
+//! Analytics (issue 23): the funnel counts imported customers and each step once, whatever the
+//! spelling of a source; deal figures on the Maven CRM sample match what a spreadsheet computes
+//! from the file; every table downloads as CSV.
+
+use std::collections::HashMap;
+
+use super::*;
+
+fn maven(file: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/datasets/maven-crm")
+        .join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+async fn import(t: &TestApp, entity: &str, name: &str, body: &[u8], options: Value) {
+    let up = upload(t, name, body).await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let mut request = json!({"upload_id": up.body["id"], "entity": entity});
+    request.as_object_mut().unwrap().extend(options.as_object().unwrap().clone());
+    let started = t.post("/api/v1/imports", request).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+    assert!(t.app.run_one_job("test-worker").await.unwrap());
+    let status = t.get(&format!("/api/v1/imports/{}", started.body["id"].as_str().unwrap())).await;
+    assert_eq!(status.body["state"], "succeeded", "{}", status.body);
+}
+
+async fn csv(t: &TestApp, path: &str) -> (StatusCode, String, String) {
+    let r = t.http.get(format!("{}{path}", t.base)).bearer_auth(ADMIN_KEY).send().await.unwrap();
+    let status = r.status();
+    let kind = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, kind, r.text().await.unwrap())
+}
+
+/// The median the way a spreadsheet's MEDIAN computes it, written independently of the product.
+fn median(mut v: Vec<i64>) -> f64 {
+    v.sort();
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] as f64 } else { (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0 }
+}
+
+fn days(a: &str, b: &str) -> i64 {
+    let (a, b): (jiff::civil::Date, jiff::civil::Date) = (a.parse().unwrap(), b.parse().unwrap());
+    (b - a).get_days() as i64
+}
+
+api_tests! {
+    async fn deal_figures_of_the_maven_sample_match_the_file(t) {
+        import(&t, "companies", "accounts.csv", &maven("accounts.csv"), json!({"preset": "maven-crm"})).await;
+        let pipeline = maven("sales_pipeline.csv");
+        import(&t, "deals", "sales_pipeline.csv", &pipeline, json!({"preset": "maven-crm"})).await;
+
+        // The figures, computed from the file alone.
+        let text = String::from_utf8(pipeline).unwrap();
+        let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).collect();
+        let closed: Vec<&Vec<&str>> = rows.iter().filter(|r| r[4] == "Won" || r[4] == "Lost").collect();
+        let won: Vec<&&Vec<&str>> = closed.iter().filter(|r| r[4] == "Won").collect();
+        let won_value: f64 = won.iter().map(|r| r[7].parse::<f64>().unwrap()).sum();
+        let mut by_agent: HashMap<&str, (i64, i64, f64)> = HashMap::new();
+        for r in &closed {
+            let e = by_agent.entry(r[1]).or_default();
+            if r[4] == "Won" {
+                e.0 += 1;
+                e.2 += r[7].parse::<f64>().unwrap();
+            } else {
+                e.1 += 1;
+            }
+        }
+
+        let report = t.get("/api/v1/analytics/deals?from=2016-01-01&to=2017-12-31").await;
+        assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+        let total = &report.body["total"];
+        assert_eq!(total["won"], won.len() as i64);
+        assert_eq!(total["lost"], (closed.len() - won.len()) as i64);
+        assert_eq!((won.len(), closed.len()), (4238, 6711), "the sample's counts");
+        assert!((total["win_rate"].as_f64().unwrap() - 4238.0 / 6711.0).abs() < 1e-12, "{total}");
+        assert_eq!(total["won_value"].as_f64().unwrap(), won_value);
+        let won_days = median(won.iter().map(|r| days(r[5], r[6])).collect());
+        let lost_days =
+            median(closed.iter().filter(|r| r[4] == "Lost").map(|r| days(r[5], r[6])).collect());
+        assert_eq!(total["median_days_to_win"].as_f64().unwrap(), won_days, "{total}");
+        assert_eq!(total["median_days_to_lose"].as_f64().unwrap(), lost_days, "{total}");
+
+        let owners = t.get("/api/v1/analytics/deals?from=2016-01-01&to=2017-12-31&by=owner").await;
+        let lines = owners.body["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), by_agent.len());
+        for line in lines {
+            let (w, l, v) = by_agent[line["group"].as_str().unwrap()];
+            assert_eq!((line["won"].as_i64().unwrap(), line["lost"].as_i64().unwrap()), (w, l), "{line}");
+            assert!((line["won_value"].as_f64().unwrap() - v).abs() < 1e-6, "{line}");
+        }
+        // `GTXPro` in the pipeline is the product sheet's `GTX Pro`: one product, not two.
+        let products = t.get("/api/v1/analytics/deals?from=2016-01-01&to=2017-12-31&by=product").await;
+        let names: Vec<&str> =
+            products.body["lines"].as_array().unwrap().iter().map(|l| l["group"].as_str().unwrap()).collect();
+        assert_eq!(names.len(), 7, "{names:?}");
+        let gtx_pro = closed.iter().filter(|r| r[2] == "GTXPro" && r[4] == "Won").count() as i64;
+        let line = products.body["lines"].as_array().unwrap().iter().find(|l| l["group"] == "GTXPro").unwrap();
+        assert_eq!(line["won"], gtx_pro);
+        // By sector: the deals of the 1,425 rows without an account fall in the "none" line.
+        let sectors = t.get("/api/v1/analytics/deals?from=2016-01-01&to=2017-12-31&by=sector").await;
+        let sum: i64 = sectors.body["lines"].as_array().unwrap().iter().map(|l| l["won"].as_i64().unwrap()).sum();
+        assert_eq!(sum, 4238);
+        // By month: twelve months of 2017, in order.
+        let months = t.get("/api/v1/analytics/deals?from=2017-01-01&to=2017-12-31&by=month").await;
+        let names: Vec<&str> =
+            months.body["lines"].as_array().unwrap().iter().map(|l| l["group"].as_str().unwrap()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert!(names.iter().all(|m| m.starts_with("2017-")), "{names:?}");
+
+        // The same table as CSV, the total last.
+        let (status, kind, body) = csv(&t, "/api/v1/analytics/deals?from=2016-01-01&to=2017-12-31&by=owner&format=csv").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(kind.starts_with("text/csv"), "{kind}");
+        let last = body.lines().last().unwrap();
+        assert!(last.starts_with("total,4238,2473,"), "{body}");
+        assert_eq!(body.lines().count(), by_agent.len() + 2);
+    }
+
+    async fn reports_refuse_bad_periods_and_unknown_groupings(t) {
+        let r = t.get("/api/v1/analytics/funnel?from=2026-02-01&to=2026-01-01").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.to_string().contains("from"), "{}", r.body);
+        let r = t.get("/api/v1/analytics/deals?by=colour").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.to_string().contains("owner"), "the choices are named: {}", r.body);
+        let r = t.get("/api/v1/analytics/churn?from=1900-01-01").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        let r = t.get("/api/v1/analytics/stages?from=yesterday").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    }
+}
+
+capture_tests! {
+    async fn the_funnel_counts_imported_customers_and_each_step_once(t, clock) {
+        // An imported history: two of three contacts converted (the x-education case).
+        let file = "Email,Lead Source,Converted\na@x.example,Google,1\nb@x.example,google ,1\nc@x.example,Salon,0\n";
+        import(&t, "contacts", "leads.csv", file.as_bytes(),
+            json!({"map": {"source": "Lead Source"}, "outcome": {"column": "Converted", "positive": "1"}})).await;
+        // A new lead moved to MQL, back to lead, and to MQL again: one MQL.
+        let c = t.post("/api/v1/contacts", json!({"email": "d@x.example", "source": "Google"})).await;
+        let id = c.body["id"].as_str().unwrap();
+        for to in ["mql", "lead", "mql"] {
+            let r = t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": to, "reason": "test"})).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+
+        let today = "2026-11-24";
+        let f = t.get(&format!("/api/v1/analytics/funnel?from={today}&to={today}&by=source")).await;
+        assert_eq!(f.status, StatusCode::OK, "{}", f.body);
+        let total = &f.body["total"];
+        assert_eq!((total["leads"].as_i64(), total["mql"].as_i64(), total["customer"].as_i64()), (Some(4), Some(3), Some(2)), "{total}");
+        let google = &f.body["lines"][0];
+        assert_eq!(google["group"], "Google", "spellings merged: {}", f.body);
+        assert_eq!((google["leads"].as_i64(), google["customer"].as_i64()), (Some(3), Some(2)));
+        assert_eq!(google["conversion_rate"].as_f64(), Some(2.0 / 3.0));
+
+        // A month later: the cohort of that day is unchanged; the activity of the new month
+        // holds only what happened in it.
+        clock.advance(jiff::SignedDuration::from_hours(24 * 31));
+        let all = t.get("/api/v1/contacts?limit=50").await;
+        let imported = all.body["items"].as_array().unwrap().iter().find(|c| c["email"] == "c@x.example").unwrap();
+        let r = t.post(&format!("/api/v1/contacts/{}/lifecycle", imported["id"].as_str().unwrap()), json!({"to": "mql", "reason": "test"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        t.post("/api/v1/contacts", json!({"email": "e@x.example"})).await;
+        let cohort = t.get(&format!("/api/v1/analytics/funnel?from={today}&to={today}")).await;
+        assert_eq!(cohort.body["total"]["leads"], 4);
+        assert_eq!(cohort.body["total"]["mql"], 4, "the cohort follows its contacts: {}", cohort.body);
+        let activity = t.get("/api/v1/analytics/funnel?from=2026-12-01&to=2026-12-31&mode=activity").await;
+        let a = &activity.body["total"];
+        assert_eq!((a["leads"].as_i64(), a["mql"].as_i64(), a["customer"].as_i64()), (Some(1), Some(1), Some(0)), "{a}");
+        let (status, _, body) = csv(&t, "/api/v1/analytics/funnel?from=2026-11-24&to=2026-11-24&by=source&format=csv").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.starts_with("group,leads,mql,sql,opportunity,customer,"), "{body}");
+        assert!(body.contains("\r\nGoogle,3,3,2,2,2,"), "{body}");
+    }
+
+    async fn churn_counts_customers_who_leave_per_month(t, clock) {
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            let c = t.post("/api/v1/contacts", json!({"email": format!("c{i}@x.example"), "lifecycle_stage": "customer"})).await;
+            assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+            ids.push(c.body["id"].as_str().unwrap().to_string());
+        }
+        clock.advance(jiff::SignedDuration::from_hours(24 * 10));
+        let r = t.post(&format!("/api/v1/contacts/{}/lifecycle", ids[0]), json!({"to": "churned", "reason": "went to a competitor"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let churn = t.get("/api/v1/analytics/churn?from=2026-11-01&to=2026-12-31").await;
+        assert_eq!(churn.status, StatusCode::OK, "{}", churn.body);
+        let lines = churn.body["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!((lines[0]["customers_at_start"].as_i64(), lines[0]["churned"].as_i64()), (Some(0), Some(0)));
+        assert_eq!((lines[1]["customers_at_start"].as_i64(), lines[1]["churned"].as_i64()), (Some(4), Some(1)), "{}", churn.body);
+        assert_eq!(lines[1]["churn_rate"].as_f64(), Some(0.25));
+    }
+}
