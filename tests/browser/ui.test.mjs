@@ -120,6 +120,25 @@ test("a marketer finds the hot lead first and reads its exact score", async () =
   assert.match(steps[0], /^New contacts\s*2$/);
   assert.equal(await page.locator("#h-funnel ~ svg rect").count(), 5, "one bar per funnel step");
   assert.match(await page.textContent("#h-sla ~ table"), /Leads handed to sales\s*0/);
+
+  // Issue 23: a deal created from the contact's page lands on the board, and moves from its card
+  // with a plain form (no script); the deal's page keeps both moves.
+  await page.goto(`${leadgate.base}/contacts/${hot.id}`);
+  await page.fill("#d-name", "Hana's team — 12 seats");
+  await page.fill("#d-value", "14400");
+  await page.click("#h-deals ~ form button[type=submit]");
+  await page.waitForURL(/\/deals\//);
+  await page.goto(leadgate.base + "/pipeline");
+  assert.equal(await page.locator(".board .column").count(), 7, "a column per stage");
+  const card = page.locator("#h-first_contact ~ article", { hasText: "12 seats" });
+  assert.match(await card.textContent(), /14,400 EUR/);
+  await card.locator("select").selectOption("proposal");
+  await card.locator("button[type=submit]").click();
+  await page.waitForURL(/\/pipeline$/);
+  assert.match(await page.textContent("#h-proposal ~ article"), /12 seats/);
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-pipeline.png"), fullPage: true });
+  await page.click("#h-proposal ~ article a");
+  assert.match(await page.textContent("#h-history ~ table"), /First contact[\s\S]*Tailored proposal/);
   await page.goto(leadgate.base + "/model");
   assert.match(await page.textContent("main"), /No model yet/);
 

@@ -719,6 +719,9 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/rules", &[("rules", "{}"), ("action", "preview")], [true, true, false]),
     ("/model/train", &[], [true, true, false]),
     ("/import/{id}", &[("action", "run"), ("entity", "contacts")], [true, true, false]),
+    ("/deals/{id}/move", &[("to", "won")], [true, false, true]),
+    ("/deals/{id}/edit", &[("name", "A deal")], [true, false, true]),
+    ("/contacts/{id}/deals", &[("name", "A deal")], [true, false, true]),
 ];
 
 /// UI routes covered elsewhere: the lead matrix, the work-list and bulk tests, one's own account.
@@ -736,6 +739,9 @@ const UI_LEAD_ROUTES: &[&str] = &[
     "/tasks/{id}/done",
     "/dashboard",
     "/dashboard.csv",
+    // Deals read as the API reads them (the deal access tests).
+    "/pipeline",
+    "/deals/{id}",
     "/import",
     "/import/jobs/{id}/rejects.csv",
     "/admin/webhooks",

@@ -235,3 +235,74 @@ api_tests! {
         assert_eq!(t.send(Method::DELETE, &format!("/api/v1/deals/{id}"), Some(&ada_key), None).await.status, StatusCode::NO_CONTENT);
     }
 }
+
+api_tests! {
+    async fn the_board_and_the_deal_page_work_with_plain_forms(t) {
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        let csrf = t.app.web_session(&token).await.unwrap().csrf;
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let get = |path: String, lang: &'static str| {
+            let req = browser.get(format!("{}{path}", t.base)).header("cookie", format!("lg_session={token}")).header("accept-language", lang);
+            async move {
+                let r = req.send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let post = |path: String, fields: Vec<(&'static str, String)>| {
+            let mut form = fields;
+            form.push(("_csrf", csrf.clone()));
+            let req = browser.post(format!("{}{path}", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move {
+                let r = req.send().await.unwrap();
+                let to = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+                (r.status(), to, r.text().await.unwrap())
+            }
+        };
+        let contact = t.post("/api/v1/contacts", json!({"email": "ceo@acme.example", "first_name": "Ada"})).await.body["id"].as_str().unwrap().to_string();
+
+        // Created from the contact's page, a value typed the French way is read.
+        let (_, html) = get(format!("/contacts/{contact}"), "en").await;
+        assert!(html.contains(&format!("action=\"/contacts/{contact}/deals\"")), "the contact page offers a new deal");
+        let (status, _, html) = post(format!("/contacts/{contact}/deals"), vec![("name", "Acme — 40 seats".into()), ("value", "douze".into())]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("must be a number"), "{html}");
+        let (status, to, _) = post(format!("/contacts/{contact}/deals"), vec![
+            ("name", "Acme — 40 seats".into()), ("value", "48 000,75".into()), ("expected_close_on", "2027-03-31".into()), ("role", "decision_maker".into()),
+        ]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let deal = to.strip_prefix("/deals/").expect("to the deal's page").to_string();
+        let api = t.get(&format!("/api/v1/deals/{deal}")).await;
+        assert_eq!(api.body["value"], 48000.75);
+        assert_eq!(api.body["contacts"][0]["role"], "decision_maker");
+
+        // On the board, in its column, with a form per card; moved from there, back to the board.
+        let (status, html) = get("/pipeline".into(), "en").await;
+        assert_eq!(status, StatusCode::OK);
+        let column = &html[html.find("id=\"h-first_contact\"").expect("a column per stage")..];
+        let column = &column[..column.find("</section>").unwrap()];
+        assert!(column.contains("Acme — 40 seats") && column.contains("48,001 EUR"), "{column}");
+        assert!(column.contains("value=\"lost:price\""), "a loss is offered with its reasons: {column}");
+        let (status, to, _) = post(format!("/deals/{deal}/move"), vec![("to", "proposal".into()), ("back", "board".into())]).await;
+        assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/pipeline"));
+        let (status, to, _) = post(format!("/deals/{deal}/move"), vec![("to", "lost:price".into()), ("note", "too dear".into())]).await;
+        assert_eq!((status, to), (StatusCode::SEE_OTHER, format!("/deals/{deal}")));
+        let (status, html) = get(format!("/deals/{deal}"), "fr").await;
+        assert_eq!(status, StatusCode::OK);
+        for words in ["Proposition sur mesure", "Perdue", "price — too dear", "Premier contact", "Décideur", "Ada"] {
+            assert!(html.contains(words), "{words} on the deal's page: {html}");
+        }
+        let history = t.get(&format!("/api/v1/deals/{deal}")).await;
+        assert_eq!(moves(&history.body).len(), 3, "created, moved, lost: {}", history.body);
+
+        // Edited from its page; an unknown stage is refused with a message.
+        let (status, _, _) = post(format!("/deals/{deal}/edit"), vec![("name", "Acme — 50 seats".into()), ("value", "".into()), ("product", "GTX Pro".into())]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let edited = t.get(&format!("/api/v1/deals/{deal}")).await;
+        assert_eq!((edited.body["name"].as_str(), edited.body["value"].is_null(), edited.body["product"].as_str()), (Some("Acme — 50 seats"), true, Some("GTX Pro")));
+        let (status, _, _) = post(format!("/deals/{deal}/move"), vec![("to", "signed".into())]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

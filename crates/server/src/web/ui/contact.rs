@@ -86,6 +86,20 @@ pub(super) struct ContactPage {
     /// A lead in sales' hands (MQL or SQL), accepted or not.
     pub(super) can_reject: bool,
     pub(super) reasons: Vec<Choice>,
+    /// The contact's deals and its role in each.
+    pub(super) deals: Vec<ContactDealLine>,
+    /// Whether the user may create deals (admins and sales).
+    pub(super) can_deal: bool,
+    pub(super) deal_name: String,
+    pub(super) roles: Vec<Choice>,
+}
+
+pub(super) struct ContactDealLine {
+    pub id: String,
+    pub name: String,
+    pub stage: &'static str,
+    pub value: String,
+    pub role: &'static str,
 }
 
 pub(super) async fn contact(
@@ -327,6 +341,24 @@ pub(super) async fn contact(
         ],
         None,
     );
+    let deals = app
+        .deals_of_contact(p, id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|cd| ContactDealLine {
+            id: cd.deal.deal.id.to_string(),
+            name: cd.deal.deal.name.clone(),
+            stage: deal_stage_label(t, cd.deal.deal.stage),
+            value: money(s.lang, cd.deal.deal.value, &cd.deal.deal.currency),
+            role: role_label(t, cd.role),
+        })
+        .collect();
+    let company_name = match c.company_id {
+        Some(company) => app.get_company(p, company).await.map(|co| co.name).ok(),
+        None => None,
+    };
+    let deal_name = company_name.unwrap_or_else(|| c.display_name());
     let mut chrome = s.chrome("leads");
     chrome.notice = n.done.is_some().then(|| t.done.to_string());
     render(ContactPage {
@@ -359,6 +391,10 @@ pub(super) async fn contact(
         can_accept: c.lifecycle_stage == LifecycleStage::Mql && !lifecycle.sales_accepted,
         can_reject: matches!(c.lifecycle_stage, LifecycleStage::Mql | LifecycleStage::Sql),
         reasons,
+        deals,
+        can_deal: p.user.role.allows(leadgate_core::access::Permission::ManageDeals),
+        deal_name,
+        roles: deal_role_choices(t),
     })
 }
 

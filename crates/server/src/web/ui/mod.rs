@@ -1,5 +1,5 @@
 //! The web UI for marketing and sales operations, one module per page family (`leads`,
-//! `contact`, `work` for a rep's queue and tasks, `dashboard`, `rules`, `model`, `import`,
+//! `contact`, `work` for a rep's queue and tasks, `pipeline` (board and deals), `dashboard`, `rules`, `model`, `import`,
 //! `admin`, `account`, `login`); this module holds the routes, the signed-in user, the page
 //! chrome and the helpers they share. Server-rendered HTML (askama) with no script and no asset
 //! from elsewhere: it works in any browser, keyboard first.
@@ -47,6 +47,10 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/done", post(task_done))
         .route("/dashboard", get(dashboard))
         .route("/dashboard.csv", get(dashboard_csv))
+        .route("/pipeline", get(pipeline))
+        .route("/deals/{id}", get(deal_page))
+        .route("/deals/{id}/move", post(deal_move))
+        .route("/deals/{id}/edit", post(deal_edit))
         .route(
             "/import",
             get(import_page).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(
@@ -75,6 +79,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}/accept", post(contact_accept))
         .route("/contacts/{id}/reject", post(contact_reject))
         .route("/contacts/{id}/move", post(contact_move))
+        .route("/contacts/{id}/deals", post(contact_new_deal))
 }
 
 // ----- sessions -----
@@ -376,6 +381,7 @@ mod import;
 mod leads;
 mod login;
 mod model;
+mod pipeline;
 mod rules;
 mod work;
 
@@ -389,6 +395,7 @@ use import::*;
 use leads::*;
 use login::*;
 use model::*;
+use pipeline::*;
 use rules::*;
 use work::*;
 
