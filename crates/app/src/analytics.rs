@@ -1,14 +1,15 @@
 //! The reports a sales director runs the team on (DESIGN §9; definitions in
-//! docs/analytics.md): the funnel by source, campaign, country, sector or rep, in cohort or
-//! activity mode; deal outcomes (win rate, value, sales cycle) by owner, product, sector, source
-//! or month; time spent in each stage; the forecast; churn. Team figures: every role reads them
+//! docs/analytics.md): the funnel by source, campaign, country, sector, rep or product, in
+//! cohort or activity mode; deal outcomes (win rate, value, sales cycle) by owner, product,
+//! sector, source or month; time spent in each stage; the forecast; churn; first-touch SLA per
+//! rep or week. Team figures: every role reads them
 //! (they name no lead), like the dashboard.
 
 use jiff::civil::Date;
 use leadgate_core::access::Permission;
 use leadgate_core::analytics::{
-    ChurnLine, DealLine, DealsBy, ForecastLine, FunnelBy, FunnelLine, FunnelMode, Period, StageTime,
-    churn_lines, deal_lines, forecast_lines, funnel_lines, stage_times,
+    ChurnLine, DealLine, DealsBy, ForecastLine, FunnelBy, FunnelLine, FunnelMode, Period, SlaLine, StageTime,
+    churn_lines, deal_lines, forecast_lines, funnel_lines, sla_lines, stage_times,
 };
 use serde::Serialize;
 
@@ -31,6 +32,11 @@ pub struct Funnel {
     pub to: Date,
     pub mode: FunnelMode,
     pub by: FunnelBy,
+    /// Anonymous browsers the tracker first saw in the period (the step before lead; they
+    /// have no source or rep, so only the total has them).
+    pub visitors: i64,
+    /// Leads / visitors.
+    pub visitor_rate: Option<f64>,
     pub lines: Vec<FunnelLine>,
     pub total: FunnelLine,
 }
@@ -46,6 +52,31 @@ pub struct DealReport {
     pub by: DealsBy,
     pub lines: Vec<DealLine>,
     pub total: DealLine,
+}
+
+/// What the SLA report is broken down by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SlaBy {
+    /// The rep the lead was handed to.
+    #[default]
+    Rep,
+    /// The ISO week it was handed over in.
+    Week,
+}
+
+/// First-touch deadlines met and missed, with their total.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaReport {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub from: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub to: Date,
+    pub by: SlaBy,
+    pub lines: Vec<SlaLine>,
+    pub total: SlaLine,
 }
 
 /// A report of lines over a period (stages, forecast, churn).
@@ -76,9 +107,16 @@ impl App {
     ) -> Result<Funnel, AppError> {
         let period = self.period(principal, q)?;
         let (from, to) = period.instants();
-        let raw = self.store.read().await?.funnel_counts(mode, by, from, to).await?;
-        let (lines, total) = funnel_lines(raw);
-        Ok(Funnel { from: period.from, to: period.to, mode, by, lines, total })
+        let mut s = self.store.read().await?;
+        let raw = s.funnel_counts(mode, by, from, to).await?;
+        let visitors = s.visitors_first_seen(from, to).await?;
+        let (lines, mut total) = funnel_lines(raw, by);
+        if by == FunnelBy::Product {
+            // A contact may be under several products: the total counts it once.
+            total = funnel_lines(s.funnel_counts(mode, FunnelBy::Total, from, to).await?, FunnelBy::Total).1;
+        }
+        let visitor_rate = leadgate_core::analytics::rate(total.counts.leads, visitors);
+        Ok(Funnel { from: period.from, to: period.to, mode, by, visitors, visitor_rate, lines, total })
     }
 
     /// Deals won or lost in the period.
@@ -137,6 +175,20 @@ impl App {
             to: period.to,
             lines: forecast_lines(&open, &won, &settings, &period),
         })
+    }
+
+    /// First-touch deadlines of the leads handed over in the period, per rep or per week.
+    pub async fn sla_report(
+        &self,
+        principal: &Principal,
+        q: ReportQuery,
+        by: SlaBy,
+    ) -> Result<SlaReport, AppError> {
+        let period = self.period(principal, q)?;
+        let (from, to) = period.instants();
+        let rows = self.store.read().await?.handovers(from, to).await?;
+        let (lines, total) = sla_lines(&rows, by == SlaBy::Week, self.now());
+        Ok(SlaReport { from: period.from, to: period.to, by, lines, total })
     }
 
     /// Customers at the start of each month of the period and how many left in it.
@@ -233,6 +285,29 @@ impl CsvTable for DealReport {
                 "p75_days_to_win",
                 "median_days_to_lose",
             ],
+            self.lines
+                .iter()
+                .map(|l| row(l.group.clone().unwrap_or_default(), l))
+                .chain([row("total".into(), &self.total)]),
+        )
+    }
+}
+
+impl CsvTable for SlaReport {
+    fn csv(&self) -> Result<Vec<u8>, AppError> {
+        let row = |group: String, l: &SlaLine| {
+            vec![
+                group,
+                l.handed.to_string(),
+                l.met.to_string(),
+                l.missed.to_string(),
+                l.running.to_string(),
+                cell(l.compliance),
+                cell(l.median_minutes_to_first_touch),
+            ]
+        };
+        table(
+            &["group", "handed", "met", "missed", "running", "compliance", "median_minutes_to_first_touch"],
             self.lines
                 .iter()
                 .map(|l| row(l.group.clone().unwrap_or_default(), l))

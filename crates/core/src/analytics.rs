@@ -81,6 +81,8 @@ pub enum FunnelBy {
     Sector,
     /// The rep of the contact's latest hand-over.
     Rep,
+    /// The product of the contact's deals (a contact in deals for two products counts in both).
+    Product,
 }
 
 /// What deal figures are broken down by.
@@ -239,14 +241,15 @@ impl FunnelLine {
 /// The lines of a funnel from counts per raw value: values spelled alike (`Google`, `google `)
 /// are one line named by the spelling with the most leads; most leads first, contacts without a
 /// value last. Also returns the total line.
-pub fn funnel_lines(raw: Vec<(Option<String>, FunnelCounts)>) -> (Vec<FunnelLine>, FunnelLine) {
+pub fn funnel_lines(raw: Vec<(Option<String>, FunnelCounts)>, by: FunnelBy) -> (Vec<FunnelLine>, FunnelLine) {
+    let key = |v: &str| if by == FunnelBy::Product { product_key(v) } else { label_key(v) };
     let mut total = FunnelCounts::default();
     // key → (spellings with their leads, counts)
     let mut groups: Groups<FunnelCounts> = Groups::new();
     for (value, counts) in raw {
         total.add(&counts);
-        let value = value.filter(|v| !label_key(v).is_empty());
-        let entry = groups.entry(value.as_deref().map(label_key)).or_default();
+        let value = value.filter(|v| !key(v).is_empty());
+        let entry = groups.entry(value.as_deref().map(key)).or_default();
         if let Some(v) = value {
             entry.0.spelled(&v, counts.leads);
         }
@@ -517,6 +520,86 @@ pub fn forecast_lines(
     lines
 }
 
+/// A lead handed to a rep, as the SLA report reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handover {
+    /// The rep's name (none: waited in the unassigned queue).
+    pub rep: Option<String>,
+    pub assigned_at: Timestamp,
+    /// The first-touch deadline (none: the agreement set none).
+    pub due: Option<Timestamp>,
+    pub touched: Option<Timestamp>,
+    /// When the rep accepted or rejected it.
+    pub decided: Option<Timestamp>,
+}
+
+/// First-touch deadlines met and missed, per rep or per week.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaLine {
+    /// The rep, or the week (`2026-W49`, ISO weeks) the leads were handed over in.
+    pub group: Option<String>,
+    /// Leads handed over with a deadline.
+    pub handed: i64,
+    pub met: i64,
+    pub missed: i64,
+    /// Deadlines still running.
+    pub running: i64,
+    /// Met / (met + missed).
+    pub compliance: Option<f64>,
+    /// Minutes from hand-over to first touch, median, of the touched leads.
+    pub median_minutes_to_first_touch: Option<f64>,
+}
+
+/// The ISO week of an instant (UTC), as `2026-W49`.
+pub fn week_of(t: Timestamp) -> String {
+    let w = jiff::tz::Offset::UTC.to_datetime(t).date().iso_week_date();
+    format!("{:04}-W{:02}", w.year(), w.week())
+}
+
+/// SLA lines per rep (`by_week` false, most leads first) or per week (in order), and the total.
+pub fn sla_lines(handovers: &[Handover], by_week: bool, now: Timestamp) -> (Vec<SlaLine>, SlaLine) {
+    let line = |group: Option<String>, rows: &[&Handover]| {
+        let (mut met, mut missed, mut running, mut handed) = (0, 0, 0, 0);
+        let mut minutes = Vec::new();
+        for h in rows {
+            if let Some(t) = h.touched {
+                minutes.push((t.as_second() - h.assigned_at.as_second()).max(0) as f64 / 60.0);
+            }
+            let Some(due) = h.due else { continue };
+            handed += 1;
+            match deadline_met(due, h.touched, h.decided, now) {
+                Some(true) => met += 1,
+                Some(false) => missed += 1,
+                None => running += 1,
+            }
+        }
+        SlaLine {
+            group,
+            handed,
+            met,
+            missed,
+            running,
+            compliance: rate(met, met + missed),
+            median_minutes_to_first_touch: quantile(&mut minutes, 0.5),
+        }
+    };
+    let mut groups: std::collections::BTreeMap<Option<String>, Vec<&Handover>> =
+        std::collections::BTreeMap::new();
+    for h in handovers {
+        let key = if by_week { Some(week_of(h.assigned_at)) } else { h.rep.clone() };
+        groups.entry(key).or_default().push(h);
+    }
+    let mut lines: Vec<SlaLine> = groups.into_iter().map(|(g, rows)| line(g, &rows)).collect();
+    if !by_week {
+        lines.sort_by(|a, b| {
+            (a.group.is_none(), -a.handed, &a.group).cmp(&(b.group.is_none(), -b.handed, &b.group))
+        });
+    }
+    let all: Vec<&Handover> = handovers.iter().collect();
+    (lines, line(None, &all))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,13 +649,16 @@ mod tests {
     fn funnel_lines_merge_spellings_and_give_step_rates() {
         let c =
             |leads, mql, sql, opportunity, customer| FunnelCounts { leads, mql, sql, opportunity, customer };
-        let (lines, total) = funnel_lines(vec![
-            (Some("Google".into()), c(8, 4, 2, 1, 1)),
-            (Some(" google".into()), c(2, 0, 0, 0, 0)),
-            (None, c(5, 1, 0, 0, 0)),
-            (Some("".into()), c(1, 0, 0, 0, 0)),
-            (Some("Salon".into()), c(3, 3, 3, 3, 2)),
-        ]);
+        let (lines, total) = funnel_lines(
+            vec![
+                (Some("Google".into()), c(8, 4, 2, 1, 1)),
+                (Some(" google".into()), c(2, 0, 0, 0, 0)),
+                (None, c(5, 1, 0, 0, 0)),
+                (Some("".into()), c(1, 0, 0, 0, 0)),
+                (Some("Salon".into()), c(3, 3, 3, 3, 2)),
+            ],
+            FunnelBy::Source,
+        );
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert_eq!(lines[0].group.as_deref(), Some("Google"));
         assert_eq!(lines[0].counts, c(10, 4, 2, 1, 1));
@@ -684,5 +770,34 @@ mod tests {
         assert_eq!((lines[0].won_deals, lines[0].won_value), (1, 700.0));
         assert_eq!(lines[1].weighted_value, 500.0 * p(DealStage::Awareness));
         assert_eq!((lines[2].month.clone(), lines[2].open_deals), (None, 1));
+    }
+
+    #[test]
+    fn sla_lines_count_deadlines_per_rep_and_per_week() {
+        let t = |h: i64| {
+            "2026-11-30T00:00:00Z".parse::<Timestamp>().unwrap() + jiff::SignedDuration::from_hours(h)
+        };
+        let h = |rep: &str, at: i64, due: i64, touched: Option<i64>| Handover {
+            rep: Some(rep.into()),
+            assigned_at: t(at),
+            due: Some(t(due)),
+            touched: touched.map(t),
+            decided: None,
+        };
+        let rows = [
+            h("Ada", 0, 2, Some(1)),
+            h("Ada", 0, 2, None),
+            h("Bob", 200, 202, Some(203)),
+            h("Bob", 300, 400, None),
+        ];
+        let (reps, total) = sla_lines(&rows, false, t(350));
+        assert_eq!(reps.len(), 2);
+        let ada = &reps[0];
+        assert_eq!((ada.handed, ada.met, ada.missed, ada.compliance), (2, 1, 1, Some(0.5)));
+        assert_eq!(ada.median_minutes_to_first_touch, Some(60.0));
+        assert_eq!((total.met, total.missed, total.running), (1, 2, 1));
+        let (weeks, _) = sla_lines(&rows, true, t(350));
+        let names: Vec<_> = weeks.iter().map(|w| w.group.clone().unwrap()).collect();
+        assert_eq!(names, vec!["2026-W49", "2026-W50"]);
     }
 }

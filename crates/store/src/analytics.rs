@@ -5,7 +5,9 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use leadgate_core::analytics::{ClosedDeal, DealsBy, FunnelBy, FunnelCounts, FunnelMode, OpenDeal};
+use leadgate_core::analytics::{
+    ClosedDeal, DealsBy, FunnelBy, FunnelCounts, FunnelMode, Handover, OpenDeal, product_key,
+};
 use leadgate_core::ids::DealId;
 use leadgate_core::pipeline::DealStage;
 use uuid::Uuid;
@@ -13,6 +15,47 @@ use uuid::Uuid;
 use crate::driver::{Session, args};
 use crate::error::StoreError;
 use crate::pipeline::{date, stage};
+
+/// The funnel's counted columns and the contacts they read, for `mode` (`$1`, `$2`: the period).
+fn funnel_terms(mode: FunnelMode) -> (String, String) {
+    let within = |column: &str| format!("({column} >= $1 AND {column} < $2)");
+    match mode {
+        // Contacts created in the period, followed to today.
+        FunnelMode::Cohort => (
+            "COUNT(*), COUNT(c.reached_mql_at), COUNT(c.reached_sql_at), COUNT(c.reached_opportunity_at), \
+             COUNT(c.reached_customer_at)"
+                .to_string(),
+            within("c.created_at"),
+        ),
+        // Each step counted when it was first reached, whenever the contact arrived.
+        FunnelMode::Activity => {
+            let columns = [
+                "c.created_at",
+                "c.reached_mql_at",
+                "c.reached_sql_at",
+                "c.reached_opportunity_at",
+                "c.reached_customer_at",
+            ];
+            let sums: Vec<String> = columns
+                .iter()
+                .map(|c| format!("COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0)", within(c)))
+                .collect();
+            let any: Vec<String> = columns.iter().map(|c| within(c)).collect();
+            (sums.join(", "), format!("({})", any.join(" OR ")))
+        }
+    }
+}
+
+/// The five funnel counts of a row, from column `at` on.
+fn funnel_row(r: &crate::driver::Row, at: usize) -> Result<FunnelCounts, StoreError> {
+    Ok(FunnelCounts {
+        leads: r.get(at)?,
+        mql: r.get(at + 1)?,
+        sql: r.get(at + 2)?,
+        opportunity: r.get(at + 3)?,
+        customer: r.get(at + 4)?,
+    })
+}
 
 impl Session {
     /// Funnel counts per raw value of `by` (merged by spelling in `core::analytics`).
@@ -29,6 +72,7 @@ impl Session {
             FunnelBy::Campaign => ("c.campaign", ""),
             FunnelBy::Country => ("c.country", ""),
             FunnelBy::Sector => ("co.sector", "LEFT JOIN companies co ON co.id = c.company_id"),
+            FunnelBy::Product => return self.funnel_counts_by_product(mode, from, to).await,
             // The rep of the latest hand-over.
             FunnelBy::Rep => (
                 "(SELECT COALESCE(u.name, u.email) FROM assignments a JOIN users u ON u.id = a.rep_id \
@@ -36,52 +80,79 @@ impl Session {
                 "",
             ),
         };
-        let within = |column: &str| format!("({column} >= $1 AND {column} < $2)");
-        let sql = match mode {
-            // Contacts created in the period, followed to today.
-            FunnelMode::Cohort => format!(
-                "SELECT {group} AS g, COUNT(*), COUNT(c.reached_mql_at), COUNT(c.reached_sql_at), \
-                 COUNT(c.reached_opportunity_at), COUNT(c.reached_customer_at) \
-                 FROM contacts c {join} WHERE {} GROUP BY g",
-                within("c.created_at")
-            ),
-            // Each step counted when it was first reached, whenever the contact arrived.
-            FunnelMode::Activity => {
-                let columns = [
-                    "c.created_at",
-                    "c.reached_mql_at",
-                    "c.reached_sql_at",
-                    "c.reached_opportunity_at",
-                    "c.reached_customer_at",
-                ];
-                let sums: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0)", within(c)))
-                    .collect();
-                let any: Vec<String> = columns.iter().map(|c| within(c)).collect();
-                format!(
-                    "SELECT {group} AS g, {} FROM contacts c {join} WHERE {} GROUP BY g",
-                    sums.join(", "),
-                    any.join(" OR ")
-                )
-            }
-        };
+        let (counts, filter) = funnel_terms(mode);
+        let sql = format!("SELECT {group} AS g, {counts} FROM contacts c {join} WHERE {filter} GROUP BY g");
         self.fetch_all(&sql, args![from, to])
             .await?
             .iter()
+            .map(|r| Ok((r.get(0)?, funnel_row(r, 1)?)))
+            .collect()
+    }
+
+    /// The funnel by product: a contact counts once under each product of its deals (spellings
+    /// of one product, `GTXPro` and `GTX Pro`, once), contacts without deals on a line of their
+    /// own. Lines may overlap, so their sum is not the total.
+    async fn funnel_counts_by_product(
+        &mut self,
+        mode: FunnelMode,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Option<String>, FunnelCounts)>, StoreError> {
+        let (counts, filter) = funnel_terms(mode);
+        let sql = format!(
+            "SELECT c.id, dp.product, {counts} FROM contacts c JOIN (SELECT DISTINCT dc.contact_id, d.product \
+             FROM deal_contacts dc JOIN deals d ON d.id = dc.deal_id) dp ON dp.contact_id = c.id \
+             WHERE {filter} GROUP BY c.id, dp.product"
+        );
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for r in self.fetch_all(&sql, args![from, to]).await? {
+            let (id, product): (Uuid, Option<String>) = (r.get(0)?, r.get(1)?);
+            if seen.insert((id, product.as_deref().map(product_key))) {
+                out.push((product, funnel_row(&r, 2)?));
+            }
+        }
+        let none = format!(
+            "SELECT CAST(NULL AS TEXT), {counts} FROM contacts c WHERE {filter} \
+             AND NOT EXISTS (SELECT 1 FROM deal_contacts dc WHERE dc.contact_id = c.id)"
+        );
+        let r = self.fetch_one(&none, args![from, to]).await?;
+        out.push((None, funnel_row(&r, 1)?));
+        Ok(out)
+    }
+
+    /// Leads handed over in `[from, to)`, with their rep's name and first-touch deadline.
+    pub async fn handovers(&mut self, from: Timestamp, to: Timestamp) -> Result<Vec<Handover>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT COALESCE(u.name, u.email), a.assigned_at, a.due_at, a.first_touch_at, \
+                 CASE WHEN a.outcome IN ('accepted', 'rejected') THEN a.closed_at END \
+                 FROM assignments a LEFT JOIN users u ON u.id = a.rep_id \
+                 WHERE a.assigned_at >= $1 AND a.assigned_at < $2",
+                args![from, to],
+            )
+            .await?;
+        rows.iter()
             .map(|r| {
-                Ok((
-                    r.get(0)?,
-                    FunnelCounts {
-                        leads: r.get(1)?,
-                        mql: r.get(2)?,
-                        sql: r.get(3)?,
-                        opportunity: r.get(4)?,
-                        customer: r.get(5)?,
-                    },
-                ))
+                Ok(Handover {
+                    rep: r.get(0)?,
+                    assigned_at: r.ts(1)?,
+                    due: r.opt_ts(2)?,
+                    touched: r.opt_ts(3)?,
+                    decided: r.opt_ts(4)?,
+                })
             })
             .collect()
+    }
+
+    /// Anonymous browsers first seen in `[from, to)` (the funnel's visitors).
+    pub async fn visitors_first_seen(&mut self, from: Timestamp, to: Timestamp) -> Result<i64, StoreError> {
+        self.fetch_one(
+            "SELECT COUNT(*) FROM visitors WHERE first_seen >= $1 AND first_seen < $2",
+            args![from, to],
+        )
+        .await?
+        .get(0)
     }
 
     /// Deals won or lost from `from` to `to` (days, both included), with the value of `by`.

@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(stages))
         .routes(routes!(forecast))
         .routes(routes!(churn))
+        .routes(routes!(sla))
 }
 
 /// The answer's format.
@@ -67,7 +68,7 @@ pub struct FunnelParams {
     /// `cohort` (default): contacts created in the period, followed to today. `activity`: each
     /// step counted in the period it was first reached.
     mode: Option<FunnelMode>,
-    /// total (default), source, campaign, country, sector, rep.
+    /// total (default), source, campaign, country, sector, rep, product.
     by: Option<FunnelBy>,
 }
 
@@ -83,6 +84,20 @@ pub struct DealParams {
     format: Option<Format>,
     /// total (default), owner, product, sector, source, month.
     by: Option<DealsBy>,
+}
+
+/// The SLA report's parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SlaParams {
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<Date>,
+    #[param(value_type = Option<String>, format = Date)]
+    to: Option<Date>,
+    format: Option<Format>,
+    /// rep (default) or week.
+    by: Option<leadgate_app::analytics::SlaBy>,
 }
 
 /// JSON, or the report's CSV table as a download named `name`.
@@ -173,4 +188,20 @@ async fn churn(
     Query(q): Query<PeriodParams>,
 ) -> Result<Response, ApiError> {
     answer(state.app.churn(&principal, q.query()).await?, q.format, "churn.csv")
+}
+
+/// First-touch deadlines of the leads handed over in the period, met and missed, per rep or
+/// per ISO week, with the median time to first touch.
+#[utoipa::path(
+    get, path = "/api/v1/analytics/sla", tag = "analytics",
+    params(SlaParams),
+    responses((status = 200, description = "SLA compliance", body = leadgate_app::analytics::SlaReport, content(("application/json"), ("text/csv"))))
+)]
+async fn sla(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(q): Query<SlaParams>,
+) -> Result<Response, ApiError> {
+    let query = ReportQuery { from: q.from, to: q.to };
+    answer(state.app.sla_report(&principal, query, q.by.unwrap_or_default()).await?, q.format, "sla.csv")
 }

@@ -545,6 +545,7 @@ const ROLE_OPS: &[(&str, &str, Option<&str>, [bool; 3])] = &[
     ("GET", "/api/v1/analytics/stages", None, [true, true, true]),
     ("GET", "/api/v1/analytics/forecast", None, [true, true, true]),
     ("GET", "/api/v1/analytics/churn", None, [true, true, true]),
+    ("GET", "/api/v1/analytics/sla", None, [true, true, true]),
     (
         "PUT",
         "/api/v1/settings/pipeline",

@@ -196,3 +196,50 @@ capture_tests! {
         assert_eq!(lines[1]["churn_rate"].as_f64(), Some(0.25));
     }
 }
+
+capture_tests! {
+    async fn sla_compliance_per_rep_and_week_and_the_funnel_by_product(t, clock) {
+        let (rep, rep_key) = sales_user(&t, "ada@sales.example").await;
+        let r = t.send(Method::PUT, &format!("/api/v1/reps/{rep}"), Some(ADMIN_KEY), Some(json!({"team": "inside"}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let agreement = json!({
+            "routing": [{"name": "inside", "assign": {"strategy": "round_robin", "team": "inside"}}],
+            "first_touch": {"hot_minutes": 60, "warm_minutes": 60, "cold_minutes": 60},
+            "reminder_minutes": 15, "on_breach": "flag", "recycle_days": 30, "follow_up_days": 2
+        });
+        assert_eq!(t.send(Method::PUT, "/api/v1/agreement", Some(ADMIN_KEY), Some(agreement)).await.status, StatusCode::OK);
+        let mut ids = Vec::new();
+        for email in ["one@x.example", "two@x.example"] {
+            let id = t.post("/api/v1/contacts", json!({"email": email})).await.body["id"].as_str().unwrap().to_string();
+            // Becoming an MQL routes the lead (to Ada, the team's only rep).
+            assert_eq!(t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "mql"})).await.status, StatusCode::OK);
+            ids.push(id);
+        }
+        clock.advance(jiff::SignedDuration::from_mins(30));
+        let touch = t.send(Method::POST, &format!("/api/v1/contacts/{}/touches", ids[0]), Some(&rep_key), Some(json!({"kind": "call", "outcome": "reached"}))).await;
+        assert!(touch.status.is_success(), "{}", touch.body);
+        clock.advance(jiff::SignedDuration::from_hours(48));
+        let sla = t.get("/api/v1/analytics/sla?from=2026-11-01&to=2026-11-30").await;
+        assert_eq!(sla.status, StatusCode::OK, "{}", sla.body);
+        let ada = &sla.body["lines"][0];
+        assert_eq!(ada["group"], "ada@sales.example");
+        assert_eq!((ada["handed"].as_i64(), ada["met"].as_i64(), ada["missed"].as_i64()), (Some(2), Some(1), Some(1)), "{ada}");
+        assert_eq!(ada["compliance"].as_f64(), Some(0.5));
+        assert_eq!(ada["median_minutes_to_first_touch"].as_f64(), Some(30.0));
+        let weeks = t.get("/api/v1/analytics/sla?from=2026-11-01&to=2026-11-30&by=week").await;
+        assert_eq!(weeks.body["lines"][0]["group"], "2026-W48", "{}", weeks.body);
+
+        // By product: a contact counts under each product of its deals, `GTXPro` = `GTX Pro`.
+        for (name, product) in [("A", "GTX Pro"), ("B", "GTXPro")] {
+            let d = t.post("/api/v1/deals", json!({"name": name, "product": product, "contacts": [{"contact_id": ids[0], "role": "decision_maker"}]})).await;
+            assert_eq!(d.status, StatusCode::CREATED, "{}", d.body);
+        }
+        let f = t.get("/api/v1/analytics/funnel?from=2026-11-24&to=2026-11-24&by=product").await;
+        let lines = f.body["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 2, "{}", f.body);
+        assert_eq!((lines[0]["group"].as_str(), lines[0]["leads"].as_i64()), (Some("GTX Pro"), Some(1)), "{}", f.body);
+        assert_eq!((lines[1]["group"].clone(), lines[1]["leads"].as_i64()), (Value::Null, Some(1)), "no deal: {}", f.body);
+        assert_eq!(f.body["total"]["leads"], 2, "the total counts each contact once: {}", f.body);
+        assert_eq!(f.body["visitors"], 0);
+    }
+}
