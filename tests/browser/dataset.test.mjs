@@ -85,6 +85,17 @@ test("the main pages work on X Education's imported leads", { skip: !existsSync(
   assert.deepEqual([google[0], google[1], google[5]], ["Google", "2,873", "1,147"]);
   await page.screenshot({ path: join(SCREENSHOTS, "dataset-dashboard.png"), fullPage: true });
 
+  // The reports page: the funnel by source, its chart and its CSV link (issue 23).
+  await page.goto(leadgate.base + "/reports");
+  await page.selectOption("#by", "source");
+  await page.click("form.filters button[type=submit]");
+  await page.waitForURL(/by=source/);
+  const first = await page.$$eval("#h-report ~ table tbody tr:first-child > *", (cells) => cells.map((c) => c.textContent.trim()));
+  assert.deepEqual([first[0], first[1], first[5]], ["Google", "2,873", "1,147"]);
+  assert.equal(await page.locator("#h-report ~ svg rect").count(), 6, "visitors to customers");
+  assert.match(await page.getAttribute("#h-report ~ p a", "href"), /^\/reports\.csv\?report=funnel&by=source/);
+  await page.screenshot({ path: join(SCREENSHOTS, "dataset-reports.png"), fullPage: true });
+
   await page.goto(leadgate.base + "/model");
   const auc = Number((await page.textContent("#h-active ~ table tr:first-child td")).trim());
   assert.ok(auc > 0.85, `AUC ${auc} on held-out leads`);

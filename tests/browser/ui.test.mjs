@@ -170,6 +170,11 @@ test("a French-speaking colleague sees the pages in French", async () => {
   assert.match(await page.textContent("#h-score ~ table:nth-of-type(2) tfoot td:last-child"), /^\d+,\d\d$/);
   // Dates are written the French way.
   assert.match(await page.textContent("main"), /\d{1,2} (janv\.|févr\.|mars|avr\.|mai|juin|juil\.|août|sept\.|oct\.|nov\.|déc\.) \d{4}/);
+  // Reports read in French: titles, and numbers with a decimal comma.
+  await page.goto(leadgate.base + "/reports?report=funnel");
+  assert.match(await page.textContent("h1"), /Rapports/);
+  assert.match(await page.textContent("#h-report ~ table thead"), /Nouveaux contacts/);
+  assert.match(await page.textContent("#h-report ~ table tbody tr:last-child"), /\d+,\d\s%/);
   // She can switch to English for herself.
   await page.goto(leadgate.base + "/account");
   await page.selectOption("#language", "en");

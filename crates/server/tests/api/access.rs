@@ -743,6 +743,9 @@ const UI_LEAD_ROUTES: &[&str] = &[
     // Deals read as the API reads them (the deal access tests).
     "/pipeline",
     "/deals/{id}",
+    // Team figures, as the API's analytics (every role).
+    "/reports",
+    "/reports.csv",
     "/import",
     "/import/jobs/{id}/rejects.csv",
     "/admin/webhooks",

@@ -32,6 +32,28 @@ async fn csv(t: &TestApp, path: &str) -> (StatusCode, String, String) {
     (status, kind, r.text().await.unwrap())
 }
 
+/// A page of the UI as the workspace's admin sees it, in `lang`.
+async fn page(t: &TestApp, path: &str, lang: &str) -> (StatusCode, String) {
+    let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+    t.send(
+        Method::PUT,
+        &format!("/api/v1/users/{me}/password"),
+        Some(ADMIN_KEY),
+        Some(json!({"password": "correct horse battery"})),
+    )
+    .await;
+    let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+    let r = t
+        .http
+        .get(format!("{}{path}", t.base))
+        .header("cookie", format!("lg_session={token}"))
+        .header("accept-language", lang)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
 /// The median the way a spreadsheet's MEDIAN computes it, written independently of the product.
 fn median(mut v: Vec<i64>) -> f64 {
     v.sort();
@@ -117,6 +139,22 @@ api_tests! {
         let last = body.lines().last().unwrap();
         assert!(last.starts_with("total,4238,2473,"), "{body}");
         assert_eq!(body.lines().count(), by_agent.len() + 2);
+
+        // The reports page shows the same figures, written per language, and downloads the
+        // same table.
+        let path = "/reports?report=deals&by=owner&from=2016-01-01&to=2017-12-31";
+        let (status, html) = page(&t, path, "en").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("63.2%") && html.contains("Darcel Schlecht") && html.contains("<svg"), "{html}");
+        let (_, html) = page(&t, path, "fr").await;
+        assert!(html.contains("63,2\u{a0}%") && html.contains("Taux de gain"), "{html}");
+        let (status, csv) = page(&t, "/reports.csv?report=deals&by=owner&from=2016-01-01&to=2017-12-31", "en").await;
+        assert_eq!((status, csv), (StatusCode::OK, body));
+        for report in ["funnel", "stages", "forecast", "churn", "sla"] {
+            let (status, html) = page(&t, &format!("/reports?report={report}"), "fr").await;
+            assert_eq!(status, StatusCode::OK, "{report}: {html}");
+            assert!(html.contains("id=\"h-report\""), "{report}");
+        }
     }
 
     async fn reports_refuse_bad_periods_and_unknown_groupings(t) {

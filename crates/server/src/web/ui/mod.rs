@@ -1,5 +1,5 @@
 //! The web UI for marketing and sales operations, one module per page family (`leads`,
-//! `contact`, `work` for a rep's queue and tasks, `pipeline` (board and deals), `dashboard`, `rules`, `model`, `import`,
+//! `contact`, `work` for a rep's queue and tasks, `pipeline` (board and deals), `dashboard`, `reports`, `rules`, `model`, `import`,
 //! `admin`, `account`, `login`); this module holds the routes, the signed-in user, the page
 //! chrome and the helpers they share. Server-rendered HTML (askama) with no script and no asset
 //! from elsewhere: it works in any browser, keyboard first.
@@ -47,6 +47,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/done", post(task_done))
         .route("/dashboard", get(dashboard))
         .route("/dashboard.csv", get(dashboard_csv))
+        .route("/reports", get(reports))
+        .route("/reports.csv", get(reports_csv))
         .route("/pipeline", get(pipeline))
         .route("/deals/{id}", get(deal_page))
         .route("/deals/{id}/move", post(deal_move))
@@ -382,6 +384,7 @@ mod leads;
 mod login;
 mod model;
 mod pipeline;
+mod reports;
 mod rules;
 mod work;
 
@@ -396,6 +399,7 @@ use leads::*;
 use login::*;
 use model::*;
 use pipeline::*;
+use reports::*;
 use rules::*;
 use work::*;
 
