@@ -143,8 +143,8 @@ impl App {
     ) -> Result<Report<StageTime>, AppError> {
         let period = self.period(principal, q)?;
         let (from, to) = period.instants();
-        let changes = self.store.read().await?.stage_history(from, to).await?;
-        Ok(Report { from: period.from, to: period.to, lines: stage_times(&changes, from, to) })
+        let stays = self.store.read().await?.stage_stays(from, to).await?;
+        Ok(Report { from: period.from, to: period.to, lines: stage_times(&stays, from, to) })
     }
 
     /// Open deals by expected close month, weighted by stage, beside the deals won.
@@ -169,7 +169,7 @@ impl App {
         let mut s = self.store.read().await?;
         let settings = self.settings_in(&mut s).await?;
         let open = s.open_deals_for_forecast(period.from, period.to).await?;
-        let won = s.closed_deals(DealsBy::Total, period.from, period.to).await?;
+        let won = s.closed_deals(DealsBy::Month, period.from, period.to).await?;
         Ok(Report {
             from: period.from,
             to: period.to,

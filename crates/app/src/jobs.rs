@@ -288,6 +288,9 @@ impl App {
             RESCORE_JOB => self.rescore_job(job, lease).await,
             crate::import::IMPORT_JOB => self.run_import_job(job, lease).await.map_err(StepError::App),
             prediction::TRAIN_JOB => self.train_job(job, lease).await.map_err(StepError::App),
+            crate::deal_model::DEAL_TRAIN_JOB => {
+                self.deal_train_job(job, lease).await.map_err(StepError::App)
+            }
             prediction::PREDICT_JOB => self.predict_job(job, lease, &mut ()).await.map_err(StepError::App),
             // Tests of the runner's supervision: a job whose code stops on a bug.
             #[cfg(feature = "testing")]
@@ -334,13 +337,20 @@ impl App {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         #[cfg(not(feature = "testing"))]
-        let kinds = [RESCORE_JOB, crate::import::IMPORT_JOB, prediction::TRAIN_JOB, prediction::PREDICT_JOB];
+        let kinds = [
+            RESCORE_JOB,
+            crate::import::IMPORT_JOB,
+            prediction::TRAIN_JOB,
+            prediction::PREDICT_JOB,
+            crate::deal_model::DEAL_TRAIN_JOB,
+        ];
         #[cfg(feature = "testing")]
         let kinds = [
             RESCORE_JOB,
             crate::import::IMPORT_JOB,
             prediction::TRAIN_JOB,
             prediction::PREDICT_JOB,
+            crate::deal_model::DEAL_TRAIN_JOB,
             TEST_PANIC_JOB,
         ];
         let job = tx.claim_job(owner, &kinds, now + self.job_lease, now).await?;

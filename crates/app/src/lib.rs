@@ -11,6 +11,7 @@ pub mod capture;
 pub mod clock;
 pub mod companies;
 pub mod contacts;
+pub mod deal_model;
 pub mod error;
 pub mod events;
 pub mod export;

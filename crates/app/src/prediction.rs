@@ -155,6 +155,10 @@ pub struct ModelView {
     pub request: TrainRequest,
     pub outcomes: OutcomeCounts,
     pub quality: Option<ModelQuality>,
+    /// Whether cross-validation found signal (a model without is never activated).
+    pub found_signal: bool,
+    /// The verdict on what the model learned, for people.
+    pub verdict: String,
     /// The full training report: every family tried with its held-out and cross-validated
     /// metrics, the calibration table (10 bins), fields used, excluded and dropped (and why),
     /// row counts.
@@ -169,8 +173,51 @@ struct StoredOptions {
     outcomes: OutcomeCounts,
 }
 
+/// Whether a model may be activated, and why: the verdict of its cross-validation in plain
+/// words (`things` are what it predicts, `yes`/`no` the two outcomes, `from` what it reads). A
+/// report without cross-validation (too few rows to fold) counts as signal, as before verdicts.
+pub(crate) fn signal_verdict(
+    signal: Option<&leadgate_model::Signal>,
+    things: &str,
+    yes: &str,
+    no: &str,
+    from: &str,
+) -> (bool, String) {
+    match signal {
+        None => (true, format!("Too few {things} to cross-validate this model: its quality is unknown.")),
+        Some(s) if s.found => (
+            true,
+            format!(
+                "This model ranks {things} that {yes} above those that {no} better than chance (cross-validated \
+                 AUC {:.2}, at least {:.2}) and predicts better than the base rate of {:.0} %.",
+                s.auc_mean,
+                s.auc_lower,
+                s.base_rate * 100.0
+            ),
+        ),
+        Some(s) => (
+            false,
+            format!(
+                "No signal: from {from}, this model tells {things} that {yes} from those that {no} no better than \
+                 chance (cross-validated AUC {:.2}; 0.5 is a coin toss) and predicts no better than the base rate \
+                 of {:.0} %. It is not activated: its probabilities would look precise and mean nothing.",
+                s.auc_mean,
+                s.base_rate * 100.0
+            ),
+        ),
+    }
+}
+
+fn contact_verdict(report: &serde_json::Value) -> (bool, String) {
+    let signal = serde_json::from_value::<leadgate_model::TrainingReport>(report.clone())
+        .ok()
+        .and_then(|r| r.signal());
+    signal_verdict(signal.as_ref(), "contacts", "converted", "did not", "their fields and activity")
+}
+
 fn model_view(r: ModelRecord) -> ModelView {
     let stored: Option<StoredOptions> = serde_json::from_value(r.options.clone()).ok();
+    let (found_signal, verdict) = contact_verdict(&r.report);
     let quality = serde_json::from_value::<leadgate_model::TrainingReport>(r.report.clone())
         .ok()
         .and_then(|report| report.chosen().map(|c| c.test.clone()))
@@ -191,6 +238,8 @@ fn model_view(r: ModelRecord) -> ModelView {
         request: stored.as_ref().map(|s| s.request.clone()).unwrap_or_default(),
         outcomes: stored.map(|s| s.outcomes).unwrap_or_default(),
         quality,
+        found_signal,
+        verdict,
         report: r.report,
     }
 }
@@ -584,8 +633,12 @@ impl App {
                 training_ms,
             })
             .await?;
-        if request.activate {
+        // A model without signal is kept for its report, never activated.
+        let found_signal = model.report().signal().is_none_or(|s| s.found);
+        if request.activate && found_signal {
             self.activate_in(&mut tx, version, Some(principal.user.id)).await?;
+        } else if request.activate {
+            tracing::warn!(version, "model found no signal; not activated");
         }
         let record =
             tx.get_model(version).await?.ok_or_else(|| AppError::Internal("model vanished".into()))?;
@@ -598,8 +651,12 @@ impl App {
     pub async fn activate_model(&self, principal: &Principal, version: i64) -> Result<ModelView, AppError> {
         principal.require(Permission::ManageModels)?;
         let mut tx = self.store.begin().await?;
-        if !tx.activate_model(version).await? {
+        let Some(record) = tx.get_model(version).await? else {
             return Err(AppError::not_found("model version", version));
+        };
+        let (found_signal, verdict) = contact_verdict(&record.report);
+        if !found_signal {
+            return Err(AppError::StateConflict(verdict));
         }
         self.activate_in(&mut tx, version, Some(principal.user.id)).await?;
         let record =
@@ -951,10 +1008,10 @@ impl App {
 }
 
 /// Reports training progress to the job row (at most once a second).
-struct JobProgress<'a> {
-    app: &'a App,
-    lease: &'a Lease,
-    last: Option<std::time::Instant>,
+pub(crate) struct JobProgress<'a> {
+    pub(crate) app: &'a App,
+    pub(crate) lease: &'a Lease,
+    pub(crate) last: Option<std::time::Instant>,
 }
 
 impl Progress for JobProgress<'_> {

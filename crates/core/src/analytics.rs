@@ -263,16 +263,18 @@ pub fn funnel_lines(raw: Vec<(Option<String>, FunnelCounts)>, by: FunnelBy) -> (
     (lines, FunnelLine::new(None, total))
 }
 
-/// A deal closed (won or lost), as the deal reports read it.
+/// Closed deals alike for the deal reports — same outcome, same group, same number of days
+/// from start (the engage date, else the day the deal was created) to close — counted
+/// together, so storage hands over a few thousand buckets instead of every deal.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ClosedDeal {
+pub struct ClosedDeals {
     pub won: bool,
-    pub value: Option<f64>,
-    /// When work on it began: its engage date, else the day it was created.
-    pub started_on: Date,
-    pub closed_on: Date,
-    /// The value it is grouped by (owner, product, sector, source or month).
+    /// The value they are grouped by (owner, product, sector, source, or the month they closed).
     pub group: Option<String>,
+    pub days: i64,
+    pub deals: i64,
+    /// The sum of their values.
+    pub value: f64,
 }
 
 /// Deal outcomes of one group: counts, win rate, value and sales cycle.
@@ -297,29 +299,29 @@ pub struct DealLine {
 
 /// Deal lines per group (`product`: grouped by [`product_key`], else by [`label_key`]), most
 /// won value first, deals without a value for the group last; and the total line.
-pub fn deal_lines(deals: &[ClosedDeal], product: bool) -> (Vec<DealLine>, DealLine) {
+pub fn deal_lines(deals: &[ClosedDeals], product: bool) -> (Vec<DealLine>, DealLine) {
     let key = |g: &str| if product { product_key(g) } else { label_key(g) };
-    let mut groups: Groups<Vec<&ClosedDeal>> = Groups::new();
+    let mut groups: Groups<Vec<&ClosedDeals>> = Groups::new();
     for d in deals {
         let group = d.group.as_deref().filter(|g| !key(g).is_empty());
         let entry = groups.entry(group.map(key)).or_default();
         if let Some(g) = group {
-            entry.0.spelled(g, 1);
+            entry.0.spelled(g, d.deals);
         }
         entry.1.push(d);
     }
-    let line = |group: Option<String>, deals: &[&ClosedDeal]| {
+    let line = |group: Option<String>, deals: &[&ClosedDeals]| {
         let days = |won: bool| -> Vec<f64> {
             deals
                 .iter()
                 .filter(|d| d.won == won)
-                .map(|d| (d.closed_on - d.started_on).get_days().max(0) as f64)
+                .flat_map(|d| std::iter::repeat_n(d.days.max(0) as f64, d.deals.max(0) as usize))
                 .collect()
         };
         let (mut to_win, mut to_lose) = (days(true), days(false));
         let won = to_win.len() as i64;
         let lost = to_lose.len() as i64;
-        let won_value: f64 = deals.iter().filter(|d| d.won).filter_map(|d| d.value).sum();
+        let won_value: f64 = deals.iter().filter(|d| d.won).map(|d| d.value).sum();
         DealLine {
             group,
             won,
@@ -339,7 +341,7 @@ pub fn deal_lines(deals: &[ClosedDeal], product: bool) -> (Vec<DealLine>, DealLi
             .partial_cmp(&(b.group.is_none(), -b.won_value, &b.group))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
-    let all: Vec<&ClosedDeal> = deals.iter().collect();
+    let all: Vec<&ClosedDeals> = deals.iter().collect();
     (lines, line(None, &all))
 }
 
@@ -374,28 +376,35 @@ pub struct StageTime {
     pub average_days: Option<f64>,
 }
 
-/// Time in each open stage, from the stage changes of deals (each deal's changes in time
-/// order): a stay ends when the deal leaves the stage, forwards or back; stays that ended in
-/// `[from, to)` count.
-pub fn stage_times(
-    changes: &[(crate::ids::DealId, crate::pipeline::DealStage, Timestamp)],
-    from: Timestamp,
-    to: Timestamp,
-) -> Vec<StageTime> {
+/// A deal's stay in one stage: the stage, when it entered, when it left.
+pub type Stay = (crate::pipeline::DealStage, Timestamp, Timestamp);
+
+/// The stays that stage changes make (each deal's changes in time order): a stay ends when the
+/// deal leaves the stage, forwards or back; one still running is no stay yet. Storage computes
+/// the same with a window over `deal_stage_changes`; this is the definition.
+pub fn stays_of(changes: &[(crate::ids::DealId, crate::pipeline::DealStage, Timestamp)]) -> Vec<Stay> {
+    changes
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| (pair[0].1, pair[0].2, pair[1].2))
+        .collect()
+}
+
+/// Time in each open stage, from the stays that ended in `[from, to)`.
+pub fn stage_times(stays: &[Stay], from: Timestamp, to: Timestamp) -> Vec<StageTime> {
     use crate::pipeline::DealStage;
-    let mut stays: std::collections::HashMap<DealStage, Vec<f64>> = std::collections::HashMap::new();
-    for pair in changes.windows(2) {
-        let ((deal_a, stage, entered), (deal_b, _, left)) = (pair[0], pair[1]);
-        if deal_a != deal_b || left < from || left >= to {
+    let mut by_stage: std::collections::HashMap<DealStage, Vec<f64>> = std::collections::HashMap::new();
+    for &(stage, entered, left) in stays {
+        if left < from || left >= to {
             continue;
         }
         let days = (left.as_second() - entered.as_second()).max(0) as f64 / 86_400.0;
-        stays.entry(stage).or_default().push(days);
+        by_stage.entry(stage).or_default().push(days);
     }
     DealStage::OPEN
         .iter()
         .map(|&stage| {
-            let mut days = stays.remove(&stage).unwrap_or_default();
+            let mut days = by_stage.remove(&stage).unwrap_or_default();
             let n = days.len() as i64;
             StageTime {
                 stage,
@@ -477,10 +486,11 @@ pub struct ForecastLine {
 }
 
 /// The forecast per month of the period: open deals by expected close month (weighted by the
-/// probability of their stage), beside the deals won; open deals without a date last.
+/// probability of their stage), beside the deals won (`won`: closed deals grouped by the month
+/// they closed, `2026-03`); open deals without a date last.
 pub fn forecast_lines(
     open: &[OpenDeal],
-    won: &[ClosedDeal],
+    won: &[ClosedDeals],
     settings: &crate::pipeline::PipelineSettings,
     period: &Period,
 ) -> Vec<ForecastLine> {
@@ -508,10 +518,9 @@ pub fn forecast_lines(
         line.weighted_value += value * f64::from(settings.probability(d.stage)) / 100.0;
     }
     for d in won.iter().filter(|d| d.won) {
-        if let Some(l) = lines.iter_mut().find(|l| l.month.as_deref() == Some(month_of(d.closed_on).as_str()))
-        {
-            l.won_deals += 1;
-            l.won_value += d.value.unwrap_or(0.0);
+        if let Some(l) = lines.iter_mut().find(|l| l.month.is_some() && l.month == d.group) {
+            l.won_deals += d.deals;
+            l.won_value += d.value;
         }
     }
     if undated.open_deals > 0 {
@@ -673,18 +682,18 @@ mod tests {
 
     #[test]
     fn deal_lines_give_win_rate_value_and_cycle_per_group() {
-        let d = |won, value, start: (i16, i8, i8), end: (i16, i8, i8), group: &str| ClosedDeal {
+        let d = |won, value, days, group: &str| ClosedDeals {
             won,
-            value,
-            started_on: jiff::civil::date(start.0, start.1, start.2),
-            closed_on: jiff::civil::date(end.0, end.1, end.2),
             group: Some(group.into()),
+            days,
+            deals: 1,
+            value,
         };
         let deals = [
-            d(true, Some(100.0), (2017, 1, 1), (2017, 1, 11), "GTX Pro"),
-            d(true, Some(300.0), (2017, 1, 1), (2017, 1, 31), "GTXPro"),
-            d(false, None, (2017, 1, 1), (2017, 1, 5), "GTX Pro"),
-            d(true, Some(50.0), (2017, 1, 1), (2017, 1, 2), "MG Special"),
+            d(true, 100.0, 10, "GTX Pro"),
+            d(true, 300.0, 30, "GTXPro"),
+            d(false, 0.0, 4, "GTX Pro"),
+            d(true, 50.0, 1, "MG Special"),
         ];
         let (lines, total) = deal_lines(&deals, true);
         assert_eq!(lines.len(), 2);
@@ -711,7 +720,7 @@ mod tests {
             (a, Won, day(13)),
             (b, Awareness, day(100)),
         ];
-        let times = stage_times(&changes, day(0), day(50));
+        let times = stage_times(&stays_of(&changes), day(0), day(50));
         let awareness = times.iter().find(|t| t.stage == Awareness).unwrap();
         assert_eq!(awareness.deals, 2, "two stays, b's still running");
         assert_eq!(awareness.median_days, Some(6.0));
@@ -755,13 +764,8 @@ mod tests {
             },
             OpenDeal { stage: DealStage::Awareness, value: None, expected_close_on: None },
         ];
-        let won = [ClosedDeal {
-            won: true,
-            value: Some(700.0),
-            started_on: jiff::civil::date(2026, 1, 1),
-            closed_on: jiff::civil::date(2026, 3, 3),
-            group: None,
-        }];
+        let won =
+            [ClosedDeals { won: true, group: Some("2026-03".into()), days: 61, deals: 1, value: 700.0 }];
         let lines = forecast_lines(&open, &won, &settings, &period);
         assert_eq!(lines.len(), 3);
         let p = |s| f64::from(settings.probability(s)) / 100.0;

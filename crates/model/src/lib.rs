@@ -35,6 +35,7 @@ pub mod linear;
 pub mod metrics;
 pub mod prediction;
 mod rng;
+pub mod signal;
 pub mod split;
 pub mod train;
 
@@ -52,6 +53,7 @@ pub use metrics::{
     CalibrationBin, Evaluation, base_rate, brier_score, calibration_table, log_loss, roc_auc, top_decile_lift,
 };
 pub use prediction::{FieldContribution, ModelFileError, Prediction, Scorer, TrainedModel};
+pub use signal::{MIN_LOG_LOSS_GAIN, Signal};
 pub use split::{Split, stratified_folds, stratified_split};
 pub use train::{
     CalibrationChoice, FamilyChoice, FamilyReport, MIN_OUTCOMES_PER_CLASS, RoundsChoice, RowCounts,

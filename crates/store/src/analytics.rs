@@ -6,13 +6,11 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use leadgate_core::analytics::{
-    ClosedDeal, DealsBy, FunnelBy, FunnelCounts, FunnelMode, Handover, OpenDeal, product_key,
+    ClosedDeals, DealsBy, FunnelBy, FunnelCounts, FunnelMode, Handover, OpenDeal, Stay, product_key,
 };
-use leadgate_core::ids::DealId;
-use leadgate_core::pipeline::DealStage;
 use uuid::Uuid;
 
-use crate::driver::{Session, args};
+use crate::driver::{Dialect, Session, args};
 use crate::error::StoreError;
 use crate::pipeline::{date, stage};
 
@@ -155,15 +153,17 @@ impl Session {
         .get(0)
     }
 
-    /// Deals won or lost from `from` to `to` (days, both included), with the value of `by`.
+    /// Deals won or lost from `from` to `to` (days, both included), counted per outcome, value
+    /// of `by` and length in days (from the engage date, else the creation day, to the close).
     pub async fn closed_deals(
         &mut self,
         by: DealsBy,
         from: Date,
         to: Date,
-    ) -> Result<Vec<ClosedDeal>, StoreError> {
+    ) -> Result<Vec<ClosedDeals>, StoreError> {
         let group = match by {
-            DealsBy::Total | DealsBy::Month => "CAST(NULL AS TEXT)",
+            DealsBy::Total => "CAST(NULL AS TEXT)",
+            DealsBy::Month => "SUBSTR(d.closed_on, 1, 7)",
             DealsBy::Owner => {
                 "CASE WHEN d.owner_id IS NULL THEN d.owner_name ELSE COALESCE(u.name, u.email) END"
             }
@@ -171,30 +171,35 @@ impl Session {
             DealsBy::Sector => "co.sector",
             DealsBy::Source => "d.source",
         };
+        // Dates are `YYYY-MM-DD` text; instants microseconds since the epoch.
+        let days = match self.dialect() {
+            Dialect::Sqlite => {
+                "CAST(julianday(d.closed_on) - julianday(COALESCE(d.engaged_on, \
+                 date(d.created_at / 1000000, 'unixepoch'))) AS INTEGER)"
+            }
+            Dialect::Postgres => {
+                "CAST(CAST(d.closed_on AS DATE) - COALESCE(CAST(d.engaged_on AS DATE), \
+                 CAST(to_timestamp(d.created_at / 1000000.0) AT TIME ZONE 'UTC' AS DATE)) AS BIGINT)"
+            }
+        };
         let sql = format!(
-            "SELECT d.stage, d.value, d.engaged_on, d.created_at, d.closed_on, {group} FROM deals d \
-             LEFT JOIN companies co ON co.id = d.company_id LEFT JOIN users u ON u.id = d.owner_id \
-             WHERE d.stage IN ('won', 'lost') AND d.closed_on >= $1 AND d.closed_on <= $2"
+            "SELECT d.stage = 'won' AS won, {group} AS g, {days} AS days, COUNT(*), COALESCE(SUM(d.value), 0) \
+             FROM deals d LEFT JOIN companies co ON co.id = d.company_id LEFT JOIN users u ON u.id = d.owner_id \
+             WHERE d.stage IN ('won', 'lost') AND d.closed_on >= $1 AND d.closed_on <= $2 GROUP BY won, g, days"
         );
-        let rows = self.fetch_all(&sql, args![from.to_string(), to.to_string()]).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let st: String = r.get(0)?;
-            let closed_on = date(r, 4)?.unwrap_or(from);
-            let created = r.ts(3)?.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-            let group = match by {
-                DealsBy::Month => Some(leadgate_core::analytics::month_of(closed_on)),
-                _ => r.get(5)?,
-            };
-            out.push(ClosedDeal {
-                won: st == DealStage::Won.as_str(),
-                value: r.get(1)?,
-                started_on: date(r, 2)?.unwrap_or(created),
-                closed_on,
-                group,
-            });
-        }
-        Ok(out)
+        self.fetch_all(&sql, args![from.to_string(), to.to_string()])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ClosedDeals {
+                    won: r.get(0)?,
+                    group: r.get(1)?,
+                    days: r.get::<Option<i64>>(2)?.unwrap_or(0),
+                    deals: r.get(3)?,
+                    value: r.get(4)?,
+                })
+            })
+            .collect()
     }
 
     /// Open deals expected to close from `from` to `to` (both included) or without a date.
@@ -218,25 +223,23 @@ impl Session {
             .collect()
     }
 
-    /// The stage changes of every deal that changed stage in `[from, to)`, each deal's in time
-    /// order (its earlier changes included: a stay ending in the period began before it).
-    pub async fn stage_history(
-        &mut self,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<(DealId, DealStage, Timestamp)>, StoreError> {
+    /// The stays in a stage that ended in `[from, to)` (`core::analytics::stays_of` defines
+    /// them): each change paired with the deal's next one by a window, over the deals that
+    /// changed stage in the period.
+    pub async fn stage_stays(&mut self, from: Timestamp, to: Timestamp) -> Result<Vec<Stay>, StoreError> {
         let rows = self
             .fetch_all(
-                "SELECT deal_id, to_stage, at FROM deal_stage_changes WHERE deal_id IN \
-                 (SELECT deal_id FROM deal_stage_changes WHERE at >= $1 AND at < $2 AND from_stage IS NOT NULL) \
-                 AND at < $2 ORDER BY deal_id, at, id",
+                "SELECT to_stage, at, next_at FROM (SELECT to_stage, at, \
+                 LEAD(at) OVER (PARTITION BY deal_id ORDER BY at, id) AS next_at FROM deal_stage_changes \
+                 WHERE deal_id IN (SELECT deal_id FROM deal_stage_changes WHERE at >= $1 AND at < $2 \
+                 AND from_stage IS NOT NULL) AND at < $2) s WHERE next_at >= $1 AND next_at < $2",
                 args![from, to],
             )
             .await?;
         rows.iter()
             .map(|r| {
-                let st: String = r.get(1)?;
-                Ok((DealId(r.get::<Uuid>(0)?), stage(&st)?, r.ts(2)?))
+                let st: String = r.get(0)?;
+                Ok((stage(&st)?, r.ts(1)?, r.ts(2)?))
             })
             .collect()
     }

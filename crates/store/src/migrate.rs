@@ -167,6 +167,20 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0020_funnel_reach.sql"),
         then: None,
     },
+    Migration {
+        version: 21,
+        name: "deal models",
+        sqlite: include_str!("../migrations/sqlite/0021_deal_models.sql"),
+        postgres: include_str!("../migrations/postgres/0021_deal_models.sql"),
+        then: None,
+    },
+    Migration {
+        version: 22,
+        name: "funnel index",
+        sqlite: include_str!("../migrations/sqlite/0022_funnel_index.sql"),
+        postgres: include_str!("../migrations/postgres/0022_funnel_index.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use leadgate_core::company::Company;
 use leadgate_core::contact::Contact;
-use leadgate_core::ids::{CompanyId, ContactId, UserId};
+use leadgate_core::ids::{CompanyId, ContactId, DealId, UserId};
+use uuid::Uuid;
 
 use crate::driver::{Arg, Dialect, Row, Session, args};
 use crate::error::StoreError;
@@ -343,5 +344,139 @@ impl Session {
             counts.sort_by(|a, b| a.kind.cmp(&b.kind));
         }
         Ok(out)
+    }
+}
+
+/// What the deal win model reads about a deal: its product, rep, source and company.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealFacts {
+    pub deal_id: DealId,
+    /// Won (true) or lost (false); none while open.
+    pub won: Option<bool>,
+    pub product: Option<String>,
+    /// The rep's name (a user's, or the source system's).
+    pub owner: Option<String>,
+    pub source: Option<String>,
+    pub sector: Option<String>,
+    pub country: Option<String>,
+    pub employees: Option<i64>,
+    pub annual_revenue: Option<f64>,
+}
+
+/// A stored deal win model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealModelRecord {
+    pub version: i64,
+    pub active: bool,
+    pub found_signal: bool,
+    pub report: serde_json::Value,
+    pub trained_by: Option<UserId>,
+    pub trained_at: Timestamp,
+    pub training_ms: i64,
+}
+
+const DEAL_FACTS: &str = "SELECT d.id, d.stage, d.product, \
+     CASE WHEN d.owner_id IS NULL THEN d.owner_name ELSE COALESCE(u.name, u.email) END, d.source, \
+     co.sector, co.country, co.employees, co.annual_revenue \
+     FROM deals d LEFT JOIN companies co ON co.id = d.company_id LEFT JOIN users u ON u.id = d.owner_id";
+
+fn deal_facts_from_row(r: &Row) -> Result<DealFacts, StoreError> {
+    let stage: String = r.get(1)?;
+    Ok(DealFacts {
+        deal_id: DealId(r.get(0)?),
+        won: match stage.as_str() {
+            "won" => Some(true),
+            "lost" => Some(false),
+            _ => None,
+        },
+        product: r.get(2)?,
+        owner: r.get(3)?,
+        source: r.get(4)?,
+        sector: r.get(5)?,
+        country: r.get(6)?,
+        employees: r.get(7)?,
+        annual_revenue: r.get(8)?,
+    })
+}
+
+const DEAL_MODEL_COLUMNS: &str = "version, active, found_signal, report, trained_by, trained_at, training_ms";
+
+fn deal_model_from_row(r: &Row) -> Result<DealModelRecord, StoreError> {
+    let report: String = r.get(3)?;
+    Ok(DealModelRecord {
+        version: r.get(0)?,
+        active: r.get(1)?,
+        found_signal: r.get(2)?,
+        report: serde_json::from_str(&report)
+            .map_err(|e| StoreError::Corrupt(format!("deal model report: {e}")))?,
+        trained_by: r.get::<Option<Uuid>>(4)?.map(UserId),
+        trained_at: r.ts(5)?,
+        training_ms: r.get(6)?,
+    })
+}
+
+impl Session {
+    /// Every closed deal (won or lost), for training.
+    pub async fn closed_deal_facts(&mut self) -> Result<Vec<DealFacts>, StoreError> {
+        let sql = format!("{DEAL_FACTS} WHERE d.stage IN ('won', 'lost') ORDER BY d.id");
+        self.fetch_all(&sql, vec![]).await?.iter().map(deal_facts_from_row).collect()
+    }
+
+    /// One deal's facts.
+    pub async fn deal_facts(&mut self, id: DealId) -> Result<Option<DealFacts>, StoreError> {
+        let sql = format!("{DEAL_FACTS} WHERE d.id = $1");
+        self.fetch_optional(&sql, args![id]).await?.as_ref().map(deal_facts_from_row).transpose()
+    }
+
+    /// Stores a deal model as the next version, not active.
+    pub async fn insert_deal_model(
+        &mut self,
+        found_signal: bool,
+        report: &serde_json::Value,
+        model: &str,
+        trained_by: Option<UserId>,
+        trained_at: Timestamp,
+        training_ms: i64,
+    ) -> Result<i64, StoreError> {
+        self.fetch_one(
+            "INSERT INTO deal_models (version, active, found_signal, report, model, trained_by, trained_at, training_ms) \
+             SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM deal_models RETURNING version",
+            args![false, found_signal, report.to_string(), model, trained_by, trained_at, training_ms],
+        )
+        .await?
+        .get(0)
+    }
+
+    /// Makes `version` the active deal model. False when there is no such version.
+    pub async fn activate_deal_model(&mut self, version: i64) -> Result<bool, StoreError> {
+        if self
+            .fetch_optional("SELECT version FROM deal_models WHERE version = $1", args![version])
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        self.execute("UPDATE deal_models SET active = $1 WHERE active", args![false]).await?;
+        self.execute("UPDATE deal_models SET active = $2 WHERE version = $1", args![version, true]).await?;
+        Ok(true)
+    }
+
+    /// Every deal model, newest first.
+    pub async fn deal_models(&mut self) -> Result<Vec<DealModelRecord>, StoreError> {
+        let sql = format!("SELECT {DEAL_MODEL_COLUMNS} FROM deal_models ORDER BY version DESC");
+        self.fetch_all(&sql, vec![]).await?.iter().map(deal_model_from_row).collect()
+    }
+
+    pub async fn deal_model(&mut self, version: i64) -> Result<Option<DealModelRecord>, StoreError> {
+        let sql = format!("SELECT {DEAL_MODEL_COLUMNS} FROM deal_models WHERE version = $1");
+        self.fetch_optional(&sql, args![version]).await?.as_ref().map(deal_model_from_row).transpose()
+    }
+
+    /// The active deal model's version and JSON.
+    pub async fn active_deal_model(&mut self) -> Result<Option<(i64, String)>, StoreError> {
+        self.fetch_optional("SELECT version, model FROM deal_models WHERE active", vec![])
+            .await?
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .transpose()
     }
 }

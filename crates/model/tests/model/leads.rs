@@ -158,6 +158,19 @@ fn shuffled_outcomes_give_chance_level_auc() {
         let lift = candidate.test.top_decile_lift;
         assert!((0.7..1.3).contains(&lift), "{:?} lift {lift} on noise", candidate.family);
     }
+    // And the model says so: no signal, so no one activates it believing its probabilities.
+    let signal = model.report().signal().expect("cross-validated");
+    assert!(!signal.found, "{signal:?}");
+    assert!(signal.auc_lower <= 0.5, "{signal:?}");
+}
+
+#[test]
+fn a_model_with_signal_says_so() {
+    let Some(model) = trained(Setting::AllColumns) else { return };
+    let signal = model.report().signal().expect("cross-validated");
+    assert!(signal.found && signal.auc_lower > 0.9, "{signal:?}");
+    assert!(signal.model_log_loss < signal.base_log_loss / 2.0, "{signal:?}");
+    assert!((signal.base_rate - 0.385).abs() < 0.01, "{signal:?}");
 }
 
 #[test]

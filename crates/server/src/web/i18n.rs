@@ -399,6 +399,10 @@ texts! {
     deal_contacts: "Contacts and their role", "Contacts et leur rôle";
     deal_edit: "Edit the deal", "Modifier l'affaire";
     deals_title: "Deals", "Affaires";
+    no_signal: "No signal: it predicts no better than chance, so it is not used", "Aucun signal : il ne prédit pas mieux que le hasard, il n'est donc pas utilisé";
+    deal_model_probability: "Chance of winning (model)", "Chance de gain (modèle)";
+    raises_chance: "raises the chance", "augmente la chance";
+    lowers_chance: "lowers the chance", "diminue la chance";
     no_deals: "No deal yet.", "Aucune affaire pour l'instant.";
     new_deal: "New deal", "Nouvelle affaire";
     create_deal: "Create the deal", "Créer l'affaire";

@@ -537,6 +537,7 @@ const ROLE_OPS: &[(&str, &str, Option<&str>, [bool; 3])] = &[
     ("PATCH", "/api/v1/deals/{id}", Some(r#"{"name": "x"}"#), [true, false, true]),
     ("DELETE", "/api/v1/deals/{id}", None, [true, false, true]),
     ("POST", "/api/v1/deals/{id}/moves", Some(r#"{"to": "won"}"#), [true, false, true]),
+    ("GET", "/api/v1/deals/{id}/prediction", None, [true, true, true]),
     ("GET", "/api/v1/pipeline/board", None, [true, true, true]),
     ("GET", "/api/v1/settings/pipeline", None, [true, true, true]),
     // Team figures that name no lead: every role reads them.
@@ -583,6 +584,9 @@ const ROLE_OPS: &[(&str, &str, Option<&str>, [bool; 3])] = &[
     ("POST", "/api/v1/models/train", Some(r#"{}"#), [true, true, false]),
     ("GET", "/api/v1/models/{version}", None, [true, true, true]),
     ("POST", "/api/v1/models/{version}/activate", None, [true, true, false]),
+    ("GET", "/api/v1/deal-models", None, [true, true, true]),
+    ("POST", "/api/v1/deal-models", Some(r#"{}"#), [true, true, false]),
+    ("POST", "/api/v1/deal-models/{version}/activate", None, [true, true, false]),
     ("GET", "/api/v1/reps", None, [true, true, true]),
     ("PUT", "/api/v1/reps/{user_id}", Some(r#"{}"#), [true, false, false]),
     ("DELETE", "/api/v1/reps/{user_id}", None, [true, false, false]),

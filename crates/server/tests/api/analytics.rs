@@ -157,6 +157,72 @@ api_tests! {
         }
     }
 
+    async fn a_deal_model_without_signal_says_so_and_is_not_activated(t) {
+        // Maven CRM's deals: product, agent and account tell won from lost no better than
+        // chance (LightGBM, logistic regression and naive Bayes all score AUC ≈ 0.50).
+        import(&t, "companies", "accounts.csv", &maven("accounts.csv"), json!({"preset": "maven-crm"})).await;
+        import(&t, "deals", "sales_pipeline.csv", &maven("sales_pipeline.csv"), json!({"preset": "maven-crm"})).await;
+        let started = t.post("/api/v1/deal-models", json!({})).await;
+        assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+        assert!(t.app.run_one_job("test-worker").await.unwrap());
+        let job = t.get(&format!("/api/v1/jobs/{}", started.body["id"].as_str().unwrap())).await;
+        assert_eq!(job.body["state"], "succeeded", "{}", job.body);
+        let models = t.get("/api/v1/deal-models").await;
+        let m = &models.body[0];
+        assert_eq!((m["won"].as_i64(), m["lost"].as_i64()), (Some(4238), Some(2473)), "{m}");
+        assert_eq!(m["found_signal"], false, "{m}");
+        assert_eq!(m["active"], false, "{m}");
+        assert!(m["verdict"].as_str().unwrap().starts_with("No signal"), "{m}");
+        assert!((m["auc_mean"].as_f64().unwrap() - 0.5).abs() < 0.04, "{m}");
+        assert!(!m["fields_used"].as_array().unwrap().iter().any(|f| f == "value"), "the final value would leak the outcome: {m}");
+        let refused = t.post("/api/v1/deal-models/1/activate", json!({})).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+        assert!(refused.body["detail"].as_str().unwrap().contains("No signal"), "{}", refused.body);
+        // So an open deal has no probability to show, and says why.
+        let open = t.get("/api/v1/deals?open=true&limit=1").await;
+        let id = open.body["items"][0]["id"].as_str().unwrap();
+        let p = t.get(&format!("/api/v1/deals/{id}/prediction")).await;
+        assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.body);
+    }
+
+    async fn a_deal_model_with_signal_is_activated_and_explains_open_deals(t) {
+        // 300 closed deals where the product decides (nine in ten Alpha deals won, one in ten
+        // Beta deals), and open deals of each.
+        let mut csv = String::from("opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n");
+        for i in 0..300 {
+            let alpha = i % 2 == 0;
+            let won = if alpha { i % 10 != 0 } else { i % 10 == 1 };
+            csv.push_str(&format!(
+                "D{i},Rep {},{},,{},2026-01-05,2026-03-01,{}\n",
+                i % 3,
+                if alpha { "Alpha" } else { "Beta" },
+                if won { "Won" } else { "Lost" },
+                if won { 1000 } else { 0 }
+            ));
+        }
+        csv.push_str("O1,Rep 0,Alpha,,Engaging,2026-06-01,,\nO2,Rep 0,Beta,,Engaging,2026-06-01,,\n");
+        import(&t, "deals", "deals.csv", csv.as_bytes(), json!({"preset": "maven-crm"})).await;
+        let started = t.post("/api/v1/deal-models", json!({"seed": 7})).await;
+        assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+        assert!(t.app.run_one_job("test-worker").await.unwrap());
+        let m = t.get("/api/v1/deal-models").await.body[0].clone();
+        assert_eq!((m["found_signal"].as_bool(), m["active"].as_bool()), (Some(true), Some(true)), "{m}");
+        assert!(m["auc_lower"].as_f64().unwrap() > 0.7, "{m}");
+        let open = t.get("/api/v1/deals?open=true").await;
+        let prob = |product: &str| {
+            let id = open.body["items"].as_array().unwrap().iter().find(|d| d["product"] == product).unwrap()["id"].as_str().unwrap().to_string();
+            let t = &t;
+            async move { t.get(&format!("/api/v1/deals/{id}/prediction")).await }
+        };
+        let alpha = prob("Alpha").await;
+        assert_eq!(alpha.status, StatusCode::OK, "{}", alpha.body);
+        let beta = prob("Beta").await;
+        assert!(alpha.body["probability"].as_f64().unwrap() > 0.7, "{}", alpha.body);
+        assert!(beta.body["probability"].as_f64().unwrap() < 0.3, "{}", beta.body);
+        let top = &alpha.body["factors"][0];
+        assert!(top["label"].as_str().unwrap().contains("Alpha") && top["contribution"].as_f64().unwrap() > 0.0, "{}", alpha.body);
+    }
+
     async fn reports_refuse_bad_periods_and_unknown_groupings(t) {
         let r = t.get("/api/v1/analytics/funnel?from=2026-02-01&to=2026-01-01").await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
@@ -279,5 +345,38 @@ capture_tests! {
         assert_eq!((lines[1]["group"].clone(), lines[1]["leads"].as_i64()), (Value::Null, Some(1)), "no deal: {}", f.body);
         assert_eq!(f.body["total"]["leads"], 2, "the total counts each contact once: {}", f.body);
         assert_eq!(f.body["visitors"], 0);
+    }
+}
+
+capture_tests! {
+    async fn time_in_stage_and_the_forecast_follow_the_deals_moves(t, clock) {
+        let d = t.post("/api/v1/deals", json!({"name": "Acme", "value": 10000, "expected_close_on": "2026-12-15"})).await;
+        assert_eq!(d.status, StatusCode::CREATED, "{}", d.body);
+        let id = d.body["id"].as_str().unwrap().to_string();
+        let mv = |to: &'static str, days: i64| {
+            clock.advance(jiff::SignedDuration::from_hours(24 * days));
+            let (t, id) = (&t, id.clone());
+            async move {
+                let r = t.post(&format!("/api/v1/deals/{id}/moves"), json!({"to": to})).await;
+                assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            }
+        };
+        // first contact 2 days, proposal 4 days, back to first contact 6 days, then negotiation.
+        mv("proposal", 2).await;
+        mv("first_contact", 4).await;
+        mv("negotiation", 6).await;
+        let stages = t.get("/api/v1/analytics/stages?from=2026-11-01&to=2026-12-31").await;
+        assert_eq!(stages.status, StatusCode::OK, "{}", stages.body);
+        let line = |stage: &str| stages.body["lines"].as_array().unwrap().iter().find(|l| l["stage"] == stage).unwrap().clone();
+        let first = line("first_contact");
+        assert_eq!((first["deals"].as_i64(), first["median_days"].as_f64()), (Some(2), Some(4.0)), "two stays, 2 and 6 days: {first}");
+        assert_eq!((line("proposal")["deals"].as_i64(), line("proposal")["average_days"].as_f64()), (Some(1), Some(4.0)));
+        assert_eq!(line("negotiation")["deals"], 0, "still running");
+
+        let forecast = t.get("/api/v1/analytics/forecast?from=2026-12-01&to=2027-01-31").await;
+        let december = &forecast.body["lines"][0];
+        assert_eq!(december["month"], "2026-12");
+        assert_eq!((december["open_deals"].as_i64(), december["pipeline_value"].as_f64()), (Some(1), Some(10000.0)));
+        assert_eq!(december["weighted_value"].as_f64(), Some(7500.0), "negotiation: 75 % by default: {december}");
     }
 }

@@ -39,6 +39,8 @@ pub(super) struct VersionLine {
     pub log_loss: String,
     pub when: String,
     pub active: bool,
+    /// Cross-validation found no signal: kept, never activated.
+    pub no_signal: bool,
 }
 
 pub(super) struct JobNotice {
@@ -227,6 +229,7 @@ pub(super) async fn model(State(state): State<AppState>, s: Signed, Query(q): Qu
             log_loss: v.quality.as_ref().map_or("—".into(), |q| s.lang.number(q.log_loss, 3)),
             when: s.lang.datetime(v.trained_at),
             active: v.active,
+            no_signal: !v.found_signal,
         })
         .collect();
     render(ModelPage { c: s.chrome("model"), job, active, versions })

@@ -198,6 +198,9 @@ pub(super) struct DealPage {
     pub(super) expected: String,
     pub(super) product: String,
     pub(super) owners: Vec<Choice>,
+    /// The active deal model's probability of winning this open deal, and its factors.
+    pub(super) model_probability: Option<String>,
+    pub(super) factors: Vec<Row2>,
 }
 
 pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id): Path<String>) -> Response {
@@ -214,6 +217,7 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
         Err(e) => return app_error(&s, e),
     };
     let names = user_names(&state, s.p()).await;
+    let prediction = state.app.deal_prediction(s.p(), id).await.ok().flatten();
     let view = &detail.view;
     let d = &view.deal;
     let date = |x: Option<jiff::civil::Date>| x.map_or_else(|| "—".to_string(), |d| s.lang.date(d));
@@ -284,6 +288,23 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
         expected: d.expected_close_on.map(|d| d.to_string()).unwrap_or_default(),
         product: d.product.clone().unwrap_or_default(),
         owners,
+        model_probability: prediction.as_ref().map(|p| s.lang.percent(p.probability)),
+        factors: prediction
+            .map(|p| {
+                p.factors
+                    .into_iter()
+                    .filter(|f| f.contribution.abs() > 1e-9)
+                    .map(|f| Row2 {
+                        a: f.label,
+                        b: if f.contribution > 0.0 {
+                            t.raises_chance.to_string()
+                        } else {
+                            t.lowers_chance.to_string()
+                        },
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
