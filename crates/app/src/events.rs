@@ -496,6 +496,8 @@ async fn score_recorded(
     app.touched_in(tx, &touched, now).await?;
     app.rescore_in(tx, &affected, now, &by_contact).await?;
     app.touched_in(tx, &touched, now).await?;
+    // An intermediary asking for something leads to its decision maker.
+    app.intermediary_intent_in(tx, &fresh, now).await?;
     Ok(())
 }
 

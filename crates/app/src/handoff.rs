@@ -764,7 +764,7 @@ impl App {
     }
 
     /// Routes one lead inside the caller's transaction and announces the assignment.
-    async fn assign_in(
+    pub(crate) async fn assign_in(
         &self,
         tx: &mut Session,
         contact: ContactId,

@@ -647,3 +647,239 @@ impl App {
         self.emit_payloads_in(tx, event_type, vec![(about, data)], now).await
     }
 }
+
+/// The purpose of the task that asks a rep to reach a decision maker.
+pub const REACH_DECISION_MAKER: &str = "reach_decision_maker";
+
+/// A change of a contact's role in its account's purchase.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BuyingRoleChange {
+    /// decision_maker, intermediary, user or other; null forgets the role.
+    pub role: Option<ContactRole>,
+    /// For an intermediary, user or other: the decision maker it leads to (a contact of the
+    /// same company; one without a role becomes the decision maker).
+    pub decision_maker_id: Option<ContactId>,
+}
+
+/// A contact's role in the purchase, its decision maker, and who points to it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BuyingRoleView {
+    pub contact_id: ContactId,
+    pub role: Option<ContactRole>,
+    pub decision_maker_id: Option<ContactId>,
+    /// The intermediaries (and others) that lead to this contact.
+    pub led_by: Vec<ContactId>,
+}
+
+/// A member of an account's buying group.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BuyingGroupMemberView {
+    pub contact_id: ContactId,
+    pub email: String,
+    pub name: String,
+    pub job_title: Option<String>,
+    pub lifecycle_stage: String,
+    /// None: not known yet.
+    pub role: Option<ContactRole>,
+    pub decision_maker_id: Option<ContactId>,
+    /// The rep holding the contact's lead, if handed to sales.
+    pub owner_id: Option<UserId>,
+}
+
+impl App {
+    /// A contact's role in the purchase and the links between contacts.
+    pub async fn buying_role(
+        &self,
+        principal: &Principal,
+        contact: ContactId,
+    ) -> Result<BuyingRoleView, AppError> {
+        let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, contact).await?;
+        buying_role_in(&mut s, contact).await
+    }
+
+    /// Sets a contact's role in the purchase (and an intermediary's decision maker).
+    pub async fn set_buying_role(
+        &self,
+        principal: &Principal,
+        contact: ContactId,
+        change: BuyingRoleChange,
+    ) -> Result<BuyingRoleView, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let me = tx.get_contact(contact).await?.ok_or_else(|| AppError::not_found("contact", contact))?;
+        self.require_change(&mut tx, principal, contact, Permission::EditLeads, false).await?;
+        let value = match (change.role, change.decision_maker_id) {
+            (None, Some(_)) => {
+                return Err(AppError::invalid("role", "give the contact's role to name its decision maker"));
+            }
+            (None, None) => None,
+            (Some(ContactRole::DecisionMaker), Some(_)) => {
+                return Err(AppError::invalid(
+                    "decision_maker_id",
+                    "a decision maker leads to no one; give this only for an intermediary, a user or other",
+                ));
+            }
+            (Some(role), Some(dm)) => {
+                if dm == contact {
+                    return Err(AppError::invalid("decision_maker_id", "is this contact itself"));
+                }
+                let them = tx.get_contact(dm).await?.ok_or_else(|| {
+                    AppError::invalid("decision_maker_id", format!("no contact has the id {dm}"))
+                })?;
+                self.require_read(&mut tx, principal, dm).await.map_err(|_| {
+                    AppError::invalid("decision_maker_id", format!("no contact has the id {dm}"))
+                })?;
+                if me.company_id.is_some() && them.company_id != me.company_id {
+                    return Err(AppError::invalid(
+                        "decision_maker_id",
+                        "is a contact of another company; a buying group is one account's",
+                    ));
+                }
+                // The contact it points to decides, unless someone said otherwise.
+                if tx.buying_roles_of(&[dm]).await?.is_empty() {
+                    tx.set_buying_role(
+                        dm,
+                        Some((ContactRole::DecisionMaker, None)),
+                        Some(principal.user.id),
+                        now,
+                    )
+                    .await?;
+                }
+                Some((role, Some(dm)))
+            }
+            (Some(role), None) => Some((role, None)),
+        };
+        tx.set_buying_role(contact, value, Some(principal.user.id), now).await?;
+        let view = buying_role_in(&mut tx, contact).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// A company's contacts with their role in the purchase, decision makers first.
+    pub async fn buying_group(
+        &self,
+        principal: &Principal,
+        company: CompanyId,
+    ) -> Result<Vec<BuyingGroupMemberView>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        s.get_company(company).await?.ok_or_else(|| AppError::not_found("company", company))?;
+        let mut out = Vec::new();
+        for m in s.buying_group(company).await? {
+            // A rep sees the members it may read.
+            if self.require_read(&mut s, principal, m.contact_id).await.is_err() {
+                continue;
+            }
+            let name = [m.first_name.as_deref(), m.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            out.push(BuyingGroupMemberView {
+                contact_id: m.contact_id,
+                name: if name.is_empty() { m.email.clone() } else { name },
+                email: m.email,
+                job_title: m.job_title,
+                lifecycle_stage: m.lifecycle_stage,
+                role: m.role,
+                decision_maker_id: m.decision_maker_id,
+                owner_id: m.owner_id,
+            });
+        }
+        Ok(out)
+    }
+
+    /// When an intermediary shows intent (asks for a quote, a demo, sales, information), the
+    /// rep of its account's decision maker gets a task to reach the decision maker; a decision
+    /// maker nobody holds is routed first, under the agreement. An intermediary has no buying
+    /// authority: it is not a prospect, but it leads to one. One open task per decision maker.
+    pub(crate) async fn intermediary_intent_in(
+        &self,
+        tx: &mut Session,
+        fresh: &[leadgate_core::event::Event],
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        use leadgate_core::event::EventKind;
+        let mut asking: Vec<(ContactId, EventKind)> = fresh
+            .iter()
+            .filter(|e| e.kind.is_intent_signal() || e.kind == EventKind::InformationRequest)
+            .map(|e| (e.contact_id, e.kind.clone()))
+            .collect();
+        if asking.is_empty() {
+            return Ok(());
+        }
+        asking.sort_by_key(|(c, _)| *c);
+        asking.dedup_by_key(|(c, _)| *c);
+        let ids: Vec<ContactId> = asking.iter().map(|(c, _)| *c).collect();
+        let roles = tx.buying_roles_of(&ids).await?;
+        for (contact, kind) in asking {
+            let Some(me) = tx.get_contact(contact).await? else { continue };
+            let role = roles.iter().find(|r| r.contact_id == contact);
+            let intermediary = role.is_some_and(|r| r.role == ContactRole::Intermediary)
+                || me.lifecycle_stage == LifecycleStage::Intermediary;
+            if !intermediary {
+                continue;
+            }
+            // Its decision maker: the one it points to, else its company's.
+            let dm = match role.and_then(|r| r.decision_maker_id) {
+                Some(dm) => Some(dm),
+                None => match me.company_id {
+                    Some(company) => tx
+                        .buying_group(company)
+                        .await?
+                        .into_iter()
+                        .find(|m| m.role == Some(ContactRole::DecisionMaker))
+                        .map(|m| m.contact_id),
+                    None => None,
+                },
+            };
+            let Some(dm) = dm else { continue };
+            if tx.has_open_task(dm, REACH_DECISION_MAKER).await? {
+                continue;
+            }
+            let rep = match tx.open_assignment(dm).await? {
+                Some(a) => a.rep_id,
+                None => {
+                    let Some(input) = tx.scoring_inputs(&[dm]).await?.pop() else { continue };
+                    let facts = crate::handoff::lead_facts(&input.contact, input.company.as_ref());
+                    self.assign_in(tx, dm, facts, &[], now).await?.rep_id
+                }
+            };
+            let Some(rep) = rep else { continue };
+            let who = me.display_name();
+            tx.insert_task(&leadgate_store::handoff::TaskRecord {
+                id: leadgate_core::ids::TaskId(crate::new_uuid()),
+                contact_id: dm,
+                assignee_id: rep,
+                kind: "call".into(),
+                title: format!(
+                    "Reach the decision maker: {who}, an intermediary, made a {}",
+                    kind.as_str().replace('_', " ")
+                ),
+                due_at: now + jiff::SignedDuration::from_hours(24),
+                created_at: now,
+                created_by: None,
+                done_at: None,
+                notified_at: None,
+                purpose: Some(REACH_DECISION_MAKER.into()),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+async fn buying_role_in(s: &mut Session, contact: ContactId) -> Result<BuyingRoleView, AppError> {
+    let role = s.buying_roles_of(&[contact]).await?.pop();
+    Ok(BuyingRoleView {
+        contact_id: contact,
+        role: role.as_ref().map(|r| r.role),
+        decision_maker_id: role.and_then(|r| r.decision_maker_id),
+        led_by: s.intermediaries_of(contact).await?,
+    })
+}

@@ -181,6 +181,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0022_funnel_index.sql"),
         then: None,
     },
+    Migration {
+        version: 23,
+        name: "buying roles",
+        sqlite: include_str!("../migrations/sqlite/0023_buying_roles.sql"),
+        postgres: include_str!("../migrations/postgres/0023_buying_roles.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -484,3 +484,139 @@ impl Session {
         Ok(out)
     }
 }
+
+/// A contact's role in its account's purchase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuyingRole {
+    pub contact_id: ContactId,
+    pub role: ContactRole,
+    /// For an intermediary: the decision maker it leads to.
+    pub decision_maker_id: Option<ContactId>,
+}
+
+/// A member of an account's buying group, as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuyingGroupMember {
+    pub contact_id: ContactId,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub job_title: Option<String>,
+    pub lifecycle_stage: String,
+    /// None: no role known yet.
+    pub role: Option<ContactRole>,
+    pub decision_maker_id: Option<ContactId>,
+    /// The rep holding the contact's open assignment.
+    pub owner_id: Option<UserId>,
+}
+
+fn role(text: &str) -> Result<ContactRole, StoreError> {
+    ContactRole::parse(text).ok_or_else(|| StoreError::Corrupt(format!("buying role `{text}`")))
+}
+
+impl Session {
+    /// Sets (or, with `None`, forgets) a contact's role in the purchase.
+    pub async fn set_buying_role(
+        &mut self,
+        contact: ContactId,
+        value: Option<(ContactRole, Option<ContactId>)>,
+        by: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        match value {
+            None => {
+                self.execute("DELETE FROM buying_roles WHERE contact_id = $1", args![contact]).await?;
+            }
+            Some((r, dm)) => {
+                self.execute(
+                    "INSERT INTO buying_roles (contact_id, role, decision_maker_id, updated_at, updated_by) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (contact_id) DO UPDATE SET role = excluded.role, \
+                     decision_maker_id = excluded.decision_maker_id, updated_at = excluded.updated_at, \
+                     updated_by = excluded.updated_by",
+                    args![contact, r.as_str(), dm, now, by],
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The roles of these contacts (those that have one).
+    pub async fn buying_roles_of(&mut self, contacts: &[ContactId]) -> Result<Vec<BuyingRole>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in contacts.chunks(500) {
+            let sql = format!(
+                "SELECT contact_id, role, decision_maker_id FROM buying_roles WHERE contact_id IN ({})",
+                Session::placeholders(1, chunk.len())
+            );
+            for r in self.fetch_all(&sql, chunk.iter().map(|&c| Arg::from(c)).collect()).await? {
+                let text: String = r.get(1)?;
+                out.push(BuyingRole {
+                    contact_id: ContactId(r.get(0)?),
+                    role: role(&text)?,
+                    decision_maker_id: r.get::<Option<Uuid>>(2)?.map(ContactId),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The intermediaries pointing to `decision_maker`.
+    pub async fn intermediaries_of(
+        &mut self,
+        decision_maker: ContactId,
+    ) -> Result<Vec<ContactId>, StoreError> {
+        self.fetch_all(
+            "SELECT contact_id FROM buying_roles WHERE decision_maker_id = $1 ORDER BY contact_id",
+            args![decision_maker],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok(ContactId(r.get(0)?)))
+        .collect()
+    }
+
+    /// The contacts of a company with their role in the purchase and their rep, decision makers
+    /// first, then intermediaries, users, others, and contacts of unknown role.
+    pub async fn buying_group(&mut self, company: CompanyId) -> Result<Vec<BuyingGroupMember>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT c.id, c.email, c.first_name, c.last_name, c.job_title, c.lifecycle_stage, b.role, \
+                 b.decision_maker_id, a.rep_id FROM contacts c LEFT JOIN buying_roles b ON b.contact_id = c.id \
+                 LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL \
+                 WHERE c.company_id = $1 ORDER BY c.email LIMIT 1000",
+                args![company],
+            )
+            .await?;
+        let mut members = rows
+            .iter()
+            .map(|r| {
+                Ok(BuyingGroupMember {
+                    contact_id: ContactId(r.get(0)?),
+                    email: r.get(1)?,
+                    first_name: r.get(2)?,
+                    last_name: r.get(3)?,
+                    job_title: r.get(4)?,
+                    lifecycle_stage: r.get(5)?,
+                    role: r.get::<Option<String>>(6)?.as_deref().map(role).transpose()?,
+                    decision_maker_id: r.get::<Option<Uuid>>(7)?.map(ContactId),
+                    owner_id: r.get::<Option<Uuid>>(8)?.map(UserId),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let rank = |m: &BuyingGroupMember| m.role.map_or(ContactRole::ALL.len(), |r| r as usize);
+        members.sort_by_key(|m| rank(m));
+        Ok(members)
+    }
+
+    /// Whether the contact has an open task of this purpose.
+    pub async fn has_open_task(&mut self, contact: ContactId, purpose: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .fetch_optional(
+                "SELECT id FROM tasks WHERE contact_id = $1 AND purpose = $2 AND done_at IS NULL LIMIT 1",
+                args![contact, purpose],
+            )
+            .await?
+            .is_some())
+    }
+}

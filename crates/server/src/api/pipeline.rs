@@ -4,7 +4,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use leadgate_app::pipeline::{Board, ContactDeal, DealDetail, DealQuery, DealView};
+use leadgate_app::pipeline::{
+    Board, BuyingGroupMemberView, BuyingRoleChange, BuyingRoleView, ContactDeal, DealDetail, DealQuery,
+    DealView,
+};
 use leadgate_core::ids::{CompanyId, ContactId, DealId, UserId};
 use leadgate_core::pipeline::{DealDraft, DealMove, DealPatch, DealStage, PipelineSettings};
 use serde::Deserialize;
@@ -23,6 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(move_deal))
         .routes(routes!(board))
         .routes(routes!(contact_deals))
+        .routes(routes!(get_buying_role, put_buying_role))
+        .routes(routes!(buying_group))
         .routes(routes!(get_settings, put_settings))
 }
 
@@ -223,4 +228,56 @@ async fn put_settings(
     body: Json<PipelineSettings>,
 ) -> Result<axum::Json<PipelineSettings>, ApiError> {
     Ok(axum::Json(state.app.set_pipeline_settings(&principal, body.value).await?))
+}
+
+/// A contact's role in its account's purchase, the decision maker it leads to, and the contacts
+/// that lead to it.
+#[utoipa::path(
+    get, path = "/api/v1/contacts/{id}/buying-role", tag = "pipeline",
+    params(("id" = String, Path, format = Uuid, description = "The contact's id")),
+    responses((status = 200, description = "Its role", body = BuyingRoleView))
+)]
+async fn get_buying_role(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<BuyingRoleView>, ApiError> {
+    let id: ContactId = path_id(&id)?;
+    Ok(axum::Json(state.app.buying_role(&principal, id).await?))
+}
+
+/// Set a contact's role in the purchase (decision maker, intermediary, user, other) and, for an
+/// intermediary, its decision maker (a contact of the same company). When an intermediary then
+/// asks for a quote, a demo, sales or information, the decision maker's rep gets a task to
+/// reach the decision maker (a decision maker nobody holds is routed first).
+#[utoipa::path(
+    put, path = "/api/v1/contacts/{id}/buying-role", tag = "pipeline",
+    params(("id" = String, Path, format = Uuid, description = "The contact's id")),
+    request_body = BuyingRoleChange,
+    responses((status = 200, description = "Its role", body = BuyingRoleView))
+)]
+async fn put_buying_role(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    body: Json<BuyingRoleChange>,
+) -> Result<axum::Json<BuyingRoleView>, ApiError> {
+    let id: ContactId = path_id(&id)?;
+    Ok(axum::Json(state.app.set_buying_role(&principal, id, body.value).await?))
+}
+
+/// A company's buying group: its contacts with their role in the purchase, decision makers
+/// first, and who holds each lead.
+#[utoipa::path(
+    get, path = "/api/v1/companies/{id}/buying-group", tag = "pipeline",
+    params(("id" = String, Path, format = Uuid, description = "The company's id")),
+    responses((status = 200, description = "Its contacts and their roles", body = Vec<BuyingGroupMemberView>))
+)]
+async fn buying_group(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<BuyingGroupMemberView>>, ApiError> {
+    let id: CompanyId = path_id(&id)?;
+    Ok(axum::Json(state.app.buying_group(&principal, id).await?))
 }

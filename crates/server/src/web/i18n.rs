@@ -407,6 +407,9 @@ texts! {
     new_deal: "New deal", "Nouvelle affaire";
     create_deal: "Create the deal", "Créer l'affaire";
     role_in_deal: "Role in the purchase", "Rôle dans l'achat";
+    buying_group: "Buying group", "Groupe d'achat";
+    leads_to: "Decision maker it leads to", "Décideur vers lequel il mène";
+    led_by: "Reached through", "Joint par l'intermédiaire de";
     role_decision_maker: "Decision maker", "Décideur";
     role_intermediary: "Intermediary (influencer)", "Intermédiaire (prescripteur)";
     role_user: "User", "Utilisateur";

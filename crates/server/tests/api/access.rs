@@ -205,6 +205,7 @@ async fn state_of(t: &TestApp, w: &World, id: &str) -> Value {
     let lifecycle = t.get(&format!("/api/v1/contacts/{id}/lifecycle")).await.body;
     let assignments = t.get(&format!("/api/v1/contacts/{id}/assignments")).await.body;
     let consents = t.get(&format!("/api/v1/contacts/{id}/consents")).await.body;
+    let buying_role = t.get(&format!("/api/v1/contacts/{id}/buying-role")).await.body;
     let mut tasks = Vec::new();
     for user in w.ids.values() {
         let list = t.get(&format!("/api/v1/tasks?assignee_id={user}&include_done=true")).await.body;
@@ -212,7 +213,7 @@ async fn state_of(t: &TestApp, w: &World, id: &str) -> Value {
     }
     tasks.sort_by_key(|x| x["id"].as_str().unwrap_or_default().to_string());
     json!({"contact": contact, "timeline": timeline, "lifecycle": lifecycle, "assignments": assignments,
-           "consents": consents, "tasks": tasks})
+           "consents": consents, "tasks": tasks, "buying_role": buying_role})
 }
 
 /// One operation of the matrix: its class and how to send it for a lead.
@@ -244,6 +245,18 @@ const API_OPS: &[Op] = &[
         skip_not_handed: false,
     },
     Op { label: "GET /contacts/{id}/deals", class: Class::Read, changes: false, skip_not_handed: false },
+    Op {
+        label: "GET /contacts/{id}/buying-role",
+        class: Class::Read,
+        changes: false,
+        skip_not_handed: false,
+    },
+    Op {
+        label: "PUT /contacts/{id}/buying-role",
+        class: Class::Change,
+        changes: true,
+        skip_not_handed: false,
+    },
     Op {
         label: "GET /contacts/{id}/tracking-token",
         class: Class::Read,
@@ -311,6 +324,10 @@ async fn send(t: &TestApp, w: &World, op: &Op, actor: Actor, id: &str) -> Status
             api(Method::GET, format!("/api/v1/contacts/{id}/consent-requests"), None).await
         }
         "GET /contacts/{id}/deals" => api(Method::GET, format!("/api/v1/contacts/{id}/deals"), None).await,
+        "GET /contacts/{id}/buying-role" => api(Method::GET, format!("/api/v1/contacts/{id}/buying-role"), None).await,
+        "PUT /contacts/{id}/buying-role" => {
+            api(Method::PUT, format!("/api/v1/contacts/{id}/buying-role"), Some(json!({"role": "user"}))).await
+        }
         "GET /contacts/{id}/tracking-token" => api(Method::GET, format!("/api/v1/contacts/{id}/tracking-token"), None).await,
         "PATCH /contacts/{id}" => api(Method::PATCH, format!("/api/v1/contacts/{id}"), Some(json!({"job_title": "Changed"}))).await,
         "POST /contacts/{id}/touches" => {
@@ -538,6 +555,7 @@ const ROLE_OPS: &[(&str, &str, Option<&str>, [bool; 3])] = &[
     ("DELETE", "/api/v1/deals/{id}", None, [true, false, true]),
     ("POST", "/api/v1/deals/{id}/moves", Some(r#"{"to": "won"}"#), [true, false, true]),
     ("GET", "/api/v1/deals/{id}/prediction", None, [true, true, true]),
+    ("GET", "/api/v1/companies/{id}/buying-group", None, [true, true, true]),
     ("GET", "/api/v1/pipeline/board", None, [true, true, true]),
     ("GET", "/api/v1/settings/pipeline", None, [true, true, true]),
     // Team figures that name no lead: every role reads them.
@@ -648,6 +666,8 @@ const LEAD_PATHS: &[(&str, &str)] = &[
     ("GET", "/api/v1/contacts/{id}/consents"),
     ("GET", "/api/v1/contacts/{id}/consent-requests"),
     ("GET", "/api/v1/contacts/{id}/deals"),
+    ("GET", "/api/v1/contacts/{id}/buying-role"),
+    ("PUT", "/api/v1/contacts/{id}/buying-role"),
     ("POST", "/api/v1/contacts/{id}/consents"),
     ("GET", "/api/v1/contacts/{id}/tracking-token"),
     ("GET", "/api/v1/contacts/{id}/prediction"),
@@ -763,6 +783,8 @@ const UI_LEAD_ROUTES: &[&str] = &[
     "/contacts/{id}/accept",
     "/contacts/{id}/reject",
     "/contacts/{id}/move",
+    // As `PUT /api/v1/contacts/{id}/buying-role` in the lead matrix.
+    "/contacts/{id}/buying-role",
 ];
 
 api_tests! {

@@ -306,3 +306,84 @@ api_tests! {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
+
+api_tests! {
+    async fn an_intermediary_asking_for_a_quote_leads_to_its_decision_maker(t) {
+        agreement_to_team(&t).await;
+        let (ada, ada_key) = rep(&t, "ada@sales.example", None).await;
+        let acme = t.post("/api/v1/companies", json!({"name": "Acme"})).await.body["id"].as_str().unwrap().to_string();
+        let other = t.post("/api/v1/companies", json!({"name": "Globex"})).await.body["id"].as_str().unwrap().to_string();
+        let contact = |email: &'static str, company: String| {
+            let t = &t;
+            async move {
+                let c = t.post("/api/v1/contacts", json!({"email": email, "first_name": email.split('@').next().unwrap(), "company_id": company})).await;
+                assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+                c.body["id"].as_str().unwrap().to_string()
+            }
+        };
+        let ceo = contact("ceo@acme.example", acme.clone()).await;
+        let assistant = contact("assistant@acme.example", acme.clone()).await;
+        let stranger = contact("cfo@globex.example", other).await;
+
+        // The links are checked: a decision maker of the same account, not oneself.
+        let put = |id: String, body: Value| {
+            let t = &t;
+            async move { t.send(Method::PUT, &format!("/api/v1/contacts/{id}/buying-role"), Some(ADMIN_KEY), Some(body)).await }
+        };
+        let r = put(assistant.clone(), json!({"role": "intermediary", "decision_maker_id": stranger})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.to_string().contains("another company"), "{}", r.body);
+        let r = put(assistant.clone(), json!({"role": "intermediary", "decision_maker_id": assistant})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        let r = put(ceo.clone(), json!({"role": "decision_maker", "decision_maker_id": assistant})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        let r = put(assistant.clone(), json!({"role": "intermediary", "decision_maker_id": ceo})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+        // Shown from both sides, and on the account: decision makers first.
+        let ceo_role = t.get(&format!("/api/v1/contacts/{ceo}/buying-role")).await;
+        assert_eq!(ceo_role.body["role"], "decision_maker", "the contact it points to decides: {}", ceo_role.body);
+        assert_eq!(ceo_role.body["led_by"], json!([assistant]));
+        let group = t.get(&format!("/api/v1/companies/{acme}/buying-group")).await;
+        assert_eq!(group.status, StatusCode::OK, "{}", group.body);
+        let roles: Vec<(&str, &str)> = group.body.as_array().unwrap().iter()
+            .map(|m| (m["email"].as_str().unwrap(), m["role"].as_str().unwrap_or("?"))).collect();
+        assert_eq!(roles, vec![("ceo@acme.example", "decision_maker"), ("assistant@acme.example", "intermediary")]);
+
+        // The assistant asks for a quote: the decision maker, held by nobody, is routed (to Ada,
+        // the team's rep), and Ada gets a task to reach the decision maker. Once.
+        for _ in 0..2 {
+            let e = t.post("/api/v1/events", json!({"contact_id": assistant, "kind": "quote_request"})).await;
+            assert_eq!(e.status, StatusCode::CREATED, "{}", e.body);
+        }
+        let ceo_now = t.get(&format!("/api/v1/contacts/{ceo}")).await;
+        assert_eq!(ceo_now.body["assignment"]["rep_id"], json!(ada), "{}", ceo_now.body);
+        let tasks = t.send(Method::GET, "/api/v1/tasks", Some(&ada_key), None).await;
+        let reach: Vec<&Value> = tasks.body.as_array().unwrap().iter()
+            .filter(|x| x["title"].as_str().unwrap_or_default().starts_with("Reach the decision maker")).collect();
+        assert_eq!(reach.len(), 1, "{}", tasks.body);
+        assert_eq!(reach[0]["contact_id"], json!(ceo));
+        assert!(reach[0]["title"].as_str().unwrap().contains("assistant") && reach[0]["title"].as_str().unwrap().contains("quote request"), "{}", reach[0]);
+
+        // The user of a product asking is not an intermediary: no task.
+        let user = contact("user@acme.example", acme.clone()).await;
+        put(user.clone(), json!({"role": "user"})).await;
+        t.post("/api/v1/events", json!({"contact_id": user, "kind": "demo_request"})).await;
+        let tasks = t.send(Method::GET, "/api/v1/tasks", Some(&ada_key), None).await;
+        assert_eq!(tasks.body.as_array().unwrap().iter().filter(|x| x["title"].as_str().unwrap_or_default().starts_with("Reach")).count(), 1);
+
+        // Both contact pages show the link, in the reader's language.
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        let page = |id: String| {
+            let req = t.http.get(format!("{}/contacts/{id}", t.base)).header("cookie", format!("lg_session={token}")).header("accept-language", "fr");
+            async move { req.send().await.unwrap().text().await.unwrap() }
+        };
+        let html = page(assistant.clone()).await;
+        assert!(html.contains("Décideur vers lequel il mène") && html.contains(&format!("href=\"/contacts/{ceo}\"")), "{html}");
+        assert!(html.contains("Intermédiaire (prescripteur)"), "{html}");
+        let html = page(ceo.clone()).await;
+        assert!(html.contains("Joint par l&#39;intermédiaire de") && html.contains(&format!("href=\"/contacts/{assistant}\"")), "{html}");
+    }
+}

@@ -92,6 +92,19 @@ pub(super) struct ContactPage {
     pub(super) can_deal: bool,
     pub(super) deal_name: String,
     pub(super) roles: Vec<Choice>,
+    /// Its role in the account's purchase, the decision maker it leads to, who leads to it.
+    pub(super) buying_role: Option<&'static str>,
+    pub(super) decision_maker: Option<Link>,
+    pub(super) led_by: Vec<Link>,
+    /// The role form: roles (with "unknown"), and the account's other contacts as decision makers.
+    pub(super) role_choices: Vec<Choice>,
+    pub(super) dm_choices: Vec<Choice>,
+    pub(super) can_set_role: bool,
+}
+
+pub(super) struct Link {
+    pub id: String,
+    pub name: String,
 }
 
 pub(super) struct ContactDealLine {
@@ -359,6 +372,40 @@ pub(super) async fn contact(
         None => None,
     };
     let deal_name = company_name.unwrap_or_else(|| c.display_name());
+    let role = app.buying_role(p, id).await.ok();
+    let link = |contact: ContactId| async move {
+        let name = app.get_contact(p, contact).await.map(|x| x.display_name()).ok()?;
+        Some(Link { id: contact.to_string(), name })
+    };
+    let decision_maker = match role.as_ref().and_then(|r| r.decision_maker_id) {
+        Some(dm) => link(dm).await,
+        None => None,
+    };
+    let mut led_by = Vec::new();
+    for other in role.as_ref().map(|r| r.led_by.clone()).unwrap_or_default() {
+        led_by.extend(link(other).await);
+    }
+    let current_role = role.as_ref().and_then(|r| r.role);
+    let mut role_choices =
+        vec![Choice { value: String::new(), label: t.unknown.into(), selected: current_role.is_none() }];
+    role_choices.extend(leadgate_core::pipeline::ContactRole::ALL.iter().map(|&r| Choice {
+        value: r.as_str().into(),
+        label: role_label(t, r).into(),
+        selected: current_role == Some(r),
+    }));
+    let mut dm_choices =
+        vec![Choice { value: String::new(), label: t.none.into(), selected: decision_maker.is_none() }];
+    if let Some(company) = c.company_id {
+        for m in app.buying_group(p, company).await.unwrap_or_default() {
+            if m.contact_id != id {
+                dm_choices.push(Choice {
+                    selected: role.as_ref().and_then(|r| r.decision_maker_id) == Some(m.contact_id),
+                    value: m.contact_id.to_string(),
+                    label: m.name,
+                });
+            }
+        }
+    }
     let mut chrome = s.chrome("leads");
     chrome.notice = n.done.is_some().then(|| t.done.to_string());
     render(ContactPage {
@@ -395,6 +442,12 @@ pub(super) async fn contact(
         can_deal: p.user.role.allows(leadgate_core::access::Permission::ManageDeals),
         deal_name,
         roles: deal_role_choices(t),
+        buying_role: current_role.map(|r| role_label(t, r)),
+        decision_maker,
+        led_by,
+        role_choices,
+        dm_choices,
+        can_set_role: p.user.role.allows(leadgate_core::access::Permission::EditLeads),
     })
 }
 
@@ -650,6 +703,41 @@ pub(super) async fn contact_move(
         return app_error(&s, AppError::invalid("to", "is not a lifecycle stage"));
     };
     match state.app.move_contact(s.p(), id, to, f.reason.as_deref()).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct BuyingRoleForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) role: String,
+    pub(super) decision_maker: Option<String>,
+}
+
+/// `POST /contacts/{id}/buying-role`: the contact's role in the purchase and its decision maker.
+pub(super) async fn contact_buying_role(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<BuyingRoleForm>,
+) -> Response {
+    let id: ContactId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
+    };
+    let role = match f.role.as_str() {
+        "" => None,
+        code => match leadgate_core::pipeline::ContactRole::parse(code) {
+            Some(r) => Some(r),
+            None => return app_error(&s, AppError::invalid("role", "is not a role in the purchase")),
+        },
+    };
+    let decision_maker_id =
+        f.decision_maker.as_deref().filter(|d| !d.is_empty()).and_then(|d| d.parse().ok());
+    let change = leadgate_app::pipeline::BuyingRoleChange { role, decision_maker_id };
+    match state.app.set_buying_role(s.p(), id, change).await {
         Ok(_) => back_to(id),
         Err(e) => app_error(&s, e),
     }

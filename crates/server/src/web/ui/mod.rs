@@ -82,6 +82,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}/reject", post(contact_reject))
         .route("/contacts/{id}/move", post(contact_move))
         .route("/contacts/{id}/deals", post(contact_new_deal))
+        .route("/contacts/{id}/buying-role", post(contact_buying_role))
 }
 
 // ----- sessions -----
