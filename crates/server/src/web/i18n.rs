@@ -399,6 +399,7 @@ texts! {
     deal_contacts: "Contacts and their role", "Contacts et leur rôle";
     deal_edit: "Edit the deal", "Modifier l'affaire";
     deals_title: "Deals", "Affaires";
+    created_from: "Created from", "Créées du";
     no_signal: "No signal: it predicts no better than chance, so it is not used", "Aucun signal : il ne prédit pas mieux que le hasard, il n'est donc pas utilisé";
     deal_model_probability: "Chance of winning (model)", "Chance de gain (modèle)";
     raises_chance: "raises the chance", "augmente la chance";
@@ -408,6 +409,10 @@ texts! {
     create_deal: "Create the deal", "Créer l'affaire";
     role_in_deal: "Role in the purchase", "Rôle dans l'achat";
     buying_group: "Buying group", "Groupe d'achat";
+    company_facts: "The account", "Le compte";
+    employees: "Employees", "Salariés";
+    domain: "Web domain", "Domaine web";
+    account_page: "Account page", "Page du compte";
     leads_to: "Decision maker it leads to", "Décideur vers lequel il mène";
     led_by: "Reached through", "Joint par l'intermédiaire de";
     role_decision_maker: "Decision maker", "Décideur";

@@ -767,6 +767,7 @@ const UI_LEAD_ROUTES: &[&str] = &[
     // Deals read as the API reads them (the deal access tests).
     "/pipeline",
     "/deals/{id}",
+    "/companies/{id}",
     // Team figures, as the API's analytics (every role).
     "/reports",
     "/reports.csv",

@@ -223,6 +223,36 @@ api_tests! {
         assert!(top["label"].as_str().unwrap().contains("Alpha") && top["contribution"].as_f64().unwrap() > 0.0, "{}", alpha.body);
     }
 
+    async fn the_x_education_funnel_by_source_matches_the_files_converted_column(t) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/x-education/Leads.csv");
+        let file = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // The figures, from the file alone: leads and converted leads per source, sources
+        // compared without case or surrounding spaces (`Google` and `google` are one).
+        let mut expected: HashMap<String, (i64, i64)> = HashMap::new();
+        let mut reader = csv::Reader::from_reader(file.as_slice());
+        let headers = reader.headers().unwrap().clone();
+        let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let (source, converted) = (column("Lead Source"), column("Converted"));
+        for row in reader.records() {
+            let row = row.unwrap();
+            let key = row[source].trim().to_lowercase();
+            let e = expected.entry(key).or_default();
+            e.0 += 1;
+            e.1 += i64::from(&row[converted] == "1");
+        }
+        import(&t, "contacts", "Leads.csv", &file, json!({"preset": "x-education"})).await;
+        let f = t.get("/api/v1/analytics/funnel?from=2026-01-01&to=2030-01-01&by=source").await;
+        assert_eq!(f.status, StatusCode::OK, "{}", f.body);
+        let lines = f.body["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), expected.len(), "{}", f.body);
+        for line in lines {
+            let key = line["group"].as_str().unwrap_or("").trim().to_lowercase();
+            let (leads, customers) = expected[&key];
+            assert_eq!((line["leads"].as_i64(), line["customer"].as_i64()), (Some(leads), Some(customers)), "{line}");
+        }
+        assert_eq!(f.body["total"]["customer"], 3561);
+    }
+
     async fn reports_refuse_bad_periods_and_unknown_groupings(t) {
         let r = t.get("/api/v1/analytics/funnel?from=2026-02-01&to=2026-01-01").await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);

@@ -285,13 +285,18 @@ api_tests! {
         let column = &column[..column.find("</section>").unwrap()];
         assert!(column.contains("Acme — 40 seats") && column.contains("48,001 EUR"), "{column}");
         assert!(column.contains("value=\"lost:price\""), "a loss is offered with its reasons: {column}");
+        let (_, later) = get("/pipeline?from=2099-01-01".into(), "en").await;
+        assert!(!later.contains("Acme — 40 seats"), "the period filter keeps deals created in it");
+        let (_, today) = get("/pipeline?from=2020-01-01&to=2099-12-31".into(), "en").await;
+        assert!(today.contains("Acme — 40 seats"));
+        t.post("/api/v1/events", json!({"contact_id": contact, "kind": "quote_request"})).await;
         let (status, to, _) = post(format!("/deals/{deal}/move"), vec![("to", "proposal".into()), ("back", "board".into())]).await;
         assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/pipeline"));
         let (status, to, _) = post(format!("/deals/{deal}/move"), vec![("to", "lost:price".into()), ("note", "too dear".into())]).await;
         assert_eq!((status, to), (StatusCode::SEE_OTHER, format!("/deals/{deal}")));
         let (status, html) = get(format!("/deals/{deal}"), "fr").await;
         assert_eq!(status, StatusCode::OK);
-        for words in ["Proposition sur mesure", "Perdue", "price — too dear", "Premier contact", "Décideur", "Ada"] {
+        for words in ["Proposition sur mesure", "Perdue", "price — too dear", "Premier contact", "Décideur", "Ada", "Chronologie", "Demande de devis"] {
             assert!(html.contains(words), "{words} on the deal's page: {html}");
         }
         let history = t.get(&format!("/api/v1/deals/{deal}")).await;
@@ -385,5 +390,11 @@ api_tests! {
         assert!(html.contains("Intermédiaire (prescripteur)"), "{html}");
         let html = page(ceo.clone()).await;
         assert!(html.contains("Joint par l&#39;intermédiaire de") && html.contains(&format!("href=\"/contacts/{assistant}\"")), "{html}");
+        assert!(html.contains(&format!("href=\"/companies/{acme}\"")), "the contact links to its account: {html}");
+        let req = t.http.get(format!("{}/companies/{acme}", t.base)).header("cookie", format!("lg_session={token}")).header("accept-language", "fr");
+        let html = req.send().await.unwrap().text().await.unwrap();
+        let group = &html[html.find("id=\"h-buying\"").expect("the buying group")..];
+        let (ceo_at, assistant_at) = (group.find("ceo").unwrap(), group.find("assistant").unwrap());
+        assert!(ceo_at < assistant_at && group.contains("Décideur") && group.contains("Intermédiaire"), "{group}");
     }
 }

@@ -100,6 +100,8 @@ pub(super) struct ContactPage {
     pub(super) role_choices: Vec<Choice>,
     pub(super) dm_choices: Vec<Choice>,
     pub(super) can_set_role: bool,
+    /// The contact's company page.
+    pub(super) account: Option<Link>,
 }
 
 pub(super) struct Link {
@@ -147,6 +149,7 @@ pub(super) async fn contact(
         Some(cid) => app.get_company(p, cid).await.ok().map(|co| co.name),
         None => None,
     };
+    let company_label = company.clone();
     let dash = || "—".to_string();
     let identity = vec![
         Row2 { a: t.email.into(), b: c.email.as_ref().map_or_else(dash, |e| e.to_string()) },
@@ -448,6 +451,7 @@ pub(super) async fn contact(
         role_choices,
         dm_choices,
         can_set_role: p.user.role.allows(leadgate_core::access::Permission::EditLeads),
+        account: c.company_id.zip(company_label).map(|(cid, name)| Link { id: cid.to_string(), name }),
     })
 }
 

@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reports", get(reports))
         .route("/reports.csv", get(reports_csv))
         .route("/pipeline", get(pipeline))
+        .route("/companies/{id}", get(company_page))
         .route("/deals/{id}", get(deal_page))
         .route("/deals/{id}/move", post(deal_move))
         .route("/deals/{id}/edit", post(deal_edit))
@@ -377,6 +378,7 @@ async fn user_names(state: &AppState, p: &Principal) -> std::collections::HashMa
 // The pages. Their items are `pub(super)`, gathered here so the routes and the pages share them.
 mod account;
 mod admin;
+mod companies;
 mod contact;
 mod dashboard;
 mod extract;
@@ -391,6 +393,7 @@ mod work;
 
 use account::*;
 use admin::*;
+use companies::*;
 use contact::*;
 use dashboard::*;
 pub(crate) use extract::page_error;

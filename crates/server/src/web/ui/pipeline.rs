@@ -87,6 +87,8 @@ pub(super) struct PipelinePage {
     pub(super) columns: Vec<Column>,
     pub(super) owners: Vec<Choice>,
     pub(super) product: String,
+    pub(super) from: String,
+    pub(super) to: String,
     pub(super) can_move: bool,
 }
 
@@ -94,6 +96,10 @@ pub(super) struct PipelinePage {
 pub(super) struct BoardQuery {
     owner: Option<String>,
     product: Option<String>,
+    /// Deals created from this day (included)…
+    from: Option<String>,
+    /// …to this day (included).
+    to: Option<String>,
 }
 
 fn age_words(lang: Lang, since: jiff::Timestamp, now: jiff::Timestamp) -> String {
@@ -113,8 +119,16 @@ pub(super) async fn pipeline(
     let t = s.lang.texts();
     let owner = q.owner.as_deref().and_then(|o| o.parse::<UserId>().ok());
     let product = q.product.clone().map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
-    let query =
-        leadgate_app::pipeline::DealQuery { owner_id: owner, product: product.clone(), ..Default::default() };
+    let day = |d: &Option<String>| dashboard::parse_day(d.as_deref());
+    let (from, to) = (day(&q.from), day(&q.to));
+    let start = |d: jiff::civil::Date| leadgate_core::analytics::Period { from: d, to: d }.instants();
+    let query = leadgate_app::pipeline::DealQuery {
+        owner_id: owner,
+        product: product.clone(),
+        created_from: from.map(|d| start(d).0),
+        created_to: to.map(|d| start(d).1),
+        ..Default::default()
+    };
     let board = match state.app.board(s.p(), &query).await {
         Ok(b) => b,
         Err(e) => return app_error(&s, e),
@@ -163,6 +177,8 @@ pub(super) async fn pipeline(
         columns,
         owners,
         product: product.unwrap_or_default(),
+        from: from.map(|d| d.to_string()).unwrap_or_default(),
+        to: to.map(|d| d.to_string()).unwrap_or_default(),
         can_move: s.p().user.role.allows(leadgate_core::access::Permission::ManageDeals),
     })
 }
@@ -174,6 +190,15 @@ pub(super) struct HistoryLine {
     pub who: String,
     pub why: String,
 }
+
+pub(super) struct TimelineLine {
+    pub when: String,
+    pub who: String,
+    pub kind: String,
+}
+
+/// Events shown on a deal's page (the newest of all its contacts).
+const DEAL_TIMELINE: usize = 30;
 
 pub(super) struct DealContactLine {
     pub id: String,
@@ -198,6 +223,8 @@ pub(super) struct DealPage {
     pub(super) expected: String,
     pub(super) product: String,
     pub(super) owners: Vec<Choice>,
+    /// What its contacts did lately, newest first (the deal's timeline).
+    pub(super) events: Vec<TimelineLine>,
     /// The active deal model's probability of winning this open deal, and its factors.
     pub(super) model_probability: Option<String>,
     pub(super) factors: Vec<Row2>,
@@ -239,6 +266,7 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
         facts.push(Row2 { a: t.deal_lost_reason.into(), b: r.clone() });
     }
     let mut contacts = Vec::new();
+    let mut timeline = Vec::new();
     for c in &view.contacts {
         let name = state
             .app
@@ -246,8 +274,21 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
             .await
             .map(|x| x.display_name())
             .unwrap_or_else(|_| c.contact_id.to_string());
+        if let Ok(page) = state.app.timeline(s.p(), c.contact_id, DEAL_TIMELINE as u32, None).await {
+            timeline.extend(page.items.into_iter().map(|e| (e.occurred_at, name.clone(), e.kind)));
+        }
         contacts.push(DealContactLine { id: c.contact_id.to_string(), name, role: role_label(t, c.role) });
     }
+    timeline.sort_by(|a, b| b.0.cmp(&a.0));
+    let events = timeline
+        .into_iter()
+        .take(DEAL_TIMELINE)
+        .map(|(at, who, kind)| TimelineLine {
+            when: s.lang.datetime(at),
+            who,
+            kind: crate::web::i18n::event_kind(t, kind.as_str()),
+        })
+        .collect();
     let history = detail
         .history
         .iter()
@@ -288,6 +329,7 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
         expected: d.expected_close_on.map(|d| d.to_string()).unwrap_or_default(),
         product: d.product.clone().unwrap_or_default(),
         owners,
+        events,
         model_probability: prediction.as_ref().map(|p| s.lang.percent(p.probability)),
         factors: prediction
             .map(|p| {
