@@ -279,7 +279,7 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
         }
         contacts.push(DealContactLine { id: c.contact_id.to_string(), name, role: role_label(t, c.role) });
     }
-    timeline.sort_by(|a, b| b.0.cmp(&a.0));
+    timeline.sort_by_key(|e| std::cmp::Reverse(e.0));
     let events = timeline
         .into_iter()
         .take(DEAL_TIMELINE)
