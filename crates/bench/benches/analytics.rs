@@ -160,6 +160,7 @@ async fn deals(store: &Store, n: usize, now: Timestamp) {
             let created = now - SignedDuration::from_secs(rng.below(730 * DAY as u64) as i64);
             let mut at = created;
             let mut stage = 0usize;
+            let mut since: Option<Timestamp> = None;
             let mut record = |from: Option<&str>, to: &str, at: Timestamp, rng: &mut Rng| {
                 changes.push(vec![
                     Arg::from(rng.uuid()),
@@ -167,7 +168,9 @@ async fn deals(store: &Store, n: usize, now: Timestamp) {
                     Arg::from(from.map(str::to_string)),
                     Arg::from(to),
                     Arg::from(at),
+                    Arg::from(since),
                 ]);
+                since = Some(at);
             };
             record(None, OPEN[0], at, &mut rng);
             let steps = rng.below(5) as usize;

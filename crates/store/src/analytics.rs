@@ -224,15 +224,12 @@ impl Session {
     }
 
     /// The stays in a stage that ended in `[from, to)` (`core::analytics::stays_of` defines
-    /// them): each change paired with the deal's next one by a window, over the deals that
-    /// changed stage in the period.
+    /// them): each change leaving a stage in the period, with since when the deal was in it.
     pub async fn stage_stays(&mut self, from: Timestamp, to: Timestamp) -> Result<Vec<Stay>, StoreError> {
         let rows = self
             .fetch_all(
-                "SELECT to_stage, at, next_at FROM (SELECT to_stage, at, \
-                 LEAD(at) OVER (PARTITION BY deal_id ORDER BY at, id) AS next_at FROM deal_stage_changes \
-                 WHERE deal_id IN (SELECT deal_id FROM deal_stage_changes WHERE at >= $1 AND at < $2 \
-                 AND from_stage IS NOT NULL) AND at < $2) s WHERE next_at >= $1 AND next_at < $2",
+                "SELECT from_stage, from_since, at FROM deal_stage_changes WHERE at >= $1 AND at < $2 \
+                 AND from_stage IS NOT NULL AND from_since IS NOT NULL",
                 args![from, to],
             )
             .await?;

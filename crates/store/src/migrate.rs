@@ -188,6 +188,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0023_buying_roles.sql"),
         then: None,
     },
+    Migration {
+        version: 24,
+        name: "stage stays",
+        sqlite: include_str!("../migrations/sqlite/0024_stage_stays.sql"),
+        postgres: include_str!("../migrations/postgres/0024_stage_stays.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

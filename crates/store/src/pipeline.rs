@@ -281,8 +281,10 @@ impl Session {
 
     pub async fn insert_stage_change(&mut self, c: &StageChange) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO deal_stage_changes (id, deal_id, from_stage, to_stage, at, user_id, lost_reason, note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            // Since when the deal was in the stage it leaves: its previous change's instant.
+            "INSERT INTO deal_stage_changes (id, deal_id, from_stage, to_stage, at, user_id, lost_reason, note, \
+             from_since) SELECT $1, $2, $3, $4, $5, $6, $7, $8, \
+             (SELECT MAX(at) FROM deal_stage_changes WHERE deal_id = $2)",
             args![
                 Uuid::now_v7(),
                 c.deal_id,
