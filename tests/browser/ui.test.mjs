@@ -170,6 +170,12 @@ test("a French-speaking colleague sees the pages in French", async () => {
   assert.match(await page.textContent("#h-score ~ table:nth-of-type(2) tfoot td:last-child"), /^\d+,\d\d$/);
   // Dates are written the French way.
   assert.match(await page.textContent("main"), /\d{1,2} (janv\.|févr\.|mars|avr\.|mai|juin|juil\.|août|sept\.|oct\.|nov\.|déc\.) \d{4}/);
+  // The pipeline board in French: a column per stage, named as the reference process names them.
+  await page.goto(leadgate.base + "/pipeline");
+  assert.match(await page.textContent("h1"), /Pipeline/);
+  for (const stage of ["Découverte", "Premier contact", "Proposition sur mesure", "Négociation", "Gagnée", "Perdue"]) {
+    assert.ok((await page.textContent(".board")).includes(stage), stage);
+  }
   // Reports read in French: titles, and numbers with a decimal comma.
   await page.goto(leadgate.base + "/reports?report=funnel");
   assert.match(await page.textContent("h1"), /Rapports/);

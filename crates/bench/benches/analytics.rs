@@ -219,8 +219,8 @@ async fn deals(store: &Store, n: usize, now: Timestamp) {
         .await
         .unwrap();
         tx.insert_rows(
-            "INSERT INTO deal_stage_changes (id, deal_id, from_stage, to_stage, at)",
-            5,
+            "INSERT INTO deal_stage_changes (id, deal_id, from_stage, to_stage, at, from_since)",
+            6,
             changes,
             "",
         )

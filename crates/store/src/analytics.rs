@@ -161,15 +161,17 @@ impl Session {
         from: Date,
         to: Date,
     ) -> Result<Vec<ClosedDeals>, StoreError> {
-        let group = match by {
-            DealsBy::Total => "CAST(NULL AS TEXT)",
-            DealsBy::Month => "SUBSTR(d.closed_on, 1, 7)",
-            DealsBy::Owner => {
-                "CASE WHEN d.owner_id IS NULL THEN d.owner_name ELSE COALESCE(u.name, u.email) END"
-            }
-            DealsBy::Product => "d.product",
-            DealsBy::Sector => "co.sector",
-            DealsBy::Source => "d.source",
+        // Only the table the grouping reads is joined.
+        let (group, join) = match by {
+            DealsBy::Total => ("CAST(NULL AS TEXT)", ""),
+            DealsBy::Month => ("SUBSTR(d.closed_on, 1, 7)", ""),
+            DealsBy::Owner => (
+                "CASE WHEN d.owner_id IS NULL THEN d.owner_name ELSE COALESCE(u.name, u.email) END",
+                "LEFT JOIN users u ON u.id = d.owner_id",
+            ),
+            DealsBy::Product => ("d.product", ""),
+            DealsBy::Sector => ("co.sector", "LEFT JOIN companies co ON co.id = d.company_id"),
+            DealsBy::Source => ("d.source", ""),
         };
         // Dates are `YYYY-MM-DD` text; instants microseconds since the epoch.
         let days = match self.dialect() {
@@ -184,7 +186,7 @@ impl Session {
         };
         let sql = format!(
             "SELECT d.stage = 'won' AS won, {group} AS g, {days} AS days, COUNT(*), COALESCE(SUM(d.value), 0) \
-             FROM deals d LEFT JOIN companies co ON co.id = d.company_id LEFT JOIN users u ON u.id = d.owner_id \
+             FROM deals d {join} \
              WHERE d.stage IN ('won', 'lost') AND d.closed_on >= $1 AND d.closed_on <= $2 GROUP BY won, g, days"
         );
         self.fetch_all(&sql, args![from.to_string(), to.to_string()])
