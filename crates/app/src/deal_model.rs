@@ -10,15 +10,15 @@
 
 use jiff::Timestamp;
 use leadgate_core::access::Permission;
-use leadgate_core::ids::{DealId, JobId, UserId};
+use leadgate_core::ids::{DealId, UserId};
 use leadgate_model::{Column, Dataset, TrainOptions, TrainedModel, Value};
-use leadgate_store::jobs::{Job, Lease, NewJob};
+use leadgate_store::jobs::{Job, Lease};
 use leadgate_store::models::{DealFacts, DealModelRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::jobs::Progress;
 use crate::prediction::{Factor, JobProgress};
-use crate::{App, AppError, Principal, new_uuid};
+use crate::{App, AppError, Principal};
 
 /// The job kind that trains a deal model.
 pub const DEAL_TRAIN_JOB: &str = "train_deals";
@@ -155,23 +155,7 @@ impl App {
         request: &DealTrainRequest,
     ) -> Result<Job, AppError> {
         principal.require(Permission::ManageModels)?;
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let job = tx
-            .enqueue_job(
-                NewJob {
-                    id: JobId(new_uuid()),
-                    kind: DEAL_TRAIN_JOB.to_string(),
-                    payload: serde_json::to_value(request).map_err(|e| AppError::Internal(e.to_string()))?,
-                    run_at: now,
-                    max_attempts: 3,
-                    created_by: Some(principal.user.id),
-                },
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(job)
+        self.queue_job(principal, DEAL_TRAIN_JOB, request, 3).await
     }
 
     /// Trains a deal model on every closed deal and stores it with its verdict; activates it

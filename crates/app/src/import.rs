@@ -1228,23 +1228,7 @@ impl App {
         request.entity()?;
         // Refuse a file that cannot be imported now, rather than in a job nobody watches.
         self.preview_import(principal, &request).await?;
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let job = tx
-            .enqueue_job(
-                leadgate_store::jobs::NewJob {
-                    id: leadgate_core::ids::JobId(new_uuid()),
-                    kind: IMPORT_JOB.into(),
-                    payload: serde_json::to_value(&request).map_err(|e| AppError::Internal(e.to_string()))?,
-                    run_at: now,
-                    max_attempts: 3,
-                    created_by: Some(principal.user.id),
-                },
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(job)
+        self.queue_job(principal, IMPORT_JOB, &request, 3).await
     }
 
     /// Runs an import job (called by the job runner).

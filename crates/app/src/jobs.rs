@@ -332,6 +332,34 @@ impl App {
         }
     }
 
+    /// Queues a job of `kind` for `principal` (its result and progress are theirs to follow),
+    /// to run now, tried `max_attempts` times.
+    pub(crate) async fn queue_job(
+        &self,
+        principal: &crate::Principal,
+        kind: &str,
+        payload: &impl serde::Serialize,
+        max_attempts: i64,
+    ) -> Result<Job, AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let job = tx
+            .enqueue_job(
+                leadgate_store::jobs::NewJob {
+                    id: JobId(crate::new_uuid()),
+                    kind: kind.to_string(),
+                    payload: serde_json::to_value(payload).map_err(|e| AppError::Internal(e.to_string()))?,
+                    run_at: now,
+                    max_attempts,
+                    created_by: Some(principal.user.id),
+                },
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
     /// Claims and runs one due job. Returns whether there was one.
     pub async fn run_one_job(&self, owner: &str) -> Result<bool, AppError> {
         let now = self.now();
