@@ -679,7 +679,7 @@ pub struct BuyingRoleView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BuyingGroupMemberView {
     pub contact_id: ContactId,
-    pub email: String,
+    pub email: Option<String>,
     pub name: String,
     pub job_title: Option<String>,
     pub lifecycle_stage: String,
@@ -780,9 +780,14 @@ impl App {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
+            let name = match (name.is_empty(), &m.email) {
+                (false, _) => name,
+                (true, Some(email)) => email.clone(),
+                (true, None) => m.contact_id.to_string(),
+            };
             out.push(BuyingGroupMemberView {
                 contact_id: m.contact_id,
-                name: if name.is_empty() { m.email.clone() } else { name },
+                name,
                 email: m.email,
                 job_title: m.job_title,
                 lifecycle_stage: m.lifecycle_stage,

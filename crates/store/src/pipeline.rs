@@ -500,7 +500,8 @@ pub struct BuyingRole {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuyingGroupMember {
     pub contact_id: ContactId,
-    pub email: String,
+    /// None: a contact known by other means (a phone call, an imported id).
+    pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub job_title: Option<String>,
@@ -586,7 +587,7 @@ impl Session {
                 "SELECT c.id, c.email, c.first_name, c.last_name, c.job_title, c.lifecycle_stage, b.role, \
                  b.decision_maker_id, a.rep_id FROM contacts c LEFT JOIN buying_roles b ON b.contact_id = c.id \
                  LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL \
-                 WHERE c.company_id = $1 ORDER BY c.email LIMIT 1000",
+                 WHERE c.company_id = $1 ORDER BY c.email, c.id LIMIT 1000",
                 args![company],
             )
             .await?;

@@ -354,6 +354,13 @@ api_tests! {
         let roles: Vec<(&str, &str)> = group.body.as_array().unwrap().iter()
             .map(|m| (m["email"].as_str().unwrap(), m["role"].as_str().unwrap_or("?"))).collect();
         assert_eq!(roles, vec![("ceo@acme.example", "decision_maker"), ("assistant@acme.example", "intermediary")]);
+        // A contact without an e-mail (a phone call) is a member too, named as it can be.
+        let caller = t.post("/api/v1/contacts", json!({"phone": "+33 1 23 45 67 89", "first_name": "Noémie", "company_id": acme})).await;
+        assert_eq!(caller.status, StatusCode::CREATED, "{}", caller.body);
+        let group = t.get(&format!("/api/v1/companies/{acme}/buying-group")).await;
+        assert_eq!(group.status, StatusCode::OK, "a member without an e-mail lists: {}", group.body);
+        assert!(group.body.as_array().unwrap().iter().any(|m| m["name"] == "Noémie" && m["email"].is_null()), "{}", group.body);
+        t.send(Method::DELETE, &format!("/api/v1/contacts/{}", caller.body["id"].as_str().unwrap()), Some(ADMIN_KEY), None).await;
 
         // The assistant asks for a quote: the decision maker, held by nobody, is routed (to Ada,
         // the team's rep), and Ada gets a task to reach the decision maker. Once.
