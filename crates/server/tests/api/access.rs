@@ -763,7 +763,6 @@ const UI_LEAD_ROUTES: &[&str] = &[
     "/tasks",
     "/tasks/{id}/done",
     "/dashboard",
-    "/dashboard.csv",
     // Deals read as the API reads them (the deal access tests).
     "/pipeline",
     "/deals/{id}",

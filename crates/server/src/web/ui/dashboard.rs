@@ -1,6 +1,6 @@
 //! The dashboard: funnel, temperatures, the sales agreement's figures.
 
-use leadgate_app::analytics::{CsvTable, ReportQuery};
+use leadgate_app::analytics::ReportQuery;
 use leadgate_core::analytics::{FunnelBy, FunnelMode, Period};
 
 use super::*;
@@ -91,25 +91,29 @@ impl PeriodQuery {
     }
 }
 
-pub(super) fn parse_day(s: Option<&str>) -> Option<jiff::civil::Date> {
-    s.and_then(|d| d.trim().parse::<jiff::civil::Date>().ok())
+/// The bars of a funnel's steps (visitors first when given), for [`bars_svg`].
+pub(super) fn funnel_bars(
+    lang: Lang,
+    c: &leadgate_core::analytics::FunnelCounts,
+    visitors: Option<i64>,
+) -> Vec<(String, f64, String, &'static str)> {
+    let t = lang.texts();
+    let bar = |label: &str, n: i64, color| (label.to_string(), n as f64, lang.number(n as f64, 0), color);
+    visitors
+        .map(|v| bar(t.funnel_visitors, v, "#6b7280"))
+        .into_iter()
+        .chain([
+            bar(t.funnel_leads, c.leads, "#1f4fd1"),
+            bar(t.funnel_mql, c.mql, "#3b6fe0"),
+            bar(t.funnel_sql, c.sql, "#5b8af0"),
+            bar(t.funnel_opportunity, c.opportunity, "#7a9ef2"),
+            bar(t.funnel_customer, c.customer, "#166534"),
+        ])
+        .collect()
 }
 
-/// `GET /dashboard.csv`: the dashboard's funnel by source, as a spreadsheet.
-pub(super) async fn dashboard_csv(
-    State(state): State<AppState>,
-    s: Signed,
-    Query(q): Query<PeriodQuery>,
-) -> Response {
-    let today = jiff::tz::Offset::UTC.to_datetime(state.app.now()).date();
-    let funnel = match state.app.funnel(s.p(), q.report(today), q.mode(), FunnelBy::Source).await {
-        Ok(f) => f,
-        Err(e) => return app_error(&s, e),
-    };
-    match funnel.csv() {
-        Ok(body) => crate::api::csv_download(body, "funnel.csv"),
-        Err(e) => app_error(&s, e),
-    }
+pub(super) fn parse_day(s: Option<&str>) -> Option<jiff::civil::Date> {
+    s.and_then(|d| d.trim().parse::<jiff::civil::Date>().ok())
 }
 
 pub(super) async fn dashboard(
@@ -141,16 +145,7 @@ pub(super) async fn dashboard(
         Row3 { a: t.funnel_opportunity.into(), b: num(c.opportunity), c: rate(total.opportunity_rate) },
         Row3 { a: t.funnel_customer.into(), b: num(c.customer), c: rate(total.customer_rate) },
     ];
-    let funnel_svg = bars_svg(
-        t.dashboard_title,
-        &[
-            (t.funnel_leads.to_string(), c.leads as f64, num(c.leads), "#1f4fd1"),
-            (t.funnel_mql.to_string(), c.mql as f64, num(c.mql), "#3b6fe0"),
-            (t.funnel_sql.to_string(), c.sql as f64, num(c.sql), "#5b8af0"),
-            (t.funnel_opportunity.to_string(), c.opportunity as f64, num(c.opportunity), "#7a9ef2"),
-            (t.funnel_customer.to_string(), c.customer as f64, num(c.customer), "#166534"),
-        ],
-    );
+    let funnel_svg = bars_svg(t.dashboard_title, &funnel_bars(s.lang, c, None));
     let sources: Vec<SourceLine> = funnel
         .lines
         .iter()
@@ -164,8 +159,9 @@ pub(super) async fn dashboard(
             rate: rate(r.conversion_rate),
         })
         .collect();
+    // The reports page serves the same table as CSV.
     let csv_link = format!(
-        "/dashboard.csv?from={from}&to={to}&mode={}",
+        "/reports.csv?report=funnel&by=source&from={from}&to={to}&mode={}",
         if mode == FunnelMode::Activity { "activity" } else { "cohort" }
     );
     let count =

@@ -46,7 +46,6 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks", get(tasks))
         .route("/tasks/{id}/done", post(task_done))
         .route("/dashboard", get(dashboard))
-        .route("/dashboard.csv", get(dashboard_csv))
         .route("/reports", get(reports))
         .route("/reports.csv", get(reports_csv))
         .route("/pipeline", get(pipeline))

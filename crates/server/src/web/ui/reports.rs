@@ -148,14 +148,7 @@ async fn build(state: &AppState, s: &Signed, q: &ReportParams) -> Result<(&'stat
                 .map(String::from)
                 .to_vec(),
                 rows,
-                bars: vec![
-                    (t.funnel_visitors.to_string(), f.visitors as f64, num(f.visitors), "#6b7280"),
-                    (t.funnel_leads.to_string(), c.leads as f64, num(c.leads), "#1f4fd1"),
-                    (t.funnel_mql.to_string(), c.mql as f64, num(c.mql), "#3b6fe0"),
-                    (t.funnel_sql.to_string(), c.sql as f64, num(c.sql), "#5b8af0"),
-                    (t.funnel_opportunity.to_string(), c.opportunity as f64, num(c.opportunity), "#7a9ef2"),
-                    (t.funnel_customer.to_string(), c.customer as f64, num(c.customer), "#166534"),
-                ],
+                bars: dashboard::funnel_bars(s.lang, c, Some(f.visitors)),
                 note: Some(if mode == FunnelMode::Activity { t.funnel_activity } else { t.funnel_cohort }),
                 period: (f.from, f.to),
                 csv: f.csv()?,
