@@ -139,11 +139,7 @@ impl App {
     /// Refuses a deal the caller may not read ("not found").
     async fn require_deal_read(&self, s: &mut Session, p: &Principal, deal: &Deal) -> Result<(), AppError> {
         p.require(Permission::ReadContacts)?;
-        if p.user.role.allows(Permission::ReadAllLeads) {
-            return Ok(());
-        }
-        let (org, vis) = (self.org(s).await?, self.visibility(s).await?);
-        if leadgate_core::access::may_read(p.user.role, p.user.id, Self::deal_holder(deal), &org, vis) {
+        if self.may_read_held(s, p, Self::deal_holder(deal)).await? {
             Ok(())
         } else {
             Err(AppError::not_found("deal", deal.id))
