@@ -153,18 +153,18 @@ impl App {
         principal: &Principal,
         q: ReportQuery,
     ) -> Result<Report<ForecastLine>, AppError> {
-        let principal_period = self.period(principal, q)?;
+        let asked = self.period(principal, q)?;
         // A forecast looks ahead: by default, this month and the next two.
         let period = if q.from.is_none() && q.to.is_none() {
-            let first = principal_period.to.first_of_month();
+            let first = asked.to.first_of_month();
             let last = first
                 .checked_add(jiff::Span::new().months(3))
                 .ok()
                 .and_then(|d| d.yesterday().ok())
-                .unwrap_or(principal_period.to);
+                .unwrap_or(asked.to);
             Period { from: first, to: last }
         } else {
-            principal_period
+            asked
         };
         let mut s = self.store.read().await?;
         let settings = self.settings_in(&mut s).await?;

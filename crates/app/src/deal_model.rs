@@ -188,13 +188,19 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(format!("training stopped: {e}")))?
             .map_err(|e| match e {
-                leadgate_model::TrainError::TooFewOutcomes { .. } => AppError::StateConflict(
-                    e.to_string()
-                        .replace("converted and", "won and")
-                        .replace("non-converted", "lost")
-                        .replace("converted", "won")
-                        .replace("contacts", "closed deals"),
-                ),
+                // Said in the words of deals, from the counts (the crate's message speaks of
+                // converted contacts).
+                leadgate_model::TrainError::TooFewOutcomes { positives, negatives, minimum } => {
+                    let have = |n: usize, what: &str| match minimum.checked_sub(n).filter(|&m| m > 0) {
+                        Some(more) => format!("{n} {what} ({more} more needed)"),
+                        None => format!("{n} {what}"),
+                    };
+                    AppError::StateConflict(format!(
+                        "need at least {minimum} won and {minimum} lost closed deals to train; have {} and {}",
+                        have(positives, "won"),
+                        have(negatives, "lost")
+                    ))
+                }
                 other => AppError::Internal(other.to_string()),
             })?;
         progress.update(total, total);

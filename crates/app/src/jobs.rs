@@ -162,6 +162,17 @@ impl From<leadgate_store::StoreError> for StepError {
     }
 }
 
+/// The kinds of job this runner runs (and, built for tests, the job that panics on purpose).
+const JOB_KINDS: &[&str] = &[
+    RESCORE_JOB,
+    crate::import::IMPORT_JOB,
+    prediction::TRAIN_JOB,
+    prediction::PREDICT_JOB,
+    crate::deal_model::DEAL_TRAIN_JOB,
+    #[cfg(feature = "testing")]
+    TEST_PANIC_JOB,
+];
+
 impl App {
     /// Runs due jobs until `shutdown` turns true. The current step finishes first. Each job
     /// and each unit of between-job work runs in a task of its own: a panic there fails that job
@@ -364,24 +375,7 @@ impl App {
     pub async fn run_one_job(&self, owner: &str) -> Result<bool, AppError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        #[cfg(not(feature = "testing"))]
-        let kinds = [
-            RESCORE_JOB,
-            crate::import::IMPORT_JOB,
-            prediction::TRAIN_JOB,
-            prediction::PREDICT_JOB,
-            crate::deal_model::DEAL_TRAIN_JOB,
-        ];
-        #[cfg(feature = "testing")]
-        let kinds = [
-            RESCORE_JOB,
-            crate::import::IMPORT_JOB,
-            prediction::TRAIN_JOB,
-            prediction::PREDICT_JOB,
-            crate::deal_model::DEAL_TRAIN_JOB,
-            TEST_PANIC_JOB,
-        ];
-        let job = tx.claim_job(owner, &kinds, now + self.job_lease, now).await?;
+        let job = tx.claim_job(owner, JOB_KINDS, now + self.job_lease, now).await?;
         tx.commit().await?;
         let Some(job) = job else { return Ok(false) };
         let lease = Lease::of(&job, owner);

@@ -379,18 +379,9 @@ pub struct StageTime {
 /// A deal's stay in one stage: the stage, when it entered, when it left.
 pub type Stay = (crate::pipeline::DealStage, Timestamp, Timestamp);
 
-/// The stays that stage changes make (each deal's changes in time order): a stay ends when the
-/// deal leaves the stage, forwards or back; one still running is no stay yet. Storage computes
-/// the same with a window over `deal_stage_changes`; this is the definition.
-pub fn stays_of(changes: &[(crate::ids::DealId, crate::pipeline::DealStage, Timestamp)]) -> Vec<Stay> {
-    changes
-        .windows(2)
-        .filter(|pair| pair[0].0 == pair[1].0)
-        .map(|pair| (pair[0].1, pair[0].2, pair[1].2))
-        .collect()
-}
-
-/// Time in each open stage, from the stays that ended in `[from, to)`.
+/// Time in each open stage, from the stays that ended in `[from, to)`. A stay runs from the
+/// deal entering a stage to its next change, forwards or back; one still running is no stay yet
+/// (storage records each change's start of stay, `deal_stage_changes.from_since`).
 pub fn stage_times(stays: &[Stay], from: Timestamp, to: Timestamp) -> Vec<StageTime> {
     use crate::pipeline::DealStage;
     let mut by_stage: std::collections::HashMap<DealStage, Vec<f64>> = std::collections::HashMap::new();
@@ -612,6 +603,11 @@ pub fn sla_lines(handovers: &[Handover], by_week: bool, now: Timestamp) -> (Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stays a deal's changes (in time order) make: each change paired with the next.
+    fn stays_of(changes: &[(crate::ids::DealId, crate::pipeline::DealStage, Timestamp)]) -> Vec<Stay> {
+        changes.windows(2).filter(|p| p[0].0 == p[1].0).map(|p| (p[0].1, p[0].2, p[1].2)).collect()
+    }
 
     #[test]
     fn a_period_is_whole_days_both_included_and_bounded() {

@@ -225,8 +225,8 @@ impl Session {
             .collect()
     }
 
-    /// The stays in a stage that ended in `[from, to)` (`core::analytics::stays_of` defines
-    /// them): each change leaving a stage in the period, with since when the deal was in it.
+    /// The stays in a stage that ended in `[from, to)`: each change leaving a stage in the
+    /// period, with since when the deal was in it.
     pub async fn stage_stays(&mut self, from: Timestamp, to: Timestamp) -> Result<Vec<Stay>, StoreError> {
         let rows = self
             .fetch_all(

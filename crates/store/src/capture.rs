@@ -32,6 +32,10 @@ fn form_from_row(r: &Row) -> Result<StoredForm, StoreError> {
     })
 }
 
+fn purpose_of(text: &str) -> Result<Purpose, StoreError> {
+    Purpose::parse(text).ok_or_else(|| StoreError::Corrupt(format!("purpose `{text}`")))
+}
+
 const CONSENT_COLUMNS: &str =
     "id, contact_id, purpose, granted, text, version, source, form_id, ip, user_agent, at";
 
@@ -40,8 +44,7 @@ fn consent_from_row(r: &Row) -> Result<ConsentRecord, StoreError> {
     Ok(ConsentRecord {
         id: r.get(0)?,
         contact_id: ContactId(r.get(1)?),
-        purpose: Purpose::parse(&purpose)
-            .ok_or_else(|| StoreError::Corrupt(format!("purpose `{purpose}`")))?,
+        purpose: purpose_of(&purpose)?,
         granted: r.get(3)?,
         text: r.get(4)?,
         version: r.get(5)?,
@@ -62,8 +65,7 @@ fn request_from_row(r: &Row) -> Result<ConsentRequest, StoreError> {
     Ok(ConsentRequest {
         id: r.get(0)?,
         contact_id: ContactId(r.get(1)?),
-        purpose: Purpose::parse(&purpose)
-            .ok_or_else(|| StoreError::Corrupt(format!("purpose `{purpose}`")))?,
+        purpose: purpose_of(&purpose)?,
         granted: r.get(3)?,
         text: r.get(4)?,
         version: r.get(5)?,

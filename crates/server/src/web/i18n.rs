@@ -412,7 +412,6 @@ texts! {
     company_facts: "The account", "Le compte";
     employees: "Employees", "Salariés";
     domain: "Web domain", "Domaine web";
-    account_page: "Account page", "Page du compte";
     leads_to: "Decision maker it leads to", "Décideur vers lequel il mène";
     led_by: "Reached through", "Joint par l'intermédiaire de";
     role_decision_maker: "Decision maker", "Décideur";
