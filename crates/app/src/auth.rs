@@ -11,7 +11,7 @@ use leadgate_core::validation::is_plain_text;
 use leadgate_store::users::{ApiKey, User};
 use sha2::{Digest, Sha256};
 
-use crate::{App, AppError, new_uuid};
+use crate::{App, AppError, hex, new_uuid};
 
 /// Characters of a key that identify it publicly.
 pub const KEY_PREFIX_LEN: usize = 12;
@@ -23,6 +23,8 @@ pub const MIN_KEY_LEN: usize = 32;
 pub struct Principal {
     pub user: User,
     pub api_key: Option<ApiKeyId>,
+    /// The network address the request came from, when it came over HTTP (for the audit log).
+    pub address: Option<String>,
 }
 
 impl Principal {
@@ -59,10 +61,6 @@ fn generate_key() -> Result<String, AppError> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("no randomness available: {e}")))?;
     Ok(format!("lg_{}", hex(&bytes)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn digest(key: &str) -> Vec<u8> {
@@ -127,7 +125,7 @@ impl App {
                 tracing::warn!(error = %e, "could not record when an API key was last used");
             }
         }
-        Ok(Principal { user: stored.user, api_key: Some(stored.key.id) })
+        Ok(Principal { user: stored.user, api_key: Some(stored.key.id), address: None })
     }
 
     /// On first start, creates the admin user and its API key. Returns the key to print once, or
@@ -176,7 +174,7 @@ impl App {
             created_at: self.now(),
             disabled_at: None,
         });
-        Ok(Principal { user, api_key: None })
+        Ok(Principal { user, api_key: None, address: None })
     }
 
     /// Creates a user (admins only), with a password to sign in to the web UI at once when one
@@ -208,6 +206,9 @@ impl App {
         let mut tx = self.store.begin().await?;
         let user =
             tx.insert_user(UserId(new_uuid()), &email, name, new.role, hash.as_deref(), self.now()).await?;
+        let detail = serde_json::json!({ "role": user.role.as_str() });
+        self.audit_in(&mut tx, Some(principal), "user.created", Some(user.email.clone()), None, detail)
+            .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -256,6 +257,9 @@ impl App {
             _ => {}
         }
         let user = tx.get_user(id).await?.ok_or_else(|| AppError::not_found("user", id))?;
+        let detail = serde_json::json!({ "role": role.map(Role::as_str), "disabled": disabled });
+        self.audit_in(&mut tx, Some(principal), "user.updated", Some(user.email.clone()), None, detail)
+            .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -292,6 +296,16 @@ impl App {
         }
         let key = generate_key()?;
         let api_key = insert_key(&mut tx, owner, name, &key, self.now()).await?;
+        let detail = serde_json::json!({ "name": name, "owner": owner });
+        self.audit_in(
+            &mut tx,
+            Some(principal),
+            "api_key.created",
+            Some(api_key.id.to_string()),
+            None,
+            detail,
+        )
+        .await?;
         tx.commit().await?;
         Ok(NewApiKey { key, api_key })
     }
@@ -315,6 +329,9 @@ impl App {
         }
         tx.revoke_api_key(id, self.now()).await?;
         let key = tx.get_api_key(id).await?.ok_or_else(|| AppError::not_found("API key", id))?;
+        let detail = serde_json::json!({ "name": key.name, "owner": key.user_id });
+        self.audit_in(&mut tx, Some(principal), "api_key.revoked", Some(id.to_string()), None, detail)
+            .await?;
         tx.commit().await?;
         Ok(key)
     }

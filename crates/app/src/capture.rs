@@ -30,7 +30,7 @@ use leadgate_store::capture::StoredForm;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::{App, AppError, Principal, new_uuid};
+use crate::{App, AppError, Principal, hex, new_uuid};
 
 /// How long after the form was shown a person can submit it, at the earliest. Bots post at once.
 pub const MIN_FILL_TIME: SignedDuration = SignedDuration::from_secs(3);
@@ -62,6 +62,10 @@ pub enum SpamReason {
     EmailLimit,
     /// Too many submissions to one form from every address together.
     FormLimit,
+    /// The e-mail belongs to a person who asked to be erased (it is on the suppression list).
+    /// Nothing is stored; the sender is thanked like anyone, so the answer does not tell a
+    /// third party who asked to be erased.
+    Suppressed,
 }
 
 impl SpamReason {
@@ -75,6 +79,7 @@ impl SpamReason {
             SpamReason::TokenReused => "token_reused",
             SpamReason::EmailLimit => "email_rate_limited",
             SpamReason::FormLimit => "form_rate_limited",
+            SpamReason::Suppressed => "suppressed",
         }
     }
 }
@@ -145,10 +150,6 @@ pub struct ConsentInput {
 }
 
 type HmacSha256 = Hmac<Sha256>;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 impl App {
     /// The server-wide signing secret, created on first use and shared by every server.
@@ -369,6 +370,11 @@ impl App {
                 self.count_spam(form.id, SpamReason::EmailLimit).await?;
                 return Ok(spam(SpamReason::EmailLimit));
             }
+        }
+        if existing.is_none() && self.is_suppressed(&mut tx, &email).await? {
+            drop(tx);
+            self.count_spam(form.id, SpamReason::Suppressed).await?;
+            return Ok(spam(SpamReason::Suppressed));
         }
         let new_contact = existing.is_none();
         let contact_id = match existing {
@@ -604,6 +610,16 @@ impl App {
             return Err(AppError::not_found("contact", contact));
         }
         tx.insert_consents(std::slice::from_ref(&record)).await?;
+        let detail = serde_json::json!({ "purpose": record.purpose, "granted": record.granted });
+        self.audit_in(
+            &mut tx,
+            Some(principal),
+            "consent.recorded",
+            Some(contact.to_string()),
+            Some(contact),
+            detail,
+        )
+        .await?;
         tx.commit().await?;
         Ok(record)
     }

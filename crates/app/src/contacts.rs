@@ -38,6 +38,7 @@ impl App {
         {
             return Err(AppError::invalid("company_id", format!("no company has the id {company}")));
         }
+        self.refuse_suppressed(&mut tx, new.email.as_ref()).await?;
         let now = self.now();
         let contact = tx.insert_contact(ContactId(new_uuid()), new, now).await?;
         self.rescore_in(&mut tx, &[contact.id], now, &Default::default()).await?;
@@ -118,9 +119,8 @@ impl App {
     pub async fn delete_contact(&self, principal: &Principal, id: ContactId) -> Result<(), AppError> {
         principal.require(Permission::DeleteContacts)?;
         let mut tx = self.store.begin().await?;
-        // What the webhook log kept about the contact goes with it.
-        tx.erase_deliveries_of(id, self.now()).await?;
-        if !tx.delete_contact(id).await? {
+        // Everything kept about the contact goes with it (the webhook log, stored answers…).
+        if self.delete_contacts_in(&mut tx, principal, &[id]).await? == 0 {
             return Err(AppError::not_found("contact", id));
         }
         tx.commit().await?;

@@ -274,6 +274,9 @@ impl App {
         tx.activate_deal_model(version).await?;
         let record =
             tx.deal_model(version).await?.ok_or_else(|| AppError::Internal("deal model vanished".into()))?;
+        let target = Some(version.to_string());
+        self.audit_in(&mut tx, Some(principal), "deal_model.activated", target, None, serde_json::json!({}))
+            .await?;
         tx.commit().await?;
         Ok(view(record))
     }

@@ -273,7 +273,7 @@ impl App {
         if let Some(r) = replay(tx, s.user, s.operation, s.idem.as_ref()).await? {
             return Ok((r, Vec::new()));
         }
-        let (receipt, fresh) = store_events(tx, s.events, now, s.path).await?;
+        let (receipt, fresh) = store_events(self, tx, s.events, now, s.path).await?;
         remember(tx, s.user, s.operation, s.idem.as_ref(), &receipt, now).await?;
         Ok((Recorded { value: receipt, replayed: false }, fresh))
     }
@@ -304,7 +304,7 @@ pub(crate) async fn record(
     now: Timestamp,
     path: impl Fn(usize, &str) -> String,
 ) -> Result<BatchReceipt, AppError> {
-    let (receipt, fresh) = store_events(tx, events, now, path).await?;
+    let (receipt, fresh) = store_events(app, tx, events, now, path).await?;
     score_recorded(app, tx, fresh, now).await?;
     Ok(receipt)
 }
@@ -312,6 +312,7 @@ pub(crate) async fn record(
 /// Stores events (creating the leads named by an unknown e-mail) and returns the receipt with
 /// the events that were new: what [`score_recorded`] then scores.
 async fn store_events(
+    app: &App,
     tx: &mut Session,
     events: Vec<NewEvent>,
     now: Timestamp,
@@ -361,6 +362,27 @@ async fn store_events(
         .into_iter()
         .collect();
     let mut by_email = tx.contact_ids_by_email_keys(&keys).await?;
+    // An e-mail of an erased person does not bring them back.
+    let unknown: Vec<&leadgate_core::email::Email> = events
+        .iter()
+        .filter_map(|e| match &e.contact {
+            ContactRef::Email(email) if !by_email.contains_key(&email.key()) => Some(email),
+            _ => None,
+        })
+        .collect();
+    if !unknown.is_empty() {
+        let suppressed = app.suppressed_keys(tx, &unknown).await?;
+        for (i, e) in events.iter().enumerate() {
+            if let ContactRef::Email(email) = &e.contact
+                && suppressed.contains(&email.key())
+            {
+                errors.add(path(i, "email"), crate::privacy::SUPPRESSED.to_string());
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+    }
     let mut contacts_created = 0;
     for e in &events {
         if let ContactRef::Email(email) = &e.contact

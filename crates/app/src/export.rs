@@ -88,3 +88,107 @@ mod tests {
         assert_eq!(text, "'=1+1,'\t=1,\"a,b\",\"say \"\"hi\"\"\",'+33 6 12,12\r\n");
     }
 }
+
+/// A zip archive built in memory, its files stored as they are (no compression: exports are
+/// small, and any unzip tool, spreadsheet or script reads a stored entry). Names are ASCII.
+#[derive(Default)]
+pub struct Zip {
+    bytes: Vec<u8>,
+    central: Vec<u8>,
+    entries: u16,
+}
+
+impl Zip {
+    /// Adds a file.
+    pub fn add(&mut self, name: &str, content: &[u8]) {
+        let crc = crc32(content);
+        let size = u32::try_from(content.len()).unwrap_or(u32::MAX);
+        let offset = u32::try_from(self.bytes.len()).unwrap_or(u32::MAX);
+        // Version 2.0, no flags, stored, a fixed date (1 Jan 1980: the archive's bytes depend on
+        // its content only).
+        let common = |out: &mut Vec<u8>| {
+            out.extend_from_slice(&20_u16.to_le_bytes());
+            out.extend_from_slice(&0_u16.to_le_bytes());
+            out.extend_from_slice(&0_u16.to_le_bytes());
+            out.extend_from_slice(&0_u16.to_le_bytes());
+            out.extend_from_slice(&0x21_u16.to_le_bytes());
+            out.extend_from_slice(&crc.to_le_bytes());
+            out.extend_from_slice(&size.to_le_bytes());
+            out.extend_from_slice(&size.to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&0_u16.to_le_bytes());
+        };
+        self.bytes.extend_from_slice(&0x0403_4b50_u32.to_le_bytes());
+        common(&mut self.bytes);
+        self.bytes.extend_from_slice(name.as_bytes());
+        self.bytes.extend_from_slice(content);
+        self.central.extend_from_slice(&0x0201_4b50_u32.to_le_bytes());
+        self.central.extend_from_slice(&20_u16.to_le_bytes());
+        common(&mut self.central);
+        self.central.extend_from_slice(&[0; 8]); // comment length, disk, internal attributes
+        self.central.extend_from_slice(&0_u32.to_le_bytes()); // external attributes
+        self.central.extend_from_slice(&offset.to_le_bytes());
+        self.central.extend_from_slice(name.as_bytes());
+        self.entries += 1;
+    }
+
+    /// The archive's bytes.
+    pub fn finish(mut self) -> Vec<u8> {
+        let offset = u32::try_from(self.bytes.len()).unwrap_or(u32::MAX);
+        let size = u32::try_from(self.central.len()).unwrap_or(u32::MAX);
+        self.bytes.append(&mut self.central);
+        self.bytes.extend_from_slice(&0x0605_4b50_u32.to_le_bytes());
+        self.bytes.extend_from_slice(&[0; 4]); // this disk, the central directory's disk
+        self.bytes.extend_from_slice(&self.entries.to_le_bytes());
+        self.bytes.extend_from_slice(&self.entries.to_le_bytes());
+        self.bytes.extend_from_slice(&size.to_le_bytes());
+        self.bytes.extend_from_slice(&offset.to_le_bytes());
+        self.bytes.extend_from_slice(&0_u16.to_le_bytes());
+        self.bytes
+    }
+}
+
+/// The CRC-32 of zip files (IEEE 802.3, reflected).
+fn crc32(data: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0_u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                k += 1;
+            }
+            table[i] = c;
+            i += 1;
+        }
+        table
+    };
+    !data.iter().fold(!0_u32, |c, b| TABLE[((c ^ u32::from(*b)) & 0xFF) as usize] ^ (c >> 8))
+}
+
+#[cfg(test)]
+mod zip_tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn a_zip_lists_its_files_in_its_central_directory() {
+        let mut zip = Zip::default();
+        zip.add("a.json", b"{}");
+        zip.add("b.csv", b"x,y\r\n");
+        let bytes = zip.finish();
+        assert_eq!(&bytes[..4], b"PK\x03\x04");
+        let end = bytes.len() - 22;
+        assert_eq!(&bytes[end..end + 4], b"PK\x05\x06");
+        assert_eq!(u16::from_le_bytes([bytes[end + 10], bytes[end + 11]]), 2);
+        let central = u32::from_le_bytes(bytes[end + 16..end + 20].try_into().unwrap()) as usize;
+        assert_eq!(&bytes[central..central + 4], b"PK\x01\x02");
+    }
+}

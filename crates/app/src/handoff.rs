@@ -289,7 +289,7 @@ fn new_task(
     }
 }
 
-fn task_view(t: TaskRecord, now: Timestamp) -> TaskView {
+pub(crate) fn task_view(t: TaskRecord, now: Timestamp) -> TaskView {
     TaskView {
         id: t.id,
         contact_id: t.contact_id,
@@ -660,6 +660,9 @@ impl App {
         errors.into_result(())?;
         let text = serde_json::to_string(&agreement).map_err(|e| AppError::Internal(e.to_string()))?;
         let version = tx.insert_agreement(&text, Some(principal.user.id), self.now()).await?;
+        let target = Some(version.to_string());
+        self.audit_in(&mut tx, Some(principal), "agreement.changed", target, None, serde_json::json!({}))
+            .await?;
         tx.commit().await?;
         Ok(AgreementView { version, agreement })
     }

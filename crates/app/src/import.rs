@@ -718,6 +718,14 @@ impl App {
             contacts.iter().filter_map(|(_, c)| c.draft.email.as_ref().map(|e| e.to_lowercase())).collect();
         let by_external = tx.contacts_by_external_ids(&external).await?;
         let by_email = tx.contacts_by_email_keys(&emails).await?;
+        // Erased people on the suppression list are not recorded again: their rows are refused.
+        let unknown: Vec<leadgate_core::email::Email> = contacts
+            .iter()
+            .filter_map(|(_, c)| c.draft.email.as_deref())
+            .filter(|e| !by_email.contains_key(&e.to_lowercase()))
+            .filter_map(|e| leadgate_core::email::Email::parse(e).ok())
+            .collect();
+        let suppressed = self.suppressed_keys(tx, &unknown.iter().collect::<Vec<_>>()).await?;
         let defs = tx.custom_fields(Some(FieldEntity::Contact)).await?;
         // What the last import wrote into the stored contacts: values changed since are kept.
         let known: Vec<ContactId> = by_external.values().chain(by_email.values()).map(|c| c.id).collect();
@@ -752,6 +760,18 @@ impl App {
                     continue;
                 }
             };
+            if draft.email.as_ref().is_some_and(|e| suppressed.contains(&e.to_lowercase()))
+                && !draft.external_id.as_ref().is_some_and(|k| by_external.contains_key(k))
+            {
+                // The address itself stays out of the report: it is an erased person's.
+                out.refused.push(Reject {
+                    line,
+                    column: "email".into(),
+                    value: String::new(),
+                    reason: crate::privacy::SUPPRESSED.into(),
+                });
+                continue;
+            }
             let key_ext = draft.external_id.clone().map(|k| format!("x:{k}"));
             let key_mail = draft.email.as_ref().map(|e| format!("m:{}", e.to_lowercase()));
             let stored = draft

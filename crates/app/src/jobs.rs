@@ -228,6 +228,14 @@ impl App {
                 if let Some(Err(e)) = self.supervised_unit("sessions", &mut paused, purge).await {
                     tracing::error!(error = %e, "could not forget expired web sessions");
                 }
+                // Once a day, on one server: erase who is due under the retention rule.
+                let app = self.clone();
+                let retention = async move { app.daily_retention().await.map(|n| n.unwrap_or(0) as usize) };
+                match self.supervised_unit("retention", &mut paused, retention).await {
+                    Some(Ok(n)) if n > 0 => tracing::info!(erased = n, "retention purge done"),
+                    Some(Err(e)) => tracing::error!(error = %e, "the retention purge failed"),
+                    _ => {}
+                }
                 if let Some(every) = self.retrain_every {
                     let app = self.clone();
                     let schedule =
@@ -452,7 +460,7 @@ impl App {
         if let Some(id) = created_by
             && let Some(user) = self.store.read().await?.get_user(id).await?
         {
-            return Ok(crate::Principal { user, api_key: None });
+            return Ok(crate::Principal { user, api_key: None, address: None });
         }
         self.operator().await
     }

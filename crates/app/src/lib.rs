@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod pipeline;
 pub mod prediction;
+pub mod privacy;
 pub mod requests;
 pub mod rescore_walk;
 pub mod scoring;
@@ -64,6 +65,11 @@ pub struct App {
     /// How long a claimed job or webhook delivery stays claimed without a sign of life from its
     /// worker (`serve --lease-seconds`).
     pub(crate) job_lease: jiff::SignedDuration,
+    /// Keys the suppression list's hashes of erased people's e-mails.
+    suppression_key: privacy::SuppressionKey,
+    /// How long personal data is kept after the last contact from the person (`None`: until
+    /// erased by hand).
+    retention: Option<leadgate_core::privacy::RetentionPolicy>,
 }
 
 impl App {
@@ -85,6 +91,8 @@ impl App {
                 std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             )),
             job_lease: jobs::DEFAULT_LEASE,
+            suppression_key: privacy::SuppressionKey::generate(),
+            retention: Some(Default::default()),
         }
     }
 
@@ -155,4 +163,9 @@ impl App {
 /// A fresh, time-ordered id.
 pub(crate) fn new_uuid() -> uuid::Uuid {
     uuid::Uuid::now_v7()
+}
+
+/// Bytes as lower-case hexadecimal (keys, digests, signatures).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -661,6 +661,9 @@ impl App {
         self.activate_in(&mut tx, version, Some(principal.user.id)).await?;
         let record =
             tx.get_model(version).await?.ok_or_else(|| AppError::Internal("model vanished".into()))?;
+        let target = Some(version.to_string());
+        self.audit_in(&mut tx, Some(principal), "model.activated", target, None, serde_json::json!({}))
+            .await?;
         tx.commit().await?;
         Ok(model_view(record))
     }

@@ -157,6 +157,7 @@ impl App {
                 (c.id, false)
             }
             None => {
+                self.refuse_suppressed(&mut tx, new.email.as_ref()).await?;
                 let mut n = new;
                 n.company_id = company_id;
                 n.custom = custom;

@@ -13,7 +13,7 @@ use leadgate_core::access::Permission;
 use leadgate_core::company::Company;
 use leadgate_core::contact::Contact;
 use leadgate_core::event::Event;
-use leadgate_core::ids::{CompanyId, ContactId, JobId, UserId};
+use leadgate_core::ids::{CompanyId, ContactId, JobId};
 use leadgate_core::lifecycle::{Actor, LifecycleFacts, LifecycleStage, Transition, automatic_move};
 use leadgate_core::qualification::{Checklist, StageProfile};
 use leadgate_core::scoring::fields::Prospect;
@@ -164,7 +164,7 @@ impl App {
             return Err(AppError::invalid("comment", "must be plain text of at most 500 characters"));
         }
         let rules = ScoringRules::compile(doc)?;
-        self.store_rules(&rules, comment, Some(principal.user.id)).await
+        self.store_rules(&rules, comment, principal).await
     }
 
     /// Stores checked rules as the new version and enqueues the rescore job, in one transaction.
@@ -172,8 +172,9 @@ impl App {
         &self,
         rules: &ScoringRules,
         comment: Option<&str>,
-        by: Option<UserId>,
+        principal: &Principal,
     ) -> Result<RulesChange, AppError> {
+        let by = Some(principal.user.id);
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let version = tx.insert_rules(&rules.to_json(), comment, by, now).await?;
@@ -190,6 +191,16 @@ impl App {
                 now,
             )
             .await?;
+        let detail = serde_json::json!({ "comment": comment });
+        self.audit_in(
+            &mut tx,
+            Some(principal),
+            "scoring_rules.changed",
+            Some(version.to_string()),
+            None,
+            detail,
+        )
+        .await?;
         tx.commit().await?;
         Ok(RulesChange { version, rescore_job: job.id })
     }

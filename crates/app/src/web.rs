@@ -317,6 +317,9 @@ impl App {
         };
         let ok = self.verify_throttled(email, from, password, hash).await?;
         let Some((user, _)) = found.filter(|_| ok) else {
+            let mut tx = self.store.begin().await?;
+            self.audit_sign_in(&mut tx, None, email, from, "user.sign_in_failed").await?;
+            tx.commit().await?;
             return Err(wrong());
         };
         let token = random_hex(32)?;
@@ -324,6 +327,7 @@ impl App {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.insert_web_session(&digest(&token), user.id, &csrf, now, now + MAX_SESSION).await?;
+        self.audit_sign_in(&mut tx, Some(user.id), &user.email, from, "user.signed_in").await?;
         tx.commit().await?;
         Ok(token)
     }
@@ -358,7 +362,7 @@ impl App {
             }
         }
         Ok(WebPrincipal {
-            principal: Principal { user: s.user, api_key: None },
+            principal: Principal { user: s.user, api_key: None, address: None },
             language: s.language,
             csrf: s.csrf,
         })
@@ -413,7 +417,13 @@ impl App {
     ) -> Result<Vec<InboxRow>, AppError> {
         let mut s = self.store.read().await?;
         let filter = InboxFilter { scope: self.lead_scope(&mut s, principal).await?, ..filter.clone() };
-        Ok(s.inbox(&filter, max.clamp(1, 100_000) as i64, 0).await?)
+        let rows = s.inbox(&filter, max.clamp(1, 100_000) as i64, 0).await?;
+        drop(s);
+        let mut tx = self.store.begin().await?;
+        let detail = serde_json::json!({ "contacts": rows.len() });
+        self.audit_in(&mut tx, Some(principal), "contacts.exported", None, None, detail).await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 
     /// Saves the inbox filters under a name, for the user (same name: replaced).

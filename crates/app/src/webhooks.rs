@@ -371,6 +371,15 @@ impl App {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_webhook(&record).await?;
+        self.audit_in(
+            &mut tx,
+            Some(principal),
+            "webhook.created",
+            Some(record.id.to_string()),
+            None,
+            serde_json::json!({ "url": record.url, "event_types": record.event_types }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(webhook_view(record, Some(secret)))
     }
@@ -413,6 +422,15 @@ impl App {
         }
         self.check_webhook(&w.url, &w.event_types, w.description.as_deref())?;
         tx.update_webhook(&w).await?;
+        self.audit_in(
+            &mut tx,
+            Some(principal),
+            "webhook.updated",
+            Some(id.to_string()),
+            None,
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(webhook_view(w, None))
     }
@@ -423,6 +441,15 @@ impl App {
         if !tx.delete_webhook(id).await? {
             return Err(AppError::not_found("webhook", id));
         }
+        self.audit_in(
+            &mut tx,
+            Some(principal),
+            "webhook.deleted",
+            Some(id.to_string()),
+            None,
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -442,6 +469,15 @@ impl App {
         let previous = if drop_previous { None } else { w.secrets.first().cloned() };
         w.secrets = std::iter::once(secret.clone()).chain(previous).collect();
         tx.update_webhook(&w).await?;
+        self.audit_in(
+            &mut tx,
+            Some(principal),
+            "webhook.secret_rotated",
+            Some(id.to_string()),
+            None,
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(webhook_view(w, Some(secret)))
     }

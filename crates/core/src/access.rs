@@ -57,7 +57,13 @@ impl Role {
             Role::Admin => true,
             Role::Marketing => !matches!(
                 permission,
-                WorkLeads | ManageUsers | ManageHandoff | ManageWebhooks | ManageSettings | ManageDeals
+                WorkLeads
+                    | ManageUsers
+                    | ManageHandoff
+                    | ManageWebhooks
+                    | ManageSettings
+                    | ManageDeals
+                    | ReadAuditLog
             ),
             Role::Sales => matches!(
                 permission,
@@ -146,10 +152,14 @@ pub enum Permission {
     ManageSettings,
     /// Create, edit, move and delete deals (scoped: a rep, its own and its reports' deals).
     ManageDeals,
+    /// Export a person's data, erase people, run and review the retention purge.
+    ManagePersonalData,
+    /// Read the audit log of sensitive actions.
+    ReadAuditLog,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 27] = [
+    pub const ALL: [Permission; 29] = [
         Permission::ReadContacts,
         Permission::ReadAllLeads,
         Permission::ChangeAllLeads,
@@ -177,6 +187,8 @@ impl Permission {
         Permission::ManageWebhooks,
         Permission::ManageSettings,
         Permission::ManageDeals,
+        Permission::ManagePersonalData,
+        Permission::ReadAuditLog,
     ];
 
     /// What the permission lets one do, for "you may not …" messages.
@@ -209,6 +221,8 @@ impl Permission {
             Permission::ManageWebhooks => "manage webhooks (admins only)",
             Permission::ManageSettings => "change workspace settings (admins only)",
             Permission::ManageDeals => "create, edit or move deals (admins and sales)",
+            Permission::ManagePersonalData => "export or erase a person's data (admins and marketing)",
+            Permission::ReadAuditLog => "read the audit log (admins)",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod import;
 pub mod lifecycle;
 pub mod patch;
 pub mod pipeline;
+pub mod privacy;
 pub mod qualification;
 pub mod scoring;
 pub mod text;

@@ -44,6 +44,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "LEADGATE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// The secret that keys the suppression list (hashes of erased people's e-mails), kept out
+    /// of the database. Default: `suppression.key` in --data-dir, created on first use. Servers
+    /// sharing one PostgreSQL need the same file: copy the first server's.
+    #[arg(long, global = true, env = "LEADGATE_SUPPRESSION_KEY_FILE", value_name = "FILE")]
+    pub suppression_key_file: Option<PathBuf>,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, global = true, env = "LEADGATE_LOG_FORMAT", default_value = "text", value_name = "FORMAT")]
     pub log_format: LogFormat,
@@ -92,6 +98,75 @@ pub enum Command {
         after_help = "Examples:\n  leadgate set-password admin@leadgate.local          (asks twice, hidden)\n  printf '%s' \"$PASSWORD\" | leadgate set-password ada@example.com --stdin\n\nThe user's other web sessions are signed out. Passwords have at least 10 characters."
     )]
     SetPassword(SetPasswordArgs),
+    /// Export everything held about one person (zip or JSON), or the whole workspace.
+    #[command(
+        after_help = "Examples:\n  leadgate export --contact ada@example.com               (contact-<id>.zip: person.json and CSV files)\n  leadgate export --contact ada@example.com --json > ada.json\n  leadgate export --output ./leaving                        (contacts, events, companies, deals as JSON Lines and CSV)\n\nEvery export is recorded in the audit log."
+    )]
+    Export(ExportArgs),
+    /// Erase people for good: everything about them goes, their e-mail stays only as a keyed
+    /// hash on the suppression list so no import, form or API call records them again.
+    #[command(
+        after_help = "Examples:\n  leadgate erase --contact ada@example.com\n  leadgate erase --emails requests.csv      (one address per line, or a CSV whose first column is the address)\n\nThe receipt says how many were found and erased, and how many were already absent (suppressed all the same)."
+    )]
+    Erase(EraseArgs),
+    /// Erase contacts with no contact coming from them for the retention period (the server
+    /// does it daily); --dry-run lists who is due.
+    #[command(
+        after_help = "Examples:\n  leadgate purge --dry-run\n  leadgate purge --retention-days 1095\n\nA contact coming from the person is a visit, a click, a form, a download, a request, a call or a meeting; an e-mail open is not. Opportunities and customers are kept."
+    )]
+    Purge(PurgeArgs),
+    /// Write a consistent copy of the database while the server runs (SQLite: one file;
+    /// PostgreSQL: a pg_dump archive).
+    Backup(BackupArgs),
+    /// Restore a backup into an empty data directory or an empty PostgreSQL database.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The person: id, e-mail or external id. Without it, the whole workspace is exported.
+    #[arg(long, value_name = "ID|EMAIL")]
+    pub contact: Option<String>,
+    /// The person's data as one JSON document instead of a zip.
+    #[arg(long, requires = "contact")]
+    pub json: bool,
+    /// Where to write: a file for a person (default `contact-<id>.zip`, or standard output
+    /// with --json), a directory for the workspace (default `leadgate-export`).
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    /// One person: id, e-mail or external id.
+    #[arg(long, value_name = "ID|EMAIL", conflicts_with = "emails")]
+    pub contact: Option<String>,
+    /// A file of e-mail addresses, one per line (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub emails: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// List who is due without erasing anyone.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The retention period: days since the last contact coming from the person.
+    #[arg(long, env = "LEADGATE_RETENTION_DAYS", default_value_t = leadgate_core::privacy::DEFAULT_RETENTION_DAYS, value_name = "DAYS")]
+    #[arg(value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file to create.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A file written by `leadgate backup`.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -269,6 +344,13 @@ pub struct ServeArgs {
     #[arg(long, env = "LEADGATE_RETRAIN_EVERY_DAYS", value_name = "DAYS")]
     #[arg(value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub retrain_every_days: Option<u32>,
+
+    /// Erase contacts with no contact coming from them for this many days (a daily pass; 0
+    /// keeps personal data until erased by hand). Default: three years, the CNIL's rule for
+    /// prospects.
+    #[arg(long, env = "LEADGATE_RETENTION_DAYS", default_value_t = leadgate_core::privacy::DEFAULT_RETENTION_DAYS, value_name = "DAYS")]
+    #[arg(value_parser = clap::value_parser!(u32).range(0..=36500))]
+    pub retention_days: u32,
 
     /// How long a job or webhook delivery this server claimed stays its own without a sign of
     /// life (it extends the claim while it works). When a server stops, another takes its work

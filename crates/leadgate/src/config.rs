@@ -2,9 +2,92 @@
 //! anything is opened, with messages that say what to change.
 
 use anyhow::{Context, bail};
-use leadgate_store::StoreConfig;
+use std::sync::Arc;
+
+use leadgate_app::privacy::SuppressionKey;
+use leadgate_app::{App, SystemClock};
+use leadgate_store::{Store, StoreConfig};
 
 use crate::cli::GlobalArgs;
+
+/// What every command that touches data needs: the database, and the key of the suppression
+/// list (an erased person must stay erased whichever command records contacts).
+pub struct Setup {
+    pub store: StoreConfig,
+    pub suppression_key: SuppressionKey,
+    /// Where the key was read from.
+    pub suppression_key_path: std::path::PathBuf,
+    /// Whether this command created the key file (there was none).
+    created_key: bool,
+}
+
+impl Setup {
+    pub fn from_args(global: &GlobalArgs) -> anyhow::Result<Setup> {
+        let store = store_config(global)?;
+        let suppression_key_path = key_path(global);
+        let created_key = !suppression_key_path.exists();
+        let suppression_key = suppression_key(&suppression_key_path)?;
+        Ok(Setup { store, suppression_key, suppression_key_path, created_key })
+    }
+
+    /// The application on `store`, with the suppression key checked against the database's.
+    pub async fn app(&self, store: Store) -> anyhow::Result<App> {
+        let app = App::new(store, Arc::new(SystemClock)).with_suppression_key(self.suppression_key.clone());
+        if let Err(e) = app.check_suppression_key().await {
+            if self.created_key {
+                // Not the database's key: do not leave a second one behind.
+                let _ = std::fs::remove_file(&self.suppression_key_path);
+            }
+            return Err(anyhow::anyhow!("{e} (this command read {})", self.suppression_key_path.display()));
+        }
+        Ok(app)
+    }
+}
+
+/// The suppression key: the file given, or `suppression.key` in the data directory (created,
+/// readable by its owner only, when missing).
+fn suppression_key(path: &std::path::Path) -> anyhow::Result<SuppressionKey> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            SuppressionKey::new(text.trim().as_bytes())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SuppressionKey::generate();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = match options.open(path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    // Another command created it this instant: read theirs once it is written.
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    return suppression_key(path);
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot create the suppression key {}", path.display()));
+                }
+            };
+            std::io::Write::write_all(&mut file, format!("{}\n", key.to_hex()).as_bytes())
+                .with_context(|| format!("cannot write the suppression key {}", path.display()))?;
+            // Read back what was written: two commands starting at once agree on one key.
+            suppression_key(path)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read the suppression key {}", path.display())),
+    }
+}
+
+/// The key file: the one given, or `suppression.key` in the data directory.
+fn key_path(global: &GlobalArgs) -> std::path::PathBuf {
+    global.suppression_key_file.clone().unwrap_or_else(|| global.data_dir.join("suppression.key"))
+}
 
 /// The database to use, from `--database-url` or `--data-dir`.
 pub fn store_config(global: &GlobalArgs) -> anyhow::Result<StoreConfig> {

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let store = config::store_config(&cli.global)?;
+    let store = config::Setup::from_args(&cli.global)?;
     match cli.command {
         Command::Serve(args) => commands::serve::run(&store, args).await,
         Command::Migrate => commands::migrate::run(&store).await,
@@ -48,6 +48,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => commands::train::run(&store, args).await,
         Command::Models(args) => commands::train::models(&store, args).await,
         Command::SetPassword(args) => commands::users::set_password(&store, args).await,
+        Command::Export(args) => commands::privacy::export(&store, args).await,
+        Command::Erase(args) => commands::privacy::erase(&store, args).await,
+        Command::Purge(args) => commands::privacy::purge(&store, args).await,
+        Command::Backup(args) => commands::privacy::backup(&store, args).await,
+        Command::Restore(args) => commands::privacy::restore(&store, args).await,
     }
 }
 

@@ -31,7 +31,18 @@ fn db_args(config: &StoreConfig) -> Vec<String> {
         StoreConfig::Sqlite { path } => {
             vec!["--data-dir".into(), path.parent().unwrap().display().to_string()]
         }
-        StoreConfig::Postgres { url } => vec!["--database-url".into(), url.clone()],
+        // One suppression key per database, wherever the command runs from (the default is
+        // in ./leadgate-data, which differs between the tests' working directories).
+        StoreConfig::Postgres { url } => {
+            let key =
+                std::env::temp_dir().join(format!("leadgate-test-{}.key", url.rsplit('/').next().unwrap()));
+            vec![
+                "--database-url".into(),
+                url.clone(),
+                "--suppression-key-file".into(),
+                key.display().to_string(),
+            ]
+        }
     }
 }
 

@@ -96,6 +96,11 @@ pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[Netw
     Some(client)
 }
 
+/// The client's address found by [`find_client`], as text (what the audit log records).
+pub fn address_of(parts: &axum::http::request::Parts) -> Option<String> {
+    parts.extensions.get::<ClientAddress>().and_then(|c| c.0).map(|ip| ip.to_string())
+}
+
 /// Finds the client's address once, for every handler after it.
 pub async fn find_client(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());

@@ -33,7 +33,9 @@ impl FromRequestParts<AppState> for Auth {
                     "the Authorization header must read `Bearer <key>`".into(),
                 ))
             })?;
-        Ok(Auth(state.app.authenticate(key).await?))
+        let mut principal = state.app.authenticate(key).await?;
+        principal.address = crate::client::address_of(parts);
+        Ok(Auth(principal))
     }
 }
 

@@ -108,6 +108,19 @@ impl Session {
         self.setting(key).await?.ok_or_else(|| StoreError::Corrupt(format!("setting `{key}` vanished")))
     }
 
+    /// Claims a once-a-day task for `day` (`YYYY-MM-DD`): true for the one server that moved the
+    /// setting `key` to `day`, false for every other (and on the same day again).
+    pub async fn claim_daily(&mut self, key: &str, day: &str) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE settings.value < excluded.value",
+                args![key, day],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     pub async fn insert_form(
         &mut self,
         id: Uuid,

@@ -780,23 +780,6 @@ impl Session {
         Ok(queued)
     }
 
-    /// Erases what the delivery log keeps about a contact being deleted: each message about it
-    /// keeps its id, type, time and attempts, its payload becomes `{"erased":true}`, and one not
-    /// sent yet is cancelled.
-    pub async fn erase_deliveries_of(
-        &mut self,
-        contact: ContactId,
-        now: Timestamp,
-    ) -> Result<u64, StoreError> {
-        self.execute(
-            "UPDATE webhook_deliveries SET payload = '{\"erased\":true}', erased_at = $2, locked_until = NULL, \
-             last_error = NULL, state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END \
-             WHERE contact_id = $1 AND erased_at IS NULL",
-            args![contact, now],
-        )
-        .await
-    }
-
     /// Copies a delivery as a new pending one (manual redelivery), keeping the original's log.
     pub async fn redeliver(
         &mut self,

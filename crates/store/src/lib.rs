@@ -23,6 +23,7 @@ pub mod jobs;
 mod migrate;
 pub mod models;
 pub mod pipeline;
+pub mod privacy;
 pub mod scoring;
 pub mod snapshot;
 mod sqlite;
@@ -289,6 +290,19 @@ impl Store {
     }
 
     /// Closes every connection, waiting for those in use to be returned.
+    /// Writes a consistent copy of a SQLite database to `path` (a new file) while servers keep
+    /// working: `VACUUM INTO` reads one snapshot, so the copy is what was committed at one
+    /// instant, compacted. PostgreSQL is copied with `pg_dump` instead (see the README).
+    pub async fn backup_sqlite(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        let Pools::Sqlite(_) = &self.pools else {
+            return Err(StoreError::Corrupt("a PostgreSQL database is copied with pg_dump".into()));
+        };
+        let target =
+            path.to_str().ok_or_else(|| StoreError::Corrupt("the backup path is not UTF-8".into()))?;
+        self.read().await?.execute("VACUUM INTO $1", driver::args![target]).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         match &self.pools {
             Pools::Sqlite(pool) => pool.close(),

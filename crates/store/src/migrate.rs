@@ -195,6 +195,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0024_stage_stays.sql"),
         then: None,
     },
+    Migration {
+        version: 25,
+        name: "personal data",
+        sqlite: include_str!("../migrations/sqlite/0025_personal_data.sql"),
+        postgres: include_str!("../migrations/postgres/0025_personal_data.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

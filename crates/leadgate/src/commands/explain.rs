@@ -1,20 +1,19 @@
 //! `leadgate explain CONTACT`: why a contact scores as it does, for a terminal (or as JSON).
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use leadgate_app::AppError;
 use leadgate_app::prediction::PredictionView;
 use leadgate_app::scoring::Explanation;
-use leadgate_app::{App, SystemClock};
+
+use crate::config::Setup;
 use leadgate_core::qualification::Criterion;
-use leadgate_store::StoreConfig;
 
 use crate::cli::ExplainArgs;
 
-pub async fn run(config: &StoreConfig, args: ExplainArgs) -> anyhow::Result<()> {
-    let store = super::open_store(config).await?;
-    let app = App::new(store.clone(), Arc::new(SystemClock));
+pub async fn run(config: &Setup, args: ExplainArgs) -> anyhow::Result<()> {
+    let store = super::open_store(&config.store).await?;
+    let app = config.app(store.clone()).await?;
     let operator = app.operator().await?;
     let result = async {
         let contact = app.find_contact(&operator, &args.contact).await?;

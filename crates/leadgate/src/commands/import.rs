@@ -3,13 +3,12 @@
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::Arc;
 
+use crate::config::Setup;
 use anyhow::Context;
+use leadgate_app::AppError;
 use leadgate_app::import::{Checkpoint, FileSource, ImportError, RejectSink};
-use leadgate_app::{App, AppError, SystemClock};
 use leadgate_core::import::{Entity, ImportOptions, Reject};
-use leadgate_store::StoreConfig;
 
 use super::thousands;
 use crate::cli::{ImportArgs, ImportEntity};
@@ -34,7 +33,7 @@ impl RejectSink for LazyReport {
     }
 }
 
-pub async fn run(config: &StoreConfig, args: ImportArgs) -> anyhow::Result<()> {
+pub async fn run(config: &Setup, args: ImportArgs) -> anyhow::Result<()> {
     if !args.file.is_file() {
         anyhow::bail!("{} does not exist or is not a file", args.file.display());
     }
@@ -51,8 +50,8 @@ pub async fn run(config: &StoreConfig, args: ImportArgs) -> anyhow::Result<()> {
         missing: args.missing,
         overwrite: args.overwrite,
     };
-    let store = super::open_store(config).await?;
-    let app = App::new(store.clone(), Arc::new(SystemClock));
+    let store = super::open_store(&config.store).await?;
+    let app = config.app(store.clone()).await?;
     app.ensure_scoring_rules().await?;
     let operator = app.operator().await?;
     let source = FileSource(args.file.clone());

@@ -1,18 +1,16 @@
 //! `leadgate rules export|import`: the scoring rules as a file, for review, version control and
 //! moving between workspaces.
 
-use std::sync::Arc;
-
 use anyhow::{Context, bail};
-use leadgate_app::{App, SystemClock};
+
+use crate::config::Setup;
 use leadgate_core::scoring::ScoringRules;
-use leadgate_store::StoreConfig;
 
 use crate::cli::RulesCommand;
 
-pub async fn run(config: &StoreConfig, command: RulesCommand) -> anyhow::Result<()> {
-    let store = super::open_store(config).await?;
-    let app = App::new(store.clone(), Arc::new(SystemClock));
+pub async fn run(config: &Setup, command: RulesCommand) -> anyhow::Result<()> {
+    let store = super::open_store(&config.store).await?;
+    let app = config.app(store.clone()).await?;
     let result = match command {
         RulesCommand::Export { version, output } => {
             let text = match version {
@@ -55,7 +53,7 @@ pub async fn run(config: &StoreConfig, command: RulesCommand) -> anyhow::Result<
                 _ => bail!("give either a rules FILE or --preset NAME"),
             };
             let operator = app.operator().await?;
-            let change = app.store_rules(&rules, comment.as_deref(), Some(operator.user.id)).await?;
+            let change = app.store_rules(&rules, comment.as_deref(), &operator).await?;
             println!(
                 "Stored rules version {}. Every contact will be rescored by the running server (job {}), or now with `leadgate score --all`.",
                 change.version, change.rescore_job

@@ -1,20 +1,18 @@
 //! `leadgate score --all`: rescore every contact with the active rules, now, with progress.
 
-use std::sync::Arc;
-
 use anyhow::bail;
-use leadgate_app::{App, SystemClock};
-use leadgate_store::StoreConfig;
+
+use crate::config::Setup;
 
 use crate::cli::ScoreArgs;
 use crate::progress::Reporter;
 
-pub async fn run(config: &StoreConfig, args: ScoreArgs) -> anyhow::Result<()> {
+pub async fn run(config: &Setup, args: ScoreArgs) -> anyhow::Result<()> {
     if !args.all {
         bail!("say what to rescore: `leadgate score --all` rescores every contact with the active rules");
     }
-    let store = super::open_store(config).await?;
-    let app = App::new(store.clone(), Arc::new(SystemClock));
+    let store = super::open_store(&config.store).await?;
+    let app = config.app(store.clone()).await?;
     let started = std::time::Instant::now();
     let mut progress = Reporter::new("rescoring contacts");
     let done = app.rescore_all(&mut progress).await.map_err(|e| anyhow::anyhow!("{e}"))?;

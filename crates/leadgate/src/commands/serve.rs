@@ -1,21 +1,19 @@
 //! `leadgate serve`: open the database, make sure an admin exists, and serve until SIGTERM or
 //! Ctrl-C, finishing the requests in flight.
 
-use std::sync::Arc;
-
 use anyhow::Context;
-use leadgate_app::{App, SystemClock};
+
+use crate::config::Setup;
 use leadgate_server::AppState;
-use leadgate_store::StoreConfig;
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
 
-pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(config: &Setup, args: ServeArgs) -> anyhow::Result<()> {
     // Listen for SIGTERM/SIGINT from the start: a stop request that arrives while starting up
     // must also shut down cleanly, not kill the process.
     let shutdown = shutdown_signal()?;
-    let store = super::open_store(config).await?;
+    let store = super::open_store(&config.store).await?;
     if !(0.0..=3600.0).contains(&args.form_min_fill_seconds) {
         anyhow::bail!("--form-min-fill-seconds must be between 0 and 3600");
     }
@@ -36,9 +34,15 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     {
         anyhow::bail!("--metrics-token must be at least 16 visible characters without spaces");
     }
-    let app = App::new(store.clone(), Arc::new(SystemClock))
+    let app = config
+        .app(store.clone())
+        .await?
         .with_min_fill_time(min_fill)
         .with_retraining(retrain)
+        .with_retention(
+            (args.retention_days > 0)
+                .then_some(leadgate_core::privacy::RetentionPolicy { days: args.retention_days }),
+        )
         .with_lease(jiff::SignedDuration::from_secs(i64::from(args.lease_seconds)))
         .with_webhook_policy(leadgate_app::webhooks::WebhookPolicy {
             allow_private: args.webhook_allow_private,
@@ -74,7 +78,7 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         }
         None => {}
     }
-    tracing::info!(%addr, database = ?config, "serving");
+    tracing::info!(%addr, database = ?config.store, "serving");
 
     // Background jobs run beside the API; they stop after their current step on shutdown. A
     // runner that stopped on a bug of its own is started again (its jobs are supervised apart).

@@ -2,20 +2,19 @@
 //! and `leadgate models` (list versions, activate one).
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use leadgate_app::prediction::{ModelFamily, ModelView, TrainRequest};
-use leadgate_app::{App, SystemClock};
+
+use crate::config::Setup;
 use leadgate_model::TrainingReport;
-use leadgate_store::StoreConfig;
 
 use super::thousands;
 use crate::cli::{FamilyArg, ModelsArgs, ModelsCommand, TrainArgs};
 use crate::progress::Reporter;
 
-pub async fn run(config: &StoreConfig, args: TrainArgs) -> anyhow::Result<()> {
-    let store = super::open_store(config).await?;
-    let app = App::new(store.clone(), Arc::new(SystemClock));
+pub async fn run(config: &Setup, args: TrainArgs) -> anyhow::Result<()> {
+    let store = super::open_store(&config.store).await?;
+    let app = config.app(store.clone()).await?;
     let result = async {
         let operator = app.operator().await?;
         let request = TrainRequest {
@@ -59,9 +58,9 @@ pub async fn run(config: &StoreConfig, args: TrainArgs) -> anyhow::Result<()> {
     result
 }
 
-pub async fn models(config: &StoreConfig, args: ModelsArgs) -> anyhow::Result<()> {
-    let store = super::open_store(config).await?;
-    let app = App::new(store.clone(), Arc::new(SystemClock));
+pub async fn models(config: &Setup, args: ModelsArgs) -> anyhow::Result<()> {
+    let store = super::open_store(&config.store).await?;
+    let app = config.app(store.clone()).await?;
     let result = async {
         let operator = app.operator().await?;
         match args.command {

@@ -2,11 +2,10 @@
 //! for the web UI.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Arc;
 
+use crate::config::Setup;
 use anyhow::{Context, bail};
-use leadgate_app::{App, AppError, SystemClock};
-use leadgate_store::StoreConfig;
+use leadgate_app::AppError;
 
 use crate::cli::SetPasswordArgs;
 
@@ -25,7 +24,7 @@ fn ask_hidden(prompt: &str) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-pub async fn set_password(config: &StoreConfig, args: SetPasswordArgs) -> anyhow::Result<()> {
+pub async fn set_password(config: &Setup, args: SetPasswordArgs) -> anyhow::Result<()> {
     let password = if args.stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
         std::io::stdin()
@@ -41,8 +40,8 @@ pub async fn set_password(config: &StoreConfig, args: SetPasswordArgs) -> anyhow
         }
         first
     };
-    let store = super::open_store(config).await?;
-    let app = App::new(store.clone(), Arc::new(SystemClock));
+    let store = super::open_store(&config.store).await?;
+    let app = config.app(store.clone()).await?;
     let result = app.set_password_by_email(&args.email, &password).await;
     store.close().await;
     match result {

@@ -12,6 +12,7 @@ pub mod handoff;
 pub mod imports;
 pub mod models;
 pub mod pipeline;
+pub mod privacy;
 pub mod scoring;
 pub mod users;
 
@@ -103,6 +104,7 @@ pub(crate) fn csv_download(body: Vec<u8>, name: &str) -> Response {
         (name = "forms", description = "Web forms, consent records, tracking links"),
         (name = "pipeline", description = "Deals through the stages, the board, the pipeline's settings"),
         (name = "analytics", description = "The funnel, deal outcomes, time in stage, forecast and churn (JSON or CSV)"),
+        (name = "personal data", description = "A person's export and erasure, the suppression list, the retention rule, the audit log"),
         (name = "users", description = "Users, roles and API keys"),
         (name = "operations", description = "Health and metrics")
     )
@@ -125,6 +127,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(handoff::routes())
         .merge(pipeline::routes())
         .merge(analytics::routes())
+        .merge(privacy::routes())
 }
 
 /// Completes the generated description with what every operation shares, so it is declared once

@@ -557,6 +557,12 @@ const ROLE_OPS: &[(&str, &str, Option<&str>, [bool; 3])] = &[
     ("GET", "/api/v1/deals/{id}/prediction", None, [true, true, true]),
     ("GET", "/api/v1/companies/{id}/buying-group", None, [true, true, true]),
     ("GET", "/api/v1/pipeline/board", None, [true, true, true]),
+    ("GET", "/api/v1/contacts/{id}/export", None, [true, true, false]),
+    ("POST", "/api/v1/contacts/{id}/erasure", None, [true, true, false]),
+    ("POST", "/api/v1/erasures", Some(r#"{"emails": ["erased-op@x.example"]}"#), [true, true, false]),
+    ("GET", "/api/v1/retention", None, [true, true, false]),
+    ("POST", "/api/v1/retention/purge", None, [true, true, false]),
+    ("GET", "/api/v1/audit-log", None, [true, false, false]),
     ("GET", "/api/v1/settings/pipeline", None, [true, true, true]),
     // Team figures that name no lead: every role reads them.
     ("GET", "/api/v1/analytics/funnel", None, [true, true, true]),

@@ -1668,5 +1668,6 @@ capture_tests! {
 mod access;
 mod analytics;
 mod pipeline;
+mod privacy;
 mod regression;
 mod trust;

@@ -5,7 +5,7 @@
 use super::*;
 
 /// A rep whose team gets every lead (round-robin), with its key.
-async fn rep(t: &TestApp, email: &str, manager: Option<&str>) -> (String, String) {
+pub(super) async fn rep(t: &TestApp, email: &str, manager: Option<&str>) -> (String, String) {
     let (id, key) = sales_user(t, email).await;
     let mut profile = json!({"team": "inside"});
     if let Some(m) = manager {
@@ -48,7 +48,7 @@ async fn stage_of(t: &TestApp, id: &str) -> String {
     t.get(&format!("/api/v1/contacts/{id}")).await.body["lifecycle_stage"].as_str().unwrap().to_string()
 }
 
-async fn agreement_to_team(t: &TestApp) {
+pub(super) async fn agreement_to_team(t: &TestApp) {
     let agreement = json!({
         "routing": [{"name": "inside", "assign": {"strategy": "round_robin", "team": "inside"}}],
         "first_touch": {"hot_minutes": 600, "warm_minutes": 600, "cold_minutes": 600},

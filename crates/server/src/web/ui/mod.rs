@@ -209,7 +209,8 @@ impl FromRequestParts<AppState> for Signed {
             return Err(to_login(false));
         };
         match state.app.web_session(token).await {
-            Ok(who) => {
+            Ok(mut who) => {
+                who.principal.address = crate::client::address_of(parts);
                 let lang = who
                     .language
                     .as_deref()

@@ -1,0 +1,256 @@
+//! Personal data (issue 20): a person's export, erasure that leaves nothing of them in any table
+//! and keeps them from coming back, bulk erasure with its receipt, the retention rule, and the
+//! audit log.
+
+use super::pipeline::{agreement_to_team, rep};
+use super::*;
+
+/// Every table of the database, each row as lower-case text (blobs as hexadecimal), with the
+/// table's name.
+async fn every_row(t: &TestApp) -> Vec<(String, String)> {
+    let db = t.db.as_ref().unwrap();
+    let mut s = db.store.read().await.unwrap();
+    let mut rows = Vec::new();
+    match db.backend {
+        Backend::Sqlite => {
+            let tables = s
+                .fetch_all(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            for table in tables {
+                let table: String = table.get(0).unwrap();
+                let columns = s
+                    .fetch_all(&format!("SELECT name FROM pragma_table_info('{table}')"), vec![])
+                    .await
+                    .unwrap();
+                let cells: Vec<String> = columns
+                    .iter()
+                    .map(|c| {
+                        let c: String = c.get(0).unwrap();
+                        format!("COALESCE(CASE WHEN typeof(\"{c}\") = 'blob' THEN hex(\"{c}\") ELSE CAST(\"{c}\" AS TEXT) END, '')")
+                    })
+                    .collect();
+                let sql = format!("SELECT {} FROM \"{table}\"", cells.join(" || '|' || "));
+                for r in s.fetch_all(&sql, vec![]).await.unwrap() {
+                    rows.push((table.clone(), r.get::<String>(0).unwrap().to_lowercase()));
+                }
+            }
+        }
+        Backend::Postgres => {
+            let tables = s
+                .fetch_all("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'", vec![])
+                .await
+                .unwrap();
+            for table in tables {
+                let table: String = table.get(0).unwrap();
+                for r in s.fetch_all(&format!("SELECT t::text FROM \"{table}\" t"), vec![]).await.unwrap() {
+                    rows.push((table.clone(), r.get::<String>(0).unwrap().to_lowercase()));
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+capture_tests! {
+    async fn erasing_a_person_leaves_nothing_of_them_in_any_table(t, clock) {
+        // A person with every kind of data Leadgate keeps.
+        let hook = t.post("/api/v1/webhooks", json!({"url": "https://hooks.example/in", "event_types": ["*"]})).await;
+        assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.body);
+        agreement_to_team(&t).await;
+        let (_, rep_key) = rep(&t, "rep@sales.example", None).await;
+        let email = "Ada.Lovelace@Acme.example";
+        let created = t.post_with_key("/api/v1/contacts", "create-ada", json!({
+            "email": email, "first_name": "Augusta", "last_name": "Lovelacewxyz", "phone": "+33 6 11 22 33 44",
+            "job_title": "Head of engines"
+        })).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let id = created.body["id"].as_str().unwrap().to_string();
+        let visitor = "3f2a9c1e-0000-4000-8000-00000000abcd";
+        let views = json!({"visitor": visitor, "views": [{"url": "https://www.acme.example/pricing?who=ada.lovelace@acme.example"}]});
+        t.http.post(format!("{}/t/collect", t.base)).body(views.to_string()).send().await.unwrap();
+        let form_id = t.post("/api/v1/forms", contact_form()).await.body["id"].as_str().unwrap().to_string();
+        let token = form_token(&t, "contact-us").await;
+        clock.advance(jiff::SignedDuration::from_secs(30));
+        let r = post_form(&t, "contact-us", &[("email", email), ("message", "Call Augusta Lovelacewxyz"), ("consent_newsletter", "on"), ("_lg_token", &token), ("_lg_visitor", visitor)], None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let event = t.post_with_key("/api/v1/events", "ada-event", json!({"kind": "demo_request", "email": email, "properties": {"note": "for ada.lovelace@acme.example"}})).await;
+        assert!(event.status.is_success(), "{}", event.body);
+        assert_eq!(t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "mql"})).await.status, StatusCode::OK);
+        let routed = t.send(Method::POST, &format!("/api/v1/contacts/{id}/route"), Some(ADMIN_KEY), None).await;
+        assert!(routed.status.is_success(), "{}", routed.body);
+        assert_eq!(t.send(Method::POST, &format!("/api/v1/contacts/{id}/accept"), Some(&rep_key), None).await.status, StatusCode::OK);
+        let touch = t.send(Method::POST, &format!("/api/v1/contacts/{id}/touches"), Some(&rep_key), Some(json!({"kind": "call", "outcome": "reached", "note": "Augusta asked for a demo"}))).await;
+        assert!(touch.status.is_success(), "{}", touch.body);
+        let checklist = t.send(Method::PUT, &format!("/api/v1/contacts/{id}/checklist/need"), Some(&rep_key), Some(json!({"answer": "yes", "note": "Lovelacewxyz needs it"}))).await;
+        assert_eq!(checklist.status, StatusCode::OK, "{}", checklist.body);
+        let deal = t.post("/api/v1/deals", json!({"name": "Acme engines", "contacts": [{"contact_id": id, "role": "decision_maker"}]})).await;
+        assert_eq!(deal.status, StatusCode::CREATED, "{}", deal.body);
+        let role = t.send(Method::PUT, &format!("/api/v1/contacts/{id}/buying-role"), Some(ADMIN_KEY), Some(json!({"role": "decision_maker"}))).await;
+        assert_eq!(role.status, StatusCode::OK, "{}", role.body);
+        let consent = t.post(&format!("/api/v1/contacts/{id}/consents"), json!({"purpose": "newsletter", "granted": false, "text": "Ada said no by phone", "version": "phone"})).await;
+        assert_eq!(consent.status, StatusCode::CREATED, "{}", consent.body);
+        let file = format!("email,first_name\r\nbob@acme.example,Bob\r\n{email},Augusta\r\n");
+        assert_eq!(upload(&t, "later.csv", file.as_bytes()).await.status, StatusCode::CREATED);
+
+        // The export holds all of it, and is recorded.
+        let doc = t.get(&format!("/api/v1/contacts/{id}/export?format=json")).await;
+        assert_eq!(doc.status, StatusCode::OK, "{}", doc.body);
+        assert_eq!(doc.body["contact"]["email"], email);
+        assert_eq!(doc.body["company"]["name"], Value::Null);
+        assert!(doc.body["events"].as_array().unwrap().len() >= 3, "{}", doc.body["events"]);
+        assert_eq!(doc.body["consents"].as_array().unwrap().len(), 1, "recorded by phone");
+        assert_eq!(doc.body["consent_requests"].as_array().unwrap().len(), 1, "the newsletter ticked on the form, to be confirmed");
+        assert_eq!(doc.body["deals"].as_array().unwrap().len(), 1);
+        assert_eq!(doc.body["buying_role"]["role"], "decision_maker");
+        assert!(!doc.body["tasks"].as_array().unwrap().is_empty(), "the first-contact task");
+        assert!(!doc.body["assignments"].as_array().unwrap().is_empty());
+        assert!(doc.body["score"]["fit"].is_object());
+        assert_eq!(doc.body["lifecycle"]["checklist"]["need"]["answer"], "yes", "{}", doc.body["lifecycle"]);
+        let zip = t.http.get(format!("{}/api/v1/contacts/{id}/export", t.base)).bearer_auth(ADMIN_KEY).send().await.unwrap();
+        assert_eq!(zip.headers()["content-type"], "application/zip");
+        let bytes = zip.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"PK\x03\x04"));
+        for name in ["person.json", "contact.csv", "events.csv", "consents.csv", "deals.csv", "tasks.csv"] {
+            assert!(bytes.windows(name.len()).any(|w| w == name.as_bytes()), "{name} in the zip");
+        }
+
+        let needles = [
+            email.to_lowercase(), "augusta".into(), "lovelacewxyz".into(), "+33 6 11 22 33 44".into(), id.clone(),
+            id.replace('-', ""), hex(&email.to_lowercase()), hex("Lovelacewxyz").to_lowercase(),
+        ];
+        let found = |rows: &[(String, String)]| -> Vec<String> {
+            rows.iter()
+                .filter(|(table, row)| {
+                    // The one message whose point is the id: subscribers are told who was erased.
+                    !(table == "webhook_deliveries" && row.contains("contact.erased"))
+                })
+                .filter_map(|(table, row)| needles.iter().find(|n| row.contains(n.as_str())).map(|n| format!("{table}: `{n}` in {row}")))
+                .collect()
+        };
+        assert!(!found(&every_row(&t).await).is_empty(), "the scan finds the person before the erasure");
+
+        let receipt = t.send(Method::POST, &format!("/api/v1/contacts/{id}/erasure"), Some(ADMIN_KEY), None).await;
+        assert_eq!(receipt.status, StatusCode::OK, "{}", receipt.body);
+        assert_eq!(receipt.body["erased"], 1);
+        assert_eq!(receipt.body["newly_suppressed"], 1);
+        assert!(receipt.body["mentions_scrubbed"].as_u64().unwrap() >= 2, "stored answers and the file's line: {}", receipt.body);
+        let left = found(&every_row(&t).await);
+        assert!(left.is_empty(), "left after the erasure:\n{}", left.join("\n"));
+        assert_eq!(t.get(&format!("/api/v1/contacts/{id}")).await.status, StatusCode::NOT_FOUND);
+        let rows = every_row(&t).await;
+        let told: Vec<_> = rows.iter().filter(|(table, row)| table == "webhook_deliveries" && row.contains("contact.erased")).collect();
+        assert_eq!(told.len(), 1, "one contact.erased message");
+        assert!(told[0].1.contains(&id) && !told[0].1.contains("lovelace"), "the id only: {}", told[0].1);
+        assert!(rows.iter().any(|(table, row)| table == "uploads" && row.contains(&hex("bob@acme.example"))), "other lines of the file stay");
+
+        // Nothing brings them back.
+        let again = t.post("/api/v1/contacts", json!({"email": email.to_uppercase()})).await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+        assert!(again.body["detail"].as_str().unwrap().contains("asked to be erased"), "{}", again.body);
+        let event = t.post("/api/v1/events", json!({"kind": "page_view", "email": email})).await;
+        assert_eq!(event.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", event.body);
+        assert!(event.field_errors().iter().any(|f| f.ends_with("email")), "{}", event.body);
+        let request = t.post("/api/v1/requests", json!({"channel": "phone", "contact": {"email": email}})).await;
+        assert_eq!(request.status, StatusCode::CONFLICT, "{}", request.body);
+        let token = form_token(&t, "contact-us").await;
+        clock.advance(jiff::SignedDuration::from_secs(30));
+        let r = post_form(&t, "contact-us", &[("email", email), ("_lg_token", &token)], None).await;
+        assert_eq!(r.status(), StatusCode::OK, "thanked like anyone: the page tells nobody who asked to be erased");
+        let form = t.get(&format!("/api/v1/forms/{form_id}")).await;
+        assert_eq!(form.body["rejected"]["suppressed"], 1, "{}", form.body);
+        let up = upload(&t, "again.csv", format!("email,first_name\n{email},Augusta\nnew@acme.example,New\n").as_bytes()).await;
+        let job = t.post("/api/v1/imports", json!({"upload_id": up.body["id"], "entity": "contacts"})).await;
+        assert!(t.app.run_one_job("test-worker").await.unwrap());
+        let status = t.get(&format!("/api/v1/imports/{}", job.body["id"].as_str().unwrap())).await;
+        assert_eq!((status.body["summary"]["created"].as_u64(), status.body["summary"]["rejected"].as_u64()), (Some(1), Some(1)), "{}", status.body);
+        let report = t.http.get(format!("{}/api/v1/imports/{}/rejects", t.base, job.body["id"].as_str().unwrap())).bearer_auth(ADMIN_KEY).send().await.unwrap().text().await.unwrap();
+        assert!(report.contains("asked to be erased") && !report.to_lowercase().contains("lovelace"), "{report}");
+        assert!(t.get("/api/v1/contacts?email=ada.lovelace@acme.example").await.body["items"].as_array().unwrap().is_empty());
+
+        // The audit log says who exported and erased, without saying whom any more.
+        let log = t.get("/api/v1/audit-log?action=contact").await;
+        let actions: Vec<&str> = log.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"contact.erased") && actions.contains(&"contact.exported"), "{actions:?}");
+        assert!(log.body["items"].as_array().unwrap().iter().all(|e| e["actor"] == "admin@test.example"));
+    }
+}
+
+api_tests! {
+    async fn a_list_of_emails_is_erased_with_a_receipt(t) {
+        for e in ["one@x.example", "two@x.example"] {
+            assert_eq!(t.post("/api/v1/contacts", json!({"email": e})).await.status, StatusCode::CREATED);
+        }
+        let receipt = t.post("/api/v1/erasures", json!({"emails": ["ONE@x.example", "two@x.example", "gone@x.example", "not an address", "one@x.example"]})).await;
+        assert_eq!(receipt.status, StatusCode::OK, "{}", receipt.body);
+        assert_eq!(receipt.body["asked"], 3, "duplicates count once: {}", receipt.body);
+        assert_eq!(receipt.body["erased"], 2);
+        assert_eq!(receipt.body["already_absent"], 1);
+        assert_eq!(receipt.body["newly_suppressed"], 3, "an absent person is suppressed all the same");
+        assert_eq!(receipt.body["invalid"].as_array().unwrap().len(), 1, "{}", receipt.body);
+        let again = t.post("/api/v1/erasures", json!({"emails": ["gone@x.example"]})).await;
+        assert_eq!((again.body["erased"].as_u64(), again.body["newly_suppressed"].as_u64()), (Some(0), Some(0)));
+        assert_eq!(t.post("/api/v1/contacts", json!({"email": "gone@x.example"})).await.status, StatusCode::CONFLICT);
+        let empty = t.post("/api/v1/erasures", json!({"emails": []})).await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let sneaky = t.post("/api/v1/erasures", json!({"emails": ["a@x.example\nb@x.example"]})).await;
+        assert_eq!(sneaky.field_errors(), vec!["emails[0]"]);
+        // Sales may not erase; marketing may, and may not read the audit log.
+        let sales = t.user_key("rep@x.example", "sales").await;
+        let r = t.send(Method::POST, "/api/v1/erasures", Some(&sales), Some(json!({"emails": ["a@x.example"]}))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let marketing = t.user_key("m@x.example", "marketing").await;
+        let r = t.send(Method::POST, "/api/v1/erasures", Some(&marketing), Some(json!({"emails": ["a@x.example"]}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(t.send(Method::GET, "/api/v1/audit-log", Some(&marketing), None).await.status, StatusCode::FORBIDDEN);
+        // The audit log lists the erasures, the users and keys made, in CSV too.
+        let log = t.get("/api/v1/audit-log").await;
+        let actions: Vec<&str> = log.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions.iter().filter(|a| **a == "contact.erased").count(), 3, "{actions:?}");
+        assert!(actions.contains(&"user.created") && actions.contains(&"api_key.created"), "{actions:?}");
+        let by_marketing = t.get("/api/v1/audit-log?actor=m@x.example").await;
+        assert_eq!(by_marketing.body["items"].as_array().unwrap().len(), 1);
+        let csv = t.http.get(format!("{}/api/v1/audit-log?format=csv&action=user", t.base)).bearer_auth(ADMIN_KEY).send().await.unwrap();
+        assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+        let csv = csv.text().await.unwrap();
+        assert!(csv.starts_with("at,actor,action,target,ip,detail\r\n") && csv.contains("user.created,rep@x.example"), "{csv}");
+        assert!(!csv.contains("api_key.created"), "filtered by family");
+    }
+}
+
+capture_tests! {
+    async fn the_retention_rule_erases_who_has_been_silent_for_three_years(t, clock) {
+        let old = t.post("/api/v1/contacts", json!({"email": "old@x.example"})).await.body["id"].as_str().unwrap().to_string();
+        let opened = t.post("/api/v1/contacts", json!({"email": "opened@x.example"})).await.body["id"].as_str().unwrap().to_string();
+        let clicked = t.post("/api/v1/contacts", json!({"email": "clicked@x.example"})).await.body["id"].as_str().unwrap().to_string();
+        let customer = t.post("/api/v1/contacts", json!({"email": "customer@x.example", "lifecycle_stage": "customer"})).await;
+        assert_eq!(customer.status, StatusCode::CREATED, "{}", customer.body);
+        clock.advance(jiff::SignedDuration::from_hours(24 * 365 * 2));
+        // An open is not a contact coming from the person; a click is.
+        t.post("/api/v1/events", json!({"kind": "email_opened", "contact_id": opened})).await;
+        t.post("/api/v1/events", json!({"kind": "email_clicked", "contact_id": clicked})).await;
+        clock.advance(jiff::SignedDuration::from_hours(24 * 366));
+        let due = t.get("/api/v1/retention").await;
+        assert_eq!(due.status, StatusCode::OK, "{}", due.body);
+        assert_eq!(due.body["retention_days"], 1095);
+        assert_eq!(due.body["due"], 2, "{}", due.body);
+        assert_eq!(due.body["erased"], false);
+        let mut sample: Vec<&str> = due.body["sample"].as_array().unwrap().iter().map(|c| c["email"].as_str().unwrap()).collect();
+        sample.sort();
+        assert_eq!(sample, ["old@x.example", "opened@x.example"]);
+        assert_eq!(t.get(&format!("/api/v1/contacts/{old}")).await.status, StatusCode::OK, "a dry run changes nothing");
+        let purged = t.send(Method::POST, "/api/v1/retention/purge", Some(ADMIN_KEY), None).await;
+        assert_eq!((purged.body["due"].as_u64(), purged.body["erased"].as_bool()), (Some(2), Some(true)), "{}", purged.body);
+        assert_eq!(t.get(&format!("/api/v1/contacts/{old}")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(t.get(&format!("/api/v1/contacts/{clicked}")).await.status, StatusCode::OK);
+        assert_eq!(t.get("/api/v1/retention").await.body["due"], 0);
+        assert_eq!(t.post("/api/v1/contacts", json!({"email": "old@x.example"})).await.status, StatusCode::CONFLICT, "an old file does not bring them back");
+    }
+}
