@@ -125,7 +125,7 @@ impl Zip {
         self.central.extend_from_slice(&0x0201_4b50_u32.to_le_bytes());
         self.central.extend_from_slice(&20_u16.to_le_bytes());
         common(&mut self.central);
-        self.central.extend_from_slice(&[0; 8]); // comment length, disk, internal attributes
+        self.central.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
         self.central.extend_from_slice(&0_u32.to_le_bytes()); // external attributes
         self.central.extend_from_slice(&offset.to_le_bytes());
         self.central.extend_from_slice(name.as_bytes());
@@ -190,5 +190,10 @@ mod zip_tests {
         assert_eq!(u16::from_le_bytes([bytes[end + 10], bytes[end + 11]]), 2);
         let central = u32::from_le_bytes(bytes[end + 16..end + 20].try_into().unwrap()) as usize;
         assert_eq!(&bytes[central..central + 4], b"PK\x01\x02");
+        // The first record: its name at its fixed place, pointing at the first local header; the
+        // second record right after it.
+        assert_eq!(&bytes[central + 46..central + 52], b"a.json");
+        assert_eq!(&bytes[central + 42..central + 46], &[0, 0, 0, 0]);
+        assert_eq!(&bytes[central + 52..central + 56], b"PK\x01\x02");
     }
 }

@@ -448,7 +448,12 @@ fn datasets() -> PathBuf {
 }
 
 fn run_import(args: &[String], extra: &[&str], cwd: &Path) -> (bool, String, String) {
-    let out = leadgate().args(args).arg("import").args(extra).current_dir(cwd).output().unwrap();
+    run_in(args, &[&["import"], extra].concat(), cwd)
+}
+
+/// Runs `leadgate` with `args` then `extra` in `cwd`: whether it succeeded, stdout, stderr.
+fn run_in(args: &[String], extra: &[&str], cwd: &Path) -> (bool, String, String) {
+    let out = leadgate().args(args).args(extra).current_dir(cwd).output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -700,12 +705,7 @@ async fn an_import_killed_half_way_completes_when_run_again() {
 }
 
 fn run(args: &[String], extra: &[&str]) -> (bool, String, String) {
-    let out = leadgate().args(args).args(extra).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_in(args, extra, Path::new("."))
 }
 
 /// The x-education history trains a model from the command line, with the leaking columns
@@ -808,4 +808,121 @@ async fn a_model_is_trained_on_imported_history_on_postgres() {
 fn http_client() -> reqwest::Client {
     leadgate_app::webhooks::install_tls_provider();
     reqwest::Client::new()
+}
+
+/// Every row of every table of a database, sorted (to compare a database and its restore).
+async fn all_rows(config: &StoreConfig) -> Vec<(String, String)> {
+    let store = Store::open(config, jiff::Timestamp::now()).await.unwrap();
+    let mut rows = leadgate_store::testing::every_row(&store).await;
+    store.close().await;
+    rows.sort();
+    rows
+}
+
+/// Export, erase, purge, backup and restore as an operator runs them, on one backend: the
+/// restored database holds every row of every table of the original.
+async fn personal_data_and_backups_from_the_command_line(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let args = db_args(&db.config);
+    db.store.close().await;
+    let cwd = temp_dir("privacy");
+    let file = cwd.join("people.csv");
+    std::fs::write(&file, "email,first_name,country\nada@acme.example,Ada,France\nbob@acme.example,Bob,Spain\ncyd@acme.example,Cyd,Italy\n").unwrap();
+    let (ok, out, err) = run_import(&args, &["contacts", file.to_str().unwrap()], &cwd);
+    assert!(ok, "{out}\n{err}");
+
+    // One person's data, as a zip any tool opens, or as JSON.
+    let (ok, out, err) =
+        run_in(&args, &["export", "--contact", "ada@acme.example", "--output", "ada.zip"], &cwd);
+    assert!(ok && out.contains("ada.zip"), "{out}\n{err}");
+    let listed = Command::new("python3")
+        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(' '.join(z.namelist())); print(z.read('contact.csv').decode())"])
+        .arg(cwd.join("ada.zip"))
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("person.json")
+            && listed.contains("events.csv")
+            && listed.contains("ada@acme.example,,Ada,"),
+        "{listed}"
+    );
+    let (ok, out, _) = run_in(&args, &["export", "--contact", "ada@acme.example", "--json"], &cwd);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && doc["contact"]["country"] == "France", "{out}");
+    let (ok, out, err) = run_in(&args, &["export", "--contact", "nobody@acme.example"], &cwd);
+    assert!(!ok && err.contains("nobody@acme.example"), "{out}\n{err}");
+
+    // The workspace, for leaving the product.
+    let (ok, out, err) = run_in(&args, &["export", "--output", "all"], &cwd);
+    assert!(ok && out.contains("3 contacts"), "{out}\n{err}");
+    let contacts = std::fs::read_to_string(cwd.join("all/contacts.jsonl")).unwrap();
+    assert_eq!(contacts.lines().count(), 3);
+    let csv = std::fs::read_to_string(cwd.join("all/contacts.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains("email") && csv.contains("bob@acme.example"), "{csv}");
+
+    // Erasure by list, with its receipt; the person does not come back with the next import.
+    std::fs::write(cwd.join("erase.txt"), "email\nbob@acme.example\nzed@acme.example\nnot-an-address\n")
+        .unwrap();
+    let (ok, out, err) = run_in(&args, &["erase", "--emails", "erase.txt"], &cwd);
+    assert!(
+        ok && out.contains("Erased 1 of 2 asked (1 already absent)") && out.contains("line 4"),
+        "{out}\n{err}"
+    );
+    let (ok, out, err) = run_import(&args, &["contacts", file.to_str().unwrap()], &cwd);
+    assert!(ok && out.contains("rejected 1"), "{out}\n{err}");
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts").await, 2);
+    let (ok, out, _) = run_in(&args, &["purge", "--dry-run"], &cwd);
+    assert!(ok && out.contains("Due for erasure (dry run, nothing changed): 0"), "{out}");
+
+    // A backup while the data is there, restored elsewhere: every row of every table.
+    let (ok, out, err) = run_in(&args, &["backup", "copy.bak"], &cwd);
+    assert!(ok && out.contains("suppression key"), "{out}\n{err}");
+    let (ok, _, err) = run_in(&args, &["backup", "copy.bak"], &cwd);
+    assert!(!ok && err.contains("exists already"), "{err}");
+    let original = all_rows(&db.config).await;
+    assert!(original.iter().any(|(t, _)| t == "suppressions"), "the suppression list is backed up");
+    let (restored_config, target_args, empty) = match backend {
+        Backend::Sqlite => {
+            let dir = temp_dir("restored");
+            let key = db_args(&db.config)[1].clone() + "/suppression.key";
+            let target = vec![
+                "--data-dir".to_string(),
+                dir.display().to_string(),
+                "--suppression-key-file".into(),
+                key,
+            ];
+            (StoreConfig::Sqlite { path: dir.join("leadgate.sqlite3") }, target, None)
+        }
+        Backend::Postgres => {
+            let empty = leadgate_store::testing::EmptyPostgres::create().await;
+            let mut target = args.clone();
+            target[1] = empty.url.clone();
+            (StoreConfig::Postgres { url: empty.url.clone() }, target, Some(empty))
+        }
+    };
+    let backup = cwd.join("copy.bak").display().to_string();
+    let (ok, out, err) = run_in(&target_args, &["restore", &backup], &cwd);
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(all_rows(&restored_config).await, original, "the restore holds every row of every table");
+    let (ok, _, err) = run_in(&target_args, &["restore", &backup], &cwd);
+    assert!(!ok && (err.contains("empty") || err.contains("exists")), "a second restore is refused: {err}");
+    let (ok, _, err) = run_in(&target_args, &["restore", file.to_str().unwrap()], &cwd);
+    assert!(!ok && err.contains("is not a"), "{err}");
+    // The restored copy works, and still refuses the erased person.
+    let (ok, out, err) = run_import(&target_args, &["contacts", file.to_str().unwrap()], &cwd);
+    assert!(ok && out.contains("rejected 1"), "{out}\n{err}");
+    if let Some(e) = empty {
+        e.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn personal_data_and_backups_from_the_command_line_on_sqlite() {
+    personal_data_and_backups_from_the_command_line(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn personal_data_and_backups_from_the_command_line_on_postgres() {
+    personal_data_and_backups_from_the_command_line(Backend::Postgres).await;
 }

@@ -111,6 +111,92 @@ impl TestDb {
     }
 }
 
+/// An empty PostgreSQL database (no schema), for tests of what fills one (a restore).
+pub struct EmptyPostgres {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl EmptyPostgres {
+    pub async fn create() -> EmptyPostgres {
+        let admin_url = postgres_admin_url();
+        let name = unique_name();
+        let mut admin = PgConnection::connect(&admin_url).await.expect("reach the test PostgreSQL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create a test database");
+        admin.close().await.ok();
+        EmptyPostgres { url: options_to_url(&admin_url, &name), admin_url, name }
+    }
+
+    pub async fn cleanup(self) {
+        if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
+            let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
+        }
+    }
+}
+
+/// Every row of every table of a database, as (table, the row as lower-case text), blobs and
+/// byte strings as hexadecimal: what tests scan for a person's data, or compare between a
+/// database and its restored backup.
+pub async fn every_row(store: &Store) -> Vec<(String, String)> {
+    let mut s = store.read().await.expect("read the database");
+    let mut rows = Vec::new();
+    match store.dialect() {
+        crate::Dialect::Sqlite => {
+            let tables = s
+                .fetch_all(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                    vec![],
+                )
+                .await
+                .expect("list tables");
+            for table in tables {
+                let table: String = table.get(0).expect("a name");
+                let columns = s
+                    .fetch_all(&format!("SELECT name FROM pragma_table_info('{table}')"), vec![])
+                    .await
+                    .expect("list columns");
+                let cells: Vec<String> = columns
+                    .iter()
+                    .map(|c| {
+                        let c: String = c.get(0).expect("a name");
+                        format!("COALESCE(CASE WHEN typeof(\"{c}\") = 'blob' THEN hex(\"{c}\") ELSE CAST(\"{c}\" AS TEXT) END, '')")
+                    })
+                    .collect();
+                let sql = format!("SELECT {} FROM \"{table}\"", cells.join(" || '|' || "));
+                for r in s.fetch_all(&sql, vec![]).await.expect("read a table") {
+                    rows.push((table.clone(), r.get::<String>(0).expect("text").to_lowercase()));
+                }
+            }
+        }
+        crate::Dialect::Postgres => {
+            let tables = s
+                .fetch_all(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+                    vec![],
+                )
+                .await
+                .expect("list tables");
+            for table in tables {
+                let table: String = table.get(0).expect("a name");
+                for r in s
+                    .fetch_all(&format!("SELECT t::text FROM \"{table}\" t"), vec![])
+                    .await
+                    .expect("read a table")
+                {
+                    rows.push((table.clone(), r.get::<String>(0).expect("text").to_lowercase()));
+                }
+            }
+        }
+    }
+    rows
+}
+
 /// The admin URL with its database replaced by `name`.
 fn options_to_url(admin_url: &str, name: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {

@@ -5,54 +5,9 @@
 use super::pipeline::{agreement_to_team, rep};
 use super::*;
 
-/// Every table of the database, each row as lower-case text (blobs as hexadecimal), with the
-/// table's name.
+/// Every row of the test's database, as text.
 async fn every_row(t: &TestApp) -> Vec<(String, String)> {
-    let db = t.db.as_ref().unwrap();
-    let mut s = db.store.read().await.unwrap();
-    let mut rows = Vec::new();
-    match db.backend {
-        Backend::Sqlite => {
-            let tables = s
-                .fetch_all(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            for table in tables {
-                let table: String = table.get(0).unwrap();
-                let columns = s
-                    .fetch_all(&format!("SELECT name FROM pragma_table_info('{table}')"), vec![])
-                    .await
-                    .unwrap();
-                let cells: Vec<String> = columns
-                    .iter()
-                    .map(|c| {
-                        let c: String = c.get(0).unwrap();
-                        format!("COALESCE(CASE WHEN typeof(\"{c}\") = 'blob' THEN hex(\"{c}\") ELSE CAST(\"{c}\" AS TEXT) END, '')")
-                    })
-                    .collect();
-                let sql = format!("SELECT {} FROM \"{table}\"", cells.join(" || '|' || "));
-                for r in s.fetch_all(&sql, vec![]).await.unwrap() {
-                    rows.push((table.clone(), r.get::<String>(0).unwrap().to_lowercase()));
-                }
-            }
-        }
-        Backend::Postgres => {
-            let tables = s
-                .fetch_all("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'", vec![])
-                .await
-                .unwrap();
-            for table in tables {
-                let table: String = table.get(0).unwrap();
-                for r in s.fetch_all(&format!("SELECT t::text FROM \"{table}\" t"), vec![]).await.unwrap() {
-                    rows.push((table.clone(), r.get::<String>(0).unwrap().to_lowercase()));
-                }
-            }
-        }
-    }
-    rows
+    leadgate_store::testing::every_row(&t.db.as_ref().unwrap().store).await
 }
 
 fn hex(s: &str) -> String {
