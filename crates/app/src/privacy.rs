@@ -85,12 +85,21 @@ pub struct ErasureReceipt {
     pub erased: u64,
     /// Those that were not (or no longer) in Leadgate: suppressed all the same.
     pub already_absent: u64,
-    /// Lines that are not e-mail addresses, with their line number; nothing was done for them.
-    pub invalid: Vec<String>,
+    /// Lines that are not e-mail addresses; nothing was done for them.
+    pub invalid: Vec<NotAnEmail>,
     /// Addresses added to the suppression list by this erasure.
     pub newly_suppressed: u64,
     /// Stored API answers, rejects report rows and lines of uploaded files that mentioned them.
     pub mentions_scrubbed: u64,
+}
+
+/// A line of an erasure list that is not an e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotAnEmail {
+    /// Its line number (the item's position plus one, for a list sent as JSON).
+    pub line: u64,
+    pub value: String,
 }
 
 /// Who is due under the retention rule, and what a purge did.
@@ -221,7 +230,7 @@ impl App {
                 }
                 // A header line (`email`, `E-mail`) is not an address, and not a mistake.
                 Err(_) if n == 0 && !cell.contains('@') => {}
-                Err(_) => invalid.push(format!("line {}: `{}` is not an e-mail address", n + 1, cell)),
+                Err(_) => invalid.push(NotAnEmail { line: n as u64 + 1, value: cell.to_string() }),
             }
         }
         if emails.is_empty() && invalid.is_empty() {

@@ -131,8 +131,8 @@ fn print_receipt(r: &ErasureReceipt) {
         thousands(r.newly_suppressed),
         thousands(r.mentions_scrubbed)
     );
-    for line in &r.invalid {
-        println!("  skipped {line}");
+    for bad in &r.invalid {
+        println!("  skipped line {}: `{}` is not an e-mail address", bad.line, bad.value);
     }
 }
 

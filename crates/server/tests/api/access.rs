@@ -753,6 +753,9 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/deals/{id}/move", &[("to", "won")], [true, false, true]),
     ("/deals/{id}/edit", &[("name", "A deal")], [true, false, true]),
     ("/contacts/{id}/deals", &[("name", "A deal")], [true, false, true]),
+    ("/contacts/{id}/erase", &[("confirm", "yes")], [true, true, false]),
+    ("/privacy/erase", &[("emails", "ui-erased@x.example")], [true, true, false]),
+    ("/privacy/purge", &[], [true, true, false]),
 ];
 
 /// UI routes covered elsewhere: the lead matrix, the work-list and bulk tests, one's own account.
@@ -791,6 +794,11 @@ const UI_LEAD_ROUTES: &[&str] = &[
     "/contacts/{id}/move",
     // As `PUT /api/v1/contacts/{id}/buying-role` in the lead matrix.
     "/contacts/{id}/buying-role",
+    // Personal data pages, by role: privacy::the_personal_data_pages_work_for_the_roles_they_are_for.
+    "/contacts/{id}/export.zip",
+    "/privacy",
+    "/privacy/audit",
+    "/privacy/audit.csv",
 ];
 
 api_tests! {

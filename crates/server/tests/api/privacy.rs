@@ -149,7 +149,7 @@ api_tests! {
         assert_eq!(receipt.body["erased"], 2);
         assert_eq!(receipt.body["already_absent"], 1);
         assert_eq!(receipt.body["newly_suppressed"], 3, "an absent person is suppressed all the same");
-        assert_eq!(receipt.body["invalid"].as_array().unwrap().len(), 1, "{}", receipt.body);
+        assert_eq!(receipt.body["invalid"], json!([{"line": 4, "value": "not an address"}]), "{}", receipt.body);
         let again = t.post("/api/v1/erasures", json!({"emails": ["gone@x.example"]})).await;
         assert_eq!((again.body["erased"].as_u64(), again.body["newly_suppressed"].as_u64()), (Some(0), Some(0)));
         assert_eq!(t.post("/api/v1/contacts", json!({"email": "gone@x.example"})).await.status, StatusCode::CONFLICT);
@@ -207,5 +207,96 @@ capture_tests! {
         assert_eq!(t.get(&format!("/api/v1/contacts/{clicked}")).await.status, StatusCode::OK);
         assert_eq!(t.get("/api/v1/retention").await.body["due"], 0);
         assert_eq!(t.post("/api/v1/contacts", json!({"email": "old@x.example"})).await.status, StatusCode::CONFLICT, "an old file does not bring them back");
+    }
+}
+
+api_tests! {
+    async fn the_personal_data_pages_work_for_the_roles_they_are_for(t) {
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut sessions = Vec::new();
+        for (email, role) in [("admin@test.example", None), ("mkt@x.example", Some("marketing")), ("rep@x.example", Some("sales"))] {
+            if let Some(role) = role {
+                t.post("/api/v1/users", json!({"email": email, "role": role, "password": "correct horse battery"})).await;
+            }
+            // Through the sign-in form, so the audit log records where from.
+            let r = browser.post(format!("{}/login", t.base)).header("origin", &t.base)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string([("email", email), ("password", "correct horse battery")]).unwrap())
+                .send().await.unwrap();
+            let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+            let token = cookie.split_once('=').unwrap().1.to_string();
+            let csrf = t.app.web_session(&token).await.unwrap().csrf;
+            sessions.push((cookie, csrf));
+        }
+        let failed = browser.post(format!("{}/login", t.base)).header("origin", &t.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("email=mkt%40x.example&password=wrong+guess+here").send().await.unwrap();
+        assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+        let page = |i: usize, path: &str| {
+            let (cookie, _) = sessions[i].clone();
+            let url = format!("{}{path}", t.base);
+            let browser = browser.clone();
+            async move {
+                let r = browser.get(url).header("cookie", cookie).send().await.unwrap();
+                (r.status(), r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()), r.bytes().await.unwrap())
+            }
+        };
+        let c = t.post("/api/v1/contacts", json!({"email": "ada@acme.example", "first_name": "Ada"})).await;
+        let id = c.body["id"].as_str().unwrap().to_string();
+
+        // Admins and marketing see the page and the contact's actions; sales neither.
+        let (status, _, html) = page(1, "/privacy").await;
+        let html = String::from_utf8_lossy(&html);
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("href=\"/privacy\" aria-current=\"page\"") && html.contains("1,095 days"), "{html}");
+        assert!(!html.contains("/privacy/audit"), "marketing does not read the audit log");
+        assert_eq!(page(2, "/privacy").await.0, StatusCode::FORBIDDEN);
+        let (_, _, rep_leads) = page(2, "/leads").await;
+        assert!(!String::from_utf8_lossy(&rep_leads).contains("href=\"/privacy\""), "not in a rep's navigation");
+        let (_, _, contact) = page(1, &format!("/contacts/{id}")).await;
+        assert!(String::from_utf8_lossy(&contact).contains(&format!("/contacts/{id}/export.zip")));
+        let (status, ctype, zip) = page(1, &format!("/contacts/{id}/export.zip")).await;
+        assert_eq!((status, ctype.as_deref()), (StatusCode::OK, Some("application/zip")));
+        assert!(zip.starts_with(b"PK\x03\x04"));
+        assert_eq!(page(2, &format!("/contacts/{id}/export.zip")).await.0, StatusCode::FORBIDDEN);
+
+        // Erasing needs the box ticked.
+        let (cookie, csrf) = sessions[1].clone();
+        let post = |path: String, form: Vec<(&'static str, String)>| {
+            let browser = browser.clone();
+            let cookie = cookie.clone();
+            let url = format!("{}{path}", t.base);
+            async move {
+                browser.post(url).header("cookie", cookie).header("content-type", "application/x-www-form-urlencoded")
+                    .body(serde_urlencoded::to_string(&form).unwrap()).send().await.unwrap()
+            }
+        };
+        let r = post(format!("/contacts/{id}/erase"), vec![("_csrf", csrf.clone())]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let r = post(format!("/contacts/{id}/erase"), vec![("_csrf", csrf.clone()), ("confirm", "yes".into())]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(r.headers()["location"].to_str().unwrap().starts_with("/leads?done="));
+        assert_eq!(t.get(&format!("/api/v1/contacts/{id}")).await.status, StatusCode::NOT_FOUND);
+        // A list, in French: the receipt in French.
+        let r = post("/account/language".into(), vec![("_csrf", csrf.clone()), ("language", "fr".into())]).await;
+        assert!(r.status().is_redirection(), "{}", r.status());
+        let r = post("/privacy/erase".into(), vec![("_csrf", csrf.clone()), ("emails", "email\nada@acme.example\nbob@acme.example\nnope\n".into())]).await;
+        let html = r.text().await.unwrap();
+        assert!(html.contains("0 effacés sur 2 demandés (2 déjà absents) ; 1 nouvellement dans la liste d’exclusion."), "{html}");
+        assert!(html.contains("Ligne 4 : « nope » n’est pas une adresse e-mail"), "the line that is not an address is named: {html}");
+
+        // The audit log, for admins: sign-ins with their address, the failed one, the erasures.
+        let (status, _, html) = page(0, "/privacy/audit?action=user").await;
+        let html = String::from_utf8_lossy(&html);
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("user.signed_in") && html.contains("user.sign_in_failed") && html.contains("127.0.0.1"), "{html}");
+        assert!(!html.contains("contact.erased"), "filtered");
+        assert_eq!(page(1, "/privacy/audit").await.0, StatusCode::FORBIDDEN);
+        let (status, ctype, csv) = page(0, "/privacy/audit.csv?action=contact").await;
+        assert_eq!((status, ctype.as_deref()), (StatusCode::OK, Some("text/csv; charset=utf-8")));
+        let csv = String::from_utf8_lossy(&csv);
+        assert_eq!(csv.matches("contact.erased").count(), 2, "{csv}");
     }
 }

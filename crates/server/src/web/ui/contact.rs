@@ -90,6 +90,8 @@ pub(super) struct ContactPage {
     pub(super) deals: Vec<ContactDealLine>,
     /// Whether the user may create deals (admins and sales).
     pub(super) can_deal: bool,
+    /// Whether the user may export and erase the person's data (admins and marketing).
+    pub(super) can_erase: bool,
     pub(super) deal_name: String,
     pub(super) roles: Vec<Choice>,
     /// Its role in the account's purchase, the decision maker it leads to, who leads to it.
@@ -443,6 +445,7 @@ pub(super) async fn contact(
         reasons,
         deals,
         can_deal: p.user.role.allows(leadgate_core::access::Permission::ManageDeals),
+        can_erase: p.user.role.allows(leadgate_core::access::Permission::ManagePersonalData),
         deal_name,
         roles: deal_role_choices(t),
         buying_role: current_role.map(|r| role_label(t, r)),

@@ -83,6 +83,13 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}/move", post(contact_move))
         .route("/contacts/{id}/deals", post(contact_new_deal))
         .route("/contacts/{id}/buying-role", post(contact_buying_role))
+        .route("/contacts/{id}/export.zip", get(contact_export))
+        .route("/contacts/{id}/erase", post(contact_erase))
+        .route("/privacy", get(privacy))
+        .route("/privacy/erase", post(privacy_erase))
+        .route("/privacy/purge", post(privacy_purge))
+        .route("/privacy/audit", get(audit))
+        .route("/privacy/audit.csv", get(audit_csv))
 }
 
 // ----- sessions -----
@@ -149,6 +156,12 @@ impl Signed {
             nav,
             is_sales: self.who.principal.user.role == leadgate_core::access::Role::Sales,
             is_admin: self.who.principal.user.role == leadgate_core::access::Role::Admin,
+            can_privacy: self
+                .who
+                .principal
+                .user
+                .role
+                .allows(leadgate_core::access::Permission::ManagePersonalData),
             notice: None,
         }
     }
@@ -257,6 +270,8 @@ pub struct Chrome {
     pub nav: &'static str,
     pub is_sales: bool,
     pub is_admin: bool,
+    /// Whether the user handles personal data (exports, erasures, retention): admins, marketing.
+    pub can_privacy: bool,
     pub notice: Option<String>,
 }
 
@@ -387,6 +402,7 @@ mod leads;
 mod login;
 mod model;
 mod pipeline;
+mod privacy;
 mod reports;
 mod rules;
 mod work;
@@ -403,6 +419,7 @@ use leads::*;
 use login::*;
 use model::*;
 use pipeline::*;
+use privacy::*;
 use reports::*;
 use rules::*;
 use work::*;
