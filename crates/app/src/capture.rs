@@ -610,6 +610,12 @@ impl App {
             return Err(AppError::not_found("contact", contact));
         }
         tx.insert_consents(std::slice::from_ref(&record)).await?;
+        // Withdrawing the last purpose granted stops e-mail at once.
+        let history = tx.consents_of(contact).await?;
+        let history: Vec<(&str, bool)> = history.iter().map(|c| (c.purpose.as_str(), c.granted)).collect();
+        if leadgate_core::privacy::withdrawal_stops_email(&history) {
+            tx.set_do_not_email(&[contact], record.at).await?;
+        }
         let detail = serde_json::json!({ "purpose": record.purpose, "granted": record.granted });
         self.audit_in(
             &mut tx,

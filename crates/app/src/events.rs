@@ -493,6 +493,12 @@ async fn score_recorded(
         return Ok(());
     }
     attribute(tx, &fresh, now).await?;
+    // An unsubscribe stops e-mail at once, whatever else the batch says.
+    let unsubscribed: Vec<ContactId> =
+        fresh.iter().filter(|e| e.kind == EventKind::Unsubscribed).map(|e| e.contact_id).collect();
+    if !unsubscribed.is_empty() {
+        tx.set_do_not_email(&unsubscribed, now).await?;
+    }
 
     // Event-driven scoring: every contact that got a new event is rescored in this transaction,
     // so the next read sees its new score and any stage it moved to.

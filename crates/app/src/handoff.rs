@@ -261,6 +261,33 @@ pub struct TaskView {
 }
 
 /// A new open task.
+impl App {
+    /// Saves tasks, proposing no call to a person who asked not to be called: an agreement's
+    /// call becomes an e-mail, and a person asking for a call is told why not. Every task is
+    /// saved through here.
+    pub(crate) async fn save_tasks(
+        &self,
+        tx: &mut Session,
+        mut tasks: Vec<TaskRecord>,
+    ) -> Result<Vec<TaskRecord>, AppError> {
+        let calls: Vec<ContactId> = tasks.iter().filter(|t| t.kind == "call").map(|t| t.contact_id).collect();
+        if !calls.is_empty() {
+            let refused = tx.do_not_call_among(&calls).await?;
+            for t in tasks.iter_mut().filter(|t| t.kind == "call" && refused.contains(&t.contact_id)) {
+                if t.created_by.is_some() {
+                    return Err(AppError::StateConflict(DO_NOT_CALL.into()));
+                }
+                t.kind = "email".into();
+            }
+        }
+        tx.insert_tasks(&tasks).await?;
+        Ok(tasks)
+    }
+}
+
+/// Why a call is refused.
+pub(crate) const DO_NOT_CALL: &str = "this person asked not to be called (do-not-call): reach them another way, or clear do-not-call if they asked you to call";
+
 fn new_task(
     contact: ContactId,
     assignee: UserId,
@@ -807,7 +834,7 @@ impl App {
         }
         let (records, tasks): (Vec<AssignmentRecord>, Vec<Option<TaskRecord>>) = made.into_iter().unzip();
         tx.insert_assignments(&records).await?;
-        tx.insert_tasks(&tasks.into_iter().flatten().collect::<Vec<_>>()).await?;
+        self.save_tasks(tx, tasks.into_iter().flatten().collect()).await?;
         let announced =
             records.iter().map(|a| (a.contact_id, json!({ "assignment": assignment_view(a.clone(), now) })));
         self.emit_many_in(tx, "lead.assigned", announced, now).await
@@ -1075,6 +1102,9 @@ impl App {
             return Err(AppError::not_found("contact", id));
         }
         self.require_change(&mut tx, principal, id, Permission::LogTouches, false).await?;
+        if touch.kind == TaskKind::Call && !tx.do_not_call_among(&[id]).await?.is_empty() {
+            return Err(AppError::StateConflict(DO_NOT_CALL.into()));
+        }
         let kind = match touch.kind {
             TaskKind::Call => leadgate_core::event::EventKind::CallLogged,
             TaskKind::Email => leadgate_core::event::EventKind::EmailLogged,
@@ -1127,7 +1157,7 @@ impl App {
                 TaskOrigin::Agreement(TaskPurpose::FollowUp),
                 now,
             );
-            tx.insert_task(&task).await?;
+            let task = self.save_tasks(&mut tx, vec![task]).await?.remove(0);
             follow_up = Some(task_view(task, now));
         }
         tx.commit().await?;
@@ -1198,7 +1228,7 @@ impl App {
         }
         let origin = TaskOrigin::Person(principal.user.id);
         let task = new_task(new.contact_id, assignee, new.kind, title, new.due_at, origin, now);
-        tx.insert_task(&task).await?;
+        let task = self.save_tasks(&mut tx, vec![task]).await?.remove(0);
         tx.commit().await?;
         Ok(task_view(task, now))
     }
@@ -1299,7 +1329,7 @@ impl App {
         let title = format!("{} missed the first-touch deadline on this lead", load.name);
         let origin = TaskOrigin::Agreement(TaskPurpose::Breach);
         let task = new_task(a.contact_id, manager, TaskKind::Call, title, now, origin, now);
-        tx.insert_task(&task).await.map_err(AppError::from)
+        self.save_tasks(tx, vec![task]).await.map(drop)
     }
 
     async fn reassign_after_breach(

@@ -853,7 +853,7 @@ impl App {
             };
             let Some(rep) = rep else { continue };
             let who = me.display_name();
-            tx.insert_task(&leadgate_store::handoff::TaskRecord {
+            let task = leadgate_store::handoff::TaskRecord {
                 id: leadgate_core::ids::TaskId(crate::new_uuid()),
                 contact_id: dm,
                 assignee_id: rep,
@@ -868,8 +868,8 @@ impl App {
                 done_at: None,
                 notified_at: None,
                 purpose: Some(REACH_DECISION_MAKER.into()),
-            })
-            .await?;
+            };
+            self.save_tasks(tx, vec![task]).await?;
         }
         Ok(())
     }

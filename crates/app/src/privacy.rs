@@ -9,6 +9,7 @@ use std::sync::Arc;
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use leadgate_core::access::Permission;
+use leadgate_core::contact::Contact;
 use leadgate_core::email::Email;
 use leadgate_core::ids::ContactId;
 use leadgate_core::privacy::{RetentionPolicy, inbound_kind_names};
@@ -283,6 +284,32 @@ impl App {
             newly_suppressed,
             mentions_scrubbed: erased.mentions_scrubbed,
         })
+    }
+
+    /// Records a person's objection to direct marketing (GDPR art. 21), which is absolute: no
+    /// marketing e-mail or call any more, and no scoring or prediction for marketing. The contact
+    /// stays (a customer keeps being served), shown as objected.
+    pub async fn record_objection(&self, principal: &Principal, id: ContactId) -> Result<Contact, AppError> {
+        principal.require(Permission::RecordConsent)?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        self.require_read(&mut tx, principal, id).await?;
+        if !tx.record_objection(id, now).await? {
+            return Err(AppError::not_found("contact", id));
+        }
+        let contact = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
+        self.emit_in(&mut tx, "contact.updated", id, serde_json::json!({ "contact": &contact }), now).await?;
+        self.audit_in(
+            &mut tx,
+            Some(principal),
+            "contact.objected",
+            Some(id.to_string()),
+            Some(id),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(contact)
     }
 
     /// Deletes contacts without suppressing them (a duplicate, a test entry): the same cascade

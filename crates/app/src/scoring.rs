@@ -127,6 +127,11 @@ impl App {
         self.require_read(&mut s, principal, id).await?;
         let active = self.active_rules(&mut s).await?;
         let input = s.scoring_inputs(&[id]).await?.pop().ok_or_else(|| AppError::not_found("contact", id))?;
+        if let Some(at) = input.contact.objected_at {
+            return Err(AppError::StateConflict(format!(
+                "this person objected to direct marketing on {at}: they are neither scored nor predicted any more"
+            )));
+        }
         let events = s.events_of_contact(id).await?;
         let now = self.now();
         let card = score(&active.rules, prospect(&input), &events, now);
@@ -241,6 +246,10 @@ impl App {
         let mut warmer = Vec::new();
         for input in &inputs {
             let id = input.contact.id;
+            if input.contact.objected_at.is_some() {
+                // Objected to direct marketing: not profiled any more.
+                continue;
+            }
             let ledger = match timelines.remove(&id) {
                 Some(events) => Some(Ledger::from_events(&active.rules, active.version, &events)),
                 None => ledgers.remove(&id),

@@ -46,6 +46,11 @@ pub struct Contact {
     pub do_not_email: bool,
     /// The person asked not to be called.
     pub do_not_call: bool,
+    /// When the person objected to direct marketing (GDPR art. 21): from then on they get no
+    /// marketing and are neither scored nor predicted (absent: no objection).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
+    pub objected_at: Option<Timestamp>,
     /// Values of the workspace's custom fields, by key.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub custom: Map<String, Value>,
@@ -169,6 +174,7 @@ impl NewContact {
             campaign: self.campaign,
             do_not_email: self.do_not_email,
             do_not_call: self.do_not_call,
+            objected_at: None,
             custom: self.custom,
             score: None,
             created_at: now,

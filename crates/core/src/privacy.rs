@@ -89,6 +89,20 @@ pub fn applies_to(stage: LifecycleStage) -> bool {
     !matches!(stage, LifecycleStage::Opportunity | LifecycleStage::Customer)
 }
 
+/// Whether the consent just recorded (the last of `history`, oldest first, as (purpose,
+/// granted)) withdraws the person from e-mail: it withdraws a purpose they had granted, and no
+/// purpose is left granted. A refusal of something never granted (an unticked box on a first
+/// form) is not a withdrawal: the person still expects an answer to their request.
+pub fn withdrawal_stops_email(history: &[(&str, bool)]) -> bool {
+    let Some((&(purpose, false), before)) = history.split_last() else { return false };
+    let had_granted = before.iter().rev().find(|(p, _)| *p == purpose).is_some_and(|(_, g)| *g);
+    let mut latest: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+    for (p, g) in history {
+        latest.insert(p, *g);
+    }
+    had_granted && !latest.values().any(|g| *g)
+}
+
 /// The identities of erased people, to find them in free text: their ids and e-mail keys.
 #[derive(Debug, Default, Clone)]
 pub struct Mentions {
@@ -191,6 +205,25 @@ mod tests {
         let created = at("2026-11-06T10:00:00Z");
         assert!(!policy.is_due(now, created, None, LifecycleStage::Lead), "due only once the period is over");
         assert!(policy.is_due(now, at("2026-11-06T09:59:59Z"), None, LifecycleStage::Lead));
+    }
+
+    #[test]
+    fn only_withdrawing_the_last_granted_purpose_stops_email() {
+        assert!(withdrawal_stops_email(&[("newsletter", true), ("newsletter", false)]));
+        // Another purpose still granted: that one may still be used.
+        assert!(!withdrawal_stops_email(&[("newsletter", true), ("events", true), ("newsletter", false)]));
+        assert!(withdrawal_stops_email(&[
+            ("newsletter", true),
+            ("events", true),
+            ("events", false),
+            ("newsletter", false)
+        ]));
+        // A refusal of what was never granted is not a withdrawal.
+        assert!(!withdrawal_stops_email(&[("newsletter", false)]));
+        assert!(!withdrawal_stops_email(&[("newsletter", true), ("events", false)]));
+        // Granting is never a withdrawal.
+        assert!(!withdrawal_stops_email(&[("newsletter", false), ("newsletter", true)]));
+        assert!(!withdrawal_stops_email(&[]));
     }
 
     #[test]

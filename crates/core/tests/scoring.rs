@@ -36,6 +36,7 @@ fn contact(email: &str, job_title: Option<&str>, country: Option<&str>) -> Conta
         city: None,
         external_id: None,
         lifecycle_stage: LifecycleStage::Lead,
+        objected_at: None,
         source: None,
         campaign: None,
         last_touch_source: None,

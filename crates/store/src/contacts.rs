@@ -20,16 +20,16 @@ use crate::error::StoreError;
 /// follows them in [`COLUMNS`]).
 pub(crate) const OWN_COLUMNS: &str = "id, email, first_name, last_name, phone, job_title, company_id, country, \
     city, external_id, lifecycle_stage, source, campaign, last_touch_source, last_touch_campaign, do_not_email, \
-    do_not_call, custom, created_at, updated_at";
+    do_not_call, custom, created_at, updated_at, objected_at";
 
 /// How many columns [`OWN_COLUMNS`] reads.
-pub(crate) const OWN_COLUMN_COUNT: usize = 20;
+pub(crate) const OWN_COLUMN_COUNT: usize = 21;
 
 /// A contact's own columns, then its score's ([`crate::scoring::SCORE_COLUMNS`]).
 const COLUMNS: &str = "id, email, first_name, last_name, phone, job_title, company_id, country, city, \
     external_id, lifecycle_stage, source, campaign, last_touch_source, last_touch_campaign, do_not_email, \
-    do_not_call, custom, created_at, updated_at, fit_points, fit_grade, engagement, temperature, \
-    temperature_reason, knockouts, rules_version, scored_at";
+    do_not_call, custom, created_at, updated_at, objected_at, fit_points, fit_grade, engagement, \
+    temperature, temperature_reason, knockouts, rules_version, scored_at";
 
 /// A dated source and campaign of one contact (from its earliest or newest event with a
 /// source), for first- and last-touch attribution.
@@ -42,7 +42,7 @@ pub struct Touch<'a> {
 }
 
 /// How many columns [`COLUMNS`] reads.
-pub(crate) const CONTACT_COLUMNS: usize = 28;
+pub(crate) const CONTACT_COLUMNS: usize = 29;
 
 /// Contacts with their scores. Every contact has a `contact_scores` row from its creation on; the
 /// outer join still returns a contact whose row went missing, unscored. The two tables share no
@@ -84,6 +84,7 @@ pub(crate) fn from_own_row(row: &impl Columns, score: Option<ScoreSummary>) -> R
         custom: row.json_object(17)?,
         created_at: row.ts(18)?,
         updated_at: row.ts(19)?,
+        objected_at: row.opt_ts(20)?,
         score,
     })
 }
@@ -148,6 +149,7 @@ impl Session {
             campaign: new.campaign,
             do_not_email: new.do_not_email,
             do_not_call: new.do_not_call,
+            objected_at: None,
             custom: new.custom,
             score: None,
             created_at: now,

@@ -264,7 +264,9 @@ impl Session {
                 self.companies_by_ids(&company_ids).await?.into_iter().map(|c| (c.id, c)).collect()
             };
             let deals = self.deal_counts(chunk).await?;
-            for (contact, row) in rows {
+            // A person who objected to direct marketing is not profiled: neither trained on nor
+            // predicted.
+            for (contact, row) in rows.into_iter().filter(|(c, _)| c.objected_at.is_none()) {
                 let outcome: Option<String> = row.get(at)?;
                 let (won, lost, all) = deals.get(&contact.id).copied().unwrap_or_default();
                 out.push(PredictionFacts {

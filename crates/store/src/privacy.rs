@@ -151,6 +151,55 @@ impl Session {
         Ok(scrubbed)
     }
 
+    /// Records an objection to direct marketing (GDPR art. 21): no marketing e-mail or call any
+    /// more, and the profiling stops at once (the score, its engagement ledger and the
+    /// prediction are deleted; scoring and prediction skip the contact from now on). False when
+    /// the contact does not exist; an earlier objection keeps its date.
+    pub async fn record_objection(&mut self, id: ContactId, now: Timestamp) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE contacts SET objected_at = COALESCE(objected_at, $2), do_not_email = TRUE, \
+                 do_not_call = TRUE, updated_at = $2 WHERE id = $1",
+                args![id, now],
+            )
+            .await?;
+        for table in ["contact_scores", "predictions", "prediction_queue"] {
+            self.execute(&format!("DELETE FROM {table} WHERE contact_id = $1"), args![id]).await?;
+        }
+        Ok(n == 1)
+    }
+
+    /// Which of these contacts asked not to be called.
+    pub async fn do_not_call_among(&mut self, ids: &[ContactId]) -> Result<HashSet<ContactId>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in ids.chunks(900) {
+            let sql = format!(
+                "SELECT id FROM contacts WHERE do_not_call AND id IN ({})",
+                Session::placeholders(1, chunk.len())
+            );
+            for r in self.fetch_all(&sql, chunk.iter().map(|id| Arg::from(*id)).collect()).await? {
+                found.insert(ContactId(r.get::<Uuid>(0)?));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Marks contacts do-not-email (an unsubscribe, a withdrawn consent); returns those changed.
+    pub async fn set_do_not_email(&mut self, ids: &[ContactId], now: Timestamp) -> Result<u64, StoreError> {
+        let mut changed = 0;
+        for chunk in ids.chunks(900) {
+            let sql = format!(
+                "UPDATE contacts SET do_not_email = TRUE, updated_at = ${} WHERE do_not_email = FALSE AND id IN ({})",
+                chunk.len() + 1,
+                Session::placeholders(1, chunk.len())
+            );
+            let mut values: Vec<Arg> = chunk.iter().map(|id| Arg::from(*id)).collect();
+            values.push(Arg::from(now));
+            changed += self.execute(&sql, values).await?;
+        }
+        Ok(changed)
+    }
+
     /// Adds keyed e-mail hashes to the suppression list (those already on it keep their date).
     pub async fn suppress(
         &mut self,

@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(export_contact))
         .routes(routes!(erase_contact))
+        .routes(routes!(object))
         .routes(routes!(erase_emails))
         .routes(routes!(retention_due))
         .routes(routes!(purge))
@@ -96,6 +97,23 @@ async fn erase_contact(
 ) -> Result<axum::Json<ErasureReceipt>, ApiError> {
     let id: ContactId = path_id(&id)?;
     Ok(axum::Json(state.app.erase_contact(&principal, id).await?))
+}
+
+/// Record the person's objection to direct marketing (GDPR article 21), which is absolute: they
+/// become do-not-email and do-not-call, their score and prediction are deleted and no longer
+/// computed, and the contact shows `objected_at`.
+#[utoipa::path(
+    post, path = "/api/v1/contacts/{id}/objection", tag = "personal data",
+    params(("id" = String, Path, format = Uuid, description = "The contact's id")),
+    responses((status = 200, description = "The contact, objected", body = leadgate_core::contact::Contact))
+)]
+async fn object(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<leadgate_core::contact::Contact>, ApiError> {
+    let id: ContactId = path_id(&id)?;
+    Ok(axum::Json(state.app.record_objection(&principal, id).await?))
 }
 
 /// E-mail addresses to erase.

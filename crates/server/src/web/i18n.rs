@@ -47,6 +47,9 @@ texts! {
     erase_confirm: "I understand: everything about this person is deleted, and their e-mail is never recorded again.", "J’ai compris : tout ce qui concerne cette personne est supprimé, et son e-mail ne sera plus jamais enregistré.";
     erase_unconfirmed: "Tick the box to confirm the erasure.", "Cochez la case pour confirmer l’effacement.";
     erased_notice: "The person was erased.", "La personne a été effacée.";
+    objected: "Objected", "Opposé";
+    objected_note: "Objected to direct marketing on {when}: no marketing, and neither scored nor predicted.", "S’est opposé à la prospection le {when} : plus de prospection, ni score ni prédiction.";
+    object_button: "Record an objection to direct marketing", "Enregistrer une opposition à la prospection";
     nav_tasks: "Tasks", "Tâches";
     nav_account: "Account", "Compte";
     sign_out: "Sign out", "Se déconnecter";

@@ -559,6 +559,7 @@ const ROLE_OPS: &[(&str, &str, Option<&str>, [bool; 3])] = &[
     ("GET", "/api/v1/pipeline/board", None, [true, true, true]),
     ("GET", "/api/v1/contacts/{id}/export", None, [true, true, false]),
     ("POST", "/api/v1/contacts/{id}/erasure", None, [true, true, false]),
+    ("POST", "/api/v1/contacts/{id}/objection", None, [true, true, false]),
     ("POST", "/api/v1/erasures", Some(r#"{"emails": ["erased-op@x.example"]}"#), [true, true, false]),
     ("GET", "/api/v1/retention", None, [true, true, false]),
     ("POST", "/api/v1/retention/purge", None, [true, true, false]),
@@ -754,6 +755,7 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/deals/{id}/edit", &[("name", "A deal")], [true, false, true]),
     ("/contacts/{id}/deals", &[("name", "A deal")], [true, false, true]),
     ("/contacts/{id}/erase", &[("confirm", "yes")], [true, true, false]),
+    ("/contacts/{id}/object", &[], [true, true, false]),
     ("/privacy/erase", &[("emails", "ui-erased@x.example")], [true, true, false]),
     ("/privacy/purge", &[], [true, true, false]),
 ];

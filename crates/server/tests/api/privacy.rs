@@ -300,3 +300,61 @@ api_tests! {
         assert_eq!(csv.matches("contact.erased").count(), 2, "{csv}");
     }
 }
+
+api_tests! {
+    async fn objection_withdrawal_unsubscribe_and_do_not_call_take_effect_at_once(t) {
+        // An objection: no marketing, no call, no score, no prediction, and it stays so.
+        let id = t.post("/api/v1/contacts", json!({"email": "obj@x.example", "job_title": "CEO"})).await.body["id"].as_str().unwrap().to_string();
+        assert!(t.get(&format!("/api/v1/contacts/{id}")).await.body["score"].is_object(), "scored before");
+        let r = t.send(Method::POST, &format!("/api/v1/contacts/{id}/objection"), Some(ADMIN_KEY), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body["objected_at"].is_string());
+        assert_eq!((r.body["do_not_email"].as_bool(), r.body["do_not_call"].as_bool()), (Some(true), Some(true)));
+        assert!(r.body["score"].is_null(), "{}", r.body);
+        let x = t.get(&format!("/api/v1/contacts/{id}/score")).await;
+        assert_eq!(x.status, StatusCode::CONFLICT);
+        assert!(x.body["detail"].as_str().unwrap().contains("objected"), "{}", x.body);
+        assert!(t.post("/api/v1/events", json!({"kind": "demo_request", "contact_id": id})).await.status.is_success());
+        let after = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert!(after.body["score"].is_null() && after.body["lifecycle_stage"] == "lead", "an event does not profile them again: {}", after.body);
+        let marketing = t.user_key("m@x.example", "marketing").await;
+        let sales = t.user_key("s@x.example", "sales").await;
+        let r = t.send(Method::POST, &format!("/api/v1/contacts/{id}/objection"), Some(&sales), None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = t.send(Method::POST, &format!("/api/v1/contacts/{id}/objection"), Some(&marketing), None).await;
+        assert_eq!(r.body["objected_at"], after.body["objected_at"], "a second objection keeps the first date");
+
+        // An unsubscribe event, and the withdrawal of the only consent given, stop e-mail.
+        let u = t.post("/api/v1/contacts", json!({"email": "u@x.example"})).await.body["id"].as_str().unwrap().to_string();
+        t.post("/api/v1/events", json!({"kind": "unsubscribed", "contact_id": u})).await;
+        assert_eq!(t.get(&format!("/api/v1/contacts/{u}")).await.body["do_not_email"], true);
+        let w = t.post("/api/v1/contacts", json!({"email": "w@x.example"})).await.body["id"].as_str().unwrap().to_string();
+        let consent = |granted: bool, purpose: &str| json!({"purpose": purpose, "granted": granted, "text": "Newsletter", "version": "1"});
+        t.post(&format!("/api/v1/contacts/{w}/consents"), consent(false, "newsletter")).await;
+        assert_eq!(t.get(&format!("/api/v1/contacts/{w}")).await.body["do_not_email"], false, "refusing what was never given is not a withdrawal");
+        t.post(&format!("/api/v1/contacts/{w}/consents"), consent(true, "newsletter")).await;
+        t.post(&format!("/api/v1/contacts/{w}/consents"), consent(true, "commercial_prospecting")).await;
+        t.post(&format!("/api/v1/contacts/{w}/consents"), consent(false, "newsletter")).await;
+        assert_eq!(t.get(&format!("/api/v1/contacts/{w}")).await.body["do_not_email"], false, "prospecting still granted");
+        t.post(&format!("/api/v1/contacts/{w}/consents"), consent(false, "commercial_prospecting")).await;
+        assert_eq!(t.get(&format!("/api/v1/contacts/{w}")).await.body["do_not_email"], true);
+
+        // Do-not-call: the agreement proposes an e-mail instead of a call, a call is refused.
+        super::pipeline::agreement_to_team(&t).await;
+        let (_, rep_key) = super::pipeline::rep(&t, "rep@x.example", None).await;
+        let d = t.post("/api/v1/contacts", json!({"email": "dnc@x.example", "do_not_call": true})).await.body["id"].as_str().unwrap().to_string();
+        assert_eq!(t.post(&format!("/api/v1/contacts/{d}/lifecycle"), json!({"to": "mql"})).await.status, StatusCode::OK);
+        let routed = t.get(&format!("/api/v1/contacts/{d}/assignments")).await;
+        assert!(routed.body[0]["rep_id"].is_string(), "routed when it became an MQL: {}", routed.body);
+        let tasks = t.get(&format!("/api/v1/tasks?assignee_id={}&include_done=true", routed.body[0]["rep_id"].as_str().unwrap())).await;
+        let first = tasks.body.as_array().unwrap().iter().find(|x| x["contact_id"] == d.as_str()).unwrap_or_else(|| panic!("a first-contact task: {}", tasks.body));
+        assert_eq!(first["kind"], "email", "{first}");
+        let call = t.send(Method::POST, &format!("/api/v1/contacts/{d}/touches"), Some(&rep_key), Some(json!({"kind": "call", "outcome": "reached"}))).await;
+        assert_eq!(call.status, StatusCode::CONFLICT, "{}", call.body);
+        assert!(call.body["detail"].as_str().unwrap().contains("asked not to be called"));
+        let mail = t.send(Method::POST, &format!("/api/v1/contacts/{d}/touches"), Some(&rep_key), Some(json!({"kind": "email", "outcome": "reached"}))).await;
+        assert!(mail.status.is_success(), "{}", mail.body);
+        let task = t.send(Method::POST, "/api/v1/tasks", Some(&rep_key), Some(json!({"contact_id": d, "kind": "call", "title": "Call back", "due_at": "2026-12-24T10:00:00Z"}))).await;
+        assert_eq!(task.status, StatusCode::CONFLICT, "{}", task.body);
+    }
+}

@@ -59,17 +59,9 @@ pub(super) struct ContactPage {
     pub(super) name: String,
     pub(super) identity: Vec<Row2>,
     pub(super) stage: &'static str,
-    pub(super) profile: Vec<Row2>,
-    pub(super) fit_total: String,
-    pub(super) grade: String,
-    pub(super) fit_lines: Vec<FitLine>,
-    pub(super) engagement_total: String,
-    pub(super) half_life: String,
-    pub(super) engagement_lines: Vec<EngagementLine>,
-    pub(super) temperature: &'static str,
-    pub(super) temperature_code: String,
-    pub(super) temperature_reason: String,
-    pub(super) knockouts: Vec<String>,
+    /// The score, unless the person objected to direct marketing (then `objected` says when).
+    pub(super) score: Option<ScoreFields>,
+    pub(super) objected: Option<String>,
     pub(super) probability: Option<String>,
     pub(super) model_version: String,
     pub(super) base_value: String,
@@ -135,8 +127,12 @@ pub(super) async fn contact(
         Ok(d) => d,
         Err(e) => return app_error(&s, e),
     };
+    let explanation = match detail.contact.objected_at {
+        Some(_) => Ok(None),
+        None => app.explain(p, id).await.map(Some),
+    };
     let (explanation, lifecycle, timeline, consents) = match (
-        app.explain(p, id).await,
+        explanation,
         app.lifecycle(p, id).await,
         app.timeline(p, id, 50, None).await,
         app.consents(p, id).await,
@@ -162,54 +158,9 @@ pub(super) async fn contact(
         Row2 { a: t.filter_source.into(), b: c.source.clone().unwrap_or_else(dash) },
         Row2 { a: t.col_created.into(), b: s.lang.datetime(c.created_at) },
     ];
-    let yn = |b: bool| if b { t.yes } else { t.no }.to_string();
-    let sp = &explanation.stage_profile;
-    let interest = match sp.interest_shown {
-        leadgate_core::qualification::Interest::Weak => t.interest_weak,
-        leadgate_core::qualification::Interest::Real => t.interest_real,
-        leadgate_core::qualification::Interest::High => t.interest_high,
-    };
-    let profile = vec![
-        Row2 { a: t.has_bought.into(), b: yn(sp.has_bought) },
-        Row2 { a: t.needs_known.into(), b: yn(sp.needs_known) },
-        Row2 { a: t.interest_shown.into(), b: interest.into() },
-        Row2 { a: t.process_started.into(), b: yn(sp.conversion_process_started) },
-    ];
-    let sc = &explanation.scorecard;
-    // Points are exact hundredths; written the user's way (0,25 in French).
-    let pts = |p: leadgate_core::scoring::Points| s.lang.number(p.as_f64(), 2);
-    let evidence = |ev: &[leadgate_core::scoring::condition::Evidence]| {
-        ev.iter().map(|e| format!("{} = {}", e.field, e.value)).collect::<Vec<_>>().join(", ")
-    };
-    let fit_lines = sc
-        .fit
-        .contributions
-        .iter()
-        .map(|f| FitLine { label: f.label.clone(), evidence: evidence(&f.evidence), points: pts(f.points) })
-        .collect();
-    let engagement_lines = sc
-        .engagement
-        .contributions
-        .iter()
-        .map(|e| EngagementLine {
-            label: e.label.clone(),
-            event: crate::web::i18n::event_kind(t, e.kind.as_str()),
-            when: s.lang.datetime(e.occurred_at),
-            before: pts(e.points_before_decay),
-            decay: format!("× {}", s.lang.number(e.decay_factor, 3)),
-            cap: match e.cap_applied {
-                Some(Cap::Daily) => t.cap_daily.into(),
-                Some(Cap::Lifetime) => t.cap_lifetime.into(),
-                None => String::new(),
-            },
-            points: pts(e.points),
-        })
-        .collect();
-    let temperature_code = match sc.temperature.level {
-        Temperature::Hot => "hot",
-        Temperature::Warm => "warm",
-        Temperature::Cold => "cold",
-    };
+    // A person who objected to direct marketing is not profiled: no score is computed to show.
+    let objected = c.objected_at.map(|at| t.objected_note.replace("{when}", &s.lang.datetime(at)));
+    let score = explanation.as_ref().map(|x| score_fields(&s, x));
     let (probability, model_version, base_value, factors) = match &prediction {
         Some(pv) => (
             Some(s.lang.percent(pv.probability)),
@@ -419,17 +370,8 @@ pub(super) async fn contact(
         name: c.display_name(),
         identity,
         stage: stage_label(t, c.lifecycle_stage),
-        profile,
-        fit_total: pts(sc.fit.points),
-        grade: sc.fit.grade.as_str().to_string(),
-        fit_lines,
-        engagement_total: pts(sc.engagement.score),
-        half_life: s.lang.number(sc.engagement.half_life_days, 0),
-        engagement_lines,
-        temperature: temperature_label(t, temperature_code),
-        temperature_code: temperature_code.into(),
-        temperature_reason: temperature_words(s.lang, &sc.temperature.cause),
-        knockouts: sc.knockouts.iter().map(|k| format!("{}: {}", k.rule, k.reason)).collect(),
+        score,
+        objected,
         probability,
         model_version,
         base_value,
@@ -456,6 +398,87 @@ pub(super) async fn contact(
         can_set_role: p.user.role.allows(leadgate_core::access::Permission::EditLeads),
         account: c.company_id.zip(company_label).map(|(cid, name)| Link { id: cid.to_string(), name }),
     })
+}
+
+/// What the page shows of a contact's score: the stage profile, fit and engagement line by
+/// line, and the temperature with its reason.
+pub(super) struct ScoreFields {
+    pub(super) profile: Vec<Row2>,
+    pub(super) fit_total: String,
+    pub(super) grade: String,
+    pub(super) fit_lines: Vec<FitLine>,
+    pub(super) engagement_total: String,
+    pub(super) half_life: String,
+    pub(super) engagement_lines: Vec<EngagementLine>,
+    pub(super) temperature: &'static str,
+    pub(super) temperature_code: String,
+    pub(super) temperature_reason: String,
+    pub(super) knockouts: Vec<String>,
+}
+
+fn score_fields(s: &Signed, x: &leadgate_app::scoring::Explanation) -> ScoreFields {
+    let t = s.lang.texts();
+    let yn = |b: bool| if b { t.yes } else { t.no }.to_string();
+    let sp = &x.stage_profile;
+    let interest = match sp.interest_shown {
+        leadgate_core::qualification::Interest::Weak => t.interest_weak,
+        leadgate_core::qualification::Interest::Real => t.interest_real,
+        leadgate_core::qualification::Interest::High => t.interest_high,
+    };
+    let profile = vec![
+        Row2 { a: t.has_bought.into(), b: yn(sp.has_bought) },
+        Row2 { a: t.needs_known.into(), b: yn(sp.needs_known) },
+        Row2 { a: t.interest_shown.into(), b: interest.into() },
+        Row2 { a: t.process_started.into(), b: yn(sp.conversion_process_started) },
+    ];
+    let sc = &x.scorecard;
+    // Points are exact hundredths; written the user's way (0,25 in French).
+    let pts = |p: leadgate_core::scoring::Points| s.lang.number(p.as_f64(), 2);
+    let evidence = |ev: &[leadgate_core::scoring::condition::Evidence]| {
+        ev.iter().map(|e| format!("{} = {}", e.field, e.value)).collect::<Vec<_>>().join(", ")
+    };
+    let fit_lines = sc
+        .fit
+        .contributions
+        .iter()
+        .map(|f| FitLine { label: f.label.clone(), evidence: evidence(&f.evidence), points: pts(f.points) })
+        .collect();
+    let engagement_lines = sc
+        .engagement
+        .contributions
+        .iter()
+        .map(|e| EngagementLine {
+            label: e.label.clone(),
+            event: crate::web::i18n::event_kind(t, e.kind.as_str()),
+            when: s.lang.datetime(e.occurred_at),
+            before: pts(e.points_before_decay),
+            decay: format!("× {}", s.lang.number(e.decay_factor, 3)),
+            cap: match e.cap_applied {
+                Some(Cap::Daily) => t.cap_daily.into(),
+                Some(Cap::Lifetime) => t.cap_lifetime.into(),
+                None => String::new(),
+            },
+            points: pts(e.points),
+        })
+        .collect();
+    let temperature_code = match sc.temperature.level {
+        Temperature::Hot => "hot",
+        Temperature::Warm => "warm",
+        Temperature::Cold => "cold",
+    };
+    ScoreFields {
+        profile,
+        fit_total: pts(sc.fit.points),
+        grade: sc.fit.grade.as_str().to_string(),
+        fit_lines,
+        engagement_total: pts(sc.engagement.score),
+        half_life: s.lang.number(sc.engagement.half_life_days, 0),
+        engagement_lines,
+        temperature: temperature_label(t, temperature_code),
+        temperature_code: temperature_code.into(),
+        temperature_reason: temperature_words(s.lang, &sc.temperature.cause),
+        knockouts: sc.knockouts.iter().map(|k| format!("{}: {}", k.rule, k.reason)).collect(),
+    }
 }
 
 /// Why a stage changed, in the user's language. Rules' reasons are rebuilt from the rule that

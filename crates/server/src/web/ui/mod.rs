@@ -85,6 +85,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}/buying-role", post(contact_buying_role))
         .route("/contacts/{id}/export.zip", get(contact_export))
         .route("/contacts/{id}/erase", post(contact_erase))
+        .route("/contacts/{id}/object", post(contact_object))
         .route("/privacy", get(privacy))
         .route("/privacy/erase", post(privacy_erase))
         .route("/privacy/purge", post(privacy_purge))

@@ -202,6 +202,22 @@ pub(super) async fn contact_export(
     }
 }
 
+pub(super) async fn contact_object(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let id: ContactId = match s.accept(&f.csrf, &id) {
+        Ok(id) => id,
+        Err(r) => return *r,
+    };
+    match state.app.record_objection(s.p(), id).await {
+        Ok(_) => back_to(id),
+        Err(e) => app_error(&s, e),
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct EraseForm {
     #[serde(rename = "_csrf")]
