@@ -210,3 +210,8 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// A count from the environment (`BENCH_CONTACTS=100000`), or `default`.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

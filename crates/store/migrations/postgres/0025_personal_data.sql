@@ -30,3 +30,9 @@ CREATE INDEX ix_audit_log_contact ON audit_log (contact_id) WHERE contact_id IS 
 -- An objection to direct marketing (GDPR art. 21): absolute, it stops marketing e-mail and the
 -- profiling for it (the contact is shown as objected, not scored).
 ALTER TABLE contacts ADD COLUMN objected_at BIGINT;
+
+-- Erasing a contact deletes its tasks and assignments and unlinks its website visitors (foreign
+-- keys): without an index on the contact, each erased contact would scan those tables whole.
+CREATE INDEX ix_tasks_contact ON tasks (contact_id);
+CREATE INDEX ix_assignments_contact ON assignments (contact_id);
+CREATE INDEX ix_visitors_contact ON visitors (contact_id) WHERE contact_id IS NOT NULL;
