@@ -308,3 +308,41 @@ test("the import wizard shows the mapping and first rows, imports with progress,
   assert.equal(found.body.items[0].first_name, "Zoé");
   await context.close();
 });
+
+test("a French marketer downloads a person's data, records their objection, erases them, and they stay erased", async () => {
+  const person = (await api(leadgate.base, "POST", "/api/v1/contacts", { email: "rgpd@prospect.example", first_name: "Régine", last_name: "Privée" })).body;
+  const context = await browser.browser.newContext({ locale: "fr-FR", acceptDownloads: true });
+  const page = await context.newPage();
+  await signIn(page, "claire@team.example");
+  await page.click("header a[href='/privacy']");
+  assert.match(await page.textContent("h1"), /Données personnelles/);
+  assert.match(await page.textContent("main"), /1\u202f095 jours|1 095 jours|1095 jours/);
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-privacy.png"), fullPage: true });
+
+  await page.goto(`${leadgate.base}/contacts/${person.id}`);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.click(`a[href='/contacts/${person.id}/export.zip']`),
+  ]);
+  assert.equal(download.suggestedFilename(), `contact-${person.id}.zip`);
+  await page.click(`form[action='/contacts/${person.id}/object'] button`);
+  await page.waitForURL(/done=1/);
+  assert.match(await page.textContent("main"), /S’est opposé à la prospection le/);
+  assert.equal((await api(leadgate.base, "GET", `/api/v1/contacts/${person.id}`)).body.do_not_email, true);
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-contact-objected.png"), fullPage: true });
+
+  // Erasing asks for the box to be ticked, then the person is gone and cannot come back.
+  await page.check(`form[action='/contacts/${person.id}/erase'] input[name=confirm]`);
+  await page.click(`form[action='/contacts/${person.id}/erase'] button`);
+  await page.waitForURL(/\/leads\?done=/);
+  assert.match(await page.textContent("main"), /La personne a été effacée/);
+  assert.equal((await api(leadgate.base, "GET", `/api/v1/contacts/${person.id}`)).status, 404);
+  assert.equal((await api(leadgate.base, "POST", "/api/v1/contacts", { email: "rgpd@prospect.example" })).status, 409);
+
+  // A list of addresses, with a receipt in French.
+  await page.goto(leadgate.base + "/privacy");
+  await page.fill("#e-list", "rgpd@prospect.example\nautre@prospect.example");
+  await page.click("form[action='/privacy/erase'] button");
+  assert.match(await page.textContent("[role=status]"), /0 effacés sur 2 demandés \(2 déjà absents\) ; 1 nouvellement dans la liste d’exclusion/);
+  await context.close();
+});

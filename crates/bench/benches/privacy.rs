@@ -40,7 +40,8 @@ async fn generate(store: &Store, n: usize, now: Timestamp) -> Vec<uuid::Uuid> {
         let (mut contacts, mut events, mut scores) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..chunk {
             let k = done + i;
-            let id = rng.uuid();
+            // Time-ordered, as Leadgate's own ids (UUIDv7): rows are appended, not scattered.
+            let id = uuid::Uuid::from_u128(((k as u128 + 1) << 64) | u128::from(rng.next_u64()));
             ids.push(id);
             let created = now - SignedDuration::from_secs(rng.below(5 * 365 * DAY as u64) as i64);
             let email = format!("person{k}@company{}.example", k / 20);
@@ -62,7 +63,7 @@ async fn generate(store: &Store, n: usize, now: Timestamp) -> Vec<uuid::Uuid> {
             };
             for (kind, at) in [("form_submitted", created), ("page_view", last)] {
                 events.push(vec![
-                    Arg::from(rng.uuid()),
+                    Arg::from(uuid::Uuid::from_u128(((k as u128 + 1) << 64) | u128::from(rng.next_u64()))),
                     Arg::from(id),
                     Arg::from(kind),
                     Arg::from(at),
