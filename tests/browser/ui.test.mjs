@@ -314,6 +314,10 @@ test("a French marketer downloads a person's data, records their objection, eras
   const context = await browser.browser.newContext({ locale: "fr-FR", acceptDownloads: true });
   const page = await context.newPage();
   await signIn(page, "claire@team.example");
+  // Claire chose English in an earlier test: back to French.
+  await page.goto(leadgate.base + "/account");
+  await page.selectOption("#language", "fr");
+  await page.click("form[action='/account/language'] button");
   await page.click("header a[href='/privacy']");
   assert.match(await page.textContent("h1"), /Données personnelles/);
   assert.match(await page.textContent("main"), /1\u202f095 jours|1 095 jours|1095 jours/);
