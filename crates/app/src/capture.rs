@@ -167,14 +167,14 @@ impl App {
         Ok(bytes)
     }
 
-    async fn sign(&self, message: &str) -> Result<String, AppError> {
+    pub(crate) async fn sign(&self, message: &str) -> Result<String, AppError> {
         let mut mac = HmacSha256::new_from_slice(&self.secret().await?)
             .map_err(|e| AppError::Internal(e.to_string()))?;
         mac.update(message.as_bytes());
         Ok(hex(&mac.finalize().into_bytes()[..16]))
     }
 
-    async fn verify(&self, message: &str, signature: &str) -> Result<bool, AppError> {
+    pub(crate) async fn verify(&self, message: &str, signature: &str) -> Result<bool, AppError> {
         let expected = self.sign(message).await?;
         Ok(expected.len() == signature.len()
             && expected.bytes().zip(signature.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)

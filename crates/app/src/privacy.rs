@@ -312,6 +312,107 @@ impl App {
         Ok(contact)
     }
 
+    /// The link a person follows to their preferences page (`/p/{token}`): the contact's id,
+    /// signed, so nobody else's page can be reached by guessing.
+    pub async fn preferences_token(&self, principal: &Principal, id: ContactId) -> Result<String, AppError> {
+        principal.require(Permission::RecordConsent)?;
+        self.require_read(&mut self.store.read().await?, principal, id).await?;
+        let id = id.as_uuid().simple().to_string();
+        Ok(format!("{id}.{}", self.sign(&format!("preferences:{id}")).await?))
+    }
+
+    async fn contact_of_preferences_token(&self, token: &str) -> Result<ContactId, AppError> {
+        let gone = || AppError::NotFound { what: "preferences page", id: "for this link".into() };
+        let (id, sig) = token.split_once('.').ok_or_else(gone)?;
+        if id.len() != 32 || !self.verify(&format!("preferences:{id}"), sig).await? {
+            return Err(gone());
+        }
+        id.parse::<uuid::Uuid>().map(ContactId).map_err(|_| gone())
+    }
+
+    /// A person's preferences, from the link they were given (no account: the link is the key).
+    pub async fn preferences(&self, token: &str) -> Result<Preferences, AppError> {
+        let id = self.contact_of_preferences_token(token).await?;
+        let mut s = self.store.read().await?;
+        let contact = s
+            .get_contact(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound { what: "preferences page", id: "for this link".into() })?;
+        let history = s.consents_of(id).await?;
+        let purposes = leadgate_core::form::Purpose::ALL
+            .into_iter()
+            .map(|p| (p, history.iter().rev().find(|c| c.purpose == p).is_some_and(|c| c.granted)))
+            .collect();
+        Ok(Preferences {
+            purposes,
+            do_not_email: contact.do_not_email,
+            objected: contact.objected_at.is_some(),
+        })
+    }
+
+    /// A person withdraws a purpose, or objects to all direct marketing, from their preferences
+    /// page: as easy as giving it (one click, no account), recorded with its proof (when, from
+    /// which address and browser), and in effect at once.
+    pub async fn change_preferences(
+        &self,
+        token: &str,
+        change: PreferenceChange,
+        client: &crate::capture::ClientInfo,
+    ) -> Result<Preferences, AppError> {
+        let id = self.contact_of_preferences_token(token).await?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if tx.get_contact(id).await?.is_none() {
+            return Err(AppError::NotFound { what: "preferences page", id: "for this link".into() });
+        }
+        let action = match change {
+            PreferenceChange::Withdraw(purpose) => {
+                let record = leadgate_core::form::ConsentRecord {
+                    id: new_uuid(),
+                    contact_id: id,
+                    purpose,
+                    granted: false,
+                    text: "Withdrawn by the person on their preferences page".into(),
+                    version: "preferences-page".into(),
+                    source: "preferences".into(),
+                    form_id: None,
+                    ip: client.ip.clone(),
+                    user_agent: client.user_agent.clone(),
+                    at: now,
+                };
+                tx.insert_consents(std::slice::from_ref(&record)).await?;
+                let history = tx.consents_of(id).await?;
+                let history: Vec<(&str, bool)> =
+                    history.iter().map(|c| (c.purpose.as_str(), c.granted)).collect();
+                if leadgate_core::privacy::withdrawal_stops_email(&history) {
+                    tx.set_do_not_email(&[id], now).await?;
+                }
+                "consent.withdrawn"
+            }
+            PreferenceChange::Object => {
+                tx.record_objection(id, now).await?;
+                "contact.objected"
+            }
+        };
+        let entry = AuditEntry {
+            id: new_uuid(),
+            at: now,
+            actor_id: None,
+            actor: "the person (preferences page)".into(),
+            action: action.into(),
+            target: Some(id.to_string()),
+            contact_id: Some(id),
+            detail: match change {
+                PreferenceChange::Withdraw(p) => serde_json::json!({ "purpose": p }),
+                PreferenceChange::Object => serde_json::json!({}),
+            },
+            ip: client.ip.clone(),
+        };
+        tx.insert_audit(&entry).await?;
+        tx.commit().await?;
+        self.preferences(token).await
+    }
+
     /// Deletes contacts without suppressing them (a duplicate, a test entry): the same cascade
     /// as an erasure, so nothing of theirs stays behind, but they may be recorded again.
     pub(crate) async fn delete_contacts_in(
@@ -557,6 +658,14 @@ impl App {
         Ok(())
     }
 
+    /// Records a bulk action of the inbox (each row was changed by its own use case).
+    pub async fn audit_bulk(&self, principal: &Principal, detail: serde_json::Value) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        self.audit_in(&mut tx, Some(principal), "contacts.bulk_action", None, None, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// An audit entry about a sign-in attempt, before anyone is signed in: `who` is what was typed.
     pub(crate) async fn audit_sign_in(
         &self,
@@ -669,6 +778,24 @@ impl App {
 
 fn json<T: Serialize>(value: &T) -> Result<serde_json::Value, AppError> {
     serde_json::to_value(value).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// What a person sees on their preferences page: each purpose and whether it is granted now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Preferences {
+    /// The purposes, each with whether the person's latest answer granted it.
+    pub purposes: Vec<(leadgate_core::form::Purpose, bool)>,
+    pub do_not_email: bool,
+    pub objected: bool,
+}
+
+/// What a person asks on their preferences page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreferenceChange {
+    /// Withdraw one purpose.
+    Withdraw(leadgate_core::form::Purpose),
+    /// Object to all direct marketing (GDPR art. 21).
+    Object,
 }
 
 /// The operator acting as the scheduled system (the audit log says `system`).

@@ -139,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi))
         .merge(api_routes)
         .merge(web::capture::routes())
+        .merge(web::preferences::routes())
         .merge(web::ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(export_contact))
         .routes(routes!(erase_contact))
         .routes(routes!(object))
+        .routes(routes!(preferences_link))
         .routes(routes!(erase_emails))
         .routes(routes!(retention_due))
         .routes(routes!(purge))
@@ -114,6 +115,31 @@ async fn object(
 ) -> Result<axum::Json<leadgate_core::contact::Contact>, ApiError> {
     let id: ContactId = path_id(&id)?;
     Ok(axum::Json(state.app.record_objection(&principal, id).await?))
+}
+
+/// A link to the person's preferences page.
+#[derive(Debug, serde::Serialize, ToSchema)]
+struct PreferencesLink {
+    /// The page's path on this server (`/p/{token}`): the person withdraws a purpose or objects
+    /// there in one click, without an account.
+    path: String,
+}
+
+/// The link to give a person to their preferences page (each consent purpose withdrawn in one
+/// click, an objection to all direct marketing).
+#[utoipa::path(
+    get, path = "/api/v1/contacts/{id}/preferences-link", tag = "personal data",
+    params(("id" = String, Path, format = Uuid, description = "The contact's id")),
+    responses((status = 200, description = "The link", body = PreferencesLink))
+)]
+async fn preferences_link(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<PreferencesLink>, ApiError> {
+    let id: ContactId = path_id(&id)?;
+    let token = state.app.preferences_token(&principal, id).await?;
+    Ok(axum::Json(PreferencesLink { path: format!("/p/{token}") }))
 }
 
 /// E-mail addresses to erase.

@@ -5,6 +5,7 @@
 
 pub mod capture;
 pub mod i18n;
+pub mod preferences;
 pub mod ui;
 
 use std::net::{IpAddr, SocketAddr};

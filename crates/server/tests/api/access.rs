@@ -560,6 +560,7 @@ const ROLE_OPS: &[(&str, &str, Option<&str>, [bool; 3])] = &[
     ("GET", "/api/v1/contacts/{id}/export", None, [true, true, false]),
     ("POST", "/api/v1/contacts/{id}/erasure", None, [true, true, false]),
     ("POST", "/api/v1/contacts/{id}/objection", None, [true, true, false]),
+    ("GET", "/api/v1/contacts/{id}/preferences-link", None, [true, true, false]),
     ("POST", "/api/v1/erasures", Some(r#"{"emails": ["erased-op@x.example"]}"#), [true, true, false]),
     ("GET", "/api/v1/retention", None, [true, true, false]),
     ("POST", "/api/v1/retention/purge", None, [true, true, false]),

@@ -298,6 +298,13 @@ api_tests! {
         assert_eq!((status, ctype.as_deref()), (StatusCode::OK, Some("text/csv; charset=utf-8")));
         let csv = String::from_utf8_lossy(&csv);
         assert_eq!(csv.matches("contact.erased").count(), 2, "{csv}");
+        // Bulk actions of the inbox are audited too.
+        let b = t.post("/api/v1/contacts", json!({"email": "bulk@acme.example"})).await.body["id"].as_str().unwrap().to_string();
+        let r = post("/leads/bulk".into(), vec![("_csrf", csrf.clone()), ("ids", b), ("action", "disqualify".into()), ("reason", "duplicate".into())]).await;
+        assert!(r.status().is_redirection());
+        let log = t.get("/api/v1/audit-log?action=contacts.bulk_action").await;
+        assert_eq!(log.body["items"][0]["detail"], json!({"action": "disqualify", "done": 1, "refused": 0}), "{}", log.body);
+        assert_eq!(log.body["items"][0]["actor"], "mkt@x.example");
     }
 }
 
@@ -356,5 +363,47 @@ api_tests! {
         assert!(mail.status.is_success(), "{}", mail.body);
         let task = t.send(Method::POST, "/api/v1/tasks", Some(&rep_key), Some(json!({"contact_id": d, "kind": "call", "title": "Call back", "due_at": "2026-12-24T10:00:00Z"}))).await;
         assert_eq!(task.status, StatusCode::CONFLICT, "{}", task.body);
+    }
+}
+
+api_tests! {
+    async fn a_person_withdraws_or_objects_in_one_click_from_their_preferences_page(t) {
+        let id = t.post("/api/v1/contacts", json!({"email": "pref@x.example"})).await.body["id"].as_str().unwrap().to_string();
+        t.post(&format!("/api/v1/contacts/{id}/consents"), json!({"purpose": "newsletter", "granted": true, "text": "Newsletter", "version": "1"})).await;
+        let link = t.get(&format!("/api/v1/contacts/{id}/preferences-link")).await;
+        let path = link.body["path"].as_str().unwrap().to_string();
+        assert!(path.starts_with("/p/"), "{}", link.body);
+        // No account, no cookie: the link is the key. In the browser's language.
+        let page = t.http.get(format!("{}{path}", t.base)).header("accept-language", "fr-FR,fr;q=0.9").send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Vos préférences") && html.contains("La lettre d’information") && html.contains("withdraw:newsletter"), "{html}");
+        let r = t.http.post(format!("{}{path}", t.base)).header("content-type", "application/x-www-form-urlencoded")
+            .header("user-agent", "MailClient/2").body("change=withdraw%3Anewsletter").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "a one-click POST, no redirect");
+        assert!(r.text().await.unwrap().contains("Done: it takes effect now."));
+        let contact = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(contact.body["do_not_email"], true, "the only purpose granted was withdrawn");
+        let consents = t.get(&format!("/api/v1/contacts/{id}/consents")).await;
+        let last = consents.body.as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["granted"].as_bool(), last["source"].as_str(), last["user_agent"].as_str()), (Some(false), Some("preferences"), Some("MailClient/2")), "{last}");
+        assert_eq!(last["ip"], "127.0.0.1");
+        let r = t.http.post(format!("{}{path}", t.base)).header("content-type", "application/x-www-form-urlencoded").body("change=object").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(t.get(&format!("/api/v1/contacts/{id}")).await.body["objected_at"].is_string());
+        let log = t.get("/api/v1/audit-log?actor=the%20person%20(preferences%20page)").await;
+        let actions: Vec<&str> = log.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["contact.objected", "consent.withdrawn"]);
+        // Nonsense is refused; a forged or stale link leads nowhere.
+        let r = t.http.post(format!("{}{path}", t.base)).header("content-type", "application/x-www-form-urlencoded").body("change=withdraw%3Ashoes").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let forged = format!("/p/{}.00000000000000000000000000000000", id.replace('-', ""));
+        assert_eq!(t.http.get(format!("{}{forged}", t.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        let tracking = t.get(&format!("/api/v1/contacts/{id}/tracking-token")).await.body["token"].as_str().unwrap().to_string();
+        assert_eq!(t.http.get(format!("{}/p/{tracking}", t.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND, "a tracking token is not a preferences link");
+        t.send(Method::POST, &format!("/api/v1/contacts/{id}/erasure"), Some(ADMIN_KEY), None).await;
+        assert_eq!(t.http.get(format!("{}{path}", t.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        let sales = t.user_key("s@x.example", "sales").await;
+        assert_eq!(t.send(Method::GET, &format!("/api/v1/contacts/{id}/preferences-link"), Some(&sales), None).await.status, StatusCode::FORBIDDEN);
     }
 }

@@ -84,6 +84,8 @@ pub(super) struct ContactPage {
     pub(super) can_deal: bool,
     /// Whether the user may export and erase the person's data (admins and marketing).
     pub(super) can_erase: bool,
+    /// The person's preferences page, for the user to send them (admins and marketing).
+    pub(super) preferences: Option<String>,
     pub(super) deal_name: String,
     pub(super) roles: Vec<Choice>,
     /// Its role in the account's purchase, the decision maker it leads to, who leads to it.
@@ -388,6 +390,7 @@ pub(super) async fn contact(
         deals,
         can_deal: p.user.role.allows(leadgate_core::access::Permission::ManageDeals),
         can_erase: p.user.role.allows(leadgate_core::access::Permission::ManagePersonalData),
+        preferences: app.preferences_token(p, id).await.ok().map(|token| format!("/p/{token}")),
         deal_name,
         roles: deal_role_choices(t),
         buying_role: current_role.map(|r| role_label(t, r)),

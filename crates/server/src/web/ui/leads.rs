@@ -376,6 +376,12 @@ pub(super) async fn leads_bulk(
         }
     }
     refused.dedup();
+    if done > 0 {
+        let detail = serde_json::json!({ "action": action, "done": done, "refused": ids.len() - done });
+        if let Err(e) = state.app.audit_bulk(s.p(), detail).await {
+            tracing::error!(error = %e, "could not record the bulk action in the audit log");
+        }
+    }
     let message = if refused.is_empty() {
         t.bulk_done.replace("{n}", &done.to_string())
     } else {
