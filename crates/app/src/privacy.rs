@@ -103,6 +103,15 @@ pub struct NotAnEmail {
     pub value: String,
 }
 
+/// How people are forgotten: erased at their request, erased or anonymised by the retention
+/// rule (their e-mails suppressed with the reason `erased` or `retention`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Forget {
+    Erase,
+    Retention,
+    Anonymise,
+}
+
 /// Who is due under the retention rule, and what a purge did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -118,6 +127,9 @@ pub struct RetentionReport {
     pub sample: Vec<DueContact>,
     /// Whether they were erased (false: a dry run).
     pub erased: bool,
+    /// Whether they were anonymised rather than erased (rows kept, without identity, for the
+    /// figures of past periods).
+    pub anonymised: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -206,7 +218,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let contact = tx.get_contact(id).await?.ok_or_else(|| AppError::not_found("contact", id))?;
         let receipt =
-            self.erase_in(&mut tx, principal, &[id], contact.email.iter().collect(), "erased").await?;
+            self.erase_in(&mut tx, principal, &[id], contact.email.iter().collect(), Forget::Erase).await?;
         tx.commit().await?;
         Ok(ErasureReceipt { asked: 1, ..receipt })
     }
@@ -243,7 +255,7 @@ impl App {
             let keys: Vec<String> = chunk.iter().map(Email::key).collect();
             let ids: Vec<ContactId> =
                 tx.contact_ids_by_email_keys(&keys).await?.into_iter().map(|(_, id)| id).collect();
-            let part = self.erase_in(&mut tx, principal, &ids, chunk.iter().collect(), "erased").await?;
+            let part = self.erase_in(&mut tx, principal, &ids, chunk.iter().collect(), Forget::Erase).await?;
             tx.commit().await?;
             receipt.erased += part.erased;
             receipt.newly_suppressed += part.newly_suppressed;
@@ -262,10 +274,17 @@ impl App {
         principal: &Principal,
         ids: &[ContactId],
         emails: Vec<&Email>,
-        reason: &str,
+        how: Forget,
     ) -> Result<ErasureReceipt, AppError> {
         let now = self.now();
-        let erased = tx.erase_contacts(ids, now).await?;
+        let erased = match how {
+            Forget::Anonymise => tx.anonymise_contacts(ids, now).await?,
+            Forget::Erase | Forget::Retention => tx.erase_contacts(ids, now).await?,
+        };
+        let reason = match how {
+            Forget::Erase => "erased",
+            Forget::Retention | Forget::Anonymise => "retention",
+        };
         let hashes: Vec<String> = emails.iter().map(|e| self.suppression_key.hash(e)).collect();
         let newly_suppressed = tx.suppress(&hashes, reason, now).await?;
         let events = erased.contacts.iter().map(|id| (*id, serde_json::json!({ "contact_id": id })));
@@ -275,7 +294,8 @@ impl App {
             "emails_suppressed": hashes.len(),
             "reason": reason,
         });
-        self.audit_in(tx, Some(principal), "contact.erased", None, None, detail).await?;
+        let action = if how == Forget::Anonymise { "contact.anonymised" } else { "contact.erased" };
+        self.audit_in(tx, Some(principal), action, None, None, detail).await?;
         Ok(ErasureReceipt {
             asked: ids.len() as u64,
             erased: erased.contacts.len() as u64,
@@ -454,8 +474,13 @@ impl App {
         let policy = self.retention.unwrap_or_default();
         let cutoff = policy.cutoff(self.now());
         let kinds = inbound_kind_names();
-        let mut report =
-            RetentionReport { retention_days: policy.days, cutoff, erased: true, ..Default::default() };
+        let mut report = RetentionReport {
+            retention_days: policy.days,
+            cutoff,
+            erased: true,
+            anonymised: policy.anonymise,
+            ..Default::default()
+        };
         loop {
             let mut tx = self.store.begin().await?;
             let page = tx.retention_due(cutoff, &kinds, None, ERASE_CHUNK as u32).await?;
@@ -466,7 +491,8 @@ impl App {
             let ids: Vec<ContactId> = page.iter().map(|(id, _)| *id).collect();
             let emails: Vec<Email> =
                 page.iter().filter_map(|(_, e)| e.as_deref()).filter_map(|e| Email::parse(e).ok()).collect();
-            self.erase_in(&mut tx, principal, &ids, emails.iter().collect(), "retention").await?;
+            let how = if policy.anonymise { Forget::Anonymise } else { Forget::Retention };
+            self.erase_in(&mut tx, principal, &ids, emails.iter().collect(), how).await?;
             tx.commit().await?;
             report.due += ids.len() as u64;
             let room = SAMPLE.saturating_sub(report.sample.len());

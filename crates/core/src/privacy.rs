@@ -48,15 +48,19 @@ pub fn inbound_kind_names() -> Vec<&'static str> {
     crate::event::BUILT_IN_KINDS.iter().filter(|(_, k)| comes_from_the_person(k)).map(|(n, _)| *n).collect()
 }
 
-/// How long personal data is kept after the last contact coming from the person.
+/// How long personal data is kept after the last contact coming from the person, and what
+/// happens then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionPolicy {
     pub days: u32,
+    /// Anonymise (keep a row without identity, so the funnel and hand-off figures of past
+    /// periods stay right) instead of erasing.
+    pub anonymise: bool,
 }
 
 impl Default for RetentionPolicy {
     fn default() -> Self {
-        RetentionPolicy { days: DEFAULT_RETENTION_DAYS }
+        RetentionPolicy { days: DEFAULT_RETENTION_DAYS, anonymise: false }
     }
 }
 
@@ -199,7 +203,7 @@ mod tests {
 
     #[test]
     fn the_cutoff_is_exactly_the_period_before_now() {
-        let policy = RetentionPolicy { days: 30 };
+        let policy = RetentionPolicy { days: 30, anonymise: false };
         let now = at("2026-12-06T10:00:00Z");
         assert_eq!(policy.cutoff(now), at("2026-11-06T10:00:00Z"));
         let created = at("2026-11-06T10:00:00Z");

@@ -155,6 +155,10 @@ pub struct PurgeArgs {
     #[arg(long, env = "LEADGATE_RETENTION_DAYS", default_value_t = leadgate_core::privacy::DEFAULT_RETENTION_DAYS, value_name = "DAYS")]
     #[arg(value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub retention_days: u32,
+    /// Anonymise instead of erasing: a row without identity stays for the figures of past
+    /// periods.
+    #[arg(long, env = "LEADGATE_RETENTION_ANONYMISE")]
+    pub anonymise: bool,
 }
 
 #[derive(Debug, Args)]
@@ -351,6 +355,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LEADGATE_RETENTION_DAYS", default_value_t = leadgate_core::privacy::DEFAULT_RETENTION_DAYS, value_name = "DAYS")]
     #[arg(value_parser = clap::value_parser!(u32).range(0..=36500))]
     pub retention_days: u32,
+
+    /// Anonymise contacts past the retention period instead of erasing them: a row without
+    /// identity stays, so the funnel and hand-off figures of past periods stay right.
+    #[arg(long, env = "LEADGATE_RETENTION_ANONYMISE")]
+    pub retention_anonymise: bool,
 
     /// How long a job or webhook delivery this server claimed stays its own without a sign of
     /// life (it extends the claim while it works). When a server stops, another takes its work

@@ -197,7 +197,7 @@ impl Session {
     }
 
     pub async fn get_contact(&mut self, id: ContactId) -> Result<Option<Contact>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM {CONTACTS_SCORED} WHERE id = $1");
+        let sql = format!("SELECT {COLUMNS} FROM {CONTACTS_SCORED} WHERE id = $1 AND anonymised_at IS NULL");
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
     }
 
@@ -212,7 +212,8 @@ impl Session {
             crate::driver::Dialect::Postgres => " FOR NO KEY UPDATE OF contacts",
             crate::driver::Dialect::Sqlite => "",
         };
-        let sql = format!("SELECT {COLUMNS} FROM {CONTACTS_SCORED} WHERE id = $1{lock}");
+        let sql =
+            format!("SELECT {COLUMNS} FROM {CONTACTS_SCORED} WHERE id = $1 AND anonymised_at IS NULL{lock}");
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
     }
 
@@ -225,7 +226,8 @@ impl Session {
         values: Vec<Arg>,
     ) -> Result<Vec<(Contact, Row)>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS}, {extra} FROM {CONTACTS_SCORED} WHERE {key_column} IN ({placeholders})"
+            "SELECT {COLUMNS}, {extra} FROM {CONTACTS_SCORED} WHERE {key_column} IN ({placeholders}) \
+             AND anonymised_at IS NULL"
         );
         self.fetch_all(&sql, values).await?.into_iter().map(|r| Ok((from_row(&r)?, r))).collect()
     }
@@ -292,6 +294,7 @@ impl Session {
         after: Option<Cursor>,
     ) -> Result<Page<Contact>, StoreError> {
         let mut w = Where::new();
+        w.add_plain("anonymised_at IS NULL");
         if let Some(email) = &filter.email {
             w.add("email_key = ?", email.to_lowercase());
         }
@@ -383,8 +386,10 @@ impl Session {
     ) -> Result<std::collections::HashSet<ContactId>, StoreError> {
         let mut found = std::collections::HashSet::new();
         for chunk in ids.chunks(900) {
-            let sql =
-                format!("SELECT id FROM contacts WHERE id IN ({})", Session::placeholders(1, chunk.len()));
+            let sql = format!(
+                "SELECT id FROM contacts WHERE id IN ({}) AND anonymised_at IS NULL",
+                Session::placeholders(1, chunk.len())
+            );
             let rows = self.fetch_all(&sql, chunk.iter().map(|&id| Arg::from(id)).collect()).await?;
             for row in rows {
                 found.insert(ContactId(row.get(0)?));

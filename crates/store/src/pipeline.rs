@@ -587,7 +587,7 @@ impl Session {
                 "SELECT c.id, c.email, c.first_name, c.last_name, c.job_title, c.lifecycle_stage, b.role, \
                  b.decision_maker_id, a.rep_id FROM contacts c LEFT JOIN buying_roles b ON b.contact_id = c.id \
                  LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL \
-                 WHERE c.company_id = $1 ORDER BY c.email, c.id LIMIT 1000",
+                 WHERE c.company_id = $1 AND c.anonymised_at IS NULL ORDER BY c.email, c.id LIMIT 1000",
                 args![company],
             )
             .await?;

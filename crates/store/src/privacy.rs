@@ -40,6 +40,31 @@ impl Session {
     ///   files waiting for their import, rejects reports) is searched for their ids and e-mails:
     ///   answers and reject rows that mention them are deleted, and files lose those lines.
     pub async fn erase_contacts(&mut self, ids: &[ContactId], now: Timestamp) -> Result<Erased, StoreError> {
+        self.forget(ids, now, false).await
+    }
+
+    /// [`Session::erase_contacts`], except that each contact's row stays for statistics, without
+    /// anything that identifies the person: e-mail, names, phone, job title, city, external id
+    /// and custom fields are cleared, and what holds free text or their doings goes (events,
+    /// consents, tasks, the import baseline, score, prediction, buying role; checklist notes,
+    /// stage-change reasons and reject reasons are cleared). What stays is what the funnel and
+    /// the hand-off figures count: source, campaign, country, company, stages reached and when,
+    /// stage moves, assignments and their timing, deal links. Every read of contacts for people
+    /// leaves the row out (`anonymised_at`), and it is never profiled again.
+    pub async fn anonymise_contacts(
+        &mut self,
+        ids: &[ContactId],
+        now: Timestamp,
+    ) -> Result<Erased, StoreError> {
+        self.forget(ids, now, true).await
+    }
+
+    async fn forget(
+        &mut self,
+        ids: &[ContactId],
+        now: Timestamp,
+        keep_statistics: bool,
+    ) -> Result<Erased, StoreError> {
         let mut erased = Erased::default();
         let mut emails = Vec::new();
         for chunk in ids.chunks(500) {
@@ -47,7 +72,9 @@ impl Session {
             let values: Vec<Arg> = chunk.iter().map(|id| Arg::from(*id)).collect();
             let rows = self
                 .fetch_all(
-                    &format!("SELECT id, email_key FROM contacts WHERE id IN ({list})"),
+                    &format!(
+                        "SELECT id, email_key FROM contacts WHERE id IN ({list}) AND anonymised_at IS NULL"
+                    ),
                     values.clone(),
                 )
                 .await?;
@@ -68,7 +95,7 @@ impl Session {
                      state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END \
                      WHERE contact_id IN ({list}) AND erased_at IS NULL"
                 ),
-                with_now,
+                with_now.clone(),
             )
             .await?;
             self.execute(
@@ -91,7 +118,50 @@ impl Session {
                 values.clone(),
             )
             .await?;
-            self.execute(&format!("DELETE FROM contacts WHERE id IN ({list})"), values).await?;
+            if !keep_statistics {
+                self.execute(&format!("DELETE FROM contacts WHERE id IN ({list})"), values).await?;
+                continue;
+            }
+            for table in [
+                "events",
+                "consents",
+                "consent_requests",
+                "tasks",
+                "contact_import_baselines",
+                "predictions",
+                "contact_scores",
+                "buying_roles",
+            ] {
+                self.execute(&format!("DELETE FROM {table} WHERE contact_id IN ({list})"), values.clone())
+                    .await?;
+            }
+            for statement in [
+                "UPDATE buying_roles SET decision_maker_id = NULL WHERE decision_maker_id IN ({list})",
+                "UPDATE qualification SET note = NULL, set_by = NULL WHERE contact_id IN ({list})",
+                "UPDATE lifecycle_transitions SET reason = '' WHERE contact_id IN ({list})",
+                "UPDATE assignments SET reject_reason = NULL WHERE contact_id IN ({list})",
+            ] {
+                self.execute(&statement.replace("{list}", &list), values.clone()).await?;
+            }
+            self.execute(
+                &format!(
+                    "UPDATE assignments SET closed_at = {now_at}, outcome = 'deleted' \
+                     WHERE contact_id IN ({list}) AND closed_at IS NULL"
+                ),
+                with_now.clone(),
+            )
+            .await?;
+            self.execute(
+                &format!(
+                    "UPDATE contacts SET email = NULL, email_key = NULL, first_name = NULL, last_name = NULL, \
+                     phone = NULL, job_title = NULL, city = NULL, external_id = NULL, custom = '{{}}', \
+                     search_text = '', do_not_email = TRUE, do_not_call = TRUE, \
+                     objected_at = COALESCE(objected_at, {now_at}), anonymised_at = {now_at}, updated_at = {now_at} \
+                     WHERE id IN ({list})"
+                ),
+                with_now,
+            )
+            .await?;
         }
         let mentions = Mentions::new(ids.iter().map(|id| id.to_string()), emails.iter().map(String::as_str));
         erased.mentions_scrubbed = self.scrub_mentions(&mentions).await?;
@@ -254,7 +324,7 @@ impl Session {
     ) -> Result<Vec<(ContactId, Option<String>)>, StoreError> {
         let kinds = Session::placeholders(3, inbound.len());
         let sql = format!(
-            "SELECT c.id, c.email FROM contacts c WHERE c.created_at < $1 AND c.id > $2 \
+            "SELECT c.id, c.email FROM contacts c WHERE c.created_at < $1 AND c.id > $2 AND c.anonymised_at IS NULL \
              AND c.lifecycle_stage NOT IN ('opportunity', 'customer') \
              AND NOT EXISTS (SELECT 1 FROM events e WHERE e.contact_id = c.id AND e.occurred_at >= $1 \
                              AND e.kind IN ({kinds})) \

@@ -138,8 +138,10 @@ fn print_receipt(r: &ErasureReceipt) {
 
 pub async fn purge(config: &Setup, args: PurgeArgs) -> anyhow::Result<()> {
     let store = super::open_store(&config.store).await?;
-    let app =
-        config.app(store.clone()).await?.with_retention(Some(RetentionPolicy { days: args.retention_days }));
+    let app = config
+        .app(store.clone())
+        .await?
+        .with_retention(Some(RetentionPolicy { days: args.retention_days, anonymise: args.anonymise }));
     let operator = app.operator().await?;
     let result = async {
         let report =
@@ -153,7 +155,11 @@ pub async fn purge(config: &Setup, args: PurgeArgs) -> anyhow::Result<()> {
 }
 
 fn print_report(r: &RetentionReport) {
-    let verb = if r.erased { "Erased" } else { "Due for erasure (dry run, nothing changed):" };
+    let verb = match (r.erased, r.anonymised) {
+        (true, true) => "Anonymised",
+        (true, false) => "Erased",
+        (false, _) => "Due for erasure (dry run, nothing changed):",
+    };
     println!(
         "{verb} {} contact(s) with no contact coming from them since {} (retention: {} days).",
         thousands(r.due),

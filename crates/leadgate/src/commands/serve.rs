@@ -39,10 +39,10 @@ pub async fn run(config: &Setup, args: ServeArgs) -> anyhow::Result<()> {
         .await?
         .with_min_fill_time(min_fill)
         .with_retraining(retrain)
-        .with_retention(
-            (args.retention_days > 0)
-                .then_some(leadgate_core::privacy::RetentionPolicy { days: args.retention_days }),
-        )
+        .with_retention((args.retention_days > 0).then_some(leadgate_core::privacy::RetentionPolicy {
+            days: args.retention_days,
+            anonymise: args.retention_anonymise,
+        }))
         .with_lease(jiff::SignedDuration::from_secs(i64::from(args.lease_seconds)))
         .with_webhook_policy(leadgate_app::webhooks::WebhookPolicy {
             allow_private: args.webhook_allow_private,

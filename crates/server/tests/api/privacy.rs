@@ -407,3 +407,71 @@ api_tests! {
         assert_eq!(t.send(Method::GET, &format!("/api/v1/contacts/{id}/preferences-link"), Some(&sales), None).await.status, StatusCode::FORBIDDEN);
     }
 }
+
+/// The retention rule set to anonymise: the people go, the figures of their period stay.
+async fn anonymising_keeps_the_figures_of_past_periods(backend: Backend) {
+    let clock = Arc::new(leadgate_app::ManualClock::new("2022-03-01T10:00:00Z".parse().unwrap()));
+    let policy = leadgate_core::privacy::RetentionPolicy { days: 1095, anonymise: true };
+    let t = spawn_app_configured(backend, clock.clone(), |app| app.with_retention(Some(policy))).await;
+    let mut ids = Vec::new();
+    for (i, stage) in ["lead", "mql", "mql"].into_iter().enumerate() {
+        let c = t.post("/api/v1/contacts", json!({"email": format!("old{i}@fair.example"), "first_name": "Ottilie", "last_name": "Anciennexyz", "phone": "+33 1 23 45 67 89", "source": "Trade fair"})).await;
+        let id = c.body["id"].as_str().unwrap().to_string();
+        if stage == "mql" {
+            assert_eq!(
+                t.post(
+                    &format!("/api/v1/contacts/{id}/lifecycle"),
+                    json!({"to": "mql", "reason": "Ottilie asked for a call"})
+                )
+                .await
+                .status,
+                StatusCode::OK
+            );
+        }
+        t.post("/api/v1/events", json!({"kind": "page_view", "contact_id": id, "properties": {"url": "https://x.example/?who=Anciennexyz"}})).await;
+        ids.push(id);
+    }
+    let funnel = || t.get("/api/v1/analytics/funnel?from=2022-01-01&to=2022-12-31&by=source");
+    let before = funnel().await.body;
+    assert_eq!(
+        (before["total"]["leads"].as_u64(), before["total"]["mql"].as_u64()),
+        (Some(3), Some(2)),
+        "{before}"
+    );
+    clock.advance(jiff::SignedDuration::from_hours(24 * 1100));
+    let report = t.send(Method::POST, "/api/v1/retention/purge", Some(ADMIN_KEY), None).await;
+    assert_eq!(
+        (report.body["due"].as_u64(), report.body["anonymised"].as_bool()),
+        (Some(3), Some(true)),
+        "{}",
+        report.body
+    );
+    assert_eq!(funnel().await.body, before, "the funnel of 2022 is unchanged");
+    for id in &ids {
+        assert_eq!(t.get(&format!("/api/v1/contacts/{id}")).await.status, StatusCode::NOT_FOUND);
+    }
+    assert!(t.get("/api/v1/contacts").await.body["items"].as_array().unwrap().is_empty(), "not listed");
+    let rows = every_row(&t).await;
+    for needle in ["old0@fair.example", "ottilie", "anciennexyz", "+33 1 23 45 67 89"] {
+        let found: Vec<_> = rows.iter().filter(|(_, row)| row.contains(needle)).collect();
+        assert!(found.is_empty(), "`{needle}` left after anonymisation: {found:?}");
+    }
+    assert_eq!(t.get("/api/v1/retention").await.body["due"], 0, "an anonymised row is never due again");
+    assert_eq!(
+        t.post("/api/v1/contacts", json!({"email": "old1@fair.example"})).await.status,
+        StatusCode::CONFLICT
+    );
+    let log = t.get("/api/v1/audit-log?action=contact.anonymised").await;
+    assert_eq!(log.body["items"][0]["detail"]["contacts"], 3, "{}", log.body);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn anonymising_keeps_the_figures_of_past_periods_on_sqlite() {
+    anonymising_keeps_the_figures_of_past_periods(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn anonymising_keeps_the_figures_of_past_periods_on_postgres() {
+    anonymising_keeps_the_figures_of_past_periods(Backend::Postgres).await;
+}

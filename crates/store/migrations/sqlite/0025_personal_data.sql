@@ -31,6 +31,11 @@ CREATE INDEX ix_audit_log_contact ON audit_log (contact_id) WHERE contact_id IS 
 -- profiling for it (the contact is shown as objected, not scored).
 ALTER TABLE contacts ADD COLUMN objected_at INTEGER;
 
+-- A contact anonymised by the retention rule (instead of erased, when the workspace keeps
+-- statistics): its identity and free text are gone, the row stays for the funnel and the
+-- hand-off figures, and every read of contacts for people leaves it out.
+ALTER TABLE contacts ADD COLUMN anonymised_at INTEGER;
+
 -- Erasing a contact deletes its tasks and assignments and unlinks its website visitors (foreign
 -- keys): without an index on the contact, each erased contact would scan those tables whole.
 CREATE INDEX ix_tasks_contact ON tasks (contact_id);
