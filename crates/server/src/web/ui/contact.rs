@@ -676,13 +676,27 @@ pub(super) async fn contact_accept(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let id: ContactId = match s.accept(&f.csrf, &id) {
+    contact_button(&s, &id, &f.csrf, |id| state.app.accept_lead(s.p(), id)).await
+}
+
+/// A one-button form of a contact's page: the CSRF token and the id checked, `act` run, and
+/// back to the page (or the page's error).
+pub(super) async fn contact_button<T, Fut>(
+    s: &Signed,
+    raw_id: &str,
+    csrf: &str,
+    act: impl FnOnce(ContactId) -> Fut,
+) -> Response
+where
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let id: ContactId = match s.accept(csrf, raw_id) {
         Ok(id) => id,
         Err(refused) => return *refused,
     };
-    match state.app.accept_lead(s.p(), id).await {
+    match act(id).await {
         Ok(_) => back_to(id),
-        Err(e) => app_error(&s, e),
+        Err(e) => app_error(s, e),
     }
 }
 

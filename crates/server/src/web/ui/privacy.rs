@@ -208,14 +208,7 @@ pub(super) async fn contact_object(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let id: ContactId = match s.accept(&f.csrf, &id) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
-    match state.app.record_objection(s.p(), id).await {
-        Ok(_) => back_to(id),
-        Err(e) => app_error(&s, e),
-    }
+    contact_button(&s, &id, &f.csrf, |id| state.app.record_objection(s.p(), id)).await
 }
 
 #[derive(Deserialize)]
