@@ -849,3 +849,37 @@ api_tests! {
         assert!(wrong.is_empty(), "{wrong:#?}");
     }
 }
+
+api_tests! {
+    async fn a_rep_sees_only_the_menus_it_may_use_and_can_call_or_mail_a_contact_in_one_click(t) {
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let c = t.post("/api/v1/contacts", json!({"email": "ada@acme.example", "phone": "+33 (0)6 12.34.56.78"})).await;
+        let id = c.body["id"].as_str().unwrap().to_string();
+        let mut navs = Vec::new();
+        for (email, role) in [("admin@test.example", None), ("mkt@x.example", Some("marketing")), ("rep@x.example", Some("sales"))] {
+            if let Some(role) = role {
+                t.post("/api/v1/users", json!({"email": email, "role": role, "password": "correct horse battery"})).await;
+            }
+            let token = t.app.sign_in(email, "correct horse battery").await.unwrap();
+            let page = |path: String| {
+                let req = t.http.get(format!("{}{path}", t.base)).header("cookie", format!("lg_session={token}"));
+                async move { req.send().await.unwrap().text().await.unwrap() }
+            };
+            if role.is_none() {
+                let html = page(format!("/contacts/{id}")).await;
+                assert!(html.contains("href=\"mailto:ada@acme.example\"") && html.contains("href=\"tel:+330612345678\""), "{html}");
+            }
+            navs.push(page("/leads".into()).await.split("<main").next().unwrap().to_string());
+        }
+        for (i, who) in ["admin", "marketing", "sales"].into_iter().enumerate() {
+            let shows = |href: &str| navs[i].contains(&format!("href=\"{href}\""));
+            assert_eq!(shows("/import"), i < 2, "{who}: import");
+            assert_eq!(shows("/rules"), i < 2, "{who}: rules");
+            assert_eq!(shows("/model"), i < 2, "{who}: model");
+            assert_eq!(shows("/privacy"), i < 2, "{who}: personal data");
+            assert_eq!(shows("/admin/users"), i == 0, "{who}: administration");
+            assert!(shows("/leads") && shows("/pipeline") && shows("/queue") && shows("/tasks"), "{who}: the daily pages");
+        }
+    }
+}

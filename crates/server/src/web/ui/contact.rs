@@ -7,6 +7,13 @@ pub(super) struct Row2 {
     pub b: String,
 }
 
+/// A line of the contact's identity, with where it leads (`mailto:`, `tel:`) when it can.
+pub(super) struct IdentityLine {
+    pub a: String,
+    pub b: String,
+    pub href: Option<String>,
+}
+
 pub(super) struct FitLine {
     pub label: String,
     pub evidence: String,
@@ -57,7 +64,7 @@ pub(super) struct ContactPage {
     pub(super) c: Chrome,
     pub(super) id: String,
     pub(super) name: String,
-    pub(super) identity: Vec<Row2>,
+    pub(super) identity: Vec<IdentityLine>,
     pub(super) stage: &'static str,
     /// The score, unless the person objected to direct marketing (then `objected` says when).
     pub(super) score: Option<ScoreFields>,
@@ -151,14 +158,27 @@ pub(super) async fn contact(
     };
     let company_label = company.clone();
     let dash = || "—".to_string();
+    let line = |a: &str, b: String| IdentityLine { a: a.into(), b, href: None };
     let identity = vec![
-        Row2 { a: t.email.into(), b: c.email.as_ref().map_or_else(dash, |e| e.to_string()) },
-        Row2 { a: t.phone.into(), b: c.phone.clone().unwrap_or_else(dash) },
-        Row2 { a: t.job_title.into(), b: c.job_title.clone().unwrap_or_else(dash) },
-        Row2 { a: t.col_company.into(), b: company.unwrap_or_else(dash) },
-        Row2 { a: t.country.into(), b: c.country.clone().unwrap_or_else(dash) },
-        Row2 { a: t.filter_source.into(), b: c.source.clone().unwrap_or_else(dash) },
-        Row2 { a: t.col_created.into(), b: s.lang.datetime(c.created_at) },
+        IdentityLine {
+            a: t.email.into(),
+            b: c.email.as_ref().map_or_else(dash, |e| e.to_string()),
+            href: c.email.as_ref().map(|e| format!("mailto:{e}")),
+        },
+        IdentityLine {
+            a: t.phone.into(),
+            b: c.phone.clone().unwrap_or_else(dash),
+            // Dialable: the digits and a leading +, whatever the spaces and dots typed.
+            href: c.phone.as_deref().map(|p| {
+                let digits: String = p.chars().filter(|ch| ch.is_ascii_digit() || *ch == '+').collect();
+                format!("tel:{digits}")
+            }),
+        },
+        line(t.job_title, c.job_title.clone().unwrap_or_else(dash)),
+        line(t.col_company, company.unwrap_or_else(dash)),
+        line(t.country, c.country.clone().unwrap_or_else(dash)),
+        line(t.filter_source, c.source.clone().unwrap_or_else(dash)),
+        line(t.col_created, s.lang.datetime(c.created_at)),
     ];
     // A person who objected to direct marketing is not profiled: no score is computed to show.
     let objected = c.objected_at.map(|at| t.objected_note.replace("{when}", &s.lang.datetime(at)));

@@ -143,6 +143,8 @@ impl Signed {
     }
 
     fn chrome(&self, nav: &'static str) -> Chrome {
+        use leadgate_core::access::Permission;
+        let role = self.who.principal.user.role;
         Chrome {
             t: self.lang.texts(),
             lang: self.lang.code(),
@@ -155,14 +157,12 @@ impl Signed {
                 .unwrap_or_else(|| self.who.principal.user.email.clone()),
             csrf: self.who.csrf.clone(),
             nav,
-            is_sales: self.who.principal.user.role == leadgate_core::access::Role::Sales,
-            is_admin: self.who.principal.user.role == leadgate_core::access::Role::Admin,
-            can_privacy: self
-                .who
-                .principal
-                .user
-                .role
-                .allows(leadgate_core::access::Permission::ManagePersonalData),
+            is_sales: role == leadgate_core::access::Role::Sales,
+            is_admin: role == leadgate_core::access::Role::Admin,
+            can_privacy: role.allows(Permission::ManagePersonalData),
+            can_import: role.allows(Permission::Import),
+            can_rules: role.allows(Permission::ManageScoring),
+            can_model: role.allows(Permission::ManageModels),
             notice: None,
         }
     }
@@ -273,6 +273,11 @@ pub struct Chrome {
     pub is_admin: bool,
     /// Whether the user handles personal data (exports, erasures, retention): admins, marketing.
     pub can_privacy: bool,
+    /// Whether the user may act on the import, rules and model pages (the navigation shows
+    /// them only then: a page whose every action is refused is not a menu entry).
+    pub can_import: bool,
+    pub can_rules: bool,
+    pub can_model: bool,
     pub notice: Option<String>,
 }
 
