@@ -258,6 +258,12 @@ pub struct TaskView {
     pub purpose: Option<TaskPurpose>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub done_at: Option<Timestamp>,
+    /// The contact's name (or e-mail), in task lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_name: Option<String>,
+    /// The contact's company, in task lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
 }
 
 /// A new open task.
@@ -329,6 +335,8 @@ pub(crate) fn task_view(t: TaskRecord, now: Timestamp) -> TaskView {
         created_by: t.created_by,
         purpose: t.purpose.as_deref().and_then(TaskPurpose::parse),
         done_at: t.done_at,
+        contact_name: None,
+        company_name: None,
     }
 }
 
@@ -1244,7 +1252,18 @@ impl App {
         let mut s = self.store.read().await?;
         let who = assignee.unwrap_or(principal.user.id);
         self.require_work_of(&mut s, principal, who).await?;
-        Ok(s.tasks_of(who, !include_done, 500).await?.into_iter().map(|t| task_view(t, now)).collect())
+        let mut views: Vec<TaskView> =
+            s.tasks_of(who, !include_done, 500).await?.into_iter().map(|t| task_view(t, now)).collect();
+        // Each task names its contact and company, not only "First contact with this new lead".
+        let ids: Vec<ContactId> = views.iter().map(|v| v.contact_id).collect();
+        let labels = s.contact_labels(&ids).await?;
+        for v in &mut views {
+            if let Some((name, company)) = labels.get(&v.contact_id) {
+                v.contact_name = Some(name.clone());
+                v.company_name = company.clone();
+            }
+        }
+        Ok(views)
     }
 
     pub async fn complete_task(&self, principal: &Principal, id: TaskId) -> Result<TaskView, AppError> {

@@ -465,6 +465,35 @@ impl Session {
         Ok(())
     }
 
+    /// How to name contacts in a list: (name or e-mail or phone, company name), by id.
+    pub async fn contact_labels(
+        &mut self,
+        ids: &[ContactId],
+    ) -> Result<std::collections::HashMap<ContactId, (String, Option<String>)>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(900) {
+            let sql = format!(
+                "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, co.name FROM contacts c \
+                 LEFT JOIN companies co ON co.id = c.company_id WHERE c.id IN ({})",
+                Session::placeholders(1, chunk.len())
+            );
+            for r in self.fetch_all(&sql, chunk.iter().map(|id| Arg::from(*id)).collect()).await? {
+                let name = [r.get::<Option<String>>(1)?, r.get::<Option<String>>(2)?]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let name = Some(name)
+                    .filter(|n| !n.is_empty())
+                    .or(r.get::<Option<String>>(3)?)
+                    .or(r.get::<Option<String>>(4)?)
+                    .unwrap_or_default();
+                out.insert(ContactId(r.get::<Uuid>(0)?), (name, r.get::<Option<String>>(5)?));
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn count_contacts(&mut self) -> Result<i64, StoreError> {
         self.fetch_one("SELECT COUNT(*) FROM contacts", vec![]).await?.get(0)
     }

@@ -221,6 +221,8 @@ texts! {
     overdue: "Overdue", "En retard";
     tasks_title: "My tasks", "Mes tâches";
     no_tasks: "No open task.", "Aucune tâche ouverte.";
+    tasks_today: "Today", "Aujourd’hui";
+    tasks_later: "Later", "Plus tard";
     mark_done: "Mark done", "Marquer comme faite";
     title: "Title", "Intitulé";
     error_title: "Something went wrong", "Un problème est survenu";

@@ -1667,6 +1667,7 @@ capture_tests! {
 
 mod access;
 mod analytics;
+mod daily;
 mod pipeline;
 mod privacy;
 mod regression;

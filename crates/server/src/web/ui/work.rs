@@ -59,6 +59,8 @@ pub(super) async fn queue(State(state): State<AppState>, s: Signed) -> Response 
 pub(super) struct TaskLine {
     pub id: String,
     pub contact: String,
+    pub who: String,
+    pub company: String,
     pub kind: &'static str,
     pub title: String,
     pub due: String,
@@ -69,7 +71,8 @@ pub(super) struct TaskLine {
 #[template(path = "ui/tasks.html")]
 pub(super) struct TasksPage {
     pub(super) c: Chrome,
-    pub(super) lines: Vec<TaskLine>,
+    /// Overdue, due today, later: what to do first comes first.
+    pub(super) groups: Vec<(&'static str, Vec<TaskLine>)>,
 }
 
 pub(super) async fn tasks(State(state): State<AppState>, s: Signed) -> Response {
@@ -78,11 +81,22 @@ pub(super) async fn tasks(State(state): State<AppState>, s: Signed) -> Response 
         Ok(i) => i,
         Err(e) => return app_error(&s, e),
     };
-    let lines = items
-        .into_iter()
-        .map(|x| TaskLine {
+    let today = jiff::tz::TimeZone::UTC.to_datetime(state.app.now()).date();
+    let mut groups: Vec<(&'static str, Vec<TaskLine>)> =
+        vec![(t.overdue, Vec::new()), (t.tasks_today, Vec::new()), (t.tasks_later, Vec::new())];
+    for x in items {
+        let group = if x.overdue {
+            0
+        } else if jiff::tz::TimeZone::UTC.to_datetime(x.due_at).date() == today {
+            1
+        } else {
+            2
+        };
+        groups[group].1.push(TaskLine {
             id: x.id.to_string(),
             contact: x.contact_id.to_string(),
+            who: x.contact_name.clone().unwrap_or_default(),
+            company: x.company_name.clone().unwrap_or_default(),
             kind: match x.kind {
                 TaskKind::Call => t.kind_call,
                 TaskKind::Email => t.kind_email,
@@ -91,9 +105,10 @@ pub(super) async fn tasks(State(state): State<AppState>, s: Signed) -> Response 
             title: task_words(s.lang, &x.title),
             due: s.lang.datetime(x.due_at),
             overdue: x.overdue,
-        })
-        .collect();
-    render(TasksPage { c: s.chrome("tasks"), lines })
+        });
+    }
+    groups.retain(|(_, lines)| !lines.is_empty());
+    render(TasksPage { c: s.chrome("tasks"), groups })
 }
 
 pub(super) async fn task_done(

@@ -1,0 +1,37 @@
+//! The rep's and the marketer's day in the web UI (issue 22): tasks that say whom they are about,
+//! grouped by when they are due.
+
+use super::pipeline::{agreement_to_team, rep};
+use super::*;
+
+capture_tests! {
+    async fn tasks_name_their_contact_and_company_and_come_overdue_first(t, clock) {
+        agreement_to_team(&t).await;
+        let (rep_id, rep_key) = rep(&t, "rep@x.example", None).await;
+        t.send(Method::PUT, &format!("/api/v1/users/{rep_id}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let company = t.post("/api/v1/companies", json!({"name": "Acme Industries"})).await.body["id"].as_str().unwrap().to_string();
+        let lead = t.post("/api/v1/contacts", json!({"email": "ada@acme.example", "first_name": "Ada", "last_name": "Byron", "company_id": company})).await.body["id"].as_str().unwrap().to_string();
+        assert_eq!(t.post(&format!("/api/v1/contacts/{lead}/lifecycle"), json!({"to": "mql"})).await.status, StatusCode::OK);
+        let other = t.post("/api/v1/contacts", json!({"email": "bob@beta.example"})).await.body["id"].as_str().unwrap().to_string();
+        assert_eq!(t.post(&format!("/api/v1/contacts/{other}/lifecycle"), json!({"to": "mql"})).await.status, StatusCode::OK);
+        for (contact, due) in [(&lead, "2026-11-23T09:00:00Z"), (&lead, "2026-11-24T15:00:00Z"), (&other, "2026-11-26T09:00:00Z")] {
+            let r = t.send(Method::POST, "/api/v1/tasks", Some(&rep_key), Some(json!({"contact_id": contact, "kind": "email", "title": "Send the brochure", "due_at": due}))).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        }
+        let api = t.send(Method::GET, "/api/v1/tasks", Some(&rep_key), None).await;
+        let named: Vec<(&str, Option<&str>)> = api.body.as_array().unwrap().iter().map(|x| (x["contact_name"].as_str().unwrap(), x["company_name"].as_str())).collect();
+        assert!(named.contains(&("Ada Byron", Some("Acme Industries"))) && named.contains(&("bob@beta.example", None)), "{named:?}");
+
+        let token = t.app.sign_in("rep@x.example", "correct horse battery").await.unwrap();
+        let html = t.http.get(format!("{}/tasks", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        let overdue = html.find("Overdue (1)").expect("the overdue group");
+        let today = html.find("Today (1)").expect("today");
+        // The two first-contact tasks are due tomorrow (600 working minutes from 10:00).
+        let later = html.find("Later (3)").expect("later");
+        assert!(overdue < today && today < later, "overdue, then today, then later");
+        assert!(html.contains(&format!("<a href=\"/contacts/{lead}\">Ada Byron</a></td><td>Acme Industries</td>")), "{html}");
+        clock.advance(jiff::SignedDuration::from_hours(12));
+        let html = t.http.get(format!("{}/tasks", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Overdue (2)") && !html.contains("Today (") && html.contains("Later (3)"), "the day went by: {html}");
+    }
+}
