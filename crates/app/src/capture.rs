@@ -371,7 +371,7 @@ impl App {
                 return Ok(spam(SpamReason::EmailLimit));
             }
         }
-        if existing.is_none() && self.is_suppressed(&mut tx, &email).await? {
+        if existing.is_none() && self.is_suppressed(&mut tx, &email, crate::privacy::WayIn::Person).await? {
             drop(tx);
             self.count_spam(form.id, SpamReason::Suppressed).await?;
             return Ok(spam(SpamReason::Suppressed));

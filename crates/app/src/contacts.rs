@@ -38,7 +38,7 @@ impl App {
         {
             return Err(AppError::invalid("company_id", format!("no company has the id {company}")));
         }
-        self.refuse_suppressed(&mut tx, new.email.as_ref()).await?;
+        self.refuse_suppressed(&mut tx, new.email.as_ref(), crate::privacy::WayIn::Copy).await?;
         let now = self.now();
         let contact = tx.insert_contact(ContactId(new_uuid()), new, now).await?;
         self.rescore_in(&mut tx, &[contact.id], now, &Default::default()).await?;
@@ -104,6 +104,9 @@ impl App {
         }
         if next == current {
             return Ok(current);
+        }
+        if next.email.as_ref().map(|e| e.key()) != current.email.as_ref().map(|e| e.key()) {
+            self.refuse_suppressed(&mut tx, next.email.as_ref(), crate::privacy::WayIn::Copy).await?;
         }
         let now = self.now();
         next.updated_at = now;

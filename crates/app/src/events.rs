@@ -371,7 +371,7 @@ async fn store_events(
         })
         .collect();
     if !unknown.is_empty() {
-        let suppressed = app.suppressed_keys(tx, &unknown).await?;
+        let suppressed = app.suppressed_keys(tx, &unknown, crate::privacy::WayIn::Person).await?;
         for (i, e) in events.iter().enumerate() {
             if let ContactRef::Email(email) = &e.contact
                 && suppressed.contains(&email.key())

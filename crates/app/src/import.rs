@@ -725,7 +725,9 @@ impl App {
             .filter(|e| !by_email.contains_key(&e.to_lowercase()))
             .filter_map(|e| leadgate_core::email::Email::parse(e).ok())
             .collect();
-        let suppressed = self.suppressed_keys(tx, &unknown.iter().collect::<Vec<_>>()).await?;
+        let suppressed = self
+            .suppressed_keys(tx, &unknown.iter().collect::<Vec<_>>(), crate::privacy::WayIn::Copy)
+            .await?;
         let defs = tx.custom_fields(Some(FieldEntity::Contact)).await?;
         // What the last import wrote into the stored contacts: values changed since are kept.
         let known: Vec<ContactId> = by_external.values().chain(by_email.values()).map(|c| c.id).collect();
@@ -760,9 +762,9 @@ impl App {
                     continue;
                 }
             };
-            if draft.email.as_ref().is_some_and(|e| suppressed.contains(&e.to_lowercase()))
-                && !draft.external_id.as_ref().is_some_and(|k| by_external.contains_key(k))
-            {
+            // (Only addresses no stored contact has are on the list: a row giving one to a contact
+            // matched by its external id would bring the erased person back too.)
+            if draft.email.as_ref().is_some_and(|e| suppressed.contains(&e.to_lowercase())) {
                 // The address itself stays out of the report: it is an erased person's.
                 out.refused.push(Reject {
                     line,

@@ -852,14 +852,15 @@ impl App {
                 }
             };
             let Some(rep) = rep else { continue };
-            let who = me.display_name();
             let task = leadgate_store::handoff::TaskRecord {
                 id: leadgate_core::ids::TaskId(crate::new_uuid()),
                 contact_id: dm,
                 assignee_id: rep,
                 kind: "call".into(),
+                // The intermediary is not named: the title belongs to the decision maker's task
+                // and would outlive the intermediary's erasure. The buying group shows who.
                 title: format!(
-                    "Reach the decision maker: {who}, an intermediary, made a {}",
+                    "Reach the decision maker: an intermediary of theirs made a {}",
                     kind.as_str().replace('_', " ")
                 ),
                 due_at: now + jiff::SignedDuration::from_hours(24),

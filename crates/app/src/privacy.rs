@@ -103,6 +103,27 @@ pub struct NotAnEmail {
     pub value: String,
 }
 
+/// How a contact arrives, which decides which suppressions stop it. A person erased at their
+/// request never comes back. One the retention rule removed stays out of copies of old data (an
+/// import, a sync through the API), but may come back by reaching out again (a form, a visit, a
+/// call typed in by a rep): that is a new contact coming from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WayIn {
+    /// A file or a sync: old data.
+    Copy,
+    /// The person reaching out.
+    Person,
+}
+
+impl WayIn {
+    fn reasons(self) -> &'static [&'static str] {
+        match self {
+            WayIn::Copy => &["erased", "retention"],
+            WayIn::Person => &["erased"],
+        }
+    }
+}
+
 /// How people are forgotten: erased at their request, erased or anonymised by the retention
 /// rule (their e-mails suppressed with the reason `erased` or `retention`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +159,9 @@ pub struct DueContact {
     pub id: ContactId,
     pub email: Option<String>,
 }
+
+/// How long someone stays listed as due before the daily pass erases them.
+pub const GRACE_DAYS: u32 = 30;
 
 /// How many due contacts a report lists by name.
 const SAMPLE: usize = 50;
@@ -183,18 +207,24 @@ impl App {
         &self,
         s: &mut Session,
         email: Option<&Email>,
+        way: WayIn,
     ) -> Result<(), AppError> {
         if let Some(email) = email
-            && self.is_suppressed(s, email).await?
+            && self.is_suppressed(s, email, way).await?
         {
             return Err(suppressed_error());
         }
         Ok(())
     }
 
-    pub(crate) async fn is_suppressed(&self, s: &mut Session, email: &Email) -> Result<bool, AppError> {
+    pub(crate) async fn is_suppressed(
+        &self,
+        s: &mut Session,
+        email: &Email,
+        way: WayIn,
+    ) -> Result<bool, AppError> {
         let hash = self.suppression_key.hash(email);
-        Ok(!s.suppressed_among(std::slice::from_ref(&hash)).await?.is_empty())
+        Ok(!s.suppressed_among(std::slice::from_ref(&hash), way.reasons()).await?.is_empty())
     }
 
     /// The e-mails of `emails` on the suppression list (by matching key).
@@ -202,9 +232,10 @@ impl App {
         &self,
         s: &mut Session,
         emails: &[&Email],
+        way: WayIn,
     ) -> Result<HashSet<String>, AppError> {
         let hashes: Vec<String> = emails.iter().map(|e| self.suppression_key.hash(e)).collect();
-        let found = s.suppressed_among(&hashes).await?;
+        let found = s.suppressed_among(&hashes, way.reasons()).await?;
         Ok(emails.iter().zip(hashes).filter(|(_, h)| found.contains(h)).map(|(e, _)| e.key()).collect())
     }
 
@@ -277,9 +308,10 @@ impl App {
         how: Forget,
     ) -> Result<ErasureReceipt, AppError> {
         let now = self.now();
+        let keys: Vec<String> = emails.iter().map(|e| e.key()).collect();
         let erased = match how {
-            Forget::Anonymise => tx.anonymise_contacts(ids, now).await?,
-            Forget::Erase | Forget::Retention => tx.erase_contacts(ids, now).await?,
+            Forget::Anonymise => tx.anonymise_contacts(ids, &keys, now).await?,
+            Forget::Erase | Forget::Retention => tx.erase_people(ids, &keys, now).await?,
         };
         let reason = match how {
             Forget::Erase => "erased",
@@ -447,10 +479,13 @@ impl App {
         Ok(erased.contacts.len() as u64)
     }
 
-    /// Who is due under the retention rule (a dry run: nothing changes).
+    /// Who is due under the retention rule (a dry run: nothing changes). With retention off, a
+    /// report of nobody with a period of 0 days.
     pub async fn retention_due(&self, principal: &Principal) -> Result<RetentionReport, AppError> {
         principal.require(Permission::ManagePersonalData)?;
-        let policy = self.retention.unwrap_or_default();
+        let Some(policy) = self.retention else {
+            return Ok(RetentionReport { cutoff: self.now(), ..Default::default() });
+        };
         let cutoff = policy.cutoff(self.now());
         let kinds = inbound_kind_names();
         let mut s = self.store.read().await?;
@@ -471,7 +506,20 @@ impl App {
     /// suppressed (reason `retention`), so an old file imported again does not bring them back.
     pub async fn purge(&self, principal: &Principal) -> Result<RetentionReport, AppError> {
         principal.require(Permission::ManagePersonalData)?;
-        let policy = self.retention.unwrap_or_default();
+        let policy = self.retention.ok_or_else(|| {
+            AppError::StateConflict(
+                "retention is off on this server (--retention-days 0): nobody is erased for inactivity"
+                    .into(),
+            )
+        })?;
+        self.purge_with(principal, policy).await
+    }
+
+    async fn purge_with(
+        &self,
+        principal: &Principal,
+        policy: RetentionPolicy,
+    ) -> Result<RetentionReport, AppError> {
         let cutoff = policy.cutoff(self.now());
         let kinds = inbound_kind_names();
         let mut report = RetentionReport {
@@ -503,10 +551,12 @@ impl App {
 
     /// The daily retention pass: one server a day (claimed through the database) erases who is
     /// due. Returns how many were erased, or `None` when it was not this server's turn.
+    ///
+    /// The daily pass waits [`GRACE_DAYS`] more than the period: whoever it erases was listed as
+    /// due (on the Personal data page, `GET /api/v1/retention`, `leadgate purge --dry-run`) for
+    /// that long before, so a new installation or a shorter period never erases at once.
     pub(crate) async fn daily_retention(&self) -> Result<Option<u64>, AppError> {
-        if self.retention.is_none() {
-            return Ok(None);
-        }
+        let Some(policy) = self.retention else { return Ok(None) };
         let today = jiff::tz::TimeZone::UTC.to_datetime(self.now()).date().to_string();
         let mut tx = self.store.begin().await?;
         let claimed = tx.claim_daily("retention_purged_on", &today).await?;
@@ -515,7 +565,8 @@ impl App {
             return Ok(None);
         }
         let operator = self.operator().await?;
-        let report = self.purge(&system(operator)).await?;
+        let after_grace = RetentionPolicy { days: policy.days.saturating_add(GRACE_DAYS), ..policy };
+        let report = self.purge_with(&system(operator), after_grace).await?;
         Ok(Some(report.due))
     }
 
@@ -531,7 +582,11 @@ impl App {
             Some(c) => self.store.read().await?.get_company(c).await?,
             None => None,
         };
-        let explanation = self.explain(principal, id).await?;
+        // A person who objected is not scored: their export says so instead of a score.
+        let explanation = match detail.contact.objected_at {
+            Some(at) => serde_json::json!({ "objected_at": at, "scored": false }),
+            None => json(&self.explain(principal, id).await?)?,
+        };
         let prediction = self.contact_prediction(principal, id).await.ok();
         let lifecycle = self.lifecycle(principal, id).await?;
         let assignments = self.assignments(principal, id).await?;

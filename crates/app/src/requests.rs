@@ -141,6 +141,10 @@ impl App {
         };
         let (contact_id, created) = match stored {
             Some(mut c) => {
+                if c.email.is_none() {
+                    self.refuse_suppressed(&mut tx, new.email.as_ref(), crate::privacy::WayIn::Person)
+                        .await?;
+                }
                 let before = c.clone();
                 macro_rules! fill {
                     ($($f:ident),*) => {$( if c.$f.is_none() { c.$f = new.$f.clone(); } )*};
@@ -157,7 +161,7 @@ impl App {
                 (c.id, false)
             }
             None => {
-                self.refuse_suppressed(&mut tx, new.email.as_ref()).await?;
+                self.refuse_suppressed(&mut tx, new.email.as_ref(), crate::privacy::WayIn::Person).await?;
                 let mut n = new;
                 n.company_id = company_id;
                 n.custom = custom;

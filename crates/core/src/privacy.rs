@@ -147,14 +147,17 @@ impl Mentions {
         self.in_text(&String::from_utf8_lossy(bytes))
     }
 
-    /// `bytes` without the lines that mention one of the people (a CSV file's rows), and how many
-    /// lines were removed.
+    /// `bytes` with the lines that mention one of the people (a CSV file's rows) emptied, and
+    /// how many. The line breaks stay, so every other line keeps its number (an import resumes
+    /// by line number, and its rejects report names lines).
     pub fn remove_lines(&self, bytes: &[u8]) -> (Vec<u8>, usize) {
         let mut kept = Vec::with_capacity(bytes.len());
         let mut removed = 0;
         for line in bytes.split_inclusive(|b| *b == b'\n') {
             if self.in_bytes(line) {
                 removed += 1;
+                let end = line.len() - line.iter().rev().take_while(|b| matches!(b, b'\n' | b'\r')).count();
+                kept.extend_from_slice(&line[end..]);
             } else {
                 kept.extend_from_slice(line);
             }
@@ -246,11 +249,11 @@ mod tests {
     }
 
     #[test]
-    fn removing_lines_keeps_every_other_line_byte_for_byte() {
+    fn removing_lines_keeps_every_other_line_byte_for_byte_and_at_its_number() {
         let m = Mentions::new([], ["ada@example.com"]);
         let file = b"email,country\r\nbob@example.com,France\r\nADA@example.com,Spain\r\ncaro@example.com,Caf\xe9\r\n";
         let (kept, removed) = m.remove_lines(file);
         assert_eq!(removed, 1);
-        assert_eq!(kept, b"email,country\r\nbob@example.com,France\r\ncaro@example.com,Caf\xe9\r\n");
+        assert_eq!(kept, b"email,country\r\nbob@example.com,France\r\n\r\ncaro@example.com,Caf\xe9\r\n");
     }
 }

@@ -59,26 +59,30 @@ fn suppression_key(path: &std::path::Path) -> anyhow::Result<SuppressionKey> {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
             }
+            // Written whole under a name of its own, then linked into place, which fails if
+            // another command created the key meanwhile: nobody ever reads a half-written key,
+            // and two commands starting at once agree on one key.
+            let partial = path.with_extension(format!("key.{}", std::process::id()));
             let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
+            options.write(true).create(true).truncate(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = match options.open(path) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    // Another command created it this instant: read theirs once it is written.
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                    return suppression_key(path);
-                }
+            let written = options.open(&partial).and_then(|mut file| {
+                std::io::Write::write_all(&mut file, format!("{}\n", key.to_hex()).as_bytes())?;
+                file.sync_all()
+            });
+            written.with_context(|| format!("cannot write the suppression key {}", partial.display()))?;
+            let linked = std::fs::hard_link(&partial, path);
+            let _ = std::fs::remove_file(&partial);
+            match linked {
+                // The key is what the file holds (its text), for this command as for the next,
+                // whoever wrote it.
+                Ok(()) => suppression_key(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => suppression_key(path),
                 Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("cannot create the suppression key {}", path.display()));
+                    Err(e).with_context(|| format!("cannot create the suppression key {}", path.display()))
                 }
-            };
-            std::io::Write::write_all(&mut file, format!("{}\n", key.to_hex()).as_bytes())
-                .with_context(|| format!("cannot write the suppression key {}", path.display()))?;
-            // Read back what was written: two commands starting at once agree on one key.
-            suppression_key(path)
+            }
         }
         Err(e) => Err(e).with_context(|| format!("cannot read the suppression key {}", path.display())),
     }

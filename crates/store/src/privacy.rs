@@ -40,7 +40,19 @@ impl Session {
     ///   files waiting for their import, rejects reports) is searched for their ids and e-mails:
     ///   answers and reject rows that mention them are deleted, and files lose those lines.
     pub async fn erase_contacts(&mut self, ids: &[ContactId], now: Timestamp) -> Result<Erased, StoreError> {
-        self.forget(ids, now, false).await
+        self.forget(ids, &[], now, false).await
+    }
+
+    /// [`Session::erase_contacts`] of the people a list of e-mail keys names: the free-text
+    /// stores are also scrubbed of the addresses that match no contact (a row an import refused
+    /// is still in its rejects report and its file).
+    pub async fn erase_people(
+        &mut self,
+        ids: &[ContactId],
+        email_keys: &[String],
+        now: Timestamp,
+    ) -> Result<Erased, StoreError> {
+        self.forget(ids, email_keys, now, false).await
     }
 
     /// [`Session::erase_contacts`], except that each contact's row stays for statistics, without
@@ -54,19 +66,21 @@ impl Session {
     pub async fn anonymise_contacts(
         &mut self,
         ids: &[ContactId],
+        email_keys: &[String],
         now: Timestamp,
     ) -> Result<Erased, StoreError> {
-        self.forget(ids, now, true).await
+        self.forget(ids, email_keys, now, true).await
     }
 
     async fn forget(
         &mut self,
         ids: &[ContactId],
+        email_keys: &[String],
         now: Timestamp,
         keep_statistics: bool,
     ) -> Result<Erased, StoreError> {
         let mut erased = Erased::default();
-        let mut emails = Vec::new();
+        let mut emails: Vec<String> = email_keys.to_vec();
         for chunk in ids.chunks(500) {
             let list = Session::placeholders(1, chunk.len());
             let values: Vec<Arg> = chunk.iter().map(|id| Arg::from(*id)).collect();
@@ -112,8 +126,8 @@ impl Session {
             }
             self.execute(
                 &format!(
-                    "UPDATE audit_log SET contact_id = NULL, target = NULL, detail = '{{\"erased\":true}}' \
-                     WHERE contact_id IN ({list})"
+                    "UPDATE audit_log SET contact_id = NULL, target = NULL, detail = '{{\"erased\":true}}', \
+                     ip = NULL WHERE contact_id IN ({list})"
                 ),
                 values.clone(),
             )
@@ -233,9 +247,18 @@ impl Session {
                 args![id, now],
             )
             .await?;
-        for table in ["contact_scores", "predictions", "prediction_queue"] {
+        for table in ["predictions", "prediction_queue"] {
             self.execute(&format!("DELETE FROM {table} WHERE contact_id = $1"), args![id]).await?;
         }
+        // The score row stays, emptied (unscored), so the contact is still listed in the inbox,
+        // with the leads not scored, rather than lost.
+        self.execute(
+            "UPDATE contact_scores SET fit_points = NULL, fit_grade = NULL, engagement = NULL, \
+             temperature = NULL, temperature_reason = NULL, knockouts = NULL, rules_version = NULL, \
+             scored_at = NULL, ledger = NULL WHERE contact_id = $1",
+            args![id],
+        )
+        .await?;
         Ok(n == 1)
     }
 
@@ -287,15 +310,22 @@ impl Session {
         .await
     }
 
-    /// Which of these keyed hashes are on the suppression list.
-    pub async fn suppressed_among(&mut self, hashes: &[String]) -> Result<HashSet<String>, StoreError> {
+    /// Which of these keyed hashes are on the suppression list, for one of `reasons`.
+    pub async fn suppressed_among(
+        &mut self,
+        hashes: &[String],
+        reasons: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
         let mut found = HashSet::new();
         for chunk in hashes.chunks(900) {
             let sql = format!(
-                "SELECT email_hash FROM suppressions WHERE email_hash IN ({})",
-                Session::placeholders(1, chunk.len())
+                "SELECT email_hash FROM suppressions WHERE email_hash IN ({}) AND reason IN ({})",
+                Session::placeholders(1, chunk.len()),
+                Session::placeholders(chunk.len() + 1, reasons.len())
             );
-            for r in self.fetch_all(&sql, chunk.iter().map(|h| Arg::from(h.as_str())).collect()).await? {
+            let mut values: Vec<Arg> = chunk.iter().map(|h| Arg::from(h.as_str())).collect();
+            values.extend(reasons.iter().map(|r| Arg::from(*r)));
+            for r in self.fetch_all(&sql, values).await? {
                 found.insert(r.get::<String>(0)?);
             }
         }

@@ -452,7 +452,8 @@ impl Session {
     pub async fn temperature_counts(&mut self) -> Result<Vec<(Option<String>, i64)>, StoreError> {
         self.fetch_all(
             "SELECT s.temperature, COUNT(*) FROM contacts c LEFT JOIN contact_scores s ON s.contact_id = c.id \
-             WHERE c.lifecycle_stage NOT IN ('customer', 'churned', 'disqualified') GROUP BY s.temperature",
+             WHERE c.lifecycle_stage NOT IN ('customer', 'churned', 'disqualified') AND c.anonymised_at IS NULL \
+             GROUP BY s.temperature",
             vec![],
         )
         .await?

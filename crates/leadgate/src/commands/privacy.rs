@@ -186,7 +186,8 @@ pub async fn backup(config: &Setup, args: BackupArgs) -> anyhow::Result<()> {
             done.with_context(|| format!("cannot write the backup {}", args.file.display()))?;
         }
         StoreConfig::Postgres { url } => {
-            let out = Command::new(pg_tool("pg_dump")?)
+            let (url, password) = without_password(url);
+            let out = with_password(Command::new(pg_tool("pg_dump")?), password)
                 .args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
                 .arg(&args.file)
                 .arg(url)
@@ -254,7 +255,8 @@ pub async fn restore(config: &Setup, args: RestoreArgs) -> anyhow::Result<()> {
                     args.file.display()
                 );
             }
-            let out = Command::new(pg_tool("pg_restore")?)
+            let (url, password) = without_password(url);
+            let out = with_password(Command::new(pg_tool("pg_restore")?), password)
                 .args(["--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", "--dbname"])
                 .arg(url)
                 .arg(&args.file)
@@ -275,6 +277,70 @@ pub async fn restore(config: &Setup, args: RestoreArgs) -> anyhow::Result<()> {
     }
     println!("Restored {}. Start the server with `leadgate serve`.", args.file.display());
     Ok(())
+}
+
+/// The URL without its password, and the password (percent-decoded): the password goes to
+/// the PostgreSQL tools through their environment, never on their command line, where every
+/// user of the machine could read it (`ps`).
+fn without_password(url: &str) -> (String, Option<String>) {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return (url.to_string(), None) };
+    let authority_end = url[scheme_end..].find(['/', '?']).map_or(url.len(), |i| scheme_end + i);
+    let authority = &url[scheme_end..authority_end];
+    let Some((userinfo, host)) = authority.rsplit_once('@') else { return (url.to_string(), None) };
+    let Some((user, password)) = userinfo.split_once(':') else { return (url.to_string(), None) };
+    let stripped = format!("{}{user}@{host}{}", &url[..scheme_end], &url[authority_end..]);
+    (stripped, Some(percent_decode(password)))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn with_password(mut command: Command, password: Option<String>) -> Command {
+    if let Some(p) = password {
+        command.env("PGPASSWORD", p);
+    }
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_leaves_the_url_for_the_environment() {
+        assert_eq!(
+            without_password("postgres://ada:s%40cret:x@db.example:5432/leads?sslmode=require"),
+            (
+                "postgres://ada@db.example:5432/leads?sslmode=require".to_string(),
+                Some("s@cret:x".to_string())
+            )
+        );
+        assert_eq!(
+            without_password("postgres://ada@db/leads"),
+            ("postgres://ada@db/leads".to_string(), None)
+        );
+        assert_eq!(without_password("postgres://db/leads"), ("postgres://db/leads".to_string(), None));
+    }
 }
 
 /// A PostgreSQL client program: on the PATH, or the newest of Debian's versioned installs.

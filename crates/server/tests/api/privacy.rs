@@ -150,9 +150,17 @@ api_tests! {
         assert_eq!(receipt.body["already_absent"], 1);
         assert_eq!(receipt.body["newly_suppressed"], 3, "an absent person is suppressed all the same");
         assert_eq!(receipt.body["invalid"], json!([{"line": 4, "value": "not an address"}]), "{}", receipt.body);
+        // Someone never recorded as a contact is still scrubbed from files waiting for import.
+        assert_eq!(upload(&t, "later.csv", b"email\nnever@x.example\nkept@x.example\n").await.status, StatusCode::CREATED);
+        let never = t.post("/api/v1/erasures", json!({"emails": ["never@x.example"]})).await;
+        assert_eq!((never.body["erased"].as_u64(), never.body["mentions_scrubbed"].as_u64()), (Some(0), Some(1)), "{}", never.body);
         let again = t.post("/api/v1/erasures", json!({"emails": ["gone@x.example"]})).await;
         assert_eq!((again.body["erased"].as_u64(), again.body["newly_suppressed"].as_u64()), (Some(0), Some(0)));
         assert_eq!(t.post("/api/v1/contacts", json!({"email": "gone@x.example"})).await.status, StatusCode::CONFLICT);
+        // Nor given to another contact.
+        let other = t.post("/api/v1/contacts", json!({"email": "other@x.example"})).await.body["id"].as_str().unwrap().to_string();
+        let moved = t.patch(&format!("/api/v1/contacts/{other}"), json!({"email": "Gone@x.example"})).await;
+        assert_eq!(moved.status, StatusCode::CONFLICT, "{}", moved.body);
         let empty = t.post("/api/v1/erasures", json!({"emails": []})).await;
         assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
         let sneaky = t.post("/api/v1/erasures", json!({"emails": ["a@x.example\nb@x.example"]})).await;
@@ -168,7 +176,7 @@ api_tests! {
         // The audit log lists the erasures, the users and keys made, in CSV too.
         let log = t.get("/api/v1/audit-log").await;
         let actions: Vec<&str> = log.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-        assert_eq!(actions.iter().filter(|a| **a == "contact.erased").count(), 3, "{actions:?}");
+        assert_eq!(actions.iter().filter(|a| **a == "contact.erased").count(), 4, "{actions:?}");
         assert!(actions.contains(&"user.created") && actions.contains(&"api_key.created"), "{actions:?}");
         let by_marketing = t.get("/api/v1/audit-log?actor=m@x.example").await;
         assert_eq!(by_marketing.body["items"].as_array().unwrap().len(), 1);
@@ -207,6 +215,28 @@ capture_tests! {
         assert_eq!(t.get(&format!("/api/v1/contacts/{clicked}")).await.status, StatusCode::OK);
         assert_eq!(t.get("/api/v1/retention").await.body["due"], 0);
         assert_eq!(t.post("/api/v1/contacts", json!({"email": "old@x.example"})).await.status, StatusCode::CONFLICT, "an old file does not bring them back");
+        // Reaching out again is a new contact coming from them: welcome back.
+        let back = t.post("/api/v1/events", json!({"kind": "demo_request", "email": "old@x.example"})).await;
+        assert!(back.status.is_success(), "{}", back.body);
+        assert_eq!(t.get("/api/v1/contacts?email=old@x.example").await.body["items"].as_array().unwrap().len(), 1);
+
+        // The daily pass lists before it erases: someone just past the period stays a month.
+        let late = t.post("/api/v1/contacts", json!({"email": "late@x.example"})).await.body["id"].as_str().unwrap().to_string();
+        clock.advance(jiff::SignedDuration::from_hours(24 * 1096));
+        assert_eq!(t.get("/api/v1/retention").await.body["due"], 3, "late, clicked, and the one who came back: silent since");
+        let pass = |t: &TestApp| {
+            let (stop, runner) = super::trust::start_runner(t);
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                stop.send(true).unwrap();
+                runner.await.unwrap();
+            }
+        };
+        pass(&t).await;
+        assert_eq!(t.get(&format!("/api/v1/contacts/{late}")).await.status, StatusCode::OK, "listed, not erased yet");
+        clock.advance(jiff::SignedDuration::from_hours(24 * 31));
+        pass(&t).await;
+        assert_eq!(t.get(&format!("/api/v1/contacts/{late}")).await.status, StatusCode::NOT_FOUND, "erased after the grace");
     }
 }
 
@@ -324,6 +354,12 @@ api_tests! {
         assert!(t.post("/api/v1/events", json!({"kind": "demo_request", "contact_id": id})).await.status.is_success());
         let after = t.get(&format!("/api/v1/contacts/{id}")).await;
         assert!(after.body["score"].is_null() && after.body["lifecycle_stage"] == "lead", "an event does not profile them again: {}", after.body);
+        // Still listed (with the leads not scored), and their data still exported.
+        let inbox = t.app.inbox(&t.app.authenticate(ADMIN_KEY).await.unwrap(), &Default::default(), 50, 0).await.unwrap();
+        assert!(inbox.iter().any(|r| r.id.to_string() == id && r.temperature.is_none()), "{inbox:?}");
+        let export = t.get(&format!("/api/v1/contacts/{id}/export?format=json")).await;
+        assert_eq!(export.status, StatusCode::OK, "{}", export.body);
+        assert_eq!(export.body["score"]["scored"], false);
         let marketing = t.user_key("m@x.example", "marketing").await;
         let sales = t.user_key("s@x.example", "sales").await;
         let r = t.send(Method::POST, &format!("/api/v1/contacts/{id}/objection"), Some(&sales), None).await;
@@ -474,4 +510,30 @@ async fn anonymising_keeps_the_figures_of_past_periods_on_sqlite() {
 #[tokio::test]
 async fn anonymising_keeps_the_figures_of_past_periods_on_postgres() {
     anonymising_keeps_the_figures_of_past_periods(Backend::Postgres).await;
+}
+
+/// With retention off, nobody is due and a purge is refused with the reason.
+async fn retention_off(backend: Backend) {
+    let t = spawn_app_configured(backend, Arc::new(SystemClock), |app| app.with_retention(None)).await;
+    let due = t.get("/api/v1/retention").await;
+    assert_eq!(
+        (due.body["retention_days"].as_u64(), due.body["due"].as_u64()),
+        (Some(0), Some(0)),
+        "{}",
+        due.body
+    );
+    let purge = t.send(Method::POST, "/api/v1/retention/purge", Some(ADMIN_KEY), None).await;
+    assert_eq!(purge.status, StatusCode::CONFLICT);
+    assert!(purge.body["detail"].as_str().unwrap().contains("retention is off"), "{}", purge.body);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn retention_off_erases_nobody_on_sqlite() {
+    retention_off(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn retention_off_erases_nobody_on_postgres() {
+    retention_off(Backend::Postgres).await;
 }

@@ -5,7 +5,7 @@
 use super::*;
 
 /// Starts this app's job runner; stop it with the returned sender.
-fn start_runner(t: &TestApp) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+pub(super) fn start_runner(t: &TestApp) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let app = t.app.clone();
     let runner = tokio::spawn(async move { app.run_jobs("test-runner".into(), stopped).await });

@@ -49,10 +49,14 @@ async fn privacy_page(
     });
     render(PrivacyPage {
         c,
-        retention: t
-            .retention_text
-            .replace("{days}", &s.lang.number(f64::from(report.retention_days), 0))
-            .replace("{cutoff}", &s.lang.datetime(report.cutoff)),
+        retention: if report.retention_days == 0 {
+            t.retention_off.to_string()
+        } else {
+            t.retention_text
+                .replace("{days}", &s.lang.number(f64::from(report.retention_days), 0))
+                .replace("{cutoff}", &s.lang.datetime(report.cutoff))
+                .replace("{grace}", &leadgate_app::privacy::GRACE_DAYS.to_string())
+        },
         due: s.lang.number(report.due as f64, 0),
         due_lines: report
             .sample
