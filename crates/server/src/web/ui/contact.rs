@@ -349,7 +349,8 @@ pub(super) async fn contact(
         Some(company) => app.get_company(p, company).await.map(|co| co.name).ok(),
         None => None,
     };
-    let deal_name = company_name.unwrap_or_else(|| c.display_name());
+    // The company's name, never the person's: a deal outlives its contacts' erasure.
+    let deal_name = company_name.unwrap_or_default();
     let role = app.buying_role(p, id).await.ok();
     let link = |contact: ContactId| async move {
         let name = app.get_contact(p, contact).await.map(|x| x.display_name()).ok()?;
