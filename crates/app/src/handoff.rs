@@ -109,6 +109,22 @@ pub struct AssignmentView {
     pub sla: SlaStatus,
     /// Seconds until the deadline (negative when past); only while untouched and open.
     pub seconds_left: Option<i64>,
+    /// The lead as it stands now, in a work queue (its name, temperature, grade and chance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now: Option<QueueStanding>,
+}
+
+/// A queued lead as it stands now (the assignment's own temperature and grade are those it was
+/// handed over with).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueueStanding {
+    pub contact_name: String,
+    pub company_name: Option<String>,
+    pub temperature: Option<leadgate_core::scoring::Temperature>,
+    pub grade: Option<String>,
+    /// The active model's probability that the lead converts.
+    pub probability: Option<f64>,
 }
 
 fn assignment_view(a: AssignmentRecord, now: Timestamp) -> AssignmentView {
@@ -154,6 +170,7 @@ fn assignment_view(a: AssignmentRecord, now: Timestamp) -> AssignmentView {
         retimed_at: a.retimed_at,
         sla,
         seconds_left,
+        now: None,
     }
 }
 
@@ -1077,7 +1094,30 @@ impl App {
             Some(user) => self.require_work_of(&mut s, principal, user).await?,
             None => self.require_unassigned_queue(&mut s, principal).await?,
         }
-        Ok(s.open_assignments(who, 500).await?.into_iter().map(|a| assignment_view(a, now)).collect())
+        let mut views: Vec<AssignmentView> =
+            s.open_assignments(who, 500).await?.into_iter().map(|a| assignment_view(a, now)).collect();
+        // What to do next first (core::handoff::next_to_do), from each lead's standing now.
+        let ids: Vec<ContactId> = views.iter().map(|v| v.contact_id).collect();
+        let labels = s.contact_labels(&ids).await?;
+        for v in &mut views {
+            if let Some(l) = labels.get(&v.contact_id) {
+                v.now = Some(QueueStanding {
+                    contact_name: l.name.clone(),
+                    company_name: l.company.clone(),
+                    temperature: l.temperature,
+                    grade: l.grade.clone(),
+                    probability: l.probability,
+                });
+            }
+        }
+        let facts = |v: &AssignmentView| leadgate_core::handoff::QueueFacts {
+            overdue: v.seconds_left.is_some_and(|s| s < 0),
+            temperature: v.now.as_ref().and_then(|n| n.temperature),
+            probability: v.now.as_ref().and_then(|n| n.probability),
+            due_at: v.due_at,
+        };
+        views.sort_by(|a, b| leadgate_core::handoff::next_to_do(&facts(a), &facts(b)));
+        Ok(views)
     }
 
     // ----- touches and tasks -----
@@ -1258,9 +1298,9 @@ impl App {
         let ids: Vec<ContactId> = views.iter().map(|v| v.contact_id).collect();
         let labels = s.contact_labels(&ids).await?;
         for v in &mut views {
-            if let Some((name, company)) = labels.get(&v.contact_id) {
-                v.contact_name = Some(name.clone());
-                v.company_name = company.clone();
+            if let Some(l) = labels.get(&v.contact_id) {
+                v.contact_name = Some(l.name.clone());
+                v.company_name = l.company.clone();
             }
         }
         Ok(views)

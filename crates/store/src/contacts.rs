@@ -31,6 +31,16 @@ const COLUMNS: &str = "id, email, first_name, last_name, phone, job_title, compa
     do_not_call, custom, created_at, updated_at, objected_at, fit_points, fit_grade, engagement, \
     temperature, temperature_reason, knockouts, rules_version, scored_at";
 
+/// What a work list shows of a contact ([`Session::contact_labels`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactLabel {
+    pub name: String,
+    pub company: Option<String>,
+    pub temperature: Option<Temperature>,
+    pub grade: Option<String>,
+    pub probability: Option<f64>,
+}
+
 /// A dated source and campaign of one contact (from its earliest or newest event with a
 /// source), for first- and last-touch attribution.
 #[derive(Debug, Clone, Copy)]
@@ -465,16 +475,19 @@ impl Session {
         Ok(())
     }
 
-    /// How to name contacts in a list: (name or e-mail or phone, company name), by id.
+    /// What a work list shows of its contacts: their name (or e-mail, or phone), company,
+    /// temperature, fit grade and predicted probability, by id.
     pub async fn contact_labels(
         &mut self,
         ids: &[ContactId],
-    ) -> Result<std::collections::HashMap<ContactId, (String, Option<String>)>, StoreError> {
+    ) -> Result<std::collections::HashMap<ContactId, ContactLabel>, StoreError> {
         let mut out = std::collections::HashMap::new();
         for chunk in ids.chunks(900) {
             let sql = format!(
-                "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, co.name FROM contacts c \
-                 LEFT JOIN companies co ON co.id = c.company_id WHERE c.id IN ({})",
+                "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, co.name, s.temperature, s.fit_grade, \
+                 p.probability FROM contacts c LEFT JOIN companies co ON co.id = c.company_id \
+                 LEFT JOIN contact_scores s ON s.contact_id = c.id LEFT JOIN predictions p ON p.contact_id = c.id \
+                 WHERE c.id IN ({})",
                 Session::placeholders(1, chunk.len())
             );
             for r in self.fetch_all(&sql, chunk.iter().map(|id| Arg::from(*id)).collect()).await? {
@@ -488,7 +501,14 @@ impl Session {
                     .or(r.get::<Option<String>>(3)?)
                     .or(r.get::<Option<String>>(4)?)
                     .unwrap_or_default();
-                out.insert(ContactId(r.get::<Uuid>(0)?), (name, r.get::<Option<String>>(5)?));
+                let label = ContactLabel {
+                    name,
+                    company: r.get(5)?,
+                    temperature: r.get::<Option<String>>(6)?.as_deref().and_then(Temperature::parse),
+                    grade: r.get(7)?,
+                    probability: r.get(8)?,
+                };
+                out.insert(ContactId(r.get::<Uuid>(0)?), label);
             }
         }
         Ok(out)

@@ -825,3 +825,72 @@ mod tests {
         assert!(Agreement::default().validate().is_ok());
     }
 }
+
+/// What decides when a lead of a rep's queue comes up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueueFacts {
+    /// Its first-touch deadline has passed.
+    pub overdue: bool,
+    /// Its temperature now (`None`: not scored).
+    pub temperature: Option<Temperature>,
+    /// Its predicted chance to convert, when a model is active.
+    pub probability: Option<f64>,
+    pub due_at: Option<Timestamp>,
+}
+
+/// The order a queue is worked in, what to do next first: leads past their deadline, then hot,
+/// warm, cold and unscored ones, then the likelier to convert (unpredicted last), then the
+/// nearer deadline (none last).
+pub fn next_to_do(a: &QueueFacts, b: &QueueFacts) -> std::cmp::Ordering {
+    b.overdue
+        .cmp(&a.overdue)
+        .then_with(|| b.temperature.cmp(&a.temperature))
+        .then_with(|| b.probability.unwrap_or(-1.0).total_cmp(&a.probability.unwrap_or(-1.0)))
+        .then_with(|| match (a.due_at, b.due_at) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        })
+}
+
+#[cfg(test)]
+mod queue_tests {
+    use super::*;
+
+    #[test]
+    fn overdue_then_hot_then_likely_then_soon() {
+        let at = |s: &str| Some(s.parse::<Timestamp>().unwrap());
+        let lead = |overdue, temperature, probability, due_at| QueueFacts {
+            overdue,
+            temperature,
+            probability,
+            due_at,
+        };
+        let mut q = [
+            lead(false, Some(Temperature::Cold), Some(0.9), at("2026-11-24T10:00:00Z")),
+            lead(false, Some(Temperature::Hot), Some(0.2), at("2026-11-25T10:00:00Z")),
+            lead(false, Some(Temperature::Hot), Some(0.6), at("2026-11-26T10:00:00Z")),
+            lead(true, Some(Temperature::Cold), None, at("2026-11-23T10:00:00Z")),
+            lead(false, None, None, None),
+            lead(false, Some(Temperature::Hot), Some(0.6), at("2026-11-25T09:00:00Z")),
+            lead(false, Some(Temperature::Warm), None, None),
+        ];
+        q.sort_by(next_to_do);
+        let order: Vec<(bool, Option<Temperature>, Option<f64>)> =
+            q.iter().map(|f| (f.overdue, f.temperature, f.probability)).collect();
+        assert_eq!(
+            order,
+            [
+                (true, Some(Temperature::Cold), None),
+                (false, Some(Temperature::Hot), Some(0.6)),
+                (false, Some(Temperature::Hot), Some(0.6)),
+                (false, Some(Temperature::Hot), Some(0.2)),
+                (false, Some(Temperature::Warm), None),
+                (false, Some(Temperature::Cold), Some(0.9)),
+                (false, None, None),
+            ]
+        );
+        assert_eq!(q[1].due_at, at("2026-11-25T09:00:00Z"), "ties by the nearer deadline");
+    }
+}

@@ -217,7 +217,10 @@ texts! {
     mark_intermediary: "Mark as intermediary", "Marquer comme intermédiaire";
     done: "Done.", "C'est fait.";
     queue_title: "My queue", "Ma file";
-    queue_intro: "Leads handed to you, soonest deadline first.", "Les leads qui vous sont confiés, échéance la plus proche d'abord.";
+    queue_intro: "What to do next first: leads past their deadline, then hot, warm and cold ones, the likeliest to convert first.", "Ce qu’il faut faire d’abord : les leads dont l’échéance est passée, puis les chauds, tièdes et froids, les plus susceptibles de convertir en premier.";
+    queue_mine: "My leads", "Mes leads";
+    queue_whose: "Queue of", "File de";
+    queue_count: "leads", "leads";
     time_left: "Time left", "Temps restant";
     overdue: "Overdue", "En retard";
     tasks_title: "My tasks", "Mes tâches";

@@ -35,3 +35,38 @@ capture_tests! {
         assert!(html.contains("Overdue (2)") && !html.contains("Today (") && html.contains("Later (3)"), "the day went by: {html}");
     }
 }
+
+capture_tests! {
+    async fn the_queue_puts_what_to_do_next_first_and_a_manager_opens_a_reps_queue(t, clock) {
+        agreement_to_team(&t).await;
+        let (rep_id, rep_key) = rep(&t, "rep@x.example", None).await;
+        let lead = |email: &'static str| {
+            let t = &t;
+            async move {
+                let id = t.post("/api/v1/contacts", json!({"email": email, "first_name": email.split('@').next().unwrap()})).await.body["id"].as_str().unwrap().to_string();
+                assert_eq!(t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "mql"})).await.status, StatusCode::OK);
+                id
+            }
+        };
+        let late = lead("late@x.example").await;
+        clock.advance(jiff::SignedDuration::from_hours(48));
+        let calm = lead("calm@x.example").await;
+        let keen = lead("keen@x.example").await;
+        t.post("/api/v1/events", json!({"kind": "quote_request", "contact_id": keen})).await;
+        let queue = t.send(Method::GET, "/api/v1/queue", Some(&rep_key), None).await;
+        let order: Vec<&str> = queue.body.as_array().unwrap().iter().map(|a| a["contact_id"].as_str().unwrap()).collect();
+        assert_eq!(order, [late.as_str(), keen.as_str(), calm.as_str()], "overdue, then hot, then cold: {}", queue.body);
+        assert_eq!(queue.body[1]["now"]["temperature"], "hot");
+        assert_eq!(queue.body[1]["now"]["contact_name"], "keen");
+
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        let html = t.http.get(format!("{}/queue?of={rep_id}", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        let at = |name: &str| html.find(&format!(">{name}</a>")).unwrap_or_else(|| panic!("{name} in {html}"));
+        assert!(at("late") < at("keen") && at("keen") < at("calm"), "the page keeps the order");
+        assert!(html.contains("<strong>3</strong>") && html.contains("value=\"unassigned\""), "a count, and the unassigned queue to pick");
+        let mine = t.http.get(format!("{}/queue", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        assert!(!mine.contains(">late</a>"), "the admin's own queue is empty");
+    }
+}

@@ -5,6 +5,11 @@ use super::*;
 pub(super) struct QueueLine {
     pub contact: String,
     pub name: String,
+    pub company: String,
+    pub temperature: &'static str,
+    pub temperature_code: &'static str,
+    pub grade: String,
+    pub probability: String,
     pub due: String,
     pub left: String,
     pub sla: &'static str,
@@ -17,7 +22,24 @@ pub(super) struct QueueLine {
 pub(super) struct QueuePage {
     pub(super) c: Chrome,
     pub(super) lines: Vec<QueueLine>,
+    /// Whose queue (for those who may look at others': managers and admins).
+    pub(super) whose: Vec<Choice>,
+    pub(super) total: usize,
+    pub(super) page: usize,
+    pub(super) pages: usize,
+    /// The query string of this queue, without the page (for the page links).
+    pub(super) base: String,
 }
+
+#[derive(Deserialize)]
+pub(super) struct QueueQuery {
+    /// A rep's id, or `unassigned`.
+    of: Option<String>,
+    page: Option<usize>,
+}
+
+/// Leads a queue page shows.
+const QUEUE_PAGE: usize = 50;
 
 pub(super) fn duration_words(lang: Lang, secs: i64) -> String {
     let (h, m) = (secs.abs() / 3600, (secs.abs() % 3600) / 60);
@@ -32,19 +54,59 @@ pub(super) fn duration_words(lang: Lang, secs: i64) -> String {
     }
 }
 
-pub(super) async fn queue(State(state): State<AppState>, s: Signed) -> Response {
+pub(super) async fn queue(State(state): State<AppState>, s: Signed, Query(q): Query<QueueQuery>) -> Response {
     let t = s.lang.texts();
-    let items = match state.app.lead_queue(s.p(), None, false).await {
+    let of = q.of.as_deref().filter(|o| !o.is_empty());
+    let (rep, unassigned) = match of {
+        Some("unassigned") => (None, true),
+        Some(id) => match id.parse::<UserId>() {
+            Ok(r) => (Some(r), false),
+            Err(_) => return s.error(StatusCode::NOT_FOUND, t.not_found),
+        },
+        None => (None, false),
+    };
+    let items = match state.app.lead_queue(s.p(), rep, unassigned).await {
         Ok(i) => i,
         Err(e) => return app_error(&s, e),
     };
-    let mut lines = Vec::with_capacity(items.len());
-    for a in items {
-        let name =
-            state.app.get_contact(s.p(), a.contact_id).await.map(|c| c.display_name()).unwrap_or_default();
+    // Whose queues this user may open: their own, the reps they manage (all for admins and
+    // marketing), the unassigned queue when allowed. Each is checked by the use case itself.
+    let mut whose = vec![Choice { value: String::new(), label: t.queue_mine.into(), selected: of.is_none() }];
+    let sales = state.app.user_directory(s.p()).await.unwrap_or_default().into_iter().filter(|u| {
+        u.role == leadgate_core::access::Role::Sales && u.disabled_at.is_none() && u.id != s.p().user.id
+    });
+    for u in sales {
+        if state.app.lead_queue(s.p(), Some(u.id), false).await.is_ok() {
+            let id = u.id.to_string();
+            whose.push(Choice {
+                selected: of == Some(id.as_str()),
+                value: id,
+                label: u.name.unwrap_or(u.email),
+            });
+        }
+    }
+    if state.app.lead_queue(s.p(), None, true).await.is_ok() {
+        whose.push(Choice {
+            value: "unassigned".into(),
+            label: t.sla_unassigned.into(),
+            selected: unassigned,
+        });
+    }
+    let total = items.len();
+    let pages = total.div_ceil(QUEUE_PAGE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let mut lines = Vec::with_capacity(QUEUE_PAGE);
+    for a in items.into_iter().skip((page - 1) * QUEUE_PAGE).take(QUEUE_PAGE) {
+        let now = a.now.clone();
+        let code = now.as_ref().and_then(|n| n.temperature).map_or("none", |x| x.as_str());
         lines.push(QueueLine {
             contact: a.contact_id.to_string(),
-            name,
+            name: now.as_ref().map(|n| n.contact_name.clone()).unwrap_or_default(),
+            company: now.as_ref().and_then(|n| n.company_name.clone()).unwrap_or_default(),
+            temperature: temperature_label(t, code),
+            temperature_code: code,
+            grade: now.as_ref().and_then(|n| n.grade.clone()).unwrap_or_else(|| "—".into()),
+            probability: now.as_ref().and_then(|n| n.probability).map_or("—".into(), |p| s.lang.percent(p)),
             due: a.due_at.map_or("—".into(), |d| s.lang.datetime(d)),
             left: a.seconds_left.map_or("—".into(), |x| duration_words(s.lang, x)),
             late: a.seconds_left.is_some_and(|x| x < 0),
@@ -53,7 +115,8 @@ pub(super) async fn queue(State(state): State<AppState>, s: Signed) -> Response 
             why: assignment_words(s.lang, a.rule.as_deref(), a.rep_id.is_some(), &a.why),
         });
     }
-    render(QueuePage { c: s.chrome("queue"), lines })
+    let base = of.map_or(String::new(), |o| format!("of={}&", urlencode(o)));
+    render(QueuePage { c: s.chrome("queue"), lines, whose, total, page, pages, base })
 }
 
 pub(super) struct TaskLine {
