@@ -358,7 +358,7 @@ async fn send(t: &TestApp, w: &World, op: &Op, actor: Actor, id: &str) -> Status
             ui(format!("/contacts/{id}/touch"), vec![("kind", "call".into()), ("outcome", "reached".into())]).await
         }
         "UI POST /contacts/{id}/checklist" => {
-            ui(format!("/contacts/{id}/checklist"), vec![("criterion", "need".into()), ("answer", "yes".into())]).await
+            ui(format!("/contacts/{id}/checklist"), vec![("answer_need", "yes".into())]).await
         }
         "UI POST /contacts/{id}/move" => {
             ui(format!("/contacts/{id}/move"), vec![("to", "disqualified".into()), ("reason", "matrix".into())]).await

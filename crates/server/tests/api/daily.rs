@@ -70,3 +70,34 @@ capture_tests! {
         assert!(!mine.contains(">late</a>"), "the admin's own queue is empty");
     }
 }
+
+capture_tests! {
+    async fn the_contact_page_puts_actions_first_and_saves_the_whole_checklist_at_once(t, clock) {
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let id = t.post("/api/v1/contacts", json!({"email": "ada@acme.example"})).await.body["id"].as_str().unwrap().to_string();
+        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        let csrf = t.app.web_session(&token).await.unwrap().csrf;
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let page = browser.get(format!("{}/contacts/{id}", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        let at = |h: &str| page.find(&format!("id=\"{h}\"")).unwrap_or_else(|| panic!("{h}"));
+        assert!(at("h-actions") < at("h-score") && at("h-actions") < at("h-checklist"), "what to do comes before the ledger");
+        assert_eq!(page.matches(&format!("action=\"/contacts/{id}/checklist\"")).count(), 1, "one form for the four criteria");
+        let save = |form: Vec<(&'static str, &'static str)>| {
+            let mut form: Vec<(&str, String)> = form.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+            form.push(("_csrf", csrf.clone()));
+            let req = browser.post(format!("{}/contacts/{id}/checklist", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move { req.send().await.unwrap().status() }
+        };
+        assert!(save(vec![("answer_need", "yes"), ("note_need", "needs a CRM"), ("answer_budget", "no"), ("answer_authority", "unknown"), ("answer_timing", "unknown")]).await.is_redirection());
+        let first = t.get(&format!("/api/v1/contacts/{id}/lifecycle")).await.body["checklist"].clone();
+        assert_eq!((first["need"]["answer"].as_str(), first["need"]["note"].as_str(), first["budget"]["answer"].as_str()), (Some("yes"), Some("needs a CRM"), Some("no")), "{first}");
+        clock.advance(jiff::SignedDuration::from_hours(1));
+        assert!(save(vec![("answer_need", "yes"), ("note_need", "needs a CRM"), ("answer_budget", "yes"), ("answer_authority", "unknown"), ("answer_timing", "unknown")]).await.is_redirection());
+        let second = t.get(&format!("/api/v1/contacts/{id}/lifecycle")).await.body["checklist"].clone();
+        assert_eq!(second["budget"]["answer"], "yes");
+        assert_eq!(second["need"]["set_at"], first["need"]["set_at"], "an unchanged answer keeps when it was given");
+        assert_ne!(second["budget"]["set_at"], first["budget"]["set_at"]);
+    }
+}

@@ -617,12 +617,18 @@ pub(super) fn back_to(id: ContactId) -> Response {
 }
 
 #[derive(Deserialize)]
+/// The whole checklist, one Save: each criterion's answer and note.
 pub(super) struct ChecklistForm {
     #[serde(rename = "_csrf")]
     pub(super) csrf: String,
-    pub(super) criterion: String,
-    pub(super) answer: String,
-    pub(super) note: Option<String>,
+    pub(super) answer_need: Option<String>,
+    pub(super) note_need: Option<String>,
+    pub(super) answer_budget: Option<String>,
+    pub(super) note_budget: Option<String>,
+    pub(super) answer_authority: Option<String>,
+    pub(super) note_authority: Option<String>,
+    pub(super) answer_timing: Option<String>,
+    pub(super) note_timing: Option<String>,
 }
 
 pub(super) async fn contact_checklist(
@@ -635,28 +641,33 @@ pub(super) async fn contact_checklist(
         Ok(id) => id,
         Err(refused) => return *refused,
     };
-    let criterion = match f.criterion.as_str() {
-        "need" => Criterion::Need,
-        "budget" => Criterion::Budget,
-        "authority" => Criterion::Authority,
-        "timing" => Criterion::Timing,
-        _ => {
-            return app_error(
-                &s,
-                AppError::invalid("criterion", "must be need, budget, authority or timing"),
-            );
+    let current = match state.app.lifecycle(s.p(), id).await {
+        Ok(l) => l.checklist,
+        Err(e) => return app_error(&s, e),
+    };
+    let asked = [
+        (Criterion::Need, &f.answer_need, &f.note_need, &current.need),
+        (Criterion::Budget, &f.answer_budget, &f.note_budget, &current.budget),
+        (Criterion::Authority, &f.answer_authority, &f.note_authority, &current.authority),
+        (Criterion::Timing, &f.answer_timing, &f.note_timing, &current.timing),
+    ];
+    // Only what changed is saved: an untouched answer keeps who gave it and when.
+    for (criterion, answer, note, was) in asked {
+        let Some(answer) = answer.as_deref() else { continue };
+        let answer = match answer {
+            "yes" => Answer::Yes,
+            "no" => Answer::No,
+            _ => Answer::Unknown,
+        };
+        let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        if answer == was.answer && note == was.note.as_deref() {
+            continue;
         }
-    };
-    let answer = match f.answer.as_str() {
-        "yes" => Answer::Yes,
-        "no" => Answer::No,
-        _ => Answer::Unknown,
-    };
-    let note = f.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    match state.app.set_checklist(s.p(), id, criterion, answer, note).await {
-        Ok(_) => back_to(id),
-        Err(e) => app_error(&s, e),
+        if let Err(e) = state.app.set_checklist(s.p(), id, criterion, answer, note).await {
+            return app_error(&s, e);
+        }
     }
+    back_to(id)
 }
 
 #[derive(Deserialize)]
