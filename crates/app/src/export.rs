@@ -89,6 +89,44 @@ mod tests {
     }
 }
 
+/// A CSV file written by [`CsvExport`] as French Excel opens it by a double click: a UTF-8
+/// byte-order mark (else accents come out garbled), `;` between cells (`,` is the decimal
+/// separator there) and numbers with a decimal comma (else they stay text). Cells that are not
+/// plain numbers are kept as they are.
+///
+/// ```
+/// use leadgate_app::export::for_french_excel;
+/// let csv = for_french_excel(b"source,rate,note\r\nGoogle,0.25,\"a, b\"\r\n").unwrap();
+/// assert_eq!(csv, "\u{feff}source;rate;note\r\nGoogle;0,25;a, b\r\n".as_bytes());
+/// ```
+pub fn for_french_excel(csv: &[u8]) -> Result<Vec<u8>, AppError> {
+    let broken = |e: csv::Error| AppError::Internal(format!("cannot rewrite the CSV file: {e}"));
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(csv);
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    {
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .terminator(csv::Terminator::CRLF)
+            .flexible(true)
+            .from_writer(&mut out);
+        for record in reader.records() {
+            let record = record.map_err(broken)?;
+            let cells = record.iter().map(|cell| {
+                if cell.contains('.') && cell.trim().parse::<f64>().is_ok() {
+                    Cow::Owned(cell.replace('.', ","))
+                } else {
+                    Cow::Borrowed(cell)
+                }
+            });
+            let cells: Vec<Cow<'_, str>> = cells.collect();
+            let cells = cells.iter().map(|c| c.as_bytes());
+            writer.write_record(cells).map_err(broken)?;
+        }
+        writer.flush().map_err(|e| AppError::Internal(format!("cannot write the CSV file: {e}")))?;
+    }
+    Ok(out)
+}
+
 /// A zip archive built in memory, its files stored as they are (no compression: exports are
 /// small, and any unzip tool, spreadsheet or script reads a stored entry). Names are ASCII.
 #[derive(Default)]

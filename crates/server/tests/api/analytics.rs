@@ -149,7 +149,14 @@ api_tests! {
         let (_, html) = page(&t, path, "fr").await;
         assert!(html.contains("63,2\u{a0}%") && html.contains("Taux de gain"), "{html}");
         let (status, csv) = page(&t, "/reports.csv?report=deals&by=owner&from=2016-01-01&to=2017-12-31", "en").await;
-        assert_eq!((status, csv), (StatusCode::OK, body));
+        assert_eq!((status, csv), (StatusCode::OK, body.clone()));
+        // For a French user, laid out as French Excel opens it: a byte-order mark, `;`, decimal
+        // commas; the same cells otherwise.
+        let (_, fr) = page(&t, "/reports.csv?report=deals&by=owner&from=2016-01-01&to=2017-12-31", "fr").await;
+        let fr = fr.strip_prefix('\u{feff}').expect("a byte-order mark");
+        let last = fr.lines().last().unwrap();
+        assert!(last.starts_with("total;4238;2473;") && last.contains(";0,63"), "{last}");
+        assert_eq!(fr.lines().count(), body.lines().count());
         for report in ["funnel", "stages", "forecast", "churn", "sla"] {
             let (status, html) = page(&t, &format!("/reports?report={report}"), "fr").await;
             assert_eq!(status, StatusCode::OK, "{report}: {html}");

@@ -364,7 +364,7 @@ pub(super) async fn import_rejects_csv(
         Err(e) => return app_error(&s, e),
     };
     match leadgate_app::export::rejects_csv(&rejects) {
-        Ok(bytes) => csv_download("rejects.csv", bytes),
+        Ok(bytes) => csv_download(s.lang, "rejects.csv", bytes),
         Err(e) => app_error(&s, e),
     }
 }

@@ -255,15 +255,20 @@ pub(super) async fn rep_choices(state: &AppState, p: &Principal) -> Vec<Choice> 
     reps.into_iter().map(|(value, label)| Choice { value, label, selected: false }).collect()
 }
 
-/// A CSV file to download (`name` is ours, never the user's).
-pub(super) fn csv_download(name: &'static str, body: Vec<u8>) -> Response {
-    let disposition = format!("attachment; filename=\"{name}\"");
-    let mut r =
-        ([(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"))], body).into_response();
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    r
+/// A CSV file to download from the UI (`name` is ours, never the user's): for a French user,
+/// laid out as French Excel opens it (`;`, decimal commas, a byte-order mark).
+pub(super) fn csv_download(lang: Lang, name: &str, body: Vec<u8>) -> Response {
+    let body = match lang {
+        Lang::Fr => match leadgate_app::export::for_french_excel(&body) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "could not lay a CSV file out for French Excel");
+                body
+            }
+        },
+        Lang::En => body,
+    };
+    crate::api::csv_download(body, name)
 }
 
 pub(super) async fn leads_csv(
@@ -316,7 +321,7 @@ pub(super) async fn leads_csv(
         }
     }
     match out.finish() {
-        Ok(bytes) => csv_download("leads.csv", bytes),
+        Ok(bytes) => csv_download(s.lang, "leads.csv", bytes),
         Err(e) => app_error(&s, e),
     }
 }

@@ -187,7 +187,7 @@ pub(super) async fn audit_csv(
     Query(q): Query<AuditQuery>,
 ) -> Response {
     match state.app.audit_csv(s.p(), &audit_filter(&q), 100_000).await {
-        Ok(body) => crate::api::csv_download(body, "audit-log.csv"),
+        Ok(body) => csv_download(s.lang, "audit-log.csv", body),
         Err(e) => app_error(&s, e),
     }
 }

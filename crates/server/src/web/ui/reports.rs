@@ -401,7 +401,7 @@ pub(super) async fn reports_csv(
     Query(q): Query<ReportParams>,
 ) -> Response {
     match build(&state, &s, &q).await {
-        Ok((kind, shown)) => crate::api::csv_download(shown.csv, &format!("{}.csv", kind.code)),
+        Ok((kind, shown)) => csv_download(s.lang, &format!("{}.csv", kind.code), shown.csv),
         Err(e) => app_error(&s, e),
     }
 }
