@@ -67,6 +67,9 @@ test("the main pages work on X Education's imported leads", { skip: !existsSync(
   assert.equal(Math.round(fitLines.reduce((a, b) => a + b, 0) * 100), Math.round(fitTotal * 100));
   assert.match(await page.textContent("#h-prediction ~ p.big"), /^\d+(\.\d)?%$/);
   assert.ok((await page.locator("#h-prediction ~ table tbody tr").count()) > 3, "the factors for this lead");
+  // Each factor says which way it moves the chance, in words, with the log-odds beside it.
+  const effects = await page.$$eval("#h-prediction ~ table tbody td:last-child", (tds) => tds.map((t) => t.textContent.trim()));
+  assert.ok(effects.every((e) => /^(raises|lowers) the chance \([+-]?\d+\.\d\d\)$/.test(e)), effects.join(" | "));
   await page.screenshot({ path: join(SCREENSHOTS, "dataset-contact.png"), fullPage: true });
 
   // The import's done page offers the scoring rules made for this file (issue 18, item 14), and

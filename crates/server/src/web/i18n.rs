@@ -162,6 +162,7 @@ texts! {
     model_version: "Model version", "Version du modèle";
     factor: "What weighs", "Ce qui pèse";
     effect: "Effect", "Effet";
+    log_odds: "Effect on the log-odds of converting", "Effet sur le logarithme de la cote de conversion";
     base_value: "Starting point (no information)", "Point de départ (sans information)";
     checklist_title: "Qualification", "Qualification";
     need: "Need", "Besoin";
