@@ -757,6 +757,7 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/contacts/{id}/deals", &[("name", "A deal")], [true, false, true]),
     ("/contacts/{id}/erase", &[("confirm", "yes")], [true, true, false]),
     ("/contacts/{id}/object", &[], [true, true, false]),
+    ("/contacts/new", &[("channel", "phone"), ("email", "ui-new@x.example")], [true, true, false]),
     ("/privacy/erase", &[("emails", "ui-erased@x.example")], [true, true, false]),
     ("/privacy/purge", &[], [true, true, false]),
 ];

@@ -101,3 +101,41 @@ capture_tests! {
         assert_ne!(second["budget"]["set_at"], first["budget"]["set_at"]);
     }
 }
+
+api_tests! {
+    async fn a_marketer_enters_a_phone_request_in_the_ui(t) {
+        t.post("/api/v1/users", json!({"email": "mkt@x.example", "role": "marketing", "password": "correct horse battery"})).await;
+        let token = t.app.sign_in("mkt@x.example", "correct horse battery").await.unwrap();
+        let csrf = t.app.web_session(&token).await.unwrap().csrf;
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let form = browser.get(format!("{}/contacts/new", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap();
+        assert_eq!(form.status(), StatusCode::OK);
+        assert!(form.text().await.unwrap().contains("name=\"channel\""));
+        let post = |fields: Vec<(&'static str, &'static str)>, lang: &'static str| {
+            let mut fields: Vec<(&str, String)> = fields.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+            fields.push(("_csrf", csrf.clone()));
+            let req = browser.post(format!("{}/contacts/new", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", lang).header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string(&fields).unwrap());
+            async move { req.send().await.unwrap() }
+        };
+        let r = post(vec![("channel", "phone"), ("kind", "quote_request"), ("first_name", "Vera"), ("email", "vera@fair.example"), ("company", "Fairco"), ("note", "wants 3 lines")], "en").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let id = r.headers()["location"].to_str().unwrap().trim_start_matches("/contacts/").split('?').next().unwrap().to_string();
+        let c = t.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!((c.body["first_name"].as_str(), c.body["source"].as_str()), (Some("Vera"), Some("phone")), "{}", c.body);
+        let tl = t.get(&format!("/api/v1/contacts/{id}/timeline")).await;
+        assert_eq!(tl.body["items"][0]["kind"], "quote_request");
+        assert_eq!(tl.body["items"][0]["properties"]["note"], "wants 3 lines", "{}", tl.body);
+        // Mistakes come back on the form, kept as typed.
+        let r = post(vec![("channel", "phone"), ("email", "not-an-address"), ("first_name", "Bob")], "en").await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("role=\"alert\"") && html.contains("value=\"Bob\""), "{html}");
+        // A rep may not (requests are recorded by marketing and admins).
+        t.post("/api/v1/users", json!({"email": "rep@x.example", "role": "sales", "password": "correct horse battery"})).await;
+        let rep = t.app.sign_in("rep@x.example", "correct horse battery").await.unwrap();
+        let leads = browser.get(format!("{}/leads", t.base)).header("cookie", format!("lg_session={rep}")).send().await.unwrap().text().await.unwrap();
+        assert!(!leads.contains("href=\"/contacts/new\""));
+    }
+}

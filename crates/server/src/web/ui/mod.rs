@@ -75,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account))
         .route("/account/password", post(change_password))
         .route("/account/language", post(change_language))
+        .route("/contacts/new", get(new_contact).post(create_contact))
         .route("/contacts/{id}", get(contact))
         .route("/contacts/{id}/checklist", post(contact_checklist))
         .route("/contacts/{id}/touch", post(contact_touch))
@@ -407,6 +408,7 @@ mod import;
 mod leads;
 mod login;
 mod model;
+mod new_contact;
 mod pipeline;
 mod privacy;
 mod reports;
@@ -424,6 +426,7 @@ use import::*;
 use leads::*;
 use login::*;
 use model::*;
+use new_contact::*;
 use pipeline::*;
 use privacy::*;
 use reports::*;
