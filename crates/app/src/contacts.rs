@@ -130,6 +130,54 @@ impl App {
         Ok(())
     }
 
+    /// Adds a free note to a contact (anyone who may edit the lead).
+    pub async fn add_note(&self, principal: &Principal, id: ContactId, body: &str) -> Result<Note, AppError> {
+        let body = body.trim();
+        if body.is_empty() || body.chars().count() > 10_000 || !leadgate_core::validation::is_plain_text(body)
+        {
+            return Err(AppError::invalid("body", "write the note: 1 to 10,000 characters of text"));
+        }
+        let mut tx = self.store.begin().await?;
+        if tx.lock_contact(id).await?.is_none() {
+            return Err(AppError::not_found("contact", id));
+        }
+        if !principal.user.role.allows(Permission::WriteContacts) {
+            self.require_change(&mut tx, principal, id, Permission::EditLeads, false).await?;
+        }
+        let note = leadgate_store::contacts::ContactNote {
+            id: new_uuid(),
+            contact_id: id,
+            author_id: Some(principal.user.id),
+            body: body.to_string(),
+            created_at: self.now(),
+        };
+        tx.insert_note(&note).await?;
+        tx.commit().await?;
+        Ok(Note::from((
+            note,
+            Some(principal.user.name.clone().unwrap_or_else(|| principal.user.email.clone())),
+        )))
+    }
+
+    /// A contact's notes, newest first, with their authors' names.
+    pub async fn notes(&self, principal: &Principal, id: ContactId) -> Result<Vec<Note>, AppError> {
+        let mut s = self.store.read().await?;
+        self.require_read(&mut s, principal, id).await?;
+        if s.get_contact(id).await?.is_none() {
+            return Err(AppError::not_found("contact", id));
+        }
+        let names: std::collections::HashMap<_, _> =
+            s.list_users().await?.into_iter().map(|u| (u.id, u.name.unwrap_or(u.email))).collect();
+        Ok(s.notes_of(id)
+            .await?
+            .into_iter()
+            .map(|n| {
+                let author = n.author_id.and_then(|a| names.get(&a).cloned());
+                Note::from((n, author))
+            })
+            .collect())
+    }
+
     pub async fn list_contacts(
         &self,
         principal: &Principal,
@@ -141,5 +189,23 @@ impl App {
         let scope = self.lead_scope(&mut s, principal).await?;
         let filter = ContactFilter { scope, ..filter.clone() };
         Ok(s.list_contacts(&filter, limit, after).await?)
+    }
+}
+
+/// A free note on a contact.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Note {
+    pub id: uuid::Uuid,
+    /// Who wrote it (absent: a user since deleted).
+    pub author: Option<String>,
+    pub body: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: jiff::Timestamp,
+}
+
+impl From<(leadgate_store::contacts::ContactNote, Option<String>)> for Note {
+    fn from((n, author): (leadgate_store::contacts::ContactNote, Option<String>)) -> Self {
+        Note { id: n.id, author, body: n.body, created_at: n.created_at }
     }
 }

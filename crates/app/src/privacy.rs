@@ -594,6 +594,7 @@ impl App {
         let consent_requests = self.consent_requests(principal, id).await?;
         let deals = self.deals_of_contact(principal, id).await?;
         let buying_role = self.buying_role(principal, id).await?;
+        let notes = self.notes(principal, id).await?;
         let now = self.now();
         let mut s = self.store.read().await?;
         let events = s.events_of_contact(id).await?;
@@ -624,6 +625,7 @@ impl App {
             "consents": consents,
             "consent_requests": consent_requests,
             "deals": deals,
+            "notes": notes,
             "events": events,
         }))
     }
@@ -644,6 +646,7 @@ impl App {
             ("assignments.csv", doc.get("assignments")),
             ("tasks.csv", doc.get("tasks")),
             ("deals.csv", doc.get("deals")),
+            ("notes.csv", doc.get("notes")),
         ];
         for (name, list) in lists {
             let rows = list.and_then(|l| l.as_array()).cloned().unwrap_or_default();

@@ -31,6 +31,16 @@ const COLUMNS: &str = "id, email, first_name, last_name, phone, job_title, compa
     do_not_call, custom, created_at, updated_at, objected_at, fit_points, fit_grade, engagement, \
     temperature, temperature_reason, knockouts, rules_version, scored_at";
 
+/// A free note on a contact, by a member of the team.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactNote {
+    pub id: Uuid,
+    pub contact_id: ContactId,
+    pub author_id: Option<leadgate_core::ids::UserId>,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
 /// What a work list shows of a contact ([`Session::contact_labels`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactLabel {
@@ -512,6 +522,37 @@ impl Session {
             }
         }
         Ok(out)
+    }
+
+    /// Adds a note to a contact.
+    pub async fn insert_note(&mut self, note: &ContactNote) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO contact_notes (id, contact_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+            args![note.id, note.contact_id, note.author_id, note.body.as_str(), note.created_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A contact's notes, newest first.
+    pub async fn notes_of(&mut self, contact: ContactId) -> Result<Vec<ContactNote>, StoreError> {
+        self.fetch_all(
+            "SELECT id, contact_id, author_id, body, created_at FROM contact_notes WHERE contact_id = $1 \
+             ORDER BY created_at DESC, id DESC",
+            args![contact],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ContactNote {
+                id: r.get(0)?,
+                contact_id: ContactId(r.get(1)?),
+                author_id: r.get::<Option<Uuid>>(2)?.map(leadgate_core::ids::UserId),
+                body: r.get(3)?,
+                created_at: r.ts(4)?,
+            })
+        })
+        .collect()
     }
 
     pub async fn count_contacts(&mut self) -> Result<i64, StoreError> {

@@ -202,6 +202,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0025_personal_data.sql"),
         then: None,
     },
+    Migration {
+        version: 26,
+        name: "contact notes",
+        sqlite: include_str!("../migrations/sqlite/0026_contact_notes.sql"),
+        postgres: include_str!("../migrations/postgres/0026_contact_notes.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

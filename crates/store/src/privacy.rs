@@ -28,7 +28,7 @@ impl Session {
     /// so a table added without its line here fails it.
     ///
     /// - `contacts` is deleted, and with it (foreign keys, `ON DELETE CASCADE`) its events,
-    ///   scores, engagement, checklist, lifecycle history, predictions, assignments, tasks,
+    ///   notes, scores, engagement, checklist, lifecycle history, predictions, assignments, tasks,
     ///   consents and consent requests, deal links, buying role and import baseline;
     /// - the webhook delivery log keeps each message's type, time and attempts; its payload
     ///   becomes `{"erased":true}` and it no longer names the contact (one not sent yet is
@@ -138,6 +138,7 @@ impl Session {
             }
             for table in [
                 "events",
+                "contact_notes",
                 "consents",
                 "consent_requests",
                 "tasks",

@@ -24,6 +24,48 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_contact, list_contacts))
         .routes(routes!(get_contact, update_contact, delete_contact))
         .routes(routes!(contact_timeline))
+        .routes(routes!(contact_notes, add_note))
+}
+
+/// A contact's free notes, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/contacts/{id}/notes", tag = "contacts",
+    params(("id" = String, Path, format = Uuid, description = "The contact's id")),
+    responses((status = 200, description = "The notes", body = Vec<leadgate_app::contacts::Note>))
+)]
+async fn contact_notes(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<leadgate_app::contacts::Note>>, ApiError> {
+    let id: ContactId = path_id(&id)?;
+    Ok(axum::Json(state.app.notes(&principal, id).await?))
+}
+
+/// A note to add.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewNote {
+    /// Plain text, up to 10,000 characters.
+    body: String,
+}
+
+/// Add a free note to a contact (anyone who may edit the lead).
+#[utoipa::path(
+    post, path = "/api/v1/contacts/{id}/notes", tag = "contacts",
+    params(("id" = String, Path, format = Uuid, description = "The contact's id")),
+    request_body = NewNote,
+    responses((status = 201, description = "The note", body = leadgate_app::contacts::Note))
+)]
+async fn add_note(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    body: Json<NewNote>,
+) -> Result<Response, ApiError> {
+    let id: ContactId = path_id(&id)?;
+    let note = state.app.add_note(&principal, id, &body.value.body).await?;
+    Ok((StatusCode::CREATED, axum::Json(note)).into_response())
 }
 
 /// Create a contact.

@@ -49,6 +49,8 @@ texts! {
     erase_unconfirmed: "Tick the box to confirm the erasure.", "Cochez la case pour confirmer l’effacement.";
     erased_notice: "The person was erased.", "La personne a été effacée.";
     objected: "Objected", "Opposé";
+    notes_title: "Notes", "Notes";
+    note_new: "A note for the team (what was said, what to remember)", "Une note pour l’équipe (ce qui a été dit, ce qu’il faut retenir)";
     new_contact: "New contact or request", "Nouveau contact ou demande";
     new_contact_intro: "A call, a trade-fair sheet, someone met: recorded on the contact with that e-mail if there is one (its data completed, never overwritten), else on a new lead, and scored at once.", "Un appel, une fiche de salon, une rencontre : enregistré sur le contact qui a cet e-mail s’il existe (ses données complétées, jamais écrasées), sinon sur un nouveau lead, et noté aussitôt.";
     channel: "How it came in", "Comment c’est arrivé";

@@ -265,6 +265,8 @@ const API_OPS: &[Op] = &[
     },
     Op { label: "PATCH /contacts/{id}", class: Class::Change, changes: true, skip_not_handed: false },
     Op { label: "POST /contacts/{id}/touches", class: Class::Change, changes: true, skip_not_handed: false },
+    Op { label: "GET /contacts/{id}/notes", class: Class::Read, changes: false, skip_not_handed: false },
+    Op { label: "POST /contacts/{id}/notes", class: Class::Change, changes: true, skip_not_handed: false },
     Op {
         label: "PUT /contacts/{id}/checklist/need",
         class: Class::Change,
@@ -330,6 +332,10 @@ async fn send(t: &TestApp, w: &World, op: &Op, actor: Actor, id: &str) -> Status
         }
         "GET /contacts/{id}/tracking-token" => api(Method::GET, format!("/api/v1/contacts/{id}/tracking-token"), None).await,
         "PATCH /contacts/{id}" => api(Method::PATCH, format!("/api/v1/contacts/{id}"), Some(json!({"job_title": "Changed"}))).await,
+        "GET /contacts/{id}/notes" => api(Method::GET, format!("/api/v1/contacts/{id}/notes"), None).await,
+        "POST /contacts/{id}/notes" => {
+            api(Method::POST, format!("/api/v1/contacts/{id}/notes"), Some(json!({"body": "Called back"}))).await
+        }
         "POST /contacts/{id}/touches" => {
             api(Method::POST, format!("/api/v1/contacts/{id}/touches"), Some(json!({"kind": "call", "outcome": "reached"}))).await
         }
@@ -680,6 +686,8 @@ const LEAD_PATHS: &[(&str, &str)] = &[
     ("GET", "/api/v1/contacts/{id}/tracking-token"),
     ("GET", "/api/v1/contacts/{id}/prediction"),
     ("POST", "/api/v1/contacts/{id}/touches"),
+    ("GET", "/api/v1/contacts/{id}/notes"),
+    ("POST", "/api/v1/contacts/{id}/notes"),
     ("PUT", "/api/v1/contacts/{id}/checklist/{criterion}"),
     ("POST", "/api/v1/contacts/{id}/route"),
     ("POST", "/api/v1/contacts/{id}/accept"),
@@ -793,6 +801,8 @@ const UI_LEAD_ROUTES: &[&str] = &[
     "/contacts/{id}",
     "/contacts/{id}/checklist",
     "/contacts/{id}/touch",
+    // As `POST /api/v1/contacts/{id}/notes` in the lead matrix.
+    "/contacts/{id}/notes",
     "/contacts/{id}/accept",
     "/contacts/{id}/reject",
     "/contacts/{id}/move",

@@ -99,6 +99,21 @@ capture_tests! {
         assert_eq!(second["budget"]["answer"], "yes");
         assert_eq!(second["need"]["set_at"], first["need"]["set_at"], "an unchanged answer keeps when it was given");
         assert_ne!(second["budget"]["set_at"], first["budget"]["set_at"]);
+        // Free notes, from the page, newest first with their author.
+        for body in ["Prefers e-mail", "Budget next quarter"] {
+            let form = serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("body", body)]).unwrap();
+            let r = browser.post(format!("{}/contacts/{id}/notes", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("content-type", "application/x-www-form-urlencoded").body(form).send().await.unwrap();
+            assert!(r.status().is_redirection());
+            clock.advance(jiff::SignedDuration::from_secs(60));
+        }
+        let page = browser.get(format!("{}/contacts/{id}", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        let (newer, older) = (page.find("Budget next quarter").unwrap(), page.find("Prefers e-mail").unwrap());
+        assert!(newer < older, "newest first");
+        let empty = serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("body", "  ")]).unwrap();
+        let r = browser.post(format!("{}/contacts/{id}/notes", t.base)).header("cookie", format!("lg_session={token}"))
+            .header("content-type", "application/x-www-form-urlencoded").body(empty).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
 

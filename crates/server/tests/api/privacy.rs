@@ -52,6 +52,8 @@ capture_tests! {
         assert_eq!(role.status, StatusCode::OK, "{}", role.body);
         let consent = t.post(&format!("/api/v1/contacts/{id}/consents"), json!({"purpose": "newsletter", "granted": false, "text": "Ada said no by phone", "version": "phone"})).await;
         assert_eq!(consent.status, StatusCode::CREATED, "{}", consent.body);
+        let note = t.send(Method::POST, &format!("/api/v1/contacts/{id}/notes"), Some(&rep_key), Some(json!({"body": "Augusta Lovelacewxyz prefers mornings"}))).await;
+        assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
         let file = format!("email,first_name\r\nbob@acme.example,Bob\r\n{email},Augusta\r\n");
         assert_eq!(upload(&t, "later.csv", file.as_bytes()).await.status, StatusCode::CREATED);
 
@@ -65,6 +67,8 @@ capture_tests! {
         assert_eq!(doc.body["consent_requests"].as_array().unwrap().len(), 1, "the newsletter ticked on the form, to be confirmed");
         assert_eq!(doc.body["deals"].as_array().unwrap().len(), 1);
         assert_eq!(doc.body["buying_role"]["role"], "decision_maker");
+        assert_eq!(doc.body["notes"][0]["body"], "Augusta Lovelacewxyz prefers mornings");
+        assert_eq!(doc.body["notes"][0]["author"], "rep@sales.example");
         assert!(!doc.body["tasks"].as_array().unwrap().is_empty(), "the first-contact task");
         assert!(!doc.body["assignments"].as_array().unwrap().is_empty());
         assert!(doc.body["score"]["fit"].is_object());
@@ -465,6 +469,12 @@ async fn anonymising_keeps_the_figures_of_past_periods(backend: Backend) {
             );
         }
         t.post("/api/v1/events", json!({"kind": "page_view", "contact_id": id, "properties": {"url": "https://x.example/?who=Anciennexyz"}})).await;
+        assert_eq!(
+            t.post(&format!("/api/v1/contacts/{id}/notes"), json!({"body": "Ottilie Anciennexyz called"}))
+                .await
+                .status,
+            StatusCode::CREATED
+        );
         ids.push(id);
     }
     let funnel = || t.get("/api/v1/analytics/funnel?from=2022-01-01&to=2022-12-31&by=source");

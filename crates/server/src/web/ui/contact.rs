@@ -93,6 +93,8 @@ pub(super) struct ContactPage {
     pub(super) can_erase: bool,
     /// The person's preferences page, for the user to send them (admins and marketing).
     pub(super) preferences: Option<String>,
+    /// The team's free notes, newest first: (who, when, text).
+    pub(super) notes: Vec<(String, String, String)>,
     pub(super) deal_name: String,
     pub(super) roles: Vec<Choice>,
     /// Its role in the account's purchase, the decision maker it leads to, who leads to it.
@@ -412,6 +414,13 @@ pub(super) async fn contact(
         can_deal: p.user.role.allows(leadgate_core::access::Permission::ManageDeals),
         can_erase: p.user.role.allows(leadgate_core::access::Permission::ManagePersonalData),
         preferences: app.preferences_token(p, id).await.ok().map(|token| format!("/p/{token}")),
+        notes: app
+            .notes(p, id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| (n.author.unwrap_or_else(|| "—".into()), s.lang.datetime(n.created_at), n.body))
+            .collect(),
         deal_name,
         roles: deal_role_choices(t),
         buying_role: current_role.map(|r| role_label(t, r)),
@@ -820,4 +829,20 @@ pub(super) async fn contact_buying_role(
         Ok(_) => back_to(id),
         Err(e) => app_error(&s, e),
     }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NoteForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    pub(super) body: String,
+}
+
+pub(super) async fn contact_note(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<NoteForm>,
+) -> Response {
+    contact_button(&s, &id, &f.csrf, |id| state.app.add_note(s.p(), id, &f.body)).await
 }

@@ -79,6 +79,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}", get(contact))
         .route("/contacts/{id}/checklist", post(contact_checklist))
         .route("/contacts/{id}/touch", post(contact_touch))
+        .route("/contacts/{id}/notes", post(contact_note))
         .route("/contacts/{id}/accept", post(contact_accept))
         .route("/contacts/{id}/reject", post(contact_reject))
         .route("/contacts/{id}/move", post(contact_move))
