@@ -281,18 +281,9 @@ async fn analytics_on(backend: &str, n: usize, d: usize, runs: usize) {
         thousands(d as u64),
         started.elapsed().as_secs_f64()
     );
-    match backend {
-        "postgres" => db.psql("VACUUM (ANALYZE)"),
-        _ => {
-            let mut s = store.begin().await.unwrap();
-            s.execute("ANALYZE", vec![]).await.unwrap();
-            s.commit().await.unwrap();
-        }
-    }
     // Reports run on a database at rest, not one whose last million rows still sit in SQLite's
-    // write-ahead log: closing checkpoints it, as the server's checkpointer does over time.
-    store.close().await;
-    let store = Store::open(&db.config, now).await.unwrap();
+    // write-ahead log.
+    let store = leadgate_bench::at_rest(&db, store, now).await;
     let app = App::new(store.clone(), Arc::new(ManualClock::new(now)));
     let principal = app.authenticate(leadgate_bench::BENCH_KEY).await.unwrap();
     let year = ReportQuery {

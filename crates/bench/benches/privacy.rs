@@ -131,16 +131,7 @@ async fn privacy_on(backend: &str, n: usize, erase: usize) {
         thousands(2 * n as u64),
         started.elapsed().as_secs_f64()
     );
-    match backend {
-        "postgres" => db.psql("VACUUM (ANALYZE)"),
-        _ => {
-            let mut s = store.begin().await.unwrap();
-            s.execute("ANALYZE", vec![]).await.unwrap();
-            s.commit().await.unwrap();
-        }
-    }
-    store.close().await;
-    let store = Store::open(&db.config, now).await.unwrap();
+    let store = leadgate_bench::at_rest(&db, store, now).await;
     let app = App::new(store.clone(), Arc::new(ManualClock::new(now)));
     let principal = app.authenticate(leadgate_bench::BENCH_KEY).await.unwrap();
     let mut rows = Vec::new();

@@ -215,3 +215,22 @@ pub fn thousands(n: u64) -> String {
 pub fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
+
+/// The benchmark's database as at rest after its load: statistics gathered (`ANALYZE`; on
+/// PostgreSQL `VACUUM (ANALYZE)`), and on SQLite reopened, so the last rows loaded are
+/// checkpointed out of the write-ahead log, as the server's checkpointer does over time.
+pub async fn at_rest(
+    db: &BenchDb,
+    store: leadgate_store::Store,
+    now: jiff::Timestamp,
+) -> leadgate_store::Store {
+    if db.postgres_name().is_some() {
+        db.psql("VACUUM (ANALYZE)");
+    } else {
+        let mut s = store.begin().await.expect("a transaction");
+        s.execute("ANALYZE", vec![]).await.expect("ANALYZE");
+        s.commit().await.expect("commit");
+    }
+    store.close().await;
+    leadgate_store::Store::open(&db.config, now).await.expect("reopen the database")
+}
