@@ -350,3 +350,24 @@ test("a French marketer downloads a person's data, records their objection, eras
   assert.match(await page.textContent("[role=status]"), /0 effacés sur 2 demandés \(2 déjà absents\) ; 1 nouvellement dans la liste d’exclusion/);
   await context.close();
 });
+
+test("every page fits a 390 px phone screen, and the navigation folds behind a Menu button", async () => {
+  const context = await browser.browser.newContext({ locale: "en-US", viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  await signIn(page, "admin@leadgate.local");
+  assert.ok(!(await page.isVisible("header a[href='/pipeline']")), "the navigation is folded");
+  await page.click("header .menu-label");
+  assert.ok(await page.isVisible("header a[href='/pipeline']"), "and opens with one tap");
+  const pages = ["/leads", `/contacts/${hot.id}`, "/pipeline", "/dashboard", "/reports", "/queue", "/tasks", "/privacy", "/privacy/audit",
+    "/import", "/rules", "/model", "/admin/users", "/admin/handoff", "/admin/webhooks", "/account", "/contacts/new"];
+  const wide = [];
+  for (const path of pages) {
+    await page.goto(leadgate.base + path);
+    const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    if (scroll > width) wide.push(`${path}: ${scroll}px`);
+  }
+  assert.deepEqual(wide, [], "pages wider than the screen");
+  await page.goto(`${leadgate.base}/contacts/${hot.id}`);
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-phone-contact.png"), fullPage: true });
+  await context.close();
+});

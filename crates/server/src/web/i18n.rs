@@ -22,6 +22,8 @@ texts! {
     is_missing: " is missing", "\u{a0}: non renseigné";
     nav_queue: "My queue", "Ma file";
     nav_privacy: "Personal data", "Données personnelles";
+    nav_menu: "Menu", "Menu";
+    nav_label: "Main navigation", "Navigation principale";
     privacy_intro: "Erase people for good, see whom the retention rule erases next, and who did what.", "Effacer des personnes pour de bon, voir qui la règle de conservation effacera, et qui a fait quoi.";
     retention_title: "Retention", "Durée de conservation";
     retention_text: "Contacts with no contact coming from them for {days} days (none since {cutoff}) are listed here; the daily pass erases them {grace} days later, unless they reach out again. Opportunities and customers are kept. A visit, a click, a form, a request, a call or a meeting counts; an e-mail open does not.", "Les contacts sans aucun contact venant d’eux depuis {days} jours (aucun depuis le {cutoff}) sont listés ici ; le passage quotidien les efface {grace} jours plus tard, sauf s’ils se manifestent. Les opportunités et les clients sont conservés. Une visite, un clic, un formulaire, une demande, un appel ou un rendez-vous compte ; l’ouverture d’un e-mail, non.";
