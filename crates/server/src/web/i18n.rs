@@ -51,6 +51,7 @@ texts! {
     erase_unconfirmed: "Tick the box to confirm the erasure.", "Cochez la case pour confirmer l’effacement.";
     erased_notice: "The person was erased.", "La personne a été effacée.";
     objected: "Objected", "Opposé";
+    task_reach_decision_maker: "Reach the decision maker: an intermediary of theirs made a {kind}", "Joindre le décideur : un intermédiaire de son entreprise a fait cette demande : {kind}";
     notes_title: "Notes", "Notes";
     note_new: "A note for the team (what was said, what to remember)", "Une note pour l’équipe (ce qui a été dit, ce qu’il faut retenir)";
     new_contact: "New contact or request", "Nouveau contact ou demande";

@@ -580,6 +580,11 @@ pub(super) fn task_words(lang: Lang, title: &str) -> String {
         t.task_follow_up.into()
     } else if title.ends_with("missed the first-touch deadline on this lead") {
         t.task_manager.into()
+    } else if let Some(kind) =
+        title.strip_prefix("Reach the decision maker: an intermediary of theirs made a ")
+    {
+        let kind = crate::web::i18n::event_kind(t, &kind.replace(' ', "_")).to_lowercase();
+        t.task_reach_decision_maker.replace("{kind}", &kind)
     } else {
         title.to_string()
     }

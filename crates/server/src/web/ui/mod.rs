@@ -439,6 +439,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn agreement_task_titles_read_in_french() {
+        let title = "Reach the decision maker: an intermediary of theirs made a quote request";
+        assert_eq!(task_words(Lang::En, title), title);
+        let fr = task_words(Lang::Fr, title);
+        assert!(fr.starts_with("Joindre le décideur") && fr.ends_with("demande de devis"), "{fr}");
+    }
+
+    #[test]
     fn sign_in_only_returns_to_local_pages() {
         assert_eq!(safe_next(Some("/contacts/1")), "/contacts/1");
         assert_eq!(safe_next(Some("//evil.example/x")), "/leads");
