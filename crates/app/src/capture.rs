@@ -151,6 +151,18 @@ pub struct ConsentInput {
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Records a consent given or withdrawn, whoever records it (staff, the person on their
+/// preferences page): withdrawing the last purpose granted stops e-mail at once.
+pub(crate) async fn record_consent_in(tx: &mut Session, record: &ConsentRecord) -> Result<(), AppError> {
+    tx.insert_consents(std::slice::from_ref(record)).await?;
+    let history = tx.consents_of(record.contact_id).await?;
+    let history: Vec<(&str, bool)> = history.iter().map(|c| (c.purpose.as_str(), c.granted)).collect();
+    if leadgate_core::privacy::withdrawal_stops_email(&history) {
+        tx.set_do_not_email(&[record.contact_id], record.at).await?;
+    }
+    Ok(())
+}
+
 impl App {
     /// The server-wide signing secret, created on first use and shared by every server.
     async fn secret(&self) -> Result<Vec<u8>, AppError> {
@@ -609,13 +621,7 @@ impl App {
         if tx.get_contact(contact).await?.is_none() {
             return Err(AppError::not_found("contact", contact));
         }
-        tx.insert_consents(std::slice::from_ref(&record)).await?;
-        // Withdrawing the last purpose granted stops e-mail at once.
-        let history = tx.consents_of(contact).await?;
-        let history: Vec<(&str, bool)> = history.iter().map(|c| (c.purpose.as_str(), c.granted)).collect();
-        if leadgate_core::privacy::withdrawal_stops_email(&history) {
-            tx.set_do_not_email(&[contact], record.at).await?;
-        }
+        record_consent_in(&mut tx, &record).await?;
         let detail = serde_json::json!({ "purpose": record.purpose, "granted": record.granted });
         self.audit_in(
             &mut tx,

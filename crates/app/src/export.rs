@@ -127,6 +127,35 @@ pub fn for_french_excel(csv: &[u8]) -> Result<Vec<u8>, AppError> {
     Ok(out)
 }
 
+/// A CSV of JSON objects (what an export writes for spreadsheets): one column per key met, in
+/// order of appearance, nested values as JSON.
+pub fn table_csv(rows: &[serde_json::Value]) -> Result<Vec<u8>, AppError> {
+    let mut columns: Vec<String> = Vec::new();
+    for row in rows {
+        if let Some(o) = row.as_object() {
+            for k in o.keys() {
+                if !columns.contains(k) {
+                    columns.push(k.clone());
+                }
+            }
+        }
+    }
+    let mut out = CsvExport::new(Vec::new());
+    out.row(columns.iter().map(String::as_str))?;
+    for row in rows {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| match row.get(c) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+            })
+            .collect();
+        out.row(cells.iter().map(String::as_str))?;
+    }
+    out.finish()
+}
+
 /// A zip archive built in memory, its files stored as they are (no compression: exports are
 /// small, and any unzip tool, spreadsheet or script reads a stored entry). Names are ASCII.
 #[derive(Default)]

@@ -1081,6 +1081,29 @@ impl App {
     }
 
     /// A rep's open leads, soonest deadline first (`None`: your own); or the unassigned queue.
+    /// Which of these queues the user may open (a rep's, by id; `None`: the unassigned queue),
+    /// without reading them: what a page offers to pick.
+    pub async fn openable_queues(
+        &self,
+        principal: &Principal,
+        queues: &[Option<UserId>],
+    ) -> Result<Vec<Option<UserId>>, AppError> {
+        let mut s = self.store.read().await?;
+        let mut open = Vec::new();
+        for q in queues {
+            let allowed = match q {
+                Some(rep) => self.require_work_of(&mut s, principal, *rep).await,
+                None => self.require_unassigned_queue(&mut s, principal).await,
+            };
+            match allowed {
+                Ok(()) => open.push(*q),
+                Err(AppError::Forbidden { .. } | AppError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(open)
+    }
+
     pub async fn lead_queue(
         &self,
         principal: &Principal,

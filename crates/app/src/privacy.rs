@@ -19,7 +19,7 @@ use leadgate_store::privacy::{AuditEntry, AuditFilter};
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::export::{CsvExport, Zip};
+use crate::export::{CsvExport, Zip, table_csv};
 use crate::{App, AppError, Principal, hex, new_uuid};
 
 /// The secret that keys the suppression list's hashes. Kept outside the database (a file in the
@@ -432,13 +432,7 @@ impl App {
                     user_agent: client.user_agent.clone(),
                     at: now,
                 };
-                tx.insert_consents(std::slice::from_ref(&record)).await?;
-                let history = tx.consents_of(id).await?;
-                let history: Vec<(&str, bool)> =
-                    history.iter().map(|c| (c.purpose.as_str(), c.granted)).collect();
-                if leadgate_core::privacy::withdrawal_stops_email(&history) {
-                    tx.set_do_not_email(&[id], now).await?;
-                }
+                crate::capture::record_consent_in(&mut tx, &record).await?;
                 "consent.withdrawn"
             }
             PreferenceChange::Object => {
@@ -446,21 +440,12 @@ impl App {
                 "contact.objected"
             }
         };
-        let entry = AuditEntry {
-            id: new_uuid(),
-            at: now,
-            actor_id: None,
-            actor: "the person (preferences page)".into(),
-            action: action.into(),
-            target: Some(id.to_string()),
-            contact_id: Some(id),
-            detail: match change {
-                PreferenceChange::Withdraw(p) => serde_json::json!({ "purpose": p }),
-                PreferenceChange::Object => serde_json::json!({}),
-            },
-            ip: client.ip.clone(),
+        let detail = match change {
+            PreferenceChange::Withdraw(p) => serde_json::json!({ "purpose": p }),
+            PreferenceChange::Object => serde_json::json!({}),
         };
-        tx.insert_audit(&entry).await?;
+        let actor = Actor { id: None, name: "the person (preferences page)".into(), ip: client.ip.clone() };
+        self.append_audit(&mut tx, actor, action, Some(id.to_string()), Some(id), detail).await?;
         tx.commit().await?;
         self.preferences(token).await
     }
@@ -679,9 +664,9 @@ impl App {
                     events += 1;
                 }
             }
-            match page.next_cursor.as_deref().map(Cursor::decode) {
-                Some(Ok(c)) => after = Some(c),
-                _ => break,
+            after = after_page(page.next_cursor.as_deref());
+            if after.is_none() {
+                break;
             }
         }
         let mut after = None;
@@ -691,9 +676,9 @@ impl App {
                 sink("companies", json(c)?)?;
                 companies += 1;
             }
-            match page.next_cursor.as_deref().map(Cursor::decode) {
-                Some(Ok(c)) => after = Some(c),
-                _ => break,
+            after = after_page(page.next_cursor.as_deref());
+            if after.is_none() {
+                break;
             }
         }
         let mut after = None;
@@ -703,9 +688,9 @@ impl App {
                 sink("deals", json(d)?)?;
                 deals += 1;
             }
-            match page.next_cursor.as_deref().map(Cursor::decode) {
-                Some(Ok(c)) => after = Some(c),
-                _ => break,
+            after = after_page(page.next_cursor.as_deref());
+            if after.is_none() {
+                break;
             }
         }
         let counts =
@@ -727,16 +712,34 @@ impl App {
         contact: Option<ContactId>,
         detail: serde_json::Value,
     ) -> Result<(), AppError> {
+        let actor = Actor {
+            id: principal.map(|p| p.user.id),
+            name: principal.map_or_else(|| "anonymous".to_string(), |p| p.user.email.clone()),
+            ip: principal.and_then(|p| p.address.clone()),
+        };
+        self.append_audit(tx, actor, action, target, contact, detail).await
+    }
+
+    /// The one place audit entries are made.
+    async fn append_audit(
+        &self,
+        tx: &mut Session,
+        actor: Actor,
+        action: &str,
+        target: Option<String>,
+        contact: Option<ContactId>,
+        detail: serde_json::Value,
+    ) -> Result<(), AppError> {
         let entry = AuditEntry {
             id: new_uuid(),
             at: self.now(),
-            actor_id: principal.map(|p| p.user.id),
-            actor: principal.map_or_else(|| "anonymous".to_string(), |p| p.user.email.clone()),
+            actor_id: actor.id,
+            actor: actor.name,
             action: action.to_string(),
             target,
             contact_id: contact,
             detail,
-            ip: principal.and_then(|p| p.address.clone()),
+            ip: actor.ip,
         };
         tx.insert_audit(&entry).await?;
         Ok(())
@@ -759,19 +762,12 @@ impl App {
         from: Option<std::net::IpAddr>,
         action: &str,
     ) -> Result<(), AppError> {
-        let entry = AuditEntry {
-            id: new_uuid(),
-            at: self.now(),
-            actor_id: user,
-            actor: leadgate_core::validation::printable(who).chars().take(320).collect(),
-            action: action.to_string(),
-            target: None,
-            contact_id: None,
-            detail: serde_json::json!({}),
+        let actor = Actor {
+            id: user,
+            name: leadgate_core::validation::printable(who).chars().take(320).collect(),
             ip: from.map(|ip| ip.to_string()),
         };
-        tx.insert_audit(&entry).await?;
-        Ok(())
+        self.append_audit(tx, actor, action, None, None, serde_json::json!({})).await
     }
 
     /// The audit log, newest first (admins).
@@ -851,9 +847,9 @@ impl App {
                 ])?;
             }
             left = left.saturating_sub(page.items.len() as u32);
-            match page.next_cursor.as_deref().map(Cursor::decode) {
-                Some(Ok(c)) => after = Some(c),
-                _ => break,
+            after = after_page(page.next_cursor.as_deref());
+            if after.is_none() {
+                break;
             }
         }
         out.finish()
@@ -882,6 +878,20 @@ pub enum PreferenceChange {
     Object,
 }
 
+/// Who did what the audit log records.
+struct Actor {
+    /// The user, when one acted.
+    id: Option<leadgate_core::ids::UserId>,
+    /// Their e-mail, `system`, what was typed at a sign-in, or who acted without an account.
+    name: String,
+    ip: Option<String>,
+}
+
+/// The cursor of the page after one whose `next_cursor` this is (`None`: it was the last).
+fn after_page(next_cursor: Option<&str>) -> Option<Cursor> {
+    next_cursor.and_then(|c| Cursor::decode(c).ok())
+}
+
 /// The operator acting as the scheduled system (the audit log says `system`).
 fn system(mut operator: Principal) -> Principal {
     operator.user.email = "system".to_string();
@@ -894,32 +904,4 @@ pub(crate) const SUPPRESSED: &str = "this e-mail address belongs to a person who
 
 fn suppressed_error() -> AppError {
     AppError::Conflict { field: "email".into(), message: SUPPRESSED.into() }
-}
-
-/// A CSV of JSON objects (what an export writes for spreadsheets): one column per key met (in order of appearance), nested values as JSON.
-pub fn table_csv(rows: &[serde_json::Value]) -> Result<Vec<u8>, AppError> {
-    let mut columns: Vec<String> = Vec::new();
-    for row in rows {
-        if let Some(o) = row.as_object() {
-            for k in o.keys() {
-                if !columns.contains(k) {
-                    columns.push(k.clone());
-                }
-            }
-        }
-    }
-    let mut out = CsvExport::new(Vec::new());
-    out.row(columns.iter().map(String::as_str))?;
-    for row in rows {
-        let cells: Vec<String> = columns
-            .iter()
-            .map(|c| match row.get(c) {
-                None | Some(serde_json::Value::Null) => String::new(),
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-            })
-            .collect();
-        out.row(cells.iter().map(String::as_str))?;
-    }
-    out.finish()
 }

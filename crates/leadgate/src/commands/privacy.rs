@@ -7,7 +7,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 use leadgate_app::AppError;
-use leadgate_app::privacy::{ErasureReceipt, RetentionReport, table_csv};
+use leadgate_app::export::table_csv;
+use leadgate_app::privacy::{ErasureReceipt, RetentionReport};
 use leadgate_core::privacy::RetentionPolicy;
 use leadgate_store::StoreConfig;
 

@@ -72,25 +72,31 @@ pub(super) async fn queue(State(state): State<AppState>, s: Signed, Query(q): Qu
     // Whose queues this user may open: their own, the reps they manage (all for admins and
     // marketing), the unassigned queue when allowed. Each is checked by the use case itself.
     let mut whose = vec![Choice { value: String::new(), label: t.queue_mine.into(), selected: of.is_none() }];
-    let sales = state.app.user_directory(s.p()).await.unwrap_or_default().into_iter().filter(|u| {
-        u.role == leadgate_core::access::Role::Sales && u.disabled_at.is_none() && u.id != s.p().user.id
-    });
-    for u in sales {
-        if state.app.lead_queue(s.p(), Some(u.id), false).await.is_ok() {
-            let id = u.id.to_string();
-            whose.push(Choice {
-                selected: of == Some(id.as_str()),
-                value: id,
-                label: u.name.unwrap_or(u.email),
-            });
+    let sales: Vec<_> = state
+        .app
+        .user_directory(s.p())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|u| {
+            u.role == leadgate_core::access::Role::Sales && u.disabled_at.is_none() && u.id != s.p().user.id
+        })
+        .collect();
+    let mut asked: Vec<Option<UserId>> = sales.iter().map(|u| Some(u.id)).collect();
+    asked.push(None);
+    for q in state.app.openable_queues(s.p(), &asked).await.unwrap_or_default() {
+        match q.and_then(|id| sales.iter().find(|u| u.id == id)) {
+            Some(u) => {
+                let id = u.id.to_string();
+                let label = u.name.clone().unwrap_or_else(|| u.email.clone());
+                whose.push(Choice { selected: of == Some(id.as_str()), value: id, label });
+            }
+            None => whose.push(Choice {
+                value: "unassigned".into(),
+                label: t.sla_unassigned.into(),
+                selected: unassigned,
+            }),
         }
-    }
-    if state.app.lead_queue(s.p(), None, true).await.is_ok() {
-        whose.push(Choice {
-            value: "unassigned".into(),
-            label: t.sla_unassigned.into(),
-            selected: unassigned,
-        });
     }
     let total = items.len();
     let pages = total.div_ceil(QUEUE_PAGE).max(1);
