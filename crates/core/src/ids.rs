@@ -113,3 +113,23 @@ typed_id!(
     DealId,
     "deal"
 );
+typed_id!(
+    /// An e-mail template of the nurture programme.
+    TemplateId,
+    "template"
+);
+typed_id!(
+    /// A nurture sequence: ordered steps that send, wait and branch on behaviour.
+    SequenceId,
+    "sequence"
+);
+typed_id!(
+    /// One contact's passage through one sequence.
+    EnrolmentId,
+    "enrolment"
+);
+typed_id!(
+    /// One e-mail to one recipient: reserved before it is sent, so it is sent at most once.
+    MessageId,
+    "message"
+);

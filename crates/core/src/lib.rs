@@ -16,6 +16,7 @@ pub mod handoff;
 pub mod ids;
 pub mod import;
 pub mod lifecycle;
+pub mod nurture;
 pub mod patch;
 pub mod pipeline;
 pub mod privacy;

@@ -84,7 +84,11 @@ arg_from_id!(
     leadgate_core::ids::TaskId,
     leadgate_core::ids::WebhookId,
     leadgate_core::ids::DeliveryId,
-    leadgate_core::ids::DealId
+    leadgate_core::ids::DealId,
+    leadgate_core::ids::TemplateId,
+    leadgate_core::ids::SequenceId,
+    leadgate_core::ids::EnrolmentId,
+    leadgate_core::ids::MessageId
 );
 
 /// Builds a `Vec<Arg>` from values of mixed types: `args![id, name, 42_i64]`.

@@ -210,7 +210,7 @@ pub enum AttemptOutcome {
 }
 
 impl Session {
-    fn skip_locked(&self) -> &'static str {
+    pub(crate) fn skip_locked(&self) -> &'static str {
         match self.dialect() {
             Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
             Dialect::Sqlite => "",

@@ -22,6 +22,7 @@ pub mod imports;
 pub mod jobs;
 mod migrate;
 pub mod models;
+pub mod nurture;
 pub mod pipeline;
 pub mod privacy;
 pub mod scoring;

@@ -209,6 +209,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0026_contact_notes.sql"),
         then: None,
     },
+    Migration {
+        version: 27,
+        name: "nurture",
+        sqlite: include_str!("../migrations/sqlite/0027_nurture.sql"),
+        postgres: include_str!("../migrations/postgres/0027_nurture.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -28,6 +28,9 @@ use leadgate_store::{Store, StoreError, storage_tests};
 use serde_json::json;
 use uuid::Uuid;
 
+#[path = "storage/nurture.rs"]
+mod nurture;
+
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
