@@ -484,6 +484,14 @@ impl App {
         tx.count_form_submission(form.id).await?;
         let announced = serde_json::json!({ "form_id": form.id, "slug": &form.definition.slug, "contact_id": contact_id });
         self.emit_in(&mut tx, "form.submitted", contact_id, announced, now).await?;
+        let slug = &def.slug;
+        self.enrol_on_trigger_in(
+            &mut tx,
+            contact_id,
+            |t| matches!(t, leadgate_core::nurture::Trigger::FormSubmitted { form } if form.as_ref().is_none_or(|f| f == slug)),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(SubmitOutcome::Accepted { contact: contact_id, message: def.success_message.clone() })
     }

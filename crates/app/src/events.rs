@@ -504,7 +504,10 @@ async fn score_recorded(
     // so the next read sees its new score and any stage it moved to.
     let mut affected: Vec<ContactId> = fresh.iter().map(|e| e.contact_id).collect();
     affected.sort();
+    // A sequence waiting for what they just did (a visit, a form) moves on now, not at its
+    // deadline.
     affected.dedup();
+    tx.wake_enrolments_of(&affected, now).await?;
     let mut by_contact: HashMap<ContactId, Vec<Event>> = HashMap::new();
     for e in &fresh {
         by_contact.entry(e.contact_id).or_default().push(e.clone());

@@ -199,12 +199,13 @@ impl App {
             // database so several servers never fire or send the same one twice; then
             // predictions of contacts whose data changed.
             let mut busy = false;
-            for unit in ["timers", "webhooks", "predictions"] {
+            for unit in ["timers", "webhooks", "nurture", "predictions"] {
                 let app = self.clone();
                 let run = async move {
                     match unit {
                         "timers" => app.run_timers().await,
                         "webhooks" => app.deliver_webhooks().await,
+                        "nurture" => app.run_nurture().await,
                         _ => app.refresh_predictions().await,
                     }
                 };

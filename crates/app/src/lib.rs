@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod import;
 pub mod jobs;
 pub mod lifecycle;
+pub mod nurture;
 pub mod pipeline;
 pub mod prediction;
 pub mod privacy;
@@ -70,6 +71,10 @@ pub struct App {
     /// How long personal data is kept after the last contact from the person (`None`: until
     /// erased by hand).
     retention: Option<leadgate_core::privacy::RetentionPolicy>,
+    /// How nurture e-mail leaves (`None`: messages are reserved and wait).
+    mail: Option<Arc<nurture::MailSetup>>,
+    /// This process's name on the message claims it makes.
+    sender_name: String,
 }
 
 impl App {
@@ -93,6 +98,8 @@ impl App {
             job_lease: jobs::DEFAULT_LEASE,
             suppression_key: privacy::SuppressionKey::generate(),
             retention: Some(Default::default()),
+            mail: None,
+            sender_name: jobs::worker_name(),
         }
     }
 

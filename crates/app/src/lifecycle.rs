@@ -255,6 +255,11 @@ impl App {
         self.record_move(&mut tx, principal, id, contact.lifecycle_stage, to, why, now).await?;
         let recycle = self.recycle_period(&mut tx).await?;
         tx.set_sales_decision(id, None, Some(now + recycle)).await?;
+        // Back with marketing: the recycle sequence (if one is set) takes it from here.
+        if to == LifecycleStage::Nurturing {
+            use leadgate_core::nurture::Trigger;
+            self.enrol_on_trigger_in(&mut tx, id, |t| matches!(t, Trigger::RejectedBySales), now).await?;
+        }
         if reason == RejectReason::NoAuthority {
             let item = ChecklistItem {
                 answer: Answer::No,

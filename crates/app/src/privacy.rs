@@ -369,6 +369,11 @@ impl App {
     pub async fn preferences_token(&self, principal: &Principal, id: ContactId) -> Result<String, AppError> {
         principal.require(Permission::RecordConsent)?;
         self.require_read(&mut self.store.read().await?, principal, id).await?;
+        self.preferences_token_of(id).await
+    }
+
+    /// The preferences link's token of a contact, for the footer of the messages it is sent.
+    pub(crate) async fn preferences_token_of(&self, id: ContactId) -> Result<String, AppError> {
         let id = id.as_uuid().simple().to_string();
         Ok(format!("{id}.{}", self.sign(&format!("preferences:{id}")).await?))
     }
@@ -721,7 +726,7 @@ impl App {
     }
 
     /// The one place audit entries are made.
-    async fn append_audit(
+    pub(crate) async fn append_audit(
         &self,
         tx: &mut Session,
         actor: Actor,
@@ -879,12 +884,12 @@ pub enum PreferenceChange {
 }
 
 /// Who did what the audit log records.
-struct Actor {
+pub(crate) struct Actor {
     /// The user, when one acted.
-    id: Option<leadgate_core::ids::UserId>,
+    pub(crate) id: Option<leadgate_core::ids::UserId>,
     /// Their e-mail, `system`, what was typed at a sign-in, or who acted without an account.
-    name: String,
-    ip: Option<String>,
+    pub(crate) name: String,
+    pub(crate) ip: Option<String>,
 }
 
 /// The cursor of the page after one whose `next_cursor` this is (`None`: it was the last).

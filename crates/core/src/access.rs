@@ -156,10 +156,12 @@ pub enum Permission {
     ManagePersonalData,
     /// Read the audit log of sensitive actions.
     ReadAuditLog,
+    /// Write e-mail templates and sequences, enrol contacts, read bounces.
+    ManageNurture,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 29] = [
+    pub const ALL: [Permission; 30] = [
         Permission::ReadContacts,
         Permission::ReadAllLeads,
         Permission::ChangeAllLeads,
@@ -189,6 +191,7 @@ impl Permission {
         Permission::ManageDeals,
         Permission::ManagePersonalData,
         Permission::ReadAuditLog,
+        Permission::ManageNurture,
     ];
 
     /// What the permission lets one do, for "you may not …" messages.
@@ -223,6 +226,9 @@ impl Permission {
             Permission::ManageDeals => "create, edit or move deals (admins and sales)",
             Permission::ManagePersonalData => "export or erase a person's data (admins and marketing)",
             Permission::ReadAuditLog => "read the audit log (admins)",
+            Permission::ManageNurture => {
+                "write e-mail templates and sequences, or enrol contacts (admins and marketing)"
+            }
         }
     }
 }

@@ -120,6 +120,11 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore a backup into an empty data directory or an empty PostgreSQL database.
     Restore(RestoreArgs),
+    /// Read one bounce message (or a mail to the List-Unsubscribe address) on standard input,
+    /// as a mail server pipes it (e.g. a Postfix alias `bounces: "|leadgate bounces"`), and
+    /// apply it: a hard bounce stops e-mail to the contact; what matches none of our messages
+    /// is kept for review. Prints what the message was.
+    Bounces,
 }
 
 #[derive(Debug, Args)]
@@ -372,6 +377,23 @@ pub struct ServeArgs {
     /// network). Off by default: a webhook URL must not reach the server's internal network.
     #[arg(long, env = "LEADGATE_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
+
+    /// The SMTP server nurture e-mail goes through: smtp://host:25 (plain), smtp://user:pass@host:587?tls=required
+    /// (STARTTLS), smtps://user:pass@host:465 (implicit TLS). Without it, messages are reserved
+    /// and wait (nothing is sent). Needs --public-url for the links in the messages.
+    #[arg(long, env = "LEADGATE_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Messages handed to the SMTP server at once (also the connections kept open).
+    #[arg(long, env = "LEADGATE_SMTP_CONNECTIONS", default_value_t = 4, value_name = "N")]
+    #[arg(value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub smtp_connections: u32,
+
+    /// The bounce address (e.g. bounces@example.com). Each message's return path becomes
+    /// bounces+<message>@example.com, so a bounce names its message, and the List-Unsubscribe
+    /// header gets a mailto. Pipe what arrives there to `leadgate bounces`.
+    #[arg(long, env = "LEADGATE_BOUNCE_ADDRESS", value_name = "ADDRESS")]
+    pub bounce_address: Option<String>,
 
     /// The address users reach Leadgate at (e.g. https://leads.example.com, behind a TLS proxy).
     /// With https the session cookie is always Secure and bound to this host (`__Host-` prefix);

@@ -53,6 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Purge(args) => commands::privacy::purge(&store, args).await,
         Command::Backup(args) => commands::privacy::backup(&store, args).await,
         Command::Restore(args) => commands::privacy::restore(&store, args).await,
+        Command::Bounces => commands::nurture::bounces(&store).await,
     }
 }
 

@@ -140,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_routes)
         .merge(web::capture::routes())
         .merge(web::preferences::routes())
+        .merge(web::email::routes())
         .merge(web::ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

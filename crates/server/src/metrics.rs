@@ -122,6 +122,10 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
     );
     let _ = writeln!(out, "leadgate_ingest_transactions_total {}", ingest.transactions);
     let runner = state.app.runner.status();
+    out.push_str("# HELP leadgate_emails_total Nurture e-mails by outcome (attempted, sent, refused, not_connected, ambiguous, bounced_hard, bounced_soft).\n# TYPE leadgate_emails_total counter\n");
+    for (outcome, n) in leadgate_app::nurture::email_counts() {
+        let _ = writeln!(out, "leadgate_emails_total{{outcome=\"{outcome}\"}} {n}");
+    }
     out.push_str("# HELP leadgate_job_runner_up Whether this server's job runner is running and alive.\n# TYPE leadgate_job_runner_up gauge\n");
     let up = runner.state == leadgate_app::jobs::RunnerState::Running && !state.app.runner.is_failing();
     let _ = writeln!(out, "leadgate_job_runner_up {}", u8::from(up));

@@ -410,6 +410,7 @@ impl Session {
     /// Moves a claimed enrolment to `step` (since `since`), to wake at `wake`, and releases the
     /// claim; `None` for `wake` ends it with `reason` (`None`: completed). Applies only under
     /// the claim `lease` (another evaluator that took over after the lease ended wins).
+    #[allow(clippy::too_many_arguments)]
     pub async fn save_position(
         &mut self,
         id: EnrolmentId,
@@ -483,6 +484,25 @@ impl Session {
         .await
     }
 
+    /// [`Self::wake_enrolments`] for many contacts.
+    pub async fn wake_enrolments_of(
+        &mut self,
+        contacts: &[ContactId],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for chunk in contacts.chunks(500) {
+            let sql = format!(
+                "UPDATE enrolments SET wake_at = $1 WHERE state = 'active' AND wake_at > $1 AND contact_id IN ({})",
+                Session::placeholders(2, chunk.len())
+            );
+            let mut args = args![now];
+            args.extend(chunk.iter().map(|c| crate::driver::Arg::from(*c)));
+            n += self.execute(&sql, args).await?;
+        }
+        Ok(n)
+    }
+
     pub async fn enrolments_of(&mut self, contact: ContactId) -> Result<Vec<EnrolmentRecord>, StoreError> {
         self.fetch_all(
             &format!("SELECT {ENROLMENT_COLUMNS} FROM enrolments WHERE contact_id = $1 ORDER BY enrolled_at DESC, id DESC"),
@@ -540,9 +560,14 @@ impl Session {
     ) -> Result<Vec<MessageRecord>, StoreError> {
         let sql = format!(
             "UPDATE email_messages SET fence = fence + 1, sender = $2, locked_until = $3 WHERE id IN \
-             (SELECT id FROM email_messages WHERE state = 'reserved' AND send_after <= $1 \
-             AND (locked_until IS NULL OR locked_until <= $1) ORDER BY send_after LIMIT $4 {}) RETURNING {MESSAGE_COLUMNS}",
-            self.skip_locked()
+             (SELECT m.id FROM email_messages m JOIN sequences s ON s.id = m.sequence_id AND s.state = 'active' \
+             WHERE m.state = 'reserved' AND m.send_after <= $1 AND (m.locked_until IS NULL OR m.locked_until <= $1) \
+             ORDER BY m.send_after LIMIT $4 {}) RETURNING {MESSAGE_COLUMNS}",
+            if self.dialect() == crate::driver::Dialect::Postgres {
+                "FOR UPDATE OF m SKIP LOCKED"
+            } else {
+                ""
+            }
         );
         self.fetch_all(&sql, args![now, sender, lease_until, limit])
             .await?
@@ -611,8 +636,20 @@ impl Session {
         let n = self
             .execute(
                 "UPDATE email_messages SET state = 'failed', error = $3, bounce_kind = $4, bounced_at = $5, locked_until = NULL \
-                 WHERE id = $1 AND fence = $2 AND state = 'sending'",
+                 WHERE id = $1 AND fence = $2 AND state IN ('reserved', 'sending')",
                 args![f.message, f.token, error, bounce.map(|b| b.as_str()), bounce.map(|_| now)],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// The conversation broke after the server may have accepted the message: never resent.
+    pub async fn mark_ambiguous(&mut self, f: Fence, error: &str) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE email_messages SET state = 'ambiguous', error = $3, locked_until = NULL \
+                 WHERE id = $1 AND fence = $2 AND state = 'sending'",
+                args![f.message, f.token, error],
             )
             .await?;
         Ok(n == 1)

@@ -86,9 +86,10 @@ impl Report {
     /// Hard or soft; `None` when the message is not a failure report we can read (a delay notice
     /// or a delivery receipt is not a bounce).
     pub fn kind(&self) -> Option<BounceKind> {
-        match self.action.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("delayed" | "delivered" | "relayed" | "expanded") => return None,
-            _ => {}
+        if let Some("delayed" | "delivered" | "relayed" | "expanded") =
+            self.action.as_deref().map(str::to_ascii_lowercase).as_deref()
+        {
+            return None;
         }
         if let Some(kind) = self.status.as_deref().and_then(classify_status) {
             return Some(kind);

@@ -108,10 +108,10 @@ impl SequenceState {
 pub enum Trigger {
     /// Sales rejected the lead (it went back to nurturing): the recycle sequence.
     RejectedBySales,
-    /// The contact submitted a form (this one, if given).
+    /// The contact submitted a form (this one, by its slug, if given).
     FormSubmitted {
         #[serde(default)]
-        form: Option<uuid::Uuid>,
+        form: Option<String>,
     },
     /// The contact entered a lifecycle stage.
     EnteredStage { stage: LifecycleStage },
@@ -195,10 +195,12 @@ pub fn exit_reason(contact: &Contact, reach: Reachability) -> Option<ExitReason>
         Some(ExitReason::Unsubscribed)
     } else if reach.hard_bounced {
         Some(ExitReason::HardBounced)
+    } else if !reach.consent_granted {
+        // Before do-not-email: withdrawing the last purpose also sets it, and the withdrawal is
+        // the reason a person recognises.
+        Some(ExitReason::ConsentWithdrawn)
     } else if contact.do_not_email || contact.objected_at.is_some() {
         Some(ExitReason::DoNotEmail)
-    } else if !reach.consent_granted {
-        Some(ExitReason::ConsentWithdrawn)
     } else if reach.replied {
         Some(ExitReason::Replied)
     } else if is_with_sales(contact.lifecycle_stage) {

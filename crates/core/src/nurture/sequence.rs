@@ -72,10 +72,10 @@ pub enum Condition {
     },
     /// Visited a page whose address contains `page` (`*` matches anything), during this enrolment.
     Visited { page: String },
-    /// Submitted a form (this one, if given) during this enrolment.
+    /// Submitted a form (this one, by its slug, if given) during this enrolment.
     SubmittedForm {
         #[serde(default)]
-        form: Option<uuid::Uuid>,
+        form: Option<String>,
     },
     /// The contact's temperature is `temperature` or hotter.
     TemperatureAtLeast { temperature: Temperature },
@@ -187,8 +187,8 @@ fn check_condition(c: &Condition, at: &str, steps: &[Step], e: &mut ValidationEr
 pub struct Behaviour {
     /// Human clicks: the step key of the message clicked, and when.
     pub clicks: Vec<(String, Timestamp)>,
-    /// Inbound events since enrolment: kind, page address (page views), form id (forms), when.
-    pub events: Vec<(EventKind, Option<String>, Option<uuid::Uuid>, Timestamp)>,
+    /// Inbound events since enrolment: kind, page address (page views), form slug (forms), when.
+    pub events: Vec<(EventKind, Option<String>, Option<String>, Timestamp)>,
 }
 
 /// Where an enrolment stands: the index of its current step, entered at `since`.
@@ -305,7 +305,9 @@ pub fn holds(c: &Condition, _steps: &[Step], contact: &Contact, b: &Behaviour, s
                 && url.as_deref().is_some_and(|u| matches_page(page, u))
         }),
         Condition::SubmittedForm { form } => b.events.iter().any(|(kind, _, id, at)| {
-            *at >= since && *kind == EventKind::FormSubmitted && form.is_none_or(|f| *id == Some(f))
+            *at >= since
+                && *kind == EventKind::FormSubmitted
+                && form.as_ref().is_none_or(|f| id.as_ref() == Some(f))
         }),
         Condition::TemperatureAtLeast { temperature } => {
             contact.score.as_ref().is_some_and(|s| s.temperature >= *temperature)
@@ -328,7 +330,7 @@ pub fn holds(c: &Condition, _steps: &[Step], contact: &Contact, b: &Behaviour, s
                     actual.as_ref().zip(value.as_ref()).is_some_and(|(a, v)| text(a) == text(v))
                 }
                 FieldOp::NotEquals => {
-                    !actual.as_ref().zip(value.as_ref()).is_some_and(|(a, v)| text(a) == text(v))
+                    actual.as_ref().zip(value.as_ref()).is_none_or(|(a, v)| text(a) != text(v))
                 }
                 FieldOp::Contains => {
                     actual.as_ref().zip(value.as_ref()).is_some_and(|(a, v)| text(a).contains(&text(v)))
@@ -493,12 +495,12 @@ mod tests {
     #[test]
     fn conditions_on_visits_forms_state_and_fields() {
         let t = at("2026-11-24T10:00:00Z");
-        let form = uuid::Uuid::from_u128(7);
+        let form = "demo".to_string();
         let b = Behaviour {
             clicks: vec![],
             events: vec![
                 (EventKind::PageView, Some("https://acme.test/fr/Pricing?x=1".into()), None, t),
-                (EventKind::FormSubmitted, None, Some(form), t),
+                (EventKind::FormSubmitted, None, Some(form.clone()), t),
             ],
         };
         let mut c = contact();
@@ -510,7 +512,7 @@ mod tests {
         assert!(!yes(Condition::Visited { page: "/blog".into() }));
         assert!(yes(Condition::SubmittedForm { form: Some(form) }));
         assert!(yes(Condition::SubmittedForm { form: None }));
-        assert!(!yes(Condition::SubmittedForm { form: Some(uuid::Uuid::from_u128(8)) }));
+        assert!(!yes(Condition::SubmittedForm { form: Some("trial".into()) }));
         assert!(yes(Condition::StageIs { stage: LifecycleStage::Nurturing }));
         assert!(!yes(Condition::TemperatureAtLeast { temperature: Temperature::Cold }), "never scored");
         assert!(yes(Condition::Field {

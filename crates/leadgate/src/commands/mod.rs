@@ -3,6 +3,7 @@
 pub mod explain;
 pub mod import;
 pub mod migrate;
+pub mod nurture;
 pub mod privacy;
 pub mod rules;
 pub mod score;

@@ -47,6 +47,29 @@ pub async fn run(config: &Setup, args: ServeArgs) -> anyhow::Result<()> {
         .with_webhook_policy(leadgate_app::webhooks::WebhookPolicy {
             allow_private: args.webhook_allow_private,
         });
+    let app = match &args.smtp_url {
+        Some(url) => {
+            let Some(public) = &public_url else {
+                anyhow::bail!(
+                    "--smtp-url needs --public-url: the links in the messages (unsubscribe, clicks) must reach this server"
+                )
+            };
+            if let Some(b) = &args.bounce_address
+                && !leadgate_app::nurture::is_address(b)
+            {
+                anyhow::bail!("--bounce-address `{b}` is not an e-mail address");
+            }
+            let mailer = leadgate_app::nurture::SmtpMailer::new(url, args.smtp_connections)
+                .map_err(anyhow::Error::msg)?;
+            app.with_mail(leadgate_app::nurture::MailSetup {
+                mailer: std::sync::Arc::new(mailer),
+                public_url: public.as_str().trim_end_matches('/').to_string(),
+                return_path: args.bounce_address.clone(),
+                parallel: args.smtp_connections as usize,
+            })
+        }
+        None => app,
+    };
     let listener = TcpListener::bind(args.listen).await.with_context(|| {
         format!("cannot listen on {}; is another server using it? Choose another with --listen", args.listen)
     })?;

@@ -11,6 +11,7 @@ pub mod forms;
 pub mod handoff;
 pub mod imports;
 pub mod models;
+pub mod nurture;
 pub mod pipeline;
 pub mod privacy;
 pub mod scoring;
@@ -104,6 +105,7 @@ pub(crate) fn csv_download(body: Vec<u8>, name: &str) -> Response {
         (name = "forms", description = "Web forms, consent records, tracking links"),
         (name = "pipeline", description = "Deals through the stages, the board, the pipeline's settings"),
         (name = "analytics", description = "The funnel, deal outcomes, time in stage, forecast and churn (JSON or CSV)"),
+        (name = "nurture", description = "E-mail templates and sequences, enrolments, message states, bounces"),
         (name = "personal data", description = "A person's export and erasure, the suppression list, the retention rule, the audit log"),
         (name = "users", description = "Users, roles and API keys"),
         (name = "operations", description = "Health and metrics")
@@ -128,6 +130,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(pipeline::routes())
         .merge(analytics::routes())
         .merge(privacy::routes())
+        .merge(nurture::routes())
 }
 
 /// Completes the generated description with what every operation shares, so it is declared once

@@ -75,6 +75,12 @@ texts! {
     preferences_object_help: "You may also object to all direct marketing: we will no longer contact you to sell, nor analyse your interest.", "Vous pouvez aussi vous opposer à toute prospection : nous ne vous contacterons plus pour vendre et n’analyserons plus votre intérêt.";
     preferences_object: "Object to all direct marketing", "M’opposer à toute prospection";
     preferences_objected: "You objected to direct marketing: we no longer contact you to sell.", "Vous vous êtes opposé à la prospection : nous ne vous contactons plus pour vendre.";
+    unsubscribe_title: "Unsubscribe", "Se désabonner";
+    unsubscribe_ask: "Stop receiving our marketing e-mails?", "Ne plus recevoir nos e-mails marketing ?";
+    unsubscribe_button: "Unsubscribe", "Me désabonner";
+    unsubscribe_done: "You are unsubscribed: you will receive no more marketing e-mails from us.", "Vous êtes désabonné(e) : vous ne recevrez plus nos e-mails marketing.";
+    unsubscribe_preferences: "Manage my preferences and consents", "Gérer mes préférences et consentements";
+    unsubscribe_gone: "This link does not lead to any subscription (it may be mistyped, or your data was erased).", "Ce lien ne mène à aucun abonnement (il est peut-être mal copié, ou vos données ont été effacées).";
     preferences_saved: "Done: it takes effect now.", "C’est fait : c’est effectif immédiatement.";
     preferences_gone: "This link does not lead to any preferences (it may be mistyped, or your data was erased).", "Ce lien ne mène à aucune préférence (il est peut-être mal copié, ou vos données ont été effacées).";
     purpose_newsletter: "The newsletter", "La lettre d’information";

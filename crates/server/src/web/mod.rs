@@ -4,6 +4,7 @@
 //! limit.
 
 pub mod capture;
+pub mod email;
 pub mod i18n;
 pub mod preferences;
 pub mod ui;

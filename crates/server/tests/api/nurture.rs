@@ -1,0 +1,353 @@
+//! Nurture (issue 21) through the API: templates, a sequence that branches on a click, sending
+//! exactly once, tracking, one-click unsubscription and bounces. Messages go to an in-memory
+//! mailer here; `nurture_smtp` sends to a real SMTP server.
+
+use leadgate_app::nurture::{MailSetup, MemoryMailer};
+
+use super::*;
+
+pub(super) const PUBLIC: &str = "http://leadgate.test";
+
+macro_rules! nurture_tests {
+    ($(async fn $name:ident($t:ident, $clock:ident, $mail:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run(backend: Backend) {
+                let $clock = Arc::new(leadgate_app::ManualClock::new("2026-11-24T10:00:00Z".parse().unwrap()));
+                let $mail = Arc::new(MemoryMailer::default());
+                let mailer = $mail.clone();
+                let $t = spawn_app_configured(backend, $clock.clone(), move |app| {
+                    app.with_mail(MailSetup {
+                        mailer,
+                        public_url: PUBLIC.into(),
+                        return_path: Some("bounces@acme.test".into()),
+                        parallel: 2,
+                    })
+                })
+                .await;
+                $body;
+                $t.stop().await;
+            }
+            #[tokio::test]
+            async fn sqlite() { run(Backend::Sqlite).await }
+            #[tokio::test]
+            async fn postgres() { run(Backend::Postgres).await }
+        }
+    )*};
+}
+
+/// Decodes a quoted-printable body (lettre encodes long HTML lines so).
+pub(super) fn unqp(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The first `prefix…` token in `text`, up to a quote, space, `<` or line end.
+pub(super) fn link(text: &str, prefix: &str) -> String {
+    let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} in {text}"));
+    text[at..].split(['"', ' ', '<', '>', '\r', '\n']).next().unwrap().to_string()
+}
+
+pub(super) fn sent(mail: &MemoryMailer) -> Vec<(String, String, String)> {
+    mail.sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(from, to, raw)| (from.clone(), to.clone(), unqp(&String::from_utf8_lossy(raw))))
+        .collect()
+}
+
+/// Settings that send at any hour, one message a day, from a known sender.
+pub(super) async fn setup(t: &TestApp) {
+    let r = t
+        .send(
+            Method::PUT,
+            "/api/v1/nurture/settings",
+            Some(ADMIN_KEY),
+            Some(json!({
+                "window": {"days": [1, 2, 3, 4, 5, 6, 7], "from_hour": 0, "to_hour": 24},
+                "cap": {"max": 1, "hours": 24},
+                "time_zone": "Europe/Paris",
+                "from_name": "Acme",
+                "from_address": "news@acme.test"
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// A contact with (or without) the newsletter consent.
+pub(super) async fn person(t: &TestApp, email: &str, consent: bool) -> String {
+    let c = t.post("/api/v1/contacts", json!({"email": email, "first_name": "Ana"})).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    let id = c.body["id"].as_str().unwrap().to_string();
+    if consent {
+        let r = t
+            .post(
+                &format!("/api/v1/contacts/{id}/consents"),
+                json!({"purpose": "newsletter", "granted": true, "text": "Send me news", "version": "1"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    id
+}
+
+/// Welcome → wait up to 3 days for a click on it → clicked: the offer; else a reminder first.
+pub(super) async fn recycle_sequence(t: &TestApp) -> (String, String) {
+    let template = |name: &str, subject: &str| {
+        json!({
+            "name": name, "language": "en", "subject": subject,
+            "html": "<p>Hello {{ first_name | default('there') }}, see <a href=\"https://acme.test/pricing?plan=pro&amp;x=1\">our prices</a>.</p>"
+        })
+    };
+    let mut ids = Vec::new();
+    for (name, subject) in
+        [("Welcome", "Welcome {{ first_name }}"), ("Reminder", "Still there?"), ("Offer", "An offer")]
+    {
+        let r = t.post("/api/v1/email-templates", template(name, subject)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    let seq = t
+        .post(
+            "/api/v1/sequences",
+            json!({
+                "name": "Recycle", "purpose": "newsletter", "trigger": {"type": "rejected_by_sales"},
+                "steps": [
+                    {"key": "welcome", "type": "send", "template": ids[0]},
+                    {"key": "wait", "type": "wait_for", "until": {"type": "clicked", "step": "welcome"}, "up_to_days": 3},
+                    {"key": "clicked", "type": "branch", "when": {"type": "clicked", "step": "welcome"}, "to": "offer"},
+                    {"key": "reminder", "type": "send", "template": ids[1]},
+                    {"key": "offer", "type": "send", "template": ids[2]}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(seq.status, StatusCode::CREATED, "{}", seq.body);
+    (seq.body["id"].as_str().unwrap().to_string(), ids[0].clone())
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0";
+
+nurture_tests! {
+    async fn a_sequence_sends_each_step_once_and_a_click_takes_the_branch(t, clock, mail) {
+        setup(&t).await;
+        let (seq, _) = recycle_sequence(&t).await;
+        let ana = person(&t, "ana@example.com", true).await;
+        let bob = person(&t, "bob@example.com", false).await;
+        let r = t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana, bob]})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["enrolled"], 1);
+        assert_eq!(r.body["refused"]["consent_withdrawn"], 1, "no newsletter consent: not enrolled");
+
+        t.app.run_nurture().await.unwrap();
+        t.app.run_nurture().await.unwrap();
+        let first = sent(&mail);
+        assert_eq!(first.len(), 1, "one message, whatever the number of passes");
+        let (from, to, raw) = &first[0];
+        assert_eq!(to, "ana@example.com");
+        assert!(from.starts_with("bounces+") && from.ends_with("@acme.test"), "VERP return path: {from}");
+        assert!(raw.contains("Subject: Welcome Ana"), "{raw}");
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(raw.contains("List-Unsubscribe: <http://leadgate.test/e/u/"), "{raw}");
+        assert!(!raw.contains("href=\"https://acme.test/pricing"), "links are tracked");
+
+        // A scanner follows the link at once: recorded, not a click that counts.
+        let click = link(raw, "http://leadgate.test/e/c/").replace("&amp;", "&");
+        let path = click.trim_start_matches(PUBLIC);
+        let http = no_redirects();
+        let r = http.get(format!("{}{path}", t.base)).header("user-agent", BROWSER).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND);
+        assert_eq!(r.headers()["location"], "https://acme.test/pricing?plan=pro&x=1");
+        t.app.run_nurture().await.unwrap();
+        assert_eq!(sent(&mail).len(), 1, "a click within seconds of sending is a scanner's: no branch");
+
+        // A person clicks a minute later: the click is on the timeline and the branch is taken
+        // once the frequency cap allows the next message.
+        clock.advance(jiff::SignedDuration::from_mins(1));
+        let r = http.get(format!("{}{path}", t.base)).header("user-agent", BROWSER).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND);
+        let timeline = t.get(&format!("/api/v1/contacts/{ana}/timeline")).await;
+        assert!(timeline.body.to_string().contains("email_clicked"), "{}", timeline.body);
+        t.app.run_nurture().await.unwrap();
+        assert_eq!(sent(&mail).len(), 1, "at most one a day");
+        clock.advance(jiff::SignedDuration::from_hours(24));
+        t.app.run_nurture().await.unwrap();
+        let all = sent(&mail);
+        assert_eq!(all.len(), 2);
+        assert!(all[1].2.contains("Subject: An offer"), "the reminder was skipped: {}", all[1].2);
+
+        let view = t.get(&format!("/api/v1/sequences/{seq}")).await;
+        assert_eq!(view.body["enrolments"]["completed"], 1, "{}", view.body);
+        let welcome = view.body["steps_figures"].as_array().unwrap().iter().find(|s| s["step_key"] == "welcome").unwrap().clone();
+        assert_eq!((welcome["sent"].as_i64(), welcome["clicked"].as_i64()), (Some(1), Some(1)), "{welcome}");
+        let mine = t.get(&format!("/api/v1/contacts/{ana}/nurture")).await;
+        assert_eq!(mine.body["messages"].as_array().unwrap().len(), 2);
+        assert!(mine.body["messages"].as_array().unwrap().iter().all(|m| m["state"] == "sent"));
+    }
+
+    async fn a_tampered_link_is_refused_and_never_redirects(t, clock, mail) {
+        setup(&t).await;
+        let (seq, _) = recycle_sequence(&t).await;
+        let ana = person(&t, "ana@example.com", true).await;
+        t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana]})).await;
+        t.app.run_nurture().await.unwrap();
+        let raw = sent(&mail).remove(0).2;
+        let click = link(&raw, "http://leadgate.test/e/c/").replace("&amp;", "&");
+        let path = click.trim_start_matches(PUBLIC);
+        let (token, _) = path.split_once("?u=").unwrap();
+        let http = no_redirects();
+        let evil = format!("{}{token}?u=https%3A%2F%2Fevil.example%2F", t.base);
+        let r = http.get(evil).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "another target than the one signed");
+        assert!(r.headers().get("location").is_none());
+        let forged = format!("{}{}?u=https%3A%2F%2Facme.test%2F", t.base, token.replace(".0.", ".1."));
+        assert_eq!(http.get(forged).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        clock.advance(jiff::SignedDuration::from_mins(1));
+        let bad_unsub = http.post(format!("{}/e/u/{}.{}", t.base, "0".repeat(32), "0".repeat(32))).send().await.unwrap();
+        assert_eq!(bad_unsub.status(), StatusCode::NOT_FOUND);
+    }
+
+    async fn one_click_unsubscription_stops_every_sequence_at_once(t, clock, mail) {
+        setup(&t).await;
+        let (seq, _) = recycle_sequence(&t).await;
+        let ana = person(&t, "ana@example.com", true).await;
+        t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana]})).await;
+        t.app.run_nurture().await.unwrap();
+        let raw = sent(&mail).remove(0).2;
+        let unsubscribe = link(&raw, "http://leadgate.test/e/u/");
+        let path = unsubscribe.trim_start_matches(PUBLIC);
+        // What a mail client does for RFC 8058: a POST, no cookie, no authentication.
+        let r = no_redirects()
+            .post(format!("{}{path}", t.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "answered, not redirected");
+        assert!(r.text().await.unwrap().contains("You are unsubscribed"));
+        let c = t.get(&format!("/api/v1/contacts/{ana}")).await;
+        assert_eq!(c.body["do_not_email"], true);
+        let mine = t.get(&format!("/api/v1/contacts/{ana}/nurture")).await;
+        assert_eq!(mine.body["enrolments"][0]["exit_reason"], "unsubscribed", "{}", mine.body);
+        assert!(mine.body["recipient"]["unsubscribed_at"].is_string());
+        assert!(mine.body["recipient"]["hard_bounced_at"].is_null(), "unsubscribing is not bouncing");
+        clock.advance(jiff::SignedDuration::from_hours(24 * 5));
+        t.app.run_nurture().await.unwrap();
+        assert_eq!(sent(&mail).len(), 1, "nothing more");
+        // The page a person opens from the footer says so, in the e-mail's language.
+        let page = t.http.get(format!("{}{path}", t.base)).send().await.unwrap();
+        assert!(page.text().await.unwrap().contains("You are unsubscribed"));
+    }
+
+    async fn consent_is_checked_again_when_the_message_goes(t, clock, mail) {
+        setup(&t).await;
+        let (seq, _) = recycle_sequence(&t).await;
+        let ana = person(&t, "ana@example.com", true).await;
+        t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana]})).await;
+        // The step is reserved, then consent is withdrawn before the sender picks it up.
+        t.app.evaluate_enrolments().await.unwrap();
+        let r = t
+            .post(
+                &format!("/api/v1/contacts/{ana}/consents"),
+                json!({"purpose": "newsletter", "granted": false, "text": "No more news", "version": "1"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        t.app.send_due().await.unwrap();
+        assert!(sent(&mail).is_empty(), "withdrawn between reservation and sending: not sent");
+        let mine = t.get(&format!("/api/v1/contacts/{ana}/nurture")).await;
+        assert_eq!(mine.body["messages"][0]["state"], "skipped", "{}", mine.body);
+        assert_eq!(mine.body["messages"][0]["skip_reason"], "consent_withdrawn");
+        assert_eq!(mine.body["enrolments"][0]["exit_reason"], "consent_withdrawn");
+        let _ = clock;
+    }
+
+    async fn sales_rejecting_a_lead_enrols_it_in_the_recycle_sequence(t, clock, mail) {
+        setup(&t).await;
+        let (seq, _) = recycle_sequence(&t).await;
+        let ana = person(&t, "ana@example.com", true).await;
+        let r = t.post(&format!("/api/v1/contacts/{ana}/lifecycle"), json!({"to": "mql", "reason": "test"})).await;
+        assert!(r.status.is_success(), "{}", r.body);
+        let r = t.post(&format!("/api/v1/contacts/{ana}/reject"), json!({"reason": "no_budget"})).await;
+        assert!(r.status.is_success(), "{}", r.body);
+        let view = t.get(&format!("/api/v1/sequences/{seq}")).await;
+        assert_eq!(view.body["enrolments"]["active"], 1, "{}", view.body);
+        t.app.run_nurture().await.unwrap();
+        assert_eq!(sent(&mail).len(), 1);
+        let _ = clock;
+    }
+
+    async fn bounces_are_matched_to_their_message_and_hard_ones_stop_email(t, clock, mail) {
+        setup(&t).await;
+        let (seq, _) = recycle_sequence(&t).await;
+        let ana = person(&t, "ana@example.com", true).await;
+        t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana]})).await;
+        t.app.run_nurture().await.unwrap();
+        let (return_path, _, _) = sent(&mail).remove(0);
+        let dsn = format!(
+            "From: MAILER-DAEMON@mx.example.com\r\nTo: {return_path}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+             Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\n\
+             Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n\
+             Final-Recipient: rfc822; ana@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+             Diagnostic-Code: smtp; 550 5.1.1 <ana@example.com>: Recipient address rejected: User unknown\r\n--b--\r\n"
+        );
+        let r = t.raw(Method::POST, "/api/v1/bounces", "message/rfc822", dsn.into_bytes()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!((r.body["outcome"].as_str(), r.body["kind"].as_str()), (Some("applied"), Some("hard")));
+        let c = t.get(&format!("/api/v1/contacts/{ana}")).await;
+        assert_eq!(c.body["do_not_email"], true);
+        let mine = t.get(&format!("/api/v1/contacts/{ana}/nurture")).await;
+        assert_eq!(mine.body["messages"][0]["state"], "bounced");
+        assert_eq!(mine.body["enrolments"][0]["exit_reason"], "hard_bounced");
+        assert!(mine.body["recipient"]["unsubscribed_at"].is_null(), "bouncing is not unsubscribing");
+        // A message about none of ours is kept for review.
+        let r = t.raw(Method::POST, "/api/v1/bounces", "message/rfc822", b"Subject: hello\r\n\r\nout of office".to_vec()).await;
+        assert_eq!(r.body["outcome"], "unmatched");
+        let kept = t.get("/api/v1/bounces").await;
+        assert!(kept.body[0]["raw"].as_str().unwrap().contains("out of office"));
+        let _ = clock;
+    }
+
+    async fn templates_escape_field_values_and_refuse_scripts(t, clock, mail) {
+        setup(&t).await;
+        let r = t.post("/api/v1/email-templates", json!({"name": "X", "subject": "Hi", "html": "<p>x</p><script>alert(1)</script>"})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.field_errors(), ["html"]);
+        let r = t.post("/api/v1/email-templates", json!({"name": "X", "subject": "Hi {{ ", "html": "<p>x</p>"})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.field_errors(), ["subject"]);
+        let tpl = t.post("/api/v1/email-templates", json!({"name": "X", "language": "fr", "subject": "Bonjour {{ first_name }}", "html": "<p>{{ first_name }} de {{ company | default('chez vous') }}</p>"})).await;
+        let c = t.post("/api/v1/contacts", json!({"email": "x@example.com", "first_name": "<b>Zoé</b>"})).await;
+        let preview = t.post(&format!("/api/v1/email-templates/{}/preview", tpl.body["id"].as_str().unwrap()), json!({"contact": c.body["id"]})).await;
+        assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+        assert_eq!(preview.body["html"], "<p>&lt;b&gt;Zoé&lt;&#x2f;b&gt; de chez vous</p>");
+        assert_eq!(preview.body["subject"], "Bonjour <b>Zoé</b>", "the subject is plain text");
+        let test = t.post(&format!("/api/v1/email-templates/{}/test", tpl.body["id"].as_str().unwrap()), json!({"to": "me@acme.test"})).await;
+        assert_eq!(test.status, StatusCode::OK, "{}", test.body);
+        assert!(sent(&mail)[0].2.contains("Subject: [TEST] Bonjour"));
+        let _ = clock;
+    }
+}
