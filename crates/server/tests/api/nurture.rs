@@ -351,3 +351,128 @@ nurture_tests! {
         let _ = clock;
     }
 }
+
+/// `scripts/smtp-sink`: a real SMTP server (aiosmtpd) logging what it accepts, stopped on drop.
+pub(super) struct Sink {
+    child: std::process::Child,
+    pub port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Sink {
+    pub fn start(delay_ms: u64) -> Sink {
+        use std::io::BufRead;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let log = std::env::temp_dir().join(format!("leadgate-sink-{}.jsonl", uuid::Uuid::now_v7().simple()));
+        let mut child = std::process::Command::new(root.join("scripts/smtp-sink"))
+            .args(["--log", log.to_str().unwrap(), "--delay-ms", &delay_ms.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start scripts/smtp-sink (run scripts/setup-test-tools first)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            panic!(
+                "scripts/smtp-sink did not start (aiosmtpd missing? run scripts/setup-test-tools): {line:?}"
+            )
+        });
+        Sink { child, port, log }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message the server accepted.
+    pub fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+macro_rules! smtp_tests {
+    ($(async fn $name:ident($t:ident, $clock:ident, $sink:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run(backend: Backend) {
+                let $clock = Arc::new(leadgate_app::ManualClock::new("2026-11-24T10:00:00Z".parse().unwrap()));
+                let $sink = Sink::start(0);
+                let mailer = leadgate_app::nurture::SmtpMailer::new(&$sink.url(), 2).unwrap();
+                let $t = spawn_app_configured(backend, $clock.clone(), move |app| {
+                    app.with_mail(MailSetup {
+                        mailer: Arc::new(mailer),
+                        public_url: PUBLIC.into(),
+                        return_path: Some("bounces@acme.test".into()),
+                        parallel: 2,
+                    })
+                })
+                .await;
+                $body;
+                $t.stop().await;
+            }
+            #[tokio::test]
+            async fn sqlite() { run(Backend::Sqlite).await }
+            #[tokio::test]
+            async fn postgres() { run(Backend::Postgres).await }
+        }
+    )*};
+}
+
+smtp_tests! {
+    async fn a_real_smtp_server_gets_each_message_once_and_its_refusals_are_told_apart(t, clock, sink) {
+        setup(&t).await;
+        let (seq, _) = recycle_sequence(&t).await;
+        let mut ids = Vec::new();
+        for who in ["ana@example.com", "tempfail@example.com", "hardfail@example.com", "drop@example.com"] {
+            ids.push(person(&t, who, true).await);
+        }
+        let r = t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": ids})).await;
+        assert_eq!(r.body["enrolled"], 4, "{}", r.body);
+        t.app.run_nurture().await.unwrap();
+        t.app.run_nurture().await.unwrap();
+        let received = sink.received();
+        assert_eq!(received.len(), 1, "only the accepted message reached the server: {received:?}");
+        assert_eq!(received[0]["to"], json!(["ana@example.com"]));
+        assert!(received[0]["from"].as_str().unwrap().starts_with("bounces+"));
+        let state = |i: usize| {
+            let t = &t;
+            let id = ids[i].clone();
+            async move { t.get(&format!("/api/v1/contacts/{id}/nurture")).await.body }
+        };
+        let ana = state(0).await;
+        assert_eq!(ana["messages"][0]["state"], "sent");
+        assert_eq!(received[0]["x_leadgate"].as_str().unwrap(), ana["messages"][0]["id"].as_str().unwrap().replace('-', ""));
+        assert!(ana["messages"][0]["reply"].as_str().unwrap().starts_with("250"));
+        // 451: tried again later, not counted as a bounce of the address.
+        let temp = state(1).await;
+        assert_eq!(temp["messages"][0]["state"], "reserved", "{temp}");
+        assert_eq!(temp["messages"][0]["attempts"], 1);
+        assert!(temp["messages"][0]["error"].as_str().unwrap().contains("451"));
+        // 550 5.1.1: the address is dead: do-not-email and out of the sequence.
+        let hard = state(2).await;
+        assert_eq!(hard["messages"][0]["state"], "failed");
+        assert_eq!(hard["messages"][0]["bounce_kind"], "hard");
+        assert_eq!(hard["enrolments"][0]["exit_reason"], "hard_bounced");
+        // The connection was cut after the message: maybe delivered, never resent.
+        let dropped = state(3).await;
+        assert_eq!(dropped["messages"][0]["state"], "ambiguous", "{dropped}");
+        let listed = t.get("/api/v1/email-messages?state=ambiguous").await;
+        assert_eq!(listed.body.as_array().unwrap().len(), 1);
+        clock.advance(jiff::SignedDuration::from_hours(2));
+        t.app.run_nurture().await.unwrap();
+        assert_eq!(sink.received().len(), 1, "the ambiguous message was not sent again");
+        assert_eq!(state(1).await["messages"][0]["attempts"], 2, "the deferred one was tried again");
+    }
+}
