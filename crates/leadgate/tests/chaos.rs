@@ -91,6 +91,10 @@ struct Server {
 
 impl Server {
     fn start(url: &str) -> Server {
+        Server::start_with(url, &[])
+    }
+
+    fn start_with(url: &str, extra: &[String]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_leadgate"))
             .args(["--database-url", url, "--log", "warn", "serve", "--listen", "127.0.0.1:0"])
             .args([
@@ -101,17 +105,21 @@ impl Server {
                 &LEASE_SECS.to_string(),
             ])
             .args(["--rate-limit-api-key", "off"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start leadgate serve");
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let deadline = Instant::now() + Duration::from_secs(60);
+        // With --public-url, the address it listens on comes on a line of its own.
+        let behind_proxy = extra.iter().any(|a| a == "--public-url");
         let base = loop {
             let mut line = String::new();
             assert!(Instant::now() < deadline, "the server did not start");
             assert!(reader.read_line(&mut line).unwrap() > 0, "leadgate serve exited: {:?}", child.wait());
-            if let Some(rest) = line.trim().strip_prefix("Leadgate is running at ") {
+            let prefix = if behind_proxy { "Listening on " } else { "Leadgate is running at " };
+            if let Some(rest) = line.trim().strip_prefix(prefix) {
                 break rest.trim_end_matches('/').to_string();
             }
         };
@@ -512,6 +520,227 @@ async fn three_servers_survive_kill_pause_and_a_database_restart_with_every_effe
         imported,
         jobs,
         taken_over,
+    );
+    store.close().await;
+}
+
+/// `scripts/smtp-sink`: a real SMTP server logging every message it accepts.
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl SmtpSink {
+    fn start(delay_ms: u64) -> SmtpSink {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let log =
+            std::env::temp_dir().join(format!("leadgate-chaos-sink-{}.jsonl", uuid::Uuid::now_v7().simple()));
+        let mut child = Command::new(root.join("scripts/smtp-sink"))
+            .args(["--log", log.to_str().unwrap(), "--delay-ms", &delay_ms.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start scripts/smtp-sink");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            panic!("the SMTP sink did not start (run scripts/setup-test-tools): {line:?}")
+        });
+        SmtpSink { child, port, log }
+    }
+
+    fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Nurture's exactly-once (issue 21): three servers send a two-step sequence to every enrolled
+/// contact through one SMTP server that answers slowly, while one server after another is killed
+/// with `kill -9` (often mid-conversation) and started again. At the end the sink's log is
+/// counted per message: none twice, every step of every reachable contact sent or marked
+/// ambiguous, nothing to a contact made do-not-email before sending started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_send_each_nurture_message_at_most_once_through_kill_9() {
+    let enrolments = env_number("LEADGATE_CHAOS_ENROLMENTS", 300);
+    let started = Instant::now();
+    let cluster = Cluster::start();
+    let sink = SmtpSink::start(60);
+    let extra: Vec<String> = [
+        "--smtp-url",
+        &format!("smtp://127.0.0.1:{}", sink.port),
+        "--smtp-connections",
+        "2",
+        "--public-url",
+        "http://leadgate.test",
+        "--bounce-address",
+        "bounces@chaos.example",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut servers: Vec<Option<Server>> =
+        (0..3).map(|_| Some(Server::start_with(&cluster.url, &extra))).collect();
+    leadgate_app::webhooks::install_tls_provider();
+    let mut client = Client {
+        http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap(),
+        bases: Arc::new(servers.iter().map(|s| s.as_ref().unwrap().base.clone()).collect()),
+    };
+    let store = Store::open(&StoreConfig::Postgres { url: cluster.url.clone() }, jiff::Timestamp::now())
+        .await
+        .unwrap();
+    // Sending closed for now (the window opens in two hours), so enrolment and the suppressions
+    // happen before any message goes.
+    let closed_from =
+        (jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).hour() as u8 + 2) % 24;
+    let settings = |from: u8, to: u8| {
+        json!({"window": {"days": [1, 2, 3, 4, 5, 6, 7], "from_hour": from, "to_hour": to},
+               "cap": {"max": 10, "hours": 1}, "from_address": "news@chaos.example"})
+    };
+    client
+        .send(reqwest::Method::PUT, "/api/v1/nurture/settings", Some(settings(closed_from, closed_from + 1)))
+        .await;
+    let template = |subject: &str| json!({"name": subject, "subject": subject, "html": "<p>Hello {{ first_name }}, <a href=\"https://chaos.example/x\">read</a></p>"});
+    let a = client.post("/api/v1/email-templates", template("First")).await;
+    let b = client.post("/api/v1/email-templates", template("Second")).await;
+    let seq = client
+        .post(
+            "/api/v1/sequences",
+            json!({"name": "Chaos", "purpose": "newsletter", "steps": [
+                {"key": "first", "type": "send", "template": a["id"]},
+                {"key": "second", "type": "send", "template": b["id"]}
+            ]}),
+        )
+        .await;
+    let seq = seq["id"].as_str().unwrap().to_string();
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for i in (0..enrolments).filter(|i| i % 4 == w) {
+                    let c = client
+                        .post(
+                            "/api/v1/contacts",
+                            json!({"email": format!("n{i}@chaos.example"), "first_name": format!("N{i}")}),
+                        )
+                        .await;
+                    let id = c["id"].as_str().unwrap().to_string();
+                    let consent =
+                        json!({"purpose": "newsletter", "granted": true, "text": "News", "version": "1"});
+                    client.post(&format!("/api/v1/contacts/{id}/consents"), consent).await;
+                    ids.push((i, id));
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut contacts = Vec::new();
+    for w in workers {
+        contacts.extend(w.await.unwrap());
+    }
+    for chunk in contacts.chunks(1000) {
+        let ids: Vec<&str> = chunk.iter().map(|(_, id)| id.as_str()).collect();
+        let r = client.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": ids})).await;
+        assert_eq!(r["enrolled"].as_u64(), Some(chunk.len() as u64), "{r}");
+    }
+    // One in ten becomes do-not-email before sending opens: nothing may reach them.
+    let suppressed: Vec<String> =
+        contacts.iter().filter(|(i, _)| i % 10 == 0).map(|(i, _)| format!("n{i}@chaos.example")).collect();
+    for (i, id) in contacts.iter().filter(|(i, _)| i % 10 == 0) {
+        let _ = i;
+        client
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/contacts/{id}"),
+                Some(json!({"do_not_email": true})),
+            )
+            .await;
+    }
+    // Sending opens; one server after another is killed with kill -9 every two seconds and
+    // started again, until every message is settled.
+    client.send(reqwest::Method::PUT, "/api/v1/nurture/settings", Some(settings(0, 24))).await;
+    let mut kills = 0;
+    let until = Instant::now() + Duration::from_secs(600);
+    loop {
+        let open =
+            count(&store, "SELECT COUNT(*) FROM email_messages WHERE state IN ('reserved', 'sending')").await
+                + count(&store, "SELECT COUNT(*) FROM enrolments WHERE state = 'active'").await;
+        if open == 0 {
+            break;
+        }
+        assert!(Instant::now() < until, "sending did not finish: {open} messages and enrolments open");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if kills < 12 {
+            let victim = kills % 3;
+            servers[victim].as_ref().unwrap().signal("-KILL");
+            servers[victim] = None;
+            kills += 1;
+            let (url, extra) = (cluster.url.clone(), extra.clone());
+            servers[victim] =
+                Some(tokio::task::spawn_blocking(move || Server::start_with(&url, &extra)).await.unwrap());
+            client.bases = Arc::new(servers.iter().flatten().map(|s| s.base.clone()).collect());
+        }
+    }
+
+    // Count at the sink, per message.
+    let received = sink.received();
+    let mut per_message: HashMap<String, usize> = HashMap::new();
+    for m in &received {
+        *per_message.entry(m["x_leadgate"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+    }
+    let duplicates: usize = per_message.values().map(|n| n - 1).sum();
+    assert_eq!(duplicates, 0, "messages received more than once");
+    let to_suppressed = received
+        .iter()
+        .filter(|m| m["to"].as_array().unwrap().iter().any(|to| suppressed.iter().any(|s| to == s)))
+        .count();
+    assert_eq!(to_suppressed, 0, "messages sent to do-not-email contacts");
+    let rows = query(&store, "SELECT id, state, step_key FROM email_messages").await;
+    let reachable = enrolments - suppressed.len();
+    assert_eq!(rows.len(), reachable * 2, "one message per step per reachable enrolment");
+    let (mut sent, mut ambiguous) = (0, 0);
+    for r in &rows {
+        let id: uuid::Uuid = r.get(0).unwrap();
+        let state: String = r.get(1).unwrap();
+        let hex = id.simple().to_string();
+        match state.as_str() {
+            "sent" => {
+                sent += 1;
+                assert_eq!(per_message.get(&hex), Some(&1), "message {hex} recorded sent but not received");
+            }
+            "ambiguous" => ambiguous += 1,
+            other => panic!("message {hex} ended {other}"),
+        }
+    }
+    assert!(
+        per_message.keys().all(|hex| rows.iter().any(|r| r
+            .get::<uuid::Uuid>(0)
+            .unwrap()
+            .simple()
+            .to_string()
+            == *hex)),
+        "a message the database does not know"
+    );
+    let exited =
+        count(&store, "SELECT COUNT(*) FROM enrolments WHERE exit_reason = 'do_not_email'").await as usize;
+    assert_eq!(exited, suppressed.len(), "the do-not-email contacts left the sequence");
+    println!(
+        "nurture chaos: {} s | enrolments {enrolments} | steps 2 | servers 3, kill -9 {kills} times | messages {} | sent {sent} | ambiguous {ambiguous} | received at the sink {} | received twice {duplicates} | sent to do-not-email {to_suppressed}",
+        started.elapsed().as_secs(),
+        rows.len(),
+        received.len(),
     );
     store.close().await;
 }

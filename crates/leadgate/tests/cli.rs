@@ -926,3 +926,96 @@ async fn personal_data_and_backups_from_the_command_line_on_sqlite() {
 async fn personal_data_and_backups_from_the_command_line_on_postgres() {
     personal_data_and_backups_from_the_command_line(Backend::Postgres).await;
 }
+
+/// A mail server pipes a bounce to `leadgate bounces`: a real Postfix notification about a sent
+/// message disables the address; a message about none of ours is kept; no input is explained.
+async fn bounces_piped_by_a_mail_server(backend: Backend) {
+    use leadgate_core::ids::{ContactId, EnrolmentId, MessageId, SequenceId, TemplateId};
+    use leadgate_core::nurture::SequenceState;
+    use leadgate_core::nurture::sequence::{Action, Step};
+    use leadgate_store::nurture::{Fence, NewMessage, SequenceRecord};
+    let db = TestDb::new(backend).await;
+    let args = db_args(&db.config);
+    let now = jiff::Timestamp::now();
+    let draft =
+        leadgate_core::contact::ContactDraft { email: Some("ana@example.com".into()), ..Default::default() };
+    let mut tx = db.store.begin().await.unwrap();
+    let contact =
+        tx.insert_contact(ContactId(uuid::Uuid::now_v7()), draft.validate().unwrap(), now).await.unwrap();
+    let seq = SequenceRecord {
+        id: SequenceId(uuid::Uuid::now_v7()),
+        name: "S".into(),
+        steps: vec![Step { key: "a".into(), action: Action::End }],
+        purpose: None,
+        trigger: None,
+        reenrol: false,
+        state: SequenceState::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    tx.insert_sequence(&seq).await.unwrap();
+    let e = tx.enrol(EnrolmentId(uuid::Uuid::now_v7()), &seq, contact.id, "api", now).await.unwrap().unwrap();
+    let id = MessageId(uuid::Uuid::now_v7());
+    let m = NewMessage {
+        id,
+        enrolment_id: e.id,
+        step_key: "a".into(),
+        contact_id: contact.id,
+        sequence_id: seq.id,
+        template_id: TemplateId(uuid::Uuid::nil()),
+        send_after: now,
+    };
+    tx.reserve_message(&m, now).await.unwrap();
+    let claimed =
+        tx.claim_messages(now, "test", now + jiff::SignedDuration::from_secs(60), 1).await.unwrap().remove(0);
+    let f = Fence { message: id, token: claimed.fence };
+    tx.mark_sending(f, now, now + jiff::SignedDuration::from_secs(60)).await.unwrap();
+    tx.mark_sent(f, now, "250 Ok").await.unwrap();
+    tx.commit().await.unwrap();
+    db.store.close().await;
+
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bounces/postfix-unknown-user.eml");
+    let dsn = std::fs::read_to_string(fixture)
+        .unwrap()
+        .replace("0192f7a45c1e7b3a9d2e4f6a8b0c1d2e", &id.as_uuid().simple().to_string());
+    let pipe = |input: &[u8]| {
+        let mut child = leadgate()
+            .args(&args)
+            .arg("bounces")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = pipe(dsn.as_bytes());
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("hard bounce") && out.contains("5.1.1"), "{out}");
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM contacts WHERE do_not_email").await, 1);
+    assert_eq!(count(&db.config, "SELECT COUNT(*) FROM email_messages WHERE state = 'bounced'").await, 1);
+    let (ok, out, _) = pipe(b"Subject: Out of office\r\n\r\nBack on Monday.\r\n");
+    assert!(ok);
+    assert!(out.contains("kept for review"), "{out}");
+    let (ok, _, err) = pipe(b"");
+    assert!(!ok);
+    assert!(err.contains("no message on standard input"), "{err}");
+}
+
+#[tokio::test]
+async fn bounces_piped_by_a_mail_server_on_sqlite() {
+    bounces_piped_by_a_mail_server(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn bounces_piped_by_a_mail_server_on_postgres() {
+    bounces_piped_by_a_mail_server(Backend::Postgres).await;
+}

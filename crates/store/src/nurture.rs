@@ -484,6 +484,12 @@ impl Session {
         .await
     }
 
+    /// Makes every active enrolment due now (the sending rules changed).
+    pub async fn wake_all_enrolments(&mut self, now: Timestamp) -> Result<u64, StoreError> {
+        self.execute("UPDATE enrolments SET wake_at = $1 WHERE state = 'active' AND wake_at > $1", args![now])
+            .await
+    }
+
     /// [`Self::wake_enrolments`] for many contacts.
     pub async fn wake_enrolments_of(
         &mut self,

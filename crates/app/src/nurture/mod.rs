@@ -373,6 +373,8 @@ impl App {
         let mut tx = self.store.begin().await?;
         let json = serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.to_string()))?;
         tx.put_setting("nurture", &json).await?;
+        // Waits computed under the old window or cap are computed again under the new ones.
+        tx.wake_all_enrolments(self.now()).await?;
         self.audit_in(
             &mut tx,
             Some(principal),

@@ -85,6 +85,10 @@ pub async fn run(config: &Setup, args: ServeArgs) -> anyhow::Result<()> {
 
     let base = public_url.as_ref().map_or(format!("http://{addr}/"), |u| u.to_string());
     println!("Leadgate is running at {base}");
+    if public_url.is_some() {
+        // Behind a proxy the public address is not where this process listens.
+        println!("  Listening on http://{addr}/");
+    }
     println!("  Web UI: {base}login");
     println!("  API description: {base}api/openapi.json");
     match &first_key {

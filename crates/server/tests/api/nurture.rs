@@ -476,3 +476,57 @@ smtp_tests! {
         assert_eq!(state(1).await["messages"][0]["attempts"], 2, "the deferred one was tried again");
     }
 }
+
+/// A Postfix bounce from `tests/fixtures/bounces`, about the message `hex`.
+pub(super) fn postfix_bounce(name: &str, hex: &str) -> Vec<u8> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bounces").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = text;
+    for token in [
+        "0192f7a45c1e7b3a9d2e4f6a8b0c1d2e",
+        "0192f7a45c1e7b3a9d2e4f6a8b0c1d2f",
+        "0192f7a45c1e7b3a9d2e4f6a8b0c1d30",
+    ] {
+        out = out.replace(token, hex);
+    }
+    out.into_bytes()
+}
+
+nurture_tests! {
+    async fn postfix_bounces_are_read_hard_soft_and_delayed(t, clock, mail) {
+        setup(&t).await;
+        let (seq, _) = recycle_sequence(&t).await;
+        let ana = person(&t, "ana@example.com", true).await;
+        let zoe = person(&t, "zoe@example.com", true).await;
+        t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana, zoe]})).await;
+        t.app.run_nurture().await.unwrap();
+        let message_of = |id: &str| {
+            let (t, id) = (&t, id.to_string());
+            async move { t.get(&format!("/api/v1/contacts/{id}/nurture")).await.body["messages"][0].clone() }
+        };
+        let hex = |m: &Value| m["id"].as_str().unwrap().replace('-', "");
+        let ana_message = message_of(&ana).await;
+        let zoe_message = message_of(&zoe).await;
+
+        // A delay notice changes nothing.
+        let r = t.raw(Method::POST, "/api/v1/bounces", "message/rfc822", postfix_bounce("postfix-delayed.eml", &hex(&ana_message))).await;
+        assert_eq!(r.body["outcome"], "not_a_bounce", "{}", r.body);
+        assert_eq!(message_of(&ana).await["state"], "sent");
+
+        // Mailbox full (5.2.2): soft, counted; the third in a row disables the address.
+        for n in 1..=3 {
+            let r = t.raw(Method::POST, "/api/v1/bounces", "message/rfc822", postfix_bounce("postfix-mailbox-full.eml", &hex(&zoe_message))).await;
+            assert_eq!((r.body["outcome"].as_str(), r.body["kind"].as_str()), (Some("applied"), Some("soft")), "{}", r.body);
+            let zoe_now = t.get(&format!("/api/v1/contacts/{zoe}/nurture")).await.body;
+            assert_eq!(zoe_now["recipient"]["soft_bounces"], n);
+            assert_eq!(zoe_now["recipient"]["hard_bounced_at"].is_string(), n == 3, "{zoe_now}");
+        }
+
+        // Unknown user (5.1.1): hard at once.
+        let r = t.raw(Method::POST, "/api/v1/bounces", "message/rfc822", postfix_bounce("postfix-unknown-user.eml", &hex(&ana_message))).await;
+        assert_eq!((r.body["outcome"].as_str(), r.body["kind"].as_str(), r.body["status"].as_str()), (Some("applied"), Some("hard"), Some("5.1.1")));
+        assert_eq!(t.get(&format!("/api/v1/contacts/{ana}")).await.body["do_not_email"], true);
+        let _ = (clock, mail);
+    }
+}
