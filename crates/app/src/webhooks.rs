@@ -28,7 +28,7 @@ use sha2::Sha256;
 use crate::{App, AppError, Principal, new_uuid};
 
 /// The event types one can subscribe to (`*`: all).
-pub const EVENT_TYPES: [&str; 11] = [
+pub const EVENT_TYPES: [&str; 16] = [
     "contact.created",
     "contact.updated",
     "lifecycle.changed",
@@ -40,6 +40,11 @@ pub const EVENT_TYPES: [&str; 11] = [
     "task.due",
     "deal.created",
     "deal.moved",
+    "email.sent",
+    "email.clicked",
+    "email.bounced",
+    "email.replied",
+    "contact.unsubscribed",
 ];
 
 /// How long a message is retried before it is given up.

@@ -484,6 +484,47 @@ impl Session {
         .await
     }
 
+    /// Stage entries recorded in `(since, until]`, oldest first: contact, stage entered, when.
+    pub async fn stage_entries(
+        &mut self,
+        since: Timestamp,
+        until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(ContactId, leadgate_core::lifecycle::LifecycleStage, Timestamp)>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT contact_id, to_stage, at FROM lifecycle_transitions WHERE at > $1 AND at <= $2 ORDER BY at LIMIT $3",
+                args![since, until, limit],
+            )
+            .await?;
+        rows.iter()
+            .filter_map(|r| {
+                let stage: String = match r.get(1) {
+                    Ok(s) => s,
+                    Err(e) => return Some(Err(e)),
+                };
+                let stage = leadgate_core::lifecycle::LifecycleStage::parse(&stage)?;
+                Some((|| Ok((ContactId(r.get(0)?), stage, r.ts(2)?)))())
+            })
+            .collect()
+    }
+
+    /// Replaces a setting's value if it still is `expected`. Returns whether it did.
+    pub async fn compare_and_set_setting(
+        &mut self,
+        key: &str,
+        expected: &str,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE settings SET value = $3 WHERE key = $1 AND value = $2",
+                args![key, expected, value],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     /// Makes every active enrolment due now (the sending rules changed).
     pub async fn wake_all_enrolments(&mut self, now: Timestamp) -> Result<u64, StoreError> {
         self.execute("UPDATE enrolments SET wake_at = $1 WHERE state = 'active' AND wake_at > $1", args![now])
@@ -860,6 +901,17 @@ impl Session {
             )
             .await?;
         Ok(n == 1)
+    }
+
+    /// Records that a contact replied to a message (the first reply counts).
+    pub async fn record_reply(&mut self, contact: ContactId, at: Timestamp) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO email_recipients (contact_id, replied_at) VALUES ($1, $2) ON CONFLICT (contact_id) \
+             DO UPDATE SET replied_at = COALESCE(email_recipients.replied_at, excluded.replied_at)",
+            args![contact, at],
+        )
+        .await?;
+        Ok(())
     }
 
     /// A delivery succeeded: the soft bounce count starts again.

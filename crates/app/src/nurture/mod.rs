@@ -273,6 +273,7 @@ pub struct EnrolmentView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BounceReceipt {
     /// `applied` (matched to a message and counted), `unsubscribed` (a mailto unsubscription),
+    /// `replied` (the person answered one of our messages: out of its sequences),
     /// `not_a_bounce` (a delay notice or a receipt about one of ours), `unmatched` (kept for
     /// review).
     pub outcome: String,
@@ -455,7 +456,7 @@ impl App {
     ) -> Result<String, AppError> {
         principal.require(Permission::ManageNurture)?;
         let mail = self.mail.clone().ok_or_else(|| {
-            AppError::Unavailable(
+            AppError::StateConflict(
                 "this server sends no e-mail: start it with --smtp-url (see `leadgate serve --help`)".into(),
             )
         })?;
@@ -494,9 +495,12 @@ impl App {
         .map_err(AppError::Internal)?;
         match mail.mailer.send(from.email.as_ref(), to_box.email.as_ref(), &raw).await {
             Handover::Accepted(reply) => Ok(reply),
-            other => Err(AppError::Unavailable(format!(
-                "the SMTP server did not take the test message: {other:?}"
+            Handover::Refused { code, message, .. } => Err(AppError::StateConflict(format!(
+                "the SMTP server refused the test message: {code} {message}"
             ))),
+            Handover::NotConnected(e) | Handover::Broken(e) => {
+                Err(AppError::StateConflict(format!("the SMTP server could not be reached: {e}")))
+            }
         }
     }
 
@@ -516,11 +520,6 @@ impl App {
         e.check_text("name", &draft.name, 1, 120);
         if let Err(steps) = sequence::validate(&draft.steps, &|t| templates.iter().any(|x| x.id == t)) {
             e.errors.extend(steps.errors);
-        }
-        if let Some(Trigger::ColdFor { days }) = &draft.trigger
-            && (*days == 0 || *days > 3650)
-        {
-            e.add("trigger.days", "must be from 1 to 3650 days");
         }
         e.into_result(())
     }
@@ -778,9 +777,55 @@ impl App {
                 "messages left mid-send by a stopped sender are ambiguous: not resent"
             );
         }
-        let evaluated = self.evaluate_enrolments().await?;
+        let entered = self.enrol_on_stage_changes().await?;
+        let evaluated = self.evaluate_enrolments().await? + entered;
         let sent = self.send_due().await?;
         Ok(evaluated + sent)
+    }
+
+    /// Enrols contacts that entered a stage some active sequence is triggered by, reading the
+    /// lifecycle history since the last pass (its checkpoint in `settings`, moved forward with a
+    /// compare-and-set, so two servers do not read the same moves). The first pass starts now:
+    /// a new trigger does not enrol the past.
+    async fn enrol_on_stage_changes(&self) -> Result<usize, AppError> {
+        const KEY: &str = "nurture_stage_checkpoint";
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let Some(seen) = tx.setting(KEY).await? else {
+            tx.put_setting(KEY, &now.as_microsecond().to_string()).await?;
+            tx.commit().await?;
+            return Ok(0);
+        };
+        let since = seen.parse::<i64>().ok().and_then(|m| Timestamp::from_microsecond(m).ok()).unwrap_or(now);
+        let wanted: Vec<(SequenceRecord, leadgate_core::lifecycle::LifecycleStage)> = tx
+            .sequences()
+            .await?
+            .into_iter()
+            .filter(|s| s.state == SequenceState::Active)
+            .filter_map(|s| match &s.trigger {
+                Some(Trigger::EnteredStage { stage }) => Some((s.clone(), *stage)),
+                _ => None,
+            })
+            .collect();
+        let moves = if wanted.is_empty() { Vec::new() } else { tx.stage_entries(since, now, 1000).await? };
+        // Up to the last move read (a full page), else up to now.
+        let upto = if moves.len() == 1000 { moves.last().map_or(now, |m| m.2) } else { now };
+        let mut n = 0;
+        for (contact, stage, _) in &moves {
+            for (seq, _) in wanted.iter().filter(|(_, s)| s == stage) {
+                if let Enrolled::Yes =
+                    self.enrol_in(&mut tx, seq, *contact, "trigger:entered_stage", now).await?
+                {
+                    n += 1;
+                }
+            }
+        }
+        if !tx.compare_and_set_setting(KEY, &seen, &upto.as_microsecond().to_string()).await? {
+            // Another server read these moves meanwhile: its enrolments stand, ours are dropped.
+            return Ok(0);
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// Evaluates a batch of due enrolments: exits, effects (messages reserved, fields set, tasks),
@@ -1282,6 +1327,27 @@ impl App {
             });
         }
         let report = bounce::read_report(&text);
+        // A reply: the person answered one of our messages (its In-Reply-To names it). They
+        // leave their sequences: a person is talking to us now.
+        if report.action.is_none()
+            && report.status.is_none()
+            && let Some(hex) = find_reply_ref(&text)
+            && let Some(id) = parse_hex_id(&hex)
+            && let Some(m) = self.store.read().await?.get_message(id).await?
+        {
+            let mut tx = self.store.begin().await?;
+            tx.record_reply(m.contact_id, now).await?;
+            tx.exit_enrolments(m.contact_id, None, ExitReason::Replied, now).await?;
+            let data = serde_json::json!({ "message_id": m.id });
+            self.emit_in(&mut tx, "email.replied", m.contact_id, data, now).await?;
+            tx.commit().await?;
+            return Ok(BounceReceipt {
+                outcome: "replied".into(),
+                kind: None,
+                message: Some(id),
+                status: None,
+            });
+        }
         let kind = report.kind();
         let mut tx = self.store.begin().await?;
         let mut message = None;
@@ -1417,6 +1483,17 @@ fn find_message_refs(text: &str) -> Vec<String> {
     out
 }
 
+/// The message a reply answers: `In-Reply-To:` or `References:` naming `<lg.<hex>@…>`.
+fn find_reply_ref(text: &str) -> Option<String> {
+    use std::sync::OnceLock;
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"(?im)^(?:In-Reply-To|References):[^\n]*<lg\.([0-9a-f]{32})@")
+            .expect("valid pattern")
+    });
+    re.captures(text).map(|c| c[1].to_ascii_lowercase())
+}
+
 /// A mailto unsubscription: sent to `<local>+unsubscribe.<hex>.<sig>@…`.
 fn find_mailto_unsubscribe(text: &str) -> Option<(String, String)> {
     use std::sync::OnceLock;
@@ -1438,6 +1515,15 @@ mod tests {
         assert_eq!(find_message_refs(&format!("Message-ID: <lg.{hex}@acme.test>")), [hex]);
         assert_eq!(find_message_refs(&format!("X-Leadgate-Message: {}", hex.to_uppercase())), [hex]);
         assert!(find_message_refs("nothing of ours").is_empty());
+        assert_eq!(
+            find_reply_ref(&format!("Subject: Re: Hello\nIn-Reply-To: <lg.{hex}@acme.test>\n")),
+            Some(hex.to_string())
+        );
+        assert_eq!(
+            find_reply_ref(&format!("Message-ID: <lg.{hex}@acme.test>\n")),
+            None,
+            "a returned original is not a reply"
+        );
         let sig = "00112233445566778899aabbccddeeff";
         assert_eq!(
             find_mailto_unsubscribe(&format!("To: bounces+unsubscribe.{hex}.{sig}@acme.test")),

@@ -113,10 +113,8 @@ pub enum Trigger {
         #[serde(default)]
         form: Option<String>,
     },
-    /// The contact entered a lifecycle stage.
+    /// The contact entered a lifecycle stage (however it got there: a rule, a person, an import).
     EnteredStage { stage: LifecycleStage },
-    /// The contact has been cold for this many days (checked daily).
-    ColdFor { days: u32 },
 }
 
 /// Why a contact left a sequence (recorded on the enrolment and the timeline).

@@ -29,6 +29,7 @@ pub async fn bounces(config: &Setup) -> anyhow::Result<()> {
             receipt.status.as_deref().map_or_else(String::new, |s| format!(", status {s}"))
         ),
         "unsubscribed" => println!("unsubscribed by mail{about}"),
+        "replied" => println!("a reply{about}: the person left their sequences"),
         "not_a_bounce" => println!("not a bounce (a delay notice or a receipt){about}: nothing changed"),
         _ => println!("matched none of our messages: kept for review (GET /api/v1/bounces)"),
     }

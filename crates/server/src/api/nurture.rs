@@ -284,7 +284,7 @@ async fn messages(
 /// ends its sequences; soft bounces count (hard after 3 in a row). What matches nothing is kept
 /// for review.
 #[utoipa::path(post, path = "/api/v1/bounces", tag = "nurture",
-    request_body(content = String, content_type = "message/rfc822", description = "The raw message"),
+    request_body(content = String, content_type = "text/plain", description = "The raw message (any content type: `message/rfc822`, `text/plain`…)"),
     responses((status = 200, description = "What the message was", body = BounceReceipt)))]
 async fn receive_bounce(
     State(state): State<AppState>,

@@ -530,3 +530,46 @@ nurture_tests! {
         let _ = (clock, mail);
     }
 }
+
+nurture_tests! {
+    async fn entering_a_stage_enrols_and_a_reply_takes_the_person_out(t, clock, mail) {
+        setup(&t).await;
+        let (_, template) = recycle_sequence(&t).await;
+        let seq = t
+            .post(
+                "/api/v1/sequences",
+                json!({"name": "Back to nurturing", "trigger": {"type": "entered_stage", "stage": "nurturing"},
+                       "steps": [{"key": "hello", "type": "send", "template": template},
+                                 {"key": "pause", "type": "wait", "days": 3},
+                                 {"key": "again", "type": "send", "template": template}]}),
+            )
+            .await;
+        assert_eq!(seq.status, StatusCode::CREATED, "{}", seq.body);
+        let seq = seq.body["id"].as_str().unwrap().to_string();
+        // The first pass starts the history; moves before it do not enrol.
+        t.app.run_nurture().await.unwrap();
+        let ana = person(&t, "ana@example.com", false).await;
+        clock.advance(jiff::SignedDuration::from_secs(1));
+        let r = t.post(&format!("/api/v1/contacts/{ana}/lifecycle"), json!({"to": "nurturing", "reason": "not now"})).await;
+        assert!(r.status.is_success(), "{}", r.body);
+        clock.advance(jiff::SignedDuration::from_secs(1));
+        t.app.run_nurture().await.unwrap();
+        t.app.run_nurture().await.unwrap();
+        let view = t.get(&format!("/api/v1/sequences/{seq}")).await;
+        assert_eq!(view.body["enrolments"]["active"], 1, "{}", view.body);
+        let all = sent(&mail);
+        assert_eq!(all.len(), 1);
+        let raw = &all[0].2;
+        let at = raw.find("Message-ID: <lg.").unwrap() + "Message-ID: ".len();
+        let message_id = raw[at..].split('>').next().unwrap().to_string();
+        // The person answers; the mail server hands the answer to Leadgate like a bounce.
+        let reply = format!("From: ana@example.com\r\nTo: news@acme.test\r\nSubject: Re: Welcome\r\nIn-Reply-To: {message_id}>\r\n\r\nCall me next week.\r\n");
+        let r = t.raw(Method::POST, "/api/v1/bounces", "message/rfc822", reply.into_bytes()).await;
+        assert_eq!(r.body["outcome"], "replied", "{}", r.body);
+        let mine = t.get(&format!("/api/v1/contacts/{ana}/nurture")).await;
+        assert_eq!(mine.body["enrolments"][0]["exit_reason"], "replied", "{}", mine.body);
+        clock.advance(jiff::SignedDuration::from_hours(24 * 4));
+        t.app.run_nurture().await.unwrap();
+        assert_eq!(sent(&mail).len(), 1, "no second message after the reply");
+    }
+}
