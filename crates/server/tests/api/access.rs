@@ -802,6 +802,16 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/contacts/new", &[("channel", "phone"), ("email", "ui-new@x.example")], [true, true, false]),
     ("/privacy/erase", &[("emails", "ui-erased@x.example")], [true, true, false]),
     ("/privacy/purge", &[], [true, true, false]),
+    ("/nurture/sequences", &[("name", "UI sequence")], [true, true, false]),
+    ("/nurture/sequences/{id}", &[("name", "S"), ("kind_0", "end")], [true, true, false]),
+    ("/nurture/templates", &[("name", "UI template")], [true, true, false]),
+    (
+        "/nurture/templates/{id}",
+        &[("name", "T"), ("language", "en"), ("subject", "S"), ("html", "<p>x</p>")],
+        [true, true, false],
+    ),
+    ("/nurture/templates/{id}/test", &[("to", "t@x.example")], [true, true, false]),
+    ("/contacts/{id}/enrol", &[("sequence", "0192f7a4-5c1e-7b3a-9d2e-4f6a8b0c1d2e")], [true, true, false]),
 ];
 
 /// UI routes covered elsewhere: the lead matrix, the work-list and bulk tests, one's own account.
@@ -847,6 +857,8 @@ const UI_LEAD_ROUTES: &[&str] = &[
     "/privacy",
     "/privacy/audit",
     "/privacy/audit.csv",
+    // Read as the nurture API reads (sales refused): nurture::the_nurture_pages_work_in_both_languages.
+    "/nurture",
 ];
 
 api_tests! {

@@ -573,3 +573,80 @@ nurture_tests! {
         assert_eq!(sent(&mail).len(), 1, "no second message after the reply");
     }
 }
+
+nurture_tests! {
+    async fn the_nurture_pages_work_in_both_languages(t, clock, mail) {
+        setup(&t).await;
+        let (seq, template) = recycle_sequence(&t).await;
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        t.post("/api/v1/users", json!({"email": "rep@x.example", "role": "sales", "password": "correct horse battery"})).await;
+        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        let csrf = t.app.web_session(&token).await.unwrap().csrf;
+        let rep = t.app.sign_in("rep@x.example", "correct horse battery").await.unwrap();
+        let browser = no_redirects();
+        let get = |path: String, session: String, lang: &'static str| {
+            let req = browser.get(format!("{}{path}", t.base)).header("cookie", format!("lg_session={session}")).header("accept-language", lang);
+            async move {
+                let r = req.send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let post = |path: String, form: Vec<(String, String)>| {
+            let req = browser.post(format!("{}{path}", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move {
+                let r = req.send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let (status, list) = get("/nurture".into(), token.clone(), "fr").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(list.contains("Séquences") && list.contains("Recycle") && list.contains("Modèles d’e-mail"), "{list}");
+        let (status, _) = get("/nurture".into(), rep.clone(), "en").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "sales do not manage nurturing");
+        let (_, page) = get(format!("/nurture/sequences/{seq}"), token.clone(), "en").await;
+        assert!(page.contains("name=\"kind_4\"") && page.contains("name=\"kind_5\""), "one line per step and an empty one");
+
+        // Rewrite the sequence in the line editor: a send, a wait of 2 working days, a send.
+        let field = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let mut form = vec![field("_csrf", &csrf), field("name", "Recycle, shorter"), field("state", "active"), field("purpose", "newsletter"), field("trigger", "rejected_by_sales"), field("trigger_value", "")];
+        for (i, (key, kind, days)) in [("hello", "send", ""), ("pause", "wait", "2"), ("again", "send", ""), ("", "remove", "")].into_iter().enumerate() {
+            form.extend([field(&format!("key_{i}"), key), field(&format!("kind_{i}"), kind), field(&format!("template_{i}"), &template), field(&format!("days_{i}"), days)]);
+            if kind == "wait" {
+                form.push(field(&format!("working_{i}"), "yes"));
+            }
+        }
+        let (status, saved) = post(format!("/nurture/sequences/{seq}"), form.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{saved}");
+        let now = t.get(&format!("/api/v1/sequences/{seq}")).await.body;
+        assert_eq!(now["name"], "Recycle, shorter");
+        let steps = now["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 3, "{now}");
+        assert_eq!((steps[1]["type"].as_str(), steps[1]["days"].as_u64(), steps[1]["working_days"].as_bool()), (Some("wait"), Some(2), Some(true)));
+        // A bad line is shown with the editor, nothing saved.
+        form.iter_mut().filter(|(k, _)| k == "days_1").for_each(|(_, v)| *v = "zero".into());
+        let (status, refused) = post(format!("/nurture/sequences/{seq}"), form).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.contains("pause") && refused.contains("role=\"alert\""), "{refused}");
+
+        // The template editor, its preview for a real contact, and a test send.
+        let ana = person(&t, "ana@example.com", true).await;
+        let (_, tpl) = get(format!("/nurture/templates/{template}?preview=ana@example.com"), token.clone(), "fr").await;
+        assert!(tpl.contains("Aperçu pour un contact") && tpl.contains("Hello Ana"), "{tpl}");
+        let (status, _) = post(format!("/nurture/templates/{template}/test"), vec![field("_csrf", &csrf), field("to", "me@acme.test")]).await;
+        assert!(status.is_redirection());
+        assert!(sent(&mail).iter().any(|(_, to, _)| to == "me@acme.test"));
+        let (status, bad) = post(format!("/nurture/templates/{template}"), vec![field("_csrf", &csrf), field("name", "W"), field("language", "en"), field("subject", "Hi"), field("html", "<script>x</script>")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.contains("script"), "{bad}");
+
+        // The contact page enrols and shows the enrolment and its message.
+        let (status, _) = post(format!("/contacts/{ana}/enrol"), vec![field("_csrf", &csrf), field("sequence", &seq)]).await;
+        assert!(status.is_redirection());
+        t.app.run_nurture().await.unwrap();
+        let (_, contact) = get(format!("/contacts/{ana}"), token.clone(), "fr").await;
+        assert!(contact.contains("Séquences d’e-mails") && contact.contains("Recycle, shorter") && contact.contains("envoyé"), "{contact}");
+        let _ = clock;
+    }
+}

@@ -107,6 +107,56 @@ pub(super) struct ContactPage {
     pub(super) can_set_role: bool,
     /// The contact's company page.
     pub(super) account: Option<Link>,
+    /// Its sequences (name; state or exit reason, and since when) and messages (step and date;
+    /// state, human open, click).
+    pub(super) enrolments: Vec<Row2>,
+    pub(super) messages: Vec<Row2>,
+    /// Sequences it may be enrolled in (for those who manage nurturing).
+    pub(super) enrol_choices: Vec<Choice>,
+}
+
+/// A contact's sequences and messages as lines of its page, and the sequences it may join.
+async fn nurture_lines(state: &AppState, s: &Signed, id: ContactId) -> (Vec<Row2>, Vec<Row2>, Vec<Choice>) {
+    let t = s.lang.texts();
+    let Ok(n) = state.app.contact_nurture(s.p(), id).await else { return Default::default() };
+    let enrolments = n
+        .enrolments
+        .iter()
+        .map(|e| {
+            let status = match e.enrolment.exit_reason {
+                Some(r) => super::nurture::exit_label(t, r),
+                None if e.enrolment.state == "completed" => t.exit_completed,
+                None => t.seq_enrolled_now,
+            };
+            let since = s.lang.datetime(e.enrolment.ended_at.unwrap_or(e.enrolment.enrolled_at));
+            Row2 { a: e.sequence_name.clone(), b: format!("{status} · {since}") }
+        })
+        .collect();
+    let messages = n
+        .messages
+        .iter()
+        .map(|m| {
+            let mut b = super::nurture::message_label(t, m.state).to_string();
+            if m.human_opened_at.is_some() {
+                b.push_str(&format!(" · {}", t.msg_opened_human));
+            }
+            if m.clicked_at.is_some() {
+                b.push_str(&format!(" · {}", t.msg_clicked));
+            }
+            Row2 {
+                a: format!("{} · {}", m.step_key, s.lang.datetime(m.sent_at.unwrap_or(m.reserved_at))), b
+            }
+        })
+        .collect();
+    let choices = match state.app.sequences(s.p()).await {
+        Ok(list) => list
+            .into_iter()
+            .filter(|q| q.state == leadgate_core::nurture::SequenceState::Active)
+            .map(|q| Choice { value: q.id.to_string(), label: q.name, selected: false })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    (enrolments, messages, choices)
 }
 
 pub(super) struct Link {
@@ -152,6 +202,7 @@ pub(super) async fn contact(
         (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return app_error(&s, e),
     };
     let prediction = app.contact_prediction(p, id).await.ok();
+    let (enrolments, messages, enrol_choices) = nurture_lines(&state, &s, id).await;
     let names = user_names(&state, p).await;
     let c = &detail.contact;
     let company = match c.company_id {
@@ -430,6 +481,9 @@ pub(super) async fn contact(
         dm_choices,
         can_set_role: p.user.role.allows(leadgate_core::access::Permission::EditLeads),
         account: c.company_id.zip(company_label).map(|(cid, name)| Link { id: cid.to_string(), name }),
+        enrolments,
+        messages,
+        enrol_choices,
     })
 }
 

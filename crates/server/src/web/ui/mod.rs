@@ -88,6 +88,13 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}/export.zip", get(contact_export))
         .route("/contacts/{id}/erase", post(contact_erase))
         .route("/contacts/{id}/object", post(contact_object))
+        .route("/nurture", get(nurture))
+        .route("/nurture/sequences", post(nurture_new_sequence))
+        .route("/nurture/sequences/{id}", get(nurture_sequence).post(nurture_save_sequence))
+        .route("/nurture/templates", post(nurture_new_template))
+        .route("/nurture/templates/{id}", get(nurture_template).post(nurture_save_template))
+        .route("/nurture/templates/{id}/test", post(nurture_test_template))
+        .route("/contacts/{id}/enrol", post(contact_enrol))
         .route("/privacy", get(privacy))
         .route("/privacy/erase", post(privacy_erase))
         .route("/privacy/purge", post(privacy_purge))
@@ -165,6 +172,7 @@ impl Signed {
             can_import: role.allows(Permission::Import),
             can_rules: role.allows(Permission::ManageScoring),
             can_model: role.allows(Permission::ManageModels),
+            can_nurture: role.allows(Permission::ManageNurture),
             notice: None,
         }
     }
@@ -280,6 +288,7 @@ pub struct Chrome {
     pub can_import: bool,
     pub can_rules: bool,
     pub can_model: bool,
+    pub can_nurture: bool,
     pub notice: Option<String>,
 }
 
@@ -410,6 +419,7 @@ mod leads;
 mod login;
 mod model;
 mod new_contact;
+mod nurture;
 mod pipeline;
 mod privacy;
 mod reports;
@@ -428,6 +438,7 @@ use leads::*;
 use login::*;
 use model::*;
 use new_contact::*;
+use nurture::*;
 use pipeline::*;
 use privacy::*;
 use reports::*;
