@@ -221,6 +221,23 @@ impl Session {
         self.fetch_optional(&sql, args![id]).await?.as_ref().map(from_row).transpose()
     }
 
+    /// Many contacts at once (those that exist and are not anonymised), in no particular order.
+    pub async fn get_contacts(&mut self, ids: &[ContactId]) -> Result<Vec<Contact>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM {CONTACTS_SCORED} WHERE id IN ({}) AND anonymised_at IS NULL",
+                Session::placeholders(1, chunk.len())
+            );
+            let rows =
+                self.fetch_all(&sql, chunk.iter().map(|c| crate::driver::Arg::from(*c)).collect()).await?;
+            for r in &rows {
+                out.push(from_row(r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The contact, locked until the transaction ends (on PostgreSQL; SQLite's write transaction
     /// already excludes other writers). Use cases that change a contact together with its
     /// assignments or tasks take this first, so that all lock in one order — contact, then

@@ -20,7 +20,9 @@ use leadgate_core::nurture::{ExitReason, MessageState, SequenceState, Trigger};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::driver::{Row, Session, args};
+use std::collections::HashMap;
+
+use crate::driver::{Arg, Row, Session, args};
 use crate::error::StoreError;
 
 /// An e-mail template as stored.
@@ -247,6 +249,17 @@ pub struct StepFigures {
     pub opened: i64,
     pub human_opened: i64,
     pub clicked: i64,
+}
+
+/// A claimed enrolment's new position (see [`Session::save_positions`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PositionUpdate {
+    pub id: EnrolmentId,
+    /// The claim's token.
+    pub lease: Timestamp,
+    pub step: i64,
+    pub since: Timestamp,
+    pub wake: Timestamp,
 }
 
 /// Where a claimed message's sender stands: its id and the token its writes must carry.
@@ -901,6 +914,142 @@ impl Session {
             )
             .await?;
         Ok(n == 1)
+    }
+
+    /// The latest consent decision for `purpose` of each of `contacts` that has one.
+    pub async fn latest_consents(
+        &mut self,
+        contacts: &[ContactId],
+        purpose: Purpose,
+    ) -> Result<HashMap<ContactId, bool>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in contacts.chunks(500) {
+            let sql = format!(
+                "SELECT contact_id, granted FROM consents WHERE purpose = $1 AND contact_id IN ({}) ORDER BY at, id",
+                Session::placeholders(2, chunk.len())
+            );
+            let mut values = args![purpose.as_str()];
+            values.extend(chunk.iter().map(|c| Arg::from(*c)));
+            for r in self.fetch_all(&sql, values).await? {
+                // Ordered by time: the last one read is the latest.
+                out.insert(ContactId(r.get(0)?), r.get::<bool>(1)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Self::recipient`] of many contacts (those with a record).
+    pub async fn recipients(
+        &mut self,
+        contacts: &[ContactId],
+    ) -> Result<HashMap<ContactId, RecipientRecord>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in contacts.chunks(500) {
+            let sql = format!(
+                "SELECT contact_id, unsubscribed_at, hard_bounced_at, soft_bounces, last_delivered_at, replied_at \
+                 FROM email_recipients WHERE contact_id IN ({})",
+                Session::placeholders(1, chunk.len())
+            );
+            for r in self.fetch_all(&sql, chunk.iter().map(|c| Arg::from(*c)).collect()).await? {
+                out.insert(
+                    ContactId(r.get(0)?),
+                    RecipientRecord {
+                        unsubscribed_at: r.opt_ts(1)?,
+                        hard_bounced_at: r.opt_ts(2)?,
+                        soft_bounces: r.get(3)?,
+                        last_delivered_at: r.opt_ts(4)?,
+                        replied_at: r.opt_ts(5)?,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Self::recent_sends`] of many contacts.
+    pub async fn recent_sends_of(
+        &mut self,
+        contacts: &[ContactId],
+        since: Timestamp,
+    ) -> Result<HashMap<ContactId, Vec<Timestamp>>, StoreError> {
+        let mut out: HashMap<ContactId, Vec<Timestamp>> = HashMap::new();
+        for chunk in contacts.chunks(500) {
+            let sql = format!(
+                "SELECT contact_id, COALESCE(sent_at, sending_at, send_after) FROM email_messages WHERE contact_id IN ({}) \
+                 AND state IN ('reserved', 'sending', 'sent', 'ambiguous', 'bounced') AND COALESCE(sent_at, sending_at, send_after) >= $1",
+                Session::placeholders(2, chunk.len())
+            );
+            let mut values = args![since];
+            values.extend(chunk.iter().map(|c| Arg::from(*c)));
+            for r in self.fetch_all(&sql, values).await? {
+                out.entry(ContactId(r.get(0)?)).or_default().push(r.ts(1)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reserves many messages (each under its unique key; taken keys are skipped).
+    pub async fn reserve_messages(
+        &mut self,
+        messages: &[NewMessage],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let rows = messages
+            .iter()
+            .map(|m| {
+                args![
+                    m.id,
+                    m.enrolment_id,
+                    m.step_key.as_str(),
+                    m.contact_id,
+                    m.sequence_id,
+                    m.template_id,
+                    "reserved",
+                    now,
+                    m.send_after
+                ]
+            })
+            .collect();
+        self.insert_rows(
+            "INSERT INTO email_messages (id, enrolment_id, step_key, contact_id, sequence_id, template_id, state, reserved_at, send_after)",
+            9,
+            rows,
+            "ON CONFLICT (enrolment_id, step_key) DO NOTHING",
+        )
+        .await
+    }
+
+    /// [`Self::save_position`] for many claimed enrolments still active (ended ones go through
+    /// `save_position`). Each applies only under its claim. Returns how many applied.
+    pub async fn save_positions(&mut self, moves: &[PositionUpdate]) -> Result<u64, StoreError> {
+        let mut n = 0;
+        if self.dialect() == crate::driver::Dialect::Sqlite {
+            // In-process statements are cheap on SQLite: one prepared UPDATE each.
+            for m in moves {
+                n += self
+                    .execute(
+                        "UPDATE enrolments SET step = $3, step_since = $4, wake_at = $5, locked_until = NULL \
+                         WHERE id = $1 AND locked_until = $2 AND state = 'active'",
+                        args![m.id, m.lease, m.step, m.since, m.wake],
+                    )
+                    .await?;
+            }
+            return Ok(n);
+        }
+        // One round trip per thousand on PostgreSQL.
+        for chunk in moves.chunks(1000) {
+            let rows: Vec<String> =
+                (0..chunk.len()).map(|i| format!("({})", Session::placeholders(i * 5 + 1, 5))).collect();
+            let sql = format!(
+                "UPDATE enrolments SET step = v.step, step_since = v.since, wake_at = v.wake, locked_until = NULL \
+                 FROM (VALUES {}) AS v(id, lease, step, since, wake) \
+                 WHERE enrolments.id = v.id AND enrolments.locked_until = v.lease AND enrolments.state = 'active'",
+                rows.join(", ")
+            );
+            let values = chunk.iter().flat_map(|m| args![m.id, m.lease, m.step, m.since, m.wake]).collect();
+            n += self.execute(&sql, values).await?;
+        }
+        Ok(n)
     }
 
     /// Records that a contact replied to a message (the first reply counts).

@@ -30,8 +30,8 @@ use leadgate_core::nurture::{
 use leadgate_core::validation::ValidationErrors;
 use leadgate_store::driver::Session;
 use leadgate_store::nurture::{
-    EnrolmentRecord, Fence, MessageRecord, NewMessage, RecipientRecord, SequenceRecord, StepFigures,
-    TemplateRecord,
+    EnrolmentRecord, Fence, MessageRecord, NewMessage, PositionUpdate, RecipientRecord, SequenceRecord,
+    StepFigures, TemplateRecord,
 };
 use serde::{Deserialize, Serialize};
 
@@ -829,7 +829,9 @@ impl App {
     }
 
     /// Evaluates a batch of due enrolments: exits, effects (messages reserved, fields set, tasks),
-    /// next wake-up. Returns how many were evaluated.
+    /// next wake-up. What the rules need is read for the whole batch at once (contacts, consents,
+    /// recipients, recent sends), and reservations and new positions are written in a few
+    /// statements. Returns how many were evaluated.
     pub async fn evaluate_enrolments(&self) -> Result<usize, AppError> {
         let now = self.now();
         let lease = now + self.job_lease;
@@ -849,102 +851,137 @@ impl App {
             if let std::collections::hash_map::Entry::Vacant(slot) = sequences.entry(e.sequence_id) {
                 slot.insert(tx.get_sequence(e.sequence_id).await?);
             }
-            let Some(Some(seq)) = sequences.get(&e.sequence_id) else { continue };
-            self.evaluate_in(&mut tx, e, seq, &settings, now, lease).await?;
         }
+        let mut ids: Vec<ContactId> = due.iter().map(|e| e.contact_id).collect();
+        ids.sort();
+        ids.dedup();
+        let mut contacts: HashMap<ContactId, Contact> =
+            tx.get_contacts(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        let mut consents: HashMap<Purpose, HashMap<ContactId, bool>> = HashMap::new();
+        for purpose in sequences.values().flatten().filter_map(|q| q.purpose) {
+            if !consents.contains_key(&purpose) {
+                consents.insert(purpose, tx.latest_consents(&ids, purpose).await?);
+            }
+        }
+        let recipients = tx.recipients(&ids).await?;
+        let period = SignedDuration::from_hours(settings.cap.hours as i64);
+        let mut recent = tx.recent_sends_of(&ids, now - period).await?;
+        let mut reservations = Vec::new();
+        let mut moves = Vec::new();
+        for e in &due {
+            let Some(Some(seq)) = sequences.get(&e.sequence_id) else { continue };
+            let Some(contact) = contacts.get_mut(&e.contact_id) else { continue };
+            let r = recipients.get(&contact.id);
+            let reach = Reachability {
+                consent_granted: seq
+                    .purpose
+                    .is_none_or(|p| consents.get(&p).and_then(|c| c.get(&contact.id)) == Some(&true)),
+                unsubscribed: r.is_some_and(|r| r.unsubscribed_at.is_some()),
+                hard_bounced: r.is_some_and(|r| r.hard_bounced_at.is_some()),
+                replied: r.is_some_and(|r| r.replied_at.is_some()),
+            };
+            if let Some(reason) = exit_reason(contact, reach) {
+                tx.save_position(e.id, lease, e.step, e.step_since, None, Some(reason), now).await?;
+                continue;
+            }
+            let tz = tz_of(contact, &settings);
+            let sends = recent.entry(contact.id).or_default();
+            let send_opens = settings.window.next_open(settings.cap.opens_at(sends, now), &tz);
+            let (needs_clicks, needs_events) = behaviour_needed(&seq.steps);
+            let behaviour = Behaviour {
+                clicks: if needs_clicks { tx.enrolment_clicks(e.id).await? } else { Vec::new() },
+                events: if needs_events {
+                    tx.events_of_contact(contact.id)
+                        .await?
+                        .into_iter()
+                        .filter(|ev| ev.occurred_at >= e.enrolled_at)
+                        .map(|ev| {
+                            let text =
+                                |k: &str| ev.properties.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                            (ev.kind.clone(), text("url"), text("form"), ev.occurred_at)
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            };
+            let position = Position { step: e.step.max(0) as usize, since: e.step_since };
+            let (effects, outcome) =
+                sequence::advance(&seq.steps, position, contact, &behaviour, now, send_opens, &tz);
+            let mut changed = false;
+            for effect in effects {
+                match effect {
+                    Effect::Send { step, template } => {
+                        // Counted at once: a second sequence in this batch sees this message.
+                        sends.push(now);
+                        reservations.push(NewMessage {
+                            id: MessageId(new_uuid()),
+                            enrolment_id: e.id,
+                            step_key: step,
+                            contact_id: contact.id,
+                            sequence_id: seq.id,
+                            template_id: template,
+                            send_after: now,
+                        });
+                    }
+                    Effect::SetField { field, value } => {
+                        contact.custom.insert(field, value);
+                        changed = true;
+                    }
+                    Effect::NotifyOwner { task } => {
+                        self.notify_owner_in(&mut tx, contact.id, task, now).await?
+                    }
+                }
+            }
+            if changed {
+                contact.updated_at = now;
+                tx.update_contact(contact).await?;
+            }
+            match outcome {
+                Outcome::Waiting { position, wake } => moves.push(PositionUpdate {
+                    id: e.id,
+                    lease,
+                    step: position.step as i64,
+                    since: position.since,
+                    wake,
+                }),
+                Outcome::Completed => {
+                    tx.save_position(e.id, lease, seq.steps.len() as i64, now, None, None, now).await?;
+                }
+            }
+        }
+        tx.reserve_messages(&reservations, now).await?;
+        tx.save_positions(&moves).await?;
         tx.commit().await?;
         Ok(due.len())
     }
 
-    async fn evaluate_in(
+    /// A task for the contact's owner (the rep of its open assignment); nobody to tell without one.
+    async fn notify_owner_in(
         &self,
         tx: &mut Session,
-        e: &EnrolmentRecord,
-        seq: &SequenceRecord,
-        settings: &NurtureSettings,
+        contact: ContactId,
+        task: String,
         now: Timestamp,
-        lease: Timestamp,
     ) -> Result<(), AppError> {
-        let Some(mut contact) = tx.get_contact(e.contact_id).await? else { return Ok(()) };
-        let reach = self.reachability_in(tx, contact.id, seq.purpose).await?;
-        if let Some(reason) = exit_reason(&contact, reach) {
-            tx.save_position(e.id, lease, e.step, e.step_since, None, Some(reason), now).await?;
+        let Some(rep) = tx.open_assignment(contact).await?.and_then(|a| a.rep_id) else {
+            tracing::info!(%contact, "a sequence's notify step found no owner: nobody to tell");
             return Ok(());
-        }
-        let tz = tz_of(&contact, settings);
-        let period = SignedDuration::from_hours(settings.cap.hours as i64);
-        let recent = tx.recent_sends(contact.id, now - period).await?;
-        let send_opens = settings.window.next_open(settings.cap.opens_at(&recent, now), &tz);
-        let behaviour = Behaviour {
-            clicks: tx.enrolment_clicks(e.id).await?,
-            events: tx
-                .events_of_contact(contact.id)
-                .await?
-                .into_iter()
-                .filter(|ev| ev.occurred_at >= e.enrolled_at)
-                .map(|ev| {
-                    let text = |k: &str| ev.properties.get(k).and_then(|v| v.as_str()).map(str::to_string);
-                    (ev.kind.clone(), text("url"), text("form"), ev.occurred_at)
-                })
-                .collect(),
         };
-        let position = Position { step: e.step.max(0) as usize, since: e.step_since };
-        let (effects, outcome) =
-            sequence::advance(&seq.steps, position, &contact, &behaviour, now, send_opens, &tz);
-        let mut changed = false;
-        for effect in effects {
-            match effect {
-                Effect::Send { step, template } => {
-                    let m = NewMessage {
-                        id: MessageId(new_uuid()),
-                        enrolment_id: e.id,
-                        step_key: step,
-                        contact_id: contact.id,
-                        sequence_id: seq.id,
-                        template_id: template,
-                        send_after: now,
-                    };
-                    tx.reserve_message(&m, now).await?;
-                }
-                Effect::SetField { field, value } => {
-                    contact.custom.insert(field, value);
-                    changed = true;
-                }
-                Effect::NotifyOwner { task } => {
-                    if let Some(rep) = tx.open_assignment(contact.id).await?.and_then(|a| a.rep_id) {
-                        let t = leadgate_store::handoff::TaskRecord {
-                            id: TaskId(new_uuid()),
-                            contact_id: contact.id,
-                            assignee_id: rep,
-                            kind: "follow_up".into(),
-                            title: task,
-                            due_at: now + SignedDuration::from_hours(24),
-                            created_at: now,
-                            created_by: None,
-                            done_at: None,
-                            notified_at: None,
-                            purpose: None,
-                        };
-                        tx.insert_task(&t).await?;
-                    } else {
-                        tracing::info!(contact = %contact.id, "a sequence's notify step found no owner: nobody to tell");
-                    }
-                }
-            }
-        }
-        if changed {
-            contact.updated_at = now;
-            tx.update_contact(&contact).await?;
-        }
-        match outcome {
-            Outcome::Waiting { position, wake } => {
-                tx.save_position(e.id, lease, position.step as i64, position.since, Some(wake), None, now)
-                    .await?
-            }
-            Outcome::Completed => {
-                tx.save_position(e.id, lease, seq.steps.len() as i64, now, None, None, now).await?
-            }
+        let t = leadgate_store::handoff::TaskRecord {
+            id: TaskId(new_uuid()),
+            contact_id: contact,
+            assignee_id: rep,
+            kind: "follow_up".into(),
+            title: task,
+            due_at: now + SignedDuration::from_hours(24),
+            created_at: now,
+            created_by: None,
+            done_at: None,
+            notified_at: None,
+            purpose: None,
         };
+        tx.insert_task(&t).await?;
         Ok(())
     }
 
@@ -1439,6 +1476,25 @@ fn count_email(outcome: &'static str) {
 /// `bounced_hard`, `bounced_soft`.
 pub fn email_counts() -> Vec<(&'static str, u64)> {
     EMAIL_COUNTS.lock().map(|c| c.iter().map(|(k, v)| (*k, *v)).collect()).unwrap_or_default()
+}
+
+/// Whether a sequence's conditions look at clicks, and at other behaviour (visits, forms): what
+/// the evaluator must read for its enrolments.
+fn behaviour_needed(steps: &[Step]) -> (bool, bool) {
+    let conditions = steps.iter().filter_map(|s| match &s.action {
+        sequence::Action::WaitFor { until, .. } => Some(until),
+        sequence::Action::Branch { when, .. } => Some(when),
+        _ => None,
+    });
+    let (mut clicks, mut events) = (false, false);
+    for c in conditions {
+        match c {
+            sequence::Condition::Clicked { .. } => clicks = true,
+            sequence::Condition::Visited { .. } | sequence::Condition::SubmittedForm { .. } => events = true,
+            _ => {}
+        }
+    }
+    (clicks, events)
 }
 
 enum Enrolled {
