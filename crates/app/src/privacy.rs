@@ -585,6 +585,9 @@ impl App {
         let deals = self.deals_of_contact(principal, id).await?;
         let buying_role = self.buying_role(principal, id).await?;
         let notes = self.notes(principal, id).await?;
+        // The e-mail sequences they were in and every message reserved or sent to them, with
+        // its opens and clicks, and their standing as a recipient (unsubscribed, bounces).
+        let nurture = self.contact_nurture(principal, id).await?;
         let now = self.now();
         let mut s = self.store.read().await?;
         let events = s.events_of_contact(id).await?;
@@ -617,6 +620,9 @@ impl App {
             "deals": deals,
             "notes": notes,
             "events": events,
+            "sequences": nurture.enrolments,
+            "email_messages": nurture.messages,
+            "email_recipient": nurture.recipient,
         }))
     }
 
@@ -637,6 +643,8 @@ impl App {
             ("tasks.csv", doc.get("tasks")),
             ("deals.csv", doc.get("deals")),
             ("notes.csv", doc.get("notes")),
+            ("sequences.csv", doc.get("sequences")),
+            ("email_messages.csv", doc.get("email_messages")),
         ];
         for (name, list) in lists {
             let rows = list.and_then(|l| l.as_array()).cloned().unwrap_or_default();

@@ -233,6 +233,13 @@ impl Session {
                 scrubbed += removed as u64;
             }
         }
+        // Bounces kept for review (they matched no message, so no contact cascades them).
+        for r in self.fetch_all("SELECT id, raw FROM email_bounces WHERE raw IS NOT NULL", vec![]).await? {
+            if mentions.in_text(&r.get::<String>(1)?) {
+                self.execute("DELETE FROM email_bounces WHERE id = $1", args![r.get::<Uuid>(0)?]).await?;
+                scrubbed += 1;
+            }
+        }
         Ok(scrubbed)
     }
 

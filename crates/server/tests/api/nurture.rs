@@ -647,6 +647,19 @@ nurture_tests! {
         t.app.run_nurture().await.unwrap();
         let (_, contact) = get(format!("/contacts/{ana}"), token.clone(), "fr").await;
         assert!(contact.contains("Séquences d’e-mails") && contact.contains("Recycle, shorter") && contact.contains("envoyé"), "{contact}");
+
+        // From the inbox: the selection enrolled at once, those who cannot receive it counted.
+        let bob = person(&t, "bob@example.com", true).await;
+        let cyd = person(&t, "cyd@example.com", false).await;
+        let (_, inbox) = get("/leads".into(), token.clone(), "en").await;
+        assert!(inbox.contains("name=\"sequence\""), "the bulk enrolment is offered");
+        let form = vec![field("_csrf", &csrf), field("ids", &bob), field("ids", &cyd), field("action", "enrol"), field("sequence", &seq), field("back", "/leads")];
+        let req = browser.post(format!("{}/leads/bulk", t.base)).header("cookie", format!("lg_session={token}"))
+            .header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+        let r = req.send().await.unwrap();
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        let message = url::form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes()).find(|(k, _)| k == "done").unwrap().1.into_owned();
+        assert!(message.contains("Enrolled: 1") && message.contains("consent withdrawn: 1"), "{message}");
         let _ = clock;
     }
 }

@@ -38,6 +38,14 @@ capture_tests! {
         assert_eq!(r.status(), StatusCode::OK);
         let event = t.post_with_key("/api/v1/events", "ada-event", json!({"kind": "demo_request", "email": email, "properties": {"note": "for ada.lovelace@acme.example"}})).await;
         assert!(event.status.is_success(), "{}", event.body);
+        // A nurture message reserved for them, and a bounce naming them that matched nothing.
+        let tpl = t.post("/api/v1/email-templates", json!({"name": "Hello", "subject": "Hi {{ first_name }}", "html": "<p>Hi</p>"})).await;
+        let seq = t.post("/api/v1/sequences", json!({"name": "Welcome", "steps": [{"key": "hello", "type": "send", "template": tpl.body["id"]}]})).await;
+        let enrolled = t.post(&format!("/api/v1/sequences/{}/enrolments", seq.body["id"].as_str().unwrap()), json!({"contacts": [id]})).await;
+        assert_eq!(enrolled.body["enrolled"], 1, "{}", enrolled.body);
+        t.app.evaluate_enrolments().await.unwrap();
+        let stray = format!("Subject: Undeliverable\r\n\r\n550 5.1.1 <{email}>: mailbox unavailable\r\n");
+        assert_eq!(t.raw(Method::POST, "/api/v1/bounces", "message/rfc822", stray.into_bytes()).await.body["outcome"], "unmatched");
         assert_eq!(t.post(&format!("/api/v1/contacts/{id}/lifecycle"), json!({"to": "mql"})).await.status, StatusCode::OK);
         let routed = t.send(Method::POST, &format!("/api/v1/contacts/{id}/route"), Some(ADMIN_KEY), None).await;
         assert!(routed.status.is_success(), "{}", routed.body);
@@ -68,6 +76,8 @@ capture_tests! {
         assert_eq!(doc.body["deals"].as_array().unwrap().len(), 1);
         assert_eq!(doc.body["buying_role"]["role"], "decision_maker");
         assert_eq!(doc.body["notes"][0]["body"], "Augusta Lovelacewxyz prefers mornings");
+        assert_eq!(doc.body["sequences"][0]["sequence_name"], "Welcome", "{}", doc.body["sequences"]);
+        assert_eq!(doc.body["email_messages"][0]["step_key"], "hello");
         assert_eq!(doc.body["notes"][0]["author"], "rep@sales.example");
         assert!(!doc.body["tasks"].as_array().unwrap().is_empty(), "the first-contact task");
         assert!(!doc.body["assignments"].as_array().unwrap().is_empty());
@@ -77,7 +87,7 @@ capture_tests! {
         assert_eq!(zip.headers()["content-type"], "application/zip");
         let bytes = zip.bytes().await.unwrap();
         assert!(bytes.starts_with(b"PK\x03\x04"));
-        for name in ["person.json", "contact.csv", "events.csv", "consents.csv", "deals.csv", "tasks.csv"] {
+        for name in ["person.json", "contact.csv", "events.csv", "consents.csv", "deals.csv", "tasks.csv", "sequences.csv", "email_messages.csv"] {
             assert!(bytes.windows(name.len()).any(|w| w == name.as_bytes()), "{name} in the zip");
         }
 

@@ -148,15 +148,7 @@ async fn nurture_lines(state: &AppState, s: &Signed, id: ContactId) -> (Vec<Row2
             }
         })
         .collect();
-    let choices = match state.app.sequences(s.p()).await {
-        Ok(list) => list
-            .into_iter()
-            .filter(|q| q.state == leadgate_core::nurture::SequenceState::Active)
-            .map(|q| Choice { value: q.id.to_string(), label: q.name, selected: false })
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    (enrolments, messages, choices)
+    (enrolments, messages, super::nurture::active_sequences(state, s).await)
 }
 
 pub(super) struct Link {

@@ -34,6 +34,8 @@ pub(super) struct LeadsPage {
     pub(super) export_url: String,
     pub(super) here: String,
     pub(super) reps: Vec<Choice>,
+    /// Active sequences, for the bulk enrolment (those who manage nurturing).
+    pub(super) sequences: Vec<Choice>,
     pub(super) bulk_message: Option<String>,
     pub(super) views: Vec<ViewLink>,
     pub(super) query: String,
@@ -173,6 +175,7 @@ pub(super) async fn leads(State(state): State<AppState>, s: Signed, Query(q): Qu
         export_url: format!("/leads.csv?{}", filter_query(&filter)),
         here: format!("{base}page={page}"),
         reps: rep_choices(&state, s.p()).await,
+        sequences: active_sequences(&state, &s).await,
         bulk_message: q.done.clone(),
         views: state
             .app
@@ -334,8 +337,8 @@ pub(super) async fn leads_bulk(
 ) -> Response {
     let t = s.lang.texts();
     let mut csrf = String::new();
-    let (mut ids, mut action, mut rep, mut reason, mut back) =
-        (Vec::new(), String::new(), String::new(), String::new(), String::new());
+    let (mut ids, mut action, mut rep, mut reason, mut back, mut sequence) =
+        (Vec::new(), String::new(), String::new(), String::new(), String::new(), String::new());
     for (k, v) in url::form_urlencoded::parse(&body) {
         match k.as_ref() {
             "_csrf" => csrf = v.into_owned(),
@@ -344,6 +347,7 @@ pub(super) async fn leads_bulk(
             "rep" => rep = v.into_owned(),
             "reason" => reason = v.into_owned(),
             "back" => back = v.into_owned(),
+            "sequence" => sequence = v.into_owned(),
             _ => {}
         }
     }
@@ -357,6 +361,28 @@ pub(super) async fn leads_bulk(
     };
     if ids.is_empty() {
         return with_message(t.nothing_selected);
+    }
+    if action == "enrol" {
+        // One request for the selection: the receipt says who was enrolled and why others not.
+        let Ok(sequence) = sequence.parse::<leadgate_core::ids::SequenceId>() else {
+            return with_message(t.not_found);
+        };
+        return match state.app.enrol(s.p(), sequence, &ids).await {
+            Ok(r) => {
+                let mut parts =
+                    vec![format!("{}{} {}", t.contact_enrolled.trim_end_matches('.'), t.colon, r.enrolled)];
+                if r.already > 0 {
+                    parts.push(format!("{}{} {}", t.exit_already, t.colon, r.already));
+                }
+                for (reason, n) in &r.refused {
+                    let label = leadgate_core::nurture::ExitReason::parse(reason)
+                        .map_or(reason.as_str(), |x| super::nurture::exit_label(t, x));
+                    parts.push(format!("{label}{} {n}", t.colon));
+                }
+                with_message(&parts.join(" · "))
+            }
+            Err(e) => with_message(&problem_text(s.lang, &e)),
+        };
     }
     let mut refused: Vec<String> = Vec::new();
     let mut done = 0;

@@ -750,3 +750,19 @@ pub(super) async fn contact_enrol(
         Err(e) => app_error(&s, e),
     }
 }
+
+/// The active sequences a user who manages nurturing may enrol leads in (none for others).
+pub(super) async fn active_sequences(state: &AppState, s: &Signed) -> Vec<Choice> {
+    if !s.p().user.role.allows(leadgate_core::access::Permission::ManageNurture) {
+        return Vec::new();
+    }
+    state
+        .app
+        .sequences(s.p())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|q| q.state == leadgate_core::nurture::SequenceState::Active)
+        .map(|q| Choice { value: q.id.to_string(), label: q.name, selected: false })
+        .collect()
+}
