@@ -244,6 +244,7 @@ async fn nurture_on(backend: &str, n: usize, m: usize) {
             s.fetch_one("SELECT COUNT(*) FROM email_messages", vec![]).await.unwrap().get(0).unwrap();
         drop(s);
         assert_eq!(reserved as usize, n, "one message reserved per enrolment");
+        eprintln!("{backend}: evaluated {} enrolments in {:.1} s", thousands(n as u64), took.as_secs_f64());
         rows.push(vec![
             format!("{backend}: evaluate one step, {} enrolments", thousands(n as u64)),
             format!("{:.1} s", took.as_secs_f64()),
@@ -288,7 +289,7 @@ async fn nurture_on(backend: &str, n: usize, m: usize) {
     {
         let sink = sink();
         let url = format!("smtp://127.0.0.1:{}", sink.1);
-        let db = BenchDb::create(backend, "nurture-send");
+        let db = BenchDb::create(backend, "nurture_send");
         let store = Store::open(&db.config, now).await.unwrap();
         let app = App::new(store.clone(), clock.clone());
         app.bootstrap_admin("bench@bench.example", Some(leadgate_bench::BENCH_KEY)).await.unwrap();

@@ -881,7 +881,15 @@ impl App {
                 replied: r.is_some_and(|r| r.replied_at.is_some()),
             };
             if let Some(reason) = exit_reason(contact, reach) {
-                tx.save_position(e.id, lease, e.step, e.step_since, None, Some(reason), now).await?;
+                let end = PositionUpdate {
+                    id: e.id,
+                    lease,
+                    step: e.step,
+                    since: e.step_since,
+                    wake: None,
+                    reason: Some(reason),
+                };
+                moves.push(end);
                 continue;
             }
             let tz = tz_of(contact, &settings);
@@ -937,21 +945,27 @@ impl App {
                 contact.updated_at = now;
                 tx.update_contact(contact).await?;
             }
-            match outcome {
-                Outcome::Waiting { position, wake } => moves.push(PositionUpdate {
+            moves.push(match outcome {
+                Outcome::Waiting { position, wake } => PositionUpdate {
                     id: e.id,
                     lease,
                     step: position.step as i64,
                     since: position.since,
-                    wake,
-                }),
-                Outcome::Completed => {
-                    tx.save_position(e.id, lease, seq.steps.len() as i64, now, None, None, now).await?;
-                }
-            }
+                    wake: Some(wake),
+                    reason: None,
+                },
+                Outcome::Completed => PositionUpdate {
+                    id: e.id,
+                    lease,
+                    step: seq.steps.len() as i64,
+                    since: now,
+                    wake: None,
+                    reason: None,
+                },
+            });
         }
         tx.reserve_messages(&reservations, now).await?;
-        tx.save_positions(&moves).await?;
+        tx.save_positions(&moves, now).await?;
         tx.commit().await?;
         Ok(due.len())
     }
