@@ -16,7 +16,7 @@ export const SCREENSHOTS = join(ROOT, "target", "browser-screenshots");
  * database when LEADGATE_BROWSER_POSTGRES_URL names a server (`scripts/browser-tests` runs the
  * suite once on each).
  */
-export async function startLeadgate(extraArgs = []) {
+export async function startLeadgate(extraArgs = [], { listen = "127.0.0.1:0" } = {}) {
   const bin = process.env.LEADGATE_BIN ?? join(ROOT, "target", "debug", "leadgate");
   const dir = mkdtempSync(join(tmpdir(), "leadgate-browser-"));
   const server = process.env.LEADGATE_BROWSER_POSTGRES_URL;
@@ -29,7 +29,7 @@ export async function startLeadgate(extraArgs = []) {
     database = ["--database-url", server.replace(/\/[^/]*$/, `/${name}`)];
     dropDatabase = () => spawnSync("psql", [server, "-qc", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
   }
-  const child = spawn(bin, ["--data-dir", dir, ...database, "serve", "--listen", "127.0.0.1:0", "--bootstrap-api-key", KEY,
+  const child = spawn(bin, ["--data-dir", dir, ...database, "serve", "--listen", listen, "--bootstrap-api-key", KEY,
     "--form-min-fill-seconds", "1", ...extraArgs], { stdio: ["ignore", "pipe", "inherit"], env: { RUST_LOG: "warn", ...process.env } });
   const base = await new Promise((resolveUrl, reject) => {
     let out = "";

@@ -85,6 +85,8 @@ texts! {
     seq_state_paused: "paused", "en pause";
     seq_state_archived: "archived", "archivée";
     seq_enrolled_now: "In it now", "En cours";
+    seq_enrolments_title: "Enrolments", "Inscriptions";
+    seq_settings: "Settings", "Réglages";
     seq_completed: "Completed", "Terminées";
     seq_exited: "Left early", "Sorties avant la fin";
     seq_sent: "Sent", "Envoyés";

@@ -431,7 +431,17 @@ pub(super) async fn contact(
         }
     }
     let mut chrome = s.chrome("leads");
-    chrome.notice = n.done.is_some().then(|| t.done.to_string());
+    chrome.notice = match (&n.done, n.not_enrolled.as_deref()) {
+        (_, Some(code)) => {
+            // An unknown code reads "already in it".
+            let reason = leadgate_core::nurture::ExitReason::parse(code)
+                .map_or(t.exit_already, |r| super::nurture::exit_label(t, r));
+            Some(t.contact_not_enrolled.replace("{reason}", reason))
+        }
+        (Some(d), None) if d == "enrolled" => Some(t.contact_enrolled.to_string()),
+        (Some(_), None) => Some(t.done.to_string()),
+        (None, None) => None,
+    };
     render(ContactPage {
         c: chrome,
         id: id.to_string(),
@@ -670,6 +680,9 @@ pub(super) fn temperature_words(lang: Lang, cause: &leadgate_core::scoring::Temp
 #[derive(Deserialize)]
 pub(super) struct NoticeQuery {
     pub(super) done: Option<String>,
+    /// Why the contact was not enrolled (an exit reason's code; the page words it).
+    #[serde(default)]
+    pub(super) not_enrolled: Option<String>,
 }
 
 pub(super) fn back_to(id: ContactId) -> Response {

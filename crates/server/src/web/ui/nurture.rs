@@ -731,21 +731,15 @@ pub(super) async fn contact_enrol(
     let Ok(sequence) = f.sequence.parse::<SequenceId>() else {
         return s.error(StatusCode::UNPROCESSABLE_ENTITY, s.lang.texts().not_found);
     };
-    let t = s.lang.texts();
     match state.app.enrol(s.p(), sequence, &[id]).await {
         Ok(r) => {
-            let notice = if r.enrolled > 0 {
-                t.contact_enrolled.to_string()
+            // The page words the outcome from a code: a link never carries text to show.
+            let query = if r.enrolled > 0 {
+                "done=enrolled".to_string()
             } else {
-                let reason = r
-                    .refused
-                    .keys()
-                    .next()
-                    .and_then(|k| ExitReason::parse(k))
-                    .map_or(t.exit_already, |x| exit_label(t, x));
-                t.contact_not_enrolled.replace("{reason}", reason)
+                format!("not_enrolled={}", r.refused.keys().next().map_or("already", String::as_str))
             };
-            Redirect::to(&format!("/contacts/{id}?done={}", urlencode(&notice))).into_response()
+            Redirect::to(&format!("/contacts/{id}?{query}")).into_response()
         }
         Err(e) => app_error(&s, e),
     }
