@@ -302,6 +302,7 @@ async fn nurture_on(backend: &str, n: usize, m: usize) {
             public_url: "https://leads.bench.example".into(),
             return_path: Some("bounces@bench.example".into()),
             parallel: 4,
+            dkim: None,
         });
         while app.evaluate_enrolments().await.unwrap() > 0 {}
         let t = Instant::now();
@@ -346,6 +347,7 @@ async fn nurture_on(backend: &str, n: usize, m: usize) {
                 message_id: "<lg.0123456789abcdef0123456789abcdef@bench.example>".into(),
                 list_unsubscribe: "<https://leads.bench.example/e/u/x>",
                 token_header: "0123456789abcdef0123456789abcdef",
+                dkim: None,
             },
         )
         .unwrap();

@@ -395,6 +395,20 @@ pub struct ServeArgs {
     #[arg(long, env = "LEADGATE_BOUNCE_ADDRESS", value_name = "ADDRESS")]
     pub bounce_address: Option<String>,
 
+    /// Sign nurture e-mail with DKIM using this private key file: an RSA key in PKCS#1 PEM
+    /// (-----BEGIN RSA PRIVATE KEY-----) or an Ed25519 key as the base64 of its 32 bytes. Needs
+    /// --dkim-selector and --dkim-domain; messages from another domain are not signed.
+    #[arg(long, env = "LEADGATE_DKIM_KEY", value_name = "FILE", requires_all = ["dkim_selector", "dkim_domain"])]
+    pub dkim_key: Option<std::path::PathBuf>,
+
+    /// The DKIM selector: the key's DNS record is `<selector>._domainkey.<domain>`.
+    #[arg(long, env = "LEADGATE_DKIM_SELECTOR", value_name = "NAME", requires = "dkim_key")]
+    pub dkim_selector: Option<String>,
+
+    /// The domain the DKIM key signs for (the sender addresses' domain).
+    #[arg(long, env = "LEADGATE_DKIM_DOMAIN", value_name = "DOMAIN", requires = "dkim_key")]
+    pub dkim_domain: Option<String>,
+
     /// The address users reach Leadgate at (e.g. https://leads.example.com, behind a TLS proxy).
     /// With https the session cookie is always Secure and bound to this host (`__Host-` prefix);
     /// printed URLs and form snippets use it.

@@ -126,6 +126,43 @@ fn bad_configuration_is_explained_not_panicked() {
     let out = leadgate().args(["--data-dir", file.to_str().unwrap(), "migrate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
+
+    // Nurture e-mail: links need the public address; a DKIM key comes with its selector and
+    // domain, and one that cannot be read is named.
+    let data = temp_dir("smtp");
+    let serve = |extra: &[&str]| {
+        let mut args = vec![
+            "--data-dir",
+            data.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--smtp-url",
+            "smtp://127.0.0.1:1",
+        ];
+        args.extend(extra);
+        let out = leadgate().args(&args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = serve(&[]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--smtp-url needs --public-url"), "{err}");
+    let (code, err) =
+        serve(&["--public-url", "http://127.0.0.1:8080", "--dkim-key", "/nonexistent/dkim.key"]);
+    assert_eq!(code, Some(2), "clap: the selector and domain are required with the key: {err}");
+    let (code, err) = serve(&[
+        "--public-url",
+        "http://127.0.0.1:8080",
+        "--dkim-key",
+        "/nonexistent/dkim.key",
+        "--dkim-selector",
+        "mail",
+        "--dkim-domain",
+        "acme.test",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot read the DKIM key"), "{err}");
+    assert!(!err.contains("panicked"));
 }
 
 #[tokio::test]

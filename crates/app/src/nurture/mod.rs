@@ -57,6 +57,8 @@ pub struct MailSetup {
     pub return_path: Option<String>,
     /// Messages handed to SMTP at once.
     pub parallel: usize,
+    /// DKIM signing of the messages whose sender is in the key's domain.
+    pub dkim: Option<render::Dkim>,
 }
 
 /// The workspace's sending rules and sender identity (`GET/PUT /api/v1/nurture/settings`).
@@ -490,6 +492,7 @@ impl App {
                 message_id,
                 list_unsubscribe: &unsubscribe,
                 token_header: "test",
+                dkim: mail.dkim.as_ref(),
             },
         )
         .map_err(AppError::Internal)?;
@@ -1186,6 +1189,7 @@ impl App {
                 message_id: format!("<lg.{hex}@{domain}>"),
                 list_unsubscribe: &list_unsubscribe,
                 token_header: &hex,
+                dkim: mail.dkim.as_ref(),
             },
         )?;
         Ok((to, raw, return_path))

@@ -166,10 +166,59 @@ pub struct Envelope<'a> {
     pub list_unsubscribe: &'a str,
     /// An opaque header that names the message, kept in bounces that return the headers.
     pub token_header: &'a str,
+    /// Signs the message when its sender's domain is the key's.
+    pub dkim: Option<&'a Dkim>,
+}
+
+/// The admin's DKIM key (`serve --dkim-key --dkim-selector --dkim-domain`).
+pub struct Dkim {
+    pub domain: String,
+    config: lettre::message::dkim::DkimConfig,
+}
+
+impl Dkim {
+    /// `key`: an RSA private key in PKCS#1 PEM (`-----BEGIN RSA PRIVATE KEY-----`), or an
+    /// Ed25519 private key as the base64 of its 32 bytes.
+    pub fn new(key: &str, selector: &str, domain: &str) -> Result<Dkim, String> {
+        use lettre::message::dkim::{
+            DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
+        };
+        let key = key.trim();
+        let algorithm = if key.starts_with("-----BEGIN") {
+            DkimSigningAlgorithm::Rsa
+        } else {
+            DkimSigningAlgorithm::Ed25519
+        };
+        let signing = DkimSigningKey::new(key, algorithm).map_err(|e| {
+            format!("the DKIM key cannot be read ({e}): give an RSA key in PKCS#1 PEM (-----BEGIN RSA PRIVATE KEY-----) or an Ed25519 key as base64")
+        })?;
+        // The headers a reader sees and a forwarder must not change, the unsubscription ones
+        // included (RFC 8058 asks for them to be signed).
+        let headers =
+            ["From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"]
+                .into_iter()
+                .map(HeaderName::new_from_ascii_str)
+                .collect();
+        let relaxed = DkimCanonicalization {
+            header: DkimCanonicalizationType::Relaxed,
+            body: DkimCanonicalizationType::Relaxed,
+        };
+        Ok(Dkim {
+            domain: domain.to_ascii_lowercase(),
+            config: DkimConfig::new(
+                selector.to_string(),
+                domain.to_ascii_lowercase(),
+                signing,
+                headers,
+                relaxed,
+            ),
+        })
+    }
 }
 
 /// The complete message: multipart/alternative with the text and HTML parts.
 pub fn build(parts: &Rendered, e: Envelope<'_>) -> Result<Vec<u8>, String> {
+    let from_domain = e.from.email.domain().to_ascii_lowercase();
     let mut builder = lettre::Message::builder()
         .from(e.from)
         .to(e.to)
@@ -193,7 +242,11 @@ pub fn build(parts: &Rendered, e: Envelope<'_>) -> Result<Vec<u8>, String> {
     let body = MultiPart::alternative()
         .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(parts.text.clone()))
         .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(parts.html.clone()));
-    builder.multipart(body).map(|m| m.formatted()).map_err(|e| e.to_string())
+    let mut message = builder.multipart(body).map_err(|e| e.to_string())?;
+    if let Some(dkim) = e.dkim.filter(|d| d.domain == from_domain) {
+        message.sign(&dkim.config);
+    }
+    Ok(message.formatted())
 }
 
 #[cfg(test)]
@@ -273,6 +326,7 @@ mod tests {
                 message_id: "<lg.abc@acme.test>".into(),
                 list_unsubscribe: "<https://acme.test/e/u/tok>",
                 token_header: "abc",
+                dkim: None,
             },
         )
         .unwrap();
@@ -281,5 +335,49 @@ mod tests {
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
         assert!(raw.contains("Message-ID: <lg.abc@acme.test>"));
         assert!(raw.contains("multipart/alternative"));
+    }
+
+    #[test]
+    fn a_dkim_key_signs_messages_of_its_domain_only() {
+        // An Ed25519 key: the base64 of 32 bytes.
+        let dkim = Dkim::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "mail", "Acme.test").unwrap();
+        let parts = Rendered { subject: "Hi".into(), html: "<p>Hi</p>".into(), text: "Hi".into() };
+        let sign = |from: &str| {
+            let raw = build(
+                &parts,
+                Envelope {
+                    from: from.parse().unwrap(),
+                    reply_to: None,
+                    to: "ana@example.com".parse().unwrap(),
+                    message_id: "<lg.abc@acme.test>".into(),
+                    list_unsubscribe: "<https://acme.test/e/u/tok>",
+                    token_header: "abc",
+                    dkim: Some(&dkim),
+                },
+            )
+            .unwrap();
+            String::from_utf8(raw).unwrap()
+        };
+        let signed = sign("news@acme.test");
+        let header = signed
+            .split("DKIM-Signature:")
+            .nth(1)
+            .expect("signed")
+            .split("\r\n\r\n")
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(
+            header.contains("d=acme.test")
+                && header.contains("s=mail")
+                && header.contains("a=ed25519-sha256"),
+            "{header}"
+        );
+        assert!(header.to_ascii_lowercase().contains("list-unsubscribe-post"), "{header}");
+        assert!(
+            !sign("news@other.test").contains("DKIM-Signature"),
+            "another domain's mail is not signed with this key"
+        );
+        assert!(Dkim::new("not a key", "mail", "acme.test").is_err());
     }
 }

@@ -61,11 +61,21 @@ pub async fn run(config: &Setup, args: ServeArgs) -> anyhow::Result<()> {
             }
             let mailer = leadgate_app::nurture::SmtpMailer::new(url, args.smtp_connections)
                 .map_err(anyhow::Error::msg)?;
+            let dkim = match (&args.dkim_key, &args.dkim_selector, &args.dkim_domain) {
+                (Some(file), Some(selector), Some(domain)) => {
+                    let key = std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read the DKIM key {}", file.display()))?;
+                    let dkim = leadgate_app::nurture::render::Dkim::new(&key, selector, domain);
+                    Some(dkim.map_err(anyhow::Error::msg)?)
+                }
+                _ => None,
+            };
             app.with_mail(leadgate_app::nurture::MailSetup {
                 mailer: std::sync::Arc::new(mailer),
                 public_url: public.as_str().trim_end_matches('/').to_string(),
                 return_path: args.bounce_address.clone(),
                 parallel: args.smtp_connections as usize,
+                dkim,
             })
         }
         None => app,

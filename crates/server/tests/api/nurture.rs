@@ -23,6 +23,7 @@ macro_rules! nurture_tests {
                         public_url: PUBLIC.into(),
                         return_path: Some("bounces@acme.test".into()),
                         parallel: 2,
+                        dkim: None,
                     })
                 })
                 .await;
@@ -416,6 +417,7 @@ macro_rules! smtp_tests {
                         public_url: PUBLIC.into(),
                         return_path: Some("bounces@acme.test".into()),
                         parallel: 2,
+                        dkim: None,
                     })
                 })
                 .await;
