@@ -656,17 +656,28 @@ impl Session {
         Ok(n == 1)
     }
 
+    /// A sender's write under its fence: `set` (with `$3`… bound to `values`) when the message is
+    /// still held under the token `f` and in one of the states `from`, releasing the claim.
+    async fn fenced(
+        &mut self,
+        f: Fence,
+        set: &str,
+        from: &str,
+        values: Vec<Arg>,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE email_messages SET {set}, locked_until = NULL WHERE id = $1 AND fence = $2 AND state IN ({from})"
+        );
+        let mut all = args![f.message, f.token];
+        all.extend(values);
+        Ok(self.execute(&sql, all).await? == 1)
+    }
+
     /// The server accepted the message. Also from `ambiguous`: a sender paused past its lease
     /// that then got its `250` turns the doubt into certainty.
     pub async fn mark_sent(&mut self, f: Fence, now: Timestamp, reply: &str) -> Result<bool, StoreError> {
-        let n = self
-            .execute(
-                "UPDATE email_messages SET state = 'sent', sent_at = $3, reply = $4, error = NULL, locked_until = NULL \
-                 WHERE id = $1 AND fence = $2 AND state IN ('sending', 'ambiguous')",
-                args![f.message, f.token, now, reply],
-            )
-            .await?;
-        Ok(n == 1)
+        let set = "state = 'sent', sent_at = $3, reply = $4, error = NULL";
+        self.fenced(f, set, "'sending', 'ambiguous'", args![now, reply]).await
     }
 
     /// The server refused before accepting (a temporary failure, or the connection could not be
@@ -677,14 +688,8 @@ impl Session {
         retry_at: Timestamp,
         error: &str,
     ) -> Result<bool, StoreError> {
-        let n = self
-            .execute(
-                "UPDATE email_messages SET state = 'reserved', send_after = $3, error = $4, locked_until = NULL \
-                 WHERE id = $1 AND fence = $2 AND state = 'sending'",
-                args![f.message, f.token, retry_at, error],
-            )
-            .await?;
-        Ok(n == 1)
+        self.fenced(f, "state = 'reserved', send_after = $3, error = $4", "'sending'", args![retry_at, error])
+            .await
     }
 
     /// The server refused for good (or retries were given up).
@@ -695,38 +700,19 @@ impl Session {
         error: &str,
         bounce: Option<BounceKind>,
     ) -> Result<bool, StoreError> {
-        let n = self
-            .execute(
-                "UPDATE email_messages SET state = 'failed', error = $3, bounce_kind = $4, bounced_at = $5, locked_until = NULL \
-                 WHERE id = $1 AND fence = $2 AND state IN ('reserved', 'sending')",
-                args![f.message, f.token, error, bounce.map(|b| b.as_str()), bounce.map(|_| now)],
-            )
-            .await?;
-        Ok(n == 1)
+        let set = "state = 'failed', error = $3, bounce_kind = $4, bounced_at = $5";
+        let values = args![error, bounce.map(|b| b.as_str()), bounce.map(|_| now)];
+        self.fenced(f, set, "'reserved', 'sending'", values).await
     }
 
     /// The conversation broke after the server may have accepted the message: never resent.
     pub async fn mark_ambiguous(&mut self, f: Fence, error: &str) -> Result<bool, StoreError> {
-        let n = self
-            .execute(
-                "UPDATE email_messages SET state = 'ambiguous', error = $3, locked_until = NULL \
-                 WHERE id = $1 AND fence = $2 AND state = 'sending'",
-                args![f.message, f.token, error],
-            )
-            .await?;
-        Ok(n == 1)
+        self.fenced(f, "state = 'ambiguous', error = $3", "'sending'", args![error]).await
     }
 
     /// Not sent: at send time the contact could not receive it.
     pub async fn mark_skipped(&mut self, f: Fence, reason: &str) -> Result<bool, StoreError> {
-        let n = self
-            .execute(
-                "UPDATE email_messages SET state = 'skipped', skip_reason = $3, locked_until = NULL \
-                 WHERE id = $1 AND fence = $2 AND state = 'reserved'",
-                args![f.message, f.token, reason],
-            )
-            .await?;
-        Ok(n == 1)
+        self.fenced(f, "state = 'skipped', skip_reason = $3", "'reserved'", args![reason]).await
     }
 
     /// Messages still `sending` after their lease: their sender stopped between handing them

@@ -118,13 +118,7 @@ impl NurtureSettings {
                 format!("`{}` is not a time zone: use a name such as Europe/Paris", self.time_zone),
             );
         }
-        for (field, v) in [("from_address", &self.from_address), ("reply_to", &self.reply_to)] {
-            if let Some(a) = v
-                && a.parse::<lettre::Address>().is_err()
-            {
-                e.add(field, format!("`{a}` is not an e-mail address"));
-            }
-        }
+        check_addresses(&mut e, [("from_address", &self.from_address), ("reply_to", &self.reply_to)]);
         if let Some(n) = &self.from_name {
             e.check_text("from_name", n, 1, 100);
         }
@@ -176,13 +170,7 @@ impl TemplateDraft {
         if !matches!(language.as_str(), "en" | "fr") {
             e.add("language", "must be `en` or `fr`");
         }
-        for (field, v) in [("from_address", &self.from_address), ("reply_to", &self.reply_to)] {
-            if let Some(a) = v
-                && a.parse::<lettre::Address>().is_err()
-            {
-                e.add(field, format!("`{a}` is not an e-mail address"));
-            }
-        }
+        check_addresses(&mut e, [("from_address", &self.from_address), ("reply_to", &self.reply_to)]);
         let text =
             self.text.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| render::text_from_html(&self.html));
         for (part, message) in render::check(&self.subject, &self.html, &text) {
@@ -1520,6 +1508,18 @@ enum Enrolled {
     Already,
     Refused(ExitReason),
     Gone,
+}
+
+/// Adds an error for each given address SMTP cannot use.
+fn check_addresses<'a>(
+    e: &mut ValidationErrors,
+    fields: impl IntoIterator<Item = (&'static str, &'a Option<String>)>,
+) {
+    for (field, value) in fields {
+        if let Some(a) = value.as_deref().filter(|a| !is_address(a)) {
+            e.add(field, format!("`{a}` is not an e-mail address"));
+        }
+    }
 }
 
 /// Whether `s` is an e-mail address SMTP can use.

@@ -8,6 +8,25 @@ use super::*;
 
 pub(super) const PUBLIC: &str = "http://leadgate.test";
 
+/// A test server sending through `mailer`, its links under [`PUBLIC`], bounces to
+/// `bounces@acme.test`.
+pub(super) async fn spawn_with_mailer(
+    backend: Backend,
+    clock: Arc<leadgate_app::ManualClock>,
+    mailer: Arc<dyn leadgate_app::nurture::Mailer>,
+) -> TestApp {
+    spawn_app_configured(backend, clock, move |app| {
+        app.with_mail(MailSetup {
+            mailer,
+            public_url: PUBLIC.into(),
+            return_path: Some("bounces@acme.test".into()),
+            parallel: 2,
+            dkim: None,
+        })
+    })
+    .await
+}
+
 macro_rules! nurture_tests {
     ($(async fn $name:ident($t:ident, $clock:ident, $mail:ident) $body:block)*) => {$(
         mod $name {
@@ -16,17 +35,7 @@ macro_rules! nurture_tests {
             async fn run(backend: Backend) {
                 let $clock = Arc::new(leadgate_app::ManualClock::new("2026-11-24T10:00:00Z".parse().unwrap()));
                 let $mail = Arc::new(MemoryMailer::default());
-                let mailer = $mail.clone();
-                let $t = spawn_app_configured(backend, $clock.clone(), move |app| {
-                    app.with_mail(MailSetup {
-                        mailer,
-                        public_url: PUBLIC.into(),
-                        return_path: Some("bounces@acme.test".into()),
-                        parallel: 2,
-                        dkim: None,
-                    })
-                })
-                .await;
+                let $t = spawn_with_mailer(backend, $clock.clone(), $mail.clone()).await;
                 $body;
                 $t.stop().await;
             }
@@ -410,17 +419,8 @@ macro_rules! smtp_tests {
             async fn run(backend: Backend) {
                 let $clock = Arc::new(leadgate_app::ManualClock::new("2026-11-24T10:00:00Z".parse().unwrap()));
                 let $sink = Sink::start(0);
-                let mailer = leadgate_app::nurture::SmtpMailer::new(&$sink.url(), 2).unwrap();
-                let $t = spawn_app_configured(backend, $clock.clone(), move |app| {
-                    app.with_mail(MailSetup {
-                        mailer: Arc::new(mailer),
-                        public_url: PUBLIC.into(),
-                        return_path: Some("bounces@acme.test".into()),
-                        parallel: 2,
-                        dkim: None,
-                    })
-                })
-                .await;
+                let mailer = Arc::new(leadgate_app::nurture::SmtpMailer::new(&$sink.url(), 2).unwrap());
+                let $t = spawn_with_mailer(backend, $clock.clone(), mailer).await;
                 $body;
                 $t.stop().await;
             }

@@ -536,14 +536,21 @@ pub(super) async fn nurture_save_sequence(
                 Ok(v) => v,
                 Err(e) => return app_error(&s, e),
             };
-            let lines =
-                errors.errors.into_iter().map(|e| format!("{}{} {}", e.field, t.colon, e.message)).collect();
-            let mut r = sequence_page(&state, &s, view, lines, None).await;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            r
+            refused(sequence_page(&state, &s, view, field_lines(t, errors), None).await)
         }
         Err(e) => app_error(&s, e),
     }
+}
+
+/// A form's problems as lines "field: what to do".
+fn field_lines(t: &Texts, errors: leadgate_core::validation::ValidationErrors) -> Vec<String> {
+    errors.errors.into_iter().map(|e| format!("{}{} {}", e.field, t.colon, e.message)).collect()
+}
+
+/// The editor shown again with its problems: 422, so scripts and tests see the refusal.
+fn refused(mut page: Response) -> Response {
+    *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    page
 }
 
 #[derive(Template)]
@@ -674,11 +681,7 @@ pub(super) async fn nurture_save_template(
             Redirect::to(&format!("/nurture/templates/{id}?done={}", urlencode(t.tpl_saved))).into_response()
         }
         Err(leadgate_app::AppError::Invalid(errors)) => {
-            let lines =
-                errors.errors.into_iter().map(|e| format!("{}{} {}", e.field, t.colon, e.message)).collect();
-            let mut r = template_page(&state, &s, id, TemplateQuery::default(), lines).await;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            r
+            refused(template_page(&state, &s, id, TemplateQuery::default(), field_lines(t, errors)).await)
         }
         Err(e) => app_error(&s, e),
     }
