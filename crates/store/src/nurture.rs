@@ -490,15 +490,6 @@ impl Session {
         .await
     }
 
-    /// Makes a contact's active enrolments due now: it did something a wait may be waiting for.
-    pub async fn wake_enrolments(&mut self, contact: ContactId, now: Timestamp) -> Result<u64, StoreError> {
-        self.execute(
-            "UPDATE enrolments SET wake_at = $2 WHERE contact_id = $1 AND state = 'active' AND wake_at > $2",
-            args![contact, now],
-        )
-        .await
-    }
-
     /// Stage entries recorded in `(since, until]`, oldest first: contact, stage entered, when.
     pub async fn stage_entries(
         &mut self,
@@ -546,7 +537,8 @@ impl Session {
             .await
     }
 
-    /// [`Self::wake_enrolments`] for many contacts.
+    /// Makes the active enrolments of `contacts` due now: they did something a wait may be
+    /// waiting for.
     pub async fn wake_enrolments_of(
         &mut self,
         contacts: &[ContactId],
@@ -725,24 +717,6 @@ impl Session {
         .await
     }
 
-    /// When marketing messages went (or are about to go) to a contact since `since`: what the
-    /// frequency cap counts.
-    pub async fn recent_sends(
-        &mut self,
-        contact: ContactId,
-        since: Timestamp,
-    ) -> Result<Vec<Timestamp>, StoreError> {
-        self.fetch_all(
-            "SELECT COALESCE(sent_at, sending_at, send_after) FROM email_messages WHERE contact_id = $1 \
-             AND state IN ('reserved', 'sending', 'sent', 'ambiguous', 'bounced') AND COALESCE(sent_at, sending_at, send_after) >= $2",
-            args![contact, since],
-        )
-        .await?
-        .iter()
-        .map(|r| r.ts(0))
-        .collect()
-    }
-
     pub async fn get_message(&mut self, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
         self.fetch_optional(&format!("SELECT {MESSAGE_COLUMNS} FROM email_messages WHERE id = $1"), args![id])
             .await?
@@ -870,22 +844,9 @@ impl Session {
             .collect()
     }
 
+    /// A contact's standing as a recipient (the default when nothing happened yet).
     pub async fn recipient(&mut self, contact: ContactId) -> Result<RecipientRecord, StoreError> {
-        let row = self
-            .fetch_optional(
-                "SELECT unsubscribed_at, hard_bounced_at, soft_bounces, last_delivered_at, replied_at \
-                 FROM email_recipients WHERE contact_id = $1",
-                args![contact],
-            )
-            .await?;
-        let Some(r) = row else { return Ok(RecipientRecord::default()) };
-        Ok(RecipientRecord {
-            unsubscribed_at: r.opt_ts(0)?,
-            hard_bounced_at: r.opt_ts(1)?,
-            soft_bounces: r.get(2)?,
-            last_delivered_at: r.opt_ts(3)?,
-            replied_at: r.opt_ts(4)?,
-        })
+        Ok(self.recipients(&[contact]).await?.remove(&contact).unwrap_or_default())
     }
 
     /// Records that a contact unsubscribed (the first time counts). Returns whether it is new.
@@ -954,7 +915,8 @@ impl Session {
         Ok(out)
     }
 
-    /// [`Self::recent_sends`] of many contacts.
+    /// When marketing messages went (or are about to go) to each of `contacts` since `since`:
+    /// what the frequency cap counts.
     pub async fn recent_sends_of(
         &mut self,
         contacts: &[ContactId],

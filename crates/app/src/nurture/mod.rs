@@ -595,17 +595,9 @@ impl App {
     ) -> Result<Reachability, AppError> {
         let consent_granted = match purpose {
             None => true,
-            Some(p) => {
-                s.consents_of(contact).await?.iter().rev().find(|c| c.purpose == p).is_some_and(|c| c.granted)
-            }
+            Some(p) => s.latest_consents(&[contact], p).await?.get(&contact) == Some(&true),
         };
-        let r = s.recipient(contact).await?;
-        Ok(Reachability {
-            consent_granted,
-            unsubscribed: r.unsubscribed_at.is_some(),
-            hard_bounced: r.hard_bounced_at.is_some(),
-            replied: r.replied_at.is_some(),
-        })
+        Ok(reachability(consent_granted, &s.recipient(contact).await?))
     }
 
     /// Enrols contacts by hand. Contacts that cannot receive the sequence's messages (no consent
@@ -710,10 +702,11 @@ impl App {
         principal.require(Permission::ManageNurture)?;
         let mut tx = self.store.begin().await?;
         let e = tx.get_enrolment(id).await?.ok_or_else(|| AppError::not_found("enrolment", id))?;
-        tx.exit_enrolments(e.contact_id, Some(e.sequence_id), ExitReason::Removed, self.now()).await?;
-        let e = tx.get_enrolment(id).await?.ok_or_else(|| AppError::not_found("enrolment", id))?;
+        let ended =
+            tx.exit_enrolments(e.contact_id, Some(e.sequence_id), ExitReason::Removed, self.now()).await?;
         tx.commit().await?;
-        Ok(e)
+        // Already ended: it stays as it was.
+        Ok(ended.into_iter().find(|x| x.id == id).unwrap_or(e))
     }
 
     /// A contact's enrolments and every message sent or reserved for it.
@@ -862,15 +855,12 @@ impl App {
         for e in &due {
             let Some(Some(seq)) = sequences.get(&e.sequence_id) else { continue };
             let Some(contact) = contacts.get_mut(&e.contact_id) else { continue };
-            let r = recipients.get(&contact.id);
-            let reach = Reachability {
-                consent_granted: seq
-                    .purpose
-                    .is_none_or(|p| consents.get(&p).and_then(|c| c.get(&contact.id)) == Some(&true)),
-                unsubscribed: r.is_some_and(|r| r.unsubscribed_at.is_some()),
-                hard_bounced: r.is_some_and(|r| r.hard_bounced_at.is_some()),
-                replied: r.is_some_and(|r| r.replied_at.is_some()),
-            };
+            let consent_granted =
+                seq.purpose.is_none_or(|p| consents.get(&p).and_then(|c| c.get(&contact.id)) == Some(&true));
+            let reach = reachability(
+                consent_granted,
+                recipients.get(&contact.id).unwrap_or(&RecipientRecord::default()),
+            );
             if let Some(reason) = exit_reason(contact, reach) {
                 let end = PositionUpdate {
                     id: e.id,
@@ -1259,8 +1249,8 @@ impl App {
                 campaign: None,
                 properties,
             };
+            // Recording the event also wakes the contact's sequences (`events::score_recorded`).
             crate::events::record(self, &mut tx, vec![event], now, |_, f| f.to_string()).await?;
-            tx.wake_enrolments(m.contact_id, now).await?;
             let data = serde_json::json!({ "message_id": m.id, "url": target });
             self.emit_in(&mut tx, "email.clicked", m.contact_id, data, now).await?;
         }
@@ -1314,7 +1304,7 @@ impl App {
             return Ok(());
         }
         if tx.record_unsubscribe(contact, now).await? {
-            tx.set_do_not_email(&[contact], now).await?;
+            // The `unsubscribed` event recorded below makes the contact do-not-email.
             tx.exit_enrolments(contact, None, ExitReason::Unsubscribed, now).await?;
             let mut properties = serde_json::Map::new();
             properties.insert("how".into(), how.into());
@@ -1482,6 +1472,16 @@ fn count_email(outcome: &'static str) {
 /// `bounced_hard`, `bounced_soft`.
 pub fn email_counts() -> Vec<(&'static str, u64)> {
     EMAIL_COUNTS.lock().map(|c| c.iter().map(|(k, v)| (*k, *v)).collect()).unwrap_or_default()
+}
+
+/// What a contact's recipient record (and the consent the sequence needs) says about reaching it.
+fn reachability(consent_granted: bool, r: &RecipientRecord) -> Reachability {
+    Reachability {
+        consent_granted,
+        unsubscribed: r.unsubscribed_at.is_some(),
+        hard_bounced: r.hard_bounced_at.is_some(),
+        replied: r.replied_at.is_some(),
+    }
 }
 
 /// Whether a sequence's conditions look at clicks, and at other behaviour (visits, forms): what

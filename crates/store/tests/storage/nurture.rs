@@ -204,7 +204,7 @@ storage_tests! {
         assert!(!tx.save_position(e.id, now, 1, now, Some(wake), None, now).await.unwrap(), "another claim's token");
         assert!(tx.save_position(e.id, lease, 1, now, Some(wake), None, now).await.unwrap());
         assert!(tx.claim_enrolments(now, lease, 10).await.unwrap().is_empty(), "not due before it wakes");
-        assert_eq!(tx.wake_enrolments(contact, now).await.unwrap(), 1);
+        assert_eq!(tx.wake_enrolments_of(&[contact], now).await.unwrap(), 1);
         let again = tx.claim_enrolments(now, lease, 10).await.unwrap();
         assert_eq!(again[0].step, 1);
         assert!(tx.save_position(e.id, lease, 1, now, None, None, now).await.unwrap());
