@@ -1001,6 +1001,7 @@ async fn bounces_piped_by_a_mail_server(backend: Backend) {
         sequence_id: seq.id,
         template_id: TemplateId(uuid::Uuid::nil()),
         send_after: now,
+        domain: None,
     };
     tx.reserve_message(&m, now).await.unwrap();
     let claimed =

@@ -216,6 +216,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0027_nurture.sql"),
         then: None,
     },
+    Migration {
+        version: 28,
+        name: "send rates",
+        sqlite: include_str!("../migrations/sqlite/0028_send_rates.sql"),
+        postgres: include_str!("../migrations/postgres/0028_send_rates.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -223,6 +223,8 @@ pub struct NewMessage {
     pub sequence_id: SequenceId,
     pub template_id: TemplateId,
     pub send_after: Timestamp,
+    /// The recipient's domain, which per-domain rate limits count by.
+    pub domain: Option<String>,
 }
 
 /// A contact's standing as a recipient of marketing e-mail.
@@ -592,15 +594,7 @@ impl Session {
     /// Reserves a message under its (enrolment, step) key. Returns false when the key is taken:
     /// the step was reserved before (by this or another server) and must not send again.
     pub async fn reserve_message(&mut self, m: &NewMessage, now: Timestamp) -> Result<bool, StoreError> {
-        let n = self
-            .execute(
-                "INSERT INTO email_messages (id, enrolment_id, step_key, contact_id, sequence_id, template_id, state, \
-                 reserved_at, send_after) VALUES ($1, $2, $3, $4, $5, $6, 'reserved', $7, $8) \
-                 ON CONFLICT (enrolment_id, step_key) DO NOTHING",
-                args![m.id, m.enrolment_id, m.step_key.as_str(), m.contact_id, m.sequence_id, m.template_id, now, m.send_after],
-            )
-            .await?;
-        Ok(n == 1)
+        Ok(self.reserve_messages(std::slice::from_ref(m), now).await? == 1)
     }
 
     /// Claims up to `limit` reserved messages due at `now` for `sender` until `lease_until`,
@@ -613,7 +607,7 @@ impl Session {
         limit: i64,
     ) -> Result<Vec<MessageRecord>, StoreError> {
         let sql = format!(
-            "UPDATE email_messages SET fence = fence + 1, sender = $2, locked_until = $3 WHERE id IN \
+            "UPDATE email_messages SET fence = fence + 1, sender = $2, locked_until = $3, claimed_at = $1 WHERE id IN \
              (SELECT m.id FROM email_messages m JOIN sequences s ON s.id = m.sequence_id AND s.state = 'active' \
              WHERE m.state = 'reserved' AND m.send_after <= $1 AND (m.locked_until IS NULL OR m.locked_until <= $1) \
              ORDER BY m.send_after LIMIT $4 {}) RETURNING {MESSAGE_COLUMNS}",
@@ -628,6 +622,105 @@ impl Session {
             .iter()
             .map(message_from_row)
             .collect()
+    }
+
+    /// Makes rate-limited claimers take turns (PostgreSQL: a transaction-scoped advisory lock;
+    /// SQLite has one writer already), so two servers do not both spend the same minute's budget.
+    pub async fn serialise_claims(&mut self) -> Result<(), StoreError> {
+        if self.dialect() == crate::driver::Dialect::Postgres {
+            self.execute("SELECT pg_advisory_xact_lock(7813306843574985830)", vec![]).await?;
+        }
+        Ok(())
+    }
+
+    /// Messages claimed since `since` (what rate limits count): in all, and per recipient domain.
+    pub async fn claims_since(
+        &mut self,
+        since: Timestamp,
+    ) -> Result<(u64, HashMap<String, u64>), StoreError> {
+        let mut total = 0;
+        let mut by_domain = HashMap::new();
+        for r in self
+            .fetch_all(
+                "SELECT domain, COUNT(*) FROM email_messages WHERE claimed_at > $1 GROUP BY domain",
+                args![since],
+            )
+            .await?
+        {
+            let n = r.get::<i64>(1)? as u64;
+            total += n;
+            if let Some(d) = r.get::<Option<String>>(0)? {
+                by_domain.insert(d, n);
+            }
+        }
+        Ok((total, by_domain))
+    }
+
+    /// Up to `limit` reserved messages due at `now` and not held by a sender, in the order they
+    /// are due, each with its recipient's domain: the candidates a rate-limited claim picks from.
+    pub async fn due_messages(
+        &mut self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(MessageId, Option<String>)>, StoreError> {
+        self.fetch_all(
+            "SELECT m.id, m.domain FROM email_messages m JOIN sequences s ON s.id = m.sequence_id AND s.state = 'active' \
+             WHERE m.state = 'reserved' AND m.send_after <= $1 AND (m.locked_until IS NULL OR m.locked_until <= $1) \
+             ORDER BY m.send_after LIMIT $2",
+            args![now, limit],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((MessageId(r.get(0)?), r.get(1)?)))
+        .collect()
+    }
+
+    /// Claims the given messages (chosen from [`Self::due_messages`]) like
+    /// [`Self::claim_messages`]; those another sender took meanwhile are left out.
+    pub async fn claim_messages_by_id(
+        &mut self,
+        ids: &[MessageId],
+        now: Timestamp,
+        sender: &str,
+        lease_until: Timestamp,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "UPDATE email_messages SET fence = fence + 1, sender = $2, locked_until = $3, claimed_at = $1 \
+                 WHERE state = 'reserved' AND (locked_until IS NULL OR locked_until <= $1) AND id IN ({}) \
+                 RETURNING {MESSAGE_COLUMNS}",
+                Session::placeholders(4, chunk.len())
+            );
+            let mut all = args![now, sender, lease_until];
+            all.extend(chunk.iter().map(|id| Arg::from(*id)));
+            for r in self.fetch_all(&sql, all).await? {
+                out.push(message_from_row(&r)?);
+            }
+        }
+        // RETURNING does not keep the order asked for: send in the order they were due.
+        let rank: HashMap<MessageId, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        out.sort_by_key(|m| rank.get(&m.id).copied().unwrap_or(usize::MAX));
+        Ok(out)
+    }
+
+    /// Moves reserved messages' due time to `until` (a rate limit holds their domain).
+    pub async fn postpone_messages(
+        &mut self,
+        ids: &[MessageId],
+        until: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "UPDATE email_messages SET send_after = $1 WHERE state = 'reserved' AND send_after < $1 AND id IN ({})",
+                Session::placeholders(2, chunk.len())
+            );
+            let mut all = args![until];
+            all.extend(chunk.iter().map(|id| Arg::from(*id)));
+            n += self.execute(&sql, all).await?;
+        }
+        Ok(n)
     }
 
     /// `reserved` → `sending`, under the claim's token, right before the SMTP conversation.
@@ -956,13 +1049,14 @@ impl Session {
                     m.template_id,
                     "reserved",
                     now,
-                    m.send_after
+                    m.send_after,
+                    m.domain.as_deref()
                 ]
             })
             .collect();
         self.insert_rows(
-            "INSERT INTO email_messages (id, enrolment_id, step_key, contact_id, sequence_id, template_id, state, reserved_at, send_after)",
-            9,
+            "INSERT INTO email_messages (id, enrolment_id, step_key, contact_id, sequence_id, template_id, state, reserved_at, send_after, domain)",
+            10,
             rows,
             "ON CONFLICT (enrolment_id, step_key) DO NOTHING",
         )

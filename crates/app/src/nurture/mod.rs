@@ -22,7 +22,7 @@ use leadgate_core::event::{ContactRef, EventKind, NewEvent};
 use leadgate_core::form::Purpose;
 use leadgate_core::ids::{ContactId, EnrolmentId, MessageId, SequenceId, TaskId, TemplateId};
 use leadgate_core::nurture::bounce::{self, BounceKind, SOFT_BOUNCE_LIMIT};
-use leadgate_core::nurture::sending::{FrequencyCap, SendWindow};
+use leadgate_core::nurture::sending::{FrequencyCap, RATE_WINDOW, RateLimits, SendWindow};
 use leadgate_core::nurture::sequence::{self, Behaviour, Effect, Outcome, Position, Step};
 use leadgate_core::nurture::{
     ExitReason, MessageState, Reachability, SequenceState, Trigger, exit_reason, tracking,
@@ -70,6 +70,9 @@ pub struct NurtureSettings {
     pub window: SendWindow,
     #[serde(default)]
     pub cap: FrequencyCap,
+    /// How fast e-mail may leave, in all and per recipient domain (default: no limit).
+    #[serde(default)]
+    pub rate: RateLimits,
     /// The workspace's time zone (IANA name), for contacts without a `time_zone` field.
     #[serde(default = "utc")]
     pub time_zone: String,
@@ -98,6 +101,7 @@ impl Default for NurtureSettings {
         NurtureSettings {
             window: SendWindow::default(),
             cap: FrequencyCap::default(),
+            rate: RateLimits::default(),
             time_zone: utc(),
             tracking: true,
             from_name: None,
@@ -112,6 +116,7 @@ impl NurtureSettings {
         let mut e = ValidationErrors::default();
         self.window.validate("window", &mut e);
         self.cap.validate("cap", &mut e);
+        self.rate.validate("rate", &mut e);
         if TimeZone::get(&self.time_zone).is_err() {
             e.add(
                 "time_zone",
@@ -911,6 +916,7 @@ impl App {
                             sequence_id: seq.id,
                             template_id: template,
                             send_after: now,
+                            domain: contact.email.as_ref().map(|a| a.domain()),
                         });
                     }
                     Effect::SetField { field, value } => {
@@ -985,12 +991,7 @@ impl App {
         let Some(mail) = self.mail.clone() else { return Ok(0) };
         let now = self.now();
         let sender = self.sender_name.clone();
-        let claimed = {
-            let mut tx = self.store.begin().await?;
-            let c = tx.claim_messages(now, &sender, now + self.job_lease, (mail.parallel * 8) as i64).await?;
-            tx.commit().await?;
-            c
-        };
+        let claimed = self.claim_due(now, &sender, (mail.parallel * 8) as i64).await?;
         let n = claimed.len();
         let mut queue = claimed.into_iter();
         let mut running = tokio::task::JoinSet::new();
@@ -1008,6 +1009,34 @@ impl App {
             }
         }
         Ok(n)
+    }
+
+    /// Claims up to `batch` due messages for `sender`, within the workspace's rate limits when
+    /// it has some: claimers take turns, count what every server claimed in the last minute,
+    /// and postpone the messages of a domain at its limit by a minute so the others go past.
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        sender: &str,
+        batch: i64,
+    ) -> Result<Vec<MessageRecord>, AppError> {
+        let lease = now + self.job_lease;
+        let mut tx = self.store.begin().await?;
+        let rate = self.nurture_settings_in(&mut tx).await?.rate;
+        let claimed = if rate.any() {
+            tx.serialise_claims().await?;
+            let (used, by_domain) = tx.claims_since(now - RATE_WINDOW).await?;
+            // Read past the batch: the head of the queue may be one busy domain.
+            let due = tx.due_messages(now, batch * 8).await?;
+            let admission = rate.admit(used, &by_domain, due.iter().map(|(id, d)| (*id, d.as_deref())));
+            tx.postpone_messages(&admission.held, now + RATE_WINDOW).await?;
+            let ids: Vec<MessageId> = admission.admitted.into_iter().take(batch as usize).collect();
+            tx.claim_messages_by_id(&ids, now, sender, lease).await?
+        } else {
+            tx.claim_messages(now, sender, lease, batch).await?
+        };
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     async fn send_one(&self, mail: &MailSetup, m: MessageRecord) -> Result<(), AppError> {

@@ -128,6 +128,80 @@ impl FrequencyCap {
     }
 }
 
+/// How fast the workspace's marketing e-mail may leave, per rolling minute: in all, and to any one
+/// recipient domain (mailbox providers throttle, then defer or junk, senders that burst: a few
+/// hundred a minute to one provider is a common safe pace for a new sending domain). `None`: no
+/// limit. Counted across every server, through the messages claimed in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    #[serde(default)]
+    pub per_minute: Option<u32>,
+    #[serde(default)]
+    pub per_domain_per_minute: Option<u32>,
+}
+
+/// The rolling window rate limits count over.
+pub const RATE_WINDOW: SignedDuration = SignedDuration::from_secs(60);
+
+impl RateLimits {
+    pub fn validate(&self, field: &str, errors: &mut ValidationErrors) {
+        for (name, v) in
+            [("per_minute", self.per_minute), ("per_domain_per_minute", self.per_domain_per_minute)]
+        {
+            if v == Some(0) {
+                errors.add(
+                    format!("{field}.{name}"),
+                    "must be at least 1 (leave it empty for no limit; to stop e-mail, pause the sequences)",
+                );
+            }
+        }
+    }
+
+    pub fn any(&self) -> bool {
+        self.per_minute.is_some() || self.per_domain_per_minute.is_some()
+    }
+
+    /// Which of `candidates` (in the order they are due, each with its recipient's domain) may
+    /// be sent now, given how many were sent in the last minute in all (`used`) and per domain
+    /// (`used_by_domain`). Those refused because their domain is at its limit are `held`: the
+    /// caller postpones them, so a busy domain does not hold back the others behind it.
+    pub fn admit<'a, K: Copy>(
+        &self,
+        used: u64,
+        used_by_domain: &std::collections::HashMap<String, u64>,
+        candidates: impl IntoIterator<Item = (K, Option<&'a str>)>,
+    ) -> Admission<K> {
+        let mut left = self.per_minute.map_or(u64::MAX, |m| (m as u64).saturating_sub(used));
+        let mut taken: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+        let mut out = Admission { admitted: Vec::new(), held: Vec::new() };
+        for (key, domain) in candidates {
+            if left == 0 {
+                break;
+            }
+            if let (Some(limit), Some(domain)) = (self.per_domain_per_minute, domain) {
+                let t = taken.entry(domain).or_default();
+                if used_by_domain.get(domain).copied().unwrap_or(0) + *t >= limit as u64 {
+                    out.held.push(key);
+                    continue;
+                }
+                *t += 1;
+            }
+            left -= 1;
+            out.admitted.push(key);
+        }
+        out
+    }
+}
+
+/// What [`RateLimits::admit`] lets through now, and what waits for its domain's next minute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission<K> {
+    pub admitted: Vec<K>,
+    pub held: Vec<K>,
+}
+
 /// `start` plus `days` days (calendar days, or working days skipping Saturday and Sunday) at the
 /// same local time in `tz`.
 pub fn add_days(start: Timestamp, days: u32, working_days: bool, tz: &TimeZone) -> Timestamp {
@@ -150,6 +224,44 @@ pub fn add_days(start: Timestamp, days: u32, working_days: bool, tz: &TimeZone) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limits_admit_up_to_the_global_budget_in_due_order() {
+        let limits = RateLimits { per_minute: Some(5), per_domain_per_minute: None };
+        let c: Vec<(u32, Option<&str>)> = (0..10).map(|i| (i, Some("a.com"))).collect();
+        assert_eq!(limits.admit(0, &Default::default(), c.clone()).admitted, vec![0, 1, 2, 3, 4]);
+        assert_eq!(limits.admit(3, &Default::default(), c.clone()).admitted, vec![0, 1]);
+        let none = limits.admit(7, &Default::default(), c);
+        assert!(
+            none.admitted.is_empty() && none.held.is_empty(),
+            "the global budget holds nothing back for later"
+        );
+    }
+
+    #[test]
+    fn a_domain_at_its_limit_does_not_hold_back_the_others() {
+        let limits = RateLimits { per_minute: Some(100), per_domain_per_minute: Some(2) };
+        let used = std::collections::HashMap::from([("b.com".to_string(), 1)]);
+        let c = [
+            (0, Some("a.com")),
+            (1, Some("a.com")),
+            (2, Some("a.com")),
+            (3, Some("b.com")),
+            (4, Some("b.com")),
+            (5, Some("c.com")),
+            (6, None),
+        ];
+        assert_eq!(limits.admit(0, &used, c), Admission { admitted: vec![0, 1, 3, 5, 6], held: vec![2, 4] });
+        assert_eq!(RateLimits::default().admit(1000, &used, c).admitted.len(), 7);
+    }
+
+    #[test]
+    fn a_zero_rate_limit_is_refused_with_what_to_do() {
+        let mut errors = ValidationErrors::default();
+        RateLimits { per_minute: Some(0), per_domain_per_minute: Some(0) }.validate("rate", &mut errors);
+        let text = format!("{errors:?}");
+        assert!(text.contains("rate.per_minute") && text.contains("rate.per_domain_per_minute"), "{text}");
+    }
 
     fn paris() -> TimeZone {
         TimeZone::get("Europe/Paris").unwrap()

@@ -665,3 +665,61 @@ nurture_tests! {
         let _ = clock;
     }
 }
+
+nurture_tests! {
+    async fn rate_limits_hold_a_busy_domain_without_holding_back_the_others(t, clock, mail) {
+        let r = t
+            .send(
+                Method::PUT,
+                "/api/v1/nurture/settings",
+                Some(ADMIN_KEY),
+                Some(json!({
+                    "window": {"days": [1, 2, 3, 4, 5, 6, 7], "from_hour": 0, "to_hour": 24},
+                    "rate": {"per_minute": 4, "per_domain_per_minute": 2},
+                    "from_address": "news@acme.test"
+                })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let zero = t
+            .send(Method::PUT, "/api/v1/nurture/settings", Some(ADMIN_KEY), Some(json!({"rate": {"per_minute": 0}})))
+            .await;
+        assert_eq!(zero.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", zero.body);
+        assert!(zero.body.to_string().contains("rate.per_minute"), "{}", zero.body);
+
+        let (_, template) = recycle_sequence(&t).await;
+        let seq = t
+            .post("/api/v1/sequences", json!({"name": "One", "steps": [{"key": "hello", "type": "send", "template": template}]}))
+            .await;
+        assert_eq!(seq.status, StatusCode::CREATED, "{}", seq.body);
+        let seq = seq.body["id"].as_str().unwrap().to_string();
+        let mut people = Vec::new();
+        for address in ["a1@big.example", "a2@big.example", "a3@big.example", "a4@big.example", "a5@Big.Example",
+                        "b1@small.example", "b2@small.example", "c1@tiny.example"] {
+            people.push(person(&t, address, false).await);
+        }
+        let r = t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": people})).await;
+        assert!(r.status.is_success(), "{}", r.body);
+
+        let mut seen = 0;
+        let mut per_minute = Vec::new();
+        for _ in 0..5 {
+            // A second pass in the same minute finds no budget left.
+            t.app.run_nurture().await.unwrap();
+            t.app.run_nurture().await.unwrap();
+            let all = sent(&mail);
+            let mut by_domain = std::collections::HashMap::<String, usize>::new();
+            for (_, to, _) in &all[seen..] {
+                *by_domain.entry(to.rsplit('@').next().unwrap().to_lowercase()).or_default() += 1;
+            }
+            assert!(by_domain.values().all(|n| *n <= 2), "at most 2 a minute to one domain: {by_domain:?}");
+            per_minute.push(all.len() - seen);
+            seen = all.len();
+            clock.advance(jiff::SignedDuration::from_secs(61));
+        }
+        assert_eq!(per_minute[0], 4, "the global limit is reached though big.example is held: {per_minute:?}");
+        assert!(per_minute.iter().all(|n| *n <= 4), "{per_minute:?}");
+        assert_eq!(seen, 8, "everyone is sent in the end: {per_minute:?}");
+        assert!(per_minute[1] > 0 && per_minute[2] > 0, "big.example's five go two a minute: {per_minute:?}");
+    }
+}

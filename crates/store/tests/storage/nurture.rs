@@ -62,6 +62,7 @@ async fn enrol_and_reserve(
         sequence_id: seq.id,
         template_id: TemplateId(Uuid::nil()),
         send_after: now,
+        domain: Some("example.com".into()),
     };
     assert!(tx.reserve_message(&m, now).await.unwrap());
     tx.commit().await.unwrap();
@@ -82,6 +83,7 @@ storage_tests! {
             sequence_id: seq.id,
             template_id: TemplateId(Uuid::nil()),
             send_after: now,
+            domain: None,
         };
         assert!(!tx.reserve_message(&again, now).await.unwrap(), "the same step is never reserved twice");
         // Enrolled already: a second enrolment is refused, and without re-enrolment also later.
