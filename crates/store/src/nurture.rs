@@ -227,6 +227,16 @@ pub struct NewMessage {
     pub domain: Option<String>,
 }
 
+/// A contact a cold-lead trigger looks at (see [`Session::cold_candidates`]).
+#[derive(Debug, Clone)]
+pub struct ColdCandidate {
+    pub contact: ContactId,
+    /// The stored engagement ledger, if kept.
+    pub ledger: Option<Vec<u8>>,
+    /// The temperature when last scored.
+    pub temperature: Option<leadgate_core::scoring::Temperature>,
+}
+
 /// A contact's standing as a recipient of marketing e-mail.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RecipientRecord {
@@ -513,6 +523,42 @@ impl Session {
                 };
                 let stage = leadgate_core::lifecycle::LifecycleStage::parse(&stage)?;
                 Some((|| Ok((ContactId(r.get(0)?), stage, r.ts(2)?)))())
+            })
+            .collect()
+    }
+
+    /// Contacts in `stages` after `after` (by id), with no event since `quiet_since` and created
+    /// before it, neither in `sequence` now nor enrolled in it since then: the candidates of a
+    /// cold-lead trigger, with what tells whether they are cold now. At most `limit`, by id.
+    pub async fn cold_candidates(
+        &mut self,
+        sequence: SequenceId,
+        stages: &[leadgate_core::lifecycle::LifecycleStage],
+        quiet_since: Timestamp,
+        after: Option<ContactId>,
+        limit: i64,
+    ) -> Result<Vec<ColdCandidate>, StoreError> {
+        let sql = format!(
+            "SELECT c.id, s.ledger, s.temperature FROM contacts c JOIN contact_scores s ON s.contact_id = c.id \
+             WHERE ($1 IS NULL OR c.id > $1) AND c.lifecycle_stage IN ({}) AND c.email IS NOT NULL AND c.created_at <= $2 \
+             AND NOT EXISTS (SELECT 1 FROM events e WHERE e.contact_id = c.id AND e.occurred_at > $2) \
+             AND NOT EXISTS (SELECT 1 FROM enrolments n WHERE n.sequence_id = $3 AND n.contact_id = c.id \
+                 AND (n.state = 'active' OR n.enrolled_at > $2)) \
+             ORDER BY c.id LIMIT $4",
+            Session::placeholders(5, stages.len())
+        );
+        let mut all = args![after, quiet_since, sequence, limit];
+        all.extend(stages.iter().map(|s| Arg::from(s.as_str())));
+        self.fetch_all(&sql, all)
+            .await?
+            .iter()
+            .map(|r| {
+                let temperature: Option<String> = r.get(2)?;
+                Ok(ColdCandidate {
+                    contact: ContactId(r.get(0)?),
+                    ledger: r.get(1)?,
+                    temperature: temperature.as_deref().and_then(leadgate_core::scoring::Temperature::parse),
+                })
             })
             .collect()
     }

@@ -27,6 +27,8 @@ use leadgate_core::nurture::sequence::{self, Behaviour, Effect, Outcome, Positio
 use leadgate_core::nurture::{
     ExitReason, MessageState, Reachability, SequenceState, Trigger, exit_reason, tracking,
 };
+use leadgate_core::scoring::ledger::Ledger;
+use leadgate_core::scoring::{Temperature, temperature_at};
 use leadgate_core::validation::ValidationErrors;
 use leadgate_store::driver::Session;
 use leadgate_store::nurture::{
@@ -517,6 +519,9 @@ impl App {
         if let Err(steps) = sequence::validate(&draft.steps, &|t| templates.iter().any(|x| x.id == t)) {
             e.errors.extend(steps.errors);
         }
+        if let Some(trigger) = &draft.trigger {
+            trigger.validate("trigger", &mut e);
+        }
         e.into_result(())
     }
 
@@ -766,7 +771,7 @@ impl App {
                 "messages left mid-send by a stopped sender are ambiguous: not resent"
             );
         }
-        let entered = self.enrol_on_stage_changes().await?;
+        let entered = self.enrol_on_stage_changes().await? + self.enrol_cold_leads().await?;
         let evaluated = self.evaluate_enrolments().await? + entered;
         let sent = self.send_due().await?;
         Ok(evaluated + sent)
@@ -812,6 +817,72 @@ impl App {
         if !tx.compare_and_set_setting(KEY, &seen, &upto.as_microsecond().to_string()).await? {
             // Another server read these moves meanwhile: its enrolments stand, ours are dropped.
             return Ok(0);
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Enrols leads cold for as long as a sequence's [`Trigger::ColdFor`] says. Each such
+    /// sequence sweeps the contacts a page at a time behind a cursor (in `settings`, moved with
+    /// a compare-and-set so two servers do not enrol the same page), then rests an hour.
+    async fn enrol_cold_leads(&self) -> Result<usize, AppError> {
+        const PAGE: i64 = 500;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let cold: Vec<(SequenceRecord, u32)> = tx
+            .sequences()
+            .await?
+            .into_iter()
+            .filter(|s| s.state == SequenceState::Active)
+            .filter_map(|s| match s.trigger {
+                Some(Trigger::ColdFor { days }) => Some((s.clone(), days)),
+                _ => None,
+            })
+            .collect();
+        if cold.is_empty() {
+            return Ok(0);
+        }
+        let rules = self.active_rules(&mut tx).await?.rules;
+        let mut n = 0;
+        for (seq, days) in cold {
+            let key = format!("nurture_cold_sweep:{}", seq.id);
+            let seen = match tx.setting(&key).await? {
+                Some(seen) => seen,
+                None => {
+                    tx.put_setting(&key, "").await?;
+                    String::new()
+                }
+            };
+            let sweep = ColdSweep::parse(&seen);
+            if sweep.after.is_none() && sweep.rest_until.is_some_and(|t| now < t) {
+                continue;
+            }
+            let quiet_since = now - SignedDuration::from_hours(24 * days as i64);
+            let page =
+                tx.cold_candidates(seq.id, &Trigger::COLD_STAGES, quiet_since, sweep.after, PAGE).await?;
+            for c in &page {
+                let cold_now = match c.ledger.as_deref().and_then(Ledger::from_bytes) {
+                    Some(ledger) => temperature_at(&rules, &ledger, now) == Temperature::Cold,
+                    // No ledger kept: the stored temperature, which only cools without events.
+                    None => c.temperature.is_none_or(|t| t == Temperature::Cold),
+                };
+                if cold_now
+                    && let Enrolled::Yes =
+                        self.enrol_in(&mut tx, &seq, c.contact, "trigger:cold_for", now).await?
+                {
+                    n += 1;
+                }
+            }
+            let next = match page.last() {
+                Some(last) if page.len() as i64 == PAGE => {
+                    ColdSweep { after: Some(last.contact), rest_until: sweep.rest_until }
+                }
+                _ => ColdSweep { after: None, rest_until: Some(now + SignedDuration::from_hours(1)) },
+            };
+            if !tx.compare_and_set_setting(&key, &seen, &next.to_string()).await? {
+                // Another server swept this page meanwhile: its enrolments stand, ours are dropped.
+                return Ok(0);
+            }
         }
         tx.commit().await?;
         Ok(n)
@@ -1530,6 +1601,32 @@ fn behaviour_needed(steps: &[Step]) -> (bool, bool) {
         }
     }
     (clicks, events)
+}
+
+/// Where a cold-lead sweep of one sequence stands: the contact it stopped after (mid-sweep), or
+/// when the next sweep starts. Kept in `settings` as `<rest until, µs>|<contact id>`.
+#[derive(Debug, Default, PartialEq)]
+struct ColdSweep {
+    after: Option<ContactId>,
+    rest_until: Option<Timestamp>,
+}
+
+impl ColdSweep {
+    fn parse(s: &str) -> ColdSweep {
+        let (rest, after) = s.split_once('|').unwrap_or((s, ""));
+        ColdSweep {
+            after: after.parse::<uuid::Uuid>().ok().map(ContactId),
+            rest_until: rest.parse::<i64>().ok().and_then(|m| Timestamp::from_microsecond(m).ok()),
+        }
+    }
+}
+
+impl std::fmt::Display for ColdSweep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rest = self.rest_until.map(|t| t.as_microsecond().to_string()).unwrap_or_default();
+        let after = self.after.map(|c| c.0.to_string()).unwrap_or_default();
+        write!(f, "{rest}|{after}")
+    }
 }
 
 enum Enrolled {

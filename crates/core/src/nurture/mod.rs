@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::Contact;
 use crate::lifecycle::LifecycleStage;
+use crate::validation::ValidationErrors;
 
 /// Where one message stands. A message is *reserved* (a row with a unique key per enrolment and
 /// step) before any SMTP conversation starts, and marked *sending* in a committed write right
@@ -115,6 +116,24 @@ pub enum Trigger {
     },
     /// The contact entered a lifecycle stage (however it got there: a rule, a person, an import).
     EnteredStage { stage: LifecycleStage },
+    /// A lead (or a contact being nurtured) has been cold for `days` days: its temperature is
+    /// cold now and nothing happened on its timeline for that long. Enrolled at most once per
+    /// `days` in the sequence, however long it stays cold.
+    ColdFor { days: u32 },
+}
+
+impl Trigger {
+    /// The stages a [`Trigger::ColdFor`] looks at: before sales' (an MQL or an SQL belongs to
+    /// sales; a customer is not a lead).
+    pub const COLD_STAGES: [LifecycleStage; 2] = [LifecycleStage::Lead, LifecycleStage::Nurturing];
+
+    pub fn validate(&self, field: &str, errors: &mut ValidationErrors) {
+        if let Trigger::ColdFor { days } = self
+            && !(1..=3650).contains(days)
+        {
+            errors.add(format!("{field}.days"), "must be from 1 to 3650 days");
+        }
+    }
 }
 
 /// Why a contact left a sequence (recorded on the enrolment and the timeline).

@@ -306,6 +306,11 @@ pub fn standing(rules: &ScoringRules, prospect: Prospect<'_>, ledger: &Ledger, n
     }
 }
 
+/// A contact's temperature at `now` from its engagement ledger alone (it needs no profile).
+pub fn temperature_at(rules: &ScoringRules, ledger: &Ledger, now: Timestamp) -> Temperature {
+    temperature(rules, ledger, ledger.engagement(rules, now), now).level
+}
+
 /// Scores a contact at instant `now` from its profile and its events (any order). Events dated
 /// after `now` (clock skew of the sender) count as happening at `now`.
 ///

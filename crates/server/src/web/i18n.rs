@@ -131,6 +131,7 @@ texts! {
     seq_trigger_rejected: "when sales rejects a lead (recycling)", "quand les commerciaux rejettent un lead (recyclage)";
     seq_trigger_form: "when a form is submitted (slug, or empty for any)", "quand un formulaire est envoyé (identifiant, ou vide pour tous)";
     seq_trigger_stage: "when a contact enters the stage", "quand un contact arrive à l’étape du cycle";
+    seq_trigger_cold: "when a lead has been cold for (days)", "quand un lead est froid depuis (jours)";
     seq_trigger_value: "Form or stage", "Formulaire ou étape du cycle";
     seq_reenrol: "A contact may go through it again", "Un contact peut la suivre à nouveau";
     seq_saved: "Sequence saved.", "Séquence enregistrée.";

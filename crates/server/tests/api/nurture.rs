@@ -723,3 +723,51 @@ nurture_tests! {
         assert!(per_minute[1] > 0 && per_minute[2] > 0, "big.example's five go two a minute: {per_minute:?}");
     }
 }
+
+nurture_tests! {
+    async fn a_lead_cold_for_n_days_is_enrolled_once_and_an_active_or_qualified_one_is_not(t, clock, mail) {
+        setup(&t).await;
+        let (_, template) = recycle_sequence(&t).await;
+        let zero = t
+            .post("/api/v1/sequences", json!({"name": "Bad", "trigger": {"type": "cold_for", "days": 0},
+                  "steps": [{"key": "hello", "type": "send", "template": template}]}))
+            .await;
+        assert_eq!(zero.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", zero.body);
+        assert!(zero.body.to_string().contains("trigger.days"), "{}", zero.body);
+        let seq = t
+            .post("/api/v1/sequences", json!({"name": "Wake up", "trigger": {"type": "cold_for", "days": 30}, "reenrol": true,
+                  "steps": [{"key": "hello", "type": "send", "template": template}]}))
+            .await;
+        assert_eq!(seq.status, StatusCode::CREATED, "{}", seq.body);
+        let seq = seq.body["id"].as_str().unwrap().to_string();
+        let quiet = person(&t, "quiet@example.com", false).await;
+        let busy = person(&t, "busy@example.com", false).await;
+        let qualified = person(&t, "qualified@example.com", false).await;
+        let r = t.post(&format!("/api/v1/contacts/{qualified}/lifecycle"), json!({"to": "mql", "reason": "met the bar"})).await;
+        assert!(r.status.is_success(), "{}", r.body);
+
+        // Not cold for long enough yet.
+        clock.advance(jiff::SignedDuration::from_hours(24 * 20));
+        t.app.run_nurture().await.unwrap();
+        assert!(sent(&mail).is_empty());
+        let r = t.post("/api/v1/events", json!({"kind": "page_view", "contact_id": busy, "properties": {"url": "https://acme.test/blog"}})).await;
+        assert!(r.status.is_success(), "{}", r.body);
+
+        // Past the rest since the last sweep, 31 days on: only the quiet lead.
+        clock.advance(jiff::SignedDuration::from_hours(24 * 11));
+        t.app.run_nurture().await.unwrap();
+        t.app.run_nurture().await.unwrap();
+        let to: Vec<String> = sent(&mail).into_iter().map(|(_, to, _)| to).collect();
+        assert_eq!(to, vec!["quiet@example.com".to_string()]);
+        let mine = t.get(&format!("/api/v1/contacts/{quiet}/nurture")).await;
+        assert_eq!(mine.body["enrolments"][0]["enrolled_by"], "trigger:cold_for", "{}", mine.body);
+
+        // Still cold a day later: not enrolled again within the 30 days, though re-enrolment is on.
+        clock.advance(jiff::SignedDuration::from_hours(25));
+        t.app.run_nurture().await.unwrap();
+        let view = t.get(&format!("/api/v1/sequences/{seq}")).await;
+        let total: i64 = view.body["enrolments"].as_object().unwrap().values().filter_map(Value::as_i64).sum();
+        assert_eq!(total, 1, "{}", view.body);
+        assert_eq!(sent(&mail).len(), 1);
+    }
+}

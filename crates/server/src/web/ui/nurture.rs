@@ -326,6 +326,7 @@ async fn sequence_page(
         Some(Trigger::RejectedBySales) => ("rejected_by_sales", String::new()),
         Some(Trigger::FormSubmitted { form }) => ("form_submitted", form.clone().unwrap_or_default()),
         Some(Trigger::EnteredStage { stage }) => ("entered_stage", stage.as_str().to_string()),
+        Some(Trigger::ColdFor { days }) => ("cold_for", days.to_string()),
     };
     let choice = |value: &str, label: &str, selected: bool| Choice {
         value: value.into(),
@@ -366,6 +367,7 @@ async fn sequence_page(
             ("rejected_by_sales", t.seq_trigger_rejected),
             ("form_submitted", t.seq_trigger_form),
             ("entered_stage", t.seq_trigger_stage),
+            ("cold_for", t.seq_trigger_cold),
         ]
         .into_iter()
         .map(|(v, l)| choice(v, l, v == trigger_kind))
@@ -475,6 +477,16 @@ fn steps_from_form(form: &[(String, String)]) -> (Vec<Step>, Vec<String>) {
     (steps, problems)
 }
 
+/// The sequence page again, naming a trigger value that does not fit its trigger.
+async fn bad_trigger_value(state: &AppState, s: &Signed, id: SequenceId, value: &str) -> Response {
+    let t = s.lang.texts();
+    let view = match state.app.sequence(s.p(), id).await {
+        Ok(v) => v,
+        Err(e) => return app_error(s, e),
+    };
+    sequence_page(state, s, view, vec![format!("{}{} {value}", t.seq_trigger_value, t.colon)], None).await
+}
+
 pub(super) async fn nurture_save_sequence(
     State(state): State<AppState>,
     s: Signed,
@@ -499,20 +511,11 @@ pub(super) async fn nurture_save_sequence(
         }),
         "entered_stage" => match LifecycleStage::parse(&trigger_value) {
             Some(stage) => Some(Trigger::EnteredStage { stage }),
-            None => {
-                let view = match state.app.sequence(s.p(), id).await {
-                    Ok(v) => v,
-                    Err(e) => return app_error(&s, e),
-                };
-                return sequence_page(
-                    &state,
-                    &s,
-                    view,
-                    vec![format!("{}{} {trigger_value}", t.seq_trigger_value, t.colon)],
-                    None,
-                )
-                .await;
-            }
+            None => return bad_trigger_value(&state, &s, id, &trigger_value).await,
+        },
+        "cold_for" => match trigger_value.trim().parse::<u32>() {
+            Ok(days) => Some(Trigger::ColdFor { days }),
+            Err(_) => return bad_trigger_value(&state, &s, id, &trigger_value).await,
         },
         _ => None,
     };
