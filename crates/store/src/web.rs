@@ -37,6 +37,8 @@ pub struct InboxFilter {
     pub created_before: Option<Timestamp>,
     /// Free text in names and e-mail.
     pub text: Option<String>,
+    /// Contacts in this nurture sequence now (an active enrolment).
+    pub sequence: Option<leadgate_core::ids::SequenceId>,
     /// Which leads the reader may see (set by the use case from who asks).
     pub scope: leadgate_core::access::LeadScope,
 }
@@ -280,6 +282,13 @@ impl Session {
         }
         if let Some(o) = f.owner {
             add(format!("{} = ?", col("a.rep_id")), Arg::from(o));
+        }
+        if let Some(q) = f.sequence {
+            add(
+                "c.id IN (SELECT contact_id FROM enrolments WHERE sequence_id = ? AND state = 'active')"
+                    .into(),
+                Arg::from(q),
+            );
         }
         if let Some(t) = f.created_after {
             add(format!("{} >= ?", col("c.created_at")), Arg::from(t));

@@ -212,6 +212,7 @@ texts! {
     filter_grade: "Fit grade", "Note d'adéquation";
     filter_source: "Source", "Source";
     filter_owner: "Owner", "Responsable";
+    filter_sequence: "In sequence", "Dans la séquence";
     filter_search: "Name or e-mail", "Nom ou e-mail";
     any: "Any", "Tous";
     open_leads: "Open (not customers or disqualified)", "Ouverts (ni clients ni disqualifiés)";

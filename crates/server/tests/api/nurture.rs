@@ -771,3 +771,43 @@ nurture_tests! {
         assert_eq!(sent(&mail).len(), 1);
     }
 }
+
+nurture_tests! {
+    async fn the_inbox_shows_the_contacts_in_a_sequence(t, clock, mail) {
+        setup(&t).await;
+        let (seq, _) = recycle_sequence(&t).await;
+        let ana = person(&t, "ana@example.com", true).await;
+        person(&t, "zoe@example.com", true).await;
+        let r = t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana]})).await;
+        assert!(r.status.is_success(), "{}", r.body);
+        let principal = t.app.authenticate(ADMIN_KEY).await.unwrap();
+        let filter = leadgate_store::web::InboxFilter {
+            sequence: Some(leadgate_core::ids::SequenceId(seq.parse().unwrap())),
+            open_only: true,
+            ..Default::default()
+        };
+        let rows = t.app.inbox(&principal, &filter, 50, 0).await.unwrap();
+        assert_eq!(rows.iter().map(|r| r.email.clone().unwrap()).collect::<Vec<_>>(), ["ana@example.com"]);
+
+        // The page offers the filter and keeps it in its links (next page, export, saved view).
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        for lang in ["en", "fr"] {
+            let page = no_redirects().get(format!("{}/leads?sequence={seq}", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", lang).send().await.unwrap().text().await.unwrap();
+            assert!(page.contains("ana@example.com") && !page.contains("zoe@example.com"), "{page}");
+            assert!(page.contains(&format!("<option value=\"{seq}\" selected>Recycle</option>")), "{page}");
+            assert!(page.contains(&format!("/leads.csv?sequence={seq}&")), "{page}");
+            assert!(page.contains(if lang == "en" { "In sequence" } else { "Dans la séquence" }));
+        }
+        // Once out of it, not there.
+        clock.advance(jiff::SignedDuration::from_secs(1));
+        let mine = t.get(&format!("/api/v1/contacts/{ana}/nurture")).await;
+        let enrolment = mine.body["enrolments"][0]["id"].as_str().unwrap().to_string();
+        let r = t.send(Method::DELETE, &format!("/api/v1/enrolments/{enrolment}"), Some(ADMIN_KEY), None).await;
+        assert!(r.status.is_success(), "{}", r.body);
+        assert!(t.app.inbox(&principal, &filter, 50, 0).await.unwrap().is_empty());
+        let _ = mail;
+    }
+}

@@ -36,6 +36,8 @@ pub(super) struct LeadsPage {
     pub(super) reps: Vec<Choice>,
     /// Active sequences, for the bulk enrolment (those who manage nurturing).
     pub(super) sequences: Vec<Choice>,
+    /// The same, to filter by (the one chosen selected).
+    pub(super) sequence_filter: Vec<Choice>,
     pub(super) bulk_message: Option<String>,
     pub(super) views: Vec<ViewLink>,
     pub(super) query: String,
@@ -54,6 +56,8 @@ pub(super) struct LeadsQuery {
     pub(super) grade: Option<String>,
     pub(super) source: Option<String>,
     pub(super) owner: Option<String>,
+    /// A nurture sequence's id: its contacts now.
+    pub(super) sequence: Option<String>,
     pub(super) q: Option<String>,
     pub(super) page: Option<u32>,
     /// What the last bulk action did (set by its redirect).
@@ -72,6 +76,9 @@ pub(super) fn inbox_filter(q: &LeadsQuery) -> InboxFilter {
         grade: nonempty(&q.grade).filter(|v| matches!(v.as_str(), "A" | "B" | "C" | "D")),
         source: nonempty(&q.source),
         owner: nonempty(&q.owner).and_then(|o| o.parse::<UserId>().ok()),
+        sequence: nonempty(&q.sequence)
+            .and_then(|o| o.parse::<uuid::Uuid>().ok())
+            .map(leadgate_core::ids::SequenceId),
         text: nonempty(&q.q),
         open_only: true,
         ..Default::default()
@@ -94,6 +101,9 @@ pub(super) fn filter_query(f: &InboxFilter) -> String {
     }
     if let Some(o) = f.owner {
         let _ = write!(u, "owner={o}&");
+    }
+    if let Some(q) = f.sequence {
+        let _ = write!(u, "sequence={q}&");
     }
     u
 }
@@ -161,6 +171,12 @@ pub(super) async fn leads(State(state): State<AppState>, s: Signed, Query(q): Qu
     owner_list.sort_by(|a, b| a.1.cmp(&b.1));
     let owner_opts: Vec<(&str, &str)> = owner_list.iter().map(|(v, l)| (v.as_str(), l.as_str())).collect();
     let owner_code = owner.map(|o| o.to_string());
+    let sequences = active_sequences(&state, &s).await;
+    let in_sequence = filter.sequence.map(|q| q.to_string());
+    let sequence_filter = sequences
+        .iter()
+        .map(|c| Choice { selected: Some(&c.value) == in_sequence.as_ref(), ..c.clone() })
+        .collect();
     render(LeadsPage {
         c: s.chrome("leads"),
         stages: choices(&stage_opts, stage.as_deref()),
@@ -175,7 +191,8 @@ pub(super) async fn leads(State(state): State<AppState>, s: Signed, Query(q): Qu
         export_url: format!("/leads.csv?{}", filter_query(&filter)),
         here: format!("{base}page={page}"),
         reps: rep_choices(&state, s.p()).await,
-        sequences: active_sequences(&state, &s).await,
+        sequences,
+        sequence_filter,
         bulk_message: q.done.clone(),
         views: state
             .app

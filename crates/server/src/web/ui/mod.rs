@@ -383,6 +383,7 @@ fn sla_label(t: &Texts, s: SlaStatus) -> &'static str {
 }
 
 /// An option of a `<select>`.
+#[derive(Clone)]
 pub struct Choice {
     pub value: String,
     pub label: String,
