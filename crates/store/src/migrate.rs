@@ -223,6 +223,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0028_send_rates.sql"),
         then: None,
     },
+    Migration {
+        version: 29,
+        name: "step unsubscribes",
+        sqlite: include_str!("../migrations/sqlite/0029_step_unsubscribes.sql"),
+        postgres: include_str!("../migrations/postgres/0029_step_unsubscribes.sql"),
+        then: None,
+    },
 ];
 
 /// The newest schema version this binary knows.

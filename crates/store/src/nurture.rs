@@ -261,6 +261,13 @@ pub struct StepFigures {
     pub opened: i64,
     pub human_opened: i64,
     pub clicked: i64,
+    /// Sent and not bounced (so far).
+    pub delivered: i64,
+    /// Unsubscriptions through this step's messages.
+    pub unsubscribed: i64,
+    /// Messages whose person became MQL or went further soon after (see
+    /// [`Session::step_figures`]).
+    pub converted: i64,
 }
 
 /// A claimed enrolment's new position (see [`Session::save_positions`]).
@@ -947,8 +954,13 @@ impl Session {
         .collect()
     }
 
-    /// Figures of each step of a sequence that reserved messages.
-    pub async fn step_figures(&mut self, sequence: SequenceId) -> Result<Vec<StepFigures>, StoreError> {
+    /// Figures of each step of a sequence that reserved messages. A message converted when its
+    /// person became MQL or went further within `within` of its sending.
+    pub async fn step_figures(
+        &mut self,
+        sequence: SequenceId,
+        within: jiff::SignedDuration,
+    ) -> Result<Vec<StepFigures>, StoreError> {
         let rows = self
             .fetch_all(
                 "SELECT step_key, \
@@ -960,9 +972,14 @@ impl Session {
                  SUM(CASE WHEN state = 'skipped' THEN 1 ELSE 0 END), \
                  SUM(CASE WHEN opened_at IS NOT NULL THEN 1 ELSE 0 END), \
                  SUM(CASE WHEN human_opened_at IS NOT NULL THEN 1 ELSE 0 END), \
-                 SUM(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END) \
-                 FROM email_messages WHERE sequence_id = $1 GROUP BY step_key ORDER BY step_key",
-                args![sequence],
+                 SUM(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN state = 'sent' AND bounce_kind IS NULL THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN unsubscribed_at IS NOT NULL THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN sent_at IS NOT NULL AND EXISTS (SELECT 1 FROM lifecycle_transitions l \
+                     WHERE l.contact_id = m.contact_id AND l.at > m.sent_at AND l.at <= m.sent_at + $2 \
+                     AND l.to_stage IN ('mql', 'sql', 'opportunity', 'customer')) THEN 1 ELSE 0 END) \
+                 FROM email_messages m WHERE sequence_id = $1 GROUP BY step_key ORDER BY step_key",
+                args![sequence, within.as_micros() as i64],
             )
             .await?;
         rows.iter()
@@ -978,6 +995,9 @@ impl Session {
                     opened: r.get(7)?,
                     human_opened: r.get(8)?,
                     clicked: r.get(9)?,
+                    delivered: r.get(10)?,
+                    unsubscribed: r.get(11)?,
+                    converted: r.get(12)?,
                 })
             })
             .collect()
@@ -1002,6 +1022,16 @@ impl Session {
             )
             .await?;
         Ok(n == 1)
+    }
+
+    /// Notes that the person unsubscribed through this message's link.
+    pub async fn credit_unsubscribe(&mut self, message: MessageId, at: Timestamp) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE email_messages SET unsubscribed_at = $2 WHERE id = $1 AND unsubscribed_at IS NULL",
+            args![message, at],
+        )
+        .await?;
+        Ok(())
     }
 
     /// The latest consent decision for `purpose` of each of `contacts` that has one.

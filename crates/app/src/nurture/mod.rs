@@ -225,12 +225,15 @@ pub struct SequenceView {
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub sequence: SequenceRecord,
-    /// Per step that sends: reserved, sent, ambiguous, failed, bounced, skipped, opened (any and
-    /// human), clicked.
+    /// Per step that sends: reserved, sent, delivered, ambiguous, failed, bounced, skipped,
+    /// opened (any and human), clicked, unsubscribed, and converted (the person became MQL or
+    /// went further within `conversion_days` of the sending).
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub steps_figures: Vec<StepFigures>,
     /// Enrolments by state (`active`, `completed`) and by exit reason.
     pub enrolments: std::collections::BTreeMap<String, i64>,
+    /// The window a conversion is counted in, in days.
+    pub conversion_days: u32,
 }
 
 /// What an enrolment request did.
@@ -547,7 +550,7 @@ impl App {
         };
         tx.insert_sequence(&record).await?;
         tx.commit().await?;
-        self.sequence(principal, record.id).await
+        self.sequence(principal, record.id, None).await
     }
 
     /// Replaces a sequence's definition. Enrolments keep their step index; messages already
@@ -579,7 +582,7 @@ impl App {
             tx.exit_sequence(id, now).await?;
         }
         tx.commit().await?;
-        self.sequence(principal, id).await
+        self.sequence(principal, id, None).await
     }
 
     pub async fn sequences(&self, principal: &Principal) -> Result<Vec<SequenceRecord>, AppError> {
@@ -587,13 +590,27 @@ impl App {
         Ok(self.store.read().await?.sequences().await?)
     }
 
-    pub async fn sequence(&self, principal: &Principal, id: SequenceId) -> Result<SequenceView, AppError> {
+    /// A sequence with its figures; a message counts as converted when its person became MQL
+    /// (or went further) within `conversion_days` of its sending (default 30, at most 365).
+    pub async fn sequence(
+        &self,
+        principal: &Principal,
+        id: SequenceId,
+        conversion_days: Option<u32>,
+    ) -> Result<SequenceView, AppError> {
         principal.require(Permission::ManageNurture)?;
+        let conversion_days = conversion_days.unwrap_or(30);
+        if !(1..=365).contains(&conversion_days) {
+            let mut e = ValidationErrors::default();
+            e.add("conversion_days", "must be from 1 to 365 days");
+            return Err(e.into());
+        }
         let mut s = self.store.read().await?;
         let sequence = s.get_sequence(id).await?.ok_or_else(|| AppError::not_found("sequence", id))?;
-        let steps_figures = s.step_figures(id).await?;
+        let within = SignedDuration::from_hours(24 * conversion_days as i64);
+        let steps_figures = s.step_figures(id, within).await?;
         let enrolments = s.enrolment_counts(id).await?.into_iter().collect();
-        Ok(SequenceView { sequence, steps_figures, enrolments })
+        Ok(SequenceView { sequence, steps_figures, enrolments, conversion_days })
     }
 
     /// Whether `contact` can receive messages needing `purpose`, as recorded now.
@@ -791,17 +808,20 @@ impl App {
             return Ok(0);
         };
         let since = seen.parse::<i64>().ok().and_then(|m| Timestamp::from_microsecond(m).ok()).unwrap_or(now);
-        let wanted: Vec<(SequenceRecord, leadgate_core::lifecycle::LifecycleStage)> = tx
-            .sequences()
-            .await?
-            .into_iter()
-            .filter(|s| s.state == SequenceState::Active)
+        let active: Vec<SequenceRecord> =
+            tx.sequences().await?.into_iter().filter(|s| s.state == SequenceState::Active).collect();
+        let wanted: Vec<(&SequenceRecord, leadgate_core::lifecycle::LifecycleStage)> = active
+            .iter()
             .filter_map(|s| match &s.trigger {
-                Some(Trigger::EnteredStage { stage }) => Some((s.clone(), *stage)),
+                Some(Trigger::EnteredStage { stage }) => Some((s, *stage)),
                 _ => None,
             })
             .collect();
-        let moves = if wanted.is_empty() { Vec::new() } else { tx.stage_entries(since, now, 1000).await? };
+        let moves = if active.is_empty() { Vec::new() } else { tx.stage_entries(since, now, 1000).await? };
+        // A contact that moved is looked at again now, not at its next step: one that became
+        // an MQL leaves its sequences at once, a branch on its stage sees the new one.
+        let moved: Vec<ContactId> = moves.iter().map(|m| m.0).collect();
+        tx.wake_enrolments_of(&moved, now).await?;
         // Up to the last move read (a full page), else up to now.
         let upto = if moves.len() == 1000 { moves.last().map_or(now, |m| m.2) } else { now };
         let mut n = 0;
@@ -1388,22 +1408,26 @@ impl App {
     /// (RFC 8058 one-click: mail clients POST here on the person's behalf).
     pub async fn unsubscribe(&self, token: &str, client: &ClientInfo) -> Result<Unsubscription, AppError> {
         let m = self.message_of_token(token, "unsubscribe").await?;
-        self.unsubscribe_contact(m.contact_id, "unsubscribe link", client).await?;
+        self.unsubscribe_contact(&m, "unsubscribe link", client).await?;
         self.unsubscription(token).await
     }
 
+    /// Unsubscribes the person `m` went to, crediting the unsubscription to that message (the
+    /// sequence's figures per step).
     async fn unsubscribe_contact(
         &self,
-        contact: ContactId,
+        m: &MessageRecord,
         how: &str,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
+        let contact = m.contact_id;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         if tx.get_contact(contact).await?.is_none() {
             return Ok(());
         }
         if tx.record_unsubscribe(contact, now).await? {
+            tx.credit_unsubscribe(m.id, now).await?;
             // The `unsubscribed` event recorded below makes the contact do-not-email.
             tx.exit_enrolments(contact, None, ExitReason::Unsubscribed, now).await?;
             let mut properties = serde_json::Map::new();
@@ -1451,7 +1475,7 @@ impl App {
             && let Some(id) = parse_hex_id(&hex)
             && let Some(m) = self.store.read().await?.get_message(id).await?
         {
-            self.unsubscribe_contact(m.contact_id, "mailto unsubscribe", &ClientInfo::default()).await?;
+            self.unsubscribe_contact(&m, "mailto unsubscribe", &ClientInfo::default()).await?;
             return Ok(BounceReceipt {
                 outcome: "unsubscribed".into(),
                 kind: None,

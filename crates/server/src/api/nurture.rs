@@ -182,15 +182,25 @@ async fn create_sequence(
 /// A sequence with its figures per step (sent, bounced, human opens, clicks…) and its
 /// enrolments by state and exit reason.
 #[utoipa::path(get, path = "/api/v1/sequences/{id}", tag = "nurture",
-    params(("id" = String, Path, format = Uuid, description = "The sequence's id")),
+    params(("id" = String, Path, format = Uuid, description = "The sequence's id"), SequenceQuery),
     responses((status = 200, description = "The sequence", body = SequenceView)))]
 async fn get_sequence(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
+    Query(q): Query<SequenceQuery>,
 ) -> Result<axum::Json<SequenceView>, ApiError> {
     let id: SequenceId = path_id(&id)?;
-    Ok(axum::Json(state.app.sequence(&p, id).await?))
+    Ok(axum::Json(state.app.sequence(&p, id, q.conversion_days).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct SequenceQuery {
+    /// A message converted when its person became MQL or went further within this many days
+    /// of its sending (1–365, default 30).
+    conversion_days: Option<u32>,
 }
 
 /// Replace a sequence (`state: archived` ends every enrolment; `paused` holds them).

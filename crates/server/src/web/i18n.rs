@@ -93,6 +93,11 @@ texts! {
     seq_human_opens: "Opened by a person", "Ouverts par une personne";
     seq_all_opens: "Opened (incl. machines)", "Ouverts (machines comprises)";
     seq_clicks: "Clicked", "Cliqués";
+    seq_delivered: "Delivered", "Délivrés";
+    seq_converted: "Became MQL or further", "Devenus MQL ou plus";
+    seq_unsubscribed: "Unsubscribed", "Désinscrits";
+    seq_results: "Results per step", "Résultats par étape";
+    seq_results_help: "Percentages are of the messages sent. Opens by machines (privacy proxies, scanners) are shown apart and never scored. A message counts as converted when its person became MQL or went further within this many days of it:", "Les pourcentages portent sur les messages envoyés. Les ouvertures par des machines (proxys de confidentialité, antivirus) sont comptées à part et jamais notées. Un message compte comme converti quand son destinataire est devenu MQL ou plus dans ce nombre de jours :";
     seq_bounces: "Bounced", "Rejetés (bounce)";
     seq_skipped: "Not sent (no consent…)", "Non envoyés (sans consentement…)";
     seq_ambiguous: "Uncertain (check the mail server)", "Incertains (voir le serveur de messagerie)";

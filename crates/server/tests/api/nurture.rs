@@ -811,3 +811,53 @@ nurture_tests! {
         let _ = mail;
     }
 }
+
+nurture_tests! {
+    async fn step_figures_count_deliveries_unsubscriptions_and_conversions_within_the_window(t, clock, mail) {
+        setup(&t).await;
+        let (seq, _) = recycle_sequence(&t).await;
+        let ana = person(&t, "ana@example.com", true).await;
+        let zoe = person(&t, "zoe@example.com", true).await;
+        t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana, zoe]})).await;
+        t.app.run_nurture().await.unwrap();
+        let to_zoe = sent(&mail).into_iter().find(|m| m.1 == "zoe@example.com").unwrap().2;
+        let unsubscribe = link(&to_zoe, "http://leadgate.test/e/u/");
+        let r = no_redirects().post(format!("{}{}", t.base, unsubscribe.trim_start_matches(PUBLIC))).body("List-Unsubscribe=One-Click").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        // Ana becomes an MQL two days after the welcome.
+        clock.advance(jiff::SignedDuration::from_hours(48));
+        let r = t.post(&format!("/api/v1/contacts/{ana}/lifecycle"), json!({"to": "mql", "reason": "asked for a demo"})).await;
+        assert!(r.status.is_success(), "{}", r.body);
+        // The next pass sees the move at once (not when the wait ends): sales takes over.
+        t.app.run_nurture().await.unwrap();
+
+        let welcome = |body: &Value| body["steps_figures"].as_array().unwrap().iter().find(|s| s["step_key"] == "welcome").unwrap().clone();
+        let view = t.get(&format!("/api/v1/sequences/{seq}")).await;
+        assert_eq!(view.body["conversion_days"], 30);
+        let w = welcome(&view.body);
+        assert_eq!(
+            (w["sent"].as_i64(), w["delivered"].as_i64(), w["unsubscribed"].as_i64(), w["converted"].as_i64()),
+            (Some(2), Some(2), Some(1), Some(1)),
+            "{w}"
+        );
+        let narrow = t.get(&format!("/api/v1/sequences/{seq}?conversion_days=1")).await;
+        assert_eq!(welcome(&narrow.body)["converted"], 0, "{}", narrow.body);
+        let bad = t.get(&format!("/api/v1/sequences/{seq}?conversion_days=0")).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert_eq!(view.body["enrolments"]["qualified"], 1, "{}", view.body);
+        assert_eq!(view.body["enrolments"]["unsubscribed"], 1, "{}", view.body);
+
+        // The sequence page charts them, in both languages.
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        for (lang, words) in [("en", ["Results per step", "Became MQL or further"]), ("fr", ["Résultats par étape", "Devenus MQL ou plus"])] {
+            let page = no_redirects().get(format!("{}/nurture/sequences/{seq}", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", lang).send().await.unwrap().text().await.unwrap();
+            for w in words {
+                assert!(page.contains(w), "{lang}: {w}");
+            }
+            assert!(page.contains("<svg role=\"img\""), "a chart per step");
+        }
+    }
+}

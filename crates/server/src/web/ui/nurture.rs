@@ -171,9 +171,15 @@ pub(super) struct StepRow {
     pub target: String,
     pub text: String,
     pub field_value: String,
-    /// The step's figures (sends only): sent, human opens, all opens, clicks, bounced, skipped,
-    /// uncertain, waiting.
-    pub figures: Option<[String; 8]>,
+}
+
+/// The figures of one step that sends, with its chart.
+pub(super) struct StepResult {
+    pub key: String,
+    /// Sent, delivered, human opens, all opens, clicks, became MQL+, unsubscribed, bounced,
+    /// not sent, uncertain, waiting.
+    pub cells: [String; 11],
+    pub chart: String,
 }
 
 #[derive(Template)]
@@ -192,6 +198,8 @@ pub(super) struct SequencePage {
     conditions: Vec<(&'static str, &'static str)>,
     templates: Vec<Choice>,
     counts: Vec<(String, String)>,
+    results: Vec<StepResult>,
+    conversion_days: String,
     errors: Vec<String>,
 }
 
@@ -249,7 +257,6 @@ fn row_of(i: usize, step: &Step) -> StepRow {
         target: String::new(),
         text: String::new(),
         field_value: String::new(),
-        figures: None,
     };
     match &step.action {
         Action::Send { template } => {
@@ -306,20 +313,47 @@ async fn sequence_page(
     let q = &view.sequence;
     let n = |x: i64| s.lang.number(x as f64, 0);
     let mut rows: Vec<StepRow> = q.steps.iter().enumerate().map(|(i, st)| row_of(i, st)).collect();
-    for row in &mut rows {
-        if let Some(f) = view.steps_figures.iter().find(|f| f.step_key == row.key) {
-            row.figures = Some([
-                n(f.sent),
-                n(f.human_opened),
-                n(f.opened),
-                n(f.clicked),
-                n(f.bounced),
-                n(f.skipped),
-                n(f.ambiguous),
-                n(f.reserved),
-            ]);
-        }
-    }
+    let results = rows
+        .iter()
+        .filter_map(|row| view.steps_figures.iter().find(|f| f.step_key == row.key))
+        .map(|f| {
+            let part = |x: i64| {
+                if f.sent > 0 {
+                    format!("{} ({})", n(x), s.lang.percent(x as f64 / f.sent as f64))
+                } else {
+                    n(x)
+                }
+            };
+            let bars: Vec<(String, f64, String, &str)> = [
+                (t.seq_sent, f.sent, "#4f6bed"),
+                (t.seq_delivered, f.delivered, "#4f6bed"),
+                (t.seq_human_opens, f.human_opened, "#7b8fd9"),
+                (t.seq_clicks, f.clicked, "#2e9e6a"),
+                (t.seq_converted, f.converted, "#1f7a4d"),
+                (t.seq_unsubscribed, f.unsubscribed, "#c05a28"),
+            ]
+            .into_iter()
+            .map(|(label, x, color)| (label.to_string(), x as f64, part(x), color))
+            .collect();
+            StepResult {
+                key: f.step_key.clone(),
+                chart: dashboard::bars_svg(&format!("{} {}", t.seq_step_key, f.step_key), &bars),
+                cells: [
+                    n(f.sent),
+                    part(f.delivered),
+                    part(f.human_opened),
+                    part(f.opened),
+                    part(f.clicked),
+                    part(f.converted),
+                    part(f.unsubscribed),
+                    part(f.bounced),
+                    n(f.skipped),
+                    n(f.ambiguous),
+                    n(f.reserved),
+                ],
+            }
+        })
+        .collect();
     rows.push(empty_row(rows.len()));
     let (trigger_kind, trigger_value) = match &q.trigger {
         None => ("none", String::new()),
@@ -379,6 +413,8 @@ async fn sequence_page(
         conditions: CONDITIONS.iter().map(|k| (*k, condition_label(t, k))).collect(),
         templates: templates.into_iter().map(|x| choice(&x.id.to_string(), &x.name, false)).collect(),
         counts,
+        results,
+        conversion_days: n(view.conversion_days as i64),
         errors,
     })
 }
@@ -392,7 +428,7 @@ pub(super) async fn nurture_sequence(
     let Ok(id) = id.parse::<SequenceId>() else {
         return s.error(StatusCode::NOT_FOUND, s.lang.texts().not_found);
     };
-    match state.app.sequence(s.p(), id).await {
+    match state.app.sequence(s.p(), id, None).await {
         Ok(v) => sequence_page(&state, &s, v, Vec::new(), n.done).await,
         Err(e) => app_error(&s, e),
     }
@@ -480,7 +516,7 @@ fn steps_from_form(form: &[(String, String)]) -> (Vec<Step>, Vec<String>) {
 /// The sequence page again, naming a trigger value that does not fit its trigger.
 async fn bad_trigger_value(state: &AppState, s: &Signed, id: SequenceId, value: &str) -> Response {
     let t = s.lang.texts();
-    let view = match state.app.sequence(s.p(), id).await {
+    let view = match state.app.sequence(s.p(), id, None).await {
         Ok(v) => v,
         Err(e) => return app_error(s, e),
     };
@@ -535,7 +571,7 @@ pub(super) async fn nurture_save_sequence(
     match outcome {
         Ok(v) => sequence_page(&state, &s, v, Vec::new(), Some(t.seq_saved.to_string())).await,
         Err(leadgate_app::AppError::Invalid(errors)) => {
-            let view = match state.app.sequence(s.p(), id).await {
+            let view = match state.app.sequence(s.p(), id, None).await {
                 Ok(v) => v,
                 Err(e) => return app_error(&s, e),
             };
