@@ -226,6 +226,11 @@ impl App {
         contact: ContactId,
     ) -> Result<String, AppError> {
         self.require_read(&mut self.store.read().await?, principal, contact).await?;
+        self.contact_token(contact).await
+    }
+
+    /// The signed token naming `contact` to the website tracker (see [`Self::tracking_token`]).
+    pub(crate) async fn contact_token(&self, contact: ContactId) -> Result<String, AppError> {
         let id = contact.as_uuid().simple().to_string();
         Ok(format!("{id}.{}", self.sign(&format!("contact:{id}")).await?))
     }

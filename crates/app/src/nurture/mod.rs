@@ -1374,7 +1374,19 @@ impl App {
             let data = serde_json::json!({ "message_id": m.id, "url": target });
             self.emit_in(&mut tx, "email.clicked", m.contact_id, data, now).await?;
         }
+        // On the sender's own site, the page's tracker learns who this browser is.
+        let sender = match tx.get_template(m.template_id).await?.and_then(|t| t.from_address) {
+            Some(a) => Some(a),
+            None => settings.from_address.clone(),
+        };
         tx.commit().await?;
+        let own = sender.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d.to_string());
+        if let Some(own) = own {
+            let token = self.contact_token(m.contact_id).await?;
+            if let Some(tagged) = tracking::identifying_target(target, &own, &token) {
+                return Ok(tagged);
+            }
+        }
         Ok(target.to_string())
     }
 

@@ -54,9 +54,65 @@ pub fn machine_click(user_agent: Option<&str>, sent_at: Option<Timestamp>, at: T
     machine_agent(user_agent) || sent_at.is_some_and(|s| at.duration_since(s) < SCANNER_CLICK_WITHIN)
 }
 
+/// The redirect of a person's click to one of the workspace's own sites (the sender's domain or
+/// a subdomain of it), carrying `lg_cid=<token>` so the website tracker on that page knows who the
+/// browser is. Links to other sites are left alone: the token is not handed to third parties.
+pub fn identifying_target(target: &str, own_domain: &str, token: &str) -> Option<String> {
+    let own = own_domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    if own.is_empty() {
+        return None;
+    }
+    let rest = target.strip_prefix("https://").or_else(|| target.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    // No user info (`https://own@elsewhere`): such a link is not ours to tag.
+    if authority.contains('@') {
+        return None;
+    }
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { authority });
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host != own && !host.ends_with(&format!(".{own}")) {
+        return None;
+    }
+    let (before, fragment) = match target.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (target, None),
+    };
+    let joiner = if before.contains('?') { if before.ends_with(['?', '&']) { "" } else { "&" } } else { "?" };
+    let mut out = format!("{before}{joiner}lg_cid={token}");
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_click_to_the_senders_own_site_carries_the_visitor_token_and_others_do_not() {
+        let t = "abc.sig";
+        assert_eq!(
+            identifying_target("https://acme.test/pricing", "acme.test", t).as_deref(),
+            Some("https://acme.test/pricing?lg_cid=abc.sig")
+        );
+        assert_eq!(
+            identifying_target("https://www.Acme.test:8443/p?plan=pro#faq", "acme.test", t).as_deref(),
+            Some("https://www.Acme.test:8443/p?plan=pro&lg_cid=abc.sig#faq")
+        );
+        assert_eq!(
+            identifying_target("http://acme.test", "acme.test", t).as_deref(),
+            Some("http://acme.test?lg_cid=abc.sig")
+        );
+        assert_eq!(identifying_target("https://notacme.test/", "acme.test", t), None);
+        assert_eq!(identifying_target("https://acme.test.evil.example/", "acme.test", t), None);
+        assert_eq!(identifying_target("https://acme.test@evil.example/", "acme.test", t), None);
+        assert_eq!(identifying_target("mailto:sales@acme.test", "acme.test", t), None);
+        assert_eq!(identifying_target("https://acme.test/", "", t), None);
+    }
 
     const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0";
 

@@ -189,7 +189,15 @@ nurture_tests! {
         let http = no_redirects();
         let r = http.get(format!("{}{path}", t.base)).header("user-agent", BROWSER).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FOUND);
-        assert_eq!(r.headers()["location"], "https://acme.test/pricing?plan=pro&x=1");
+        // The sender's own site: the browser arrives carrying who it is, for the web tracker.
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        let (target, token) = location.split_once("&lg_cid=").unwrap_or_else(|| panic!("{location}"));
+        assert_eq!(target, "https://acme.test/pricing?plan=pro&x=1");
+        let views = json!({"visitor": "browser-of-ana-1", "identify": token, "views": [{"url": location}]});
+        let r = t.http.post(format!("{}/t/collect", t.base)).json(&views).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        let timeline = t.get(&format!("/api/v1/contacts/{ana}/timeline")).await;
+        assert!(timeline.body.to_string().contains("page_view"), "the visit is on Ana's timeline: {}", timeline.body);
         t.app.run_nurture().await.unwrap();
         assert_eq!(sent(&mail).len(), 1, "a click within seconds of sending is a scanner's: no branch");
 
