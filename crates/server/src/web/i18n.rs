@@ -127,6 +127,12 @@ texts! {
     cond_submitted_form: "submitted the form", "a envoyé le formulaire";
     cond_temperature: "is at least (cold, warm, hot)", "est au moins (froid, tiède, chaud)";
     cond_stage: "is at the stage", "est à l’étape du cycle";
+    cond_engagement: "engagement score is at least (points)", "score d’engagement d’au moins (points)";
+    cond_field_equals: "field equals (field value)", "champ égal à (champ valeur)";
+    cond_field_not_equals: "field differs from (field value)", "champ différent de (champ valeur)";
+    cond_field_contains: "field contains (field text)", "champ contenant (champ texte)";
+    cond_field_is_set: "field is filled in (field)", "champ renseigné (champ)";
+    cond_field_is_not_set: "field is empty (field)", "champ vide (champ)";
     seq_name: "Name", "Nom";
     seq_state: "State", "État";
     seq_purpose: "Consent needed", "Consentement requis";

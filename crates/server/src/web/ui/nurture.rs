@@ -6,7 +6,7 @@ use leadgate_app::nurture::{SequenceDraft, SequenceView, TemplateDraft};
 use leadgate_core::form::Purpose;
 use leadgate_core::ids::{SequenceId, TemplateId};
 use leadgate_core::lifecycle::LifecycleStage;
-use leadgate_core::nurture::sequence::{Action, Condition, Step};
+use leadgate_core::nurture::sequence::{Action, Condition, FieldOp, Step};
 use leadgate_core::nurture::{ExitReason, MessageState, SequenceState, Trigger};
 use leadgate_core::scoring::Temperature;
 
@@ -204,7 +204,28 @@ pub(super) struct SequencePage {
 }
 
 const KINDS: [&str; 8] = ["send", "wait", "wait_for", "branch", "set_field", "notify_owner", "end", "remove"];
-const CONDITIONS: [&str; 5] = ["clicked", "visited", "submitted_form", "temperature_at_least", "stage_is"];
+const CONDITIONS: [&str; 11] = [
+    "clicked",
+    "visited",
+    "submitted_form",
+    "temperature_at_least",
+    "engagement_at_least",
+    "stage_is",
+    "field_equals",
+    "field_not_equals",
+    "field_contains",
+    "field_is_set",
+    "field_is_not_set",
+];
+
+/// The line editor's name of a field test, and back.
+const FIELD_OPS: [(&str, FieldOp); 5] = [
+    ("field_equals", FieldOp::Equals),
+    ("field_not_equals", FieldOp::NotEquals),
+    ("field_contains", FieldOp::Contains),
+    ("field_is_set", FieldOp::IsSet),
+    ("field_is_not_set", FieldOp::IsNotSet),
+];
 
 fn kind_label(t: &Texts, k: &str) -> &'static str {
     match k {
@@ -225,7 +246,13 @@ fn condition_label(t: &Texts, k: &str) -> &'static str {
         "visited" => t.cond_visited,
         "submitted_form" => t.cond_submitted_form,
         "temperature_at_least" => t.cond_temperature,
-        _ => t.cond_stage,
+        "engagement_at_least" => t.cond_engagement,
+        "stage_is" => t.cond_stage,
+        "field_equals" => t.cond_field_equals,
+        "field_not_equals" => t.cond_field_not_equals,
+        "field_contains" => t.cond_field_contains,
+        "field_is_set" => t.cond_field_is_set,
+        _ => t.cond_field_is_not_set,
     }
 }
 
@@ -238,9 +265,16 @@ fn condition_row(c: &Condition) -> (&'static str, String) {
             ("temperature_at_least", temperature.as_str().to_string())
         }
         Condition::StageIs { stage } => ("stage_is", stage.as_str().to_string()),
-        // Conditions the line editor does not offer stay as they are, shown by name.
-        Condition::EngagementAtLeast { points } => ("temperature_at_least", points.to_string()),
-        Condition::Field { field, .. } => ("stage_is", field.clone()),
+        Condition::EngagementAtLeast { points } => ("engagement_at_least", points.to_string()),
+        Condition::Field { field, op, value } => {
+            let name = FIELD_OPS.iter().find(|(_, o)| o == op).map_or("field_equals", |(n, _)| n);
+            let value = match value {
+                None => String::new(),
+                Some(serde_json::Value::String(v)) => v.clone(),
+                Some(v) => v.to_string(),
+            };
+            (name, format!("{field} {value}").trim_end().to_string())
+        }
     }
 }
 
@@ -478,6 +512,29 @@ fn steps_from_form(form: &[(String, String)]) -> (Vec<Step>, Vec<String>) {
                         Condition::TemperatureAtLeast { temperature: Temperature::Hot }
                     }
                 },
+                "engagement_at_least" => match value.replace(',', ".").parse::<f64>() {
+                    Ok(points) if points.is_finite() => Condition::EngagementAtLeast { points },
+                    _ => {
+                        problems.push(format!("{key}: {value}"));
+                        Condition::EngagementAtLeast { points: 0.0 }
+                    }
+                },
+                op if op.starts_with("field_") => {
+                    // "<field> <value>": the field's name, then what it is compared with.
+                    let op = FIELD_OPS.iter().find(|(n, _)| *n == op).map_or(FieldOp::Equals, |(_, o)| *o);
+                    let (field, compared) = value.split_once(char::is_whitespace).unwrap_or((&value, ""));
+                    let compared = compared.trim();
+                    let needs_value = matches!(op, FieldOp::Equals | FieldOp::NotEquals | FieldOp::Contains);
+                    if field.is_empty() || (needs_value && compared.is_empty()) {
+                        problems.push(format!("{key}: {value}"));
+                    }
+                    Condition::Field {
+                        field: field.to_string(),
+                        op,
+                        value: (needs_value && !compared.is_empty())
+                            .then(|| serde_json::Value::String(compared.to_string())),
+                    }
+                }
                 _ => match LifecycleStage::parse(&value) {
                     Some(stage) => Condition::StageIs { stage },
                     None => {
@@ -801,4 +858,77 @@ pub(super) async fn active_sequences(state: &AppState, s: &Signed) -> Vec<Choice
         .filter(|q| q.state == leadgate_core::nurture::SequenceState::Active)
         .map(|q| Choice { value: q.id.to_string(), label: q.name, selected: false })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadgate_core::scoring::Temperature;
+
+    /// The form the line editor posts for `steps`, as the page fills it in.
+    fn form_of(steps: &[Step]) -> Vec<(String, String)> {
+        let mut form = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let r = row_of(i, step);
+            for (name, value) in [
+                ("key", r.key),
+                ("kind", r.kind.to_string()),
+                ("template", r.template),
+                ("days", r.days),
+                ("condition", r.condition.to_string()),
+                ("value", r.value),
+                ("target", r.target),
+                ("text", r.text),
+                ("field_value", r.field_value),
+            ] {
+                form.push((format!("{name}_{i}"), value));
+            }
+            if r.working {
+                form.push((format!("working_{i}"), "yes".into()));
+            }
+        }
+        form
+    }
+
+    #[test]
+    fn every_condition_a_sequence_can_hold_survives_a_save_from_the_line_editor() {
+        let field = |op: FieldOp, value: Option<&str>| Condition::Field {
+            field: "custom.plan".into(),
+            op,
+            value: value.map(|v| serde_json::Value::String(v.into())),
+        };
+        let conditions = [
+            Condition::Clicked { step: Some("welcome".into()) },
+            Condition::Clicked { step: None },
+            Condition::Visited { page: "/pricing*".into() },
+            Condition::SubmittedForm { form: Some("demo".into()) },
+            Condition::TemperatureAtLeast { temperature: Temperature::Warm },
+            Condition::EngagementAtLeast { points: 42.5 },
+            Condition::StageIs { stage: LifecycleStage::Nurturing },
+            field(FieldOp::Equals, Some("Pro plan")),
+            field(FieldOp::NotEquals, Some("free")),
+            field(FieldOp::Contains, Some("pro")),
+            field(FieldOp::IsSet, None),
+            field(FieldOp::IsNotSet, None),
+        ];
+        let mut steps: Vec<Step> = conditions
+            .into_iter()
+            .enumerate()
+            .map(|(i, until)| Step { key: format!("c{i}"), action: Action::WaitFor { until, up_to_days: 3 } })
+            .collect();
+        steps.push(Step {
+            key: "jump".into(),
+            action: Action::Branch { when: field(FieldOp::Equals, Some("x")), to: "end".into() },
+        });
+        steps.push(Step { key: "end".into(), action: Action::End });
+        let (back, problems) = steps_from_form(&form_of(&steps));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(back, steps);
+
+        // A field test without the value it compares with is named, not saved half-made.
+        let mut form = form_of(&steps[7..8]);
+        form.retain(|(k, _)| k != "value_0");
+        form.push(("value_0".into(), "custom.plan".into()));
+        assert_eq!(steps_from_form(&form).1.len(), 1);
+    }
 }
