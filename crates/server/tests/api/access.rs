@@ -802,6 +802,18 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/contacts/new", &[("channel", "phone"), ("email", "ui-new@x.example")], [true, true, false]),
     ("/privacy/erase", &[("emails", "ui-erased@x.example")], [true, true, false]),
     ("/privacy/purge", &[], [true, true, false]),
+    (
+        "/nurture/settings",
+        &[
+            ("from_hour", "9"),
+            ("to_hour", "18"),
+            ("day", "1"),
+            ("cap_max", "1"),
+            ("cap_hours", "24"),
+            ("time_zone", "UTC"),
+        ],
+        [true, true, false],
+    ),
     ("/nurture/sequences", &[("name", "UI sequence")], [true, true, false]),
     ("/nurture/sequences/{id}", &[("name", "S"), ("kind_0", "end")], [true, true, false]),
     ("/nurture/templates", &[("name", "UI template")], [true, true, false]),

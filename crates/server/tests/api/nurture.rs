@@ -644,8 +644,9 @@ nurture_tests! {
         let ana = person(&t, "ana@example.com", true).await;
         let (_, tpl) = get(format!("/nurture/templates/{template}?preview=ana@example.com"), token.clone(), "fr").await;
         assert!(tpl.contains("Aperçu pour un contact") && tpl.contains("Hello Ana"), "{tpl}");
-        let (status, _) = post(format!("/nurture/templates/{template}/test"), vec![field("_csrf", &csrf), field("to", "me@acme.test")]).await;
-        assert!(status.is_redirection());
+        let (status, tested) = post(format!("/nurture/templates/{template}/test"), vec![field("_csrf", &csrf), field("to", "me@acme.test")]).await;
+        assert_eq!(status, StatusCode::OK, "the template's page, with the server's answer");
+        assert!(tested.contains("class=\"notice\" role=\"status\""), "{tested}");
         assert!(sent(&mail).iter().any(|(_, to, _)| to == "me@acme.test"));
         let (status, bad) = post(format!("/nurture/templates/{template}"), vec![field("_csrf", &csrf), field("name", "W"), field("language", "en"), field("subject", "Hi"), field("html", "<script>x</script>")]).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -867,5 +868,65 @@ nurture_tests! {
             }
             assert!(page.contains("<svg role=\"img\""), "a chart per step");
         }
+    }
+}
+
+nurture_tests! {
+    async fn the_sending_rules_are_set_in_a_form_and_mistakes_are_named(t, clock, mail) {
+        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
+        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
+        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        let csrf = t.app.web_session(&token).await.unwrap().csrf;
+        let browser = no_redirects();
+        let post = |form: Vec<(&str, &str)>| {
+            let mut all = vec![("_csrf", csrf.as_str())];
+            all.extend(form);
+            let body = serde_urlencoded::to_string(&all).unwrap();
+            let req = browser.post(format!("{}/nurture/settings", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("content-type", "application/x-www-form-urlencoded").header("accept-language", "fr").body(body);
+            async move {
+                let r = req.send().await.unwrap();
+                let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+                (r.status(), location, r.text().await.unwrap())
+            }
+        };
+        let good = vec![
+            ("from_name", "Acme"), ("from_address", "news@acme.test"), ("reply_to", ""),
+            ("day", "1"), ("day", "2"), ("day", "3"), ("day", "4"), ("day", "5"),
+            ("from_hour", "8"), ("to_hour", "17"), ("time_zone", "Europe/Paris"),
+            ("cap_max", "2"), ("cap_hours", "48"), ("rate_per_minute", "100"), ("rate_per_domain", "20"),
+        ];
+        let (status, location, _) = post(good.clone()).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/nurture?done=settings")));
+        let saved = t.get("/api/v1/nurture/settings").await.body;
+        assert_eq!(saved["window"], json!({"days": [1, 2, 3, 4, 5], "from_hour": 8, "to_hour": 17}));
+        assert_eq!(saved["cap"], json!({"max": 2, "hours": 48}));
+        assert_eq!(saved["rate"], json!({"per_minute": 100, "per_domain_per_minute": 20}));
+        assert_eq!((saved["time_zone"].as_str(), saved["tracking"].as_bool(), saved["from_name"].as_str()), (Some("Europe/Paris"), Some(false), Some("Acme")));
+
+        // Mistakes are named at their field and the form keeps what was typed.
+        let mut wrong = good.clone();
+        wrong.retain(|(k, _)| *k != "cap_max");
+        wrong.push(("cap_max", "deux"));
+        let (status, _, page) = post(wrong).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.contains("Pas un nombre entier") && page.contains("cap_max: deux"), "{page}");
+        let mut zone = good.clone();
+        zone.retain(|(k, _)| *k != "time_zone");
+        zone.push(("time_zone", "Mars/Olympus"));
+        let (status, _, page) = post(zone).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.contains("time_zone") && page.contains("value=\"Mars/Olympus\""), "{page}");
+        assert_eq!(t.get("/api/v1/nurture/settings").await.body["time_zone"], "Europe/Paris", "nothing saved");
+
+        // The page words its notice from a code: a link cannot make it say something else.
+        for (lang, title, saved) in [("en", "Sending rules", "Sending rules saved."), ("fr", "Règles d’envoi", "Règles d’envoi enregistrées.")] {
+            let page = |q: &'static str| browser.get(format!("{}/nurture{q}", t.base)).header("cookie", format!("lg_session={token}")).header("accept-language", lang).send();
+            let ok = page("?done=settings").await.unwrap().text().await.unwrap();
+            assert!(ok.contains(title) && ok.contains(saved), "{lang}");
+            let spoof = page("?done=Your+account+is+locked").await.unwrap().text().await.unwrap();
+            assert!(!spoof.contains("Your account is locked"));
+        }
+        let _ = (clock, mail);
     }
 }

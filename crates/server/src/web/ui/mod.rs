@@ -89,6 +89,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}/erase", post(contact_erase))
         .route("/contacts/{id}/object", post(contact_object))
         .route("/nurture", get(nurture))
+        .route("/nurture/settings", post(nurture_save_settings))
         .route("/nurture/sequences", post(nurture_new_sequence))
         .route("/nurture/sequences/{id}", get(nurture_sequence).post(nurture_save_sequence))
         .route("/nurture/templates", post(nurture_new_template))

@@ -2,10 +2,11 @@
 //! step, no JSON), the template editor with a preview for a real contact and a test send, and a
 //! contact's sequences and messages on its page.
 
-use leadgate_app::nurture::{SequenceDraft, SequenceView, TemplateDraft};
+use leadgate_app::nurture::{NurtureSettings, SequenceDraft, SequenceView, TemplateDraft};
 use leadgate_core::form::Purpose;
 use leadgate_core::ids::{SequenceId, TemplateId};
 use leadgate_core::lifecycle::LifecycleStage;
+use leadgate_core::nurture::sending::{FrequencyCap, RateLimits, SendWindow};
 use leadgate_core::nurture::sequence::{Action, Condition, FieldOp, Step};
 use leadgate_core::nurture::{ExitReason, MessageState, SequenceState, Trigger};
 use leadgate_core::scoring::Temperature;
@@ -31,6 +32,156 @@ pub(super) struct NurturePage {
     sequences: Vec<SequenceLine>,
     templates: Vec<TemplateLine>,
     ambiguous: usize,
+    settings: SettingsForm,
+    /// Time zone names for the zone field's suggestions.
+    zones: Vec<String>,
+    errors: Vec<String>,
+}
+
+/// The sending rules as the settings form shows them.
+pub(super) struct SettingsForm {
+    from_name: String,
+    from_address: String,
+    reply_to: String,
+    time_zone: String,
+    /// (ISO weekday, label, open).
+    days: Vec<(u8, &'static str, bool)>,
+    from_hour: String,
+    to_hour: String,
+    cap_max: String,
+    cap_hours: String,
+    rate_per_minute: String,
+    rate_per_domain: String,
+    tracking: bool,
+}
+
+fn settings_form(t: &Texts, n: &NurtureSettings) -> SettingsForm {
+    let names = [t.monday, t.tuesday, t.wednesday, t.thursday, t.friday, t.saturday, t.sunday];
+    let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+    SettingsForm {
+        from_name: n.from_name.clone().unwrap_or_default(),
+        from_address: n.from_address.clone().unwrap_or_default(),
+        reply_to: n.reply_to.clone().unwrap_or_default(),
+        time_zone: n.time_zone.clone(),
+        days: (1..=7u8).map(|d| (d, names[d as usize - 1], n.window.days.contains(&d))).collect(),
+        from_hour: n.window.from_hour.to_string(),
+        to_hour: n.window.to_hour.to_string(),
+        cap_max: n.cap.max.to_string(),
+        cap_hours: n.cap.hours.to_string(),
+        rate_per_minute: opt(n.rate.per_minute),
+        rate_per_domain: opt(n.rate.per_domain_per_minute),
+        tracking: n.tracking,
+    }
+}
+
+/// The settings a posted form asks for, or the fields that are not numbers.
+fn settings_from_form(form: &[(String, String)]) -> Result<NurtureSettings, Vec<String>> {
+    let value = |name: &str| {
+        form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    };
+    let text = |name: &str| Some(value(name)).filter(|v| !v.is_empty());
+    let mut bad = Vec::new();
+    let mut number = |name: &str, optional: bool| -> Option<u32> {
+        let v = value(name);
+        if v.is_empty() && optional {
+            return None;
+        }
+        match v.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                bad.push(format!("{name}: {v}"));
+                None
+            }
+        }
+    };
+    let from_hour = number("from_hour", false).unwrap_or(0).min(255) as u8;
+    let to_hour = number("to_hour", false).unwrap_or(0).min(255) as u8;
+    let cap = FrequencyCap {
+        max: number("cap_max", false).unwrap_or(0),
+        hours: number("cap_hours", false).unwrap_or(0),
+    };
+    let rate = RateLimits {
+        per_minute: number("rate_per_minute", true),
+        per_domain_per_minute: number("rate_per_domain", true),
+    };
+    if !bad.is_empty() {
+        return Err(bad);
+    }
+    let days = form.iter().filter(|(k, _)| k == "day").filter_map(|(_, v)| v.parse::<u8>().ok()).collect();
+    Ok(NurtureSettings {
+        window: SendWindow { days, from_hour, to_hour },
+        cap,
+        rate,
+        time_zone: value("time_zone"),
+        tracking: !value("tracking").is_empty(),
+        from_name: text("from_name"),
+        from_address: text("from_address"),
+        reply_to: text("reply_to"),
+    })
+}
+
+async fn nurture_page(
+    state: &AppState,
+    s: &Signed,
+    settings: Option<NurtureSettings>,
+    errors: Vec<String>,
+    notice: Option<String>,
+) -> Response {
+    let t = s.lang.texts();
+    let (sequences, templates, ambiguous, stored) = match (
+        state.app.sequences(s.p()).await,
+        state.app.templates(s.p()).await,
+        state.app.messages_in_state(s.p(), MessageState::Ambiguous).await,
+        state.app.nurture_settings(s.p()).await,
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return app_error(s, e),
+    };
+    let mut c = s.chrome("nurture");
+    c.notice = notice;
+    render(NurturePage {
+        c,
+        sequences: sequences
+            .into_iter()
+            .map(|q| SequenceLine { id: q.id.to_string(), name: q.name, state: state_label(t, q.state) })
+            .collect(),
+        templates: templates
+            .into_iter()
+            .map(|x| TemplateLine { id: x.id.to_string(), name: x.name, subject: x.subject })
+            .collect(),
+        ambiguous: ambiguous.len(),
+        settings: settings_form(t, settings.as_ref().unwrap_or(&stored)),
+        zones: jiff::tz::db().available().map(|z| z.as_str().to_string()).collect(),
+        errors,
+    })
+}
+
+/// Saves the sending rules; on a mistake, the page again with the form as typed.
+pub(super) async fn nurture_save_settings(
+    State(state): State<AppState>,
+    s: Signed,
+    body: axum::body::Bytes,
+) -> Response {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let csrf = form.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+    if let Some(r) = s.refuse_forged(csrf) {
+        return r;
+    }
+    let t = s.lang.texts();
+    let settings = match settings_from_form(&form) {
+        Ok(settings) => settings,
+        Err(bad) => {
+            let lines = bad.into_iter().map(|b| format!("{}{} {b}", t.not_a_number, t.colon)).collect();
+            return refused(nurture_page(&state, &s, None, lines, None).await);
+        }
+    };
+    match state.app.put_nurture_settings(s.p(), settings.clone()).await {
+        Ok(_) => Redirect::to("/nurture?done=settings").into_response(),
+        Err(leadgate_app::AppError::Invalid(errors)) => {
+            refused(nurture_page(&state, &s, Some(settings), field_lines(t, errors), None).await)
+        }
+        Err(e) => app_error(&s, e),
+    }
 }
 
 fn state_label(t: &Texts, s: SequenceState) -> &'static str {
@@ -72,29 +223,8 @@ pub(super) async fn nurture(
     s: Signed,
     Query(n): Query<NoticeQuery>,
 ) -> Response {
-    let t = s.lang.texts();
-    let (sequences, templates, ambiguous) = match (
-        state.app.sequences(s.p()).await,
-        state.app.templates(s.p()).await,
-        state.app.messages_in_state(s.p(), MessageState::Ambiguous).await,
-    ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return app_error(&s, e),
-    };
-    let mut c = s.chrome("nurture");
-    c.notice = n.done;
-    render(NurturePage {
-        c,
-        sequences: sequences
-            .into_iter()
-            .map(|q| SequenceLine { id: q.id.to_string(), name: q.name, state: state_label(t, q.state) })
-            .collect(),
-        templates: templates
-            .into_iter()
-            .map(|x| TemplateLine { id: x.id.to_string(), name: x.name, subject: x.subject })
-            .collect(),
-        ambiguous: ambiguous.len(),
-    })
+    let notice = (n.done.as_deref() == Some("settings")).then(|| s.lang.texts().settings_saved.to_string());
+    nurture_page(&state, &s, None, Vec::new(), notice).await
 }
 
 #[derive(Deserialize)]
@@ -463,7 +593,10 @@ pub(super) async fn nurture_sequence(
         return s.error(StatusCode::NOT_FOUND, s.lang.texts().not_found);
     };
     match state.app.sequence(s.p(), id, None).await {
-        Ok(v) => sequence_page(&state, &s, v, Vec::new(), n.done).await,
+        Ok(v) => {
+            let notice = (n.done.as_deref() == Some("saved")).then(|| s.lang.texts().seq_saved.to_string());
+            sequence_page(&state, &s, v, Vec::new(), notice).await
+        }
         Err(e) => app_error(&s, e),
     }
 }
@@ -677,6 +810,7 @@ async fn template_page(
     id: TemplateId,
     q: TemplateQuery,
     errors: Vec<String>,
+    notice: Option<String>,
 ) -> Response {
     let t = match state.app.template(s.p(), id).await {
         Ok(t) => t,
@@ -701,7 +835,7 @@ async fn template_page(
         None => None,
     };
     let mut c = s.chrome("nurture");
-    c.notice = q.done;
+    c.notice = notice;
     render(TemplatePage {
         c,
         id: id.to_string(),
@@ -733,7 +867,9 @@ pub(super) async fn nurture_template(
     let Ok(id) = id.parse::<TemplateId>() else {
         return s.error(StatusCode::NOT_FOUND, s.lang.texts().not_found);
     };
-    template_page(&state, &s, id, q, Vec::new()).await
+    // The notice is worded here from a code: a link cannot make the page say anything else.
+    let notice = (q.done.as_deref() == Some("saved")).then(|| s.lang.texts().tpl_saved.to_string());
+    template_page(&state, &s, id, q, Vec::new(), notice).await
 }
 
 #[derive(Deserialize)]
@@ -773,12 +909,10 @@ pub(super) async fn nurture_save_template(
     };
     let t = s.lang.texts();
     match state.app.update_template(s.p(), id, draft).await {
-        Ok(_) => {
-            Redirect::to(&format!("/nurture/templates/{id}?done={}", urlencode(t.tpl_saved))).into_response()
-        }
-        Err(leadgate_app::AppError::Invalid(errors)) => {
-            refused(template_page(&state, &s, id, TemplateQuery::default(), field_lines(t, errors)).await)
-        }
+        Ok(_) => Redirect::to(&format!("/nurture/templates/{id}?done=saved")).into_response(),
+        Err(leadgate_app::AppError::Invalid(errors)) => refused(
+            template_page(&state, &s, id, TemplateQuery::default(), field_lines(t, errors), None).await,
+        ),
         Err(e) => app_error(&s, e),
     }
 }
@@ -803,9 +937,9 @@ pub(super) async fn nurture_test_template(
     match state.app.test_send(s.p(), id, f.to.trim(), None).await {
         Ok(reply) => {
             let done = s.lang.texts().tpl_test_sent.replace("{reply}", &reply);
-            Redirect::to(&format!("/nurture/templates/{id}?done={}", urlencode(&done))).into_response()
+            template_page(&state, &s, id, TemplateQuery::default(), Vec::new(), Some(done)).await
         }
-        Err(e) => template_page(&state, &s, id, TemplateQuery::default(), vec![e.to_string()]).await,
+        Err(e) => template_page(&state, &s, id, TemplateQuery::default(), vec![e.to_string()], None).await,
     }
 }
 
