@@ -236,7 +236,16 @@ async fn nurture_on(backend: &str, n: usize, m: usize) {
             if k == 0 {
                 break;
             }
+            let before = evaluated;
             evaluated += k;
+            // Progress every 100,000, with the pace of the last stretch (a slowdown shows).
+            if evaluated / 100_000 > before / 100_000 {
+                eprintln!(
+                    "{backend}:   {} evaluated, {:.1} s",
+                    thousands(evaluated as u64),
+                    t.elapsed().as_secs_f64()
+                );
+            }
         }
         let took = t.elapsed();
         let mut s = store.read().await.unwrap();

@@ -232,6 +232,16 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// An in-memory SQLite database with every migration's script applied (for tests of plans).
+#[cfg(test)]
+pub(crate) fn sqlite_schema() -> rusqlite::Connection {
+    let db = rusqlite::Connection::open_in_memory().expect("an in-memory database");
+    for m in MIGRATIONS {
+        db.execute_batch(m.sqlite).expect("every migration applies");
+    }
+    db
+}
+
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)
