@@ -8,6 +8,7 @@
 //! message left `sending` by a sender that died becomes `ambiguous` and is never resent
 //! (`store::nurture`).
 
+mod inbound;
 pub mod mailer;
 pub mod render;
 
@@ -1480,7 +1481,7 @@ impl App {
     /// message` or `POST /api/v1/bounces`. Matched to its message by the return path or the
     /// returned headers; what matches nothing is kept for review.
     pub async fn receive_bounce(&self, raw: &[u8]) -> Result<BounceReceipt, AppError> {
-        let text = String::from_utf8_lossy(raw);
+        let text = inbound::readable_text(raw);
         let now = self.now();
         if let Some((hex, sig)) = find_mailto_unsubscribe(&text)
             && self.verify(&format!("mailto-unsubscribe:{hex}"), &sig).await?
@@ -1560,7 +1561,7 @@ impl App {
                 "not_a_bounce"
             }
             (None, _) => {
-                let raw = text.chars().take(200_000).collect::<String>();
+                let raw = String::from_utf8_lossy(raw).chars().take(200_000).collect::<String>();
                 tx.insert_bounce(
                     new_uuid(),
                     now,
