@@ -737,6 +737,24 @@ impl Session {
         Ok(())
     }
 
+    /// Runs `sql` once per 500 of `keys`, its `{keys}` replaced by their placeholders after the
+    /// `lead` arguments (`… AND id IN ({keys})`). Returns the rows changed in all.
+    pub async fn execute_for_keys<K: Copy + Into<Arg>>(
+        &mut self,
+        sql: &str,
+        lead: Vec<Arg>,
+        keys: &[K],
+    ) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for chunk in keys.chunks(500) {
+            let statement = sql.replace("{keys}", &Session::placeholders(lead.len() + 1, chunk.len()));
+            let mut all = lead.clone();
+            all.extend(chunk.iter().map(|k| (*k).into()));
+            n += self.execute(&statement, all).await?;
+        }
+        Ok(n)
+    }
+
     /// `$n`-style placeholders for `count` values starting at `$first`, comma-separated:
     /// `placeholders(3, 2)` → `$3, $4`. For `IN (…)` lists and multi-row inserts.
     pub fn placeholders(first: usize, count: usize) -> String {

@@ -589,17 +589,12 @@ impl Session {
         contacts: &[ContactId],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        let mut n = 0;
-        for chunk in contacts.chunks(500) {
-            let sql = format!(
-                "UPDATE enrolments SET wake_at = $1 WHERE state = 'active' AND wake_at > $1 AND contact_id IN ({})",
-                Session::placeholders(2, chunk.len())
-            );
-            let mut args = args![now];
-            args.extend(chunk.iter().map(|c| crate::driver::Arg::from(*c)));
-            n += self.execute(&sql, args).await?;
-        }
-        Ok(n)
+        self.execute_for_keys(
+            "UPDATE enrolments SET wake_at = $1 WHERE state = 'active' AND wake_at > $1 AND contact_id IN ({keys})",
+            args![now],
+            contacts,
+        )
+        .await
     }
 
     pub async fn enrolments_of(&mut self, contact: ContactId) -> Result<Vec<EnrolmentRecord>, StoreError> {
@@ -738,17 +733,12 @@ impl Session {
         ids: &[MessageId],
         until: Timestamp,
     ) -> Result<u64, StoreError> {
-        let mut n = 0;
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "UPDATE email_messages SET send_after = $1 WHERE state = 'reserved' AND send_after < $1 AND id IN ({})",
-                Session::placeholders(2, chunk.len())
-            );
-            let mut all = args![until];
-            all.extend(chunk.iter().map(|id| Arg::from(*id)));
-            n += self.execute(&sql, all).await?;
-        }
-        Ok(n)
+        self.execute_for_keys(
+            "UPDATE email_messages SET send_after = $1 WHERE state = 'reserved' AND send_after < $1 AND id IN ({keys})",
+            args![until],
+            ids,
+        )
+        .await
     }
 
     /// `reserved` → `sending`, under the claim's token, right before the SMTP conversation.

@@ -85,20 +85,21 @@ pub(super) fn sent(mail: &MemoryMailer) -> Vec<(String, String, String)> {
 
 /// Settings that send at any hour, one message a day, from a known sender.
 pub(super) async fn setup(t: &TestApp) {
-    let r = t
-        .send(
-            Method::PUT,
-            "/api/v1/nurture/settings",
-            Some(ADMIN_KEY),
-            Some(json!({
-                "window": {"days": [1, 2, 3, 4, 5, 6, 7], "from_hour": 0, "to_hour": 24},
-                "cap": {"max": 1, "hours": 24},
-                "time_zone": "Europe/Paris",
-                "from_name": "Acme",
-                "from_address": "news@acme.test"
-            })),
-        )
-        .await;
+    put_settings(
+        t,
+        json!({"cap": {"max": 1, "hours": 24}, "time_zone": "Europe/Paris", "from_name": "Acme"}),
+    )
+    .await;
+}
+
+/// Sending rules that send at any hour from `news@acme.test`, with `more` on top.
+pub(super) async fn put_settings(t: &TestApp, more: Value) {
+    let mut settings = json!({
+        "window": {"days": [1, 2, 3, 4, 5, 6, 7], "from_hour": 0, "to_hour": 24},
+        "from_address": "news@acme.test"
+    });
+    settings.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
+    let r = t.send(Method::PUT, "/api/v1/nurture/settings", Some(ADMIN_KEY), Some(settings)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
@@ -156,6 +157,26 @@ pub(super) async fn recycle_sequence(t: &TestApp) -> (String, String) {
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// The admin signed in to the web UI: its session token and that session's CSRF token.
+async fn admin_session(t: &TestApp) -> (String, String) {
+    crate::trust::give_admin_password(t, "correct horse battery").await;
+    let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+    let csrf = t.app.web_session(&token).await.unwrap().csrf;
+    (token, csrf)
+}
+
+/// Ana and Zoe, with the newsletter consent, enrolled in the recycle sequence and sent its
+/// welcome: (sequence, Ana, Zoe).
+async fn welcome_sent_to_ana_and_zoe(t: &TestApp) -> (String, String, String) {
+    setup(t).await;
+    let (seq, _) = recycle_sequence(t).await;
+    let ana = person(t, "ana@example.com", true).await;
+    let zoe = person(t, "zoe@example.com", true).await;
+    t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana, zoe]})).await;
+    t.app.run_nurture().await.unwrap();
+    (seq, ana, zoe)
 }
 
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0";
@@ -505,12 +526,7 @@ pub(super) fn postfix_bounce(name: &str, hex: &str) -> Vec<u8> {
 
 nurture_tests! {
     async fn postfix_bounces_are_read_hard_soft_and_delayed(t, clock, mail) {
-        setup(&t).await;
-        let (seq, _) = recycle_sequence(&t).await;
-        let ana = person(&t, "ana@example.com", true).await;
-        let zoe = person(&t, "zoe@example.com", true).await;
-        t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana, zoe]})).await;
-        t.app.run_nurture().await.unwrap();
+        let (_, ana, zoe) = welcome_sent_to_ana_and_zoe(&t).await;
         let message_of = |id: &str| {
             let (t, id) = (&t, id.to_string());
             async move { t.get(&format!("/api/v1/contacts/{id}/nurture")).await.body["messages"][0].clone() }
@@ -677,19 +693,7 @@ nurture_tests! {
 
 nurture_tests! {
     async fn rate_limits_hold_a_busy_domain_without_holding_back_the_others(t, clock, mail) {
-        let r = t
-            .send(
-                Method::PUT,
-                "/api/v1/nurture/settings",
-                Some(ADMIN_KEY),
-                Some(json!({
-                    "window": {"days": [1, 2, 3, 4, 5, 6, 7], "from_hour": 0, "to_hour": 24},
-                    "rate": {"per_minute": 4, "per_domain_per_minute": 2},
-                    "from_address": "news@acme.test"
-                })),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        put_settings(&t, json!({"rate": {"per_minute": 4, "per_domain_per_minute": 2}})).await;
         let zero = t
             .send(Method::PUT, "/api/v1/nurture/settings", Some(ADMIN_KEY), Some(json!({"rate": {"per_minute": 0}})))
             .await;
@@ -799,9 +803,7 @@ nurture_tests! {
         assert_eq!(rows.iter().map(|r| r.email.clone().unwrap()).collect::<Vec<_>>(), ["ana@example.com"]);
 
         // The page offers the filter and keeps it in its links (next page, export, saved view).
-        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
-        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
-        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        let (token, _) = admin_session(&t).await;
         for lang in ["en", "fr"] {
             let page = no_redirects().get(format!("{}/leads?sequence={seq}", t.base)).header("cookie", format!("lg_session={token}"))
                 .header("accept-language", lang).send().await.unwrap().text().await.unwrap();
@@ -823,12 +825,7 @@ nurture_tests! {
 
 nurture_tests! {
     async fn step_figures_count_deliveries_unsubscriptions_and_conversions_within_the_window(t, clock, mail) {
-        setup(&t).await;
-        let (seq, _) = recycle_sequence(&t).await;
-        let ana = person(&t, "ana@example.com", true).await;
-        let zoe = person(&t, "zoe@example.com", true).await;
-        t.post(&format!("/api/v1/sequences/{seq}/enrolments"), json!({"contacts": [ana, zoe]})).await;
-        t.app.run_nurture().await.unwrap();
+        let (seq, ana, _) = welcome_sent_to_ana_and_zoe(&t).await;
         let to_zoe = sent(&mail).into_iter().find(|m| m.1 == "zoe@example.com").unwrap().2;
         let unsubscribe = link(&to_zoe, "http://leadgate.test/e/u/");
         let r = no_redirects().post(format!("{}{}", t.base, unsubscribe.trim_start_matches(PUBLIC))).body("List-Unsubscribe=One-Click").send().await.unwrap();
@@ -857,9 +854,7 @@ nurture_tests! {
         assert_eq!(view.body["enrolments"]["unsubscribed"], 1, "{}", view.body);
 
         // The sequence page charts them, in both languages.
-        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
-        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
-        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
+        let (token, _) = admin_session(&t).await;
         for (lang, words) in [("en", ["Results per step", "Became MQL or further"]), ("fr", ["Résultats par étape", "Devenus MQL ou plus"])] {
             let page = no_redirects().get(format!("{}/nurture/sequences/{seq}", t.base)).header("cookie", format!("lg_session={token}"))
                 .header("accept-language", lang).send().await.unwrap().text().await.unwrap();
@@ -873,10 +868,7 @@ nurture_tests! {
 
 nurture_tests! {
     async fn the_sending_rules_are_set_in_a_form_and_mistakes_are_named(t, clock, mail) {
-        let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
-        t.send(Method::PUT, &format!("/api/v1/users/{me}/password"), Some(ADMIN_KEY), Some(json!({"password": "correct horse battery"}))).await;
-        let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
-        let csrf = t.app.web_session(&token).await.unwrap().csrf;
+        let (token, csrf) = admin_session(&t).await;
         let browser = no_redirects();
         let post = |form: Vec<(&str, &str)>| {
             let mut all = vec![("_csrf", csrf.as_str())];
@@ -924,6 +916,8 @@ nurture_tests! {
             let page = |q: &'static str| browser.get(format!("{}/nurture{q}", t.base)).header("cookie", format!("lg_session={token}")).header("accept-language", lang).send();
             let ok = page("?done=settings").await.unwrap().text().await.unwrap();
             assert!(ok.contains(title) && ok.contains(saved), "{lang}");
+            let head = ok.split("<title>").nth(1).and_then(|t| t.split("</title>").next()).unwrap();
+            assert!(!head.contains('<') && ok.matches("id=\"h-settings\"").count() == 1, "the form once, in the page: {head}");
             let spoof = page("?done=Your+account+is+locked").await.unwrap().text().await.unwrap();
             assert!(!spoof.contains("Your account is locked"));
         }

@@ -439,7 +439,7 @@ fn urlencoding(s: &str) -> String {
         .collect()
 }
 
-async fn give_admin_password(t: &TestApp, password: &str) {
+pub(super) async fn give_admin_password(t: &TestApp, password: &str) {
     let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
     let set = t
         .send(
