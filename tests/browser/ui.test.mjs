@@ -136,9 +136,19 @@ test("a marketer finds the hot lead first and reads its exact score", async () =
   await card.locator("button[type=submit]").click();
   await page.waitForURL(/\/pipeline$/);
   assert.match(await page.textContent("#h-proposal ~ article"), /12 seats/);
+  // Dragged onto the next column, the card's form is sent: the deal is in negotiation.
+  await page.dragAndDrop("#h-proposal ~ article", "section.column[data-stage=negotiation]");
+  await page.waitForURL(/\/pipeline$/);
+  await page.waitForSelector("#h-negotiation ~ article");
+  assert.match(await page.textContent("#h-negotiation ~ article"), /12 seats/);
+  // Dropped on "lost", it waits for a reason: the card's list shows the first one, nothing sent.
+  await page.locator("section.column[data-stage=lost]").scrollIntoViewIfNeeded();
+  await page.dragAndDrop("#h-negotiation ~ article", "section.column[data-stage=lost]");
+  assert.match(await page.inputValue("#h-negotiation ~ article select"), /^lost:/);
+  assert.match(await page.textContent("#h-negotiation ~ article"), /12 seats/, "not moved without a reason");
   await page.screenshot({ path: join(SCREENSHOTS, "ui-pipeline.png"), fullPage: true });
-  await page.click("#h-proposal ~ article a");
-  assert.match(await page.textContent("#h-history ~ table"), /First contact[\s\S]*Tailored proposal/);
+  await page.click("#h-negotiation ~ article a");
+  assert.match(await page.textContent("#h-history ~ table"), /Tailored proposal\s*Negotiation[\s\S]*First contact\s*Tailored proposal/, "both moves, newest first");
   await page.goto(leadgate.base + "/model");
   assert.match(await page.textContent("main"), /No model yet/);
 

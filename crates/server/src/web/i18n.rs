@@ -593,6 +593,7 @@ texts! {
     deal_lost_reason: "Lost because", "Perdue car";
     deal_created: "(created)", "(créée)";
     deal_rotting: "No activity lately", "Sans activité récente";
+    deal_drag_hint: "Drag a card onto another column to move the deal (a lost deal asks for its reason), or use its list.", "Glissez une carte sur une autre colonne pour déplacer l’affaire (une affaire perdue demande sa raison), ou utilisez sa liste.";
     deal_move: "Move", "Déplacer";
     deal_move_to: "Move to", "Déplacer vers";
     deal_more: "Older deals of this stage are in the API list.", "Les affaires plus anciennes de cette étape sont dans la liste de l'API.";
