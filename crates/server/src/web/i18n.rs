@@ -697,7 +697,15 @@ texts! {
     training: "Training…", "Entraînement…";
     training_failed: "Training failed", "L'entraînement a échoué";
     training_done: "Training finished.", "Entraînement terminé.";
-    no_model_yet: "No model yet. Train one with `leadgate train` or the API.", "Pas encore de modèle. Entraînez-en un avec `leadgate train` ou l'API.";
+    no_model_yet: "No model yet: train the first one on your history (contacts that became customers and those that did not).", "Pas encore de modèle : entraînez le premier sur votre historique (les contacts devenus clients et les autres).";
+    train_first: "Train the first model", "Entraîner le premier modèle";
+    deal_models: "Deal win model", "Modèle de gain des affaires";
+    deal_models_intro: "Learns from closed deals (won or lost) which open deals are likely to be won. A model only serves when cross-validation shows it predicts better than chance.", "Apprend des affaires closes (gagnées ou perdues) lesquelles des affaires ouvertes ont des chances d’être gagnées. Un modèle ne sert que si la validation croisée montre qu’il prédit mieux que le hasard.";
+    deal_train: "Train on closed deals", "Entraîner sur les affaires closes";
+    deal_trained_on: "{won} won · {lost} lost", "{won} gagnées · {lost} perdues";
+    deal_verdict_unknown: "Too few closed deals to cross-validate this model: its quality is unknown.", "Trop peu d’affaires closes pour valider ce modèle : sa qualité est inconnue.";
+    deal_verdict_signal: "It ranks won deals above lost ones better than chance (cross-validated AUC {auc}, at least {lower}) and predicts better than the base rate of {base}.", "Il classe les affaires gagnées devant les perdues mieux que le hasard (AUC en validation croisée {auc}, au moins {lower}) et prédit mieux que le taux de base de {base}.";
+    deal_verdict_none: "No signal: from product, rep, source and company it tells won deals from lost ones no better than chance (cross-validated AUC {auc}; 0.5 is a coin toss). It is not used: its probabilities would look precise and mean nothing.", "Aucun signal : à partir du produit, du commercial, de la source et de l’entreprise, il ne distingue pas mieux que le hasard les affaires gagnées des perdues (AUC en validation croisée {auc} ; 0,5 est un pile ou face). Il n’est pas utilisé : ses probabilités auraient l’air précises sans rien vouloir dire.";
 }
 
 /// The words for an event kind (custom kinds keep their own name).

@@ -793,6 +793,7 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/admin/deliveries/{id}/redeliver", &[], [true, false, false]),
     ("/rules", &[("rules", "{}"), ("action", "preview")], [true, true, false]),
     ("/model/train", &[], [true, true, false]),
+    ("/model/deals/train", &[], [true, true, false]),
     ("/import/{id}", &[("action", "run"), ("entity", "contacts")], [true, true, false]),
     ("/deals/{id}/move", &[("to", "won")], [true, false, true]),
     ("/deals/{id}/edit", &[("name", "A deal")], [true, false, true]),

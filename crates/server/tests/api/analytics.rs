@@ -190,6 +190,12 @@ api_tests! {
         let id = open.body["items"][0]["id"].as_str().unwrap();
         let p = t.get(&format!("/api/v1/deals/{id}/prediction")).await;
         assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.body);
+        // The model page says it too, in the reader's language.
+        for (lang, words) in [("en", "No signal: from product, rep, source and company"), ("fr", "Aucun signal : à partir du produit")] {
+            let (status, html) = page(&t, "/model", lang).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(html.contains(words) && html.contains("action=\"/model/deals/train\""), "{lang}: {html}");
+        }
     }
 
     async fn a_deal_model_with_signal_is_activated_and_explains_open_deals(t) {
@@ -215,6 +221,8 @@ api_tests! {
         let m = t.get("/api/v1/deal-models").await.body[0].clone();
         assert_eq!((m["found_signal"].as_bool(), m["active"].as_bool()), (Some(true), Some(true)), "{m}");
         assert!(m["auc_lower"].as_f64().unwrap() > 0.7, "{m}");
+        let (_, html) = page(&t, "/model", "fr").await;
+        assert!(html.contains("Il classe les affaires gagnées devant les perdues mieux que le hasard"), "{html}");
         let open = t.get("/api/v1/deals?open=true").await;
         let prob = |product: &str| {
             let id = open.body["items"].as_array().unwrap().iter().find(|d| d["product"] == product).unwrap()["id"].as_str().unwrap().to_string();

@@ -72,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/rules", get(rules_page).post(rules_submit))
         .route("/model", get(model))
         .route("/model/train", post(model_train))
+        .route("/model/deals/train", post(model_train_deals))
         .route("/account", get(account))
         .route("/account/password", post(change_password))
         .route("/account/language", post(change_language))

@@ -43,6 +43,29 @@ pub(super) struct VersionLine {
     pub no_signal: bool,
 }
 
+/// A deal win model, with its verdict in the reader's language.
+pub(super) struct DealModelLine {
+    pub version: i64,
+    pub trained_on: String,
+    pub auc: String,
+    pub when: String,
+    pub active: bool,
+    pub verdict: String,
+}
+
+/// What cross-validation says of a deal model, in plain words (the API's verdict, in the
+/// reader's language).
+fn deal_verdict(lang: Lang, m: &leadgate_app::deal_model::DealModelView) -> String {
+    let t = lang.texts();
+    let Some(auc) = m.auc_mean else { return t.deal_verdict_unknown.to_string() };
+    let closed = (m.won + m.lost).max(1) as f64;
+    let words = if m.found_signal { t.deal_verdict_signal } else { t.deal_verdict_none };
+    words
+        .replace("{auc}", &lang.number(auc, 2))
+        .replace("{lower}", &lang.number(m.auc_lower.unwrap_or(auc), 2))
+        .replace("{base}", &lang.percent(m.won as f64 / closed))
+}
+
 pub(super) struct JobNotice {
     pub text: String,
     pub running: bool,
@@ -56,6 +79,7 @@ pub(super) struct ModelPage {
     pub(super) job: Option<JobNotice>,
     pub(super) active: Option<ActiveModel>,
     pub(super) versions: Vec<VersionLine>,
+    pub(super) deal_models: Vec<DealModelLine>,
 }
 
 /// Predicted against observed conversion per probability bin; the diagonal is perfect calibration.
@@ -232,7 +256,41 @@ pub(super) async fn model(State(state): State<AppState>, s: Signed, Query(q): Qu
             no_signal: !v.found_signal,
         })
         .collect();
-    render(ModelPage { c: s.chrome("model"), job, active, versions })
+    let deal_models = state
+        .app
+        .deal_models(s.p())
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|m| DealModelLine {
+            version: m.version,
+            trained_on: t
+                .deal_trained_on
+                .replace("{won}", &s.lang.number(m.won as f64, 0))
+                .replace("{lost}", &s.lang.number(m.lost as f64, 0)),
+            auc: m.auc_mean.map_or("—".into(), |a| s.lang.number(a, 2)),
+            when: s.lang.datetime(m.trained_at),
+            active: m.active,
+            verdict: deal_verdict(s.lang, m),
+        })
+        .collect();
+    render(ModelPage { c: s.chrome("model"), job, active, versions, deal_models })
+}
+
+/// Queues the training of a deal win model on every closed deal (activated if it finds signal).
+pub(super) async fn model_train_deals(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let request = leadgate_app::deal_model::DealTrainRequest::default();
+    match state.app.start_deal_training(s.p(), &request).await {
+        Ok(job) => Redirect::to(&format!("/model?job={}", job.id)).into_response(),
+        Err(e) => app_error(&s, e),
+    }
 }
 
 pub(super) async fn model_train(
