@@ -699,6 +699,9 @@ texts! {
     training_done: "Training finished.", "Entraînement terminé.";
     no_model_yet: "No model yet: train the first one on your history (contacts that became customers and those that did not).", "Pas encore de modèle : entraînez le premier sur votre historique (les contacts devenus clients et les autres).";
     train_first: "Train the first model", "Entraîner le premier modèle";
+    job_counts: "{done} of {total}", "{done} sur {total}";
+    job_counted: "{done} done", "{done} traités";
+    job_time_left: " · about {left} left", " · il reste environ {left}";
     deal_models: "Deal win model", "Modèle de gain des affaires";
     deal_models_intro: "Learns from closed deals (won or lost) which open deals are likely to be won. A model only serves when cross-validation shows it predicts better than chance.", "Apprend des affaires closes (gagnées ou perdues) lesquelles des affaires ouvertes ont des chances d’être gagnées. Un modèle ne sert que si la validation croisée montre qu’il prédit mieux que le hasard.";
     deal_train: "Train on closed deals", "Entraîner sur les affaires closes";

@@ -850,6 +850,8 @@ const UI_LEAD_ROUTES: &[&str] = &[
     "/reports.csv",
     "/import",
     "/import/jobs/{id}/rejects.csv",
+    // Read as `GET /api/v1/jobs/{id}`: analytics::a_running_import_is_followed_live_without_reloading_the_page.
+    "/jobs/{id}/progress",
     "/admin/webhooks",
     "/model",
     "/account",

@@ -425,3 +425,37 @@ capture_tests! {
         assert_eq!(december["weighted_value"].as_f64(), Some(7500.0), "negotiation: 75 % by default: {december}");
     }
 }
+
+api_tests! {
+    async fn a_running_import_is_followed_live_without_reloading_the_page(t) {
+        let up = upload(&t, "people.csv", b"email,first_name\na@x.example,Ann\nb@x.example,Bo\nc@x.example,Cy\n").await;
+        assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+        let started = t.post("/api/v1/imports", json!({"upload_id": up.body["id"], "entity": "contacts"})).await;
+        assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+        let job = started.body["id"].as_str().unwrap().to_string();
+
+        // Queued: the page shows a progress bar its script keeps current; no full-page refresh
+        // unless scripts are off.
+        let (status, html) = page(&t, &format!("/import?job={job}"), "en").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(&format!("data-job=\"{job}\"")) && html.contains("<progress"), "{html}");
+        assert!(html.contains("<noscript><meta http-equiv=\"refresh\""), "{html}");
+        let (status, body) = page(&t, &format!("/jobs/{job}/progress"), "en").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let running: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(running["running"], true, "{running}");
+
+        assert!(t.app.run_one_job("test-worker").await.unwrap());
+        // A CSV's size is known once read: the count alone, then 100 %.
+        for (lang, counts) in [("en", "3 done"), ("fr", "3 traités")] {
+            let (_, body) = page(&t, &format!("/jobs/{job}/progress"), lang).await;
+            let done: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!((done["running"].as_bool(), done["percent"].as_u64()), (Some(false), Some(100)), "{done}");
+            assert_eq!(done["counts"], counts, "{done}");
+        }
+        let (_, html) = page(&t, &format!("/import?job={job}"), "en").await;
+        assert!(!html.contains("data-job=") && !html.contains("http-equiv=\"refresh\""), "finished: no more polling");
+        let (status, _) = page(&t, "/jobs/not-a-job/progress", "en").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}

@@ -24,7 +24,6 @@ pub(super) struct ImportPage {
     pub(super) error: Option<String>,
     pub(super) preview: Option<ImportPreviewView>,
     pub(super) job: Option<JobNotice>,
-    pub(super) progress: Option<u32>,
     pub(super) rejects_url: Option<String>,
     /// Values kept because they changed in Leadgate since the last import, in words.
     pub(super) kept: Option<String>,
@@ -38,8 +37,7 @@ pub(super) async fn import_page(
     Query(q): Query<ModelQuery>,
 ) -> Response {
     let t = s.lang.texts();
-    let (mut job, mut progress, mut rejects_url, mut kept, mut suggested_rules) =
-        (None, None, None, None, None);
+    let (mut job, mut rejects_url, mut kept, mut suggested_rules) = (None, None, None, None);
     if let Some(id) = q.job.as_deref().and_then(|j| j.parse::<leadgate_core::ids::JobId>().ok()) {
         match state.app.job(s.p(), id).await {
             Ok(j) => {
@@ -56,11 +54,7 @@ pub(super) async fn import_page(
                     .replace("{updated}", &n(result("updated")))
                     .replace("{unchanged}", &n(result("unchanged")))
                     .replace("{rejected}", &n(result("rejected")));
-                let notice = job_notice(&j, running, &done, t.import_failed);
-                progress = j
-                    .progress_total
-                    .filter(|t| *t > 0)
-                    .map(|t| ((j.progress_done * 100) / t).clamp(0, 100) as u32);
+                let notice = job_notice(s.lang, &j, running, &done, t.import_failed, state.app.now());
                 if !notice.running && result("rejected") > 0 {
                     rejects_url = Some(format!("/import/jobs/{id}/rejects.csv"));
                 }
@@ -94,7 +88,6 @@ pub(super) async fn import_page(
         error: None,
         preview: None,
         job,
-        progress,
         rejects_url,
         kept,
         suggested_rules,
@@ -146,7 +139,6 @@ pub(super) async fn import_upload(
             error: Some(problem_text(s.lang, &e)),
             preview: None,
             job: None,
-            progress: None,
             rejects_url: None,
             kept: None,
             suggested_rules: None,
@@ -225,7 +217,6 @@ pub(super) async fn import_preview(
             error,
             preview,
             job: None,
-            progress: None,
             rejects_url: None,
             kept: None,
             suggested_rules: None,

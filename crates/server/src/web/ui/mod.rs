@@ -71,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/deliveries/{id}/redeliver", post(admin_redeliver))
         .route("/rules", get(rules_page).post(rules_submit))
         .route("/model", get(model))
+        .route("/jobs/{id}/progress", get(job_progress_json))
         .route("/model/train", post(model_train))
         .route("/model/deals/train", post(model_train_deals))
         .route("/account", get(account))

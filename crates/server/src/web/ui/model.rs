@@ -67,9 +67,14 @@ fn deal_verdict(lang: Lang, m: &leadgate_app::deal_model::DealModelView) -> Stri
 }
 
 pub(super) struct JobNotice {
+    pub id: String,
     pub text: String,
     pub running: bool,
     pub failed: bool,
+    /// Share done, when the job's size is known.
+    pub percent: Option<u32>,
+    /// "1,200 of 20,000 · about 12 s left".
+    pub counts: String,
 }
 
 #[derive(Template)]
@@ -156,12 +161,16 @@ pub(super) async fn model(State(state): State<AppState>, s: Signed, Query(q): Qu
     };
     let family = |f: &str| if f == "gbdt" { t.family_gbdt } else { t.family_linear };
     let job = match q.job.as_deref().and_then(|j| j.parse::<leadgate_core::ids::JobId>().ok()) {
-        Some(id) => state
-            .app
-            .job(s.p(), id)
-            .await
-            .ok()
-            .map(|j| job_notice(&j, t.training.to_string(), t.training_done, t.training_failed)),
+        Some(id) => state.app.job(s.p(), id).await.ok().map(|j| {
+            job_notice(
+                s.lang,
+                &j,
+                t.training.to_string(),
+                t.training_done,
+                t.training_failed,
+                state.app.now(),
+            )
+        }),
         None => None,
     };
     let influence = state.app.model_influence(s.p(), 200).await.ok().flatten().unwrap_or_default();

@@ -20,10 +20,12 @@ pub(super) struct RulesPage {
 }
 
 pub(super) fn job_notice(
+    lang: Lang,
     j: &leadgate_store::jobs::Job,
     running_text: String,
     done_text: &str,
     failed_text: &str,
+    now: jiff::Timestamp,
 ) -> JobNotice {
     use leadgate_store::jobs::JobState;
     let running = matches!(j.state, JobState::Queued | JobState::Running);
@@ -35,7 +37,62 @@ pub(super) fn job_notice(
     } else {
         done_text.to_string()
     };
-    JobNotice { text, running, failed }
+    let (percent, counts) = job_progress(lang, j, now);
+    JobNotice { id: j.id.to_string(), text, running, failed, percent, counts }
+}
+
+/// How far a job is: its share done (when its size is known) and "1,200 of 20,000 · about 12 s
+/// left" (the time left from its pace so far).
+pub(super) fn job_progress(
+    lang: Lang,
+    j: &leadgate_store::jobs::Job,
+    now: jiff::Timestamp,
+) -> (Option<u32>, String) {
+    let t = lang.texts();
+    let n = |x: i64| lang.number(x as f64, 0);
+    let finished = matches!(j.state, leadgate_store::jobs::JobState::Succeeded);
+    let Some(total) = j.progress_total.filter(|t| *t > 0) else {
+        // A file read as it streams: its size is known at the end only.
+        let counts = if j.progress_done > 0 {
+            t.job_counted.replace("{done}", &n(j.progress_done))
+        } else {
+            String::new()
+        };
+        return (finished.then_some(100), counts);
+    };
+    let done = j.progress_done.clamp(0, total);
+    let percent = ((done * 100) / total) as u32;
+    let mut counts = t.job_counts.replace("{done}", &n(done)).replace("{total}", &n(total));
+    let elapsed = now.duration_since(j.created_at).as_secs_f64();
+    if done > 0 && done < total && elapsed > 0.0 {
+        let left = (elapsed / done as f64 * (total - done) as f64).round() as i64;
+        let words =
+            if left >= 60 { format!("{} min {} s", left / 60, left % 60) } else { format!("{left} s") };
+        counts.push_str(&t.job_time_left.replace("{left}", &words));
+    }
+    (Some(percent), counts)
+}
+
+/// `GET /jobs/{id}/progress`: a running job's progress as JSON, for the page that shows it to
+/// follow without reloading itself.
+pub(super) async fn job_progress_json(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<leadgate_core::ids::JobId>() else {
+        return s.error(StatusCode::NOT_FOUND, s.lang.texts().not_found);
+    };
+    match state.app.job(s.p(), id).await {
+        Ok(j) => {
+            use leadgate_store::jobs::JobState;
+            let (percent, counts) = job_progress(s.lang, &j, state.app.now());
+            let running = matches!(j.state, JobState::Queued | JobState::Running);
+            axum::Json(serde_json::json!({ "running": running, "percent": percent, "counts": counts }))
+                .into_response()
+        }
+        Err(e) => app_error(&s, e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -61,7 +118,7 @@ pub(super) async fn rules_page(
                 .rescoring
                 .replace("{done}", &s.lang.number(j.progress_done as f64, 0))
                 .replace("{total}", &j.progress_total.map_or("…".into(), |n| s.lang.number(n as f64, 0)));
-            job_notice(&j, running, t.rescored, t.rescore_failed)
+            job_notice(s.lang, &j, running, t.rescored, t.rescore_failed, state.app.now())
         }),
         None => None,
     };
@@ -169,5 +226,43 @@ pub(super) async fn rules_submit(
             page(Vec::new(), Some(PreviewView { basis, lines }))
         }
         Err(e) => app_error(&s, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_job_says_how_far_it_is_and_how_long_is_left_in_each_language() {
+        let start: jiff::Timestamp = "2026-12-06T10:00:00Z".parse().unwrap();
+        let job = leadgate_store::jobs::Job {
+            id: leadgate_core::ids::JobId(uuid::Uuid::nil()),
+            kind: "rescore".into(),
+            payload: serde_json::json!({}),
+            state: leadgate_store::jobs::JobState::Running,
+            run_at: start,
+            attempts: 1,
+            max_attempts: 3,
+            progress_done: 25_000,
+            progress_total: Some(100_000),
+            result: None,
+            last_error: None,
+            created_by: None,
+            created_at: start,
+            updated_at: start,
+            finished_at: None,
+            checkpoint: None,
+        };
+        // A quarter in 30 s: 90 s left.
+        let now = start + jiff::SignedDuration::from_secs(30);
+        assert_eq!(
+            job_progress(Lang::En, &job, now),
+            (Some(25), "25,000 of 100,000 · about 1 min 30 s left".into())
+        );
+        let (_, fr) = job_progress(Lang::Fr, &job, now);
+        assert!(fr.contains("sur") && fr.ends_with("il reste environ 1 min 30 s"), "{fr}");
+        let unknown = leadgate_store::jobs::Job { progress_total: None, progress_done: 0, ..job };
+        assert_eq!(job_progress(Lang::En, &unknown, now), (None, String::new()));
     }
 }
