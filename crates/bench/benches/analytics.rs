@@ -185,14 +185,17 @@ async fn deals(store: &Store, n: usize, now: Timestamp) {
                 at = next_at;
             }
             let closes = now - created > SignedDuration::from_secs(60 * DAY) && rng.below(3) < 2;
-            let (final_stage, closed_on) = if closes {
+            let engaged_on = jiff::tz::Offset::UTC.to_datetime(created).date();
+            let (final_stage, closed_on, cycle_days) = if closes {
                 let close_at = at + SignedDuration::from_secs(rng.below(30 * DAY as u64) as i64 + 3600);
                 let won = rng.below(100) < 60;
                 let to = if won { "won" } else { "lost" };
                 record(Some(OPEN[stage]), to, close_at, &mut rng);
-                (to, Some(jiff::tz::Offset::UTC.to_datetime(close_at).date().to_string()))
+                let closed_on = jiff::tz::Offset::UTC.to_datetime(close_at).date();
+                let days = engaged_on.until(closed_on).map(|s| s.get_days() as i64).ok();
+                (to, Some(closed_on.to_string()), days)
             } else {
-                (OPEN[stage], None)
+                (OPEN[stage], None, None)
             };
             rows.push(vec![
                 Arg::from(id),
@@ -201,18 +204,19 @@ async fn deals(store: &Store, n: usize, now: Timestamp) {
                 Arg::from(reps[rng.below(10) as usize]),
                 Arg::from(*rng.weighted(&PRODUCTS)),
                 Arg::from((rng.below(20_000) + 500) as f64),
-                Arg::from(jiff::tz::Offset::UTC.to_datetime(created).date().to_string()),
+                Arg::from(engaged_on.to_string()),
                 Arg::from(closed_on),
                 Arg::from("{}"),
                 Arg::from(created),
                 Arg::from(at),
                 Arg::from(at),
+                Arg::from(cycle_days),
             ]);
         }
         tx.insert_rows(
             "INSERT INTO deals (id, name, stage, owner_id, product, value, engaged_on, closed_on, custom, \
-             created_at, updated_at, stage_changed_at)",
-            12,
+             created_at, updated_at, stage_changed_at, cycle_days)",
+            13,
             rows,
             "",
         )

@@ -10,7 +10,7 @@ use leadgate_core::analytics::{
 };
 use uuid::Uuid;
 
-use crate::driver::{Dialect, Session, args};
+use crate::driver::{Session, args};
 use crate::error::StoreError;
 use crate::pipeline::{date, stage};
 
@@ -161,35 +161,39 @@ impl Session {
         from: Date,
         to: Date,
     ) -> Result<Vec<ClosedDeals>, StoreError> {
-        // Only the table the grouping reads is joined.
-        let (group, join) = match by {
-            DealsBy::Total => ("CAST(NULL AS TEXT)", ""),
-            DealsBy::Month => ("SUBSTR(d.closed_on, 1, 7)", ""),
-            DealsBy::Owner => (
-                "CASE WHEN d.owner_id IS NULL THEN d.owner_name ELSE COALESCE(u.name, u.email) END",
-                "LEFT JOIN users u ON u.id = d.owner_id",
-            ),
-            DealsBy::Product => ("d.product", ""),
-            DealsBy::Sector => ("co.sector", "LEFT JOIN companies co ON co.id = d.company_id"),
-            DealsBy::Source => ("d.source", ""),
-        };
-        // Dates are `YYYY-MM-DD` text; instants microseconds since the epoch.
-        let days = match self.dialect() {
-            Dialect::Sqlite => {
-                "CAST(julianday(d.closed_on) - julianday(COALESCE(d.engaged_on, \
-                 date(d.created_at / 1000000, 'unixepoch'))) AS INTEGER)"
-            }
-            Dialect::Postgres => {
-                "CAST(CAST(d.closed_on AS DATE) - COALESCE(CAST(d.engaged_on AS DATE), \
-                 CAST(to_timestamp(d.created_at / 1000000.0) AT TIME ZONE 'UTC' AS DATE)) AS BIGINT)"
-            }
-        };
-        let sql = format!(
-            "SELECT d.stage = 'won' AS won, {group} AS g, {days} AS days, COUNT(*), COALESCE(SUM(d.value), 0) \
-             FROM deals d {join} \
-             WHERE d.stage IN ('won', 'lost') AND d.closed_on >= $1 AND d.closed_on <= $2 GROUP BY won, g, days"
+        // The cycle is kept with each closed deal (`Deal::cycle_days`, migration 30). The period
+        // is written into the statement (two `Date`s: digits and dashes only): bound as
+        // parameters, PostgreSQL's generic plan walked the close-date index for the tens of
+        // thousands of deals of a year, 10 ms slower than reading the table.
+        let closed = format!(
+            "FROM deals d WHERE d.stage IN ('won', 'lost') AND d.closed_on >= '{from}' AND d.closed_on <= '{to}'"
         );
-        self.fetch_all(&sql, args![from.to_string(), to.to_string()])
+        let sql = match by {
+            // Grouped on the deals alone, then the few groups named: joining the users to every
+            // deal cost as much as the grouping.
+            DealsBy::Owner => format!(
+                "SELECT x.won, CASE WHEN x.owner_id IS NULL THEN x.owner_name ELSE COALESCE(u.name, u.email) END, \
+                 x.days, x.n, x.v FROM (SELECT d.stage = 'won' AS won, d.owner_id, d.owner_name, d.cycle_days AS days, \
+                 COUNT(*) AS n, COALESCE(SUM(d.value), 0) AS v {closed} GROUP BY won, d.owner_id, d.owner_name, days) x \
+                 LEFT JOIN users u ON u.id = x.owner_id"
+            ),
+            _ => {
+                // Only the table the grouping reads is joined.
+                let (group, join) = match by {
+                    DealsBy::Total | DealsBy::Owner => ("CAST(NULL AS TEXT)", ""),
+                    DealsBy::Month => ("SUBSTR(d.closed_on, 1, 7)", ""),
+                    DealsBy::Product => ("d.product", ""),
+                    DealsBy::Sector => ("co.sector", "LEFT JOIN companies co ON co.id = d.company_id"),
+                    DealsBy::Source => ("d.source", ""),
+                };
+                let closed = closed.replacen("FROM deals d", &format!("FROM deals d {join}"), 1);
+                format!(
+                    "SELECT d.stage = 'won' AS won, {group} AS g, d.cycle_days AS days, COUNT(*), \
+                     COALESCE(SUM(d.value), 0) {closed} GROUP BY won, g, days"
+                )
+            }
+        };
+        self.fetch_all(&sql, Vec::new())
             .await?
             .iter()
             .map(|r| {

@@ -230,6 +230,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0029_step_unsubscribes.sql"),
         then: None,
     },
+    Migration {
+        version: 30,
+        name: "deal cycle",
+        sqlite: include_str!("../migrations/sqlite/0030_deal_cycle.sql"),
+        postgres: include_str!("../migrations/postgres/0030_deal_cycle.sql"),
+        then: None,
+    },
 ];
 
 /// An in-memory SQLite database with every migration's script applied (for tests of plans).
@@ -471,6 +478,30 @@ mod tests {
 
     /// Version 9 moves scores and ledgers out of the contacts table: every contact gets its row,
     /// scored or not, with what it had; the old columns and table are gone.
+    /// Version 30 keeps each closed deal's cycle: deals closed before it get theirs from the
+    /// engage date, else the creation day; open deals have none.
+    #[test]
+    fn closed_deals_keep_their_cycle_in_days() {
+        let db = sqlite_before(30);
+        let created = 1_767_225_600_000_000i64; // 2026-01-01T00:00:00Z
+        for (id, engaged, closed) in
+            [(1u8, Some("2025-12-01"), Some("2026-01-30")), (2, None, Some("2026-03-02")), (3, None, None)]
+        {
+            db.execute(
+                "INSERT INTO deals (id, name, stage, currency, engaged_on, closed_on, custom, created_at, updated_at, stage_changed_at) \
+                 VALUES (?1, 'd', 'won', 'EUR', ?2, ?3, '{}', ?4, ?4, ?4)",
+                rusqlite::params![&[id; 16][..], engaged, closed, created],
+            )
+            .unwrap();
+        }
+        let migration = MIGRATIONS.iter().find(|m| m.version == 30).unwrap();
+        db.execute_batch(migration.sqlite).unwrap();
+        let cycle = |id: u8| -> Option<i64> {
+            db.query_row("SELECT cycle_days FROM deals WHERE id = ?1", [&[id; 16][..]], |r| r.get(0)).unwrap()
+        };
+        assert_eq!((cycle(1), cycle(2), cycle(3)), (Some(60), Some(60), None));
+    }
+
     #[test]
     fn scores_and_ledgers_move_to_their_own_table() {
         let db = sqlite_before(9);

@@ -72,7 +72,8 @@ fn deal_args(d: &Deal) -> Vec<Arg> {
         d.campaign.as_deref(),
         serde_json::to_string(&d.custom).unwrap_or_else(|_| "{}".into()),
         d.created_at,
-        d.updated_at
+        d.updated_at,
+        d.cycle_days()
     ]
 }
 
@@ -160,8 +161,8 @@ impl Session {
     pub async fn insert_deal(&mut self, d: &Deal, contacts: &[DealContact]) -> Result<(), StoreError> {
         self.execute(
             &format!(
-                "INSERT INTO deals ({DEAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                 $15, $16, $17, $18, $19, $20)"
+                "INSERT INTO deals ({DEAL_COLUMNS}, cycle_days) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
             ),
             deal_args(d),
         )
@@ -176,7 +177,7 @@ impl Session {
                 "UPDATE deals SET external_id = $2, name = $3, company_id = $4, stage = $5, stage_changed_at = $6, \
                  owner_id = $7, owner_name = $8, product = $9, value = $10, currency = $11, expected_close_on = $12, \
                  engaged_on = $13, closed_on = $14, lost_reason = $15, source = $16, campaign = $17, custom = $18, \
-                 created_at = $19, updated_at = $20 WHERE id = $1",
+                 created_at = $19, updated_at = $20, cycle_days = $21 WHERE id = $1",
                 deal_args(d),
             )
             .await?;
