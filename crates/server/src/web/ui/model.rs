@@ -88,15 +88,38 @@ pub(super) struct ModelPage {
 }
 
 /// Predicted against observed conversion per probability bin; the diagonal is perfect calibration.
-pub(super) fn calibration_svg(t: &Texts, bins: &[(f64, f64, usize)]) -> String {
-    let (size, pad) = (300.0, 36.0);
+/// The start of a square chart of shares: its frame, the diagonal (perfect calibration, or
+/// calling at random), and both axes marked from 0 to 100 %.
+fn square_frame(lang: Lang, title: &str, size: f64, pad: f64) -> String {
     let scale = |v: f64| pad + v * (size - 2.0 * pad);
-    let mut svg = format!(
+    let mut out = format!(
         r##"<svg role="img" aria-label="{}" viewBox="0 0 {size} {size}" width="100%" style="max-width:{size}px"><rect x="{pad}" y="{pad}" width="{w}" height="{w}" fill="none" stroke="#d1d5db"/><line x1="{pad}" y1="{b}" x2="{b}" y2="{pad}" stroke="#9ca3af" stroke-dasharray="4 3"/>"##,
-        xml(t.calibration_title),
+        xml(title),
         w = size - 2.0 * pad,
         b = size - pad,
     );
+    for v in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let (x, y) = (scale(v), size - scale(v));
+        let label = xml(&lang.percent(v));
+        let _ = write!(
+            out,
+            r##"<line x1="{x:.1}" y1="{b}" x2="{x:.1}" y2="{tb}" stroke="#9ca3af"/><text x="{x:.1}" y="{ty}" font-size="10" fill="#4b5563" text-anchor="middle">{label}</text><line x1="{pad}" y1="{y:.1}" x2="{tl}" y2="{y:.1}" stroke="#9ca3af"/><text x="{lx}" y="{ly:.1}" font-size="10" fill="#4b5563" text-anchor="end">{label}</text>"##,
+            b = size - pad,
+            tb = size - pad + 4.0,
+            ty = size - pad + 14.0,
+            tl = pad - 4.0,
+            lx = pad - 6.0,
+            ly = y + 3.5,
+        );
+    }
+    out
+}
+
+pub(super) fn calibration_svg(lang: Lang, bins: &[(f64, f64, usize)]) -> String {
+    let t = lang.texts();
+    let (size, pad) = (300.0, 36.0);
+    let scale = |v: f64| pad + v * (size - 2.0 * pad);
+    let mut svg = square_frame(lang, t.calibration_title, size, pad);
     let mut path = String::new();
     for (i, (predicted, observed, _)) in bins.iter().enumerate() {
         let (x, y) = (scale(*predicted), size - scale(*observed));
@@ -115,19 +138,15 @@ pub(super) fn calibration_svg(t: &Texts, bins: &[(f64, f64, usize)]) -> String {
 
 /// Cumulative share of conversions against cumulative share of leads, calling the most likely
 /// first (probability bins of the held-out part, highest first); the diagonal is calling at random.
-pub(super) fn gains_svg(t: &Texts, bins: &[(f64, f64, usize)]) -> String {
+pub(super) fn gains_svg(lang: Lang, bins: &[(f64, f64, usize)]) -> String {
+    let t = lang.texts();
     let mut sorted: Vec<(f64, f64, usize)> = bins.to_vec();
     sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
     let leads: f64 = sorted.iter().map(|b| b.2 as f64).sum();
     let conversions: f64 = sorted.iter().map(|b| b.1 * b.2 as f64).sum();
     let (size, pad) = (300.0, 36.0);
     let scale = |v: f64| pad + v * (size - 2.0 * pad);
-    let mut svg = format!(
-        r##"<svg role="img" aria-label="{}" viewBox="0 0 {size} {size}" width="100%" style="max-width:{size}px"><rect x="{pad}" y="{pad}" width="{w}" height="{w}" fill="none" stroke="#d1d5db"/><line x1="{pad}" y1="{b}" x2="{b}" y2="{pad}" stroke="#9ca3af" stroke-dasharray="4 3"/>"##,
-        xml(t.gains_title),
-        w = size - 2.0 * pad,
-        b = size - pad,
-    );
+    let mut svg = square_frame(lang, t.gains_title, size, pad);
     if leads > 0.0 && conversions > 0.0 {
         let (mut x, mut y) = (0.0, 0.0);
         let mut path = format!("M{:.1},{:.1} ", scale(0.0), size - scale(0.0));
@@ -222,9 +241,9 @@ pub(super) async fn model(State(state): State<AppState>, s: Signed, Query(q): Qu
                 t.contacts_word,
                 s.lang.datetime(m.trained_at)
             ),
-            calibration_svg: calibration_svg(t, &bins),
+            calibration_svg: calibration_svg(s.lang, &bins),
             influence_svg: influence_svg.clone(),
-            gains_svg: gains_svg(t, &bins),
+            gains_svg: gains_svg(s.lang, &bins),
             fields_used: report.as_ref().map(|r| r.fields_used.clone()).unwrap_or_default(),
             fields_excluded: report.as_ref().map(|r| r.fields_excluded.clone()).unwrap_or_default(),
             fields_dropped: report
@@ -318,5 +337,24 @@ pub(super) async fn model_train(
     match state.app.start_training(s.p(), &request).await {
         Ok(job) => Redirect::to(&format!("/model?job={}", job.id)).into_response(),
         Err(e) => app_error(&s, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_charts_have_axes_with_numbers_in_the_readers_language() {
+        let bins = [(0.1, 0.12, 40), (0.5, 0.45, 30), (0.9, 0.85, 10)];
+        for lang in [Lang::En, Lang::Fr] {
+            for svg in [calibration_svg(lang, &bins), gains_svg(lang, &bins)] {
+                for v in [0.0, 0.25, 0.5, 0.75, 1.0] {
+                    let label = format!(">{}</text>", xml(&lang.percent(v)));
+                    assert_eq!(svg.matches(&label).count(), 2, "{v} on both axes: {svg}");
+                }
+                assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+            }
+        }
     }
 }
