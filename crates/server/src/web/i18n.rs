@@ -703,6 +703,7 @@ texts! {
     job_counted: "{done} done", "{done} traités";
     job_time_left: " · about {left} left", " · il reste environ {left}";
     deal_models: "Deal win model", "Modèle de gain des affaires";
+    timeline_left_sequence: "Left a nurture sequence", "A quitté une séquence de nurturing";
     deal_models_intro: "Learns from closed deals (won or lost) which open deals are likely to be won. A model only serves when cross-validation shows it predicts better than chance.", "Apprend des affaires closes (gagnées ou perdues) lesquelles des affaires ouvertes ont des chances d’être gagnées. Un modèle ne sert que si la validation croisée montre qu’il prédit mieux que le hasard.";
     deal_train: "Train on closed deals", "Entraîner sur les affaires closes";
     deal_trained_on: "{won} won · {lost} lost", "{won} gagnées · {lost} perdues";

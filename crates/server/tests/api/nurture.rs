@@ -594,6 +594,17 @@ nurture_tests! {
         assert_eq!(r.body["outcome"], "replied", "{}", r.body);
         let mine = t.get(&format!("/api/v1/contacts/{ana}/nurture")).await;
         assert_eq!(mine.body["enrolments"][0]["exit_reason"], "replied", "{}", mine.body);
+        // The exit is on the contact's timeline with its reason, in the reader's language.
+        let (token, _) = admin_session(&t).await;
+        for (lang, left) in [("en", "Left a nurture sequence"), ("fr", "A quitté une séquence de nurturing")] {
+            let page = no_redirects().get(format!("{}/contacts/{ana}", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", lang).send().await.unwrap().text().await.unwrap();
+            let timeline = page.split("id=\"h-timeline\"").nth(1).unwrap();
+            let line = timeline.split("</tr>").find(|l| l.contains(left)).unwrap_or_else(|| panic!("{lang}: {timeline}"));
+            assert!(line.contains("Back to nurturing"), "{line}");
+            let reason = if lang == "en" { "replied" } else { "répondu" };
+            assert!(line.to_lowercase().contains(reason), "{lang}: {line}");
+        }
         clock.advance(jiff::SignedDuration::from_hours(24 * 4));
         t.app.run_nurture().await.unwrap();
         assert_eq!(sent(&mail).len(), 1, "no second message after the reply");

@@ -116,9 +116,42 @@ pub(super) struct ContactPage {
 }
 
 /// A contact's sequences and messages as lines of its page, and the sequences it may join.
-async fn nurture_lines(state: &AppState, s: &Signed, id: ContactId) -> (Vec<Row2>, Vec<Row2>, Vec<Choice>) {
+/// A contact's sequences and messages for its page: the lines of its nurture section, the
+/// sequences it may join, and when and why it left each sequence it left (for its timeline).
+struct NurtureLines {
+    enrolments: Vec<Row2>,
+    messages: Vec<Row2>,
+    choices: Vec<Choice>,
+    endings: Vec<(jiff::Timestamp, EventLine)>,
+}
+
+async fn nurture_lines(state: &AppState, s: &Signed, id: ContactId) -> NurtureLines {
     let t = s.lang.texts();
-    let Ok(n) = state.app.contact_nurture(s.p(), id).await else { return Default::default() };
+    let Ok(n) = state.app.contact_nurture(s.p(), id).await else {
+        return NurtureLines {
+            enrolments: Vec::new(),
+            messages: Vec::new(),
+            choices: Vec::new(),
+            endings: Vec::new(),
+        };
+    };
+    let endings = n
+        .enrolments
+        .iter()
+        .filter_map(|e| {
+            let ended = e.enrolment.ended_at?;
+            let why = match e.enrolment.exit_reason {
+                Some(r) => super::nurture::exit_label(t, r),
+                None => t.exit_completed,
+            };
+            let line = EventLine {
+                kind: t.timeline_left_sequence.to_string(),
+                when: s.lang.datetime(ended),
+                detail: format!("{} · {why}", e.sequence_name),
+            };
+            Some((ended, line))
+        })
+        .collect();
     let enrolments = n
         .enrolments
         .iter()
@@ -148,7 +181,7 @@ async fn nurture_lines(state: &AppState, s: &Signed, id: ContactId) -> (Vec<Row2
             }
         })
         .collect();
-    (enrolments, messages, super::nurture::active_sequences(state, s).await)
+    NurtureLines { enrolments, messages, choices: super::nurture::active_sequences(state, s).await, endings }
 }
 
 pub(super) struct Link {
@@ -194,7 +227,8 @@ pub(super) async fn contact(
         (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return app_error(&s, e),
     };
     let prediction = app.contact_prediction(p, id).await.ok();
-    let (enrolments, messages, enrol_choices) = nurture_lines(&state, &s, id).await;
+    let NurtureLines { enrolments, messages, choices: enrol_choices, endings } =
+        nurture_lines(&state, &s, id).await;
     let names = user_names(&state, p).await;
     let c = &detail.contact;
     let company = match c.company_id {
@@ -317,24 +351,32 @@ pub(super) async fn contact(
             why: transition_words(s.lang, &h.actor, &h.reason),
         })
         .collect();
-    let events = timeline
-        .items
-        .iter()
-        .map(|e| EventLine {
-            kind: crate::web::i18n::event_kind(t, e.kind.as_str()),
-            when: s.lang.datetime(e.occurred_at),
-            detail: e
-                .properties
-                .iter()
-                .take(3)
-                .map(|(k, v)| {
-                    format!("{k}: {}", v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))
-                })
-                .chain(e.source.iter().map(|src| format!("{}: {src}", t.filter_source.to_lowercase())))
-                .collect::<Vec<_>>()
-                .join(" · "),
-        })
-        .collect();
+    // The timeline shows the newest events; the ends of sequences within that span join them.
+    let oldest_shown =
+        if timeline.next_cursor.is_some() { timeline.items.last().map(|e| e.occurred_at) } else { None };
+    let mut dated: Vec<(jiff::Timestamp, EventLine)> =
+        endings.into_iter().filter(|(at, _)| oldest_shown.is_none_or(|o| *at >= o)).collect();
+    dated.extend(timeline.items.iter().map(|e| {
+        (
+            e.occurred_at,
+            EventLine {
+                kind: crate::web::i18n::event_kind(t, e.kind.as_str()),
+                when: s.lang.datetime(e.occurred_at),
+                detail: e
+                    .properties
+                    .iter()
+                    .take(3)
+                    .map(|(k, v)| {
+                        format!("{k}: {}", v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))
+                    })
+                    .chain(e.source.iter().map(|src| format!("{}: {src}", t.filter_source.to_lowercase())))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+            },
+        )
+    }));
+    dated.sort_by(|a, b| b.0.cmp(&a.0));
+    let events: Vec<EventLine> = dated.into_iter().map(|(_, line)| line).collect();
     let purpose_name = |p: leadgate_core::form::Purpose| -> String {
         serde_json::to_value(p).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
     };
