@@ -849,20 +849,22 @@ impl App {
     async fn enrol_cold_leads(&self) -> Result<usize, AppError> {
         const PAGE: i64 = 500;
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let cold: Vec<(SequenceRecord, u32)> = tx
-            .sequences()
-            .await?
-            .into_iter()
-            .filter(|s| s.state == SequenceState::Active)
-            .filter_map(|s| match s.trigger {
-                Some(Trigger::ColdFor { days }) => Some((s.clone(), days)),
-                _ => None,
-            })
-            .collect();
-        if cold.is_empty() {
+        let cold_sequences = |all: Vec<SequenceRecord>| -> Vec<(SequenceRecord, u32)> {
+            all.into_iter()
+                .filter(|s| s.state == SequenceState::Active)
+                .filter_map(|s| match s.trigger {
+                    Some(Trigger::ColdFor { days }) => Some((s.clone(), days)),
+                    _ => None,
+                })
+                .collect()
+        };
+        // First on a reader: most passes find no such sequence and take no write lock. Then again
+        // in the transaction, which enrols only in what is still active.
+        if cold_sequences(self.store.read().await?.sequences().await?).is_empty() {
             return Ok(0);
         }
+        let mut tx = self.store.begin().await?;
+        let cold = cold_sequences(tx.sequences().await?);
         let rules = self.active_rules(&mut tx).await?.rules;
         let mut n = 0;
         for (seq, days) in cold {
