@@ -85,10 +85,9 @@ pub(super) async fn job_progress_json(
     };
     match state.app.job(s.p(), id).await {
         Ok(j) => {
-            use leadgate_store::jobs::JobState;
-            let (percent, counts) = job_progress(s.lang, &j, state.app.now());
-            let running = matches!(j.state, JobState::Queued | JobState::Running);
-            axum::Json(serde_json::json!({ "running": running, "percent": percent, "counts": counts }))
+            // The page's own notice, without its words: whether it runs, how far, what is left.
+            let n = job_notice(s.lang, &j, String::new(), "", "", state.app.now());
+            axum::Json(serde_json::json!({ "running": n.running, "percent": n.percent, "counts": n.counts }))
                 .into_response()
         }
         Err(e) => app_error(&s, e),
