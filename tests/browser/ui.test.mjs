@@ -147,6 +147,19 @@ test("a marketer finds the hot lead first and reads its exact score", async () =
   assert.match(await page.inputValue("#h-negotiation ~ article select"), /^lost:/);
   assert.match(await page.textContent("#h-negotiation ~ article"), /12 seats/, "not moved without a reason");
   await page.screenshot({ path: join(SCREENSHOTS, "ui-pipeline.png"), fullPage: true });
+  // The team's own stages: a new one typed into the settings form, placed by its order number,
+  // becomes a column of the board in that place.
+  await page.click("a[href='/pipeline/settings']");
+  await page.fill("input[name=name_5]", "Demo done");
+  await page.fill("input[name=probability_5]", "30");
+  await page.fill("input[name=order_5]", "2.5");
+  await page.click("main button[type=submit]");
+  await page.waitForURL(/done=saved/);
+  assert.match(await page.textContent("[role=status]"), /Pipeline settings saved/);
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-pipeline-settings.png"), fullPage: true });
+  await page.goto(leadgate.base + "/pipeline");
+  const columns = await page.locator(".board .column").evaluateAll((cs) => cs.map((c) => c.dataset.stage));
+  assert.deepEqual(columns, ["awareness", "first_contact", "demo_done", "qualification", "proposal", "negotiation", "won", "lost"]);
   await page.click("#h-negotiation ~ article a");
   assert.match(await page.textContent("#h-history ~ table"), /Tailored proposal\s*Negotiation[\s\S]*First contact\s*Tailored proposal/, "both moves, newest first");
   await page.goto(leadgate.base + "/model");
@@ -369,7 +382,7 @@ test("every page fits a 390 px phone screen, and the navigation folds behind a M
   await page.click("header .menu-label");
   assert.ok(await page.isVisible("header a[href='/pipeline']"), "and opens with one tap");
   const pages = ["/leads", `/contacts/${hot.id}`, "/pipeline", "/dashboard", "/reports", "/queue", "/tasks", "/privacy", "/privacy/audit",
-    "/import", "/rules", "/model", "/admin/users", "/admin/handoff", "/admin/webhooks", "/account", "/contacts/new"];
+    "/import", "/rules", "/model", "/pipeline/settings", "/admin/users", "/admin/handoff", "/admin/webhooks", "/account", "/contacts/new"];
   const wide = [];
   for (const path of pages) {
     await page.goto(leadgate.base + path);

@@ -143,8 +143,16 @@ impl App {
     ) -> Result<Report<StageTime>, AppError> {
         let period = self.period(principal, q)?;
         let (from, to) = period.instants();
-        let stays = self.store.read().await?.stage_stays(from, to).await?;
-        Ok(Report { from: period.from, to: period.to, lines: stage_times(&stays, from, to) })
+        let mut s = self.store.read().await?;
+        let stays = s.stage_stays(from, to).await?;
+        // The pipeline's stages in order, then any it no longer has that deals stayed in.
+        let mut stages = self.settings_in(&mut s).await?.open_stages();
+        let mut gone: Vec<_> =
+            stays.iter().map(|st| st.0).filter(|st| !st.is_closed() && !stages.contains(st)).collect();
+        gone.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        gone.dedup();
+        stages.extend(gone);
+        Ok(Report { from: period.from, to: period.to, lines: stage_times(&stays, &stages, from, to) })
     }
 
     /// Open deals by expected close month, weighted by stage, beside the deals won.

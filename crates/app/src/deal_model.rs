@@ -290,7 +290,7 @@ impl App {
     ) -> Result<Option<DealPrediction>, AppError> {
         // Reading the deal checks the caller may.
         let deal = self.deal(principal, id).await?;
-        if !leadgate_core::pipeline::DealStage::OPEN.contains(&deal.view.deal.stage) {
+        if deal.view.deal.stage.is_closed() {
             return Ok(None);
         }
         let mut s = self.store.read().await?;

@@ -626,6 +626,28 @@ impl App {
             }
         }
         let mut tx = self.store.begin().await?;
+        if let Entity::Deals = plan.entity {
+            // A stage the file names must be one the team's pipeline has.
+            let settings = self.settings_in(&mut tx).await?;
+            let column = plan
+                .columns
+                .iter()
+                .find(|c| matches!(c.target, leadgate_core::import::Target::Stage))
+                .map(|c| c.header.clone())
+                .unwrap_or_default();
+            mapped.retain(|(line, row)| match row {
+                MappedRow::Deal(d) if !settings.has(d.stage) => {
+                    refused.push(Reject {
+                        line: *line,
+                        column: column.clone(),
+                        value: d.stage.to_string(),
+                        reason: format!("is not a stage of the pipeline: one of {}", settings.stage_list()),
+                    });
+                    false
+                }
+                _ => true,
+            });
+        }
         let outcome = match plan.entity {
             Entity::Contacts => self.import_contacts(&mut tx, plan, mapped, now).await?,
             Entity::Companies => import_companies(&mut tx, mapped, now).await?,

@@ -110,7 +110,7 @@ impl App {
 
     pub(crate) async fn settings_in(&self, s: &mut Session) -> Result<PipelineSettings, AppError> {
         match s.setting(SETTINGS_KEY).await? {
-            Some(text) => serde_json::from_str(&text)
+            Some(text) => PipelineSettings::from_stored(&text)
                 .map_err(|e| AppError::Internal(format!("the stored pipeline settings are unreadable: {e}"))),
             None => Ok(PipelineSettings::default()),
         }
@@ -125,6 +125,21 @@ impl App {
         principal.require(Permission::ManageSettings)?;
         settings.validate()?;
         let mut tx = self.store.begin().await?;
+        // A stage goes only once no open deal is in it (history keeps its key).
+        let open = DealFilter { open: true, ..Default::default() };
+        let mut errors = leadgate_core::validation::ValidationErrors::default();
+        for t in tx.stage_totals(&open).await? {
+            if !settings.has(t.stage) {
+                errors.add(
+                    "stages",
+                    format!(
+                        "{} open deal(s) are in `{}`: move them to another stage before removing it",
+                        t.deals, t.stage
+                    ),
+                );
+            }
+        }
+        errors.into_result(())?;
         let text = serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.to_string()))?;
         tx.put_setting(SETTINGS_KEY, &text).await?;
         tx.commit().await?;
@@ -405,8 +420,8 @@ impl App {
             tx.lock_contact(*c).await?;
         }
         let event = match mv.to {
-            DealStage::Won => Some(DealEvent::Won),
-            DealStage::Lost => Some(DealEvent::Lost { nurture: mv.nurture }),
+            DealStage::WON => Some(DealEvent::Won),
+            DealStage::LOST => Some(DealEvent::Lost { nurture: mv.nurture }),
             _ if from.is_closed() => Some(DealEvent::Opened),
             _ => None,
         };
@@ -605,7 +620,11 @@ impl App {
         let totals: Vec<StageTotal> = s.stage_totals(&filter).await?;
         let now = self.now();
         let mut columns = Vec::new();
-        for stage in DealStage::ALL {
+        // The pipeline's stages, then any it no longer has that deals are still in (a stage
+        // removed while a deal moved into it), so no deal drops off the board.
+        let mut stages = settings.open_stages();
+        stages.extend(totals.iter().map(|t| t.stage).filter(|st| !settings.has(*st)));
+        for stage in stages.into_iter().chain(DealStage::CLOSED) {
             let total = totals.iter().find(|t| t.stage == stage);
             let (deals, value) = total.map_or((0, 0.0), |t| (t.deals, t.value));
             let probability = settings.probability(stage);

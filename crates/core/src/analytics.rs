@@ -379,10 +379,16 @@ pub struct StageTime {
 /// A deal's stay in one stage: the stage, when it entered, when it left.
 pub type Stay = (crate::pipeline::DealStage, Timestamp, Timestamp);
 
-/// Time in each open stage, from the stays that ended in `[from, to)`. A stay runs from the
+/// Time in each of the pipeline's open stages (`stages`, in order), from the stays that ended in
+/// `[from, to)`. A stay runs from the
 /// deal entering a stage to its next change, forwards or back; one still running is no stay yet
 /// (storage records each change's start of stay, `deal_stage_changes.from_since`).
-pub fn stage_times(stays: &[Stay], from: Timestamp, to: Timestamp) -> Vec<StageTime> {
+pub fn stage_times(
+    stays: &[Stay],
+    stages: &[crate::pipeline::DealStage],
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<StageTime> {
     use crate::pipeline::DealStage;
     let mut by_stage: std::collections::HashMap<DealStage, Vec<f64>> = std::collections::HashMap::new();
     for &(stage, entered, left) in stays {
@@ -392,7 +398,7 @@ pub fn stage_times(stays: &[Stay], from: Timestamp, to: Timestamp) -> Vec<StageT
         let days = (left.as_second() - entered.as_second()).max(0) as f64 / 86_400.0;
         by_stage.entry(stage).or_default().push(days);
     }
-    DealStage::OPEN
+    stages
         .iter()
         .map(|&stage| {
             let mut days = by_stage.remove(&stage).unwrap_or_default();
@@ -705,22 +711,24 @@ mod tests {
 
     #[test]
     fn time_in_stage_counts_stays_that_ended_in_the_period() {
-        use crate::pipeline::DealStage::*;
+        use crate::pipeline::DealStage;
+        let (awareness, qualification, won) =
+            (DealStage::AWARENESS, DealStage::QUALIFICATION, DealStage::WON);
         let day = |d: i64| Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_hours(24 * d);
         let (a, b) =
             (crate::ids::DealId(uuid::Uuid::from_u128(1)), crate::ids::DealId(uuid::Uuid::from_u128(2)));
         let changes = [
-            (a, Awareness, day(0)),
-            (a, Qualification, day(2)),
-            (a, Awareness, day(3)),
-            (a, Won, day(13)),
-            (b, Awareness, day(100)),
+            (a, awareness, day(0)),
+            (a, qualification, day(2)),
+            (a, awareness, day(3)),
+            (a, won, day(13)),
+            (b, awareness, day(100)),
         ];
-        let times = stage_times(&stays_of(&changes), day(0), day(50));
-        let awareness = times.iter().find(|t| t.stage == Awareness).unwrap();
-        assert_eq!(awareness.deals, 2, "two stays, b's still running");
-        assert_eq!(awareness.median_days, Some(6.0));
-        let q = times.iter().find(|t| t.stage == Qualification).unwrap();
+        let times = stage_times(&stays_of(&changes), &DealStage::REFERENCE, day(0), day(50));
+        let a_stays = times.iter().find(|t| t.stage == awareness).unwrap();
+        assert_eq!(a_stays.deals, 2, "two stays, b's still running");
+        assert_eq!(a_stays.median_days, Some(6.0));
+        let q = times.iter().find(|t| t.stage == qualification).unwrap();
         assert_eq!((q.deals, q.average_days), (1, Some(1.0)));
     }
 
@@ -749,16 +757,16 @@ mod tests {
         let period = Period { from: jiff::civil::date(2026, 3, 1), to: jiff::civil::date(2026, 4, 30) };
         let open = [
             OpenDeal {
-                stage: DealStage::Negotiation,
+                stage: DealStage::NEGOTIATION,
                 value: Some(1000.0),
                 expected_close_on: Some(jiff::civil::date(2026, 3, 20)),
             },
             OpenDeal {
-                stage: DealStage::Awareness,
+                stage: DealStage::AWARENESS,
                 value: Some(500.0),
                 expected_close_on: Some(jiff::civil::date(2026, 4, 2)),
             },
-            OpenDeal { stage: DealStage::Awareness, value: None, expected_close_on: None },
+            OpenDeal { stage: DealStage::AWARENESS, value: None, expected_close_on: None },
         ];
         let won =
             [ClosedDeals { won: true, group: Some("2026-03".into()), days: 61, deals: 1, value: 700.0 }];
@@ -766,9 +774,9 @@ mod tests {
         assert_eq!(lines.len(), 3);
         let p = |s| f64::from(settings.probability(s)) / 100.0;
         assert_eq!(lines[0].month.as_deref(), Some("2026-03"));
-        assert_eq!(lines[0].weighted_value, 1000.0 * p(DealStage::Negotiation));
+        assert_eq!(lines[0].weighted_value, 1000.0 * p(DealStage::NEGOTIATION));
         assert_eq!((lines[0].won_deals, lines[0].won_value), (1, 700.0));
-        assert_eq!(lines[1].weighted_value, 500.0 * p(DealStage::Awareness));
+        assert_eq!(lines[1].weighted_value, 500.0 * p(DealStage::AWARENESS));
         assert_eq!((lines[2].month.clone(), lines[2].open_deals), (None, 1));
     }
 

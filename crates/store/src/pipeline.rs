@@ -289,7 +289,7 @@ impl Session {
             args![
                 Uuid::now_v7(),
                 c.deal_id,
-                c.from.map(DealStage::as_str),
+                c.from.as_ref().map(DealStage::as_str),
                 c.to.as_str(),
                 c.at,
                 c.user_id,

@@ -804,17 +804,17 @@ storage_tests! {
             closed_on: None,
             custom: Default::default(),
         };
-        assert_eq!(tx.upsert_deals(&[deal(DealStage::Qualification)], now).await.unwrap(), (1, 0, 0));
-        assert_eq!(tx.upsert_deals(&[deal(DealStage::Qualification)], now).await.unwrap(), (0, 0, 1));
-        assert_eq!(tx.upsert_deals(&[deal(DealStage::Won)], now).await.unwrap(), (0, 1, 0));
+        assert_eq!(tx.upsert_deals(&[deal(DealStage::QUALIFICATION)], now).await.unwrap(), (1, 0, 0));
+        assert_eq!(tx.upsert_deals(&[deal(DealStage::QUALIFICATION)], now).await.unwrap(), (0, 0, 1));
+        assert_eq!(tx.upsert_deals(&[deal(DealStage::WON)], now).await.unwrap(), (0, 1, 0));
         tx.commit().await.unwrap();
         let mut s = store.read().await.unwrap();
         let filter = leadgate_store::pipeline::DealFilter { company_id: Some(acme.id), ..Default::default() };
         let deals = s.list_deals(&filter, 10, None).await.unwrap();
         assert_eq!(deals.len(), 1);
-        assert_eq!(deals[0].stage, DealStage::Won);
+        assert_eq!(deals[0].stage, DealStage::WON);
         let history: Vec<_> = s.stage_changes(deals[0].id).await.unwrap().iter().map(|c| (c.from, c.to)).collect();
-        assert_eq!(history, [(None, DealStage::Qualification), (Some(DealStage::Qualification), DealStage::Won)], "an import's stage change is recorded");
+        assert_eq!(history, [(None, DealStage::QUALIFICATION), (Some(DealStage::QUALIFICATION), DealStage::WON)], "an import's stage change is recorded");
         assert_eq!(deals[0].engaged_on.unwrap().to_string(), "2016-10-25");
         assert_eq!(s.companies_by_names(&["acme CORP".into()]).await.unwrap()["acme corp"].id, acme.id);
     }
@@ -965,7 +965,7 @@ storage_tests! {
             external_id: id.into(), name: id.into(), company_id: Some(co.id), stage, owner_name: None, product: None, value: None,
             engaged_on: None, closed_on: None, custom: Default::default(),
         };
-        tx.upsert_deals(&[deal("D1", DealStage::Won), deal("D2", DealStage::Lost), deal("D3", DealStage::Proposal)], now).await.unwrap();
+        tx.upsert_deals(&[deal("D1", DealStage::WON), deal("D2", DealStage::LOST), deal("D3", DealStage::PROPOSAL)], now).await.unwrap();
         tx.execute(
             "INSERT INTO deal_contacts (deal_id, contact_id, role) SELECT id, $1, 'decision_maker' FROM deals",
             vec![leadgate_store::driver::Arg::from(c.id)],

@@ -162,7 +162,7 @@ impl ImportPlan {
                         &mut rejects,
                         header,
                         &v,
-                        "is not a deal stage: use awareness, first_contact, qualification, proposal, negotiation, won or lost"
+                        "is not a deal stage: name one of the pipeline's stages (e.g. qualification, won or lost)"
                             .into(),
                     ),
                 },
@@ -391,7 +391,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!((d.stage, d.value, d.company.as_deref()), (DealStage::Won, Some(1054.0), Some("Cancity")));
+        assert_eq!((d.stage, d.value, d.company.as_deref()), (DealStage::WON, Some(1054.0), Some("Cancity")));
         assert_eq!(d.closed_on.unwrap().to_string(), "2017-03-01");
         let h = [
             "account",

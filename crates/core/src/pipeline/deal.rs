@@ -1,5 +1,7 @@
 //! Deals: what they hold, how a new one and a change are checked, and how a deal moves.
 
+use std::fmt;
+
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -10,80 +12,165 @@ use crate::ids::{CompanyId, ContactId, DealId, UserId};
 use crate::patch::Patch;
 use crate::validation::ValidationErrors;
 
-/// A deal's stage (DESIGN §9, the reference process's stages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum DealStage {
-    Awareness,
-    FirstContact,
-    Qualification,
-    /// A tailored proposal was sent.
-    Proposal,
-    Negotiation,
-    /// Signed.
-    Won,
-    Lost,
+/// The longest stage key.
+pub const MAX_STAGE_KEY: usize = 31;
+
+/// A deal's stage: `won`, `lost`, or one of the pipeline's open stages. The open stages are the
+/// team's ([`PipelineSettings::stages`]); the reference process's five (DESIGN §9) are the
+/// default. A stage is named by a short key (lower-case letters, digits and `_`, starting with a
+/// letter) held inline, so a stage is copied like a number and compared like one: the built-in
+/// keys below can be matched on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DealStage {
+    len: u8,
+    bytes: [u8; MAX_STAGE_KEY],
+}
+
+/// Why a text is not a stage key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadStageKey;
+
+impl fmt::Display for BadStageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a stage key is 1 to {MAX_STAGE_KEY} lower-case letters, digits or `_`, starting with a letter (e.g. demo_done)"
+        )
+    }
 }
 
 impl DealStage {
-    pub const ALL: [DealStage; 7] = [
-        DealStage::Awareness,
-        DealStage::FirstContact,
-        DealStage::Qualification,
-        DealStage::Proposal,
-        DealStage::Negotiation,
-        DealStage::Won,
-        DealStage::Lost,
+    pub const AWARENESS: DealStage = DealStage::built_in("awareness");
+    pub const FIRST_CONTACT: DealStage = DealStage::built_in("first_contact");
+    pub const QUALIFICATION: DealStage = DealStage::built_in("qualification");
+    /// A tailored proposal was sent.
+    pub const PROPOSAL: DealStage = DealStage::built_in("proposal");
+    pub const NEGOTIATION: DealStage = DealStage::built_in("negotiation");
+    /// Signed.
+    pub const WON: DealStage = DealStage::built_in("won");
+    pub const LOST: DealStage = DealStage::built_in("lost");
+
+    /// The reference process's open stages, in order: a new pipeline's.
+    pub const REFERENCE: [DealStage; 5] = [
+        DealStage::AWARENESS,
+        DealStage::FIRST_CONTACT,
+        DealStage::QUALIFICATION,
+        DealStage::PROPOSAL,
+        DealStage::NEGOTIATION,
     ];
 
-    /// The stages of an open deal, in order.
-    pub const OPEN: [DealStage; 5] = [
-        DealStage::Awareness,
-        DealStage::FirstContact,
-        DealStage::Qualification,
-        DealStage::Proposal,
-        DealStage::Negotiation,
-    ];
+    /// The stages a deal closes in.
+    pub const CLOSED: [DealStage; 2] = [DealStage::WON, DealStage::LOST];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DealStage::Awareness => "awareness",
-            DealStage::FirstContact => "first_contact",
-            DealStage::Qualification => "qualification",
-            DealStage::Proposal => "proposal",
-            DealStage::Negotiation => "negotiation",
-            DealStage::Won => "won",
-            DealStage::Lost => "lost",
+    const fn built_in(key: &str) -> DealStage {
+        match DealStage::from_key(key) {
+            Ok(s) => s,
+            Err(_) => panic!("a built-in stage key is a valid key"),
         }
     }
 
+    const fn from_key(key: &str) -> Result<DealStage, BadStageKey> {
+        let k = key.as_bytes();
+        if k.is_empty() || k.len() > MAX_STAGE_KEY || !k[0].is_ascii_lowercase() {
+            return Err(BadStageKey);
+        }
+        let mut bytes = [0u8; MAX_STAGE_KEY];
+        let mut i = 0;
+        while i < k.len() {
+            let b = k[i];
+            if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return Err(BadStageKey);
+            }
+            bytes[i] = b;
+            i += 1;
+        }
+        Ok(DealStage { len: k.len() as u8, bytes })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only checked ASCII is ever stored.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    /// The stage a key names (whether the pipeline has it is the settings' business).
     pub fn parse(s: &str) -> Option<DealStage> {
-        DealStage::ALL.into_iter().find(|d| d.as_str() == s)
+        DealStage::from_key(s).ok()
     }
 
-    /// Reads the stage names other CRMs export: ours, and common ones (`Prospecting`,
-    /// `Engaging`, `Closed Won`, `Signature`…).
+    /// Reads the stage names other CRMs export: a key as it is (`Demo done` is `demo_done`),
+    /// and common names of the reference stages (`Prospecting`, `Engaging`, `Closed Won`,
+    /// `Signature`…). Whether the pipeline has the stage is checked by the import.
     pub fn from_export(s: &str) -> Option<DealStage> {
-        let k = crate::import::field_key(s);
-        if let Some(d) = DealStage::parse(&k) {
-            return Some(d);
+        if !s.chars().any(char::is_alphanumeric) {
+            return None; // `field_key` would name it `column`
         }
+        let k = crate::import::field_key(s);
         Some(match k.as_str() {
-            "prospecting" | "prospect" | "lead" | "new" => DealStage::FirstContact,
-            "engaging" | "engaged" | "discovery" | "qualified" => DealStage::Qualification,
-            "tailored_proposal" | "proposal_price_quote" | "quote" | "devis" => DealStage::Proposal,
-            "negociation" => DealStage::Negotiation,
-            "closed_won" | "signature" | "signed" | "gagne" => DealStage::Won,
-            "closed_lost" | "perdu" => DealStage::Lost,
-            _ => return None,
+            "prospecting" | "prospect" | "lead" | "new" => DealStage::FIRST_CONTACT,
+            "engaging" | "engaged" | "discovery" | "qualified" => DealStage::QUALIFICATION,
+            "tailored_proposal" | "proposal_price_quote" | "quote" | "devis" => DealStage::PROPOSAL,
+            "negociation" => DealStage::NEGOTIATION,
+            "closed_won" | "signature" | "signed" | "gagne" => DealStage::WON,
+            "closed_lost" | "perdu" => DealStage::LOST,
+            _ => return DealStage::parse(&k),
         })
     }
 
     pub fn is_closed(self) -> bool {
-        matches!(self, DealStage::Won | DealStage::Lost)
+        DealStage::CLOSED.contains(&self)
     }
 }
+
+impl fmt::Debug for DealStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for DealStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DealStage {
+    type Err = BadStageKey;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DealStage::from_key(s)
+    }
+}
+
+impl Serialize for DealStage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for DealStage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for DealStage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[a-z][a-z0-9_]{0,30}$"))
+            .description(Some(
+                "`won`, `lost`, or one of the pipeline's open stages (by default awareness, \
+                 first_contact, qualification, proposal, negotiation; see the pipeline settings)",
+            ))
+            .examples(["proposal", "won"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for DealStage {}
 
 /// The part a contact plays in a deal's purchase (the buying group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -201,7 +288,7 @@ pub struct DealDraft {
     /// the deal's unless given.
     #[serde(default)]
     pub contacts: Vec<DealContact>,
-    /// Default: first contact.
+    /// Default: first contact, or the pipeline's first stage when it has no first contact.
     pub stage: Option<DealStage>,
     pub value: Option<f64>,
     /// Default: the pipeline's currency.
@@ -271,9 +358,11 @@ impl DealDraft {
     pub fn validate(self, settings: &PipelineSettings) -> Result<NewDeal, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         errors.check_text("name", &self.name, 1, 200);
-        let stage = self.stage.unwrap_or(DealStage::FirstContact);
+        let stage = self.stage.unwrap_or_else(|| settings.entry_stage());
         if stage.is_closed() {
             errors.add("stage", "a deal is created open: create it, then move it to won or lost");
+        } else if !settings.has(stage) {
+            errors.add("stage", unknown_stage(stage, settings));
         }
         check_value(&mut errors, self.value);
         check_currency(&mut errors, self.currency.as_deref());
@@ -296,6 +385,11 @@ impl DealDraft {
             campaign,
         })
     }
+}
+
+/// Why a deal cannot be in `stage`.
+fn unknown_stage(stage: DealStage, settings: &PipelineSettings) -> String {
+    format!("`{stage}` is not a stage of the pipeline: one of {}", settings.stage_list())
 }
 
 /// A deal's contacts: at most [`MAX_DEAL_CONTACTS`], each once.
@@ -422,20 +516,22 @@ impl DealMove {
     ) -> Result<Option<String>, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         if self.to == from {
-            errors.add("to", format!("the deal is already in the {} stage", from.as_str()));
+            errors.add("to", format!("the deal is already in the {from} stage"));
+        } else if !settings.has(self.to) {
+            errors.add("to", unknown_stage(self.to, settings));
         }
         if let Some(note) = &self.note {
             errors.check_text("note", note, 0, 500);
         }
         let reason = match (self.to, self.lost_reason.as_deref().map(str::trim).filter(|r| !r.is_empty())) {
-            (DealStage::Lost, None) => {
+            (DealStage::LOST, None) => {
                 errors.add(
                     "lost_reason",
                     format!("say why it was lost: one of {}", settings.lost_reasons.join(", ")),
                 );
                 None
             }
-            (DealStage::Lost, Some(given)) => match settings.lost_reason(given) {
+            (DealStage::LOST, Some(given)) => match settings.lost_reason(given) {
                 Some(r) => Some(r.to_string()),
                 None => {
                     errors.add(
@@ -479,12 +575,14 @@ mod tests {
 
     #[test]
     fn exported_stage_names_are_read() {
-        assert_eq!(DealStage::from_export("Prospecting"), Some(DealStage::FirstContact));
-        assert_eq!(DealStage::from_export("Engaging"), Some(DealStage::Qualification));
-        assert_eq!(DealStage::from_export("Won"), Some(DealStage::Won));
-        assert_eq!(DealStage::from_export("Closed Lost"), Some(DealStage::Lost));
-        assert_eq!(DealStage::from_export("first_contact"), Some(DealStage::FirstContact));
-        assert_eq!(DealStage::from_export("maybe"), None);
+        assert_eq!(DealStage::from_export("Prospecting"), Some(DealStage::FIRST_CONTACT));
+        assert_eq!(DealStage::from_export("Engaging"), Some(DealStage::QUALIFICATION));
+        assert_eq!(DealStage::from_export("Won"), Some(DealStage::WON));
+        assert_eq!(DealStage::from_export("Closed Lost"), Some(DealStage::LOST));
+        assert_eq!(DealStage::from_export("first_contact"), Some(DealStage::FIRST_CONTACT));
+        assert_eq!(DealStage::from_export("Demo done"), DealStage::parse("demo_done"));
+        assert_eq!(DealStage::from_export("???"), None);
+        assert_eq!(DealStage::from_export("2nd call"), DealStage::parse("f_2nd_call"), "as a field key");
     }
 
     fn settings() -> PipelineSettings {
@@ -499,12 +597,12 @@ mod tests {
                 .unwrap();
         assert_eq!(
             (ok.name.as_str(), ok.stage, ok.currency.as_str()),
-            ("Acme — 40 seats", DealStage::FirstContact, "EUR")
+            ("Acme — 40 seats", DealStage::FIRST_CONTACT, "EUR")
         );
         let c = ContactId(uuid::Uuid::nil());
         let bad = DealDraft {
             name: "".into(),
-            stage: Some(DealStage::Won),
+            stage: Some(DealStage::WON),
             value: Some(-1.0),
             currency: Some("eur".into()),
             expected_close_on: Some(jiff::civil::date(1999, 12, 31)),
@@ -520,6 +618,9 @@ mod tests {
             fields,
             ["name", "stage", "value", "currency", "expected_close_on", "contacts[1].contact_id"]
         );
+        let demo = DealDraft { name: "x".into(), stage: DealStage::parse("demo"), ..Default::default() };
+        let e = demo.validate(&settings()).unwrap_err().to_string();
+        assert!(e.contains("`demo` is not a stage of the pipeline: one of awareness,"), "{e}");
         let nan = DealDraft { name: "x".into(), value: Some(f64::NAN), ..Default::default() };
         assert!(nan.validate(&settings()).is_err());
     }
@@ -528,30 +629,32 @@ mod tests {
     fn a_loss_needs_one_of_the_pipelines_reasons_and_nothing_else_has_one() {
         let s = settings();
         let lose = |reason: Option<&str>| DealMove {
-            to: DealStage::Lost,
+            to: DealStage::LOST,
             lost_reason: reason.map(String::from),
             note: None,
             nurture: false,
         };
         assert_eq!(
-            lose(Some("Competitor")).check(DealStage::Proposal, &s).unwrap(),
+            lose(Some("Competitor")).check(DealStage::PROPOSAL, &s).unwrap(),
             Some("competitor".into())
         );
-        assert!(lose(None).check(DealStage::Proposal, &s).unwrap_err().to_string().contains("price"));
-        assert!(lose(Some("bad luck")).check(DealStage::Proposal, &s).is_err());
+        assert!(lose(None).check(DealStage::PROPOSAL, &s).unwrap_err().to_string().contains("price"));
+        assert!(lose(Some("bad luck")).check(DealStage::PROPOSAL, &s).is_err());
         let win =
-            DealMove { to: DealStage::Won, lost_reason: Some("price".into()), note: None, nurture: false };
-        assert!(win.check(DealStage::Negotiation, &s).is_err());
-        let same = DealMove { to: DealStage::Proposal, lost_reason: None, note: None, nurture: false };
-        assert!(same.check(DealStage::Proposal, &s).unwrap_err().to_string().contains("already"));
+            DealMove { to: DealStage::WON, lost_reason: Some("price".into()), note: None, nurture: false };
+        assert!(win.check(DealStage::NEGOTIATION, &s).is_err());
+        let same = DealMove { to: DealStage::PROPOSAL, lost_reason: None, note: None, nurture: false };
+        assert!(same.check(DealStage::PROPOSAL, &s).unwrap_err().to_string().contains("already"));
         // Moving back, and reopening a closed deal, are moves like any other.
         let back = DealMove {
-            to: DealStage::Qualification,
+            to: DealStage::QUALIFICATION,
             lost_reason: None,
             note: Some("budget review".into()),
             nurture: false,
         };
-        assert_eq!(back.check(DealStage::Won, &s).unwrap(), None);
+        assert_eq!(back.check(DealStage::WON, &s).unwrap(), None);
+        let nowhere = DealMove { to: DealStage::parse("demo").unwrap(), ..back };
+        assert!(nowhere.check(DealStage::WON, &s).unwrap_err().to_string().contains("not a stage"));
     }
 
     #[test]
@@ -562,7 +665,7 @@ mod tests {
             external_id: None,
             name: "x".into(),
             company_id: None,
-            stage: DealStage::Proposal,
+            stage: DealStage::PROPOSAL,
             stage_changed_at: t0,
             owner_id: None,
             owner_name: None,
@@ -584,7 +687,7 @@ mod tests {
         assert!(!is_rotting(&deal, None, &s, day(14)));
         assert!(is_rotting(&deal, None, &s, day(15)));
         assert!(!is_rotting(&deal, Some(day(10)), &s, day(15)), "its contacts were active");
-        let won = Deal { stage: DealStage::Won, ..deal.clone() };
+        let won = Deal { stage: DealStage::WON, ..deal.clone() };
         assert!(!is_rotting(&won, None, &s, day(100)));
 
         // Its cycle: from the engage date, else the creation day, to the close; open: none.

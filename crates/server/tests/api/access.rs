@@ -617,7 +617,7 @@ const ROLE_OPS: &[(&str, &str, Option<&str>, [bool; 3])] = &[
         "PUT",
         "/api/v1/settings/pipeline",
         Some(
-            r#"{"probabilities": {"awareness": 5, "first_contact": 10, "qualification": 25, "proposal": 50, "negotiation": 75}, "lost_reasons": ["price"], "rotting_days": 14, "currency": "EUR"}"#,
+            r#"{"stages": [{"key": "qualification", "probability": 25}], "lost_reasons": ["price"], "rotting_days": 14, "currency": "EUR"}"#,
         ),
         [true, false, false],
     ),
@@ -795,6 +795,18 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/model/train", &[], [true, true, false]),
     ("/model/deals/train", &[], [true, true, false]),
     ("/import/{id}", &[("action", "run"), ("entity", "contacts")], [true, true, false]),
+    (
+        "/pipeline/settings",
+        &[
+            ("key_0", "first_contact"),
+            ("name_0", "First contact"),
+            ("probability_0", "10"),
+            ("lost_reasons", "other"),
+            ("rotting_days", "14"),
+            ("currency", "EUR"),
+        ],
+        [true, false, false],
+    ),
     ("/deals/{id}/move", &[("to", "won")], [true, false, true]),
     ("/deals/{id}/edit", &[("name", "A deal")], [true, false, true]),
     ("/contacts/{id}/deals", &[("name", "A deal")], [true, false, true]),

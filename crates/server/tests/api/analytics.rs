@@ -33,7 +33,7 @@ async fn csv(t: &TestApp, path: &str) -> (StatusCode, String, String) {
 }
 
 /// A page of the UI as the workspace's admin sees it, in `lang`.
-async fn page(t: &TestApp, path: &str, lang: &str) -> (StatusCode, String) {
+pub(super) async fn page(t: &TestApp, path: &str, lang: &str) -> (StatusCode, String) {
     let me = t.get("/api/v1/me").await.body["id"].as_str().unwrap().to_string();
     t.send(
         Method::PUT,

@@ -155,12 +155,12 @@ pub(super) async fn recycle_sequence(t: &TestApp) -> (String, String) {
     (seq.body["id"].as_str().unwrap().to_string(), ids[0].clone())
 }
 
-fn no_redirects() -> reqwest::Client {
+pub(super) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// The admin signed in to the web UI: its session token and that session's CSRF token.
-async fn admin_session(t: &TestApp) -> (String, String) {
+pub(super) async fn admin_session(t: &TestApp) -> (String, String) {
     crate::trust::give_admin_password(t, "correct horse battery").await;
     let token = t.app.sign_in("admin@test.example", "correct horse battery").await.unwrap();
     let csrf = t.app.web_session(&token).await.unwrap().csrf;

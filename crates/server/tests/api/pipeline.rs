@@ -162,8 +162,9 @@ api_tests! {
         // The team's own reasons.
         let mut settings = t.get("/api/v1/settings/pipeline").await.body;
         settings["lost_reasons"] = json!(["price", "went with Brand X"]);
-        settings["probabilities"]["proposal"] = json!(60);
-        let bad = t.send(Method::PUT, "/api/v1/settings/pipeline", Some(ADMIN_KEY), Some(json!({"probabilities": settings["probabilities"], "lost_reasons": [], "rotting_days": 0, "currency": "euro"}))).await;
+        assert_eq!(settings["stages"][3]["key"], "proposal");
+        settings["stages"][3]["probability"] = json!(60);
+        let bad = t.send(Method::PUT, "/api/v1/settings/pipeline", Some(ADMIN_KEY), Some(json!({"stages": settings["stages"], "lost_reasons": [], "rotting_days": 0, "currency": "euro"}))).await;
         assert_eq!(bad.field_errors(), vec!["lost_reasons", "rotting_days", "currency"]);
         let saved = t.send(Method::PUT, "/api/v1/settings/pipeline", Some(ADMIN_KEY), Some(settings)).await;
         assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
@@ -172,6 +173,136 @@ api_tests! {
         assert!(reopened.body["closed_on"].is_null());
         assert_eq!(lose(json!({"to": "lost", "lost_reason": "competitor"})).await.field_errors(), vec!["lost_reason"]);
         assert_eq!(lose(json!({"to": "lost", "lost_reason": "Went with brand x"})).await.status, StatusCode::OK);
+    }
+
+    async fn a_team_sets_its_own_stages_and_deals_follow_them(t) {
+        // Rename one, add a demo stage, drop awareness: in the settings' order.
+        let stages = json!([
+            {"key": "first_contact", "name": "Premier appel", "probability": 10},
+            {"key": "demo", "name": "Demo done", "probability": 30},
+            {"key": "qualification", "probability": 40},
+            {"key": "proposal", "probability": 50},
+            {"key": "negotiation", "probability": 80}
+        ]);
+        let mut settings = t.get("/api/v1/settings/pipeline").await.body;
+        settings["stages"] = stages.clone();
+        let saved = t.send(Method::PUT, "/api/v1/settings/pipeline", Some(ADMIN_KEY), Some(settings.clone())).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        let d = t.post("/api/v1/deals", json!({"name": "Acme", "value": 1000.0})).await;
+        assert_eq!((d.status, d.body["stage"].as_str()), (StatusCode::CREATED, Some("first_contact")), "{}", d.body);
+        let id = d.body["id"].as_str().unwrap().to_string();
+        let moves = format!("/api/v1/deals/{id}/moves");
+        let demo = t.post(&moves, json!({"to": "demo"})).await;
+        assert_eq!((demo.status, demo.body["probability"].as_u64()), (StatusCode::OK, Some(30)), "{}", demo.body);
+        // A stage the pipeline lacks is refused, naming the ones it has.
+        let gone = t.post(&moves, json!({"to": "awareness"})).await;
+        assert_eq!(gone.field_errors(), vec!["to"]);
+        assert!(gone.body.to_string().contains("first_contact, demo, qualification"), "{}", gone.body);
+        let bad_key = t.post(&moves, json!({"to": "Demo Done!"})).await;
+        assert_eq!(bad_key.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad_key.body);
+        assert!(t.post("/api/v1/deals", json!({"name": "B", "stage": "awareness"})).await.field_errors() == vec!["stage"]);
+        let board = t.get("/api/v1/pipeline/board").await.body;
+        let order: Vec<&str> = board["columns"].as_array().unwrap().iter().map(|c| c["stage"].as_str().unwrap()).collect();
+        assert_eq!(order, ["first_contact", "demo", "qualification", "proposal", "negotiation", "won", "lost"]);
+        // A stage holding an open deal cannot be removed; once the deal moves on, it can.
+        let mut without_demo = settings.clone();
+        without_demo["stages"] = json!([stages[0], stages[2], stages[3], stages[4]]);
+        let refused = t.send(Method::PUT, "/api/v1/settings/pipeline", Some(ADMIN_KEY), Some(without_demo.clone())).await;
+        assert_eq!(refused.field_errors(), vec!["stages"]);
+        assert!(refused.body.to_string().contains("1 open deal(s) are in `demo`"), "{}", refused.body);
+        assert_eq!(t.post(&moves, json!({"to": "won"})).await.status, StatusCode::OK);
+        let removed = t.send(Method::PUT, "/api/v1/settings/pipeline", Some(ADMIN_KEY), Some(without_demo)).await;
+        assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+        // Its history still says where the deal went.
+        let deal = t.get(&format!("/api/v1/deals/{id}")).await.body;
+        let path: Vec<&str> = deal["history"].as_array().unwrap().iter().map(|h| h["to"].as_str().unwrap()).collect();
+        assert_eq!(path, ["first_contact", "demo", "won"]);
+        // Keys are checked whole: a closed stage or a twin is refused at its place.
+        settings["stages"] = json!([{"key": "won", "probability": 10}, {"key": "demo", "probability": 10}, {"key": "demo", "probability": 101}]);
+        let twice = t.send(Method::PUT, "/api/v1/settings/pipeline", Some(ADMIN_KEY), Some(settings)).await;
+        assert_eq!(twice.field_errors(), vec!["stages[0].key", "stages[2].key", "stages[2].probability"]);
+    }
+
+    async fn an_imported_deal_must_be_in_a_stage_the_pipeline_has(t) {
+        let csv = b"opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n\
+O1,Rep,GTX,Alpha,Demo,2026-06-01,,\nO2,Rep,GTX,Beta,Engaging,2026-06-01,,\n";
+        async fn run(t: &TestApp, csv: &[u8]) -> (Value, String) {
+            let up = upload(t, "deals.csv", csv).await;
+            let started = t.post("/api/v1/imports", json!({"upload_id": up.body["id"], "entity": "deals", "preset": "maven-crm"})).await;
+            assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+            assert!(t.app.run_one_job("test-worker").await.unwrap());
+            let job = started.body["id"].as_str().unwrap().to_string();
+            let status = t.get(&format!("/api/v1/imports/{job}")).await;
+            assert_eq!(status.body["state"], "succeeded", "{}", status.body);
+            let r = t.http.get(format!("{}/api/v1/imports/{job}/rejects", t.base)).bearer_auth(ADMIN_KEY).send().await.unwrap();
+            (status.body["summary"].clone(), r.text().await.unwrap())
+        }
+        let (summary, rejects) = run(&t, csv).await;
+        assert_eq!((summary["created"].as_u64(), summary["rejected"].as_u64()), (Some(1), Some(1)), "{summary}");
+        assert!(rejects.contains("2,deal_stage,demo,\"is not a stage of the pipeline: one of awareness,"), "{rejects}");
+        let mut settings = t.get("/api/v1/settings/pipeline").await.body;
+        settings["stages"].as_array_mut().unwrap().insert(2, json!({"key": "demo", "probability": 30}));
+        assert_eq!(t.send(Method::PUT, "/api/v1/settings/pipeline", Some(ADMIN_KEY), Some(settings)).await.status, StatusCode::OK);
+        let (summary, _) = run(&t, csv).await;
+        assert_eq!((summary["created"].as_u64(), summary["rejected"].as_u64()), (Some(1), Some(0)), "{summary}");
+        let demo = t.get("/api/v1/deals?stage=demo").await;
+        assert_eq!(demo.body["items"][0]["external_id"], "O1", "{}", demo.body);
+    }
+
+    async fn the_stages_are_set_in_a_form_with_each_mistake_named_at_its_stage(t) {
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let browser = crate::nurture::no_redirects();
+        let post = |fields: Vec<(&'static str, &'static str)>, lang: &'static str| {
+            let mut form = fields;
+            form.push(("_csrf", &csrf));
+            let req = browser.post(format!("{}/pipeline/settings", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", lang)
+                .header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move {
+                let r = req.send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let (status, html) = crate::analytics::page(&t, "/pipeline/settings", "fr").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Étapes et motifs") && html.contains("name=\"key_4\" value=\"negotiation\""), "{html}");
+        let common = [("lost_reasons", "price\r\nBrand X"), ("rotting_days", "10"), ("currency", "usd")];
+        // Rename first contact, move qualification first, drop awareness, add "Démo faite".
+        let mut form = vec![
+            ("key_0", "awareness"), ("name_0", "Awareness"), ("probability_0", "5"), ("order_0", "1"), ("remove_0", "yes"),
+            ("key_1", "first_contact"), ("name_1", "Premier appel"), ("probability_1", "12"), ("order_1", "3"),
+            ("key_2", "qualification"), ("name_2", "Qualification"), ("probability_2", "20"), ("order_2", "2"),
+            ("key_3", "proposal"), ("name_3", "Proposition sur mesure"), ("probability_3", "50"), ("order_3", "5"),
+            ("key_4", "negotiation"), ("name_4", "Negotiation"), ("probability_4", "75"), ("order_4", "6"),
+            ("name_5", "Démo faite"), ("probability_5", "150"), ("order_5", "4"),
+        ];
+        form.extend(common);
+        let (status, html) = post(form.clone(), "fr").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(html.contains("Démo faite\u{a0}: la probabilité est un pourcentage de 0 à 100"), "named at its stage, in French: {html}");
+        let fixed: Vec<_> = form.into_iter().map(|(k, v)| if k == "probability_5" { (k, "30") } else { (k, v) }).collect();
+        let (status, html) = post(fixed, "fr").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        let saved = t.get("/api/v1/settings/pipeline").await.body;
+        let keys: Vec<&str> = saved["stages"].as_array().unwrap().iter().map(|s| s["key"].as_str().unwrap()).collect();
+        assert_eq!(keys, ["qualification", "first_contact", "demo_faite", "proposal", "negotiation"]);
+        assert_eq!(saved["stages"][1]["name"], "Premier appel");
+        assert!(saved["stages"][0]["name"].is_null() && saved["stages"][3]["name"].is_null(), "the built-in names stay translated: {saved}");
+        assert_eq!((saved["stages"][2]["probability"].as_u64(), saved["currency"].as_str(), saved["rotting_days"].as_u64()), (Some(30), Some("USD"), Some(10)));
+        assert_eq!(saved["lost_reasons"], json!(["price", "Brand X"]));
+        // The board follows, in the reader's language.
+        let (_, board) = crate::analytics::page(&t, "/pipeline", "fr").await;
+        let at = |needle: &str| board.find(needle).unwrap_or_else(|| panic!("{needle} on the board: {board}"));
+        assert!(at("Qualification") < at("Premier appel") && at("Premier appel") < at("Démo faite") && at("Démo faite") < at("Proposition sur mesure"));
+        // Removing a stage that holds an open deal is refused in words.
+        let d = t.post("/api/v1/deals", json!({"name": "Acme", "stage": "demo_faite"})).await;
+        assert_eq!(d.status, StatusCode::CREATED, "{}", d.body);
+        let (status, html) = post(vec![
+            ("key_0", "qualification"), ("name_0", "Qualification"), ("probability_0", "20"),
+            ("key_1", "demo_faite"), ("name_1", "Démo faite"), ("probability_1", "30"), ("remove_1", "yes"),
+        ].into_iter().chain(common).collect(), "en").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("open deals are still in a removed stage") && html.contains("`demo_faite`"), "{html}");
     }
 
     async fn the_board_counts_and_weighs_every_stage(t) {

@@ -19,7 +19,7 @@ pub(super) struct MemberLine {
 pub(super) struct CompanyDealLine {
     pub id: String,
     pub name: String,
-    pub stage: &'static str,
+    pub stage: String,
     pub value: String,
     pub owner: String,
 }
@@ -76,6 +76,7 @@ pub(super) async fn company_page(
             owner: m.owner_id.and_then(|o| names.get(&o).cloned()).unwrap_or_default(),
         })
         .collect();
+    let stages = pipeline::stage_names(&state, &s).await;
     let query = DealQuery { company_id: Some(id), ..Default::default() };
     let deals = match state.app.list_deals(s.p(), &query, 100, None).await {
         Ok(page) => page
@@ -84,7 +85,7 @@ pub(super) async fn company_page(
             .map(|d| CompanyDealLine {
                 id: d.deal.id.to_string(),
                 name: d.deal.name.clone(),
-                stage: pipeline::deal_stage_label(t, d.deal.stage),
+                stage: pipeline::deal_stage_label(t, &stages, d.deal.stage),
                 value: pipeline::money(s.lang, d.deal.value, &d.deal.currency),
                 owner: d.owner.clone().unwrap_or_default(),
             })

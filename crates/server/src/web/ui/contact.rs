@@ -192,7 +192,7 @@ pub(super) struct Link {
 pub(super) struct ContactDealLine {
     pub id: String,
     pub name: String,
-    pub stage: &'static str,
+    pub stage: String,
     pub value: String,
     pub role: &'static str,
 }
@@ -419,6 +419,7 @@ pub(super) async fn contact(
         ],
         None,
     );
+    let stages = stage_names(&state, &s).await;
     let deals = app
         .deals_of_contact(p, id)
         .await
@@ -427,7 +428,7 @@ pub(super) async fn contact(
         .map(|cd| ContactDealLine {
             id: cd.deal.deal.id.to_string(),
             name: cd.deal.deal.name.clone(),
-            stage: deal_stage_label(t, cd.deal.deal.stage),
+            stage: deal_stage_label(t, &stages, cd.deal.deal.stage),
             value: money(s.lang, cd.deal.deal.value, &cd.deal.deal.currency),
             role: role_label(t, cd.role),
         })

@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reports", get(reports))
         .route("/reports.csv", get(reports_csv))
         .route("/pipeline", get(pipeline))
+        .route("/pipeline/settings", get(pipeline_settings).post(pipeline_save_settings))
         .route("/companies/{id}", get(company_page))
         .route("/deals/{id}", get(deal_page))
         .route("/deals/{id}/move", post(deal_move))
@@ -329,6 +330,12 @@ fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
 }
 
 /// An application error as a page, in the user's words.
+/// A form shown again with its problems: 422, so scripts and tests see the refusal.
+fn refused(mut page: Response) -> Response {
+    *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    page
+}
+
 fn app_error(s: &Signed, e: AppError) -> Response {
     let t = s.lang.texts();
     match e {

@@ -776,12 +776,6 @@ fn field_lines(t: &Texts, errors: leadgate_core::validation::ValidationErrors) -
     errors.errors.into_iter().map(|e| format!("{}{} {}", e.field, t.colon, e.message)).collect()
 }
 
-/// The editor shown again with its problems: 422, so scripts and tests see the refusal.
-fn refused(mut page: Response) -> Response {
-    *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    page
-}
-
 #[derive(Template)]
 #[template(path = "ui/email_template.html")]
 pub(super) struct TemplatePage {

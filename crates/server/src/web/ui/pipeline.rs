@@ -7,20 +7,39 @@ use axum::extract::Query;
 use leadgate_app::pipeline::DealView;
 use leadgate_core::ids::DealId;
 use leadgate_core::patch::Patch;
-use leadgate_core::pipeline::{ContactRole, DealContact, DealDraft, DealMove, DealPatch, DealStage};
+use leadgate_core::pipeline::{
+    ContactRole, DealContact, DealDraft, DealMove, DealPatch, DealStage, PipelineSettings,
+};
 
 use super::*;
 
-pub(super) fn deal_stage_label(t: &Texts, s: DealStage) -> &'static str {
-    match s {
-        DealStage::Awareness => t.deal_awareness,
-        DealStage::FirstContact => t.deal_first_contact,
-        DealStage::Qualification => t.deal_qualification,
-        DealStage::Proposal => t.deal_proposal,
-        DealStage::Negotiation => t.deal_negotiation,
-        DealStage::Won => t.deal_won,
-        DealStage::Lost => t.deal_lost,
+/// A stage's name for people: the team's name for it, else the reference stage's name in the
+/// reader's language, else its key in words (`demo_done`: "Demo done").
+pub(super) fn deal_stage_label(t: &Texts, settings: &PipelineSettings, s: DealStage) -> String {
+    if let Some(name) = settings.stage(s).and_then(|st| st.name.clone()) {
+        return name;
     }
+    let built_in = match s {
+        DealStage::AWARENESS => t.deal_awareness,
+        DealStage::FIRST_CONTACT => t.deal_first_contact,
+        DealStage::QUALIFICATION => t.deal_qualification,
+        DealStage::PROPOSAL => t.deal_proposal,
+        DealStage::NEGOTIATION => t.deal_negotiation,
+        DealStage::WON => t.deal_won,
+        DealStage::LOST => t.deal_lost,
+        _ => {
+            let words = s.as_str().replace('_', " ");
+            let mut chars = words.chars();
+            return chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+        }
+    };
+    built_in.to_string()
+}
+
+/// The pipeline's settings for naming stages on a page (the defaults if they cannot be read:
+/// a name is not worth refusing the page for).
+pub(super) async fn stage_names(state: &AppState, s: &Signed) -> PipelineSettings {
+    state.app.pipeline_settings(s.p()).await.unwrap_or_default()
 }
 
 pub(super) fn role_label(t: &Texts, r: ContactRole) -> &'static str {
@@ -39,17 +58,19 @@ pub(super) fn money(lang: Lang, value: Option<f64>, currency: &str) -> String {
 
 /// Where a deal can go from `stage`: the other stages, won, and lost with each of the
 /// pipeline's reasons (`lost:<reason>`), so a loss always carries its reason.
-fn move_choices(t: &Texts, stage: DealStage, reasons: &[String]) -> Vec<Choice> {
-    let mut out: Vec<Choice> = DealStage::ALL
-        .iter()
-        .filter(|&&s| s != stage && s != DealStage::Lost)
-        .map(|&s| Choice {
+fn move_choices(t: &Texts, settings: &PipelineSettings, stage: DealStage) -> Vec<Choice> {
+    let mut out: Vec<Choice> = settings
+        .open_stages()
+        .into_iter()
+        .chain([DealStage::WON])
+        .filter(|&s| s != stage)
+        .map(|s| Choice {
             value: s.as_str().to_string(),
-            label: deal_stage_label(t, s).to_string(),
+            label: deal_stage_label(t, settings, s),
             selected: false,
         })
         .collect();
-    for r in reasons {
+    for r in &settings.lost_reasons {
         out.push(Choice {
             value: format!("lost:{r}"),
             label: format!("{} — {r}", t.deal_lost),
@@ -70,8 +91,8 @@ pub(super) struct Card {
 }
 
 pub(super) struct Column {
-    pub code: &'static str,
-    pub label: &'static str,
+    pub code: String,
+    pub label: String,
     pub count: String,
     pub value: String,
     pub weighted: String,
@@ -142,8 +163,8 @@ pub(super) async fn pipeline(
         .columns
         .iter()
         .map(|col| Column {
-            code: col.stage.as_str(),
-            label: deal_stage_label(t, col.stage),
+            code: col.stage.to_string(),
+            label: deal_stage_label(t, &settings, col.stage),
             count: s.lang.number(col.deals as f64, 0),
             value: money(s.lang, Some(col.value), &board.currency),
             weighted: money(s.lang, Some(col.weighted_value), &board.currency),
@@ -159,7 +180,7 @@ pub(super) async fn pipeline(
                     value: money(s.lang, d.deal.value, &d.deal.currency),
                     age: age_words(s.lang, d.deal.stage_changed_at, now),
                     rotting: d.rotting,
-                    moves: move_choices(t, d.deal.stage, &settings.lost_reasons),
+                    moves: move_choices(t, &settings, d.deal.stage),
                 })
                 .collect(),
         })
@@ -212,7 +233,7 @@ pub(super) struct DealPage {
     pub(super) c: Chrome,
     pub(super) id: String,
     pub(super) name: String,
-    pub(super) stage: &'static str,
+    pub(super) stage: String,
     pub(super) rotting: bool,
     pub(super) facts: Vec<Row2>,
     pub(super) contacts: Vec<DealContactLine>,
@@ -294,8 +315,8 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
         .iter()
         .rev()
         .map(|h| HistoryLine {
-            from: h.from.map_or_else(|| t.deal_created.to_string(), |f| deal_stage_label(t, f).to_string()),
-            to: deal_stage_label(t, h.to).to_string(),
+            from: h.from.map_or_else(|| t.deal_created.to_string(), |f| deal_stage_label(t, &settings, f)),
+            to: deal_stage_label(t, &settings, h.to),
             when: s.lang.datetime(h.at),
             who: h.user_id.and_then(|u| names.get(&u).cloned()).unwrap_or_else(|| t.by_import.to_string()),
             why: [h.lost_reason.clone(), h.note.clone()]
@@ -318,12 +339,12 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
         c: s.chrome("pipeline"),
         id: d.id.to_string(),
         name: d.name.clone(),
-        stage: deal_stage_label(t, d.stage),
+        stage: deal_stage_label(t, &settings, d.stage),
         rotting: view.rotting,
         facts,
         contacts,
         history,
-        moves: move_choices(t, d.stage, &settings.lost_reasons),
+        moves: move_choices(t, &settings, d.stage),
         can_edit: s.p().user.role.allows(leadgate_core::access::Permission::ManageDeals),
         value: d.value.map(|v| v.to_string()).unwrap_or_default(),
         expected: d.expected_close_on.map(|d| d.to_string()).unwrap_or_default(),
@@ -378,7 +399,7 @@ pub(super) async fn deal_move(
         Err(refused) => return *refused,
     };
     let (to, lost_reason) = match f.to.strip_prefix("lost:") {
-        Some(reason) => (Some(DealStage::Lost), Some(reason.to_string())),
+        Some(reason) => (Some(DealStage::LOST), Some(reason.to_string())),
         None => (DealStage::parse(&f.to), None),
     };
     let Some(to) = to else {
@@ -510,4 +531,217 @@ pub(super) fn deal_role_choices(t: &Texts) -> Vec<Choice> {
             selected: r == ContactRole::DecisionMaker,
         })
         .collect()
+}
+
+/// One line of the stages form.
+pub(super) struct StageRow {
+    /// Empty on the lines for new stages.
+    pub key: String,
+    pub name: String,
+    pub probability: String,
+    pub order: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/pipeline_settings.html")]
+pub(super) struct PipelineSettingsPage {
+    pub(super) c: Chrome,
+    pub(super) stages: Vec<StageRow>,
+    pub(super) lost_reasons: String,
+    pub(super) rotting_days: String,
+    pub(super) currency: String,
+    pub(super) can_edit: bool,
+    pub(super) errors: Vec<String>,
+}
+
+/// Blank lines offered for new stages under the existing ones.
+const NEW_STAGE_LINES: usize = 2;
+
+/// The form as the settings fill it, with blank lines for new stages.
+fn settings_rows(t: &Texts, settings: &PipelineSettings) -> Vec<StageRow> {
+    let mut rows: Vec<StageRow> = settings
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, st)| StageRow {
+            key: st.key.to_string(),
+            name: deal_stage_label(t, settings, st.key),
+            probability: st.probability.to_string(),
+            order: (i + 1).to_string(),
+        })
+        .collect();
+    let n = rows.len();
+    rows.extend((0..NEW_STAGE_LINES).map(|j| StageRow {
+        key: String::new(),
+        name: String::new(),
+        probability: String::new(),
+        order: (n + j + 1).to_string(),
+    }));
+    rows
+}
+
+async fn pipeline_settings_page(
+    s: &Signed,
+    settings: &PipelineSettings,
+    errors: Vec<String>,
+    notice: Option<String>,
+) -> Response {
+    let t = s.lang.texts();
+    let mut c = s.chrome("pipeline");
+    c.notice = notice;
+    render(PipelineSettingsPage {
+        c,
+        stages: settings_rows(t, settings),
+        lost_reasons: settings.lost_reasons.join("\n"),
+        rotting_days: settings.rotting_days.to_string(),
+        currency: settings.currency.clone(),
+        can_edit: s.p().user.role.allows(leadgate_core::access::Permission::ManageSettings),
+        errors,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct DoneQuery {
+    done: Option<String>,
+}
+
+/// The pipeline's stages, probabilities, lost reasons, rotting days and currency: a form for
+/// admins, read-only for the others.
+pub(super) async fn pipeline_settings(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let settings = match state.app.pipeline_settings(s.p()).await {
+        Ok(x) => x,
+        Err(e) => return app_error(&s, e),
+    };
+    let notice =
+        (q.done.as_deref() == Some("saved")).then(|| s.lang.texts().pipeline_settings_saved.to_string());
+    pipeline_settings_page(&s, &settings, Vec::new(), notice).await
+}
+
+/// What went wrong with a posted settings form, in the reader's language, naming the stage line
+/// at fault.
+fn settings_errors(
+    lang: Lang,
+    submitted: &PipelineSettings,
+    errors: &leadgate_core::validation::ValidationErrors,
+) -> Vec<String> {
+    let t = lang.texts();
+    errors
+        .errors
+        .iter()
+        .map(|e| {
+            let f = e.field.as_str();
+            let stage = f
+                .strip_prefix("stages[")
+                .and_then(|rest| rest.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| submitted.stages.get(i))
+                .map(|st| deal_stage_label(t, submitted, st.key));
+            let words = match f {
+                _ if f.ends_with(".key") => t.err_stage_key,
+                _ if f.ends_with(".name") => t.err_stage_name,
+                _ if f.ends_with(".probability") => t.err_stage_probability,
+                "stages" if e.message.contains("open deal") => t.err_stage_in_use,
+                "stages" => t.err_stages_count,
+                _ if f.starts_with("lost_reasons") => t.err_lost_reasons,
+                "rotting_days" => t.err_rotting_days,
+                "currency" => t.err_currency,
+                _ => return format!("{f}{} {}", t.colon, e.message),
+            };
+            // English readers get the exact message too (it names counts and keys).
+            let detail = if lang == Lang::En { format!(" ({})", e.message) } else { String::new() };
+            match stage {
+                Some(name) => format!("{name}{} {words}{detail}", t.colon),
+                None => format!("{words}{detail}"),
+            }
+        })
+        .collect()
+}
+
+/// The settings a posted form asks for. Lines without a name are skipped; a new line's key is
+/// made from its name (`Démo faite`: `demo_faite`); lines are ordered by their order number.
+fn settings_from_form(t: &Texts, form: &[(String, String)]) -> Result<PipelineSettings, Vec<String>> {
+    let value = |name: &str| {
+        form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    };
+    let mut bad = Vec::new();
+    let mut lines = Vec::new();
+    for i in 0..=leadgate_core::pipeline::MAX_STAGES + NEW_STAGE_LINES {
+        let (key, name) = (value(&format!("key_{i}")), value(&format!("name_{i}")));
+        if (key.is_empty() && name.is_empty()) || !value(&format!("remove_{i}")).is_empty() {
+            continue;
+        }
+        let stage = if key.is_empty() { DealStage::from_export(&name) } else { DealStage::parse(&key) };
+        let Some(stage) = stage else {
+            bad.push(format!("{name}{} {}", t.colon, t.err_stage_key));
+            continue;
+        };
+        let Ok(probability) = value(&format!("probability_{i}")).parse::<u8>() else {
+            bad.push(format!("{name}{} {}", t.colon, t.err_stage_probability));
+            continue;
+        };
+        let order = value(&format!("order_{i}")).parse::<f64>().unwrap_or(i as f64 + 1.0);
+        // A name equal to the built-in one in either language is no custom name.
+        let builtin = [Lang::En, Lang::Fr]
+            .iter()
+            .any(|l| deal_stage_label(l.texts(), &PipelineSettings::default(), stage) == name);
+        let custom = (!name.is_empty() && !builtin && name != stage.as_str()).then_some(name);
+        lines.push((
+            order,
+            i,
+            leadgate_core::pipeline::StageSetting { key: stage, name: custom, probability },
+        ));
+    }
+    lines.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let rotting = value("rotting_days");
+    let rotting_days = rotting.parse::<u32>().unwrap_or_else(|_| {
+        bad.push(t.err_rotting_days.to_string());
+        0
+    });
+    if !bad.is_empty() {
+        return Err(bad);
+    }
+    Ok(PipelineSettings {
+        stages: lines.into_iter().map(|(_, _, st)| st).collect(),
+        lost_reasons: value("lost_reasons")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+        rotting_days,
+        currency: value("currency").to_uppercase(),
+    })
+}
+
+pub(super) async fn pipeline_save_settings(
+    State(state): State<AppState>,
+    s: Signed,
+    body: axum::body::Bytes,
+) -> Response {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let csrf = form.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+    if let Some(r) = s.refuse_forged(csrf) {
+        return r;
+    }
+    let t = s.lang.texts();
+    let current = match state.app.pipeline_settings(s.p()).await {
+        Ok(x) => x,
+        Err(e) => return app_error(&s, e),
+    };
+    let settings = match settings_from_form(t, &form) {
+        Ok(x) => x,
+        Err(lines) => return refused(pipeline_settings_page(&s, &current, lines, None).await),
+    };
+    match state.app.set_pipeline_settings(s.p(), settings.clone()).await {
+        Ok(_) => Redirect::to("/pipeline/settings?done=saved").into_response(),
+        Err(AppError::Invalid(errors)) => {
+            let lines = settings_errors(s.lang, &settings, &errors);
+            refused(pipeline_settings_page(&s, &settings, lines, None).await)
+        }
+        Err(e) => app_error(&s, e),
+    }
 }

@@ -197,6 +197,7 @@ async fn build(state: &AppState, s: &Signed, q: &ReportParams) -> Result<(&'stat
         }
         "stages" => {
             let r = app.stage_report(p, query).await?;
+            let stages = pipeline::stage_names(state, s).await;
             Shown {
                 headers: [t.col_stage, t.deals_title, t.median_days, t.p75_days, t.average_days]
                     .map(String::from)
@@ -206,7 +207,7 @@ async fn build(state: &AppState, s: &Signed, q: &ReportParams) -> Result<(&'stat
                     .iter()
                     .map(|l| {
                         vec![
-                            pipeline::deal_stage_label(t, l.stage).to_string(),
+                            pipeline::deal_stage_label(t, &stages, l.stage),
                             num(l.deals),
                             dec(l.median_days),
                             dec(l.p75_days),
@@ -219,7 +220,7 @@ async fn build(state: &AppState, s: &Signed, q: &ReportParams) -> Result<(&'stat
                     .iter()
                     .map(|l| {
                         (
-                            pipeline::deal_stage_label(t, l.stage).to_string(),
+                            pipeline::deal_stage_label(t, &stages, l.stage),
                             l.median_days.unwrap_or(0.0),
                             dec(l.median_days),
                             "#1f4fd1",
