@@ -408,6 +408,13 @@ impl App {
         Ok(s.inbox(&filter, limit.clamp(1, 200) as i64, offset as i64).await?)
     }
 
+    /// How many leads match the inbox filters, among those the caller sees.
+    pub async fn inbox_count(&self, principal: &Principal, filter: &InboxFilter) -> Result<i64, AppError> {
+        let mut s = self.store.read().await?;
+        let filter = InboxFilter { scope: self.lead_scope(&mut s, principal).await?, ..filter.clone() };
+        Ok(s.inbox_count(&filter).await?)
+    }
+
     /// Every lead matching the inbox filters (up to `max`), in inbox order, for a CSV export.
     pub async fn inbox_export(
         &self,

@@ -19,7 +19,7 @@ use leadgate_app::{App, ManualClock};
 use leadgate_bench::{BenchDb, Rng, print_table, thousands};
 use leadgate_store::Store;
 use leadgate_store::driver::Arg;
-use leadgate_store::web::InboxFilter;
+use leadgate_store::web::{InboxFilter, InboxSort};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -228,6 +228,21 @@ async fn inbox_on(backend: &str, n: usize, runs: usize) {
             0,
         ),
     ];
+    let mut cases = cases;
+    for sort in [InboxSort::Probability, InboxSort::Name, InboxSort::Created] {
+        let name = match sort {
+            InboxSort::Probability => "sorted by probability",
+            InboxSort::Name => "sorted by name",
+            _ => "sorted by creation, oldest first",
+        };
+        let ascending = sort == InboxSort::Created;
+        cases.push((name, InboxFilter { sort, ascending, ..Default::default() }, 0));
+    }
+    cases.push((
+        "sorted by probability, stage = mql",
+        InboxFilter { sort: InboxSort::Probability, stage: Some("mql".into()), ..Default::default() },
+        0,
+    ));
     // As the page asks: open leads only unless a stage is chosen.
     let cases: Vec<(&str, InboxFilter, u32)> =
         cases.into_iter().map(|(n, f, p)| (n, InboxFilter { open_only: true, ..f }, p)).collect();
@@ -243,6 +258,22 @@ async fn inbox_on(backend: &str, n: usize, runs: usize) {
         rows.push(vec![
             name.to_string(),
             found.to_string(),
+            ms(percentile(times.clone(), 0.5)),
+            ms(percentile(times, 0.95)),
+        ]);
+    }
+    // The total the page shows above the list, for the same filters.
+    for (name, filter, _) in cases.iter().filter(|c| c.1.sort == InboxSort::Priority && c.2 == 0) {
+        let mut times = Vec::with_capacity(runs);
+        let mut total = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            total = app.inbox_count(&principal, filter).await.unwrap();
+            times.push(t.elapsed());
+        }
+        rows.push(vec![
+            format!("count: {name}"),
+            total.to_string(),
             ms(percentile(times.clone(), 0.5)),
             ms(percentile(times, 0.95)),
         ]);

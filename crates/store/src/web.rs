@@ -21,6 +21,75 @@ pub struct WebSession {
     pub expires_at: Timestamp,
 }
 
+/// What the inbox is sorted by. `Priority` is its own order: hot, then warm, then cold
+/// (unscored last), the most engaged first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InboxSort {
+    #[default]
+    Priority,
+    Name,
+    Company,
+    Stage,
+    Grade,
+    Engagement,
+    Probability,
+    Owner,
+    Created,
+}
+
+impl InboxSort {
+    pub const ALL: [InboxSort; 9] = [
+        InboxSort::Priority,
+        InboxSort::Name,
+        InboxSort::Company,
+        InboxSort::Stage,
+        InboxSort::Grade,
+        InboxSort::Engagement,
+        InboxSort::Probability,
+        InboxSort::Owner,
+        InboxSort::Created,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxSort::Priority => "priority",
+            InboxSort::Name => "name",
+            InboxSort::Company => "company",
+            InboxSort::Stage => "stage",
+            InboxSort::Grade => "grade",
+            InboxSort::Engagement => "engagement",
+            InboxSort::Probability => "probability",
+            InboxSort::Owner => "owner",
+            InboxSort::Created => "created",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InboxSort> {
+        InboxSort::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// The column's sort key; texts compare without case. Stages sort in funnel order.
+    fn key(self) -> &'static str {
+        match self {
+            InboxSort::Priority => {
+                "CASE s.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'cold' THEN 2 ELSE 3 END"
+            }
+            InboxSort::Name => "LOWER(COALESCE(c.first_name, c.last_name, c.email))",
+            InboxSort::Company => "LOWER(co.name)",
+            InboxSort::Stage => {
+                "CASE c.lifecycle_stage WHEN 'visitor' THEN 0 WHEN 'lead' THEN 1 WHEN 'mql' THEN 2 \
+                 WHEN 'sql' THEN 3 WHEN 'opportunity' THEN 4 WHEN 'customer' THEN 5 WHEN 'nurturing' THEN 6 \
+                 WHEN 'intermediary' THEN 7 WHEN 'disqualified' THEN 8 ELSE 9 END"
+            }
+            InboxSort::Grade => "s.fit_grade",
+            InboxSort::Engagement => "s.engagement",
+            InboxSort::Probability => "p.probability",
+            InboxSort::Owner => "(SELECT LOWER(COALESCE(u.name, u.email)) FROM users u WHERE u.id = a.rep_id)",
+            InboxSort::Created => "c.created_at",
+        }
+    }
+}
+
 /// Filters of the lead inbox; `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct InboxFilter {
@@ -41,6 +110,26 @@ pub struct InboxFilter {
     pub sequence: Option<leadgate_core::ids::SequenceId>,
     /// Which leads the reader may see (set by the use case from who asks).
     pub scope: leadgate_core::access::LeadScope,
+    /// The order of the page (not a filter, but carried with them in links and saved views).
+    pub sort: InboxSort,
+    /// With a sort other than priority: smallest first (default: largest first).
+    pub ascending: bool,
+}
+
+/// The inbox's query without its order: the tables read, the conditions, their values.
+struct InboxSql {
+    from: String,
+    conditions: Vec<String>,
+    values: Vec<Arg>,
+    scoped: bool,
+}
+
+impl InboxSql {
+    fn and(&self, extra: &str) -> String {
+        let mut all = self.conditions.clone();
+        all.push(extra.to_string());
+        format!("WHERE {}", all.join(" AND "))
+    }
 }
 
 /// One line of the inbox.
@@ -241,13 +330,8 @@ impl Session {
         Ok(())
     }
 
-    /// One page of the inbox: hot, then warm, then cold (unscored last), the most engaged first.
-    pub async fn inbox(
-        &mut self,
-        f: &InboxFilter,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<InboxRow>, StoreError> {
+    /// The inbox's tables and conditions for a filter; `None` when the reader may see no lead.
+    fn inbox_sql(&self, f: &InboxFilter) -> Option<InboxSql> {
         // The page is walked in ix_contact_scores_inbox order (temperature, engagement, contact)
         // and the filters are checked on the way, joining each contact: with a page of 50 and
         // filters that keep a few percent of contacts, that stops after a few thousand rows.
@@ -309,8 +393,6 @@ impl Session {
                 Arg::from(pattern),
             );
         }
-        let columns = "c.id, c.email, c.first_name, c.last_name, co.name, c.lifecycle_stage, s.temperature, \
-             s.fit_grade, s.engagement, p.probability, a.rep_id, c.source, c.created_at, c.external_id";
         // A reader limited to some reps' leads reads from their open assignments (a few
         // hundred rows at most, by ix_assignments_rep), then ranks them in one pass: walking the
         // whole inbox index to keep a rep's 40 leads would read every contact. SQLite joins in
@@ -328,7 +410,7 @@ impl Session {
                     held.push("a.rep_id IS NULL".into());
                 }
                 if held.is_empty() {
-                    return Ok(Vec::new());
+                    return None;
                 }
                 conditions.push(format!("a.closed_at IS NULL AND ({})", held.join(" OR ")));
                 Some(if sqlite { "CROSS JOIN" } else { "JOIN" })
@@ -347,11 +429,30 @@ impl Session {
                  {join} contacts c ON c.id = a.contact_id {joins}"
             ),
         };
-        let and = |extra: &str| {
-            let mut all = conditions.clone();
-            all.push(extra.to_string());
-            format!("WHERE {}", all.join(" AND "))
-        };
+        Some(InboxSql { from, conditions, values, scoped: scoped.is_some() })
+    }
+
+    /// How many leads match the inbox's filters.
+    pub async fn inbox_count(&mut self, f: &InboxFilter) -> Result<i64, StoreError> {
+        let Some(q) = self.inbox_sql(f) else { return Ok(0) };
+        let sql = format!("SELECT COUNT(*) {} {}", q.from, q.and("1 = 1"));
+        self.fetch_one(&sql, q.values).await?.get(0)
+    }
+
+    /// One page of the inbox in the filter's order; by default hot, then warm, then cold
+    /// (unscored last), the most engaged first.
+    pub async fn inbox(
+        &mut self,
+        f: &InboxFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<InboxRow>, StoreError> {
+        let Some(q) = self.inbox_sql(f) else { return Ok(Vec::new()) };
+        let InboxSql { from, values, scoped, .. } = &q;
+        let (from, values, scoped) = (from.as_str(), values, *scoped);
+        let columns = "c.id, c.email, c.first_name, c.last_name, co.name, c.lifecycle_stage, s.temperature, \
+             s.fit_grade, s.engagement, p.probability, a.rep_id, c.source, c.created_at, c.external_id";
+        let and = |extra: &str| q.and(extra);
         let searching = f.text.as_deref().is_some_and(|t| !t.trim().is_empty());
         // Without a temperature chosen, one walk per temperature, hottest first, each a bounded
         // scan of ix_contact_scores_inbox, instead of sorting every contact by a computed rank
@@ -367,7 +468,14 @@ impl Session {
             "s.temperature = 'cold'",
             "s.temperature IS NULL",
         ];
-        let (walks, order): (&[&str], &str) = if searching || scoped.is_some() {
+        let sorted;
+        let (walks, order): (&[&str], &str) = if f.sort != InboxSort::Priority {
+            // A column the reader chose: one sort of the matches (no index serves every
+            // column; see BENCHMARKS.md, "Lead inbox"), empty values last either way.
+            let dir = if f.ascending { "ASC" } else { "DESC" };
+            sorted = format!("ORDER BY {} {dir} NULLS LAST, s.contact_id DESC", f.sort.key());
+            (&["1 = 1"], sorted.as_str())
+        } else if searching || scoped {
             (
                 &["1 = 1"],
                 "ORDER BY CASE s.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'cold' THEN 2 ELSE 3 END, \

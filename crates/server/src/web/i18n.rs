@@ -241,6 +241,10 @@ texts! {
     not_allowed: "Your role does not allow this.", "Votre rôle ne le permet pas.";
     not_found: "This page does not exist.", "Cette page n'existe pas.";
     leads_title: "Leads", "Leads";
+    leads_count_one: "{n} lead matches", "{n} lead correspond";
+    leads_count_many: "{n} leads match", "{n} leads correspondent";
+    move_to_stage: "Move to the stage", "Passer à l'étape";
+    move_selected: "Move", "Déplacer";
     leads_intro: "Hottest first, then by engagement.", "Les plus chauds d'abord, puis par engagement.";
     filter_stage: "Stage", "Étape";
     filter_temperature: "Temperature", "Température";

@@ -154,3 +154,55 @@ api_tests! {
         assert!(!leads.contains("href=\"/contacts/new\""));
     }
 }
+
+api_tests! {
+    async fn the_inbox_sorts_by_any_column_counts_its_matches_and_moves_a_selection(t) {
+        for (email, first) in [("cy@x.example", "Cyril"), ("ada@x.example", "Ada"), ("bea@x.example", "Béa")] {
+            assert_eq!(t.post("/api/v1/contacts", json!({"email": email, "first_name": first, "source": "fair"})).await.status, StatusCode::CREATED);
+        }
+        assert_eq!(t.post("/api/v1/contacts", json!({"email": "zed@x.example", "first_name": "Zed", "source": "web"})).await.status, StatusCode::CREATED);
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let page = |path: &'static str, lang: &'static str| {
+            let req = t.http.get(format!("{}{path}", t.base)).header("cookie", format!("lg_session={token}")).header("accept-language", lang);
+            async move {
+                let r = req.send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let (status, html) = page("/leads?source=fair&sort=name&dir=asc", "en").await;
+        assert_eq!(status, StatusCode::OK);
+        let at = |html: &str, needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle}: {html}"));
+        assert!(at(&html, ">Ada</a>") < at(&html, ">Béa</a>") && at(&html, ">Béa</a>") < at(&html, ">Cyril</a>"), "by name, A to Z");
+        assert!(!html.contains(">Zed</a>"), "the filter still applies");
+        assert!(html.contains("3 leads match"), "the total of the filter: {html}");
+        assert!(html.contains("aria-sort=\"ascending\"><a href=\"/leads?source=fair&#38;sort=name&#38;dir=desc\">"), "a second click reverses: {html}");
+        assert!(html.contains("href=\"/leads.csv?source=fair&#38;sort=name&#38;dir=asc&#38;\""), "the export keeps the order");
+        let (_, html) = page("/leads?source=fair&sort=name&dir=desc", "fr").await;
+        assert!(at(&html, ">Cyril</a>") < at(&html, ">Ada</a>"), "Z to A");
+        assert!(html.contains("3 leads correspondent"), "{html}");
+        let (_, html) = page("/leads?source=nowhere", "fr").await;
+        assert!(html.contains("0 lead correspond"), "French takes the singular for 0: {html}");
+        let (_, html) = page("/leads?sort=bogus", "en").await;
+        assert!(html.contains("4 leads match"), "an unknown sort is the default order");
+
+        // Two of them moved to MQL at once; an illegal move is named, not hidden.
+        let ids: Vec<String> = t.get("/api/v1/contacts?limit=10").await.body["items"].as_array().unwrap().iter()
+            .filter(|c| c["source"] == "fair").map(|c| c["id"].as_str().unwrap().to_string()).collect();
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &csrf), ("action", "move"), ("stage", "mql"), ("back", "/leads")];
+        form.extend(ids[..2].iter().map(|id| ("ids", id.as_str())));
+        let r = crate::nurture::no_redirects().post(format!("{}/leads/bulk", t.base)).header("cookie", format!("lg_session={token}"))
+            .header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap()).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        for id in &ids[..2] {
+            assert_eq!(t.get(&format!("/api/v1/contacts/{id}")).await.body["lifecycle_stage"], "mql");
+        }
+        assert_eq!(t.get(&format!("/api/v1/contacts/{}", ids[2])).await.body["lifecycle_stage"], "lead");
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &csrf), ("action", "move"), ("stage", "churned"), ("back", "/leads")];
+        form.push(("ids", ids[2].as_str()));
+        let r = crate::nurture::no_redirects().post(format!("{}/leads/bulk", t.base)).header("cookie", format!("lg_session={token}"))
+            .header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap()).send().await.unwrap();
+        let to = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(to.contains("done="), "the refusal is told: {to}");
+        assert_eq!(t.get(&format!("/api/v1/contacts/{}", ids[2])).await.body["lifecycle_stage"], "lead");
+    }
+}

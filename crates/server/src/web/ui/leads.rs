@@ -41,6 +41,11 @@ pub(super) struct LeadsPage {
     pub(super) bulk_message: Option<String>,
     pub(super) views: Vec<ViewLink>,
     pub(super) query: String,
+    pub(super) headings: Vec<SortHeading>,
+    /// "1,234 leads" match the filters.
+    pub(super) total: String,
+    /// Stages a selection can be moved to.
+    pub(super) move_stages: Vec<Choice>,
 }
 
 pub(super) struct ViewLink {
@@ -59,6 +64,10 @@ pub(super) struct LeadsQuery {
     /// A nurture sequence's id: its contacts now.
     pub(super) sequence: Option<String>,
     pub(super) q: Option<String>,
+    /// A column to sort by (`probability`, `created`…); default: what to do first.
+    pub(super) sort: Option<String>,
+    /// `asc` for smallest first.
+    pub(super) dir: Option<String>,
     pub(super) page: Option<u32>,
     /// What the last bulk action did (set by its redirect).
     pub(super) done: Option<String>,
@@ -81,6 +90,8 @@ pub(super) fn inbox_filter(q: &LeadsQuery) -> InboxFilter {
             .map(leadgate_core::ids::SequenceId),
         text: nonempty(&q.q),
         open_only: true,
+        sort: nonempty(&q.sort).and_then(|v| InboxSort::parse(&v)).unwrap_or_default(),
+        ascending: q.dir.as_deref() == Some("asc"),
         ..Default::default()
     }
 }
@@ -105,7 +116,55 @@ pub(super) fn filter_query(f: &InboxFilter) -> String {
     if let Some(q) = f.sequence {
         let _ = write!(u, "sequence={q}&");
     }
+    if f.sort != InboxSort::Priority {
+        let _ = write!(u, "sort={}&dir={}&", f.sort.as_str(), if f.ascending { "asc" } else { "desc" });
+    }
     u
+}
+
+/// A column heading of the inbox: a link that sorts by it (largest first, then smallest first
+/// on a second click), and which way the page is sorted now.
+pub(super) struct SortHeading {
+    pub label: &'static str,
+    pub href: String,
+    /// `ascending`, `descending` or `none` (the `aria-sort` value).
+    pub state: &'static str,
+    pub numeric: bool,
+}
+
+fn sort_headings(t: &Texts, f: &InboxFilter) -> Vec<SortHeading> {
+    let unsorted = InboxFilter { sort: InboxSort::Priority, ascending: false, ..f.clone() };
+    let base = filter_query(&unsorted);
+    [
+        (InboxSort::Name, t.col_contact, false),
+        (InboxSort::Company, t.col_company, false),
+        (InboxSort::Stage, t.col_stage, false),
+        (InboxSort::Priority, t.col_temperature, false),
+        (InboxSort::Grade, t.col_grade, false),
+        (InboxSort::Engagement, t.col_engagement, true),
+        (InboxSort::Probability, t.col_probability, true),
+        (InboxSort::Owner, t.col_owner, false),
+        (InboxSort::Created, t.col_created, false),
+    ]
+    .into_iter()
+    .map(|(sort, label, numeric)| {
+        let current = f.sort == sort;
+        let state = match (current, f.ascending) {
+            (false, _) => "none",
+            (true, true) => "ascending",
+            (true, false) => "descending",
+        };
+        // The priority order has one direction: what to do first.
+        let href = match sort {
+            InboxSort::Priority => format!("/leads?{base}"),
+            _ => {
+                let dir = if current && !f.ascending { "asc" } else { "desc" };
+                format!("/leads?{base}sort={}&dir={dir}", sort.as_str())
+            }
+        };
+        SortHeading { label, href, state, numeric }
+    })
+    .collect()
 }
 
 pub(super) async fn leads(State(state): State<AppState>, s: Signed, Query(q): Query<LeadsQuery>) -> Response {
@@ -116,6 +175,10 @@ pub(super) async fn leads(State(state): State<AppState>, s: Signed, Query(q): Qu
     let page = q.page.unwrap_or(0).min(10_000);
     let rows = match state.app.inbox(s.p(), &filter, PAGE + 1, page * PAGE).await {
         Ok(r) => r,
+        Err(e) => return app_error(&s, e),
+    };
+    let total = match state.app.inbox_count(s.p(), &filter).await {
+        Ok(n) => n,
         Err(e) => return app_error(&s, e),
     };
     let names = user_names(&state, s.p()).await;
@@ -203,7 +266,31 @@ pub(super) async fn leads(State(state): State<AppState>, s: Signed, Query(q): Qu
             .map(|v| ViewLink { id: v.id.to_string(), name: v.name, query: v.query })
             .collect(),
         query: filter_query(&filter),
+        headings: sort_headings(t, &filter),
+        total: leads_count(s.lang, total),
+        move_stages: [
+            LifecycleStage::Lead,
+            LifecycleStage::Mql,
+            LifecycleStage::Nurturing,
+            LifecycleStage::Intermediary,
+            LifecycleStage::Customer,
+            LifecycleStage::Churned,
+        ]
+        .iter()
+        .map(|st| Choice { value: st.as_str().into(), label: stage_label(t, *st).into(), selected: false })
+        .collect(),
     })
+}
+
+/// "1 lead", "1,234 leads" / "0 lead", "1 234 leads" (French takes the singular for 0 and 1).
+fn leads_count(lang: Lang, n: i64) -> String {
+    let one = match lang {
+        Lang::En => n == 1,
+        Lang::Fr => n <= 1,
+    };
+    let t = lang.texts();
+    let words = if one { t.leads_count_one } else { t.leads_count_many };
+    words.replace("{n}", &lang.number(n as f64, 0))
 }
 
 #[derive(Deserialize)]
@@ -240,6 +327,8 @@ pub(super) fn serde_urlencoded_query(q: &str) -> LeadsQuery {
             "source" => out.source = v,
             "owner" => out.owner = v,
             "q" => out.q = v,
+            "sort" => out.sort = v,
+            "dir" => out.dir = v,
             _ => {}
         }
     }
@@ -354,8 +443,15 @@ pub(super) async fn leads_bulk(
 ) -> Response {
     let t = s.lang.texts();
     let mut csrf = String::new();
-    let (mut ids, mut action, mut rep, mut reason, mut back, mut sequence) =
-        (Vec::new(), String::new(), String::new(), String::new(), String::new(), String::new());
+    let (mut ids, mut action, mut rep, mut reason, mut back, mut sequence, mut stage) = (
+        Vec::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
     for (k, v) in url::form_urlencoded::parse(&body) {
         match k.as_ref() {
             "_csrf" => csrf = v.into_owned(),
@@ -365,6 +461,7 @@ pub(super) async fn leads_bulk(
             "reason" => reason = v.into_owned(),
             "back" => back = v.into_owned(),
             "sequence" => sequence = v.into_owned(),
+            "stage" => stage = v.into_owned(),
             _ => {}
         }
     }
@@ -414,6 +511,11 @@ pub(super) async fn leads_bulk(
                 .move_contact(s.p(), *id, LifecycleStage::Disqualified, Some(reason.as_str()))
                 .await
                 .map(|_| ()),
+            // A stage change is each lead's own legal move: one that cannot go there is named.
+            "move" => match LifecycleStage::parse(&stage) {
+                Some(to) => state.app.move_contact(s.p(), *id, to, None).await.map(|_| ()),
+                None => Err(AppError::invalid("stage", "pick a stage")),
+            },
             _ => Err(AppError::invalid("action", "pick an action")),
         };
         // Each row is decided alone (a rep's own leads go, another rep's are refused) and the

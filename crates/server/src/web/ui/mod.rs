@@ -24,7 +24,7 @@ use leadgate_core::ids::{ContactId, TaskId, UserId};
 use leadgate_core::lifecycle::{Actor, LifecycleStage};
 use leadgate_core::qualification::{Answer, ChecklistItem, Criterion};
 use leadgate_core::scoring::{Cap, Temperature};
-use leadgate_store::web::InboxFilter;
+use leadgate_store::web::{InboxFilter, InboxSort};
 use serde::Deserialize;
 
 use super::i18n::{Lang, Texts};
