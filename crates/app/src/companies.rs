@@ -89,4 +89,17 @@ impl App {
         let mut s = self.store.read().await?;
         Ok(s.list_companies(filter, limit, after).await?)
     }
+
+    /// Companies by name, with their contacts and open deals counted (the companies list).
+    pub async fn company_lines(
+        &self,
+        principal: &Principal,
+        text: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<leadgate_store::companies::CompanyLine>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let mut s = self.store.read().await?;
+        Ok(s.company_lines(text, limit.clamp(1, 200), offset).await?)
+    }
 }

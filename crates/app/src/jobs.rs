@@ -229,6 +229,12 @@ impl App {
                 if let Some(Err(e)) = self.supervised_unit("sessions", &mut paused, purge).await {
                     tracing::error!(error = %e, "could not forget expired web sessions");
                 }
+                // Once a day: the open leads by temperature, for the dashboard's history.
+                let app = self.clone();
+                let snapshot = async move { app.record_temperature_day().await.map(usize::from) };
+                if let Some(Err(e)) = self.supervised_unit("temperatures", &mut paused, snapshot).await {
+                    tracing::error!(error = %e, "could not record today's leads by temperature");
+                }
                 // Once a day, on one server: erase who is due under the retention rule.
                 let app = self.clone();
                 let retention = async move { app.daily_retention().await.map(|n| n.unwrap_or(0) as usize) };

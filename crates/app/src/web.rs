@@ -25,6 +25,8 @@ pub struct WebPrincipal {
     pub principal: Principal,
     /// `en` or `fr` when the user chose one.
     pub language: Option<String>,
+    /// The IANA time zone the user chose, if any.
+    pub time_zone: Option<String>,
     /// The token every form of this session must carry.
     pub csrf: String,
 }
@@ -364,6 +366,7 @@ impl App {
         Ok(WebPrincipal {
             principal: Principal { user: s.user, api_key: None, address: None },
             language: s.language,
+            time_zone: s.time_zone,
             csrf: s.csrf,
         })
     }
@@ -380,6 +383,23 @@ impl App {
     pub async fn sign_out(&self, token: &str) -> Result<(), AppError> {
         let mut tx = self.store.begin().await?;
         tx.delete_web_session(&digest(token)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Remembers the user's time zone (an IANA name such as `Europe/Paris`, or `None` for the
+    /// browser's).
+    pub async fn set_time_zone(&self, principal: &Principal, zone: Option<&str>) -> Result<(), AppError> {
+        if let Some(z) = zone
+            && jiff::tz::TimeZone::get(z).is_err()
+        {
+            return Err(AppError::invalid(
+                "time_zone",
+                format!("`{z}` is not a time zone: use a name such as Europe/Paris"),
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.set_time_zone(principal.user.id, zone).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -473,6 +493,42 @@ impl App {
     ) -> Result<Vec<(Option<String>, i64)>, AppError> {
         principal.require(Permission::ReadContacts)?;
         Ok(self.store.read().await?.temperature_counts().await?)
+    }
+
+    /// Records today's open leads by temperature (UTC day), once: the dashboard's chart of
+    /// temperatures over time reads these. Returns whether it recorded.
+    pub async fn record_temperature_day(&self) -> Result<bool, AppError> {
+        let now = self.now();
+        let day = jiff::tz::Offset::UTC.to_datetime(now).date().to_string();
+        let mut s = self.store.read().await?;
+        if s.has_temperature_day(&day).await? {
+            return Ok(false);
+        }
+        let counts = s.temperature_counts().await?;
+        drop(s);
+        let count = |t: Option<&str>| counts.iter().filter(|(k, _)| k.as_deref() == t).map(|(_, n)| *n).sum();
+        let d = leadgate_store::web::TemperatureDay {
+            day,
+            hot: count(Some("hot")),
+            warm: count(Some("warm")),
+            cold: count(Some("cold")),
+            unscored: count(None),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.record_temperature_day(&d, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Open leads by temperature for each recorded day of `[from, to]`.
+    pub async fn temperature_history(
+        &self,
+        principal: &Principal,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<leadgate_store::web::TemperatureDay>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        Ok(self.store.read().await?.temperature_days(&from.to_string(), &to.to_string()).await?)
     }
 
     /// The users of the workspace (for names of owners), for anyone who reads contacts.

@@ -239,6 +239,15 @@ async fn inbox_on(backend: &str, n: usize, runs: usize) {
         cases.push((name, InboxFilter { sort, ascending, ..Default::default() }, 0));
     }
     cases.push((
+        "sorted by probability, owner = a rep",
+        InboxFilter {
+            sort: InboxSort::Probability,
+            owner: Some(leadgate_core::ids::UserId(rep)),
+            ..Default::default()
+        },
+        0,
+    ));
+    cases.push((
         "sorted by probability, stage = mql",
         InboxFilter { sort: InboxSort::Probability, stage: Some("mql".into()), ..Default::default() },
         0,

@@ -168,3 +168,40 @@ impl Session {
         Ok(Page::from_rows(items, limit, |c| Cursor { key: 0, id: c.id.as_uuid() }))
     }
 }
+
+/// A line of the companies list: the company, its contacts and its open deals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompanyLine {
+    pub company: Company,
+    pub contacts: i64,
+    pub open_deals: i64,
+}
+
+impl Session {
+    /// Companies by name (accents and case aside), optionally those whose name or domain holds
+    /// `text`, with how many contacts and open deals each has.
+    pub async fn company_lines(
+        &mut self,
+        text: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<CompanyLine>, StoreError> {
+        let mut w = Where::new();
+        if let Some(text) = text {
+            w.add("search_text LIKE ? ESCAPE '\\'", like_pattern(&fold(text)));
+        }
+        let (where_clause, values) = w.finish();
+        let columns: String = COLUMNS.split(", ").map(|c| format!("co.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {columns}, \
+             (SELECT COUNT(*) FROM contacts c WHERE c.company_id = co.id), \
+             (SELECT COUNT(*) FROM deals d WHERE d.company_id = co.id AND d.stage NOT IN ('won', 'lost')) \
+             FROM companies co {where_clause} ORDER BY co.name_key, co.id LIMIT {limit} OFFSET {offset}"
+        );
+        self.fetch_all(&sql, values)
+            .await?
+            .iter()
+            .map(|r| Ok(CompanyLine { company: from_row(r)?, contacts: r.get(11)?, open_deals: r.get(12)? }))
+            .collect()
+    }
+}

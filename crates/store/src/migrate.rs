@@ -237,6 +237,20 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0030_deal_cycle.sql"),
         then: None,
     },
+    Migration {
+        version: 31,
+        name: "user time zone",
+        sqlite: include_str!("../migrations/sqlite/0031_user_time_zone.sql"),
+        postgres: include_str!("../migrations/postgres/0031_user_time_zone.sql"),
+        then: None,
+    },
+    Migration {
+        version: 32,
+        name: "temperature days",
+        sqlite: include_str!("../migrations/sqlite/0032_temperature_days.sql"),
+        postgres: include_str!("../migrations/postgres/0032_temperature_days.sql"),
+        then: None,
+    },
 ];
 
 /// An in-memory SQLite database with every migration's script applied (for tests of plans).

@@ -11,7 +11,7 @@ macro_rules! texts {
         pub struct Texts { $(pub $key: &'static str,)* }
         pub const EN: Texts = Texts { $($key: $en,)* };
         pub const FR: Texts = Texts { $($key: $fr,)* };
-        #[cfg(test)]
+        /// Every text as (key, English, French): the tests that look for untranslated words read it.
         pub const ALL_KEYS: &[(&str, &str, &str)] = &[$((stringify!($key), $en, $fr),)*];
     };
 }
@@ -221,6 +221,10 @@ texts! {
     sign_out: "Sign out", "Se déconnecter";
     skip_to_content: "Skip to content", "Aller au contenu";
     language: "Language", "Langue";
+    time_zone: "Time zone", "Fuseau horaire";
+    time_zone_browser: "Your browser's ({zone})", "Celui de votre navigateur ({zone})";
+    err_time_zone: "`{zone}` is not a time zone: pick one in the list, such as Europe/Paris", "« {zone} » n'est pas un fuseau horaire : choisissez-en un dans la liste, comme Europe/Paris";
+    time_zone_hint: "Every time shown to you is in this zone, its name beside the time.", "Chaque heure affichée l'est dans ce fuseau, son nom à côté de l'heure.";
     language_browser: "As my browser", "Comme mon navigateur";
     save: "Save", "Enregistrer";
     sign_in_title: "Sign in to Leadgate", "Connexion à Leadgate";
@@ -241,8 +245,22 @@ texts! {
     not_allowed: "Your role does not allow this.", "Votre rôle ne le permet pas.";
     not_found: "This page does not exist.", "Cette page n'existe pas.";
     leads_title: "Leads", "Leads";
+    sla_by_week: "First-touch deadlines met, per week", "Délais de premier contact tenus, par semaine";
+    sla_by_rep: "First-touch deadlines met, per rep", "Délais de premier contact tenus, par commercial";
+    temperatures_over_time: "Open leads by temperature, day by day", "Leads ouverts par température, jour après jour";
+    temperatures_not_yet: "Recorded once a day while the server runs: no day of this period is recorded yet.", "Relevé une fois par jour pendant que le serveur tourne : aucun jour de cette période n'est encore relevé.";
+    event_detail: "Detail", "Détail";
+    funnel_step: "Step", "Étape du parcours";
+    show_table: "Show the figures", "Voir les chiffres";
+    day: "Day", "Jour";
+    companies_title: "Companies", "Entreprises";
+    companies_search: "Name or domain", "Nom ou domaine";
+    col_contacts: "Contacts", "Contacts";
+    col_open_deals: "Open deals", "Affaires en cours";
+    no_companies: "No company matches.", "Aucune entreprise ne correspond.";
     leads_count_one: "{n} lead matches", "{n} lead correspond";
     leads_count_many: "{n} leads match", "{n} leads correspondent";
+    leads_count_more: "More than {n} leads match", "Plus de {n} leads correspondent";
     move_to_stage: "Move to the stage", "Passer à l'étape";
     move_selected: "Move", "Déplacer";
     leads_intro: "Hottest first, then by engagement.", "Les plus chauds d'abord, puis par engagement.";
@@ -812,21 +830,35 @@ impl Lang {
         prefs.first().map_or(Lang::En, |p| p.1)
     }
 
-    /// A date and time as people of this language write it, in UTC (the user's time zone is not
-    /// known yet): `Nov 24, 2026, 10:05` / `24 nov. 2026, 10:05`.
+    /// A date and time as people of this language write it, in UTC: `Nov 24, 2026, 10:05 UTC` /
+    /// `24 nov. 2026, 10:05 UTC`.
     pub fn datetime(self, t: Timestamp) -> String {
-        let z = t.to_zoned_datetime(TimeZone::UTC);
+        self.datetime_in(t, &TimeZone::UTC)
+    }
+
+    /// A date and time in `zone`, named by its abbreviation (`CET`, `EST`; an offset such as
+    /// `+04` where the zone has none): `Nov 24, 2026, 11:05 CET` / `24 nov. 2026, 11:05 CET`.
+    pub fn datetime_in(self, t: Timestamp, zone: &TimeZone) -> String {
+        let z = t.to_zoned_datetime(zone.clone());
         let months_en = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
         let months_fr = [
             "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.",
         ];
         let m = (z.month() - 1) as usize;
+        let name = z.strftime("%Z").to_string();
         match self {
             Lang::En => {
-                format!("{} {}, {}, {:02}:{:02} UTC", months_en[m], z.day(), z.year(), z.hour(), z.minute())
+                format!(
+                    "{} {}, {}, {:02}:{:02} {name}",
+                    months_en[m],
+                    z.day(),
+                    z.year(),
+                    z.hour(),
+                    z.minute()
+                )
             }
             Lang::Fr => {
-                format!("{} {} {}, {:02}:{:02} UTC", z.day(), months_fr[m], z.year(), z.hour(), z.minute())
+                format!("{} {} {}, {:02}:{:02} {name}", z.day(), months_fr[m], z.year(), z.hour(), z.minute())
             }
         }
     }
@@ -912,5 +944,11 @@ mod tests {
         let t: Timestamp = "2026-11-24T10:05:00Z".parse().unwrap();
         assert_eq!(Lang::En.datetime(t), "Nov 24, 2026, 10:05 UTC");
         assert_eq!(Lang::Fr.datetime(t), "24 nov. 2026, 10:05 UTC");
+        let paris = TimeZone::get("Europe/Paris").unwrap();
+        assert_eq!(Lang::Fr.datetime_in(t, &paris), "24 nov. 2026, 11:05 CET");
+        let summer: Timestamp = "2026-07-01T10:05:00Z".parse().unwrap();
+        assert_eq!(Lang::En.datetime_in(summer, &paris), "Jul 1, 2026, 12:05 CEST");
+        let new_york = TimeZone::get("America/New_York").unwrap();
+        assert_eq!(Lang::En.datetime_in(t, &new_york), "Nov 24, 2026, 05:05 EST");
     }
 }

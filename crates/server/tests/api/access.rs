@@ -856,6 +856,7 @@ const UI_LEAD_ROUTES: &[&str] = &[
     // Deals read as the API reads them (the deal access tests).
     "/pipeline",
     "/deals/{id}",
+    "/companies",
     "/companies/{id}",
     // Team figures, as the API's analytics (every role).
     "/reports",
@@ -869,6 +870,7 @@ const UI_LEAD_ROUTES: &[&str] = &[
     "/account",
     "/account/password",
     "/account/language",
+    "/account/time-zone",
     "/contacts/{id}",
     "/contacts/{id}/checklist",
     "/contacts/{id}/touch",

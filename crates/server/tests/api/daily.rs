@@ -206,3 +206,81 @@ api_tests! {
         assert_eq!(t.get(&format!("/api/v1/contacts/{}", ids[2])).await.body["lifecycle_stage"], "lead");
     }
 }
+
+api_tests! {
+    async fn every_time_is_shown_in_the_readers_time_zone_with_the_zone_named(t) {
+        let contact = t.post("/api/v1/contacts", json!({"email": "ada@x.example"})).await.body["id"].as_str().unwrap().to_string();
+        let event = json!({"contact_id": contact, "kind": "page_view", "occurred_at": "2026-11-24T10:05:00Z"});
+        assert!(t.post("/api/v1/events", event).await.status.is_success());
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let page = |path: String, lang: &'static str, cookie: &'static str| {
+            let req = t.http.get(format!("{}{path}", t.base)).header("cookie", format!("lg_session={token}{cookie}")).header("accept-language", lang);
+            async move { req.send().await.unwrap().text().await.unwrap() }
+        };
+        let contact_page = format!("/contacts/{contact}");
+        // No zone chosen and no browser cookie: UTC, and it says so.
+        assert!(page(contact_page.clone(), "en", "").await.contains("Nov 24, 2026, 10:05 UTC"));
+        // The browser's zone (the cookie the pages set) when the user chose none.
+        assert!(page(contact_page.clone(), "en", "; lg_tz=America%2FNew_York").await.contains("Nov 24, 2026, 05:05 EST"));
+        let form = |zone: &'static str| {
+            let body = serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("time_zone", zone)]).unwrap();
+            crate::nurture::no_redirects().post(format!("{}/account/time-zone", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", "fr").header("content-type", "application/x-www-form-urlencoded").body(body).send()
+        };
+        let bad = form("Mars/Olympus").await.unwrap();
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text().await.unwrap().contains("« Mars/Olympus » n&#39;est pas un fuseau horaire"));
+        assert_eq!(form("Europe/Paris").await.unwrap().status(), StatusCode::SEE_OTHER);
+        // The user's own zone wins over the browser's, in French too.
+        let html = page(contact_page.clone(), "fr", "; lg_tz=America%2FNew_York").await;
+        assert!(html.contains("24 nov. 2026, 11:05 CET"), "{html}");
+        assert!(page("/account".into(), "fr", "").await.contains("value=\"Europe/Paris\""));
+        assert_eq!(form("").await.unwrap().status(), StatusCode::SEE_OTHER, "back to the browser's");
+        assert!(page(contact_page, "en", "").await.contains("10:05 UTC"));
+    }
+}
+
+api_tests! {
+    async fn companies_have_a_list_by_name_with_their_contacts_and_open_deals(t) {
+        let mut ids = Vec::new();
+        for (name, sector) in [("Zeta Labs", "Biotech"), ("Ácme Industries", "Software"), ("Beta Foods", "Retail")] {
+            ids.push(t.post("/api/v1/companies", json!({"name": name, "sector": sector})).await.body["id"].as_str().unwrap().to_string());
+        }
+        for email in ["a@acme.example", "b@acme.example"] {
+            assert_eq!(t.post("/api/v1/contacts", json!({"email": email, "company_id": ids[1]})).await.status, StatusCode::CREATED);
+        }
+        for (name, to) in [("Open deal", None), ("Won deal", Some("won"))] {
+            let d = t.post("/api/v1/deals", json!({"name": name, "company_id": ids[1]})).await.body["id"].as_str().unwrap().to_string();
+            if let Some(to) = to {
+                assert_eq!(t.post(&format!("/api/v1/deals/{d}/moves"), json!({"to": to})).await.status, StatusCode::OK);
+            }
+        }
+        let (status, html) = crate::analytics::page(&t, "/companies", "en").await;
+        assert_eq!(status, StatusCode::OK);
+        let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle}: {html}"));
+        assert!(at(">Ácme Industries<") < at(">Beta Foods<") && at(">Beta Foods<") < at(">Zeta Labs<"), "by name, accents aside");
+        assert!(html.contains(&format!("<a href=\"/companies/{}\">Ácme Industries</a></td><td>Software</td><td>—</td><td class=\"num\">—</td><td class=\"num\">2</td><td class=\"num\">1</td>", ids[1])), "2 contacts, 1 open deal: {html}");
+        let (_, found) = crate::analytics::page(&t, "/companies?q=beta", "en").await;
+        assert!(found.contains(">Beta Foods<") && !found.contains(">Zeta Labs<"), "searched by name");
+        let (_, none) = crate::analytics::page(&t, "/companies?q=nothing-like-it", "fr").await;
+        assert!(none.contains("Aucune entreprise ne correspond."));
+    }
+}
+
+api_tests! {
+    async fn the_dashboard_charts_temperatures_day_by_day_and_the_agreement_per_week_and_rep(t) {
+        let (_, html) = crate::analytics::page(&t, "/dashboard", "en").await;
+        assert!(html.contains("no day of this period is recorded yet"), "no history before the first record");
+        assert!(html.contains("aria-label=\"First-touch deadlines met, per week\"") && html.contains("aria-label=\"First-touch deadlines met, per rep\""));
+        for email in ["a@x.example", "b@x.example"] {
+            t.post("/api/v1/contacts", json!({"email": email})).await;
+        }
+        let hot = t.post("/api/v1/contacts", json!({"email": "hot@x.example"})).await.body["id"].as_str().unwrap().to_string();
+        t.post("/api/v1/events/batch", json!({"events": [{"contact_id": hot, "kind": "quote_request", "occurred_at": jiff::Timestamp::now().to_string()}]})).await;
+        assert!(t.app.record_temperature_day().await.unwrap(), "today recorded");
+        assert!(!t.app.record_temperature_day().await.unwrap(), "once a day");
+        let (_, html) = crate::analytics::page(&t, "/dashboard", "fr").await;
+        assert!(html.contains("aria-label=\"Leads ouverts par température, jour après jour\""), "{html}");
+        assert!(html.contains("<td class=\"num\">1 / 0 / 2</td>"), "today's counts in the table (the quote request made one hot): {html}");
+    }
+}

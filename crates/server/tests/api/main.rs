@@ -1668,6 +1668,7 @@ capture_tests! {
 mod access;
 mod analytics;
 mod daily;
+mod french;
 mod nurture;
 mod pipeline;
 mod privacy;

@@ -1,4 +1,4 @@
-//! The account page: language and password.
+//! The account page: language, time zone and password.
 
 use super::*;
 
@@ -8,23 +8,41 @@ pub(super) struct AccountPage {
     pub(super) c: Chrome,
     pub(super) email: String,
     pub(super) languages: Vec<Choice>,
+    /// The zone the user chose (empty: the browser's).
+    pub(super) time_zone: String,
+    /// What an empty choice means: "Your browser's (Europe/Paris)".
+    pub(super) browser_zone: String,
+    pub(super) zones: Vec<String>,
     pub(super) error: Option<String>,
+}
+
+impl AccountPage {
+    fn of(s: &Signed, error: Option<String>) -> AccountPage {
+        let t = s.lang.texts();
+        let mut c = s.chrome("account");
+        c.notice = None;
+        let browser = s.zone.iana_name().unwrap_or("UTC");
+        AccountPage {
+            c,
+            email: s.who.principal.user.email.clone(),
+            languages: choices(
+                &[("", t.language_browser), ("en", "English"), ("fr", "Français")],
+                Some(s.who.language.as_deref().unwrap_or("")),
+            ),
+            time_zone: s.who.time_zone.clone().unwrap_or_default(),
+            browser_zone: t.time_zone_browser.replace("{zone}", browser),
+            zones: jiff::tz::db().available().map(|z| z.as_str().to_string()).collect(),
+            error,
+        }
+    }
 }
 
 pub(super) async fn account(s: Signed, Query(n): Query<NoticeQuery>) -> Response {
     let t = s.lang.texts();
-    let mut c = s.chrome("account");
-    c.notice =
+    let mut page = AccountPage::of(&s, None);
+    page.c.notice =
         n.done.map(|d| if d == "password" { t.password_changed.to_string() } else { t.done.to_string() });
-    render(AccountPage {
-        c,
-        email: s.who.principal.user.email.clone(),
-        languages: choices(
-            &[("", t.language_browser), ("en", "English"), ("fr", "Français")],
-            Some(s.who.language.as_deref().unwrap_or("")),
-        ),
-        error: None,
-    })
+    render(page)
 }
 
 #[derive(Deserialize)]
@@ -50,19 +68,7 @@ pub(super) async fn change_password(
         return r;
     }
     let t = s.lang.texts();
-    let page_with = |error: String| {
-        let mut r = render(AccountPage {
-            c: s.chrome("account"),
-            email: s.who.principal.user.email.clone(),
-            languages: choices(
-                &[("", t.language_browser), ("en", "English"), ("fr", "Français")],
-                Some(s.who.language.as_deref().unwrap_or("")),
-            ),
-            error: Some(error),
-        });
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        r
-    };
+    let page_with = |error: String| refused(render(AccountPage::of(&s, Some(error))));
     if f.password != f.repeat {
         return page_with(t.passwords_differ.into());
     }
@@ -109,6 +115,39 @@ pub(super) async fn change_language(
     let lang = Some(f.language.as_str()).filter(|l| !l.is_empty());
     match state.app.set_language(s.p(), lang).await {
         Ok(()) => Redirect::to("/account?done=1").into_response(),
+        Err(e) => app_error(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct TimeZoneForm {
+    #[serde(rename = "_csrf")]
+    pub(super) csrf: String,
+    #[serde(default)]
+    pub(super) time_zone: String,
+}
+
+pub(super) async fn change_time_zone(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<TimeZoneForm>,
+) -> Response {
+    if let Some(r) = s.refuse_forged(&f.csrf) {
+        return r;
+    }
+    let zone = Some(f.time_zone.trim()).filter(|z| !z.is_empty());
+    match state.app.set_time_zone(s.p(), zone).await {
+        Ok(()) => Redirect::to("/account?done=1").into_response(),
+        Err(AppError::Invalid(_)) => {
+            let t = s.lang.texts();
+            let error = format!(
+                "{}{} {}",
+                t.time_zone,
+                t.colon,
+                t.err_time_zone.replace("{zone}", f.time_zone.trim())
+            );
+            refused(render(AccountPage::of(&s, Some(error))))
+        }
         Err(e) => app_error(&s, e),
     }
 }

@@ -420,7 +420,7 @@ pub(super) async fn admin_webhooks_page(
                 .into_iter()
                 .map(|d| DeliveryLine {
                     id: d.id.to_string(),
-                    when: s.lang.datetime(d.created_at),
+                    when: s.datetime(d.created_at),
                     event: d.event_type,
                     state: match (d.last_status, d.last_error) {
                         (Some(code), _) => format!("{} ({code})", d.state),

@@ -1,4 +1,5 @@
-//! A company's page: who it is, its buying group (each contact's role in the purchase, its
+//! The companies list (by name, searchable, with their contacts and open deals), and a
+//! company's page: who it is, its buying group (each contact's role in the purchase, its
 //! decision maker, who holds its lead) and its deals.
 
 use leadgate_app::pipeline::DealQuery;
@@ -93,4 +94,69 @@ pub(super) async fn company_page(
         Err(e) => return app_error(&s, e),
     };
     render(CompanyPage { c: s.chrome("leads"), name: company.name, facts, members, deals })
+}
+
+pub(super) struct CompanyListLine {
+    pub id: String,
+    pub name: String,
+    pub sector: String,
+    pub country: String,
+    pub employees: String,
+    pub contacts: String,
+    pub open_deals: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/companies.html")]
+pub(super) struct CompaniesPage {
+    c: Chrome,
+    q: String,
+    lines: Vec<CompanyListLine>,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct CompaniesQuery {
+    q: Option<String>,
+    page: Option<u32>,
+}
+
+pub(super) async fn companies(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<CompaniesQuery>,
+) -> Response {
+    let text = nonempty(&q.q);
+    let page = q.page.unwrap_or(0).min(10_000);
+    let rows = match state.app.company_lines(s.p(), text.as_deref(), PAGE + 1, page * PAGE).await {
+        Ok(r) => r,
+        Err(e) => return app_error(&s, e),
+    };
+    let has_next = rows.len() > PAGE as usize;
+    let dash = || "—".to_string();
+    let lines = rows
+        .into_iter()
+        .take(PAGE as usize)
+        .map(|l| CompanyListLine {
+            id: l.company.id.to_string(),
+            name: l.company.name,
+            sector: l.company.sector.unwrap_or_else(dash),
+            country: l.company.country.unwrap_or_else(dash),
+            employees: l.company.employees.map_or_else(dash, |n| s.lang.number(n as f64, 0)),
+            contacts: s.lang.number(l.contacts as f64, 0),
+            open_deals: s.lang.number(l.open_deals as f64, 0),
+        })
+        .collect();
+    let base = match &text {
+        Some(t) => format!("/companies?q={}&", urlencode(t)),
+        None => "/companies?".to_string(),
+    };
+    render(CompaniesPage {
+        c: s.chrome("leads"),
+        q: text.unwrap_or_default(),
+        lines,
+        previous: (page > 0).then(|| format!("{base}page={}", page - 1)),
+        next: has_next.then(|| format!("{base}page={}", page + 1)),
+    })
 }

@@ -146,7 +146,7 @@ async fn nurture_lines(state: &AppState, s: &Signed, id: ContactId) -> NurtureLi
             };
             let line = EventLine {
                 kind: t.timeline_left_sequence.to_string(),
-                when: s.lang.datetime(ended),
+                when: s.datetime(ended),
                 detail: format!("{} · {why}", e.sequence_name),
             };
             Some((ended, line))
@@ -161,7 +161,7 @@ async fn nurture_lines(state: &AppState, s: &Signed, id: ContactId) -> NurtureLi
                 None if e.enrolment.state == "completed" => t.exit_completed,
                 None => t.seq_enrolled_now,
             };
-            let since = s.lang.datetime(e.enrolment.ended_at.unwrap_or(e.enrolment.enrolled_at));
+            let since = s.datetime(e.enrolment.ended_at.unwrap_or(e.enrolment.enrolled_at));
             Row2 { a: e.sequence_name.clone(), b: format!("{status} · {since}") }
         })
         .collect();
@@ -176,9 +176,7 @@ async fn nurture_lines(state: &AppState, s: &Signed, id: ContactId) -> NurtureLi
             if m.clicked_at.is_some() {
                 b.push_str(&format!(" · {}", t.msg_clicked));
             }
-            Row2 {
-                a: format!("{} · {}", m.step_key, s.lang.datetime(m.sent_at.unwrap_or(m.reserved_at))), b
-            }
+            Row2 { a: format!("{} · {}", m.step_key, s.datetime(m.sent_at.unwrap_or(m.reserved_at))), b }
         })
         .collect();
     NurtureLines { enrolments, messages, choices: super::nurture::active_sequences(state, s).await, endings }
@@ -257,10 +255,10 @@ pub(super) async fn contact(
         line(t.col_company, company.unwrap_or_else(dash)),
         line(t.country, c.country.clone().unwrap_or_else(dash)),
         line(t.filter_source, c.source.clone().unwrap_or_else(dash)),
-        line(t.col_created, s.lang.datetime(c.created_at)),
+        line(t.col_created, s.datetime(c.created_at)),
     ];
     // A person who objected to direct marketing is not profiled: no score is computed to show.
-    let objected = c.objected_at.map(|at| t.objected_note.replace("{when}", &s.lang.datetime(at)));
+    let objected = c.objected_at.map(|at| t.objected_note.replace("{when}", &s.datetime(at)));
     let score = explanation.as_ref().map(|x| score_fields(&s, x));
     let (probability, model_version, base_value, factors) = match &prediction {
         Some(pv) => (
@@ -301,11 +299,9 @@ pub(super) async fn contact(
         answers: answers(item.answer),
         note: item.note.clone().unwrap_or_default(),
         set: match (item.set_by, item.set_at) {
-            (Some(u), Some(at)) => format!(
-                "{}, {}",
-                names.get(&u).cloned().unwrap_or_else(|| u.to_string()),
-                s.lang.datetime(at)
-            ),
+            (Some(u), Some(at)) => {
+                format!("{}, {}", names.get(&u).cloned().unwrap_or_else(|| u.to_string()), s.datetime(at))
+            }
             _ => String::new(),
         },
     };
@@ -328,9 +324,9 @@ pub(super) async fn contact(
                 a: t.why.into(),
                 b: assignment_words(s.lang, a.rule.as_deref(), a.rep_id.is_some(), &a.why),
             },
-            Row2 { a: t.due.into(), b: a.due_at.map_or_else(dash, |d| s.lang.datetime(d)) },
+            Row2 { a: t.due.into(), b: a.due_at.map_or_else(dash, |d| s.datetime(d)) },
             Row2 { a: "SLA".into(), b: sla_label(t, a.sla).into() },
-            Row2 { a: t.accepted_on.into(), b: a.accepted_at.map_or_else(dash, |d| s.lang.datetime(d)) },
+            Row2 { a: t.accepted_on.into(), b: a.accepted_at.map_or_else(dash, |d| s.datetime(d)) },
         ],
         None => Vec::new(),
     };
@@ -341,7 +337,7 @@ pub(super) async fn contact(
         .map(|h| HistoryLine {
             from: stage_label(t, h.from),
             to: stage_label(t, h.to),
-            when: s.lang.datetime(h.at),
+            when: s.datetime(h.at),
             who: match &h.actor {
                 Actor::User { user_id } => names.get(user_id).cloned().unwrap_or_else(|| user_id.to_string()),
                 Actor::Rule { rule, rules_version } => format!("{rule} (v{rules_version})"),
@@ -361,7 +357,7 @@ pub(super) async fn contact(
             e.occurred_at,
             EventLine {
                 kind: crate::web::i18n::event_kind(t, e.kind.as_str()),
-                when: s.lang.datetime(e.occurred_at),
+                when: s.datetime(e.occurred_at),
                 detail: e
                     .properties
                     .iter()
@@ -392,19 +388,14 @@ pub(super) async fn contact(
                 purpose_name(r.purpose),
                 if r.granted { t.consent_grant_requested } else { t.consent_withdrawal_requested }
             ),
-            b: format!(
-                "{} · {} · {}",
-                s.lang.datetime(r.requested_at),
-                r.text,
-                r.ip.clone().unwrap_or_default()
-            ),
+            b: format!("{} · {} · {}", s.datetime(r.requested_at), r.text, r.ip.clone().unwrap_or_default()),
         })
         .collect();
     let consents = consents
         .iter()
         .map(|r| Row2 {
             a: format!("{} — {}", purpose_name(r.purpose), if r.granted { t.granted } else { t.refused }),
-            b: format!("{} · {} · {}", s.lang.datetime(r.at), r.text, r.ip.clone().unwrap_or_default()),
+            b: format!("{} · {} · {}", s.datetime(r.at), r.text, r.ip.clone().unwrap_or_default()),
         })
         .collect();
     let reasons = choices(
@@ -515,7 +506,7 @@ pub(super) async fn contact(
             .await
             .unwrap_or_default()
             .into_iter()
-            .map(|n| (n.author.unwrap_or_else(|| "—".into()), s.lang.datetime(n.created_at), n.body))
+            .map(|n| (n.author.unwrap_or_else(|| "—".into()), s.datetime(n.created_at), n.body))
             .collect(),
         deal_name,
         roles: deal_role_choices(t),
@@ -582,7 +573,7 @@ fn score_fields(s: &Signed, x: &leadgate_app::scoring::Explanation) -> ScoreFiel
         .map(|e| EngagementLine {
             label: e.label.clone(),
             event: crate::web::i18n::event_kind(t, e.kind.as_str()),
-            when: s.lang.datetime(e.occurred_at),
+            when: s.datetime(e.occurred_at),
             before: pts(e.points_before_decay),
             decay: format!("× {}", s.lang.number(e.decay_factor, 3)),
             cap: match e.cap_applied {

@@ -1,6 +1,7 @@
-//! The dashboard: funnel, temperatures, the sales agreement's figures.
+//! The dashboard: funnel, temperatures now and over time, the sales agreement's figures and
+//! its compliance per week and per rep.
 
-use leadgate_app::analytics::ReportQuery;
+use leadgate_app::analytics::{ReportQuery, SlaBy};
 use leadgate_core::analytics::{FunnelBy, FunnelMode, Period};
 
 use super::*;
@@ -36,6 +37,70 @@ pub(super) fn bars_svg(title: &str, bars: &[(String, f64, String, &str)]) -> Str
     svg
 }
 
+/// One column per day, its values stacked (bottom first), with the largest total on the y axis
+/// and the first and last days under it: how open leads' temperatures moved.
+pub(super) fn stacked_columns_svg(lang: Lang, title: &str, days: &[(String, Vec<(f64, &str)>)]) -> String {
+    let (width, height, left, bottom) = (560.0, 200.0, 56.0, 22.0);
+    let max = days.iter().map(|(_, v)| v.iter().map(|x| x.0).sum::<f64>()).fold(0.0, f64::max);
+    let scale = if max > 0.0 { (height - bottom - 8.0) / max } else { 0.0 };
+    let step = (width - left) / days.len().max(1) as f64;
+    let mut svg = format!(
+        r#"<svg role="img" aria-label="{}" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px">"#,
+        xml(title)
+    );
+    let base = height - bottom;
+    let _ = write!(
+        svg,
+        r##"<line x1="{left}" y1="8" x2="{left}" y2="{base}" stroke="#6b7280"/><line x1="{left}" y1="{base}" x2="{width}" y2="{base}" stroke="#6b7280"/><text x="{lx}" y="18" font-size="12" text-anchor="end" fill="#1d2330">{m}</text><text x="{lx}" y="{base}" font-size="12" text-anchor="end" fill="#1d2330">0</text>"##,
+        lx = left - 4.0,
+        m = lang.number(max, 0),
+    );
+    for (i, (_, values)) in days.iter().enumerate() {
+        let x = left + i as f64 * step + step * 0.15;
+        let mut y = base;
+        for (value, color) in values {
+            let h = value * scale;
+            y -= h;
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="{color}"/>"#,
+                w = step * 0.7
+            );
+        }
+    }
+    if let (Some(first), Some(last)) = (days.first(), days.last()) {
+        let _ = write!(
+            svg,
+            r##"<text x="{left}" y="{ty}" font-size="12" fill="#1d2330">{a}</text><text x="{width}" y="{ty}" font-size="12" text-anchor="end" fill="#1d2330">{b}</text>"##,
+            ty = height - 4.0,
+            a = xml(&first.0),
+            b = xml(&last.0),
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The first-touch compliance of each week or rep of the period, as bars.
+async fn sla_bars(
+    state: &AppState,
+    s: &Signed,
+    period: ReportQuery,
+    by: SlaBy,
+) -> Result<Vec<(String, f64, String, &'static str)>, AppError> {
+    let t = s.lang.texts();
+    let report = state.app.sla_report(s.p(), period, by).await?;
+    Ok(report
+        .lines
+        .iter()
+        .map(|l| {
+            let group = l.group.clone().unwrap_or_else(|| t.sla_unassigned.to_string());
+            let shown = l.compliance.map_or_else(|| "—".into(), |c| s.lang.percent(c));
+            (group, l.compliance.unwrap_or(0.0), shown, "#166534")
+        })
+        .collect())
+}
+
 pub(super) struct SourceLine {
     pub source: String,
     pub created: String,
@@ -66,6 +131,12 @@ pub(super) struct DashboardPage {
     pub(super) temperatures: Vec<Row2>,
     pub(super) sources: Vec<SourceLine>,
     pub(super) sla: Vec<Row2>,
+    /// Compliance with the first-touch deadline per week, then per rep, of the period.
+    pub(super) sla_weeks_svg: String,
+    pub(super) sla_reps_svg: String,
+    /// Open leads by temperature on each recorded day of the period (none before the first).
+    pub(super) history_svg: Option<String>,
+    pub(super) history: Vec<Row3>,
 }
 
 #[derive(Deserialize)]
@@ -223,6 +294,43 @@ pub(super) async fn dashboard(
         }
         Err(e) => return app_error(&s, e),
     };
+    // The agreement kept over time and per rep (the reports page has the tables and the CSV).
+    let (weeks, reps) = match (
+        sla_bars(&state, &s, q.report(today), SlaBy::Week).await,
+        sla_bars(&state, &s, q.report(today), SlaBy::Rep).await,
+    ) {
+        (Ok(w), Ok(r)) => (w, r),
+        (Err(e), _) | (_, Err(e)) => return app_error(&s, e),
+    };
+    let no_data = |bars: Vec<(String, f64, String, &'static str)>| {
+        if bars.is_empty() { vec![(t.none.to_string(), 0.0, "—".to_string(), "#6b7280")] } else { bars }
+    };
+    let sla_weeks_svg = bars_svg(t.sla_by_week, &no_data(weeks));
+    let sla_reps_svg = bars_svg(t.sla_by_rep, &no_data(reps));
+    let days = match state.app.temperature_history(s.p(), from, to).await {
+        Ok(d) => d,
+        Err(e) => return app_error(&s, e),
+    };
+    let history_svg = (!days.is_empty()).then(|| {
+        let columns: Vec<(String, Vec<(f64, &str)>)> = days
+            .iter()
+            .map(|d| {
+                let day =
+                    d.day.parse::<jiff::civil::Date>().map_or_else(|_| d.day.clone(), |x| s.lang.date(x));
+                (day, vec![(d.cold as f64, "#1e5a8a"), (d.warm as f64, "#9a5b00"), (d.hot as f64, "#b3261e")])
+            })
+            .collect();
+        stacked_columns_svg(s.lang, t.temperatures_over_time, &columns)
+    });
+    let history = days
+        .iter()
+        .rev()
+        .map(|d| Row3 {
+            a: d.day.parse::<jiff::civil::Date>().map_or_else(|_| d.day.clone(), |x| s.lang.date(x)),
+            b: format!("{} / {} / {}", num(d.hot), num(d.warm), num(d.cold)),
+            c: num(d.unscored),
+        })
+        .collect();
     render(DashboardPage {
         c: s.chrome("dashboard"),
         from: from.to_string(),
@@ -235,5 +343,9 @@ pub(super) async fn dashboard(
         temperatures,
         sources,
         sla,
+        sla_weeks_svg,
+        sla_reps_svg,
+        history_svg,
+        history,
     })
 }

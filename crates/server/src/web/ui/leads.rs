@@ -209,7 +209,7 @@ pub(super) async fn leads(State(state): State<AppState>, s: Signed, Query(q): Qu
                 owner: r.owner.map_or(t.nobody.to_string(), |o| {
                     names.get(&o).cloned().unwrap_or_else(|| o.to_string())
                 }),
-                created: s.lang.datetime(r.created_at),
+                created: s.datetime(r.created_at),
             }
         })
         .collect();
@@ -282,13 +282,18 @@ pub(super) async fn leads(State(state): State<AppState>, s: Signed, Query(q): Qu
     })
 }
 
-/// "1 lead", "1,234 leads" / "0 lead", "1 234 leads" (French takes the singular for 0 and 1).
+/// "1 lead", "1,234 leads" / "0 lead", "1 234 leads" (French takes the singular for 0 and 1);
+/// past the counted cap, "more than 10,000 leads".
 fn leads_count(lang: Lang, n: i64) -> String {
+    let t = lang.texts();
+    let cap = leadgate_store::web::INBOX_COUNT_CAP;
+    if n > cap {
+        return t.leads_count_more.replace("{n}", &lang.number(cap as f64, 0));
+    }
     let one = match lang {
         Lang::En => n == 1,
         Lang::Fr => n <= 1,
     };
-    let t = lang.texts();
     let words = if one { t.leads_count_one } else { t.leads_count_many };
     words.replace("{n}", &lang.number(n as f64, 0))
 }

@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reports.csv", get(reports_csv))
         .route("/pipeline", get(pipeline))
         .route("/pipeline/settings", get(pipeline_settings).post(pipeline_save_settings))
+        .route("/companies", get(companies))
         .route("/companies/{id}", get(company_page))
         .route("/deals/{id}", get(deal_page))
         .route("/deals/{id}/move", post(deal_move))
@@ -78,6 +79,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account))
         .route("/account/password", post(change_password))
         .route("/account/language", post(change_language))
+        .route("/account/time-zone", post(change_time_zone))
         .route("/contacts/new", get(new_contact).post(create_contact))
         .route("/contacts/{id}", get(contact))
         .route("/contacts/{id}/checklist", post(contact_checklist))
@@ -148,9 +150,24 @@ fn browser_lang(headers: &HeaderMap) -> Lang {
 pub struct Signed {
     pub who: WebPrincipal,
     pub lang: Lang,
+    /// The reader's time zone: theirs, else their browser's (the `lg_tz` cookie the pages set),
+    /// else UTC.
+    pub zone: jiff::tz::TimeZone,
+}
+
+/// The zone a browser reported in the `lg_tz` cookie, if it is one.
+fn browser_zone(headers: &HeaderMap) -> Option<jiff::tz::TimeZone> {
+    let name = cookie_value(headers, "lg_tz")?;
+    let name = url::form_urlencoded::parse(format!("z={name}").as_bytes()).next()?.1.into_owned();
+    jiff::tz::TimeZone::get(&name).ok()
 }
 
 impl Signed {
+    /// An instant in the reader's language and time zone, the zone named.
+    fn datetime(&self, t: jiff::Timestamp) -> String {
+        self.lang.datetime_in(t, &self.zone)
+    }
+
     fn p(&self) -> &Principal {
         &self.who.principal
     }
@@ -244,7 +261,13 @@ impl FromRequestParts<AppState> for Signed {
                     .as_deref()
                     .and_then(Lang::parse)
                     .unwrap_or_else(|| browser_lang(&parts.headers));
-                Ok(Signed { who, lang })
+                let zone = who
+                    .time_zone
+                    .as_deref()
+                    .and_then(|z| jiff::tz::TimeZone::get(z).ok())
+                    .or_else(|| browser_zone(&parts.headers))
+                    .unwrap_or(jiff::tz::TimeZone::UTC);
+                Ok(Signed { who, lang, zone })
             }
             Err(AppError::Unauthenticated(_)) => Err(to_login(true)),
             Err(e) => {

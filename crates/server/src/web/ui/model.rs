@@ -239,7 +239,7 @@ pub(super) async fn model(State(state): State<AppState>, s: Signed, Query(q): Qu
                 t.trained_on,
                 s.lang.number((m.outcomes.converted + m.outcomes.not_converted) as f64, 0),
                 t.contacts_word,
-                s.lang.datetime(m.trained_at)
+                s.datetime(m.trained_at)
             ),
             calibration_svg: calibration_svg(s.lang, &bins),
             influence_svg: influence_svg.clone(),
@@ -279,7 +279,7 @@ pub(super) async fn model(State(state): State<AppState>, s: Signed, Query(q): Qu
             family: family(&v.family),
             auc: v.quality.as_ref().map_or("—".into(), |q| s.lang.number(q.roc_auc, 3)),
             log_loss: v.quality.as_ref().map_or("—".into(), |q| s.lang.number(q.log_loss, 3)),
-            when: s.lang.datetime(v.trained_at),
+            when: s.datetime(v.trained_at),
             active: v.active,
             no_signal: !v.found_signal,
         })
@@ -297,7 +297,7 @@ pub(super) async fn model(State(state): State<AppState>, s: Signed, Query(q): Qu
                 .replace("{won}", &s.lang.number(m.won as f64, 0))
                 .replace("{lost}", &s.lang.number(m.lost as f64, 0)),
             auc: m.auc_mean.map_or("—".into(), |a| s.lang.number(a, 2)),
-            when: s.lang.datetime(m.trained_at),
+            when: s.datetime(m.trained_at),
             active: m.active,
             verdict: deal_verdict(s.lang, m),
         })

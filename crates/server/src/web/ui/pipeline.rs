@@ -277,7 +277,7 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
         Row2 { a: t.col_owner.into(), b: owner_of(t, view) },
         Row2 { a: t.deal_product.into(), b: text(&d.product) },
         Row2 { a: t.deal_expected_close.into(), b: date(d.expected_close_on) },
-        Row2 { a: t.deal_in_stage_since.into(), b: s.lang.datetime(d.stage_changed_at) },
+        Row2 { a: t.deal_in_stage_since.into(), b: s.datetime(d.stage_changed_at) },
         Row2 { a: t.filter_source.into(), b: text(&d.source) },
     ];
     if d.closed_on.is_some() {
@@ -305,7 +305,7 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
         .into_iter()
         .take(DEAL_TIMELINE)
         .map(|(at, who, kind)| TimelineLine {
-            when: s.lang.datetime(at),
+            when: s.datetime(at),
             who,
             kind: crate::web::i18n::event_kind(t, kind.as_str()),
         })
@@ -317,7 +317,7 @@ pub(super) async fn deal_page(State(state): State<AppState>, s: Signed, Path(id)
         .map(|h| HistoryLine {
             from: h.from.map_or_else(|| t.deal_created.to_string(), |f| deal_stage_label(t, &settings, f)),
             to: deal_stage_label(t, &settings, h.to),
-            when: s.lang.datetime(h.at),
+            when: s.datetime(h.at),
             who: h.user_id.and_then(|u| names.get(&u).cloned()).unwrap_or_else(|| t.by_import.to_string()),
             why: [h.lost_reason.clone(), h.note.clone()]
                 .into_iter()

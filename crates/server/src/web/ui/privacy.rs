@@ -54,7 +54,7 @@ async fn privacy_page(
         } else {
             t.retention_text
                 .replace("{days}", &s.lang.number(f64::from(report.retention_days), 0))
-                .replace("{cutoff}", &s.lang.datetime(report.cutoff))
+                .replace("{cutoff}", &s.datetime(report.cutoff))
                 .replace("{grace}", &leadgate_app::privacy::GRACE_DAYS.to_string())
         },
         due: s.lang.number(report.due as f64, 0),
@@ -165,7 +165,7 @@ pub(super) async fn audit(State(state): State<AppState>, s: Signed, Query(q): Qu
             .items
             .into_iter()
             .map(|e| AuditLine {
-                when: s.lang.datetime(e.at),
+                when: s.datetime(e.at),
                 actor: e.actor,
                 action: e.action,
                 target: e.target.unwrap_or_default(),

@@ -113,7 +113,7 @@ pub(super) async fn queue(State(state): State<AppState>, s: Signed, Query(q): Qu
             temperature_code: code,
             grade: now.as_ref().and_then(|n| n.grade.clone()).unwrap_or_else(|| "—".into()),
             probability: now.as_ref().and_then(|n| n.probability).map_or("—".into(), |p| s.lang.percent(p)),
-            due: a.due_at.map_or("—".into(), |d| s.lang.datetime(d)),
+            due: a.due_at.map_or("—".into(), |d| s.datetime(d)),
             left: a.seconds_left.map_or("—".into(), |x| duration_words(s.lang, x)),
             late: a.seconds_left.is_some_and(|x| x < 0),
             // An accepted lead stays in the queue while the rep works it.
@@ -172,7 +172,7 @@ pub(super) async fn tasks(State(state): State<AppState>, s: Signed) -> Response 
                 TaskKind::Meeting => t.kind_meeting,
             },
             title: task_words(s.lang, &x.title),
-            due: s.lang.datetime(x.due_at),
+            due: s.datetime(x.due_at),
             overdue: x.overdue,
         });
     }
