@@ -4,11 +4,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { startLeadgate, launchBrowser, api, KEY } from "./harness.mjs";
+import { join } from "node:path";
+import { startLeadgate, launchBrowser, api, KEY, SCREENSHOTS } from "./harness.mjs";
 
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const PASSWORD = "correct horse battery";
-let leadgate, browser, contact, company, deal, job;
+let leadgate, browser, contact, company, deal, job, form;
 
 before(async () => {
   leadgate = await startLeadgate();
@@ -35,6 +36,12 @@ before(async () => {
     body: "email,first_name\nana@fair.example,Ana\nnot-an-email,Bob\n",
   }).then((r) => r.json());
   job = (await api(base, "POST", "/api/v1/imports", { upload_id: upload.id, entity: "contacts" })).body;
+  form = (await api(base, "POST", "/api/v1/forms", {
+    slug: "contact-us", title: "Contact us",
+    fields: [{ name: "email", label: "E-mail", type: "email", required: true, maps_to: "email" }],
+    consents: [{ purpose: "newsletter", text: "Send me the newsletter", version: "1" }],
+  })).body;
+  assert.ok(form.id, JSON.stringify(form));
   browser = await launchBrowser();
 });
 
@@ -64,7 +71,7 @@ async function violations(page) {
 const PAGES = () => [
   "/leads", "/leads?sort=probability&dir=desc", `/contacts/${contact.id}`, "/contacts/new", "/companies", `/companies/${company.id}`,
   "/pipeline", "/pipeline/settings", `/deals/${deal.id}`, "/dashboard", "/reports", "/reports?report=stages",
-  "/queue", "/tasks", "/import", `/import?job=${job.id}`, "/rules", "/model", "/nurture", "/privacy",
+  "/queue", "/tasks", "/import", `/import?job=${job.id}`, "/rules", "/model", "/nurture", "/forms", `/forms/${form.id}`, "/privacy",
   "/privacy/audit", "/admin/users", "/admin/handoff", "/admin/webhooks", "/account",
 ];
 
@@ -79,6 +86,9 @@ for (const locale of ["en-US", "fr-FR"]) {
       const res = await page.goto(leadgate.base + path);
       assert.ok(res.ok(), `${path}: ${res.status()}`);
       found.push(...(await violations(page)).map((v) => `${path}: ${v}`));
+      // Every page as it looks, once per language: target/browser-screenshots/page-<lang>-<path>.png.
+      const name = path.replace(/[?].*$/, "").replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, "id").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+      await page.screenshot({ path: join(SCREENSHOTS, `page-${locale.slice(0, 2)}-${name || "home"}.png`), fullPage: true });
     }
     await context.close();
     // A rep's refused page keeps the navigation and says why: it passes too.

@@ -382,7 +382,7 @@ test("every page fits a 390 px phone screen, and the navigation folds behind a M
   await page.click("header .menu-label");
   assert.ok(await page.isVisible("header a[href='/pipeline']"), "and opens with one tap");
   const pages = ["/leads", `/contacts/${hot.id}`, "/pipeline", "/dashboard", "/reports", "/queue", "/tasks", "/privacy", "/privacy/audit",
-    "/import", "/rules", "/model", "/pipeline/settings", "/admin/users", "/admin/handoff", "/admin/webhooks", "/account", "/contacts/new"];
+    "/import", "/rules", "/model", "/pipeline/settings", "/forms", "/companies", "/admin/users", "/admin/handoff", "/admin/webhooks", "/account", "/contacts/new"];
   const wide = [];
   for (const path of pages) {
     await page.goto(leadgate.base + path);

@@ -677,13 +677,55 @@ impl App {
         self.agreement_in(&mut s).await
     }
 
+    /// Every version of the agreement, newest first: who, when, why.
+    pub async fn agreement_history(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<leadgate_store::handoff::AgreementVersion>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        Ok(self.store.read().await?.agreement_versions().await?)
+    }
+
+    /// Makes an earlier version the agreement again, as a new version ("restored version N").
+    pub async fn restore_agreement(
+        &self,
+        principal: &Principal,
+        version: i64,
+    ) -> Result<AgreementView, AppError> {
+        principal.require(Permission::ManageHandoff)?;
+        let text = self
+            .store
+            .read()
+            .await?
+            .agreement_version(version)
+            .await?
+            .ok_or_else(|| AppError::not_found("agreement version", version))?;
+        let agreement: Agreement = serde_json::from_str(&text).map_err(|e| {
+            AppError::Internal(format!("stored agreement version {version} is unreadable: {e}"))
+        })?;
+        self.put_agreement_with(principal, agreement, Some(&format!("restored version {version}"))).await
+    }
+
     /// Saves a new version of the agreement. Reps named by routing rules must exist.
     pub async fn put_agreement(
         &self,
         principal: &Principal,
         agreement: Agreement,
     ) -> Result<AgreementView, AppError> {
+        self.put_agreement_with(principal, agreement, None).await
+    }
+
+    /// Saves a new version of the agreement with why it changed.
+    pub async fn put_agreement_with(
+        &self,
+        principal: &Principal,
+        agreement: Agreement,
+        comment: Option<&str>,
+    ) -> Result<AgreementView, AppError> {
         principal.require(Permission::ManageHandoff)?;
+        if comment.is_some_and(|c| c.chars().count() > 500 || !leadgate_core::validation::is_plain_text(c)) {
+            return Err(AppError::invalid("comment", "must be plain text of at most 500 characters"));
+        }
         agreement.validate()?;
         let mut tx = self.store.begin().await?;
         let reps: Vec<UserId> = tx.reps(None).await?.into_iter().map(|r| r.user.id).collect();
@@ -711,7 +753,7 @@ impl App {
         }
         errors.into_result(())?;
         let text = serde_json::to_string(&agreement).map_err(|e| AppError::Internal(e.to_string()))?;
-        let version = tx.insert_agreement(&text, Some(principal.user.id), self.now()).await?;
+        let version = tx.insert_agreement(&text, comment, Some(principal.user.id), self.now()).await?;
         let target = Some(version.to_string());
         self.audit_in(&mut tx, Some(principal), "agreement.changed", target, None, serde_json::json!({}))
             .await?;

@@ -157,6 +157,37 @@ impl App {
         Ok(RulesView { version: active.version, rules: active.rules.doc.clone() })
     }
 
+    /// Every version of the rules, newest first: who made it, when, and why (its comment).
+    pub async fn rules_history(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<leadgate_store::scoring::RulesVersion>, AppError> {
+        principal.require(Permission::ReadContacts)?;
+        Ok(self.store.read().await?.list_rules_versions().await?)
+    }
+
+    /// Makes an earlier version the rules again: stored as a new version ("restored version N",
+    /// so history only grows) and everyone is rescored.
+    pub async fn restore_scoring_rules(
+        &self,
+        principal: &Principal,
+        version: i64,
+    ) -> Result<RulesChange, AppError> {
+        principal.require(Permission::ManageScoring)?;
+        let old = self
+            .store
+            .read()
+            .await?
+            .rules_version(version)
+            .await?
+            .ok_or_else(|| AppError::not_found("rules version", version))?;
+        let rules = ScoringRules::from_json(&old.document).map_err(|e| match e {
+            leadgate_core::scoring::RulesError::Invalid(v) => AppError::Invalid(v),
+            other => AppError::Internal(format!("stored rules version {version} is unreadable: {other:?}")),
+        })?;
+        self.store_rules(&rules, Some(&format!("restored version {version}")), principal).await
+    }
+
     /// Replaces the rules with a new version (checked first) and starts rescoring everyone.
     pub async fn update_scoring_rules(
         &self,

@@ -495,13 +495,17 @@ impl App {
         Ok(self.store.read().await?.temperature_counts().await?)
     }
 
-    /// Records today's open leads by temperature (UTC day), once: the dashboard's chart of
-    /// temperatures over time reads these. Returns whether it recorded.
+    /// Records today's open leads by temperature (UTC day), at most once an hour, so each day
+    /// keeps the figure of its last hour: the dashboard's chart of temperatures over time reads
+    /// these. Returns whether it recorded.
     pub async fn record_temperature_day(&self) -> Result<bool, AppError> {
         let now = self.now();
         let day = jiff::tz::Offset::UTC.to_datetime(now).date().to_string();
         let mut s = self.store.read().await?;
-        if s.has_temperature_day(&day).await? {
+        if s.temperature_day_recorded_at(&day)
+            .await?
+            .is_some_and(|at| now.duration_since(at) < SignedDuration::from_hours(1))
+        {
             return Ok(false);
         }
         let counts = s.temperature_counts().await?;

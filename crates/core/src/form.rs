@@ -175,6 +175,35 @@ pub enum FormFieldType {
     Checkbox,
 }
 
+/// The most fields a form may have.
+pub const MAX_FORM_FIELDS: usize = 50;
+
+impl FormFieldType {
+    pub const ALL: [FormFieldType; 6] = [
+        FormFieldType::Text,
+        FormFieldType::Email,
+        FormFieldType::Tel,
+        FormFieldType::Textarea,
+        FormFieldType::Select,
+        FormFieldType::Checkbox,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormFieldType::Text => "text",
+            FormFieldType::Email => "email",
+            FormFieldType::Tel => "tel",
+            FormFieldType::Textarea => "textarea",
+            FormFieldType::Select => "select",
+            FormFieldType::Checkbox => "checkbox",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FormFieldType> {
+        FormFieldType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
 /// A field of a form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -287,7 +316,7 @@ impl FormDefinition {
         if self.title.trim().is_empty() || self.title.chars().count() > 200 || !is_plain_text(&self.title) {
             e.add("title", "must be plain text of 1 to 200 characters");
         }
-        if self.fields.is_empty() || self.fields.len() > 50 {
+        if self.fields.is_empty() || self.fields.len() > MAX_FORM_FIELDS {
             e.add("fields", "a form has 1 to 50 fields");
         }
         let mut names = std::collections::HashSet::new();

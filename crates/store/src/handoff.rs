@@ -287,16 +287,44 @@ impl Session {
     pub async fn insert_agreement(
         &mut self,
         document: &str,
+        comment: Option<&str>,
         by: Option<UserId>,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         self.fetch_one(
-            "INSERT INTO agreements (version, document, created_by, created_at) \
-             SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM agreements RETURNING version",
-            args![document, by, now],
+            "INSERT INTO agreements (version, document, created_by, created_at, comment) \
+             SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3, $4 FROM agreements RETURNING version",
+            args![document, by, now, comment],
         )
         .await?
         .get(0)
+    }
+
+    /// One version of the agreement's document.
+    pub async fn agreement_version(&mut self, version: i64) -> Result<Option<String>, StoreError> {
+        self.fetch_optional("SELECT document FROM agreements WHERE version = $1", args![version])
+            .await?
+            .map(|r| r.get(0))
+            .transpose()
+    }
+
+    /// Every version of the agreement, newest first, without documents.
+    pub async fn agreement_versions(&mut self) -> Result<Vec<AgreementVersion>, StoreError> {
+        self.fetch_all(
+            "SELECT version, comment, created_by, created_at FROM agreements ORDER BY version DESC",
+            vec![],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AgreementVersion {
+                version: r.get(0)?,
+                comment: r.get(1)?,
+                created_by: r.get::<Option<uuid::Uuid>>(2)?.map(UserId),
+                created_at: r.ts(3)?,
+            })
+        })
+        .collect()
     }
 
     // ----- assignments -----
@@ -897,4 +925,14 @@ impl Session {
         .map(|r| Ok(AttemptRecord { attempt: r.get(0)?, at: r.ts(1)?, status: r.get(2)?, latency_ms: r.get(3)?, error: r.get(4)? }))
         .collect()
     }
+}
+
+/// A version of the sales agreement in its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgreementVersion {
+    pub version: i64,
+    /// Why it was made.
+    pub comment: Option<String>,
+    pub created_by: Option<UserId>,
+    pub created_at: Timestamp,
 }

@@ -251,6 +251,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0032_temperature_days.sql"),
         then: None,
     },
+    Migration {
+        version: 33,
+        name: "agreement comment",
+        sqlite: include_str!("../migrations/sqlite/0033_agreement_comment.sql"),
+        postgres: include_str!("../migrations/postgres/0033_agreement_comment.sql"),
+        then: None,
+    },
 ];
 
 /// An in-memory SQLite database with every migration's script applied (for tests of plans).

@@ -402,14 +402,16 @@ impl Session {
             // Matched in a subquery that reads only ids and search texts (on SQLite an index
             // of just those, migration 10), then the few matches are joined: see BENCHMARKS.md,
             // "Lead inbox of the web UI". A company's name finds its contacts too (both `?` are
-            // the one parameter). One `IN` over a UNION, not two `IN`s joined by OR: with OR
-            // both databases test every contact against both lists (357 and 628 ms at 1M
-            // instead of 60 and 149).
-            add(
-                "c.id IN (SELECT id FROM contacts WHERE search_text LIKE ? ESCAPE '\\' \
+            // the one parameter). The matches are one set (a UNION), not two `IN`s joined by
+            // OR: with OR both databases test every contact against both lists (357 and 628 ms
+            // at 1M instead of 60 and 149). PostgreSQL gets the set as an array computed once
+            // (`= ANY(ARRAY(…))`), which it looks up by primary key; as `IN (…)` it re-ran the
+            // subquery for the rows it walked (957 ms, and 2.6 s for the count).
+            let matches = "SELECT id FROM contacts WHERE search_text LIKE ? ESCAPE '\\' \
                  UNION SELECT id FROM contacts WHERE company_id IN \
-                 (SELECT id FROM companies WHERE search_text LIKE ? ESCAPE '\\'))"
-                    .into(),
+                 (SELECT id FROM companies WHERE search_text LIKE ? ESCAPE '\\')";
+            add(
+                if sqlite { format!("c.id IN ({matches})") } else { format!("c.id = ANY(ARRAY({matches}))") },
                 Arg::from(pattern),
             );
         }
@@ -653,12 +655,16 @@ pub struct TemperatureDay {
 }
 
 impl Session {
-    /// Whether `day` is recorded already.
-    pub async fn has_temperature_day(&mut self, day: &str) -> Result<bool, StoreError> {
-        Ok(self.fetch_optional("SELECT 1 FROM temperature_days WHERE day = $1", args![day]).await?.is_some())
+    /// When `day` was last recorded, if it was.
+    pub async fn temperature_day_recorded_at(&mut self, day: &str) -> Result<Option<Timestamp>, StoreError> {
+        self.fetch_optional("SELECT recorded_at FROM temperature_days WHERE day = $1", args![day])
+            .await?
+            .map(|r| r.ts(0))
+            .transpose()
     }
 
-    /// Records a day's counts; the first record of a day stays (servers racing agree anyway).
+    /// Records a day's counts, replacing an earlier record of the same day (the day's last
+    /// record is its figure).
     pub async fn record_temperature_day(
         &mut self,
         d: &TemperatureDay,
@@ -666,7 +672,8 @@ impl Session {
     ) -> Result<(), StoreError> {
         self.execute(
             "INSERT INTO temperature_days (day, hot, warm, cold, unscored, recorded_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (day) DO NOTHING",
+             ON CONFLICT (day) DO UPDATE SET hot = excluded.hot, warm = excluded.warm, cold = excluded.cold, \
+             unscored = excluded.unscored, recorded_at = excluded.recorded_at",
             args![d.day.as_str(), d.hot, d.warm, d.cold, d.unscored, now],
         )
         .await?;

@@ -48,6 +48,10 @@ pub enum Day {
 }
 
 impl Day {
+    /// Monday to Sunday.
+    pub const ALL: [Day; 7] =
+        [Day::Monday, Day::Tuesday, Day::Wednesday, Day::Thursday, Day::Friday, Day::Saturday, Day::Sunday];
+
     fn weekday(self) -> Weekday {
         match self {
             Day::Monday => Weekday::Monday,

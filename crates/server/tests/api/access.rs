@@ -807,6 +807,23 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
         ],
         [true, false, false],
     ),
+    ("/forms", &[("title", "Contact us")], [true, true, false]),
+    (
+        "/forms/{id}",
+        &[
+            ("title", "Contact us"),
+            ("slug", "contact-us"),
+            ("field_0_name", "email"),
+            ("field_0_type", "email"),
+        ],
+        [true, true, false],
+    ),
+    (
+        "/fields",
+        &[("entity", "contact"), ("key", "budget"), ("label", "Budget"), ("type", "number")],
+        [true, true, false],
+    ),
+    ("/fields/{entity}/{key}/delete", &[], [true, true, false]),
     ("/deals/{id}/move", &[("to", "won")], [true, false, true]),
     ("/deals/{id}/edit", &[("name", "A deal")], [true, false, true]),
     ("/contacts/{id}/deals", &[("name", "A deal")], [true, false, true]),
@@ -858,6 +875,8 @@ const UI_LEAD_ROUTES: &[&str] = &[
     "/deals/{id}",
     "/companies",
     "/companies/{id}",
+    // Forms and fields read as the API reads them (every role); their POSTs are in the table above.
+    "/forms",
     // Team figures, as the API's analytics (every role).
     "/reports",
     "/reports.csv",

@@ -267,20 +267,177 @@ api_tests! {
     }
 }
 
-api_tests! {
-    async fn the_dashboard_charts_temperatures_day_by_day_and_the_agreement_per_week_and_rep(t) {
-        let (_, html) = crate::analytics::page(&t, "/dashboard", "en").await;
-        assert!(html.contains("no day of this period is recorded yet"), "no history before the first record");
+capture_tests! {
+    async fn the_dashboard_charts_temperatures_day_by_day_and_the_agreement_per_week_and_rep(t, clock) {
+        let (_, html) = crate::analytics::page(&t, "/dashboard?from=2020-01-01&to=2020-01-31", "en").await;
+        assert!(html.contains("no day of this period is recorded yet"), "nothing recorded in 2020");
         assert!(html.contains("aria-label=\"First-touch deadlines met, per week\"") && html.contains("aria-label=\"First-touch deadlines met, per rep\""));
         for email in ["a@x.example", "b@x.example"] {
             t.post("/api/v1/contacts", json!({"email": email})).await;
         }
         let hot = t.post("/api/v1/contacts", json!({"email": "hot@x.example"})).await.body["id"].as_str().unwrap().to_string();
-        t.post("/api/v1/events/batch", json!({"events": [{"contact_id": hot, "kind": "quote_request", "occurred_at": jiff::Timestamp::now().to_string()}]})).await;
+        t.post("/api/v1/events/batch", json!({"events": [{"contact_id": hot, "kind": "quote_request", "occurred_at": leadgate_app::clock::Clock::now(&*clock).to_string()}]})).await;
         assert!(t.app.record_temperature_day().await.unwrap(), "today recorded");
-        assert!(!t.app.record_temperature_day().await.unwrap(), "once a day");
+        assert!(!t.app.record_temperature_day().await.unwrap(), "at most once an hour");
+        // The next day, one more lead: yesterday keeps its record, today is counted live.
+        clock.advance(jiff::SignedDuration::from_hours(24));
+        t.post("/api/v1/contacts", json!({"email": "c@x.example"})).await;
         let (_, html) = crate::analytics::page(&t, "/dashboard", "fr").await;
         assert!(html.contains("aria-label=\"Leads ouverts par température, jour après jour\""), "{html}");
-        assert!(html.contains("<td class=\"num\">1 / 0 / 2</td>"), "today's counts in the table (the quote request made one hot): {html}");
+        let yesterday = html.find("<td class=\"num\">1 / 0 / 2</td>").expect("yesterday's record");
+        let today = html.find("<td class=\"num\">1 / 0 / 3</td>").expect("today, live");
+        assert!(today < yesterday, "newest first in the table");
+    }
+}
+
+api_tests! {
+    async fn a_rep_profile_is_edited_in_a_form_with_the_json_as_an_advanced_view(t) {
+        let (rep_id, _) = super::pipeline::rep(&t, "rep@x.example", None).await;
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let post = |fields: Vec<(&'static str, &'static str)>| {
+            let mut form: Vec<(&str, &str)> = fields;
+            form.push(("_csrf", &csrf));
+            let req = crate::nurture::no_redirects().post(format!("{}/admin/reps/{rep_id}", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", "fr").header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move {
+                let r = req.send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let html = t.http.get(format!("{}/admin/handoff", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains(&format!("name=\"team\" value=\"inside\"")) && html.contains(&format!("id=\"zone-{rep_id}\"")), "a form, not only JSON");
+        let fields = vec![
+            ("team", "field"), ("countries", "France, Belgium"), ("sectors", ""), ("min_employees", "50"), ("max_employees", ""),
+            ("capacity", "20"), ("time_zone", "Europe/Paris"), ("start", "08:30"), ("end", "17:30"), ("day", "monday"), ("day", "friday"),
+        ];
+        let (status, _) = post(fields.clone()).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let reps = t.get("/api/v1/reps").await.body;
+        let profile = reps.as_array().unwrap().iter().find(|r| r["user_id"] == rep_id.as_str()).unwrap()["profile"].clone();
+        assert_eq!(profile["countries"], json!(["France", "Belgium"]));
+        assert_eq!((profile["team"].as_str(), profile["min_employees"].as_i64(), profile["capacity"].as_u64()), (Some("field"), Some(50), Some(20)));
+        assert_eq!(profile["working_hours"], json!({"time_zone": "Europe/Paris", "days": ["monday", "friday"], "start": "08:30", "end": "17:30"}));
+        assert_eq!(profile["available"], false, "unticked: away");
+        // A mistake is told in the reader's language, and nothing changes.
+        let mut bad = fields.clone();
+        bad.push(("capacity", "lots"));
+        bad.retain(|(k, v)| !(*k == "capacity" && *v == "20"));
+        let (status, html) = post(bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("Prospects ouverts au plus\u{a0}: Pas un nombre entier"), "{html}");
+        // The JSON stays available.
+        let (status, _) = post(vec![("profile", r#"{"team": "inside", "capacity": 7}"#)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let reps = t.get("/api/v1/reps").await.body;
+        let profile = &reps.as_array().unwrap().iter().find(|r| r["user_id"] == rep_id.as_str()).unwrap()["profile"];
+        assert_eq!(profile["capacity"], 7);
+    }
+}
+
+api_tests! {
+    async fn the_rules_keep_their_history_and_an_earlier_version_is_restored_in_one_click(t) {
+        let mut rules = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
+        rules["fit"]["rules"][0]["points"] = json!(30);
+        let saved = t.send(Method::PUT, "/api/v1/scoring/rules?comment=first%20try", Some(ADMIN_KEY), Some(rules.clone())).await;
+        assert_eq!(saved.status, StatusCode::ACCEPTED, "{}", saved.body);
+        let first = t.get("/api/v1/scoring/rules").await.body;
+        rules["fit"]["rules"][0]["points"] = json!(40);
+        let changed = t.send(Method::PUT, "/api/v1/scoring/rules?comment=more%20weight%20on%20titles", Some(ADMIN_KEY), Some(rules)).await;
+        assert_eq!(changed.status, StatusCode::ACCEPTED, "{}", changed.body);
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let html = t.http.get(format!("{}/rules", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("<td>more weight on titles</td>") && html.contains("In force"), "who, when, why: {html}");
+        let old = first["version"].as_i64().unwrap().to_string();
+        let form = serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("action", "restore"), ("version", old.as_str())]).unwrap();
+        let r = crate::nurture::no_redirects().post(format!("{}/rules", t.base)).header("cookie", format!("lg_session={token}"))
+            .header("content-type", "application/x-www-form-urlencoded").body(form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(r.headers()["location"].to_str().unwrap().starts_with("/rules?job="), "everyone is rescored");
+        let now = t.get("/api/v1/scoring/rules").await.body;
+        assert_eq!(now["rules"], first["rules"], "the earlier rules are back");
+        assert_eq!(now["version"].as_i64(), Some(first["version"].as_i64().unwrap() + 2), "as a new version: history only grows");
+        let html = t.http.get(format!("{}/rules", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains(&format!("<td>restored version {old}</td>")), "{html}");
+    }
+}
+
+api_tests! {
+    async fn the_agreement_keeps_who_when_and_why_and_an_earlier_version_comes_back_in_one_click(t) {
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let post = |fields: Vec<(&'static str, String)>| {
+            let mut form = fields;
+            form.push(("_csrf", csrf.clone()));
+            let req = crate::nurture::no_redirects().post(format!("{}/admin/handoff", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move { req.send().await.unwrap().status() }
+        };
+        let mut agreement = t.get("/api/v1/agreement").await.body["agreement"].clone();
+        agreement["reminder_minutes"] = json!(15);
+        assert_eq!(post(vec![("agreement", agreement.to_string()), ("comment", "remind sooner".into())]).await, StatusCode::SEE_OTHER);
+        let first = t.get("/api/v1/agreement").await.body;
+        agreement["reminder_minutes"] = json!(45);
+        assert_eq!(post(vec![("agreement", agreement.to_string()), ("comment", "too many reminders".into())]).await, StatusCode::SEE_OTHER);
+        let html = t.http.get(format!("{}/admin/handoff", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("<td>too many reminders</td>") && html.contains("<td>remind sooner</td>"), "why, with who and when: {html}");
+        let version = first["version"].as_i64().unwrap().to_string();
+        assert_eq!(post(vec![("action", "restore".into()), ("version", version.clone())]).await, StatusCode::SEE_OTHER);
+        let now = t.get("/api/v1/agreement").await.body;
+        assert_eq!(now["agreement"]["reminder_minutes"], 15, "{now}");
+        assert_eq!(now["version"].as_i64(), Some(first["version"].as_i64().unwrap() + 2));
+        let html = t.http.get(format!("{}/admin/handoff", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains(&format!("<td>restored version {version}</td>")));
+        assert_eq!(post(vec![("action", "restore".into()), ("version", "999".into())]).await, StatusCode::NOT_FOUND);
+    }
+}
+
+api_tests! {
+    async fn a_marketer_builds_a_form_and_declares_a_field_without_the_api(t) {
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let post = |path: String, fields: Vec<(&'static str, &'static str)>| {
+            let mut form: Vec<(&str, &str)> = fields;
+            form.push(("_csrf", &csrf));
+            let req = crate::nurture::no_redirects().post(format!("{}{path}", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move {
+                let r = req.send().await.unwrap();
+                let to = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+                (r.status(), to, r.text().await.unwrap())
+            }
+        };
+        // A custom field first, so the form can send a value to it.
+        let (status, _, _) = post("/fields".into(), vec![("entity", "contact"), ("key", "budget_eur"), ("label", "Budget (€)"), ("type", "number")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _, html) = post("/fields".into(), vec![("entity", "contact"), ("key", "Budget!"), ("label", "x"), ("type", "number")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        let fields = t.get("/api/v1/custom-fields").await.body;
+        assert!(fields.to_string().contains("budget_eur"), "{fields}");
+        let (status, to, _) = post("/forms".into(), vec![("title", "Salon 2027")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let id = to.strip_prefix("/forms/").expect("to the editor").to_string();
+        let html = t.http.get(format!("{}/forms/{id}", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("value=\"salon-2027\"") && html.contains("<option value=\"custom.budget_eur\">"), "slug made from the title, custom fields offered: {html}");
+        let (status, _, html) = post(format!("/forms/{id}"), vec![
+            ("title", "Salon 2027"), ("slug", "salon-2027"), ("event_kind", "quote_request"), ("submit_label", "Send"), ("success_message", "Thanks"),
+            ("field_0_name", "email"), ("field_0_label", "E-mail"), ("field_0_type", "email"), ("field_0_required", "yes"), ("field_0_maps_to", "email"),
+            ("field_1_name", "budget"), ("field_1_label", "Budget"), ("field_1_type", "text"), ("field_1_maps_to", "custom.budget_eur"),
+            ("consent_0_purpose", "newsletter"), ("consent_0_text", "Send me the newsletter"), ("consent_0_version", "2"),
+            ("origins", "https://www.example.com"),
+        ]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        let api = t.get(&format!("/api/v1/forms/{id}")).await.body;
+        assert_eq!(api["event_kind"], "quote_request");
+        assert_eq!(api["fields"][1]["maps_to"], "custom.budget_eur");
+        assert_eq!(api["consents"][0], json!({"purpose": "newsletter", "text": "Send me the newsletter", "version": "2"}));
+        assert_eq!(api["allowed_origins"], json!(["https://www.example.com"]));
+        // A bad slug comes back at its field, the page as typed.
+        let (status, _, html) = post(format!("/forms/{id}"), vec![("title", "Salon 2027"), ("slug", "Salon 2027!"), ("field_0_name", "email"), ("field_0_type", "email")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("slug: must be 1 to 64 lower-case letters"), "{html}");
+        // A field no longer wanted goes in one click.
+        post("/fields".into(), vec![("entity", "company"), ("key", "fleet_size"), ("label", "Fleet"), ("type", "number")]).await;
+        assert!(t.get("/api/v1/custom-fields").await.body.to_string().contains("fleet_size"));
+        let (status, _, _) = post("/fields/company/fleet_size/delete".into(), vec![]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(!t.get("/api/v1/custom-fields").await.body.to_string().contains("fleet_size"));
     }
 }

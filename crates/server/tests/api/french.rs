@@ -95,7 +95,7 @@ api_tests! {
         let (token, _) = crate::nurture::admin_session(&t).await;
         let mut pages: Vec<String> = [
             "/leads", "/leads?sort=probability&dir=desc", "/leads?source=nowhere", "/contacts/new", "/pipeline", "/pipeline/settings",
-            "/dashboard", "/queue", "/tasks", "/import", "/rules", "/model", "/nurture", "/privacy", "/privacy/audit", "/companies",
+            "/dashboard", "/queue", "/tasks", "/import", "/rules", "/model", "/nurture", "/privacy", "/privacy/audit", "/companies", "/forms",
             "/admin/users", "/admin/handoff", "/admin/webhooks", "/account",
         ].map(String::from).to_vec();
         for kind in ["funnel", "deals", "stages", "forecast", "churn", "sla"] {

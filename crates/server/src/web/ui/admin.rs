@@ -175,8 +175,22 @@ pub(super) async fn admin_update_user(
 pub(super) struct RepLine {
     pub id: String,
     pub name: String,
+    /// The profile as JSON, for the advanced view.
     pub profile: String,
     pub is_rep: bool,
+    pub team: String,
+    pub countries: String,
+    pub sectors: String,
+    pub min_employees: String,
+    pub max_employees: String,
+    pub capacity: String,
+    pub available: bool,
+    pub managers: Vec<Choice>,
+    pub time_zone: String,
+    /// (value, label, works that day).
+    pub days: Vec<(&'static str, &'static str, bool)>,
+    pub start: String,
+    pub end: String,
 }
 
 #[derive(Template)]
@@ -190,6 +204,10 @@ pub(super) struct AdminHandoffPage {
     /// Which leads reps read: the choices, and whether they see the unassigned queue.
     pub(super) scopes: Vec<Choice>,
     pub(super) unassigned: bool,
+    /// Time zone names offered for working hours.
+    pub(super) zones: Vec<String>,
+    /// Every version of the agreement, newest first, each restorable in one click.
+    pub(super) history: Vec<super::rules::VersionLine>,
 }
 
 pub(super) async fn admin_handoff_page(
@@ -205,24 +223,56 @@ pub(super) async fn admin_handoff_page(
     };
     let reps = state.app.reps(s.p()).await.unwrap_or_default();
     let users = state.app.list_users(s.p()).await.unwrap_or_default();
+    let t = s.lang.texts();
+    let day_names = [t.monday, t.tuesday, t.wednesday, t.thursday, t.friday, t.saturday, t.sunday];
     let lines = users
-        .into_iter()
+        .iter()
         .filter(|u| u.role == leadgate_core::access::Role::Sales && u.disabled_at.is_none())
         .map(|u| {
             let rep = reps.iter().find(|r| r.user_id == u.id);
+            let profile = rep.map(|r| r.profile.clone()).unwrap_or_else(|| {
+                serde_json::from_str(r#"{"team": "inside"}"#).expect("the default rep profile reads")
+            });
+            let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+            let mut managers = vec![Choice {
+                value: String::new(),
+                label: t.nobody.into(),
+                selected: profile.manager_id.is_none(),
+            }];
+            managers.extend(users.iter().filter(|m| m.id != u.id && m.disabled_at.is_none()).map(|m| {
+                Choice {
+                    value: m.id.to_string(),
+                    label: m.name.clone().unwrap_or_else(|| m.email.clone()),
+                    selected: profile.manager_id == Some(m.id),
+                }
+            }));
+            let hours = &profile.working_hours;
             RepLine {
                 id: u.id.to_string(),
                 name: u.name.clone().unwrap_or_else(|| u.email.clone()),
-                profile: match rep {
-                    Some(r) => serde_json::to_string_pretty(&r.profile).unwrap_or_default(),
-                    None => "{\n  \"team\": \"inside\",\n  \"countries\": [],\n  \"capacity\": 50\n}".into(),
-                },
+                profile: serde_json::to_string_pretty(&profile).unwrap_or_default(),
                 is_rep: rep.is_some(),
+                team: profile.team.clone().unwrap_or_default(),
+                countries: profile.countries.join(", "),
+                sectors: profile.sectors.join(", "),
+                min_employees: opt(profile.min_employees),
+                max_employees: opt(profile.max_employees),
+                capacity: profile.capacity.to_string(),
+                available: profile.available,
+                managers,
+                time_zone: hours.time_zone.clone(),
+                days: leadgate_core::handoff::Day::ALL
+                    .iter()
+                    .zip(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+                    .zip(day_names)
+                    .map(|((d, value), label)| (value, label, hours.days.contains(d)))
+                    .collect(),
+                start: hours.start.clone(),
+                end: hours.end.clone(),
             }
         })
         .collect();
     let visibility = state.app.lead_visibility(s.p()).await.unwrap_or_default();
-    let t = s.lang.texts();
     let scopes = [
         (leadgate_core::access::Scope::Own, "own", t.reps_see_own),
         (leadgate_core::access::Scope::Team, "team", t.reps_see_team),
@@ -235,6 +285,20 @@ pub(super) async fn admin_handoff_page(
         selected: visibility.reps_see == scope,
     })
     .collect();
+    let names: std::collections::HashMap<UserId, String> =
+        users.iter().map(|u| (u.id, u.name.clone().unwrap_or_else(|| u.email.clone()))).collect();
+    let versions = state.app.agreement_history(s.p()).await.unwrap_or_default();
+    let newest = versions.first().map(|v| v.version);
+    let history = versions
+        .into_iter()
+        .map(|v| super::rules::VersionLine {
+            version: v.version,
+            when: s.datetime(v.created_at),
+            who: v.created_by.and_then(|u| names.get(&u).cloned()).unwrap_or_else(|| "Leadgate".into()),
+            why: v.comment.unwrap_or_default(),
+            current: Some(v.version) == newest,
+        })
+        .collect();
     let mut c = s.chrome("admin");
     c.notice = notice;
     let failed = !errors.is_empty();
@@ -246,6 +310,8 @@ pub(super) async fn admin_handoff_page(
         text: text.unwrap_or_else(|| serde_json::to_string_pretty(&view.agreement).unwrap_or_default()),
         errors,
         reps: lines,
+        zones: jiff::tz::db().available().map(|z| z.as_str().to_string()).collect(),
+        history,
     });
     if failed {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -284,7 +350,13 @@ pub(super) fn parse_json<T: serde::de::DeserializeOwned>(lang: Lang, text: &str)
 pub(super) struct AgreementForm {
     #[serde(rename = "_csrf")]
     pub(super) csrf: String,
+    #[serde(default)]
     pub(super) agreement: String,
+    /// Why this change.
+    pub(super) comment: Option<String>,
+    /// `restore` with `version`: make an earlier version the agreement again.
+    pub(super) action: Option<String>,
+    pub(super) version: Option<i64>,
 }
 
 pub(super) async fn admin_save_agreement(
@@ -297,11 +369,21 @@ pub(super) async fn admin_save_agreement(
     {
         return r;
     }
+    if f.action.as_deref() == Some("restore") {
+        let Some(version) = f.version else {
+            return s.error(StatusCode::UNPROCESSABLE_ENTITY, s.lang.texts().not_found);
+        };
+        return match state.app.restore_agreement(s.p(), version).await {
+            Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
+            Err(e) => app_error(&s, e),
+        };
+    }
     let agreement = match parse_json::<leadgate_core::handoff::Agreement>(s.lang, &f.agreement) {
         Ok(a) => a,
         Err(errors) => return admin_handoff_page(&state, &s, Some(f.agreement), errors, None).await,
     };
-    match state.app.put_agreement(s.p(), agreement).await {
+    let comment = f.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    match state.app.put_agreement_with(s.p(), agreement, comment).await {
         Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
         Err(AppError::Forbidden { .. }) => s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed),
         Err(e) => {
@@ -342,27 +424,94 @@ pub(super) async fn admin_save_visibility(
     }
 }
 
-#[derive(Deserialize)]
-pub(super) struct RepForm {
-    #[serde(rename = "_csrf")]
-    pub(super) csrf: String,
-    pub(super) profile: String,
+/// A rep profile from its form: the fields, or the JSON of the advanced view when sent.
+fn rep_profile_from_form(
+    lang: Lang,
+    form: &[(String, String)],
+) -> Result<leadgate_core::handoff::RepProfile, Vec<String>> {
+    use leadgate_core::handoff::{Day, RepProfile, WorkingHours};
+    let t = lang.texts();
+    let value = |name: &str| {
+        form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    };
+    if form.iter().any(|(k, _)| k == "profile") {
+        return parse_json::<RepProfile>(lang, &value("profile"));
+    }
+    let list = |name: &str| -> Vec<String> {
+        value(name)
+            .split([',', ';', '\n'])
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let mut bad = Vec::new();
+    let mut number = |name: &str, label: &str| -> Option<i64> {
+        let v = value(name);
+        if v.is_empty() {
+            return None;
+        }
+        v.parse::<i64>().map_err(|_| bad.push(format!("{label}{} {}", t.colon, t.not_a_number))).ok()
+    };
+    let min_employees = number("min_employees", t.rep_min_employees);
+    let max_employees = number("max_employees", t.rep_max_employees);
+    let capacity = number("capacity", t.rep_capacity).unwrap_or(50);
+    let manager = value("manager");
+    let manager_id = if manager.is_empty() {
+        None
+    } else {
+        match manager.parse::<UserId>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                bad.push(format!("{}{} {}", t.rep_manager, t.colon, t.not_found));
+                None
+            }
+        }
+    };
+    let names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    let days: Vec<Day> = Day::ALL
+        .into_iter()
+        .zip(names)
+        .filter(|(_, n)| form.iter().any(|(k, v)| k == "day" && v == n))
+        .map(|(d, _)| d)
+        .collect();
+    if !bad.is_empty() {
+        return Err(bad);
+    }
+    Ok(RepProfile {
+        countries: list("countries"),
+        sectors: list("sectors"),
+        min_employees,
+        max_employees,
+        team: Some(value("team")).filter(|x| !x.is_empty()),
+        manager_id,
+        working_hours: WorkingHours {
+            time_zone: Some(value("time_zone")).filter(|z| !z.is_empty()).unwrap_or_else(|| "UTC".into()),
+            days,
+            start: value("start"),
+            end: value("end"),
+        },
+        capacity: u32::try_from(capacity.max(0)).unwrap_or(u32::MAX),
+        available: !value("available").is_empty(),
+    })
 }
 
 pub(super) async fn admin_save_rep(
     State(state): State<AppState>,
     s: Signed,
     Path(id): Path<String>,
-    Form(f): Form<RepForm>,
+    body: axum::body::Bytes,
 ) -> Response {
-    let id: UserId = match s.accept(&f.csrf, &id) {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let csrf = form.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+    let id: UserId = match s.accept(csrf, &id) {
         Ok(id) => id,
         Err(refused) => return *refused,
     };
     if let Some(r) = s.refuse_role(leadgate_core::access::Permission::ManageHandoff) {
         return r;
     }
-    let profile = match parse_json::<leadgate_core::handoff::RepProfile>(s.lang, &f.profile) {
+    let profile = match rep_profile_from_form(s.lang, &form) {
         Ok(p) => p,
         Err(errors) => return admin_handoff_page(&state, &s, None, errors, None).await,
     };

@@ -307,10 +307,22 @@ pub(super) async fn dashboard(
     };
     let sla_weeks_svg = bars_svg(t.sla_by_week, &no_data(weeks));
     let sla_reps_svg = bars_svg(t.sla_by_rep, &no_data(reps));
-    let days = match state.app.temperature_history(s.p(), from, to).await {
+    let mut days = match state.app.temperature_history(s.p(), from, to).await {
         Ok(d) => d,
         Err(e) => return app_error(&s, e),
     };
+    // Today's column is today's counts as of now (the record is at most an hour old).
+    if to >= today && from <= today {
+        let today = leadgate_store::web::TemperatureDay {
+            day: today.to_string(),
+            hot: count(Some("hot")),
+            warm: count(Some("warm")),
+            cold: count(Some("cold")),
+            unscored: count(None),
+        };
+        days.retain(|d| d.day != today.day);
+        days.push(today);
+    }
     let history_svg = (!days.is_empty()).then(|| {
         let columns: Vec<(String, Vec<(f64, &str)>)> = days
             .iter()

@@ -50,6 +50,10 @@ pub fn routes() -> Router<AppState> {
         .route("/reports.csv", get(reports_csv))
         .route("/pipeline", get(pipeline))
         .route("/pipeline/settings", get(pipeline_settings).post(pipeline_save_settings))
+        .route("/forms", get(forms).post(forms_new))
+        .route("/forms/{id}", get(form_page).post(form_save))
+        .route("/fields", post(fields_new))
+        .route("/fields/{entity}/{key}/delete", post(fields_delete))
         .route("/companies", get(companies))
         .route("/companies/{id}", get(company_page))
         .route("/deals/{id}", get(deal_page))
@@ -444,6 +448,7 @@ async fn user_names(state: &AppState, p: &Principal) -> std::collections::HashMa
 // The pages. Their items are `pub(super)`, gathered here so the routes and the pages share them.
 mod account;
 mod admin;
+mod capture;
 mod companies;
 mod contact;
 mod dashboard;
@@ -462,6 +467,7 @@ mod work;
 
 use account::*;
 use admin::*;
+use capture::*;
 use companies::*;
 use contact::*;
 use dashboard::*;

@@ -17,6 +17,36 @@ pub(super) struct RulesPage {
     pub(super) errors: Vec<String>,
     pub(super) preview: Option<PreviewView>,
     pub(super) job: Option<JobNotice>,
+    /// Every version, newest first, each restorable in one click.
+    pub(super) history: Vec<VersionLine>,
+    pub(super) can_edit: bool,
+}
+
+/// A version of the rules in their history.
+#[derive(Clone)]
+pub(super) struct VersionLine {
+    pub version: i64,
+    pub when: String,
+    pub who: String,
+    pub why: String,
+    pub current: bool,
+}
+
+/// The rules' history as the page shows it.
+async fn rules_history(state: &AppState, s: &Signed) -> Vec<VersionLine> {
+    let names = user_names(state, s.p()).await;
+    let versions = state.app.rules_history(s.p()).await.unwrap_or_default();
+    let newest = versions.first().map(|v| v.version);
+    versions
+        .into_iter()
+        .map(|v| VersionLine {
+            version: v.version,
+            when: s.datetime(v.created_at),
+            who: v.created_by.and_then(|u| names.get(&u).cloned()).unwrap_or_else(|| "Leadgate".into()),
+            why: v.comment.unwrap_or_default(),
+            current: Some(v.version) == newest,
+        })
+        .collect()
 }
 
 pub(super) fn job_notice(
@@ -137,6 +167,8 @@ pub(super) async fn rules_page(
         errors: Vec::new(),
         preview: None,
         job,
+        history: rules_history(&state, &s).await,
+        can_edit: s.p().user.role.allows(leadgate_core::access::Permission::ManageScoring),
     })
 }
 
@@ -144,9 +176,12 @@ pub(super) async fn rules_page(
 pub(super) struct RulesForm {
     #[serde(rename = "_csrf")]
     pub(super) csrf: String,
+    #[serde(default)]
     pub(super) rules: String,
     pub(super) comment: Option<String>,
     pub(super) action: String,
+    /// With `action=restore`: the version to make the rules again.
+    pub(super) version: Option<i64>,
 }
 
 pub(super) async fn rules_submit(
@@ -160,10 +195,20 @@ pub(super) async fn rules_submit(
         return r;
     }
     let t = s.lang.texts();
+    if f.action == "restore" {
+        let Some(version) = f.version else {
+            return s.error(StatusCode::UNPROCESSABLE_ENTITY, t.not_found);
+        };
+        return match state.app.restore_scoring_rules(s.p(), version).await {
+            Ok(change) => Redirect::to(&format!("/rules?job={}", change.rescore_job)).into_response(),
+            Err(e) => app_error(&s, e),
+        };
+    }
     let version = match state.app.scoring_rules(s.p()).await {
         Ok(v) => v.version,
         Err(e) => return app_error(&s, e),
     };
+    let history = rules_history(&state, &s).await;
     let page = |errors: Vec<String>, preview: Option<PreviewView>| {
         let mut r = render(RulesPage {
             c: s.chrome("rules"),
@@ -173,6 +218,8 @@ pub(super) async fn rules_submit(
             errors: errors.clone(),
             preview,
             job: None,
+            history: history.clone(),
+            can_edit: true,
         });
         if !errors.is_empty() {
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
