@@ -310,6 +310,18 @@ texts! {
     form_default_company: "Company", "Entreprise";
     form_default_submit: "Send", "Envoyer";
     form_default_thanks: "Thank you, we will be in touch.", "Merci, nous revenons vers vous.";
+    agreement_terms: "Deadlines and what a missed one does", "Délais et conséquence d'un délai manqué";
+    budget_hot: "First touch of a hot lead within (working minutes)", "Premier contact d'un lead chaud sous (minutes ouvrées)";
+    budget_warm: "… of a warm lead within", "… d'un lead tiède sous";
+    budget_cold: "… of a cold lead within", "… d'un lead froid sous";
+    reminder_before: "Remind the rep this many minutes before", "Rappel au commercial ces minutes avant";
+    on_breach: "When a deadline is missed", "Quand un délai est manqué";
+    breach_flag: "Flag it (and tell webhooks)", "Le signaler (et prévenir les webhooks)";
+    breach_notify_manager: "Also give the rep's manager a task", "Donner aussi une tâche au responsable";
+    breach_reassign: "Also hand the lead to the next rep", "Confier aussi le lead au commercial suivant";
+    recycle_days_label: "Days a rejected lead waits in nurturing", "Jours d'attente en maturation d'un lead rejeté";
+    follow_up_days_label: "Working days before a follow-up task", "Jours ouvrés avant une tâche de relance";
+    routing_in_json: "Routing rules ({n}) are edited in the JSON below.", "Les règles de routage ({n}) se modifient dans le JSON ci-dessous.";
     show_table: "Show the figures", "Voir les chiffres";
     day: "Day", "Jour";
     companies_title: "Companies", "Entreprises";

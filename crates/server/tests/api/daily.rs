@@ -441,3 +441,38 @@ api_tests! {
         assert!(!t.get("/api/v1/custom-fields").await.body.to_string().contains("fleet_size"));
     }
 }
+
+api_tests! {
+    async fn the_agreements_deadlines_and_breach_action_are_set_in_a_form_and_keep_the_routing(t) {
+        super::pipeline::agreement_to_team(&t).await;
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let post = |fields: Vec<(&'static str, &'static str)>| {
+            let mut form: Vec<(&str, &str)> = fields;
+            form.push(("_csrf", &csrf));
+            let req = crate::nurture::no_redirects().post(format!("{}/admin/handoff", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", "fr").header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move {
+                let r = req.send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let terms = vec![
+            ("action", "terms"), ("hot_minutes", "30"), ("warm_minutes", "240"), ("cold_minutes", "960"), ("reminder_minutes", "10"),
+            ("on_breach", "notify_manager"), ("recycle_days", "45"), ("follow_up_days", "3"), ("comment", "tighter for hot leads"),
+        ];
+        let (status, _) = post(terms.clone()).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let a = t.get("/api/v1/agreement").await.body["agreement"].clone();
+        assert_eq!(a["first_touch"]["hot_minutes"], 30);
+        assert_eq!((a["on_breach"].as_str(), a["recycle_days"].as_u64(), a["follow_up_days"].as_u64()), (Some("notify_manager"), Some(45), Some(3)));
+        assert_eq!(a["routing"][0]["name"], "inside", "the routing rules are kept");
+        let html = t.http.get(format!("{}/admin/handoff", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("<td>tighter for hot leads</td>"));
+        let mut bad = terms.clone();
+        bad[1] = ("hot_minutes", "une heure");
+        let (status, html) = post(bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("Premier contact d&#39;un lead chaud sous (minutes ouvrées)\u{a0}: Pas un nombre entier"), "{html}");
+        assert_eq!(t.get("/api/v1/agreement").await.body["agreement"]["first_touch"]["hot_minutes"], 30, "nothing changed");
+    }
+}

@@ -208,6 +208,45 @@ pub(super) struct AdminHandoffPage {
     pub(super) zones: Vec<String>,
     /// Every version of the agreement, newest first, each restorable in one click.
     pub(super) history: Vec<super::rules::VersionLine>,
+    /// The agreement's terms as form fields (routing rules stay in the JSON).
+    pub(super) terms: AgreementTerms,
+}
+
+/// The agreement's terms in its form.
+pub(super) struct AgreementTerms {
+    pub hot_minutes: String,
+    pub warm_minutes: String,
+    pub cold_minutes: String,
+    pub reminder_minutes: String,
+    pub breach: Vec<Choice>,
+    pub recycle_days: String,
+    pub follow_up_days: String,
+    pub routing_rules: usize,
+}
+
+fn agreement_terms(t: &Texts, a: &leadgate_core::handoff::Agreement) -> AgreementTerms {
+    use leadgate_core::handoff::BreachAction;
+    AgreementTerms {
+        hot_minutes: a.first_touch.hot_minutes.to_string(),
+        warm_minutes: a.first_touch.warm_minutes.to_string(),
+        cold_minutes: a.first_touch.cold_minutes.to_string(),
+        reminder_minutes: a.reminder_minutes.to_string(),
+        breach: [
+            (BreachAction::Flag, "flag", t.breach_flag),
+            (BreachAction::NotifyManager, "notify_manager", t.breach_notify_manager),
+            (BreachAction::Reassign, "reassign", t.breach_reassign),
+        ]
+        .into_iter()
+        .map(|(b, value, label)| Choice {
+            value: value.into(),
+            label: label.into(),
+            selected: a.on_breach == b,
+        })
+        .collect(),
+        recycle_days: a.recycle_days.to_string(),
+        follow_up_days: a.follow_up_days.to_string(),
+        routing_rules: a.routing.len(),
+    }
 }
 
 pub(super) async fn admin_handoff_page(
@@ -312,6 +351,7 @@ pub(super) async fn admin_handoff_page(
         reps: lines,
         zones: jiff::tz::db().available().map(|z| z.as_str().to_string()).collect(),
         history,
+        terms: agreement_terms(s.lang.texts(), &view.agreement),
     });
     if failed {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -354,9 +394,54 @@ pub(super) struct AgreementForm {
     pub(super) agreement: String,
     /// Why this change.
     pub(super) comment: Option<String>,
-    /// `restore` with `version`: make an earlier version the agreement again.
+    /// `restore` with `version`: make an earlier version the agreement again; `terms`: the
+    /// fields below, the routing rules kept as they are.
     pub(super) action: Option<String>,
     pub(super) version: Option<i64>,
+    pub(super) hot_minutes: Option<String>,
+    pub(super) warm_minutes: Option<String>,
+    pub(super) cold_minutes: Option<String>,
+    pub(super) reminder_minutes: Option<String>,
+    pub(super) on_breach: Option<String>,
+    pub(super) recycle_days: Option<String>,
+    pub(super) follow_up_days: Option<String>,
+}
+
+/// The agreement in force with the terms the form sets; a field that is not a whole number is
+/// named in the reader's language.
+async fn agreement_from_terms(
+    state: &AppState,
+    s: &Signed,
+    f: &AgreementForm,
+) -> Result<leadgate_core::handoff::Agreement, Response> {
+    use leadgate_core::handoff::BreachAction;
+    let t = s.lang.texts();
+    let mut agreement = match state.app.agreement(s.p()).await {
+        Ok(v) => v.agreement,
+        Err(e) => return Err(app_error(s, e)),
+    };
+    let mut bad = Vec::new();
+    let mut number = |raw: &Option<String>, label: &str, into: &mut u32| match raw
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .parse::<u32>()
+    {
+        Ok(n) => *into = n,
+        Err(_) => bad.push(format!("{label}{} {}", t.colon, t.not_a_number)),
+    };
+    number(&f.hot_minutes, t.budget_hot, &mut agreement.first_touch.hot_minutes);
+    number(&f.warm_minutes, t.budget_warm, &mut agreement.first_touch.warm_minutes);
+    number(&f.cold_minutes, t.budget_cold, &mut agreement.first_touch.cold_minutes);
+    number(&f.reminder_minutes, t.reminder_before, &mut agreement.reminder_minutes);
+    number(&f.recycle_days, t.recycle_days_label, &mut agreement.recycle_days);
+    number(&f.follow_up_days, t.follow_up_days_label, &mut agreement.follow_up_days);
+    agreement.on_breach = match f.on_breach.as_deref() {
+        Some("notify_manager") => BreachAction::NotifyManager,
+        Some("reassign") => BreachAction::Reassign,
+        _ => BreachAction::Flag,
+    };
+    if bad.is_empty() { Ok(agreement) } else { Err(admin_handoff_page(state, s, None, bad, None).await) }
 }
 
 pub(super) async fn admin_save_agreement(
@@ -378,9 +463,16 @@ pub(super) async fn admin_save_agreement(
             Err(e) => app_error(&s, e),
         };
     }
-    let agreement = match parse_json::<leadgate_core::handoff::Agreement>(s.lang, &f.agreement) {
-        Ok(a) => a,
-        Err(errors) => return admin_handoff_page(&state, &s, Some(f.agreement), errors, None).await,
+    let agreement = if f.action.as_deref() == Some("terms") {
+        match agreement_from_terms(&state, &s, &f).await {
+            Ok(a) => a,
+            Err(r) => return r,
+        }
+    } else {
+        match parse_json::<leadgate_core::handoff::Agreement>(s.lang, &f.agreement) {
+            Ok(a) => a,
+            Err(errors) => return admin_handoff_page(&state, &s, Some(f.agreement), errors, None).await,
+        }
     };
     let comment = f.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
     match state.app.put_agreement_with(s.p(), agreement, comment).await {
