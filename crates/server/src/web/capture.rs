@@ -12,7 +12,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use leadgate_app::AppError;
 use leadgate_app::capture::{Collect, SpamReason, SubmitOutcome};
-use leadgate_core::form::FormFieldType;
 use leadgate_store::capture::StoredForm;
 use serde_json::json;
 
@@ -113,17 +112,6 @@ struct FormPage<'a> {
     general_errors: Vec<String>,
 }
 
-fn kind_of(t: FormFieldType) -> &'static str {
-    match t {
-        FormFieldType::Text => "text",
-        FormFieldType::Email => "email",
-        FormFieldType::Tel => "tel",
-        FormFieldType::Textarea => "textarea",
-        FormFieldType::Select => "select",
-        FormFieldType::Checkbox => "checkbox",
-    }
-}
-
 async fn render_page(
     state: &AppState,
     form: &StoredForm,
@@ -139,7 +127,7 @@ async fn render_page(
         .map(|f| FieldView {
             name: f.name.clone(),
             label: f.label.clone(),
-            kind: kind_of(f.field_type),
+            kind: f.field_type.as_str(),
             required: f.required,
             options: f.options.clone(),
             value: values.get(&f.name).cloned().unwrap_or_default(),
@@ -197,7 +185,7 @@ async fn embed_js(
         "title": form.definition.title,
         "description": form.definition.description,
         "fields": form.definition.fields.iter().map(|f| json!({
-            "name": f.name, "label": f.label, "type": kind_of(f.field_type), "required": f.required, "options": f.options,
+            "name": f.name, "label": f.label, "type": f.field_type.as_str(), "required": f.required, "options": f.options,
         })).collect::<Vec<_>>(),
         "consents": form.definition.consents.iter().map(|c| json!({"purpose": c.purpose.as_str(), "text": c.text})).collect::<Vec<_>>(),
         "submit_label": form.definition.submit_label,

@@ -519,13 +519,11 @@ pub(super) async fn admin_save_visibility(
 /// A rep profile from its form: the fields, or the JSON of the advanced view when sent.
 fn rep_profile_from_form(
     lang: Lang,
-    form: &[(String, String)],
+    form: &Posted,
 ) -> Result<leadgate_core::handoff::RepProfile, Vec<String>> {
     use leadgate_core::handoff::{Day, RepProfile, WorkingHours};
     let t = lang.texts();
-    let value = |name: &str| {
-        form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
-    };
+    let value = |name: &str| form.value(name);
     if form.iter().any(|(k, _)| k == "profile") {
         return parse_json::<RepProfile>(lang, &value("profile"));
     }
@@ -594,8 +592,8 @@ pub(super) async fn admin_save_rep(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let csrf = form.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+    let form = Posted::read(&body);
+    let csrf = form.csrf();
     let id: UserId = match s.accept(csrf, &id) {
         Ok(id) => id,
         Err(refused) => return *refused,

@@ -397,10 +397,8 @@ pub(super) async fn form_page(
 
 /// The form a posted editor describes: lines without a name are skipped; an unknown type or
 /// event kind is named.
-fn definition_from_form(t: &Texts, form: &[(String, String)]) -> Result<FormDefinition, Vec<String>> {
-    let value = |name: &str| {
-        form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
-    };
+fn definition_from_form(t: &Texts, form: &Posted) -> Result<FormDefinition, Vec<String>> {
+    let value = |name: &str| form.value(name);
     let optional = |name: &str| Some(value(name)).filter(|v| !v.is_empty());
     let mut bad = Vec::new();
     let mut fields = Vec::new();
@@ -479,8 +477,8 @@ pub(super) async fn form_save(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let csrf = form.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+    let form = Posted::read(&body);
+    let csrf = form.csrf();
     let id: uuid::Uuid = match s.accept(csrf, &id) {
         Ok(id) => id,
         Err(r) => return *r,

@@ -357,6 +357,33 @@ fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
 }
 
 /// An application error as a page, in the user's words.
+/// A posted form read as its list of fields: for forms with repeated names (checkboxes) or
+/// numbered lines, which a struct of fields cannot describe.
+pub(super) struct Posted(Vec<(String, String)>);
+
+impl Posted {
+    fn read(body: &[u8]) -> Posted {
+        Posted(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    }
+
+    /// A field's value, trimmed; empty when the form did not send it.
+    fn value(&self, name: &str) -> String {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    }
+
+    /// The form's CSRF token.
+    fn csrf(&self) -> &str {
+        self.0.iter().find(|(k, _)| k == "_csrf").map_or("", |(_, v)| v.as_str())
+    }
+}
+
+impl std::ops::Deref for Posted {
+    type Target = [(String, String)];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
 /// A form shown again with its problems: 422, so scripts and tests see the refusal.
 fn refused(mut page: Response) -> Response {
     *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

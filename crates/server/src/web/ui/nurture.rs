@@ -75,10 +75,8 @@ fn settings_form(t: &Texts, n: &NurtureSettings) -> SettingsForm {
 }
 
 /// The settings a posted form asks for, or the fields that are not numbers.
-fn settings_from_form(form: &[(String, String)]) -> Result<NurtureSettings, Vec<String>> {
-    let value = |name: &str| {
-        form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
-    };
+fn settings_from_form(form: &Posted) -> Result<NurtureSettings, Vec<String>> {
+    let value = |name: &str| form.value(name);
     let text = |name: &str| Some(value(name)).filter(|v| !v.is_empty());
     let mut bad = Vec::new();
     let mut number = |name: &str, optional: bool| -> Option<u32> {
@@ -162,8 +160,8 @@ pub(super) async fn nurture_save_settings(
     s: Signed,
     body: axum::body::Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let csrf = form.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+    let form = Posted::read(&body);
+    let csrf = form.csrf();
     if let Some(r) = s.refuse_forged(csrf) {
         return r;
     }
@@ -720,10 +718,8 @@ pub(super) async fn nurture_save_sequence(
     body: axum::body::Bytes,
 ) -> Response {
     let t = s.lang.texts();
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let value = |name: &str| {
-        form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
-    };
+    let form = Posted::read(&body);
+    let value = |name: &str| form.value(name);
     let id: SequenceId = match s.accept(&value("_csrf"), &id) {
         Ok(id) => id,
         Err(r) => return *r,

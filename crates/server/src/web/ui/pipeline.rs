@@ -663,10 +663,8 @@ fn settings_errors(
 
 /// The settings a posted form asks for. Lines without a name are skipped; a new line's key is
 /// made from its name (`Démo faite`: `demo_faite`); lines are ordered by their order number.
-fn settings_from_form(t: &Texts, form: &[(String, String)]) -> Result<PipelineSettings, Vec<String>> {
-    let value = |name: &str| {
-        form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
-    };
+fn settings_from_form(t: &Texts, form: &Posted) -> Result<PipelineSettings, Vec<String>> {
+    let value = |name: &str| form.value(name);
     let mut bad = Vec::new();
     let mut lines = Vec::new();
     for i in 0..=leadgate_core::pipeline::MAX_STAGES + NEW_STAGE_LINES {
@@ -722,8 +720,8 @@ pub(super) async fn pipeline_save_settings(
     s: Signed,
     body: axum::body::Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let csrf = form.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+    let form = Posted::read(&body);
+    let csrf = form.csrf();
     if let Some(r) = s.refuse_forged(csrf) {
         return r;
     }
