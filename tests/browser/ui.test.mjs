@@ -223,20 +223,23 @@ test("the rules editor points at mistakes, previews the effect on real leads, an
   assert.match(original, /"mql_min_fit_grade": "B"/);
 
   await page.fill("#rules", original.replace('"hot_engagement": 60', '"hot_engagement": "sixty"'));
-  await page.click("button[value=preview]");
+  await page.click("form[action='/rules'] button[value=preview]");
   assert.match(await page.textContent("[role=alert]"), /temperature\.hot_engagement/);
   assert.equal(await page.inputValue("#rules") !== original, true, "the text being edited is kept");
 
-  // Any fit grade may become MQL: the hot lead (grade C) would move.
-  await page.fill("#rules", original.replace('"mql_min_fit_grade": "B"', '"mql_min_fit_grade": "D"'));
-  await page.click("button[value=preview]");
+  // Any fit grade may become MQL, chosen in the points-and-thresholds form (no JSON): the hot
+  // lead (grade C) would move.
+  await page.goto(leadgate.base + "/rules");
+  await page.selectOption("#w-mql-grade", "D");
+  await page.click("form[action='/rules/weights'] button[value=preview]");
   const preview = await page.$$eval("#preview li", (lis) => lis.map((li) => li.textContent.trim()));
   assert.ok(preview.includes("1 would become MQL"), preview.join(" | "));
   assert.equal((await api(leadgate.base, "GET", `/api/v1/contacts/${hot.id}`)).body.lifecycle_stage, "lead", "a preview changes nothing");
   await page.screenshot({ path: join(SCREENSHOTS, "ui-rules.png"), fullPage: true });
 
-  await page.fill("#comment", "MQL for every grade");
-  await page.click("button[value=save]");
+  await page.selectOption("#w-mql-grade", "D");
+  await page.fill("#w-comment", "MQL for every grade");
+  await page.click("form[action='/rules/weights'] button[value=save]");
   await page.waitForURL(/\/rules\?job=/);
   await page.waitForSelector("#job:has-text('Rescoring finished')", { timeout: 30_000 });
   assert.equal((await api(leadgate.base, "GET", `/api/v1/contacts/${hot.id}`)).body.lifecycle_stage, "mql");
@@ -266,14 +269,17 @@ test("an admin manages users, the sales agreement and webhooks; a rep cannot", a
   await page.waitForURL(/done=1/);
   assert.ok((await page.textContent("tbody")).includes("sam@team.example"));
 
-  // The agreement editor names the key at fault and keeps the text.
+  // The agreement's JSON (under "Advanced") names the key at fault and keeps the text, open.
   await page.goto(leadgate.base + "/admin/handoff");
+  await page.click("details:has(#agreement) summary");
   const agreement = await page.inputValue("#agreement");
   await page.fill("#agreement", agreement.replace(/"on_breach": "\w+"/, '"on_breach": "shout"'));
-  await page.click("form[action='/admin/handoff'] button[type=submit]");
+  await page.click("form:has(#agreement) button[type=submit]");
   assert.match(await page.textContent("[role=alert]"), /on_breach/);
-  await page.fill("#agreement", agreement.replace(/"hot_minutes": \d+/, '"hot_minutes": 30'));
-  await page.click("form[action='/admin/handoff'] button[type=submit]");
+  assert.ok(await page.isVisible("#agreement"), "the JSON comes back open with its mistake");
+  // The deadlines themselves are a form.
+  await page.fill("#t-hot", "30");
+  await page.click("form:has(#t-hot) button[type=submit]");
   await page.waitForURL(/done=1/);
   assert.equal((await api(leadgate.base, "GET", "/api/v1/agreement")).body.agreement.first_touch.hot_minutes, 30);
 

@@ -476,3 +476,39 @@ api_tests! {
         assert_eq!(t.get("/api/v1/agreement").await.body["agreement"]["first_touch"]["hot_minutes"], 30, "nothing changed");
     }
 }
+
+api_tests! {
+    async fn the_rules_points_and_thresholds_are_set_in_a_form_with_a_preview(t) {
+        let before = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let post = |fields: Vec<(&'static str, &'static str)>| {
+            let mut form: Vec<(&str, &str)> = fields;
+            form.push(("_csrf", &csrf));
+            let req = crate::nurture::no_redirects().post(format!("{}/rules/weights", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", "fr").header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move {
+                let r = req.send().await.unwrap();
+                let to = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+                (r.status(), to, r.text().await.unwrap())
+            }
+        };
+        let html = t.http.get(format!("{}/rules", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        let first = before["fit"]["rules"][0]["points"].as_f64().unwrap().to_string();
+        assert!(html.contains(&format!("name=\"fit_0_points\" value=\"{first}\"")), "the points in force in the form: {html}");
+        let change = vec![("fit_0_points", "42,5"), ("grade_a", "70"), ("mql_min_fit_grade", "A"), ("comment", "titles weigh more")];
+        let (status, _, html) = post([change.clone(), vec![("action", "preview")]].concat()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("id=\"preview\""), "a preview on the real leads first: {html}");
+        let (status, to, _) = post([change.clone(), vec![("action", "save")]].concat()).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(to.starts_with("/rules?job="), "everyone is rescored");
+        let after = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
+        assert_eq!(after["fit"]["rules"][0]["points"], 42.5);
+        assert_eq!((after["fit"]["grades"]["a"].as_f64(), after["lifecycle"]["mql_min_fit_grade"].as_str()), (Some(70.0), Some("A")));
+        assert_eq!(after["fit"]["rules"][0]["when"], before["fit"]["rules"][0]["when"], "conditions untouched");
+        assert_eq!(after["engagement"], before["engagement"], "what the form did not change stays");
+        let (status, _, html) = post(vec![("grade_b", "beaucoup"), ("action", "save")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("Note\u{a0}: Pas un nombre entier") || html.contains("Pas un nombre entier"), "{html}");
+    }
+}

@@ -210,6 +210,8 @@ pub(super) struct AdminHandoffPage {
     pub(super) history: Vec<super::rules::VersionLine>,
     /// The agreement's terms as form fields (routing rules stay in the JSON).
     pub(super) terms: AgreementTerms,
+    /// The JSON is shown open when it comes back with its mistakes.
+    pub(super) json_open: bool,
 }
 
 /// The agreement's terms in its form.
@@ -341,6 +343,7 @@ pub(super) async fn admin_handoff_page(
     let mut c = s.chrome("admin");
     c.notice = notice;
     let failed = !errors.is_empty();
+    let json_open = text.is_some();
     let mut r = render(AdminHandoffPage {
         scopes,
         unassigned: visibility.unassigned,
@@ -352,6 +355,7 @@ pub(super) async fn admin_handoff_page(
         zones: jiff::tz::db().available().map(|z| z.as_str().to_string()).collect(),
         history,
         terms: agreement_terms(s.lang.texts(), &view.agreement),
+        json_open,
     });
     if failed {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

@@ -76,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/webhooks/{id}/delete", post(admin_delete_webhook))
         .route("/admin/deliveries/{id}/redeliver", post(admin_redeliver))
         .route("/rules", get(rules_page).post(rules_submit))
+        .route("/rules/weights", post(rules_weights))
         .route("/model", get(model))
         .route("/jobs/{id}/progress", get(job_progress_json))
         .route("/model/train", post(model_train))
@@ -369,6 +370,11 @@ impl Posted {
     /// A field's value, trimmed; empty when the form did not send it.
     fn value(&self, name: &str) -> String {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    }
+
+    /// Whether the form sent the field at all (an empty value is still sent).
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
     }
 
     /// The form's CSRF token.

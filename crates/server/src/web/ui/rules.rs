@@ -20,6 +20,210 @@ pub(super) struct RulesPage {
     /// Every version, newest first, each restorable in one click.
     pub(super) history: Vec<VersionLine>,
     pub(super) can_edit: bool,
+    /// The rules' points and thresholds as form fields (conditions stay in the JSON).
+    pub(super) weights: Weights,
+}
+
+/// A rule whose label and points the weights form edits.
+#[derive(Clone)]
+pub(super) struct WeightRow {
+    pub id: String,
+    pub label: String,
+    pub points: String,
+    /// Engagement rules: the event kind scored, and the caps (empty: none).
+    pub kind: String,
+    pub daily_cap: String,
+    pub lifetime_cap: String,
+}
+
+/// The numbers of a rule set people tune most, as form fields.
+#[derive(Clone)]
+pub(super) struct Weights {
+    pub fit: Vec<WeightRow>,
+    pub grade_a: String,
+    pub grade_b: String,
+    pub grade_c: String,
+    pub half_life_days: String,
+    pub engagement: Vec<WeightRow>,
+    pub hot_engagement: String,
+    pub warm_engagement: String,
+    pub intent_within_days: String,
+    pub mql_grades: Vec<Choice>,
+    pub mql_min_engagement: String,
+    pub mql_when_hot: bool,
+    pub disqualify_below_fit: String,
+}
+
+/// A JSON number as the form writes it (`25`, `2.5`; empty when absent).
+fn shown(v: &serde_json::Value) -> String {
+    match v.as_f64() {
+        Some(x) if x.fract() == 0.0 => format!("{x:.0}"),
+        Some(x) => x.to_string(),
+        None => String::new(),
+    }
+}
+
+pub(super) fn weights_of(rules: &leadgate_core::scoring::RulesDoc) -> Weights {
+    let v = serde_json::to_value(rules).unwrap_or_default();
+    let text = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_string();
+    let row = |r: &serde_json::Value| WeightRow {
+        id: text(&r["id"]),
+        label: r["label"].as_str().map_or_else(|| text(&r["id"]), String::from),
+        points: shown(&r["points"]),
+        kind: text(&r["kind"]),
+        daily_cap: shown(&r["daily_cap"]),
+        lifetime_cap: shown(&r["lifetime_cap"]),
+    };
+    let rows = |x: &serde_json::Value| x.as_array().map(|a| a.iter().map(row).collect()).unwrap_or_default();
+    let grade = text(&v["lifecycle"]["mql_min_fit_grade"]);
+    Weights {
+        fit: rows(&v["fit"]["rules"]),
+        grade_a: shown(&v["fit"]["grades"]["a"]),
+        grade_b: shown(&v["fit"]["grades"]["b"]),
+        grade_c: shown(&v["fit"]["grades"]["c"]),
+        half_life_days: shown(&v["engagement"]["half_life_days"]),
+        engagement: rows(&v["engagement"]["rules"]),
+        hot_engagement: shown(&v["temperature"]["hot_engagement"]),
+        warm_engagement: shown(&v["temperature"]["warm_engagement"]),
+        intent_within_days: shown(&v["temperature"]["intent_within_days"]),
+        mql_grades: ["A", "B", "C", "D"]
+            .iter()
+            .map(|g| Choice { value: g.to_string(), label: g.to_string(), selected: grade == *g })
+            .collect(),
+        mql_min_engagement: shown(&v["lifecycle"]["mql_min_engagement"]),
+        mql_when_hot: v["lifecycle"]["mql_when_hot"].as_bool().unwrap_or(false),
+        disqualify_below_fit: shown(&v["lifecycle"]["disqualify_below_fit"]),
+    }
+}
+
+/// The rules in force with the weights form's numbers written in: a JSON text for the same
+/// checks, preview and save as a typed one. A value that is not a number is named.
+fn apply_weights(
+    t: &Texts,
+    rules: &leadgate_core::scoring::RulesDoc,
+    form: &Posted,
+) -> Result<String, Vec<String>> {
+    let mut v = serde_json::to_value(rules).unwrap_or_default();
+    let mut bad = Vec::new();
+    // Not sent: unchanged. Sent empty: absent for an optional number, unchanged otherwise.
+    let mut number = |name: &str, label: &str, optional: bool| -> Option<serde_json::Value> {
+        if !form.has(name) {
+            return None;
+        }
+        let raw = form.value(name).replace([' ', '\u{a0}', '\u{202f}'], "").replace(',', ".");
+        if raw.is_empty() {
+            return optional.then_some(serde_json::Value::Null);
+        }
+        match raw.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+            // Whole numbers stay whole (`25`, not `25.0`), as people write them.
+            Some(n) => Some(match n.as_f64() {
+                Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => serde_json::json!(x as i64),
+                _ => serde_json::Value::Number(n),
+            }),
+            None => {
+                bad.push(format!("{label}{} {}", t.colon, t.not_a_number));
+                None
+            }
+        }
+    };
+    // A value read (`null` for an optional one left empty) replaces the one in force.
+    let set = |target: &mut serde_json::Value, value: Option<serde_json::Value>| {
+        if let Some(x) = value {
+            *target = x;
+        }
+    };
+    for section in ["fit", "engagement"] {
+        let count = v[section]["rules"].as_array().map_or(0, Vec::len);
+        for i in 0..count {
+            let label = v[section]["rules"][i]["label"]
+                .as_str()
+                .or(v[section]["rules"][i]["id"].as_str())
+                .unwrap_or("")
+                .to_string();
+            let typed = form.value(&format!("{section}_{i}_label"));
+            if !typed.is_empty() {
+                v[section]["rules"][i]["label"] = serde_json::Value::String(typed);
+            }
+            set(
+                &mut v[section]["rules"][i]["points"],
+                number(&format!("{section}_{i}_points"), &label, false),
+            );
+            if section == "engagement" {
+                set(
+                    &mut v[section]["rules"][i]["daily_cap"],
+                    number(&format!("{section}_{i}_daily_cap"), &label, true),
+                );
+                set(
+                    &mut v[section]["rules"][i]["lifetime_cap"],
+                    number(&format!("{section}_{i}_lifetime_cap"), &label, true),
+                );
+            }
+        }
+    }
+    set(&mut v["fit"]["grades"]["a"], number("grade_a", t.col_grade, false));
+    set(&mut v["fit"]["grades"]["b"], number("grade_b", t.col_grade, false));
+    set(&mut v["fit"]["grades"]["c"], number("grade_c", t.col_grade, false));
+    set(&mut v["engagement"]["half_life_days"], number("half_life_days", t.rules_half_life, false));
+    set(&mut v["temperature"]["hot_engagement"], number("hot_engagement", t.rules_hot_engagement, false));
+    set(&mut v["temperature"]["warm_engagement"], number("warm_engagement", t.rules_warm_engagement, false));
+    set(
+        &mut v["temperature"]["intent_within_days"],
+        number("intent_within_days", t.rules_intent_days, false),
+    );
+    set(
+        &mut v["lifecycle"]["mql_min_engagement"],
+        number("mql_min_engagement", t.rules_mql_engagement, false),
+    );
+    set(
+        &mut v["lifecycle"]["disqualify_below_fit"],
+        number("disqualify_below_fit", t.rules_disqualify_below, true),
+    );
+    let grade = form.value("mql_min_fit_grade");
+    if ["A", "B", "C", "D"].contains(&grade.as_str()) {
+        v["lifecycle"]["mql_min_fit_grade"] = serde_json::Value::String(grade);
+    }
+    // A checkbox is sent only when ticked: the form marks that it carries the lifecycle fields.
+    if form.has("mql_min_fit_grade") {
+        v["lifecycle"]["mql_when_hot"] = serde_json::Value::Bool(!form.value("mql_when_hot").is_empty());
+    }
+    // Optional numbers left empty are absent, not null.
+    for r in v["engagement"]["rules"].as_array_mut().into_iter().flatten() {
+        if let Some(o) = r.as_object_mut() {
+            o.retain(|_, x| !x.is_null());
+        }
+    }
+    if let Some(o) = v["lifecycle"].as_object_mut() {
+        o.retain(|_, x| !x.is_null());
+    }
+    if bad.is_empty() { Ok(serde_json::to_string_pretty(&v).unwrap_or_default()) } else { Err(bad) }
+}
+
+/// The weights form: previews or saves the rules in force with its numbers.
+pub(super) async fn rules_weights(
+    State(state): State<AppState>,
+    s: Signed,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = Posted::read(&body);
+    if let Some(r) = s
+        .refuse_forged(form.csrf())
+        .or_else(|| s.refuse_role(leadgate_core::access::Permission::ManageScoring))
+    {
+        return r;
+    }
+    let t = s.lang.texts();
+    let view = match state.app.scoring_rules(s.p()).await {
+        Ok(v) => v,
+        Err(e) => return app_error(&s, e),
+    };
+    let comment = Some(form.value("comment")).filter(|c| !c.is_empty());
+    match apply_weights(t, &view.rules, &form) {
+        Ok(text) => rules_apply(&state, &s, text, comment, &form.value("action"), Vec::new()).await,
+        Err(bad) => {
+            let text = serde_json::to_string_pretty(&view.rules).unwrap_or_default();
+            rules_apply(&state, &s, text, comment, "refused", bad).await
+        }
+    }
 }
 
 /// A version of the rules in their history.
@@ -169,6 +373,7 @@ pub(super) async fn rules_page(
         job,
         history: rules_history(&state, &s).await,
         can_edit: s.p().user.role.allows(leadgate_core::access::Permission::ManageScoring),
+        weights: weights_of(&view.rules),
     })
 }
 
@@ -204,29 +409,50 @@ pub(super) async fn rules_submit(
             Err(e) => app_error(&s, e),
         };
     }
-    let version = match state.app.scoring_rules(s.p()).await {
-        Ok(v) => v.version,
-        Err(e) => return app_error(&s, e),
+    rules_apply(&state, &s, f.rules, f.comment, &f.action, Vec::new()).await
+}
+
+/// Previews or saves a rule set given as JSON text (typed, or made from the weights form),
+/// showing the page again with the mistakes or the preview; `refused` are mistakes found
+/// before (values of the weights form that are not numbers).
+async fn rules_apply(
+    state: &AppState,
+    s: &Signed,
+    text: String,
+    comment: Option<String>,
+    action: &str,
+    refused: Vec<String>,
+) -> Response {
+    let t = s.lang.texts();
+    let view = match state.app.scoring_rules(s.p()).await {
+        Ok(v) => v,
+        Err(e) => return app_error(s, e),
     };
-    let history = rules_history(&state, &s).await;
+    let version = view.version;
+    let weights = weights_of(&view.rules);
+    let history = rules_history(state, s).await;
     let page = |errors: Vec<String>, preview: Option<PreviewView>| {
         let mut r = render(RulesPage {
             c: s.chrome("rules"),
             version,
-            text: f.rules.clone(),
-            comment: f.comment.clone().unwrap_or_default(),
+            text: text.clone(),
+            comment: comment.clone().unwrap_or_default(),
             errors: errors.clone(),
             preview,
             job: None,
             history: history.clone(),
             can_edit: true,
+            weights: weights.clone(),
         });
         if !errors.is_empty() {
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         }
         r
     };
-    let rules = match leadgate_core::scoring::ScoringRules::from_json(&f.rules) {
+    if !refused.is_empty() {
+        return page(refused, None);
+    }
+    let rules = match leadgate_core::scoring::ScoringRules::from_json(&text) {
         Ok(r) => r,
         Err(leadgate_core::scoring::RulesError::Syntax { line, column, message }) => {
             let text = match s.lang {
@@ -244,12 +470,12 @@ pub(super) async fn rules_submit(
             return page(vec![field_errors_text(s.lang, &e.errors)], None);
         }
     };
-    if f.action == "save" {
-        let comment = f.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    if action == "save" {
+        let comment = comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
         return match state.app.update_scoring_rules(s.p(), rules.doc.clone(), comment).await {
             Ok(change) => Redirect::to(&format!("/rules?job={}", change.rescore_job)).into_response(),
             Err(AppError::Invalid(e)) => page(vec![field_errors_text(s.lang, &e.errors)], None),
-            Err(e) => app_error(&s, e),
+            Err(e) => app_error(s, e),
         };
     }
     match state.app.preview_rules(s.p(), rules).await {
@@ -271,7 +497,7 @@ pub(super) async fn rules_submit(
             .collect();
             page(Vec::new(), Some(PreviewView { basis, lines }))
         }
-        Err(e) => app_error(&s, e),
+        Err(e) => app_error(s, e),
     }
 }
 
