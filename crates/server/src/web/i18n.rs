@@ -338,6 +338,7 @@ texts! {
     rules_daily_cap: "At most a day", "Au plus par jour";
     rules_lifetime_cap: "At most in all", "Au plus en tout";
     rules_event_kind: "Event", "Événement";
+    pages_label: "Pages", "Pages";
     show_table: "Show the figures", "Voir les chiffres";
     day: "Day", "Jour";
     companies_title: "Companies", "Entreprises";
