@@ -876,6 +876,71 @@ pub enum Lang {
     Fr,
 }
 
+/// The built-in rule sets' labels and knock-out reasons (`core/src/scoring/presets`) in French.
+/// They are data of the workspace's rules, written in English by the presets; a French reader
+/// sees them in French for as long as the team keeps the preset's wording.
+pub const PRESET_FR: &[(&str, &str)] = &[
+    ("A phone number is known", "Un numéro de téléphone est connu"),
+    ("Asked for a demo", "A demandé une démo"),
+    ("Asked for a quote", "A demandé un devis"),
+    ("Asked for information", "A demandé des informations"),
+    ("Asked not to be e-mailed", "A demandé à ne pas recevoir d'e-mails"),
+    ("Asked to talk to sales", "A demandé à parler à un commercial"),
+    ("Attended a webinar", "A assisté à un webinaire"),
+    ("Came through the lead add form", "Arrivé par le formulaire d'ajout de leads"),
+    ("Clicked an e-mail", "A cliqué dans un e-mail"),
+    ("Company has 10 to 49 employees", "L'entreprise a de 10 à 49 salariés"),
+    ("Company has 50 to 5,000 employees", "L'entreprise a de 50 à 5 000 salariés"),
+    ("Company is in a target sector", "L'entreprise est dans un secteur cible"),
+    ("Company revenue of 5 million or more", "Chiffre d'affaires de 5 millions ou plus"),
+    ("Contact is in a served country", "Le contact est dans un pays servi"),
+    ("Currently a working professional", "Actuellement en activité professionnelle"),
+    ("Downloaded a white paper", "A téléchargé un livre blanc"),
+    ("Downloaded content", "A téléchargé un contenu"),
+    ("E-mail bounced", "E-mail non distribué"),
+    ("Job title is a manager", "Le poste est un poste de manager"),
+    ("Job title shows decision power", "Le poste montre un pouvoir de décision"),
+    ("Last activity: SMS sent", "Dernière activité : SMS envoyé"),
+    ("Last activity: chat conversation only", "Dernière activité : conversation par chat seulement"),
+    ("Last activity: e-mail opened", "Dernière activité : e-mail ouvert"),
+    ("Met a sales rep", "A rencontré un commercial"),
+    ("Opened an e-mail", "A ouvert un e-mail"),
+    ("Referred, or came from the Welingak website", "Recommandé, ou venu du site Welingak"),
+    ("Registered for a webinar", "S'est inscrit à un webinaire"),
+    ("Signed up for the newsletter", "S'est abonné à la lettre d'information"),
+    ("Spent 15 minutes or more on the website", "A passé 15 minutes ou plus sur le site"),
+    ("Spent 5 to 15 minutes on the website", "A passé de 5 à 15 minutes sur le site"),
+    ("Submitted a form", "A envoyé un formulaire"),
+    ("Unsubscribed", "S'est désabonné"),
+    ("Viewed a page", "A vu une page"),
+    (
+        "Viewed job offers (a job seeker, not a buyer)",
+        "A vu les offres d'emploi (un candidat, pas un acheteur)",
+    ),
+    ("Viewed the pricing page", "A vu la page des tarifs"),
+    ("Visited 5 times or more", "Venu 5 fois ou plus"),
+    ("Visited our trade-fair stand", "A visité notre stand au salon"),
+    (
+        "Asked not to be contacted (no e-mail, no calls)",
+        "A demandé à ne pas être contacté (ni e-mail, ni appel)",
+    ),
+    ("Outside the countries we serve", "Hors des pays que nous servons"),
+    ("Personal e-mail address, not a company one", "Adresse e-mail personnelle, pas professionnelle"),
+    ("Student or intern", "Étudiant ou stagiaire"),
+    ("Works for a competitor", "Travaille chez un concurrent"),
+];
+
+impl Lang {
+    /// A rule's label or reason as the reader reads it: a built-in preset's wording in their
+    /// language; the team's own wording as written.
+    pub fn rule_words(self, label: &str) -> String {
+        match self {
+            Lang::Fr => PRESET_FR.iter().find(|(en, _)| *en == label).map_or(label, |(_, fr)| fr).to_string(),
+            Lang::En => label.to_string(),
+        }
+    }
+}
+
 impl Lang {
     pub fn code(self) -> &'static str {
         match self {
@@ -1012,6 +1077,28 @@ mod tests {
         for (code, _) in leadgate_core::event::BUILT_IN_KINDS {
             assert_ne!(event_kind(&FR, code), code.replace('_', " "), "{code} has no French words");
         }
+    }
+
+    #[test]
+    fn every_label_and_reason_of_the_built_in_rule_sets_is_in_french() {
+        for name in ["b2b", "x-education"] {
+            let rules = leadgate_core::scoring::ScoringRules::preset(name).expect("a built-in preset");
+            let doc = serde_json::to_value(&rules.doc).unwrap();
+            let mut words = Vec::new();
+            for section in ["fit", "engagement"] {
+                for r in doc[section]["rules"].as_array().unwrap() {
+                    words.extend(r["label"].as_str().map(String::from));
+                }
+            }
+            for k in doc["knockouts"].as_array().into_iter().flatten() {
+                words.extend(k["reason"].as_str().map(String::from));
+            }
+            assert!(!words.is_empty());
+            for w in words {
+                assert_ne!(Lang::Fr.rule_words(&w), w, "{name}: `{w}` has no French wording");
+            }
+        }
+        assert_eq!(Lang::Fr.rule_words("Our own rule"), "Our own rule", "the team's wording stays");
     }
 
     #[test]

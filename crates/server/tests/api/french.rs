@@ -51,7 +51,10 @@ const ENGLISH_WORDS: &[&str] = &[
 
 /// Why a text on a French page is English, if it is.
 fn english(text: &str) -> Option<String> {
-    use leadgate_server::web::i18n::ALL_KEYS;
+    use leadgate_server::web::i18n::{ALL_KEYS, PRESET_FR};
+    if let Some((en, _)) = PRESET_FR.iter().find(|(en, _)| *en == text) {
+        return Some(format!("a built-in rule's English wording: {en}"));
+    }
     let is_french = |s: &str| ALL_KEYS.iter().any(|(_, _, fr)| *fr == s);
     if let Some((key, en, _)) =
         ALL_KEYS.iter().find(|(_, en, fr)| *en == text && en != fr && en.chars().count() >= 4)
@@ -75,7 +78,7 @@ api_tests! {
         // Data on every page: a scored lead with a timeline, a company, a deal, a sequence, an
         // import's preview and job, a saved view.
         let company = t.post("/api/v1/companies", json!({"name": "Acme Industries", "sector": "Software"})).await.body["id"].as_str().unwrap().to_string();
-        let contact = t.post("/api/v1/contacts", json!({"email": "hana@acme.example", "first_name": "Hana", "phone": "+33 6 12 34 56 78", "company_id": company})).await.body["id"].as_str().unwrap().to_string();
+        let contact = t.post("/api/v1/contacts", json!({"email": "hana@acme.example", "first_name": "Hana", "job_title": "CEO", "phone": "+33 6 12 34 56 78", "company_id": company})).await.body["id"].as_str().unwrap().to_string();
         let now = "2026-11-24T10:05:00Z";
         t.post("/api/v1/events/batch", json!({"events": [
             {"contact_id": contact, "kind": "page_view", "occurred_at": now, "properties": {"url": "https://example.com/pricing"}},
@@ -118,6 +121,10 @@ api_tests! {
             }
         }
         found.dedup();
+        // The built-in rules speak French too (not only "no English").
+        let html = t.http.get(format!("{}/contacts/{contact}", t.base)).header("cookie", format!("lg_session={token}"))
+            .header("accept-language", "fr").send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Le poste montre un pouvoir de décision") && html.contains("Un numéro de téléphone est connu"), "{html}");
         assert!(found.is_empty(), "{} English texts on French pages:\n{}", found.len(), found.join("\n"));
     }
 }
@@ -127,6 +134,7 @@ fn an_english_label_or_sentence_is_told_from_french_and_from_data() {
     assert!(english("Win probability").is_some(), "a UI text in English");
     assert!(english("Probabilité de gain").is_none());
     assert!(english("Acme — 40 seats").is_none(), "data");
+    assert!(english("Job title shows decision power").is_some(), "a built-in rule's label");
     assert!(english("Give the view a name with at most 80 characters").is_some(), "a sentence from code");
     assert_eq!(
         visible_texts("<p title=\"Hi &amp; bye\">a<script>let x = 'the and';</script><b> b </b></p>"),

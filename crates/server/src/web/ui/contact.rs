@@ -564,14 +564,18 @@ fn score_fields(s: &Signed, x: &leadgate_app::scoring::Explanation) -> ScoreFiel
         .fit
         .contributions
         .iter()
-        .map(|f| FitLine { label: f.label.clone(), evidence: evidence(&f.evidence), points: pts(f.points) })
+        .map(|f| FitLine {
+            label: s.lang.rule_words(&f.label),
+            evidence: evidence(&f.evidence),
+            points: pts(f.points),
+        })
         .collect();
     let engagement_lines = sc
         .engagement
         .contributions
         .iter()
         .map(|e| EngagementLine {
-            label: e.label.clone(),
+            label: s.lang.rule_words(&e.label),
             event: crate::web::i18n::event_kind(t, e.kind.as_str()),
             when: s.datetime(e.occurred_at),
             before: pts(e.points_before_decay),
@@ -600,7 +604,11 @@ fn score_fields(s: &Signed, x: &leadgate_app::scoring::Explanation) -> ScoreFiel
         temperature: temperature_label(t, temperature_code),
         temperature_code: temperature_code.into(),
         temperature_reason: temperature_words(s.lang, &sc.temperature.cause),
-        knockouts: sc.knockouts.iter().map(|k| format!("{}: {}", k.rule, k.reason)).collect(),
+        knockouts: sc
+            .knockouts
+            .iter()
+            .map(|k| format!("{}: {}", k.rule, s.lang.rule_words(&k.reason)))
+            .collect(),
     }
 }
 
@@ -619,7 +627,7 @@ pub(super) fn transition_words(lang: Lang, actor: &Actor, reason: &str) -> Strin
             "requalified" => t.rule_requalified.into(),
             "sales-accepted" => t.rule_sales_accepted.into(),
             r if r.starts_with("knockout:") => {
-                format!("{} : {}", t.rule_knockout, reason.trim_start_matches("knock-out: "))
+                format!("{} : {}", t.rule_knockout, lang.rule_words(reason.trim_start_matches("knock-out: ")))
             }
             _ => reason.to_string(),
         },
