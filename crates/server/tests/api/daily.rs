@@ -512,3 +512,24 @@ api_tests! {
         assert!(html.contains("Note\u{a0}: Pas un nombre entier") || html.contains("Pas un nombre entier"), "{html}");
     }
 }
+
+api_tests! {
+    async fn marketing_reads_the_agreement_without_save_buttons_it_cannot_use(t) {
+        crate::trust::give_admin_password(&t, "correct horse battery").await;
+        t.post("/api/v1/users", json!({"email": "mkt@x.example", "role": "marketing", "password": "correct horse battery"})).await;
+        let page = |email: &'static str| {
+            let t = &t;
+            async move {
+                let token = t.app.sign_in(email, "correct horse battery").await.unwrap();
+                let r = t.http.get(format!("{}/admin/handoff", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let (status, html) = page("mkt@x.example").await;
+        assert_eq!(status, StatusCode::OK, "marketing reads the agreement");
+        assert!(html.contains("id=\"t-hot\"") && !html.contains(">Save</button>") && !html.contains(">Restore</button>"), "{html}");
+        assert!(html.contains("Only an administrator can change these settings."));
+        let (_, html) = page("admin@test.example").await;
+        assert!(html.contains(">Save</button>"), "the admin can save");
+    }
+}

@@ -212,6 +212,8 @@ pub(super) struct AdminHandoffPage {
     pub(super) terms: AgreementTerms,
     /// The JSON is shown open when it comes back with its mistakes.
     pub(super) json_open: bool,
+    /// Marketing reads the agreement; only who may change it sees Save and Restore.
+    pub(super) can_edit: bool,
 }
 
 /// The agreement's terms in its form.
@@ -356,6 +358,7 @@ pub(super) async fn admin_handoff_page(
         history,
         terms: agreement_terms(s.lang.texts(), &view.agreement),
         json_open,
+        can_edit: s.p().user.role.allows(leadgate_core::access::Permission::ManageHandoff),
     });
     if failed {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
