@@ -106,7 +106,7 @@ async fn activate(
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
     responses(
         (status = 200, description = "The prediction and its factors", body = PredictionView),
-        (status = 409, description = "No model is active yet: train one first", content_type = "application/problem+json", body = crate::problem::Problem)
+        (status = 409, description = "No model is active yet (train one first), or the person objected to direct marketing and is no longer predicted", content_type = "application/problem+json", body = crate::problem::Problem)
     )
 )]
 async fn contact_prediction(

@@ -39,7 +39,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get, path = "/api/v1/contacts/{id}/score", tag = "scoring",
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
-    responses((status = 200, description = "The score and its exact explanation", body = Explanation))
+    responses(
+        (status = 200, description = "The score and its exact explanation", body = Explanation),
+        (status = 409, description = "The person objected to direct marketing: they are no longer scored", content_type = "application/problem+json", body = crate::problem::Problem)
+    )
 )]
 async fn contact_score(
     State(state): State<AppState>,
