@@ -983,14 +983,9 @@ impl Lang {
         prefs.first().map_or(Lang::En, |p| p.1)
     }
 
-    /// A date and time as people of this language write it, in UTC: `Nov 24, 2026, 10:05 UTC` /
-    /// `24 nov. 2026, 10:05 UTC`.
-    pub fn datetime(self, t: Timestamp) -> String {
-        self.datetime_in(t, &TimeZone::UTC)
-    }
-
-    /// A date and time in `zone`, named by its abbreviation (`CET`, `EST`; an offset such as
-    /// `+04` where the zone has none): `Nov 24, 2026, 11:05 CET` / `24 nov. 2026, 11:05 CET`.
+    /// A date and time as people of this language write it, in `zone`, named by its abbreviation
+    /// (`CET`, `EST`; an offset such as `+04` where the zone has none): `Nov 24, 2026, 11:05 CET`
+    /// / `24 nov. 2026, 11:05 CET`.
     pub fn datetime_in(self, t: Timestamp, zone: &TimeZone) -> String {
         let z = t.to_zoned_datetime(zone.clone());
         let months_en = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -1117,8 +1112,8 @@ mod tests {
         assert_eq!(Lang::Fr.percent(0.385), "38,5\u{a0}%");
         assert_eq!(Lang::En.number(-3.0, 0), "-3");
         let t: Timestamp = "2026-11-24T10:05:00Z".parse().unwrap();
-        assert_eq!(Lang::En.datetime(t), "Nov 24, 2026, 10:05 UTC");
-        assert_eq!(Lang::Fr.datetime(t), "24 nov. 2026, 10:05 UTC");
+        assert_eq!(Lang::En.datetime_in(t, &TimeZone::UTC), "Nov 24, 2026, 10:05 UTC");
+        assert_eq!(Lang::Fr.datetime_in(t, &TimeZone::UTC), "24 nov. 2026, 10:05 UTC");
         let paris = TimeZone::get("Europe/Paris").unwrap();
         assert_eq!(Lang::Fr.datetime_in(t, &paris), "24 nov. 2026, 11:05 CET");
         let summer: Timestamp = "2026-07-01T10:05:00Z".parse().unwrap();

@@ -600,8 +600,7 @@ pub(super) async fn admin_save_rep(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Posted::read(&body);
-    let csrf = form.csrf();
-    let id: UserId = match s.accept(csrf, &id) {
+    let id: UserId = match s.accept(form.csrf(), &id) {
         Ok(id) => id,
         Err(refused) => return *refused,
     };

@@ -478,8 +478,7 @@ pub(super) async fn form_save(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Posted::read(&body);
-    let csrf = form.csrf();
-    let id: uuid::Uuid = match s.accept(csrf, &id) {
+    let id: uuid::Uuid = match s.accept(form.csrf(), &id) {
         Ok(id) => id,
         Err(r) => return *r,
     };

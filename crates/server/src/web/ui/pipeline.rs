@@ -721,8 +721,7 @@ pub(super) async fn pipeline_save_settings(
     body: axum::body::Bytes,
 ) -> Response {
     let form = Posted::read(&body);
-    let csrf = form.csrf();
-    if let Some(r) = s.refuse_forged(csrf) {
+    if let Some(r) = s.refuse_forged(form.csrf()) {
         return r;
     }
     let t = s.lang.texts();
