@@ -127,8 +127,6 @@ pub const INBOX_COUNT_CAP: i64 = 10_000;
 /// The inbox's query without its order: the tables read, the conditions, their values.
 struct InboxSql {
     from: String,
-    /// The same tables read from the predictions, most likely first (unscoped readers).
-    by_probability: String,
     /// The tables the conditions need, for counting.
     count_from: String,
     conditions: Vec<String>,
@@ -463,15 +461,19 @@ impl Session {
                  {join} contacts c ON c.id = a.contact_id"
             ),
         };
-        // Sorted by probability, the page walks ix_predictions_probability and joins each
-        // contact, stopping when full, instead of sorting every contact (2 s at 1M).
-        let cross = if sqlite { "CROSS JOIN" } else { "JOIN" };
-        let by_probability = format!(
+        Some(InboxSql { from, count_from, conditions, values, scoped: scoped.is_some() })
+    }
+
+    /// The inbox's tables read from the predictions, most likely first: sorted by probability,
+    /// the page walks ix_predictions_probability and joins each contact, stopping when full,
+    /// instead of sorting every contact (2 s at 1M).
+    fn by_probability(&self) -> String {
+        let cross = if self.dialect() == crate::driver::Dialect::Sqlite { "CROSS JOIN" } else { "JOIN" };
+        format!(
             "FROM predictions p {cross} contact_scores s ON s.contact_id = p.contact_id \
              {cross} contacts c ON c.id = p.contact_id LEFT JOIN companies co ON co.id = c.company_id \
              LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL"
-        );
-        Some(InboxSql { from, count_from, by_probability, conditions, values, scoped: scoped.is_some() })
+        )
     }
 
     /// How many leads match the inbox's filters, counted up to [`INBOX_COUNT_CAP`] + 1: past
@@ -528,7 +530,11 @@ impl Session {
         {
             // The predicted contacts by the probability index, then those without a prediction.
             vec![
-                walk(&q.by_probability, "1 = 1", format!("ORDER BY p.probability {dir}, p.contact_id {dir}")),
+                walk(
+                    &self.by_probability(),
+                    "1 = 1",
+                    format!("ORDER BY p.probability {dir}, p.contact_id {dir}"),
+                ),
                 walk(from, "p.contact_id IS NULL", "ORDER BY s.contact_id DESC".into()),
             ]
         } else if f.sort != InboxSort::Priority {

@@ -182,6 +182,9 @@ api_tests! {
         assert!(html.contains("3 leads correspondent"), "{html}");
         let (_, html) = page("/leads?source=nowhere", "fr").await;
         assert!(html.contains("0 lead correspond"), "French takes the singular for 0: {html}");
+        // By probability: the predicted leads by the probability index, then the others (here all).
+        let (_, html) = page("/leads?source=fair&sort=probability&dir=desc", "en").await;
+        assert!(html.contains(">Ada</a>") && html.contains(">Béa</a>") && html.contains(">Cyril</a>") && !html.contains(">Zed</a>"), "{html}");
         let (_, html) = page("/leads?sort=bogus", "en").await;
         assert!(html.contains("4 leads match"), "an unknown sort is the default order");
 
