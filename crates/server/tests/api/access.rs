@@ -783,6 +783,7 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/admin/users/{id}", &[("action", "disable")], [true, false, false]),
     ("/admin/handoff", &[("agreement", "{}")], [true, false, false]),
     ("/admin/reps/{id}", &[("profile", "{}")], [true, false, false]),
+    ("/admin/routing", &[("route_0_name", "x")], [true, false, false]),
     ("/admin/visibility", &[("reps_see", "team")], [true, false, false]),
     (
         "/admin/webhooks",

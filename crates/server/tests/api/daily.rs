@@ -481,6 +481,69 @@ api_tests! {
 }
 
 api_tests! {
+    async fn the_routing_rules_are_set_in_a_form_in_order_with_their_reps_and_teams(t) {
+        agreement_to_team(&t).await;
+        let (ada, _) = rep(&t, "ada@sales.example", None).await;
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let post = |fields: Vec<(String, String)>| {
+            let mut form = fields;
+            form.push(("_csrf".into(), csrf.clone()));
+            let req = crate::nurture::no_redirects().post(format!("{}/admin/routing", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", "fr").header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move {
+                let r = req.send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let owned = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let html = t.http.get(format!("{}/admin/handoff", t.base)).header("cookie", format!("lg_session={token}")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains(r#"name="route_0_name" value="inside""#) && html.contains(r#"name="route_1_new""#), "the rule in force, then a blank one: {html}");
+        assert!(html.contains(&format!(r#"<option value="{ada}">ada@sales.example</option>"#)), "reps offered by name");
+        // A new rule put first: French hot and warm A leads of 50 people or more go to Ada.
+        let mut form = owned(&[
+            ("route_0_order", "2"), ("route_0_name", "inside"), ("route_0_strategy", "round_robin"), ("route_0_team", "inside"),
+            ("route_1_new", "yes"), ("route_1_order", "1"), ("route_1_name", "France chaud"), ("route_1_countries", "FR, BE"),
+            ("route_1_min_employees", "50"), ("route_1_temperature", "hot"), ("route_1_temperature", "warm"), ("route_1_grade", "A"),
+            ("route_1_strategy", "rep"), ("comment", "la France à Ada"),
+        ]);
+        form.push(("route_1_rep".into(), ada.clone()));
+        let (status, html) = post(form.clone()).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        let a = t.get("/api/v1/agreement").await.body["agreement"].clone();
+        assert_eq!(a["routing"][0], json!({
+            "name": "France chaud",
+            "when": {"countries": ["FR", "BE"], "sectors": [], "min_employees": 50, "max_employees": null, "sources": [], "temperatures": ["hot", "warm"], "grades": ["A"]},
+            "assign": {"strategy": "rep", "user_id": ada},
+        }));
+        assert_eq!(a["routing"][1]["assign"], json!({"strategy": "round_robin", "team": "inside"}));
+        assert_eq!(a["first_touch"]["hot_minutes"], 600, "the terms are kept");
+        // Weights per rep; a rule removed in one click.
+        let (status, _) = post(owned(&[
+            ("route_0_name", "France chaud"), ("route_0_strategy", "weighted"), (&format!("route_0_weight_{ada}"), "3"),
+            ("route_1_name", "inside"), ("route_1_remove", "yes"), ("route_1_strategy", "round_robin"), ("route_1_team", "inside"),
+        ])).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let a = t.get("/api/v1/agreement").await.body["agreement"].clone();
+        assert_eq!(a["routing"].as_array().unwrap().len(), 1);
+        assert_eq!(a["routing"][0]["assign"], json!({"strategy": "weighted", "weights": [{"user_id": ada, "weight": 3}]}));
+        // Mistakes named with their rule, in French, the form as typed, nothing saved.
+        let (status, html) = post(owned(&[
+            ("route_0_name", "Grands comptes"), ("route_0_min_employees", "beaucoup"), ("route_0_strategy", "rep"), ("route_0_rep", ""),
+        ])).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("Grands comptes — Entreprise d&#39;au moins (salariés)\u{a0}: Pas un nombre entier"), "{html}");
+        assert!(html.contains("Grands comptes — Confier à\u{a0}: choisissez le commercial"), "{html}");
+        assert!(html.contains(r#"name="route_0_name" value="Grands comptes""#), "shown again as typed");
+        let (status, html) = post(owned(&[
+            ("route_0_name", "Double"), ("route_0_strategy", "round_robin"), ("route_0_team", "inside"),
+            ("route_1_name", "Double"), ("route_1_strategy", "least_loaded"), ("route_1_team", "inside"),
+        ])).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the agreement's own checks answer too: {html}");
+        assert_eq!(t.get("/api/v1/agreement").await.body["agreement"]["routing"][0]["name"], "France chaud", "nothing changed");
+    }
+}
+
+api_tests! {
     async fn the_rules_points_and_thresholds_are_set_in_a_form_with_a_preview(t) {
         let before = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
         let (token, csrf) = crate::nurture::admin_session(&t).await;

@@ -214,6 +214,10 @@ pub(super) struct AdminHandoffPage {
     pub(super) json_open: bool,
     /// Marketing reads the agreement; only who may change it sees Save and Restore.
     pub(super) can_edit: bool,
+    /// The routing rules as form lines, the last one blank to add a rule.
+    pub(super) routes: Vec<super::routing::RouteLine>,
+    /// The teams reps belong to, offered for team rules.
+    pub(super) teams: Vec<String>,
 }
 
 /// The agreement's terms in its form.
@@ -225,7 +229,6 @@ pub(super) struct AgreementTerms {
     pub breach: Vec<Choice>,
     pub recycle_days: String,
     pub follow_up_days: String,
-    pub routing_rules: usize,
 }
 
 fn agreement_terms(t: &Texts, a: &leadgate_core::handoff::Agreement) -> AgreementTerms {
@@ -249,16 +252,18 @@ fn agreement_terms(t: &Texts, a: &leadgate_core::handoff::Agreement) -> Agreemen
         .collect(),
         recycle_days: a.recycle_days.to_string(),
         follow_up_days: a.follow_up_days.to_string(),
-        routing_rules: a.routing.len(),
     }
 }
 
+/// The agreement page; `routing` shows routing rules as typed (sent back with their mistakes)
+/// instead of those in force.
 pub(super) async fn admin_handoff_page(
     state: &AppState,
     s: &Signed,
     text: Option<String>,
     errors: Vec<String>,
     notice: Option<String>,
+    routing: Option<Vec<leadgate_core::handoff::RoutingRule>>,
 ) -> Response {
     let view = match state.app.agreement(s.p()).await {
         Ok(v) => v,
@@ -342,6 +347,21 @@ pub(super) async fn admin_handoff_page(
             current: Some(v.version) == newest,
         })
         .collect();
+    let rep_choices: Vec<super::routing::RepChoice> = reps
+        .iter()
+        .filter_map(|r| {
+            let u = users.iter().find(|u| u.id == r.user_id && u.disabled_at.is_none())?;
+            Some(super::routing::RepChoice {
+                id: u.id,
+                name: u.name.clone().unwrap_or_else(|| u.email.clone()),
+            })
+        })
+        .collect();
+    let mut teams: Vec<String> = reps.iter().filter_map(|r| r.profile.team.clone()).collect();
+    teams.sort();
+    teams.dedup();
+    let routes =
+        super::routing::route_lines(t, routing.as_deref().unwrap_or(&view.agreement.routing), &rep_choices);
     let mut c = s.chrome("admin");
     c.notice = notice;
     let failed = !errors.is_empty();
@@ -359,6 +379,8 @@ pub(super) async fn admin_handoff_page(
         terms: agreement_terms(s.lang.texts(), &view.agreement),
         json_open,
         can_edit: s.p().user.role.allows(leadgate_core::access::Permission::ManageHandoff),
+        routes,
+        teams,
     });
     if failed {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -372,7 +394,7 @@ pub(super) async fn admin_handoff(
     Query(n): Query<NoticeQuery>,
 ) -> Response {
     let notice = n.done.map(|_| s.lang.texts().done.to_string());
-    admin_handoff_page(&state, &s, None, Vec::new(), notice).await
+    admin_handoff_page(&state, &s, None, Vec::new(), notice, None).await
 }
 
 /// Parses JSON into `T`, naming the key path or the line at fault.
@@ -448,7 +470,11 @@ async fn agreement_from_terms(
         Some("reassign") => BreachAction::Reassign,
         _ => BreachAction::Flag,
     };
-    if bad.is_empty() { Ok(agreement) } else { Err(admin_handoff_page(state, s, None, bad, None).await) }
+    if bad.is_empty() {
+        Ok(agreement)
+    } else {
+        Err(admin_handoff_page(state, s, None, bad, None, None).await)
+    }
 }
 
 pub(super) async fn admin_save_agreement(
@@ -478,7 +504,9 @@ pub(super) async fn admin_save_agreement(
     } else {
         match parse_json::<leadgate_core::handoff::Agreement>(s.lang, &f.agreement) {
             Ok(a) => a,
-            Err(errors) => return admin_handoff_page(&state, &s, Some(f.agreement), errors, None).await,
+            Err(errors) => {
+                return admin_handoff_page(&state, &s, Some(f.agreement), errors, None, None).await;
+            }
         }
     };
     let comment = f.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
@@ -486,7 +514,41 @@ pub(super) async fn admin_save_agreement(
         Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
         Err(AppError::Forbidden { .. }) => s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed),
         Err(e) => {
-            admin_handoff_page(&state, &s, Some(f.agreement), vec![problem_text(s.lang, &e)], None).await
+            admin_handoff_page(&state, &s, Some(f.agreement), vec![problem_text(s.lang, &e)], None, None)
+                .await
+        }
+    }
+}
+
+/// The routing rules from their form; the rest of the agreement stays as it is.
+pub(super) async fn admin_save_routing(
+    State(state): State<AppState>,
+    s: Signed,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = Posted::read(&body);
+    if let Some(r) = s
+        .refuse_forged(form.csrf())
+        .or_else(|| s.refuse_role(leadgate_core::access::Permission::ManageHandoff))
+    {
+        return r;
+    }
+    let mut agreement = match state.app.agreement(s.p()).await {
+        Ok(v) => v.agreement,
+        Err(e) => return app_error(&s, e),
+    };
+    let (routing, bad) = super::routing::rules_from_form(s.lang.texts(), &form);
+    if !bad.is_empty() {
+        return admin_handoff_page(&state, &s, None, bad, None, Some(routing)).await;
+    }
+    agreement.routing = routing.clone();
+    let comment = Some(form.value("comment")).filter(|c| !c.is_empty());
+    match state.app.put_agreement_with(s.p(), agreement, comment.as_deref()).await {
+        Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
+        Err(AppError::Forbidden { .. }) => s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed),
+        Err(e) => {
+            let text = problem_text(s.lang, &e);
+            admin_handoff_page(&state, &s, None, vec![text], None, Some(routing)).await
         }
     }
 }
@@ -514,7 +576,10 @@ pub(super) async fn admin_save_visibility(
         "own" => Scope::Own,
         "team" => Scope::Team,
         "all" => Scope::All,
-        _ => return admin_handoff_page(&state, &s, None, vec![s.lang.texts().not_found.into()], None).await,
+        _ => {
+            return admin_handoff_page(&state, &s, None, vec![s.lang.texts().not_found.into()], None, None)
+                .await;
+        }
     };
     let v = Visibility { reps_see, unassigned: f.unassigned.is_some() };
     match state.app.set_lead_visibility(s.p(), v).await {
@@ -609,12 +674,12 @@ pub(super) async fn admin_save_rep(
     }
     let profile = match rep_profile_from_form(s.lang, &form) {
         Ok(p) => p,
-        Err(errors) => return admin_handoff_page(&state, &s, None, errors, None).await,
+        Err(errors) => return admin_handoff_page(&state, &s, None, errors, None, None).await,
     };
     match state.app.put_rep(s.p(), id, profile).await {
         Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
         Err(AppError::Forbidden { .. }) => s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed),
-        Err(e) => admin_handoff_page(&state, &s, None, vec![problem_text(s.lang, &e)], None).await,
+        Err(e) => admin_handoff_page(&state, &s, None, vec![problem_text(s.lang, &e)], None, None).await,
     }
 }
 

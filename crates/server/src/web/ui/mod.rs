@@ -71,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", post(admin_update_user))
         .route("/admin/handoff", get(admin_handoff).post(admin_save_agreement))
         .route("/admin/reps/{id}", post(admin_save_rep))
+        .route("/admin/routing", post(admin_save_routing))
         .route("/admin/visibility", post(admin_save_visibility))
         .route("/admin/webhooks", get(admin_webhooks).post(admin_add_webhook))
         .route("/admin/webhooks/{id}/delete", post(admin_delete_webhook))
@@ -495,6 +496,7 @@ mod nurture;
 mod pipeline;
 mod privacy;
 mod reports;
+mod routing;
 mod rules;
 mod work;
 
