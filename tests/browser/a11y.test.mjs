@@ -73,6 +73,7 @@ const PAGES = () => [
   "/pipeline", "/pipeline/settings", `/deals/${deal.id}`, "/dashboard", "/reports", "/reports?report=stages",
   "/queue", "/tasks", "/import", `/import?job=${job.id}`, "/rules", "/model", "/nurture", "/forms", `/forms/${form.id}`, "/privacy",
   "/privacy/audit", "/admin/users", "/admin/handoff", "/admin/webhooks", "/account",
+  "/rules/edit?section=fit&index=0", "/rules/edit?section=engagement&index=0", "/rules/edit?section=knockout",
 ];
 
 for (const locale of ["en-US", "fr-FR"]) {

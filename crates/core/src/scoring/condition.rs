@@ -138,6 +138,86 @@ pub struct ConditionDoc {
     pub not: Option<Box<ConditionDoc>>,
 }
 
+/// One line of a condition as a form shows it: a test (`field`, `op` and its operands), or the
+/// test's negation ("is not", "does not contain").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clause {
+    pub negated: bool,
+    pub test: ConditionDoc,
+}
+
+impl ConditionDoc {
+    /// Whether this is one test rather than a combination.
+    pub fn is_test(&self) -> bool {
+        self.all.is_none() && self.any.is_none() && self.not.is_none()
+    }
+
+    /// The condition as a form edits it: true when every clause of at least one group holds
+    /// ("A and B, or C"). `None` when it nests in another way (a `not` around a group, an
+    /// `any` inside an `all`, …): such a condition is edited as JSON.
+    pub fn to_groups(&self) -> Option<Vec<Vec<Clause>>> {
+        fn clause(d: &ConditionDoc) -> Option<Clause> {
+            if d.is_test() {
+                return Some(Clause { negated: false, test: d.clone() });
+            }
+            let only_not = d.all.is_none() && d.any.is_none() && d.field.is_none() && d.op.is_none();
+            match &d.not {
+                Some(inner) if only_not && inner.is_test() => {
+                    Some(Clause { negated: true, test: (**inner).clone() })
+                }
+                _ => None,
+            }
+        }
+        fn group(d: &ConditionDoc) -> Option<Vec<Clause>> {
+            match &d.all {
+                Some(all) if d.any.is_none() && d.not.is_none() && d.field.is_none() && d.op.is_none() => {
+                    all.iter().map(clause).collect()
+                }
+                Some(_) => None,
+                None => clause(d).map(|c| vec![c]),
+            }
+        }
+        match &self.any {
+            Some(any)
+                if self.all.is_none() && self.not.is_none() && self.field.is_none() && self.op.is_none() =>
+            {
+                any.iter().map(group).collect()
+            }
+            Some(_) => None,
+            None => group(self).map(|g| vec![g]),
+        }
+    }
+
+    /// The condition for groups as [`ConditionDoc::to_groups`] reads them, written as simply as
+    /// it goes (one test alone, one group as `all`); `None` when no group has a clause.
+    pub fn from_groups(groups: Vec<Vec<Clause>>) -> Option<ConditionDoc> {
+        let clause = |c: Clause| {
+            if c.negated {
+                ConditionDoc { not: Some(Box::new(c.test)), ..ConditionDoc::default() }
+            } else {
+                c.test
+            }
+        };
+        let mut groups: Vec<ConditionDoc> = groups
+            .into_iter()
+            .filter(|g| !g.is_empty())
+            .map(|g| {
+                let mut items: Vec<ConditionDoc> = g.into_iter().map(clause).collect();
+                if items.len() == 1 {
+                    items.remove(0)
+                } else {
+                    ConditionDoc { all: Some(items), ..ConditionDoc::default() }
+                }
+            })
+            .collect();
+        match groups.len() {
+            0 => None,
+            1 => groups.pop(),
+            _ => Some(ConditionDoc { any: Some(groups), ..ConditionDoc::default() }),
+        }
+    }
+}
+
 /// A literal a field is compared with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
@@ -484,5 +564,47 @@ impl Test {
                 _ => false,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(v: serde_json::Value) -> ConditionDoc {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_condition_of_alternative_groups_of_tests_round_trips_through_its_form_shape() {
+        let title = serde_json::json!({"field": "job_title", "op": "contains", "value": "cto"});
+        let size = serde_json::json!({"field": "company.employees", "op": "range", "min": 50.0});
+        let no_phone = serde_json::json!({"not": {"field": "phone", "op": "is_missing"}});
+        for written in [
+            title.clone(),
+            no_phone.clone(),
+            serde_json::json!({"all": [title, size]}),
+            serde_json::json!({"any": [{"all": [size, no_phone]}, title]}),
+        ] {
+            let groups = doc(written.clone()).to_groups().expect("the form can show it");
+            let back = ConditionDoc::from_groups(groups).unwrap();
+            assert_eq!(serde_json::to_value(back).unwrap(), written);
+        }
+        let groups = doc(serde_json::json!({"any": [{"all": [size, no_phone]}, title]})).to_groups().unwrap();
+        assert_eq!(groups.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+        assert!(groups[0][1].negated && groups[0][1].test.field.as_deref() == Some("phone"));
+    }
+
+    #[test]
+    fn a_condition_nested_beyond_groups_of_tests_is_left_to_the_json() {
+        let title = serde_json::json!({"field": "job_title", "op": "contains", "value": "cto"});
+        for nested in [
+            serde_json::json!({"not": {"all": [title, title]}}),
+            serde_json::json!({"all": [{"any": [title, title]}, title]}),
+            serde_json::json!({"any": [{"any": [title]}]}),
+        ] {
+            assert_eq!(doc(nested.clone()).to_groups(), None, "{nested}");
+        }
+        assert_eq!(ConditionDoc::from_groups(vec![vec![], vec![]]), None, "no clause, no condition");
     }
 }

@@ -263,6 +263,30 @@ pub enum RulesError {
 pub const MAX_RULES_BYTES: usize = 512 * 1024;
 const MAX_RULES: usize = 500;
 
+impl RulesDoc {
+    /// An id for a new rule labelled `label`: its letters without accents, lower case, words
+    /// joined by `-`, made unique among the ids in use (`-2`, `-3`…).
+    pub fn new_rule_id(&self, label: &str) -> String {
+        let words: Vec<String> = crate::text::fold(label)
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let mut base = words.join("-");
+        base.truncate(56);
+        let base = if base.is_empty() { "rule".to_string() } else { base.trim_end_matches('-').to_string() };
+        let taken = |id: &str| {
+            self.fit.rules.iter().any(|r| r.id == id)
+                || self.engagement.rules.iter().any(|r| r.id == id)
+                || self.knockouts.iter().any(|k| k.id == id)
+        };
+        (1..)
+            .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+            .find(|id| !taken(id))
+            .unwrap_or(base)
+    }
+}
+
 impl ScoringRules {
     /// Parses and checks a JSON rules document.
     pub fn from_json(text: &str) -> Result<ScoringRules, RulesError> {
@@ -545,6 +569,17 @@ mod tests {
         assert!(b2b.fit.len() >= 5 && b2b.engagement.len() >= 8 && b2b.knockouts.len() >= 3);
         let xe = ScoringRules::x_education();
         assert!(!xe.fit.is_empty());
+    }
+
+    #[test]
+    fn a_new_rules_id_is_made_from_its_label_and_unique() {
+        let doc = ScoringRules::default_b2b().doc;
+        assert_eq!(doc.new_rule_id("Décideur à Paris !"), "decideur-a-paris");
+        assert_eq!(doc.new_rule_id("¿?"), "rule");
+        let taken = doc.fit.rules[0].id.clone();
+        assert_eq!(doc.new_rule_id(&taken), format!("{taken}-2"), "an id in use gets a number");
+        let long = "x".repeat(100);
+        assert!(doc.new_rule_id(&long).len() <= 64);
     }
 
     #[test]

@@ -857,6 +857,49 @@ texts! {
     deal_models: "Deal win model", "Modèle de gain des affaires";
     timeline_left_sequence: "Left a nurture sequence", "A quitté une séquence de nurturing";
     deal_models_intro: "Learns from closed deals (won or lost) which open deals are likely to be won. A model only serves when cross-validation shows it predicts better than chance.", "Apprend des affaires closes (gagnées ou perdues) lesquelles des affaires ouvertes ont des chances d’être gagnées. Un modèle ne sert que si la validation croisée montre qu’il prédit mieux que le hasard.";
+    rule_edit: "Edit", "Modifier";
+    rule_edit_title: "Rule: {label}", "Règle : {label}";
+    rule_new_fit: "New fit rule", "Nouvelle règle d'adéquation";
+    rule_new_engagement: "New engagement rule", "Nouvelle règle d'engagement";
+    rule_new_knockout: "New knock-out", "Nouvelle exclusion";
+    rule_add_fit: "Add a fit rule", "Ajouter une règle d'adéquation";
+    rule_add_engagement: "Add an engagement rule", "Ajouter une règle d'engagement";
+    rule_add_knockout: "Add a knock-out", "Ajouter une exclusion";
+    rules_knockouts: "Knock-outs: who is never a lead", "Exclusions : qui n'est jamais un lead";
+    knockout_reason: "Reason", "Motif";
+    rule_condition: "Condition", "Condition";
+    rule_when_fit: "The rule gives its points when every line of one group holds (groups are alternatives: “or”).", "La règle donne ses points quand toutes les lignes d'un groupe sont vraies (les groupes sont des alternatives : « ou »).";
+    rule_when_knockout: "The contact is knocked out when every line of one group holds (groups are alternatives: “or”).", "Le contact est exclu quand toutes les lignes d'un groupe sont vraies (les groupes sont des alternatives : « ou »).";
+    rule_when_engagement: "Only the events for which every line of one group holds count (no line: every event of this kind).", "Seuls comptent les événements pour lesquels toutes les lignes d'un groupe sont vraies (aucune ligne : tous les événements de ce type).";
+    rule_group: "Group {n}", "Groupe {n}";
+    rule_or_group: "or group {n}", "ou groupe {n}";
+    rule_field: "Field", "Champ";
+    rule_operator: "Test", "Test";
+    rule_value: "Value", "Valeur";
+    rule_value_hint: "Several values: separated by commas. A range: 10 – 500 (either end may be left out). A pattern: a regular expression, (?i) to ignore case.", "Plusieurs valeurs : séparées par des virgules. Un intervalle : 10 – 500 (une borne peut manquer). Un motif : une expression régulière, (?i) pour ignorer la casse.";
+    rule_and: "and", "et";
+    rule_or: "or", "ou";
+    rule_any_kind: "Any event", "Tout événement";
+    rule_every_event: "every event of this kind", "tous les événements de ce type";
+    rule_nested: "This condition nests more deeply than the form can show: edit it in the JSON on the rules page. The other fields can be changed here.", "Cette condition est plus imbriquée que ce que le formulaire peut montrer : modifiez-la dans le JSON de la page des règles. Les autres champs se modifient ici.";
+    rule_needs_line: "add at least one line to the condition", "ajoutez au moins une ligne à la condition";
+    rule_line_incomplete: "line {n}: choose a field and a test", "ligne {n} : choisissez un champ et un test";
+    rule_line_value: "line {n}: this test needs a value", "ligne {n} : ce test demande une valeur";
+    rule_line_range: "line {n}: write a range as 10 – 500", "ligne {n} : écrivez un intervalle sous la forme 10 – 500";
+    rule_delete: "Delete this rule", "Supprimer cette règle";
+    rule_deleted_preview: "Deleting this rule", "Suppression de cette règle";
+    op_equals: "is", "est";
+    op_not_equals: "is not", "n'est pas";
+    op_one_of: "is one of", "est l'un de";
+    op_not_one_of: "is none of", "n'est aucun de";
+    op_contains: "contains", "contient";
+    op_not_contains: "does not contain", "ne contient pas";
+    op_matches: "matches the pattern", "correspond au motif";
+    op_not_matches: "does not match the pattern", "ne correspond pas au motif";
+    op_range: "is between", "est entre";
+    op_not_range: "is not between", "n'est pas entre";
+    op_is_missing: "is empty", "est vide";
+    op_not_is_missing: "is filled in", "est renseigné";
     deal_train: "Train on closed deals", "Entraîner sur les affaires closes";
     deal_trained_on: "{won} won · {lost} lost", "{won} gagnées · {lost} perdues";
     deal_verdict_unknown: "Too few closed deals to cross-validate this model: its quality is unknown.", "Trop peu d’affaires closes pour valider ce modèle : sa qualité est inconnue.";
@@ -890,6 +933,41 @@ pub fn event_kind(t: &Texts, kind: &str) -> String {
     }
     .to_string()
 }
+
+/// The fields a rule's condition may read, with their words: contact and company fields for fit
+/// rules and knock-outs, event fields for engagement rules (`custom.<key>` and
+/// `property.<key>` are added from the workspace's own).
+pub const CONTACT_CONDITION_FIELDS: &[(&str, &str, &str)] = &[
+    ("job_title", "Job title", "Fonction"),
+    ("email", "E-mail", "E-mail"),
+    ("email_domain", "E-mail domain", "Domaine de l'e-mail"),
+    ("first_name", "First name", "Prénom"),
+    ("last_name", "Last name", "Nom"),
+    ("phone", "Phone", "Téléphone"),
+    ("country", "Country", "Pays"),
+    ("city", "City", "Ville"),
+    ("source", "Source (first touch)", "Source (premier contact)"),
+    ("campaign", "Campaign (first touch)", "Campagne (premier contact)"),
+    ("last_touch_source", "Source (last touch)", "Source (dernier contact)"),
+    ("last_touch_campaign", "Campaign (last touch)", "Campagne (dernier contact)"),
+    ("external_id", "External id", "Identifiant externe"),
+    ("do_not_email", "Do not e-mail", "Pas d'e-mail"),
+    ("do_not_call", "Do not call", "Pas d'appel"),
+    ("company.name", "Company: name", "Entreprise : nom"),
+    ("company.domain", "Company: domain", "Entreprise : domaine"),
+    ("company.sector", "Company: sector", "Entreprise : secteur"),
+    ("company.employees", "Company: employees", "Entreprise : salariés"),
+    ("company.annual_revenue", "Company: annual revenue", "Entreprise : chiffre d'affaires annuel"),
+    ("company.country", "Company: country", "Entreprise : pays"),
+];
+
+/// See [`CONTACT_CONDITION_FIELDS`].
+pub const EVENT_CONDITION_FIELDS: &[(&str, &str, &str)] = &[
+    ("kind", "Event kind", "Type d'événement"),
+    ("source", "Source", "Source"),
+    ("campaign", "Campaign", "Campagne"),
+    ("property.url", "Page address (url)", "Adresse de la page (url)"),
+];
 
 /// A language of the UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

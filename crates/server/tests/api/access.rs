@@ -794,6 +794,7 @@ const UI_ROLE_OPS: &[UiRoleOp] = &[
     ("/admin/deliveries/{id}/redeliver", &[], [true, false, false]),
     ("/rules", &[("rules", "{}"), ("action", "preview")], [true, true, false]),
     ("/rules/weights", &[("action", "preview")], [true, true, false]),
+    ("/rules/edit", &[("section", "fit"), ("action", "preview")], [true, true, false]),
     ("/model/train", &[], [true, true, false]),
     ("/model/deals/train", &[], [true, true, false]),
     ("/import/{id}", &[("action", "run"), ("entity", "contacts")], [true, true, false]),

@@ -544,6 +544,101 @@ api_tests! {
 }
 
 api_tests! {
+    async fn a_rules_condition_is_built_in_a_form_as_groups_of_lines_and_each_mistake_named_at_its_line(t) {
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let post = |fields: Vec<(&'static str, &'static str)>, lang: &'static str| {
+            let mut form: Vec<(&str, &str)> = fields;
+            form.push(("_csrf", &csrf));
+            let req = crate::nurture::no_redirects().post(format!("{}/rules/edit", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", lang).header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move {
+                let r = req.send().await.unwrap();
+                let to = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+                (r.status(), to, r.text().await.unwrap())
+            }
+        };
+        let page = |path: String| {
+            let req = t.http.get(format!("{}{path}", t.base)).header("cookie", format!("lg_session={token}"));
+            async move {
+                let r = req.send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let (_, html) = page("/rules".into()).await;
+        assert!(html.contains("/rules/edit?section=fit&amp;index=0") && html.contains("/rules/edit?section=knockout&amp;index=0"), "each rule links to its form: {html}");
+        let before = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
+        let fit_count = before["fit"]["rules"].as_array().unwrap().len();
+        // "(title and country) or (size and a phone)": two groups of two lines.
+        let rule = vec![
+            ("section", "fit"), ("index", ""), ("label", "Décideur francophone"), ("points", "15"),
+            ("g0_0_field", "job_title"), ("g0_0_op", "matches"), ("g0_0_value", "(?i)directeur|ceo"),
+            ("g0_1_field", "country"), ("g0_1_op", "one_of"), ("g0_1_value", "FR, BE"),
+            ("g0_2_field", ""), ("g0_2_op", "equals"), ("g0_2_value", ""),
+            ("g1_0_field", "company.employees"), ("g1_0_op", "range"), ("g1_0_value", "50 – 500"),
+            ("g1_1_field", "phone"), ("g1_1_op", "not_is_missing"), ("g1_1_value", ""),
+            ("comment", "francophone decision makers"),
+        ];
+        let (status, _, html) = post([rule.clone(), vec![("action", "preview")]].concat(), "en").await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("id=\"preview\"") && html.contains(r#"value="50 – 500""#), "a preview, the form as typed: {html}");
+        let (status, to, html) = post([rule.clone(), vec![("action", "save")]].concat(), "en").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        assert!(to.starts_with("/rules?job="), "everyone is rescored");
+        let after = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
+        let added = &after["fit"]["rules"][fit_count];
+        assert_eq!((added["id"].as_str(), added["label"].as_str(), added["points"].as_f64()), (Some("decideur-francophone"), Some("Décideur francophone"), Some(15.0)));
+        assert_eq!(added["when"], json!({"any": [
+            {"all": [{"field": "job_title", "op": "matches", "value": "(?i)directeur|ceo"}, {"field": "country", "op": "one_of", "values": ["FR", "BE"]}]},
+            {"all": [{"field": "company.employees", "op": "range", "min": 50.0, "max": 500.0}, {"not": {"field": "phone", "op": "is_missing"}}]},
+        ]}));
+        // Read back as the same lines.
+        let (status, html) = page(format!("/rules/edit?section=fit&index={fit_count}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(r#"name="g0_1_value" value="FR, BE""#) && html.contains(r#"name="g1_0_value" value="50 – 500""#), "{html}");
+        assert!(html.contains(r#"<option value="not_is_missing" selected>is filled in</option>"#), "{html}");
+        // Mistakes: in French at their line; the core's own checks in English at their line's path.
+        let (status, _, html) = post(vec![
+            ("section", "fit"), ("label", "x"), ("points", "dix"), ("g0_0_field", "country"), ("g0_0_op", "equals"), ("g0_0_value", ""),
+            ("g0_1_field", "company.employees"), ("g0_1_op", "range"), ("g0_1_value", "beaucoup"), ("action", "save"),
+        ], "fr").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        for expected in ["ligne 1 : ce test demande une valeur", "ligne 2 : écrivez un intervalle sous la forme 10 – 500", "Points\u{a0}: Pas un nombre entier"] {
+            assert!(html.contains(&expected.replace('\'', "&#39;")), "{expected}: {html}");
+        }
+        assert!(html.contains(r#"name="g0_1_value" value="beaucoup""#), "shown again as typed");
+        let (status, _, html) = post(vec![("section", "fit"), ("label", "x"), ("points", "1"), ("g0_0_field", "shoe_size"), ("g0_0_op", "equals"), ("g0_0_value", "42"), ("action", "save")], "en").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("`shoe_size` is not a known field"), "{html}");
+        // An engagement rule without a line counts every event of its kind; a knock-out; a delete.
+        let (status, _, html) = post(vec![("section", "engagement"), ("label", "Demo asked"), ("points", "30"), ("kind", "demo_request"), ("daily_cap", ""), ("lifetime_cap", "60"), ("g0_0_field", ""), ("g0_0_op", "equals"), ("g0_0_value", ""), ("action", "save")], "en").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        let rules = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
+        let demo = rules["engagement"]["rules"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(demo, json!({"id": "demo-asked", "label": "Demo asked", "kind": "demo_request", "points": 30.0, "lifetime_cap": 60.0}));
+        let (status, _, _) = post(vec![("section", "knockout"), ("label", "A competitor"), ("g0_0_field", "email_domain"), ("g0_0_op", "equals"), ("g0_0_value", "rival.example"), ("action", "save")], "en").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let knockouts = t.get("/api/v1/scoring/rules").await.body["rules"]["knockouts"].as_array().unwrap().clone();
+        let last = knockouts.len() - 1;
+        assert_eq!(knockouts[last]["when"], json!({"field": "email_domain", "op": "equals", "value": "rival.example"}));
+        let index = last.to_string();
+        let (status, _, _) = post(vec![("section", "knockout"), ("index", &*index.leak()), ("action", "delete")], "en").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(t.get("/api/v1/scoring/rules").await.body["rules"]["knockouts"].as_array().unwrap().len(), last, "deleted");
+        // A condition nested beyond groups of lines stays JSON-only and is kept when the label changes.
+        let mut rules = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
+        let nested = json!({"not": {"all": [{"field": "country", "op": "equals", "value": "FR"}, {"field": "city", "op": "equals", "value": "Paris"}]}});
+        rules["fit"]["rules"][0]["when"] = nested.clone();
+        assert_eq!(t.send(Method::PUT, "/api/v1/scoring/rules", Some(ADMIN_KEY), Some(rules)).await.status, StatusCode::ACCEPTED);
+        let (_, html) = page("/rules/edit?section=fit&index=0".into()).await;
+        assert!(html.contains("nests more deeply than the form can show") && !html.contains("name=\"g0_0_field\""), "{html}");
+        let (status, _, _) = post(vec![("section", "fit"), ("index", "0"), ("label", "Outside Paris"), ("points", "5"), ("action", "save")], "en").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let first = t.get("/api/v1/scoring/rules").await.body["rules"]["fit"]["rules"][0].clone();
+        assert_eq!((first["label"].as_str(), &first["when"]), (Some("Outside Paris"), &nested));
+    }
+}
+
+api_tests! {
     async fn the_rules_points_and_thresholds_are_set_in_a_form_with_a_preview(t) {
         let before = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
         let (token, csrf) = crate::nurture::admin_session(&t).await;

@@ -100,6 +100,7 @@ api_tests! {
             "/leads", "/leads?sort=probability&dir=desc", "/leads?source=nowhere", "/contacts/new", "/pipeline", "/pipeline/settings",
             "/dashboard", "/queue", "/tasks", "/import", "/rules", "/model", "/nurture", "/privacy", "/privacy/audit", "/companies", "/forms",
             "/admin/users", "/admin/handoff", "/admin/webhooks", "/account",
+            "/rules/edit?section=fit&index=0", "/rules/edit?section=engagement&index=0", "/rules/edit?section=knockout",
         ].map(String::from).to_vec();
         for kind in ["funnel", "deals", "stages", "forecast", "churn", "sla"] {
             pages.push(format!("/reports?report={kind}"));

@@ -78,6 +78,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/deliveries/{id}/redeliver", post(admin_redeliver))
         .route("/rules", get(rules_page).post(rules_submit))
         .route("/rules/weights", post(rules_weights))
+        .route("/rules/edit", get(rule_editor::rule_edit_page).post(rule_editor::rule_edit_submit))
         .route("/model", get(model))
         .route("/jobs/{id}/progress", get(job_progress_json))
         .route("/model/train", post(model_train))
@@ -497,6 +498,7 @@ mod pipeline;
 mod privacy;
 mod reports;
 mod routing;
+mod rule_editor;
 mod rules;
 mod work;
 

@@ -34,6 +34,8 @@ pub(super) struct WeightRow {
     pub kind: String,
     pub daily_cap: String,
     pub lifetime_cap: String,
+    /// The rule's condition in words.
+    pub condition: String,
 }
 
 /// The numbers of a rule set people tune most, as form fields.
@@ -52,6 +54,8 @@ pub(super) struct Weights {
     pub mql_min_engagement: String,
     pub mql_when_hot: bool,
     pub disqualify_below_fit: String,
+    /// Knock-outs: (reason, condition in words).
+    pub knockouts: Vec<(String, String)>,
 }
 
 /// A JSON number as the form writes it (`25`, `2.5`; empty when absent).
@@ -63,26 +67,35 @@ fn shown(v: &serde_json::Value) -> String {
     }
 }
 
-pub(super) fn weights_of(rules: &leadgate_core::scoring::RulesDoc) -> Weights {
+pub(super) fn weights_of(lang: Lang, rules: &leadgate_core::scoring::RulesDoc) -> Weights {
+    use super::rule_editor::{Section, describe};
     let v = serde_json::to_value(rules).unwrap_or_default();
     let text = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_string();
-    let row = |r: &serde_json::Value| WeightRow {
+    let row = |(r, when): (&serde_json::Value, Option<&leadgate_core::scoring::condition::ConditionDoc>),
+               section| WeightRow {
         id: text(&r["id"]),
         label: r["label"].as_str().map_or_else(|| text(&r["id"]), String::from),
         points: shown(&r["points"]),
         kind: text(&r["kind"]),
         daily_cap: shown(&r["daily_cap"]),
         lifetime_cap: shown(&r["lifetime_cap"]),
+        condition: describe(lang, section, when),
     };
-    let rows = |x: &serde_json::Value| x.as_array().map(|a| a.iter().map(row).collect()).unwrap_or_default();
+    let fit =
+        v["fit"]["rules"].as_array().into_iter().flatten().zip(rules.fit.rules.iter().map(|r| Some(&r.when)));
+    let engagement = v["engagement"]["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(rules.engagement.rules.iter().map(|r| r.when.as_ref()));
     let grade = text(&v["lifecycle"]["mql_min_fit_grade"]);
     Weights {
-        fit: rows(&v["fit"]["rules"]),
+        fit: fit.map(|x| row(x, Section::Fit)).collect(),
         grade_a: shown(&v["fit"]["grades"]["a"]),
         grade_b: shown(&v["fit"]["grades"]["b"]),
         grade_c: shown(&v["fit"]["grades"]["c"]),
         half_life_days: shown(&v["engagement"]["half_life_days"]),
-        engagement: rows(&v["engagement"]["rules"]),
+        engagement: engagement.map(|x| row(x, Section::Engagement)).collect(),
         hot_engagement: shown(&v["temperature"]["hot_engagement"]),
         warm_engagement: shown(&v["temperature"]["warm_engagement"]),
         intent_within_days: shown(&v["temperature"]["intent_within_days"]),
@@ -93,7 +106,26 @@ pub(super) fn weights_of(rules: &leadgate_core::scoring::RulesDoc) -> Weights {
         mql_min_engagement: shown(&v["lifecycle"]["mql_min_engagement"]),
         mql_when_hot: v["lifecycle"]["mql_when_hot"].as_bool().unwrap_or(false),
         disqualify_below_fit: shown(&v["lifecycle"]["disqualify_below_fit"]),
+        knockouts: rules
+            .knockouts
+            .iter()
+            .map(|k| (lang.rule_words(&k.reason), describe(lang, Section::Knockout, Some(&k.when))))
+            .collect(),
     }
+}
+
+/// A number as people type it in a form ("25", "2,5", "1 000"): `None` when left empty, an
+/// error when it is not a number. Whole numbers stay whole (`25`, not `25.0`).
+pub(super) fn form_number(raw: &str) -> Result<Option<serde_json::Value>, ()> {
+    let raw = raw.replace([' ', '\u{a0}', '\u{202f}'], "").replace(',', ".");
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let n = raw.parse::<f64>().ok().and_then(serde_json::Number::from_f64).ok_or(())?;
+    Ok(Some(match n.as_f64() {
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => serde_json::json!(x as i64),
+        _ => serde_json::Value::Number(n),
+    }))
 }
 
 /// The rules in force with the weights form's numbers written in: a JSON text for the same
@@ -110,17 +142,10 @@ fn apply_weights(
         if !form.has(name) {
             return None;
         }
-        let raw = form.value(name).replace([' ', '\u{a0}', '\u{202f}'], "").replace(',', ".");
-        if raw.is_empty() {
-            return optional.then_some(serde_json::Value::Null);
-        }
-        match raw.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-            // Whole numbers stay whole (`25`, not `25.0`), as people write them.
-            Some(n) => Some(match n.as_f64() {
-                Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => serde_json::json!(x as i64),
-                _ => serde_json::Value::Number(n),
-            }),
-            None => {
+        match form_number(&form.value(name)) {
+            Ok(Some(x)) => Some(x),
+            Ok(None) => optional.then_some(serde_json::Value::Null),
+            Err(()) => {
                 bad.push(format!("{label}{} {}", t.colon, t.not_a_number));
                 None
             }
@@ -373,7 +398,7 @@ pub(super) async fn rules_page(
         job,
         history: rules_history(&state, &s).await,
         can_edit: s.p().user.role.allows(leadgate_core::access::Permission::ManageScoring),
-        weights: weights_of(&view.rules),
+        weights: weights_of(s.lang, &view.rules),
     })
 }
 
@@ -423,13 +448,12 @@ async fn rules_apply(
     action: &str,
     refused: Vec<String>,
 ) -> Response {
-    let t = s.lang.texts();
     let view = match state.app.scoring_rules(s.p()).await {
         Ok(v) => v,
         Err(e) => return app_error(s, e),
     };
     let version = view.version;
-    let weights = weights_of(&view.rules);
+    let weights = weights_of(s.lang, &view.rules);
     let history = rules_history(state, s).await;
     let page = |errors: Vec<String>, preview: Option<PreviewView>| {
         let mut r = render(RulesPage {
@@ -452,23 +476,9 @@ async fn rules_apply(
     if !refused.is_empty() {
         return page(refused, None);
     }
-    let rules = match leadgate_core::scoring::ScoringRules::from_json(&text) {
+    let rules = match compile_rules(s.lang, &text) {
         Ok(r) => r,
-        Err(leadgate_core::scoring::RulesError::Syntax { line, column, message }) => {
-            let text = match s.lang {
-                Lang::En => format!("line {line}, column {column}: {message}"),
-                lang => lang
-                    .texts()
-                    .err_json
-                    .replace("{path}", "JSON")
-                    .replace("{line}", &line.to_string())
-                    .replace("{column}", &column.to_string()),
-            };
-            return page(vec![text], None);
-        }
-        Err(leadgate_core::scoring::RulesError::Invalid(e)) => {
-            return page(vec![field_errors_text(s.lang, &e.errors)], None);
-        }
+        Err(errors) => return page(errors, None),
     };
     if action == "save" {
         let comment = comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
@@ -478,27 +488,56 @@ async fn rules_apply(
             Err(e) => app_error(s, e),
         };
     }
-    match state.app.preview_rules(s.p(), rules).await {
-        Ok(p) => {
-            let n = |x: u64| s.lang.number(x as f64, 0);
-            let basis = if p.estimated { t.preview_estimated } else { t.preview_exact }
-                .replace("{n}", &n(if p.estimated { p.scored } else { p.contacts }));
-            let lines = [
-                (p.become_mql, t.would_become_mql),
-                (p.leave_mql, t.would_leave_mql),
-                (p.other_stage_changes, t.would_change_stage),
-                (p.become_hot, t.would_become_hot),
-                (p.become_warm, t.would_become_warm),
-                (p.drop_to_cold, t.would_drop_to_cold),
-                (p.grade_changes, t.would_change_grade),
-            ]
-            .iter()
-            .map(|(count, what)| format!("{}{} {what}", if p.estimated { "≈ " } else { "" }, n(*count)))
-            .collect();
-            page(Vec::new(), Some(PreviewView { basis, lines }))
-        }
+    match preview_of(state, s, rules).await {
+        Ok(p) => page(Vec::new(), Some(p)),
         Err(e) => app_error(s, e),
     }
+}
+
+/// A rule set's JSON checked and compiled, or its mistakes in the reader's language.
+pub(super) fn compile_rules(
+    lang: Lang,
+    text: &str,
+) -> Result<leadgate_core::scoring::ScoringRules, Vec<String>> {
+    match leadgate_core::scoring::ScoringRules::from_json(text) {
+        Ok(r) => Ok(r),
+        Err(leadgate_core::scoring::RulesError::Syntax { line, column, message }) => Err(vec![match lang {
+            Lang::En => format!("line {line}, column {column}: {message}"),
+            lang => lang
+                .texts()
+                .err_json
+                .replace("{path}", "JSON")
+                .replace("{line}", &line.to_string())
+                .replace("{column}", &column.to_string()),
+        }]),
+        Err(leadgate_core::scoring::RulesError::Invalid(e)) => Err(vec![field_errors_text(lang, &e.errors)]),
+    }
+}
+
+/// What a rule set would change on the real leads, in words.
+pub(super) async fn preview_of(
+    state: &AppState,
+    s: &Signed,
+    rules: leadgate_core::scoring::ScoringRules,
+) -> Result<PreviewView, AppError> {
+    let t = s.lang.texts();
+    let p = state.app.preview_rules(s.p(), rules).await?;
+    let n = |x: u64| s.lang.number(x as f64, 0);
+    let basis = if p.estimated { t.preview_estimated } else { t.preview_exact }
+        .replace("{n}", &n(if p.estimated { p.scored } else { p.contacts }));
+    let lines = [
+        (p.become_mql, t.would_become_mql),
+        (p.leave_mql, t.would_leave_mql),
+        (p.other_stage_changes, t.would_change_stage),
+        (p.become_hot, t.would_become_hot),
+        (p.become_warm, t.would_become_warm),
+        (p.drop_to_cold, t.would_drop_to_cold),
+        (p.grade_changes, t.would_change_grade),
+    ]
+    .iter()
+    .map(|(count, what)| format!("{}{} {what}", if p.estimated { "≈ " } else { "" }, n(*count)))
+    .collect();
+    Ok(PreviewView { basis, lines })
 }
 
 #[cfg(test)]
