@@ -578,6 +578,10 @@ api_tests! {
             ("g1_1_field", "phone"), ("g1_1_op", "not_is_missing"), ("g1_1_value", ""),
             ("comment", "francophone decision makers"),
         ];
+        // "More lines": the form as typed with a blank line in each group and a blank group.
+        let (status, _, html) = post([rule.clone(), vec![("action", "more")]].concat(), "en").await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains(r#"name="g1_2_field" value="""#) && html.contains(r#"name="g2_0_field" value="""#), "{html}");
         let (status, _, html) = post([rule.clone(), vec![("action", "preview")]].concat(), "en").await;
         assert_eq!(status, StatusCode::OK, "{html}");
         assert!(html.contains("id=\"preview\"") && html.contains(r#"value="50 – 500""#), "a preview, the form as typed: {html}");

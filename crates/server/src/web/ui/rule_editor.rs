@@ -510,6 +510,10 @@ pub(super) async fn rule_edit_submit(
         groups: if nested { None } else { Some(lines.clone()) },
         comment: form.value("comment"),
     };
+    if action == "more" {
+        // More blank lines and a blank group: the form as typed, nothing checked yet.
+        return page(&state, &s, section, index, typed, Vec::new(), None).await;
+    }
     let mut bad = Vec::new();
     let mut rule = in_force.clone().unwrap_or_else(|| serde_json::json!({}));
     if action == "delete" {
