@@ -6,7 +6,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use jiff::SignedDuration;
 use leadgate_core::access::Permission;
 use leadgate_core::email::Email;
-use leadgate_core::ids::UserId;
+use leadgate_core::ids::{ContactId, UserId};
 use leadgate_store::web::{InboxFilter, InboxRow};
 use sha2::{Digest, Sha256};
 
@@ -467,6 +467,45 @@ impl App {
         tx.save_view(uuid::Uuid::now_v7(), principal.user.id, name, query, self.now()).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Adds leads picked by hand to the user's saved view `name`, made when it does not exist
+    /// (its query then shows its members: `view=<id>`). A view of filters of the same name is
+    /// left alone: adding to it would not show the leads. Returns the view and how many were
+    /// added (those already in it are not counted).
+    pub async fn add_to_saved_view(
+        &self,
+        principal: &Principal,
+        name: &str,
+        ids: &[ContactId],
+    ) -> Result<(leadgate_store::web::SavedView, u64), AppError> {
+        principal.require(Permission::ReadContacts)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 80 || !leadgate_core::validation::is_plain_text(name) {
+            return Err(AppError::invalid("name", "give the view a name of at most 80 characters"));
+        }
+        if ids.len() > 1000 {
+            return Err(AppError::invalid("ids", "add at most 1000 leads at once"));
+        }
+        let mut tx = self.store.begin().await?;
+        let view = match tx.view_named(principal.user.id, name).await? {
+            Some(v) if v.query.split('&').any(|part| part == format!("view={}", v.id)) => v,
+            Some(_) => {
+                return Err(AppError::Conflict {
+                    field: "name".into(),
+                    message: "a saved view of filters has this name; choose another name".into(),
+                });
+            }
+            None => {
+                let id = uuid::Uuid::now_v7();
+                let query = format!("view={id}");
+                tx.save_view(id, principal.user.id, name, &query, self.now()).await?;
+                leadgate_store::web::SavedView { id, name: name.to_string(), query }
+            }
+        };
+        let added = tx.add_to_view(view.id, ids, self.now()).await?;
+        tx.commit().await?;
+        Ok((view, added))
     }
 
     pub async fn saved_views(

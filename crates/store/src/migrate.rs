@@ -258,6 +258,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0033_agreement_comment.sql"),
         then: None,
     },
+    Migration {
+        version: 34,
+        name: "saved view members",
+        sqlite: include_str!("../migrations/sqlite/0034_saved_view_members.sql"),
+        postgres: include_str!("../migrations/postgres/0034_saved_view_members.sql"),
+        then: None,
+    },
 ];
 
 /// An in-memory SQLite database with every migration's script applied (for tests of plans).

@@ -146,6 +146,7 @@ impl Session {
                 "predictions",
                 "contact_scores",
                 "buying_roles",
+                "saved_view_members",
             ] {
                 self.execute(&format!("DELETE FROM {table} WHERE contact_id IN ({list})"), values.clone())
                     .await?;

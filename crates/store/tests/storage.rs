@@ -561,6 +561,43 @@ fn summary(version: i64, engagement: i64, at: Timestamp) -> ScoreSummary {
 }
 
 storage_tests! {
+    async fn a_saved_view_holds_leads_added_by_hand_and_forgets_the_erased(store) {
+        let now = t("2026-06-01T00:00:00Z");
+        let a = add_contact(&store, draft("a@list.example"), now).await;
+        let b = add_contact(&store, draft("b@list.example"), now).await;
+        let outside = add_contact(&store, draft("c@list.example"), now).await;
+        let mut tx = store.begin().await.unwrap();
+        let user = tx.insert_user(UserId(new_id()), &Email::parse("rep@list.example").unwrap(), None, Role::Sales, None, now).await.unwrap();
+        let view = new_id();
+        tx.save_view(view, user.id, "Salon 2027", &format!("view={view}"), now).await.unwrap();
+        let unknown = ContactId(new_id());
+        assert_eq!(tx.add_to_view(view, &[a.id, b.id, unknown], now).await.unwrap(), 2, "an unknown id is not added");
+        assert_eq!(tx.add_to_view(view, &[a.id], now).await.unwrap(), 0, "already in");
+        assert_eq!(tx.view_named(user.id, "Salon 2027").await.unwrap().map(|v| v.id), Some(view));
+        tx.commit().await.unwrap();
+        let filter = leadgate_store::web::InboxFilter { view: Some(view), ..Default::default() };
+        let mut s = store.read().await.unwrap();
+        let mut shown: Vec<ContactId> = s.inbox(&filter, 50, 0).await.unwrap().iter().map(|r| r.id).collect();
+        shown.sort();
+        let mut expected = vec![a.id, b.id];
+        expected.sort();
+        assert_eq!(shown, expected, "{outside:?} is not in the view");
+        assert_eq!(s.inbox_count(&filter).await.unwrap(), 2);
+        drop(s);
+        let mut tx = store.begin().await.unwrap();
+        tx.erase_contacts(&[a.id], now).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        let shown: Vec<ContactId> = s.inbox(&filter, 50, 0).await.unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(shown, vec![b.id], "an erased person leaves the views they were in");
+        drop(s);
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.delete_view(view, user.id).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut s = store.read().await.unwrap();
+        assert!(s.inbox(&filter, 50, 0).await.unwrap().is_empty(), "the members go with their view");
+    }
+
     async fn rules_are_versioned(store) {
         let now = t("2026-06-01T00:00:00Z");
         let mut tx = store.begin().await.unwrap();

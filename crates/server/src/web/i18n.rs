@@ -369,6 +369,10 @@ texts! {
     col_open_deals: "Open deals", "Affaires en cours";
     no_companies: "No company matches.", "Aucune entreprise ne correspond.";
     leads_count_one: "{n} lead matches", "{n} lead correspond";
+    add_to_view: "Add to a saved view (its name)", "Ajouter à une vue enregistrée (son nom)";
+    add_to_view_button: "Add to the view", "Ajouter à la vue";
+    view_added_one: "{n} lead added to the view “{name}”.", "{n} lead ajouté à la vue « {name} ».";
+    view_added_many: "{n} leads added to the view “{name}”.", "{n} leads ajoutés à la vue « {name} ».";
     leads_count_many: "{n} leads match", "{n} leads correspondent";
     leads_count_more: "More than {n} leads match", "Plus de {n} leads correspondent";
     move_to_stage: "Move to the stage", "Passer à l'étape";
@@ -1122,6 +1126,14 @@ impl Lang {
         match self {
             Lang::En => format!("{} {}, {}", months_en[m], d.day(), d.year()),
             Lang::Fr => format!("{} {} {}", d.day(), months_fr[m], d.year()),
+        }
+    }
+
+    /// Whether a count takes the singular: English for 1 only, French for 0 and 1.
+    pub fn singular(self, n: i64) -> bool {
+        match self {
+            Lang::En => n == 1,
+            Lang::Fr => n <= 1,
         }
     }
 

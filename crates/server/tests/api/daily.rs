@@ -481,6 +481,57 @@ api_tests! {
 }
 
 api_tests! {
+    async fn a_selection_of_leads_is_added_to_a_saved_view_that_then_shows_them(t) {
+        let mut ids = Vec::new();
+        for email in ["ana@fair.example", "bob@fair.example", "cy@web.example"] {
+            ids.push(t.post("/api/v1/contacts", json!({"email": email})).await.body["id"].as_str().unwrap().to_string());
+        }
+        let (token, csrf) = crate::nurture::admin_session(&t).await;
+        let bulk = |pairs: Vec<(&'static str, String)>, lang: &'static str| {
+            let mut form = pairs;
+            form.push(("_csrf", csrf.clone()));
+            form.push(("back", "/leads".into()));
+            let req = crate::nurture::no_redirects().post(format!("{}/leads/bulk", t.base)).header("cookie", format!("lg_session={token}"))
+                .header("accept-language", lang).header("content-type", "application/x-www-form-urlencoded").body(serde_urlencoded::to_string(&form).unwrap());
+            async move {
+                let r = req.send().await.unwrap();
+                let to = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+                (r.status(), to)
+            }
+        };
+        let page = |path: String, lang: &'static str| {
+            let req = t.http.get(format!("{}{path}", t.base)).header("cookie", format!("lg_session={token}")).header("accept-language", lang);
+            async move { req.send().await.unwrap().text().await.unwrap() }
+        };
+        let (status, to) = bulk(vec![("ids", ids[0].clone()), ("ids", ids[1].clone()), ("action", "add_to_view".into()), ("view_name", "Salon 2027".into())], "en").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let html = page(to.clone(), "en").await;
+        assert!(html.contains("2 leads added to the view “Salon 2027”."), "{to}: {html}");
+        let view = html.split("<a href=\"/leads?view=").nth(1).and_then(|x| x.split('"').next()).unwrap_or_else(|| panic!("the view is listed: {html}")).to_string();
+        assert!(html.contains(r#"<option value="Salon 2027">"#), "offered for the next additions");
+        let shown = page(format!("/leads?view={view}"), "en").await;
+        assert!(shown.contains("ana@fair.example") && shown.contains("bob@fair.example") && !shown.contains("cy@web.example"), "{shown}");
+        assert!(shown.contains("2 leads match"));
+        // One more, one already in: the count says what was added, in French too.
+        let (_, to) = bulk(vec![("ids", ids[1].clone()), ("ids", ids[2].clone()), ("action", "add_to_view".into()), ("view_name", "Salon 2027".into())], "fr").await;
+        let html = page(to, "fr").await;
+        assert!(html.contains("1 lead ajouté à la vue « Salon 2027 »."), "{html}");
+        assert!(page(format!("/leads?view={view}"), "en").await.contains("3 leads match"));
+        // Filters and a hand-picked view combine; a view of filters keeps its name to itself.
+        assert!(page(format!("/leads?view={view}&q=fair"), "en").await.contains("2 leads match"));
+        let save = crate::nurture::no_redirects().post(format!("{}/leads/views", t.base)).header("cookie", format!("lg_session={token}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("name", "Hot ones"), ("query", "temperature=hot")]).unwrap()).send().await.unwrap();
+        assert_eq!(save.status(), StatusCode::SEE_OTHER);
+        let (_, to) = bulk(vec![("ids", ids[0].clone()), ("action", "add_to_view".into()), ("view_name", "Hot ones".into())], "en").await;
+        let html = page(to, "en").await;
+        assert!(html.contains("a saved view of filters has this name; choose another name"), "{html}");
+        let (_, to) = bulk(vec![("ids", ids[0].clone()), ("action", "add_to_view".into()), ("view_name", " ".into())], "en").await;
+        assert!(page(to, "en").await.contains("give the view a name"));
+    }
+}
+
+api_tests! {
     async fn the_routing_rules_are_set_in_a_form_in_order_with_their_reps_and_teams(t) {
         agreement_to_team(&t).await;
         let (ada, _) = rep(&t, "ada@sales.example", None).await;

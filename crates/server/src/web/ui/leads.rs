@@ -63,6 +63,8 @@ pub(super) struct LeadsQuery {
     pub(super) owner: Option<String>,
     /// A nurture sequence's id: its contacts now.
     pub(super) sequence: Option<String>,
+    /// A saved view's id: the leads added to it by hand.
+    pub(super) view: Option<String>,
     pub(super) q: Option<String>,
     /// A column to sort by (`probability`, `created`…); default: what to do first.
     pub(super) sort: Option<String>,
@@ -88,6 +90,7 @@ pub(super) fn inbox_filter(q: &LeadsQuery) -> InboxFilter {
         sequence: nonempty(&q.sequence)
             .and_then(|o| o.parse::<uuid::Uuid>().ok())
             .map(leadgate_core::ids::SequenceId),
+        view: nonempty(&q.view).and_then(|v| v.parse::<uuid::Uuid>().ok()),
         text: nonempty(&q.q),
         open_only: true,
         sort: nonempty(&q.sort).and_then(|v| InboxSort::parse(&v)).unwrap_or_default(),
@@ -115,6 +118,9 @@ pub(super) fn filter_query(f: &InboxFilter) -> String {
     }
     if let Some(q) = f.sequence {
         let _ = write!(u, "sequence={q}&");
+    }
+    if let Some(v) = f.view {
+        let _ = write!(u, "view={v}&");
     }
     if f.sort != InboxSort::Priority {
         let _ = write!(u, "sort={}&dir={}&", f.sort.as_str(), if f.ascending { "asc" } else { "desc" });
@@ -290,11 +296,7 @@ fn leads_count(lang: Lang, n: i64) -> String {
     if n > cap {
         return t.leads_count_more.replace("{n}", &lang.number(cap as f64, 0));
     }
-    let one = match lang {
-        Lang::En => n == 1,
-        Lang::Fr => n <= 1,
-    };
-    let words = if one { t.leads_count_one } else { t.leads_count_many };
+    let words = if lang.singular(n) { t.leads_count_one } else { t.leads_count_many };
     words.replace("{n}", &lang.number(n as f64, 0))
 }
 
@@ -331,6 +333,8 @@ pub(super) fn serde_urlencoded_query(q: &str) -> LeadsQuery {
             "grade" => out.grade = v,
             "source" => out.source = v,
             "owner" => out.owner = v,
+            "sequence" => out.sequence = v,
+            "view" => out.view = v,
             "q" => out.q = v,
             "sort" => out.sort = v,
             "dir" => out.dir = v,
@@ -448,8 +452,9 @@ pub(super) async fn leads_bulk(
 ) -> Response {
     let t = s.lang.texts();
     let mut csrf = String::new();
-    let (mut ids, mut action, mut rep, mut reason, mut back, mut sequence, mut stage) = (
+    let (mut ids, mut action, mut rep, mut reason, mut back, mut sequence, mut stage, mut view_name) = (
         Vec::new(),
+        String::new(),
         String::new(),
         String::new(),
         String::new(),
@@ -467,6 +472,7 @@ pub(super) async fn leads_bulk(
             "back" => back = v.into_owned(),
             "sequence" => sequence = v.into_owned(),
             "stage" => stage = v.into_owned(),
+            "view_name" => view_name = v.into_owned(),
             _ => {}
         }
     }
@@ -480,6 +486,17 @@ pub(super) async fn leads_bulk(
     };
     if ids.is_empty() {
         return with_message(t.nothing_selected);
+    }
+    if action == "add_to_view" {
+        return match state.app.add_to_saved_view(s.p(), &view_name, &ids).await {
+            Ok((view, added)) => {
+                let words = if s.lang.singular(added as i64) { t.view_added_one } else { t.view_added_many };
+                with_message(
+                    &words.replace("{n}", &s.lang.number(added as f64, 0)).replace("{name}", &view.name),
+                )
+            }
+            Err(e) => with_message(&problem_text(s.lang, &e)),
+        };
     }
     if action == "enrol" {
         // One request for the selection: the receipt says who was enrolled and why others not.
@@ -545,4 +562,24 @@ pub(super) async fn leads_bulk(
         format!("{head} {}", refused.join("; "))
     };
     with_message(&message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_view_keeps_every_filter_of_the_inbox() {
+        let (owner, sequence, view) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let query = format!(
+            "stage=mql&temperature=hot&grade=A&source=fair&q=ana&owner={owner}&sequence={sequence}&view={view}&sort=name&dir=asc&"
+        );
+        let saved = filter_query(&inbox_filter(&serde_urlencoded_query(&query)));
+        let pairs = |q: &str| {
+            let mut v: Vec<String> = q.split('&').filter(|p| !p.is_empty()).map(String::from).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(pairs(&saved), pairs(&query));
+    }
 }
