@@ -540,7 +540,7 @@ texts! {
     ev_unsubscribed: "Unsubscribed", "Désinscrit";
     ev_email_bounced: "E-mail bounced", "E-mail rejeté";
     cap_daily: "daily cap", "plafond quotidien";
-    err_field: "{field}: this value is refused", "{field} : valeur refusée";
+    err_field: "{field}: this value is refused ({detail})", "{field} : valeur refusée ({detail})";
     err_state: "This action does not fit where this contact stands now.", "Cette action ne convient pas à l'étape actuelle de ce contact.";
     err_conflict: "{field}: already used", "{field} : déjà utilisé";
     err_password_short: "password: use at least 10 characters", "mot de passe : au moins 10 caractères";
@@ -974,6 +974,145 @@ pub const EVENT_CONDITION_FIELDS: &[(&str, &str, &str)] = &[
     ("property.url", "Page address (url)", "Adresse de la page (url)"),
 ];
 
+/// The messages of the domain's and the use cases' checks (written in English, as the API gives
+/// them) in French, by pattern: `{}` stands for any text, carried over in order (numbers, names,
+/// keys); a French pattern with fewer `{}` drops the English details it does not need. Tried in
+/// order: the specific before the general.
+const MESSAGES_FR: &[(&str, &str)] = &[
+    ("is required by `{}`{}", "est exigé par `{}`"),
+    ("is required{}", "est obligatoire"),
+    ("must be plain text of at most {} characters", "doit être du texte simple d'au plus {} caractères"),
+    ("must be plain text of 1 to {} characters", "doit être du texte simple de 1 à {} caractères"),
+    ("must be plain text{}", "doit être du texte simple (sans caractères de contrôle)"),
+    ("is longer than {} characters{}", "dépasse {} caractères : raccourcissez-le"),
+    ("needs at least {} characters", "demande au moins {} caractères"),
+    ("has {} entries; at most {} are accepted", "compte {} entrées ; {} au plus sont acceptées"),
+    ("has {} rules; at most {} are accepted", "compte {} règles ; {} au plus sont acceptées"),
+    ("must be between {} and {} days", "doit être entre {} et {} jours"),
+    ("must be between {} and {} characters", "doit compter entre {} et {} caractères"),
+    ("must be between {} and {}", "doit être entre {} et {}"),
+    ("must be from {} to {} days", "doit être de {} à {} jours"),
+    ("must be from {} to {} hours{}", "doit être de {} à {} heures"),
+    ("must be {} to {} days", "doit être de {} à {} jours"),
+    ("must be at least {} ({})", "doit valoir au moins {}"),
+    ("must be at least {}", "doit valoir au moins {}"),
+    ("must be at most {} ({})", "doit valoir au plus {}"),
+    ("must be at most {}", "doit valoir au plus {}"),
+    ("cannot be negative", "ne peut pas être négatif"),
+    ("cannot be blank", "ne peut pas être vide"),
+    (
+        "contains control characters{}",
+        "contient des caractères de contrôle (sauts de ligne, NUL…) : retirez-les",
+    ),
+    ("`{}` is not a known field; fields are: {}", "`{}` n'est pas un champ connu ; les champs sont : {}"),
+    ("is not a valid regular expression: {}", "n'est pas une expression régulière valide : {}"),
+    ("must be text, a number or true/false", "doit être un texte, un nombre ou true/false"),
+    ("must be non-empty text", "doit être un texte non vide"),
+    ("is below min ({})", "est inférieur au minimum ({})"),
+    (
+        "`{}` is used by another rule; ids must be unique",
+        "`{}` est déjà l'identifiant d'une autre règle : les identifiants sont uniques",
+    ),
+    ("`{}` is used by an earlier rule", "`{}` est déjà le nom d'une règle précédente"),
+    ("needs at least one condition", "demande au moins une condition"),
+    (
+        "{} is not a rep; give them a rep profile first",
+        "{} n'est pas commercial : donnez-lui d'abord un profil de commercial",
+    ),
+    (
+        "needs at least one rep with a weight above 0",
+        "demande au moins un commercial d'un poids supérieur à 0",
+    ),
+    (
+        "at most {} reps, each with a weight of at most {}",
+        "{} commerciaux au plus, chacun d'un poids d'au plus {}",
+    ),
+    ("no contact has the id {}", "aucun contact n'a l'identifiant {}"),
+    ("no company has the id {}", "aucune entreprise n'a l'identifiant {}"),
+    ("no user has the id {}", "aucun utilisateur n'a l'identifiant {}"),
+    ("no template has the id {}", "aucun modèle n'a l'identifiant {}"),
+    ("no upload has the id {}; {}", "aucun fichier envoyé n'a l'identifiant {} : envoyez d'abord le fichier"),
+    ("must be a number", "doit être un nombre"),
+    ("must be a positive number{}", "doit être un nombre positif"),
+    ("must be a percentage from 0 to 100", "doit être un pourcentage de 0 à 100"),
+    ("must be a date between the years {} and {}", "doit être une date entre les années {} et {}"),
+    ("must be before `to`", "doit précéder `to`"),
+    ("must be on or before `to`", "doit être au plus tard `to`"),
+    ("is listed twice", "figure deux fois"),
+    (
+        "must be a three-letter ISO 4217 code{}",
+        "doit être un code ISO 4217 de trois lettres, comme EUR ou USD",
+    ),
+    ("thresholds must go down from a to c{}", "les seuils doivent décroître de a à c (a ≥ b ≥ c)"),
+    ("is not used by `{}`; remove it", "n'est pas utilisé par `{}` : retirez-le"),
+    ("conditions are nested deeper than {} levels", "les conditions sont imbriquées sur plus de {} niveaux"),
+    ("bounds must be finite numbers", "les bornes doivent être des nombres finis"),
+    ("patterns are limited to {} characters", "les motifs sont limités à {} caractères"),
+    ("must be a regular expression, as text", "doit être une expression régulière, sous forme de texte"),
+    (
+        "a condition is exactly one of{}",
+        "une condition est exactement l'une de ces formes : un test (`field` et `op`), `all: [...]`, `any: [...]` ou `not: {...}`",
+    ),
+    (
+        "does not look like a phone number{}",
+        "ne ressemble pas à un numéro de téléphone : chiffres, espaces et + - ( ) seulement",
+    ),
+    ("must be an hour from 0 to 23", "doit être une heure de 0 à 23"),
+    ("must be after the start of the working day", "doit suivre le début de la journée de travail"),
+    ("is too short{}", "est trop court"),
+    ("must start with https:// (or http://)", "doit commencer par https:// (ou http://)"),
+    ("must be 1 to 64 letters, digits, `-` or `_`{}", "doit compter 1 à 64 lettres, chiffres, `-` ou `_`"),
+    (
+        "must be 1 to 64 lower-case letters, digits or `-`{}",
+        "doit compter 1 à 64 minuscules, chiffres ou `-`, par exemple `contact-us`",
+    ),
+    ("give the view a name of at most {} characters", "donnez à la vue un nom d'au plus {} caractères"),
+    (
+        "a saved view of filters has this name; choose another name",
+        "une vue de filtres porte déjà ce nom : choisissez-en un autre",
+    ),
+    ("add at most {} leads at once", "ajoutez au plus {} leads à la fois"),
+    ("list at least one open stage{}", "indiquez au moins une étape ouverte"),
+    ("list at most {} open stages", "indiquez au plus {} étapes ouvertes"),
+    ("choose at least one day{}", "choisissez au moins un jour"),
+    ("is not your current password", "n'est pas votre mot de passe actuel"),
+];
+
+/// A check's English message in French, when a pattern of [`MESSAGES_FR`] reads it.
+pub fn message_fr(english: &str) -> Option<String> {
+    MESSAGES_FR.iter().find_map(|(pattern, french)| {
+        let captured = captures(pattern, english)?;
+        let mut out = String::new();
+        let mut parts = french.split("{}");
+        out.push_str(parts.next().unwrap_or_default());
+        for (part, value) in parts.zip(captured.iter().chain(std::iter::repeat(&""))) {
+            out.push_str(value);
+            out.push_str(part);
+        }
+        Some(out)
+    })
+}
+
+/// The texts `{}` stands for when `text` reads as `pattern`, or `None`. Each `{}` takes the
+/// shortest text up to the literal after it; a `{}` at the end takes the rest.
+fn captures<'t>(pattern: &str, text: &'t str) -> Option<Vec<&'t str>> {
+    let mut literals = pattern.split("{}");
+    let mut rest = text.strip_prefix(literals.next().unwrap_or_default())?;
+    let mut out = Vec::new();
+    let literals: Vec<&str> = literals.collect();
+    for (i, literal) in literals.iter().enumerate() {
+        let last = i + 1 == literals.len();
+        let at = if last {
+            if literal.is_empty() { rest.len() } else { rest.strip_suffix(literal).map(str::len)? }
+        } else {
+            rest.find(literal)?
+        };
+        out.push(&rest[..at]);
+        rest = &rest[at + literal.len()..];
+    }
+    rest.is_empty().then_some(out)
+}
+
 /// A language of the UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -1169,6 +1308,33 @@ impl Lang {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_checks_messages_read_in_french_with_their_figures_and_names() {
+        for (english, french) in [
+            ("must be between 1 and 365", "doit être entre 1 et 365"),
+            ("must be between 1 and 3650 days", "doit être entre 1 et 3650 jours"),
+            ("is longer than 200 characters; shorten it", "dépasse 200 caractères : raccourcissez-le"),
+            ("is required: name the rule so assignments can say who chose", "est obligatoire"),
+            ("is required by `one_of`: a non-empty list", "est exigé par `one_of`"),
+            ("must be at least 1 (set available to false to pause a rep)", "doit valoir au moins 1"),
+            (
+                "`shoe_size` is not a known field; fields are: email, phone",
+                "`shoe_size` n'est pas un champ connu ; les champs sont : email, phone",
+            ),
+            ("has 7 entries; at most 5 are accepted", "compte 7 entrées ; 5 au plus sont acceptées"),
+        ] {
+            assert_eq!(message_fr(english).as_deref(), Some(french), "{english}");
+        }
+        assert_eq!(message_fr("wants a fish"), None);
+        assert_eq!(message_fr("is required twice over and"), Some("est obligatoire".into()));
+        for (english, french) in MESSAGES_FR {
+            assert!(
+                french.matches("{}").count() <= english.matches("{}").count(),
+                "{french} uses a text it is not given"
+            );
+        }
+    }
 
     #[test]
     fn every_text_exists_in_both_languages_and_differs_where_it_should() {

@@ -95,7 +95,11 @@ pub(super) fn field_errors_text(lang: Lang, errors: &[leadgate_core::validation:
                 "url" if x.message.contains("private") => t.err_internal_url.into(),
                 "email" => t.err_email.into(),
                 f if f.starts_with("event_types") => t.err_event_types.into(),
-                f => t.err_field.replace("{field}", f),
+                f => match super::super::i18n::message_fr(&x.message) {
+                    Some(words) => format!("{f}{} {words}", t.colon),
+                    // A message no pattern reads keeps its precise English detail.
+                    None => t.err_field.replace("{field}", f).replace("{detail}", &x.message),
+                },
             }
         })
         .collect::<Vec<_>>()

@@ -587,7 +587,18 @@ mod tests {
             "routing[0].name",
             "is required",
         ));
-        assert_eq!(problem_text(Lang::Fr, &other), "routing[0].name : valeur refusée");
+        assert_eq!(problem_text(Lang::Fr, &other), "routing[0].name\u{a0}: est obligatoire");
+        let range = AppError::Invalid(leadgate_core::validation::ValidationErrors::single(
+            "fit.rules[2].when.value",
+            "is not a valid regular expression: unclosed group",
+        ));
+        assert_eq!(
+            problem_text(Lang::Fr, &range),
+            "fit.rules[2].when.value\u{a0}: n'est pas une expression régulière valide : unclosed group"
+        );
+        let unread =
+            AppError::Invalid(leadgate_core::validation::ValidationErrors::single("x", "wants a fish"));
+        assert_eq!(problem_text(Lang::Fr, &unread), "x : valeur refusée (wants a fish)", "the detail stays");
     }
 
     #[test]
