@@ -246,6 +246,79 @@ test("the rules editor points at mistakes, previews the effect on real leads, an
   await context.close();
 });
 
+test("a French marketer builds a rule's condition line by line, without JSON", async () => {
+  const louise = await api(leadgate.base, "POST", "/api/v1/users", { email: "louise@team.example", name: "Louise", role: "marketing" });
+  assert.equal(louise.status, 201, JSON.stringify(louise.body));
+  await api(leadgate.base, "PUT", `/api/v1/users/${louise.body.id}/password`, { password: PASSWORD });
+  const context = await browser.browser.newContext({ locale: "fr-FR" });
+  const page = await context.newPage();
+  await signIn(page, "louise@team.example");
+  await page.goto(leadgate.base + "/rules");
+  await page.click("a[href='/rules/edit?section=fit']");
+  assert.equal(await page.textContent("h1"), "Nouvelle règle d'adéquation");
+  await page.fill("#r-label", "Directeur en France");
+  await page.fill("#r-points", "12");
+  await page.selectOption("select[name=g0_0_field]", "job_title");
+  await page.selectOption("select[name=g0_0_op]", "contains");
+  await page.fill("input[name=g0_0_value]", "directeur");
+  // A second line for the same group.
+  await page.click("button[value=more]");
+  await page.selectOption("select[name=g0_1_field]", "country");
+  await page.selectOption("select[name=g0_1_op]", "one_of");
+  await page.fill("input[name=g0_1_value]", "FR, BE");
+  await page.click("button[value=preview]");
+  assert.ok(await page.isVisible("#preview"), "a preview on the real leads first");
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-rule-condition-fr.png"), fullPage: true });
+  await page.click("button[value=save]");
+  await page.waitForURL(/\/rules\?job=/);
+  const rules = (await api(leadgate.base, "GET", "/api/v1/scoring/rules")).body.rules;
+  const rule = rules.fit.rules.find((r) => r.id === "directeur-en-france");
+  assert.deepEqual(rule.when, { all: [
+    { field: "job_title", op: "contains", value: "directeur" },
+    { field: "country", op: "one_of", values: ["FR", "BE"] },
+  ] });
+  // The rules page tells the condition in words, with a link back to its form.
+  await page.goto(leadgate.base + "/rules");
+  assert.match(await page.textContent("form[action='/rules/weights']"), /Fonction contient directeur et Pays est l'un de FR, BE/);
+  await context.close();
+});
+
+test("an admin routes French hot leads to a rep in a form, and picks leads into a saved view", async () => {
+  const rep = await api(leadgate.base, "POST", "/api/v1/users", { email: "remi@team.example", name: "Rémi", role: "sales" });
+  assert.equal(rep.status, 201, JSON.stringify(rep.body));
+  assert.equal((await api(leadgate.base, "PUT", `/api/v1/reps/${rep.body.id}`, { team: "inside" })).status, 200);
+  const context = await browser.browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await signIn(page, "admin@leadgate.local");
+  await page.goto(leadgate.base + "/admin/handoff");
+  const n = (await page.locator("fieldset.route").count()) - 1;
+  await page.fill(`#route-${n}-name`, "France, hot");
+  await page.fill(`#route-${n}-order`, "0");
+  await page.fill(`#route-${n}-countries`, "FR");
+  await page.check(`input[name=route_${n}_temperature][value=hot]`);
+  await page.selectOption(`#route-${n}-strategy`, "rep");
+  await page.selectOption(`#route-${n}-rep`, rep.body.id);
+  await page.click("form[action='/admin/routing'] button[type=submit]");
+  await page.waitForURL(/done=1/);
+  const routing = (await api(leadgate.base, "GET", "/api/v1/agreement")).body.agreement.routing;
+  assert.deepEqual(routing[0].assign, { strategy: "rep", user_id: rep.body.id }, "put first");
+  assert.deepEqual([routing[0].when.countries, routing[0].when.temperatures], [["FR"], ["hot"]]);
+  await page.screenshot({ path: join(SCREENSHOTS, "ui-routing.png"), fullPage: true });
+
+  const picked = [];
+  for (const email of ["ana@callback.example", "bo@callback.example"]) {
+    picked.push((await api(leadgate.base, "POST", "/api/v1/contacts", { email, first_name: email.split("@")[0] })).body);
+  }
+  await page.goto(leadgate.base + "/leads?q=callback");
+  for (const c of picked) await page.check(`#sel-${c.id}`);
+  await page.fill("#b-view", "Call back");
+  await page.click("button[value=add_to_view]");
+  await page.waitForSelector("[role=status]:has-text('2 leads added to the view “Call back”.')");
+  await page.click("nav a:has-text('Call back')");
+  assert.match(await page.textContent("#total"), /^2 leads match$/);
+  await context.close();
+});
+
 test("an admin manages users, the sales agreement and webhooks; a rep cannot", async () => {
   const context = await browser.browser.newContext({ locale: "en-US" });
   const page = await context.newPage();
@@ -388,7 +461,8 @@ test("every page fits a 390 px phone screen, and the navigation folds behind a M
   await page.click("header .menu-label");
   assert.ok(await page.isVisible("header a[href='/pipeline']"), "and opens with one tap");
   const pages = ["/leads", `/contacts/${hot.id}`, "/pipeline", "/dashboard", "/reports", "/queue", "/tasks", "/privacy", "/privacy/audit",
-    "/import", "/rules", "/model", "/pipeline/settings", "/forms", "/companies", "/admin/users", "/admin/handoff", "/admin/webhooks", "/account", "/contacts/new"];
+    "/import", "/rules", "/model", "/pipeline/settings", "/forms", "/companies", "/admin/users", "/admin/handoff", "/admin/webhooks", "/account", "/contacts/new",
+    "/rules/edit?section=fit&index=0"];
   const wide = [];
   for (const path of pages) {
     await page.goto(leadgate.base + path);

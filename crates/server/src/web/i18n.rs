@@ -885,6 +885,7 @@ texts! {
     rule_or: "or", "ou";
     rule_any_kind: "Any event", "Tout événement";
     rule_more_lines: "More lines", "Plus de lignes";
+    rule_other_field: "Or another field (an event property: property.<key>)", "Ou un autre champ (une propriété de l'événement : property.<clé>)";
     rule_every_event: "every event of this kind", "tous les événements de ce type";
     rule_nested: "This condition nests more deeply than the form can show: edit it in the JSON on the rules page. The other fields can be changed here.", "Cette condition est plus imbriquée que ce que le formulaire peut montrer : modifiez-la dans le JSON de la page des règles. Les autres champs se modifient ici.";
     rule_needs_line: "add at least one line to the condition", "ajoutez au moins une ligne à la condition";

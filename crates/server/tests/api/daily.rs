@@ -632,7 +632,7 @@ api_tests! {
         // "More lines": the form as typed with a blank line in each group and a blank group.
         let (status, _, html) = post([rule.clone(), vec![("action", "more")]].concat(), "en").await;
         assert_eq!(status, StatusCode::OK, "{html}");
-        assert!(html.contains(r#"name="g1_2_field" value="""#) && html.contains(r#"name="g2_0_field" value="""#), "{html}");
+        assert!(html.contains(r#"name="g1_2_field"><option value="" selected>"#) && html.contains(r#"name="g2_0_field"><option value="" selected>"#), "{html}");
         let (status, _, html) = post([rule.clone(), vec![("action", "preview")]].concat(), "en").await;
         assert_eq!(status, StatusCode::OK, "{html}");
         assert!(html.contains("id=\"preview\"") && html.contains(r#"value="50 – 500""#), "a preview, the form as typed: {html}");
@@ -651,6 +651,7 @@ api_tests! {
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains(r#"name="g0_1_value" value="FR, BE""#) && html.contains(r#"name="g1_0_value" value="50 – 500""#), "{html}");
         assert!(html.contains(r#"<option value="not_is_missing" selected>is filled in</option>"#), "{html}");
+        assert!(html.contains(r#"<option value="company.employees" selected>Company: employees</option>"#), "fields by their words: {html}");
         // Mistakes: in French at their line; the core's own checks in English at their line's path.
         let (status, _, html) = post(vec![
             ("section", "fit"), ("label", "x"), ("points", "dix"), ("g0_0_field", "country"), ("g0_0_op", "equals"), ("g0_0_value", ""),
@@ -670,6 +671,10 @@ api_tests! {
         let rules = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
         let demo = rules["engagement"]["rules"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(demo, json!({"id": "demo-asked", "label": "Demo asked", "kind": "demo_request", "points": 30.0, "lifetime_cap": 60.0}));
+        let (status, _, html) = post(vec![("section", "engagement"), ("label", "Pro plan viewed"), ("points", "5"), ("kind", "page_view"), ("g0_0_field", ""), ("g0_0_other", "property.plan"), ("g0_0_op", "equals"), ("g0_0_value", "pro"), ("action", "save")], "en").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "an event property typed by hand: {html}");
+        let rules = t.get("/api/v1/scoring/rules").await.body["rules"].clone();
+        assert_eq!(rules["engagement"]["rules"].as_array().unwrap().last().unwrap()["when"], json!({"field": "property.plan", "op": "equals", "value": "pro"}));
         let (status, _, _) = post(vec![("section", "knockout"), ("label", "A competitor"), ("g0_0_field", "email_domain"), ("g0_0_op", "equals"), ("g0_0_value", "rival.example"), ("action", "save")], "en").await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         let knockouts = t.get("/api/v1/scoring/rules").await.body["rules"]["knockouts"].as_array().unwrap().clone();

@@ -84,7 +84,8 @@ pub(super) struct Line {
 
 pub(super) struct LineView {
     pub number: usize,
-    pub field: String,
+    /// The fields offered, the line's own selected (one not offered is added, as written).
+    pub fields: Vec<Choice>,
     pub ops: Vec<Choice>,
     pub value: String,
 }
@@ -111,8 +112,6 @@ pub(super) struct RuleEditPage {
     pub groups: Vec<GroupView>,
     /// The condition nests beyond groups of lines: edited as JSON only.
     pub nested: bool,
-    /// (name, words) the field input suggests.
-    pub fields: Vec<(String, String)>,
     pub errors: Vec<String>,
     pub preview: Option<PreviewView>,
     pub comment: String,
@@ -239,7 +238,10 @@ fn lines_from_form(form: &Posted) -> Vec<Vec<Line>> {
         let mut l = 0;
         while form.has(&format!("g{g}_{l}_field")) {
             let get = |name: &str| form.value(&format!("g{g}_{l}_{name}"));
-            let line = Line { field: get("field"), op: get("op"), value: get("value") };
+            // A field typed by hand (an event property) wins over the list's choice.
+            let other = get("other");
+            let field = if other.is_empty() { get("field") } else { other };
+            let line = Line { field, op: get("op"), value: get("value") };
             if !line.field.is_empty() || !line.value.is_empty() {
                 lines.push(line);
             }
@@ -252,7 +254,7 @@ fn lines_from_form(form: &Posted) -> Vec<Vec<Line>> {
 }
 
 /// The groups as the page shows them: each with a blank line to add one, and a blank group.
-fn group_views(t: &Texts, groups: &[Vec<Line>]) -> Vec<GroupView> {
+fn group_views(t: &Texts, groups: &[Vec<Line>], fields: &[(String, String)]) -> Vec<GroupView> {
     let mut n = 0;
     groups
         .iter()
@@ -273,7 +275,24 @@ fn group_views(t: &Texts, groups: &[Vec<Line>]) -> Vec<GroupView> {
                         .flat_map(|(_, k)| [k.to_string(), format!("not_{k}")])
                         .map(|k| Choice { label: op_label(t, &k).into(), selected: k == line.op, value: k })
                         .collect();
-                    LineView { number: n, field: line.field, ops, value: line.value }
+                    let mut choices = vec![Choice {
+                        value: String::new(),
+                        label: "—".into(),
+                        selected: line.field.is_empty(),
+                    }];
+                    choices.extend(fields.iter().map(|(name, words)| Choice {
+                        value: name.clone(),
+                        label: words.clone(),
+                        selected: *name == line.field,
+                    }));
+                    if !choices.iter().any(|c| c.selected) {
+                        choices.push(Choice {
+                            value: line.field.clone(),
+                            label: line.field.clone(),
+                            selected: true,
+                        });
+                    }
+                    LineView { number: n, fields: choices, ops, value: line.value }
                 })
                 .collect();
             GroupView { title, lines }
@@ -402,6 +421,7 @@ async fn page(
         kinds.push(Choice { value: typed.kind.clone(), label: typed.kind.clone(), selected: true });
     }
     let failed = !errors.is_empty();
+    let fields = field_choices(state, s, section).await;
     let mut r = render(RuleEditPage {
         c: s.chrome("rules"),
         title,
@@ -418,8 +438,7 @@ async fn page(
             Section::Knockout => t.rule_when_knockout,
         },
         nested: typed.groups.is_none(),
-        groups: group_views(t, typed.groups.as_deref().unwrap_or_default()),
-        fields: field_choices(state, s, section).await,
+        groups: group_views(t, typed.groups.as_deref().unwrap_or_default(), &fields),
         errors,
         preview,
         comment: typed.comment,
