@@ -135,13 +135,12 @@ pub(super) fn rules_from_form(t: &Texts, form: &Posted) -> (Vec<RoutingRule>, Ve
             let key = format!("route_{i}_{name}");
             form.iter().filter(|(k, _)| *k == key).map(|(_, v)| v.clone()).collect()
         };
-        let index = i;
         let name = field("name");
         let is_new = !field("new").is_empty();
         if (is_new && name.is_empty()) || !field("remove").is_empty() {
             continue;
         }
-        let shown = if name.is_empty() { format!("{} {}", t.routing_rule, index + 1) } else { name.clone() };
+        let shown = if name.is_empty() { format!("{} {}", t.routing_rule, i + 1) } else { name.clone() };
         let mut problem = |label: &str, what: &str| bad.push(format!("{shown} — {label}{} {what}", t.colon));
         let list = |raw: String| -> Vec<String> {
             raw.split([',', ';', '\n']).map(str::trim).filter(|x| !x.is_empty()).map(String::from).collect()
@@ -155,7 +154,7 @@ pub(super) fn rules_from_form(t: &Texts, form: &Posted) -> (Vec<RoutingRule>, Ve
         };
         let min_employees = count("min_employees", t.routing_min_employees);
         let max_employees = count("max_employees", t.routing_max_employees);
-        let order = field("order").replace(',', ".").parse::<f64>().unwrap_or((index + 1) as f64);
+        let order = field("order").replace(',', ".").parse::<f64>().unwrap_or((i + 1) as f64);
         let temperatures = values("temperature")
             .iter()
             .filter_map(|v| TEMPERATURES.iter().find(|(_, k)| k == v).map(|(temp, _)| *temp))
@@ -174,7 +173,7 @@ pub(super) fn rules_from_form(t: &Texts, form: &Posted) -> (Vec<RoutingRule>, Ve
             },
             "least_loaded" => Assignee::LeastLoaded { team },
             "weighted" => {
-                let prefix = format!("route_{index}_weight_");
+                let prefix = format!("route_{i}_weight_");
                 let mut weights = Vec::new();
                 for (key, raw) in form.iter() {
                     let Some(id) = key.strip_prefix(&prefix) else { continue };
@@ -183,6 +182,8 @@ pub(super) fn rules_from_form(t: &Texts, form: &Posted) -> (Vec<RoutingRule>, Ve
                         continue;
                     }
                     match (id.parse::<UserId>(), raw.parse::<u32>()) {
+                        // A weight of 0 is no share, as an empty one.
+                        (Ok(_), Ok(0)) => {}
                         (Ok(user_id), Ok(weight)) => weights.push(RepWeight { user_id, weight }),
                         _ => problem(t.routing_weights, t.not_a_number),
                     }
@@ -200,7 +201,7 @@ pub(super) fn rules_from_form(t: &Texts, form: &Posted) -> (Vec<RoutingRule>, Ve
             temperatures,
             grades,
         };
-        rules.push((order, index, RoutingRule { name, when, assign }));
+        rules.push((order, i, RoutingRule { name, when, assign }));
     }
     rules.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     (rules.into_iter().map(|(_, _, r)| r).collect(), bad)

@@ -516,6 +516,10 @@ pub(super) async fn rule_edit_submit(
         },
     };
     let action = form.value("action");
+    if action == "delete" && index.is_none() {
+        // A rule not saved yet has nothing to delete.
+        return Redirect::to("/rules").into_response();
+    }
     let in_force = index.map(|i| section.list(&mut doc)[i].clone());
     let lines = lines_from_form(&form);
     // A condition the form could not show is kept as it is.
