@@ -6,7 +6,8 @@
 //!     cargo bench -p leadgate-bench --bench inbox
 //!
 //! BENCH_BACKENDS: `sqlite` (default), `postgres` or both, comma-separated; PostgreSQL needs
-//! LEADGATE_TEST_POSTGRES_URL (a server from `scripts/throwaway-postgres`).
+//! LEADGATE_TEST_POSTGRES_URL (a server from `scripts/throwaway-postgres`). BENCH_CASES: run the
+//! cases whose name contains it (e.g. `sorted by`).
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -32,9 +33,26 @@ const GRADES: [(&str, u32); 4] = [("A", 5), ("B", 15), ("C", 30), ("D", 50)];
 const SOURCES: [(&str, u32); 5] =
     [("Google", 40), ("Direct Traffic", 25), ("Olark Chat", 15), ("Reference", 5), ("Trade fair", 15)];
 
+/// Company names (with a number) in no order of their ids.
+const WORDS: [&str; 8] = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Tyrell", "Cyberdyne"];
+
 async fn generate(store: &Store, n: usize, now: Timestamp) -> uuid::Uuid {
     let mut rng = Rng::new(11);
     let rep = rng.uuid();
+    // The rep who holds 1 % of the leads is a user (the owner column shows their name).
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(
+        leadgate_core::ids::UserId(rep),
+        &leadgate_core::email::Email::parse("rep@bench.example").unwrap(),
+        Some("Rep"),
+        leadgate_core::access::Role::Sales,
+        None,
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut company = rng.uuid();
     let mut done = 0;
     while done < n {
         let chunk = 10_000.min(n - done);
@@ -48,9 +66,32 @@ async fn generate(store: &Store, n: usize, now: Timestamp) -> uuid::Uuid {
             let mut p_rows = Vec::new();
             let mut assignments = Vec::new();
             let mut a_rows = Vec::new();
+            let mut companies = Vec::new();
+            let mut c_rows = Vec::new();
             for i in 0..count {
                 let k = done + part * 400 + i;
                 let id = rng.uuid();
+                // 50 contacts per company.
+                if k % 50 == 0 {
+                    company = rng.uuid();
+                    let name = format!("{} {}", WORDS[rng.below(WORDS.len() as u64) as usize], k / 50);
+                    let cb = companies.len();
+                    companies.extend([
+                        Arg::from(company),
+                        Arg::from(name.clone()),
+                        Arg::from(name.to_lowercase()),
+                        Arg::from(now),
+                    ]);
+                    c_rows.push(format!(
+                        "(${}, ${}, '{{}}', ${}, ${}, ${}, ${})",
+                        cb + 1,
+                        cb + 2,
+                        cb + 3,
+                        cb + 4,
+                        cb + 4,
+                        cb + 3
+                    ));
+                }
                 let temperature = *rng.weighted(&TEMPERATURES);
                 let engagement = match temperature {
                     "hot" => 3_000 + rng.below(10_000) as i64,
@@ -66,9 +107,10 @@ async fn generate(store: &Store, n: usize, now: Timestamp) -> uuid::Uuid {
                     Arg::from(*rng.weighted(&SOURCES)),
                     Arg::from(format!("first{k} lead{k}@company{}.example", k / 50)),
                     Arg::from(now - SignedDuration::from_secs(rng.below(365 * 86_400) as i64)),
+                    Arg::from(company),
                 ]);
                 rows.push(format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, '{{}}', ${}, ${}, ${})",
+                    "(${}, ${}, ${}, ${}, ${}, ${}, '{{}}', ${}, ${}, ${}, ${})",
                     b + 1,
                     b + 2,
                     b + 2,
@@ -77,7 +119,8 @@ async fn generate(store: &Store, n: usize, now: Timestamp) -> uuid::Uuid {
                     b + 5,
                     b + 6,
                     b + 7,
-                    b + 7
+                    b + 7,
+                    b + 8
                 ));
                 scores.push(vec![
                     Arg::from(id),
@@ -111,9 +154,20 @@ async fn generate(store: &Store, n: usize, now: Timestamp) -> uuid::Uuid {
                     ));
                 }
             }
+            if !c_rows.is_empty() {
+                tx.execute(
+                    &format!(
+                        "INSERT INTO companies (id, name, custom, search_text, created_at, updated_at, name_key) VALUES {}",
+                        c_rows.join(", ")
+                    ),
+                    companies,
+                )
+                .await
+                .unwrap();
+            }
             let sql = format!(
                 "INSERT INTO contacts (id, email, email_key, first_name, lifecycle_stage, \
-                 source, custom, search_text, created_at, updated_at) VALUES {}",
+                 source, custom, search_text, created_at, updated_at, company_id) VALUES {}",
                 rows.join(", ")
             );
             tx.execute(&sql, values).await.unwrap();
@@ -229,15 +283,32 @@ async fn inbox_on(backend: &str, n: usize, runs: usize) {
         ),
     ];
     let mut cases = cases;
-    for sort in [InboxSort::Probability, InboxSort::Name, InboxSort::Created] {
+    // Every column the page sorts by, largest first (creation: oldest first), and by name A to
+    // Z on a later page.
+    for sort in InboxSort::ALL.into_iter().filter(|s| *s != InboxSort::Priority) {
         let name = match sort {
             InboxSort::Probability => "sorted by probability",
             InboxSort::Name => "sorted by name",
+            InboxSort::Company => "sorted by company",
+            InboxSort::Stage => "sorted by stage",
+            InboxSort::Grade => "sorted by fit grade",
+            InboxSort::Engagement => "sorted by engagement",
+            InboxSort::Owner => "sorted by owner",
             _ => "sorted by creation, oldest first",
         };
         let ascending = sort == InboxSort::Created;
         cases.push((name, InboxFilter { sort, ascending, ..Default::default() }, 0));
     }
+    cases.push((
+        "sorted by name, A to Z, page 20",
+        InboxFilter { sort: InboxSort::Name, ascending: true, ..Default::default() },
+        20,
+    ));
+    cases.push((
+        "sorted by name, stage = mql",
+        InboxFilter { sort: InboxSort::Name, stage: Some("mql".into()), ..Default::default() },
+        0,
+    ));
     cases.push((
         "sorted by probability, owner = a rep",
         InboxFilter {
@@ -252,9 +323,14 @@ async fn inbox_on(backend: &str, n: usize, runs: usize) {
         InboxFilter { sort: InboxSort::Probability, stage: Some("mql".into()), ..Default::default() },
         0,
     ));
-    // As the page asks: open leads only unless a stage is chosen.
-    let cases: Vec<(&str, InboxFilter, u32)> =
-        cases.into_iter().map(|(n, f, p)| (n, InboxFilter { open_only: true, ..f }, p)).collect();
+    // As the page asks: open leads only unless a stage is chosen. BENCH_CASES (a part of their
+    // names) runs some cases only.
+    let only = std::env::var("BENCH_CASES").unwrap_or_default();
+    let cases: Vec<(&str, InboxFilter, u32)> = cases
+        .into_iter()
+        .filter(|(n, _, _)| n.contains(only.as_str()))
+        .map(|(n, f, p)| (n, InboxFilter { open_only: true, ..f }, p))
+        .collect();
     let mut rows = Vec::new();
     for (name, filter, page) in &cases {
         let mut times = Vec::with_capacity(runs);

@@ -265,6 +265,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0034_saved_view_members.sql"),
         then: None,
     },
+    Migration {
+        version: 35,
+        name: "inbox sort indexes",
+        sqlite: include_str!("../migrations/sqlite/0035_inbox_sort_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0035_inbox_sort_indexes.sql"),
+        then: None,
+    },
 ];
 
 /// An in-memory SQLite database with every migration's script applied (for tests of plans).

@@ -71,29 +71,48 @@ impl InboxSort {
         InboxSort::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// The column's sort key; texts compare without case. Stages sort in funnel order.
-    fn key(self) -> &'static str {
+    /// The column's sort key; texts compare without case (a company's name also without
+    /// accents, as the companies list sorts). Stages sort in funnel order.
+    fn key(self) -> String {
         match self {
             InboxSort::Priority => {
-                "CASE s.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'cold' THEN 2 ELSE 3 END"
+                "CASE s.temperature WHEN 'hot' THEN 0 WHEN 'warm' THEN 1 WHEN 'cold' THEN 2 ELSE 3 END".into()
             }
-            InboxSort::Name => "LOWER(COALESCE(c.first_name, c.last_name, c.email))",
-            InboxSort::Company => "LOWER(co.name)",
+            InboxSort::Name => NAME_KEY.into(),
+            InboxSort::Company => "co.name_key".into(),
             InboxSort::Stage => {
-                "CASE c.lifecycle_stage WHEN 'visitor' THEN 0 WHEN 'lead' THEN 1 WHEN 'mql' THEN 2 \
-                 WHEN 'sql' THEN 3 WHEN 'opportunity' THEN 4 WHEN 'customer' THEN 5 WHEN 'nurturing' THEN 6 \
-                 WHEN 'intermediary' THEN 7 WHEN 'disqualified' THEN 8 ELSE 9 END"
+                let whens: Vec<String> =
+                    STAGE_ORDER.iter().enumerate().map(|(i, s)| format!("WHEN '{s}' THEN {i}")).collect();
+                format!("CASE c.lifecycle_stage {} ELSE {} END", whens.join(" "), STAGE_ORDER.len())
             }
-            InboxSort::Grade => "s.fit_grade",
-            InboxSort::Engagement => "s.engagement",
-            InboxSort::Probability => "p.probability",
+            InboxSort::Grade => "s.fit_grade".into(),
+            InboxSort::Engagement => "s.engagement".into(),
+            InboxSort::Probability => "p.probability".into(),
             InboxSort::Owner => {
-                "(SELECT LOWER(COALESCE(u.name, u.email)) FROM users u WHERE u.id = a.rep_id)"
+                "(SELECT LOWER(COALESCE(u.name, u.email)) FROM users u WHERE u.id = a.rep_id)".into()
             }
-            InboxSort::Created => "c.created_at",
+            InboxSort::Created => "c.created_at".into(),
         }
     }
 }
+
+/// A contact's name as the inbox sorts it: first name, else last name, else e-mail, without
+/// case. Written as the index on it is (migration 35), so that both databases walk the index.
+const NAME_KEY: &str = "lower(coalesce(c.first_name, c.last_name, c.email))";
+
+/// The lifecycle stages in funnel order, as the inbox sorts them.
+const STAGE_ORDER: [&str; 10] = [
+    "visitor",
+    "lead",
+    "mql",
+    "sql",
+    "opportunity",
+    "customer",
+    "nurturing",
+    "intermediary",
+    "disqualified",
+    "churned",
+];
 
 /// Filters of the lead inbox; `None` matches everything.
 #[derive(Debug, Clone, Default)]
@@ -475,6 +494,134 @@ impl Session {
         Some(InboxSql { from, count_from, conditions, values, scoped: scoped.is_some() })
     }
 
+    /// The walks of the inbox sorted by a column the reader chose, over all contacts: each
+    /// walks an index in the column's order and stops when the page is full, instead of sorting
+    /// every contact by the column (about 2 s at 1M; see BENCHMARKS.md, "Lead inbox"). Empty
+    /// values come last in both directions; ties go by contact, in the same direction.
+    fn sort_walks(&self, f: &InboxFilter, from: &str, dir: &str) -> Vec<(String, String, String)> {
+        let sqlite = self.dialect() == crate::driver::Dialect::Sqlite;
+        // SQLite joins in the order written after a CROSS JOIN: the walked table first.
+        let cross = if sqlite { "CROSS JOIN" } else { "JOIN" };
+        let rest = "LEFT JOIN predictions p ON p.contact_id = c.id \
+             LEFT JOIN assignments a ON a.contact_id = c.id AND a.closed_at IS NULL";
+        let by_contacts = format!(
+            "FROM contacts c {cross} contact_scores s ON s.contact_id = c.id \
+             LEFT JOIN companies co ON co.id = c.company_id {rest}"
+        );
+        let walk = |from: &str, cond: &str, order: String| (from.to_string(), cond.to_string(), order);
+        let in_order = |mut values: Vec<&'static str>| {
+            if !f.ascending {
+                values.reverse();
+            }
+            values
+        };
+        match f.sort {
+            // The index on the name (migration 35), then the contacts without any name.
+            InboxSort::Name => vec![
+                walk(
+                    &by_contacts,
+                    &format!("{NAME_KEY} IS NOT NULL"),
+                    format!("ORDER BY {NAME_KEY} {dir}, c.id {dir}"),
+                ),
+                walk(&by_contacts, &format!("{NAME_KEY} IS NULL"), format!("ORDER BY c.id {dir}")),
+            ],
+            // Companies by their name's index, each one's contacts; then contacts without one.
+            InboxSort::Company => vec![
+                walk(
+                    &format!(
+                        "FROM companies co {cross} contacts c ON c.company_id = co.id \
+                         {cross} contact_scores s ON s.contact_id = c.id {rest}"
+                    ),
+                    "1 = 1",
+                    format!("ORDER BY co.name_key {dir}, co.id {dir}, c.id {dir}"),
+                ),
+                walk(from, "c.company_id IS NULL", format!("ORDER BY s.contact_id {dir}")),
+            ],
+            // One walk per stage in funnel order, each a range of ix_contacts_stage; the stages
+            // the filters leave out are not walked.
+            InboxSort::Stage => {
+                let stages: Vec<&'static str> = STAGE_ORDER
+                    .into_iter()
+                    .filter(|s| match &f.stage {
+                        Some(chosen) => chosen == s,
+                        None => !f.open_only || !matches!(*s, "customer" | "disqualified"),
+                    })
+                    .collect();
+                in_order(stages)
+                    .into_iter()
+                    .map(|s| {
+                        walk(
+                            &by_contacts,
+                            &format!("c.lifecycle_stage = '{s}'"),
+                            format!("ORDER BY c.id {dir}"),
+                        )
+                    })
+                    .collect()
+            }
+            // One walk per grade, each a range of ix_contact_scores_grade (migration 35), then
+            // the contacts not graded.
+            InboxSort::Grade => {
+                let by_scores = format!(
+                    "FROM contact_scores s {cross} contacts c ON c.id = s.contact_id \
+                     LEFT JOIN companies co ON co.id = c.company_id {rest}"
+                );
+                let grades: Vec<&'static str> = ["A", "B", "C", "D"]
+                    .into_iter()
+                    .filter(|g| f.grade.as_deref().is_none_or(|chosen| chosen == *g))
+                    .collect();
+                let mut walks: Vec<_> = in_order(grades)
+                    .into_iter()
+                    .map(|g| {
+                        walk(
+                            &by_scores,
+                            &format!("s.fit_grade = '{g}'"),
+                            format!("ORDER BY s.contact_id {dir}"),
+                        )
+                    })
+                    .collect();
+                if f.grade.is_none() {
+                    walks.push(walk(
+                        &by_scores,
+                        "s.fit_grade IS NULL",
+                        format!("ORDER BY s.contact_id {dir}"),
+                    ));
+                }
+                walks
+            }
+            // The open assignments (what reps hold: a few thousand at most) sorted by their
+            // rep's name, then the leads nobody holds.
+            InboxSort::Owner => {
+                let mut walks = vec![walk(
+                    &format!(
+                        "FROM assignments a {cross} users u ON u.id = a.rep_id \
+                         {cross} contact_scores s ON s.contact_id = a.contact_id \
+                         {cross} contacts c ON c.id = a.contact_id \
+                         LEFT JOIN companies co ON co.id = c.company_id LEFT JOIN predictions p ON p.contact_id = c.id"
+                    ),
+                    "a.closed_at IS NULL",
+                    format!(
+                        "ORDER BY LOWER(COALESCE(u.name, u.email)) {dir}, u.id {dir}, a.contact_id {dir}"
+                    ),
+                )];
+                // With one rep chosen, every lead shown is theirs.
+                if f.owner.is_none() {
+                    walks.push(walk(
+                        &format!("{from} LEFT JOIN users u ON u.id = a.rep_id"),
+                        "u.id IS NULL",
+                        format!("ORDER BY s.contact_id {dir}"),
+                    ));
+                }
+                walks
+            }
+            // Creation: one sort the databases serve from ix_contacts_created.
+            _ => vec![walk(
+                from,
+                "1 = 1",
+                format!("ORDER BY {} {dir} NULLS LAST, s.contact_id {dir}", f.sort.key()),
+            )],
+        }
+    }
+
     /// The inbox's tables read from the predictions, most likely first: sorted by probability,
     /// the page walks ix_predictions_probability and joins each contact, stopping when full,
     /// instead of sorting every contact (2 s at 1M).
@@ -535,6 +682,30 @@ impl Session {
         let walk = |from: &str, cond: &str, order: String| (from.to_string(), cond.to_string(), order);
         let priority = "ORDER BY s.engagement DESC, s.contact_id DESC".to_string();
         let dir = if f.ascending { "ASC" } else { "DESC" };
+        let selective = searching || scoped || f.view.is_some() || f.sequence.is_some();
+        if f.sort == InboxSort::Engagement && !selective {
+            // Engagement across temperatures: each temperature's range of ix_contact_scores_inbox
+            // is already in engagement order, so the page is the merge of their first
+            // offset + limit rows (four bounded walks), instead of a sort of every contact.
+            let n = limit + offset;
+            let arms: Vec<String> = BY_TEMPERATURE
+                .iter()
+                .map(|cond| {
+                    format!(
+                        "SELECT * FROM (SELECT {columns}, s.engagement AS sort_key, s.contact_id AS sort_id {from} {} \
+                         ORDER BY s.engagement {dir}, s.contact_id {dir} LIMIT {n}) arm",
+                        and(cond)
+                    )
+                })
+                .collect();
+            let sql = format!(
+                // Not yet scored (no engagement) last in both directions, on both databases.
+                "SELECT * FROM ({}) merged ORDER BY sort_key IS NULL, sort_key {dir}, sort_id {dir} \
+                 LIMIT {limit} OFFSET {offset}",
+                arms.join(" UNION ALL ")
+            );
+            return self.fetch_all(&sql, values.clone()).await?.iter().map(inbox_row).collect();
+        }
         let walks: Vec<(String, String, String)> = if f.sort == InboxSort::Probability
             && !searching
             && !scoped
@@ -548,10 +719,17 @@ impl Session {
                 ),
                 walk(from, "p.contact_id IS NULL", "ORDER BY s.contact_id DESC".into()),
             ]
+        } else if f.sort != InboxSort::Priority
+            && !searching
+            && !scoped
+            && f.view.is_none()
+            && f.sequence.is_none()
+        {
+            self.sort_walks(f, from, dir)
         } else if f.sort != InboxSort::Priority {
-            // Another column the reader chose: one sort of the matches (see BENCHMARKS.md, "Lead
-            // inbox"), empty values last either way.
-            let order = format!("ORDER BY {} {dir} NULLS LAST, s.contact_id DESC", f.sort.key());
+            // A few matches (a search, a rep's leads, a view's or a sequence's members): one
+            // sort of them, empty values last either way.
+            let order = format!("ORDER BY {} {dir} NULLS LAST, s.contact_id {dir}", f.sort.key());
             vec![walk(from, "1 = 1", order)]
         } else if searching || scoped {
             vec![walk(

@@ -598,6 +598,98 @@ storage_tests! {
         assert!(s.inbox(&filter, 50, 0).await.unwrap().is_empty(), "the members go with their view");
     }
 
+    async fn the_inbox_sorted_by_any_column_pages_through_every_open_lead_in_that_order(store) {
+        use leadgate_store::web::{InboxFilter, InboxSort};
+        let now = t("2026-06-01T00:00:00Z");
+        let mut tx = store.begin().await.unwrap();
+        let emile = tx.insert_company(CompanyId(new_id()), CompanyDraft { name: "Émile SA".into(), ..Default::default() }.validate().unwrap(), now).await.unwrap();
+        let acme = tx.insert_company(CompanyId(new_id()), CompanyDraft { name: "acme".into(), ..Default::default() }.validate().unwrap(), now).await.unwrap();
+        let zoe = tx.insert_user(UserId(new_id()), &Email::parse("zoe@team.example").unwrap(), Some("Zoé"), Role::Sales, None, now).await.unwrap();
+        let bea = tx.insert_user(UserId(new_id()), &Email::parse("bea@team.example").unwrap(), None, Role::Sales, None, now).await.unwrap();
+        tx.commit().await.unwrap();
+        // (first name, last name, e-mail, stage, grade, company, owner)
+        type Spec = (Option<&'static str>, Option<&'static str>, Option<&'static str>, &'static str, Option<&'static str>, Option<CompanyId>, Option<UserId>);
+        let specs: [Spec; 9] = [
+            (Some("bob"), None, Some("b1@x.example"), "lead", Some("B"), Some(emile.id), Some(zoe.id)),
+            (Some("Ada"), None, Some("a1@x.example"), "mql", Some("A"), Some(acme.id), None),
+            (None, Some("Zed"), Some("z1@x.example"), "lead", None, None, Some(bea.id)),
+            (None, None, Some("carol@x.example"), "nurturing", Some("D"), Some(acme.id), None),
+            (None, None, None, "sql", Some("B"), None, None),
+            (Some("ada"), None, Some("a2@x.example"), "visitor", Some("C"), Some(emile.id), Some(zoe.id)),
+            (Some("Eve"), None, Some("e1@x.example"), "lead", Some("A"), None, None),
+            (Some("Cy"), None, Some("c1@x.example"), "customer", Some("A"), Some(acme.id), None),
+            (Some("Bob"), None, Some("b2@x.example"), "intermediary", Some("B"), None, Some(bea.id)),
+        ];
+        let mut leads = Vec::new();
+        for (i, (first, last, email, stage, grade, company, owner)) in specs.iter().enumerate() {
+            let d = ContactDraft {
+                email: email.map(String::from),
+                first_name: first.map(String::from),
+                last_name: last.map(String::from),
+                external_id: Some(format!("ext-{i}")),
+                company_id: *company,
+                ..Default::default()
+            };
+            let c = add_contact(&store, d, now).await;
+            let mut tx = store.begin().await.unwrap();
+            tx.execute("UPDATE contacts SET lifecycle_stage = $2 WHERE id = $1", vec![c.id.into(), (*stage).into()]).await.unwrap();
+            tx.execute("UPDATE contact_scores SET fit_grade = $2 WHERE contact_id = $1", vec![c.id.into(), grade.map(String::from).into()]).await.unwrap();
+            // Scored ones (a grade) have a temperature and an engagement; equal engagements tie.
+            if grade.is_some() {
+                let temperature = ["hot", "warm", "cold"][i % 3];
+                tx.execute("UPDATE contact_scores SET temperature = $2, engagement = $3 WHERE contact_id = $1", vec![c.id.into(), temperature.into(), ((i % 4) as i64 * 100).into()]).await.unwrap();
+            }
+            if let Some(rep) = owner {
+                tx.execute(
+                    "INSERT INTO assignments (id, contact_id, rep_id, rule, why, assigned_at) VALUES ($1, $2, $3, 'test', 'test', $4)",
+                    vec![new_id().into(), c.id.into(), (*rep).into(), now.into()],
+                ).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+            leads.push((c.id, *first, *last, *email, *stage, *grade, *company, *owner));
+        }
+        let stages = ["visitor", "lead", "mql", "sql", "opportunity", "customer", "nurturing", "intermediary", "disqualified", "churned"];
+        let names = [(emile.id, "emile sa"), (acme.id, "acme")];
+        let reps = [(zoe.id, "zoé"), (bea.id, "bea@team.example")];
+        let open: Vec<_> = leads.iter().filter(|l| l.4 != "customer").cloned().collect();
+        let engagement = |i: usize| specs[i].4.map(|_| format!("{:04}", (i % 4) * 100));
+        for sort in [InboxSort::Name, InboxSort::Company, InboxSort::Stage, InboxSort::Grade, InboxSort::Owner, InboxSort::Engagement] {
+            for ascending in [true, false] {
+                // The order the page promises: the column's value (empty last either way), then
+                // the contact, in the same direction.
+                let key = |l: &(ContactId, Option<&str>, Option<&str>, Option<&str>, &str, Option<&str>, Option<CompanyId>, Option<UserId>)| -> Option<String> {
+                    match sort {
+                        InboxSort::Name => l.1.or(l.2).or(l.3).map(str::to_lowercase),
+                        InboxSort::Company => l.6.map(|c| names.iter().find(|n| n.0 == c).unwrap().1.to_string()),
+                        InboxSort::Stage => Some(format!("{:02}", stages.iter().position(|s| *s == l.4).unwrap())),
+                        InboxSort::Grade => l.5.map(String::from),
+                        InboxSort::Engagement => engagement(leads.iter().position(|x| x.0 == l.0).unwrap()),
+                        _ => l.7.map(|u| reps.iter().find(|r| r.0 == u).unwrap().1.to_string()),
+                    }
+                };
+                let mut expected = open.clone();
+                expected.sort_by(|a, b| {
+                    let by_key = match (key(a), key(b)) {
+                        (Some(x), Some(y)) if ascending => x.cmp(&y),
+                        (Some(x), Some(y)) => y.cmp(&x),
+                        (x, y) => y.is_none().cmp(&x.is_none()).reverse(),
+                    };
+                    by_key.then(if ascending { a.0.cmp(&b.0) } else { b.0.cmp(&a.0) })
+                });
+                let expected: Vec<ContactId> = expected.iter().map(|l| l.0).collect();
+                let filter = InboxFilter { sort, ascending, open_only: true, ..Default::default() };
+                let mut s = store.read().await.unwrap();
+                let mut shown = Vec::new();
+                // Pages of two, so pages start inside and across the walks.
+                for page in 0..10 {
+                    let rows = s.inbox(&filter, 2, page * 2).await.unwrap();
+                    shown.extend(rows.iter().map(|r| r.id));
+                }
+                assert_eq!(shown, expected, "{sort:?}, ascending: {ascending}");
+            }
+        }
+    }
+
     async fn rules_are_versioned(store) {
         let now = t("2026-06-01T00:00:00Z");
         let mut tx = store.begin().await.unwrap();
