@@ -892,6 +892,7 @@ texts! {
     rule_line_incomplete: "line {n}: choose a field and a test", "ligne {n} : choisissez un champ et un test";
     rule_line_value: "line {n}: this test needs a value", "ligne {n} : ce test demande une valeur";
     rule_line_range: "line {n}: write a range as 10 – 500", "ligne {n} : écrivez un intervalle sous la forme 10 – 500";
+    rule_line_error: "line {n}: {message}", "ligne {n} : {message}";
     rule_delete: "Delete this rule", "Supprimer cette règle";
     rule_deleted_preview: "Deleting this rule", "Suppression de cette règle";
     op_equals: "is", "est";
@@ -1077,6 +1078,25 @@ const MESSAGES_FR: &[(&str, &str)] = &[
     ("list at most {} open stages", "indiquez au plus {} étapes ouvertes"),
     ("choose at least one day{}", "choisissez au moins un jour"),
     ("is not your current password", "n'est pas votre mot de passe actuel"),
+    ("`range` needs `min`, `max` or both", "`range` demande `min`, `max` ou les deux"),
+    ("`{}` is not a stage of the pipeline: one of {}", "`{}` n'est pas une étape du pipeline : l'une de {}"),
+    ("`{}` is not one of the pipeline's reasons: {}", "`{}` n'est pas un des motifs du pipeline : {}"),
+    ("`{}` is listed twice", "`{}` figure deux fois"),
+    (
+        "`{}` is not a known time zone{}",
+        "`{}` n'est pas un fuseau horaire connu : utilisez un nom IANA comme Europe/Paris",
+    ),
+    ("`{}` is not a time; write HH:MM, e.g. {}", "`{}` n'est pas une heure : écrivez HH:MM, par exemple {}"),
+    (
+        "a stage key is 1 to {} lower-case letters{}",
+        "une clé d'étape compte 1 à {} minuscules, chiffres ou `_` et commence par une lettre (par exemple demo_faite)",
+    ),
+    ("budgets must be between 1 and {} minutes", "les délais doivent être entre 1 et {} minutes"),
+    ("list at least one reason{}", "indiquez au moins un motif"),
+    ("list at most {} reasons", "indiquez au plus {} motifs"),
+    ("list at most {} contacts", "indiquez au plus {} contacts"),
+    ("must be a number from {} to {}", "doit être un nombre de {} à {}"),
+    ("needs at least one working day{}", "demande au moins un jour travaillé"),
 ];
 
 /// A check's English message in French, when a pattern of [`MESSAGES_FR`] reads it.

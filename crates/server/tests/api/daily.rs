@@ -664,7 +664,16 @@ api_tests! {
         assert!(html.contains(r#"name="g0_1_value" value="beaucoup""#), "shown again as typed");
         let (status, _, html) = post(vec![("section", "fit"), ("label", "x"), ("points", "1"), ("g0_0_field", "shoe_size"), ("g0_0_op", "equals"), ("g0_0_value", "42"), ("action", "save")], "en").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html.contains("`shoe_size` is not a known field"), "{html}");
+        assert!(html.contains("line 1: `shoe_size` is not a known field"), "{html}");
+        // The rule set's own checks, at the line they refuse, in French too.
+        let (status, _, html) = post(vec![
+            ("section", "fit"), ("label", "x"), ("points", "50000"), ("g0_0_field", "country"), ("g0_0_op", "equals"), ("g0_0_value", "FR"),
+            ("g1_0_field", "country"), ("g1_0_op", "equals"), ("g1_0_value", "BE"), ("g1_1_field", "job_title"), ("g1_1_op", "matches"), ("g1_1_value", "(unclosed"),
+            ("action", "save"),
+        ], "fr").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("ligne 3 : n&#39;est pas une expression régulière valide"), "{html}");
+        assert!(html.contains("Points\u{a0}: doit être entre -10000 et 10000"), "{html}");
         // An engagement rule without a line counts every event of its kind; a knock-out; a delete.
         let (status, _, html) = post(vec![("section", "engagement"), ("label", "Demo asked"), ("points", "30"), ("kind", "demo_request"), ("daily_cap", ""), ("lifetime_cap", "60"), ("g0_0_field", ""), ("g0_0_op", "equals"), ("g0_0_value", ""), ("action", "save")], "en").await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{html}");

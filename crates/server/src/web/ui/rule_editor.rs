@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 
 use super::rules::{PreviewView, compile_rules, form_number, preview_of};
 use super::*;
+use leadgate_core::validation::FieldError;
 
 /// Which list of the rule set a rule is in.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -338,6 +339,78 @@ pub(super) fn describe(lang: Lang, section: Section, when: Option<&ConditionDoc>
         .join(&format!(" ; {} ", t.rule_or))
 }
 
+/// Where the edited rule sits in the rule set, to tell the set's checks at the form's fields.
+struct RuleAt<'a> {
+    section: Section,
+    index: usize,
+    numbers: &'a [Vec<usize>],
+}
+
+impl RuleAt<'_> {
+    /// The checks' errors on this rule at its fields (a condition's at its line number), in the
+    /// reader's language; errors elsewhere in the rule set as their path says.
+    fn errors(&self, lang: Lang, errors: &[FieldError]) -> Vec<String> {
+        let t = lang.texts();
+        let prefix = match self.section {
+            Section::Fit => format!("fit.rules[{}]", self.index),
+            Section::Engagement => format!("engagement.rules[{}]", self.index),
+            Section::Knockout => format!("knockouts[{}]", self.index),
+        };
+        errors
+            .iter()
+            .map(|e| {
+                let words = match lang {
+                    Lang::Fr => {
+                        super::super::i18n::message_fr(&e.message).unwrap_or_else(|| e.message.clone())
+                    }
+                    Lang::En => e.message.clone(),
+                };
+                let Some(rest) = e.field.strip_prefix(&prefix) else {
+                    return field_errors_text(lang, std::slice::from_ref(e));
+                };
+                let field = match rest {
+                    ".points" => t.points,
+                    ".label" | ".reason" | ".id" => {
+                        if self.section == Section::Knockout {
+                            t.knockout_reason
+                        } else {
+                            t.form_label
+                        }
+                    }
+                    ".daily_cap" => t.rules_daily_cap,
+                    ".lifetime_cap" => t.rules_lifetime_cap,
+                    ".kind" => t.rules_event_kind,
+                    _ => match rest.strip_prefix(".when").and_then(|w| self.line(w)) {
+                        Some(n) => {
+                            return t
+                                .rule_line_error
+                                .replace("{n}", &n.to_string())
+                                .replace("{message}", &words);
+                        }
+                        None => t.rule_condition,
+                    },
+                };
+                format!("{field}{} {words}", t.colon)
+            })
+            .collect()
+    }
+
+    /// The page's line a path inside the condition points at: `.any[g]` picks a group,
+    /// `.all[l]` a line of it (one group, or one line, is written without them).
+    fn line(&self, path: &str) -> Option<usize> {
+        let mut rest = path;
+        let mut index = |key: &str| -> Option<usize> {
+            let tail = rest.strip_prefix(key)?;
+            let (n, after) = tail.split_once(']')?;
+            rest = after;
+            n.parse().ok()
+        };
+        let group = index(".any[").unwrap_or(0);
+        let line = index(".all[").unwrap_or(0);
+        self.numbers.get(group)?.get(line).copied()
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct RuleQuery {
     pub(super) section: String,
@@ -538,6 +611,9 @@ pub(super) async fn rule_edit_submit(
         return page(&state, &s, section, index, typed, Vec::new(), None).await;
     }
     let mut bad = Vec::new();
+    // The page's number of each line, by group, as the condition is written (empty groups
+    // left out), to name a line when the rule set's checks refuse it.
+    let mut numbers: Vec<Vec<usize>> = Vec::new();
     let mut rule = in_force.clone().unwrap_or_else(|| serde_json::json!({}));
     if action == "delete" {
         if let (Some(i), Some(list)) = (index, section.list(&mut doc).as_array_mut()) {
@@ -549,12 +625,19 @@ pub(super) async fn rule_edit_submit(
             let mut groups = Vec::new();
             for g in &lines {
                 let mut clauses = Vec::new();
+                let mut at = Vec::new();
                 for line in g {
                     n += 1;
                     match clause_of(t, line, n) {
-                        Ok(c) => clauses.push(c),
+                        Ok(c) => {
+                            clauses.push(c);
+                            at.push(n);
+                        }
                         Err(e) => bad.push(e),
                     }
+                }
+                if !clauses.is_empty() {
+                    numbers.push(at);
                 }
                 groups.push(clauses);
             }
@@ -610,16 +693,24 @@ pub(super) async fn rule_edit_submit(
         return page(&state, &s, section, index, typed, bad, None).await;
     }
     let text = serde_json::to_string(&doc).unwrap_or_default();
-    let rules = match compile_rules(s.lang, &text) {
+    let at = RuleAt { section, index: index.unwrap_or(count), numbers: &numbers };
+    let rules = match leadgate_core::scoring::ScoringRules::from_json(&text) {
         Ok(r) => r,
-        Err(errors) => return page(&state, &s, section, index, typed, errors, None).await,
+        Err(leadgate_core::scoring::RulesError::Invalid(e)) => {
+            let errors = at.errors(s.lang, &e.errors);
+            return page(&state, &s, section, index, typed, errors, None).await;
+        }
+        Err(_) => {
+            let errors = compile_rules(s.lang, &text).err().unwrap_or_default();
+            return page(&state, &s, section, index, typed, errors, None).await;
+        }
     };
     if action == "save" || action == "delete" {
         let comment = Some(typed.comment.trim()).filter(|c| !c.is_empty());
         return match state.app.update_scoring_rules(s.p(), rules.doc.clone(), comment).await {
             Ok(change) => Redirect::to(&format!("/rules?job={}", change.rescore_job)).into_response(),
             Err(AppError::Invalid(e)) => {
-                let errors = vec![field_errors_text(s.lang, &e.errors)];
+                let errors = at.errors(s.lang, &e.errors);
                 page(&state, &s, section, index, typed, errors, None).await
             }
             Err(e) => app_error(&s, e),
