@@ -590,6 +590,7 @@ api_tests! {
             ("route_1_name", "Double"), ("route_1_strategy", "least_loaded"), ("route_1_team", "inside"),
         ])).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the agreement's own checks answer too: {html}");
+        assert!(html.contains("Double — Nom de la règle\u{a0}: `Double` est déjà le nom d&#39;une règle précédente"), "at the rule and its field, in French: {html}");
         assert_eq!(t.get("/api/v1/agreement").await.body["agreement"]["routing"][0]["name"], "France chaud", "nothing changed");
     }
 }

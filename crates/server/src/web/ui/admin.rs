@@ -550,6 +550,10 @@ pub(super) async fn admin_save_routing(
     match state.app.put_agreement_with(s.p(), agreement, comment.as_deref()).await {
         Ok(_) => Redirect::to("/admin/handoff?done=1").into_response(),
         Err(AppError::Forbidden { .. }) => s.error(StatusCode::FORBIDDEN, s.lang.texts().not_allowed),
+        Err(AppError::Invalid(v)) => {
+            let errors = super::routing::errors_at_rules(s.lang, &routing, &v.errors);
+            admin_handoff_page(&state, &s, None, errors, None, Some(routing)).await
+        }
         Err(e) => {
             let text = problem_text(s.lang, &e);
             admin_handoff_page(&state, &s, None, vec![text], None, Some(routing)).await

@@ -206,3 +206,46 @@ pub(super) fn rules_from_form(t: &Texts, form: &Posted) -> (Vec<RoutingRule>, Ve
     rules.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     (rules.into_iter().map(|(_, _, r)| r).collect(), bad)
 }
+
+/// The agreement's refusals of routing rules told at the rule (by its name) and the form's
+/// field, in the reader's language; other errors as their path says.
+pub(super) fn errors_at_rules(
+    lang: Lang,
+    rules: &[RoutingRule],
+    errors: &[leadgate_core::validation::FieldError],
+) -> Vec<String> {
+    let t = lang.texts();
+    errors
+        .iter()
+        .map(|e| {
+            let at = e.field.strip_prefix("routing[").and_then(|r| r.split_once(']'));
+            let Some((i, rest)) = at.and_then(|(i, rest)| Some((i.parse::<usize>().ok()?, rest))) else {
+                return field_errors_text(lang, std::slice::from_ref(e));
+            };
+            let rule = rules
+                .get(i)
+                .map(|r| r.name.clone())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("{} {}", t.routing_rule, i + 1));
+            let field = [
+                (".name", t.routing_name),
+                (".assign.team", t.routing_team_hint),
+                (".assign.weights", t.routing_weights),
+                (".assign.user_id", t.routing_rep_hint),
+                (".when.countries", t.routing_countries),
+                (".when.sectors", t.routing_sectors),
+                (".when.sources", t.routing_sources),
+                (".when.min_employees", t.routing_min_employees),
+                (".when.max_employees", t.routing_max_employees),
+            ]
+            .iter()
+            .find(|(path, _)| rest.starts_with(path))
+            .map_or(t.routing_assign, |(_, words)| *words);
+            let words = match lang {
+                Lang::Fr => super::super::i18n::message_fr(&e.message).unwrap_or_else(|| e.message.clone()),
+                Lang::En => e.message.clone(),
+            };
+            format!("{rule} — {field}{} {words}", t.colon)
+        })
+        .collect()
+}
