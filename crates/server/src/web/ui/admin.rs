@@ -530,13 +530,10 @@ pub(super) async fn admin_save_routing(
     s: Signed,
     body: axum::body::Bytes,
 ) -> Response {
-    let form = Posted::read(&body);
-    if let Some(r) = s
-        .refuse_forged(form.csrf())
-        .or_else(|| s.refuse_role(leadgate_core::access::Permission::ManageHandoff))
-    {
-        return r;
-    }
+    let form = match s.posted(&body, leadgate_core::access::Permission::ManageHandoff) {
+        Ok(form) => form,
+        Err(refused) => return *refused,
+    };
     let mut agreement = match state.app.agreement(s.p()).await {
         Ok(v) => v.agreement,
         Err(e) => return app_error(&s, e),

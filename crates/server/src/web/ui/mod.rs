@@ -227,6 +227,20 @@ impl Signed {
 
     /// The refusal of an action the user's role does not allow (`None`: allowed), before the
     /// form is even read: a role that may not save learns nothing from the form's errors.
+    /// A posted form read as its fields, once its CSRF token holds and the user's role may do
+    /// `permission`; else the refusal to answer.
+    fn posted(
+        &self,
+        body: &[u8],
+        permission: leadgate_core::access::Permission,
+    ) -> Result<Posted, Box<Response>> {
+        let form = Posted::read(body);
+        match self.refuse_forged(form.csrf()).or_else(|| self.refuse_role(permission)) {
+            Some(refused) => Err(Box::new(refused)),
+            None => Ok(form),
+        }
+    }
+
     fn refuse_role(&self, permission: leadgate_core::access::Permission) -> Option<Response> {
         (!self.p().user.role.allows(permission))
             .then(|| self.error(StatusCode::FORBIDDEN, self.lang.texts().not_allowed))

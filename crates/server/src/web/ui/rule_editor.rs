@@ -563,13 +563,10 @@ pub(super) async fn rule_edit_submit(
     s: Signed,
     body: axum::body::Bytes,
 ) -> Response {
-    let form = Posted::read(&body);
-    if let Some(r) = s
-        .refuse_forged(form.csrf())
-        .or_else(|| s.refuse_role(leadgate_core::access::Permission::ManageScoring))
-    {
-        return r;
-    }
+    let form = match s.posted(&body, leadgate_core::access::Permission::ManageScoring) {
+        Ok(form) => form,
+        Err(refused) => return *refused,
+    };
     let t = s.lang.texts();
     let Some(section) = Section::parse(&form.value("section")) else {
         return s.error(StatusCode::NOT_FOUND, t.not_found);

@@ -229,13 +229,10 @@ pub(super) async fn rules_weights(
     s: Signed,
     body: axum::body::Bytes,
 ) -> Response {
-    let form = Posted::read(&body);
-    if let Some(r) = s
-        .refuse_forged(form.csrf())
-        .or_else(|| s.refuse_role(leadgate_core::access::Permission::ManageScoring))
-    {
-        return r;
-    }
+    let form = match s.posted(&body, leadgate_core::access::Permission::ManageScoring) {
+        Ok(form) => form,
+        Err(refused) => return *refused,
+    };
     let t = s.lang.texts();
     let view = match state.app.scoring_rules(s.p()).await {
         Ok(v) => v,
