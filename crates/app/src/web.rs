@@ -456,10 +456,7 @@ impl App {
     /// Saves the inbox filters under a name, for the user (same name: replaced).
     pub async fn save_view(&self, principal: &Principal, name: &str, query: &str) -> Result<(), AppError> {
         principal.require(Permission::ReadContacts)?;
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 80 || !leadgate_core::validation::is_plain_text(name) {
-            return Err(AppError::invalid("name", "give the view a name of at most 80 characters"));
-        }
+        let name = view_name(name)?;
         if query.len() > 2000 {
             return Err(AppError::invalid("query", "these filters are too long to save"));
         }
@@ -480,10 +477,7 @@ impl App {
         ids: &[ContactId],
     ) -> Result<(leadgate_store::web::SavedView, u64), AppError> {
         principal.require(Permission::ReadContacts)?;
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 80 || !leadgate_core::validation::is_plain_text(name) {
-            return Err(AppError::invalid("name", "give the view a name of at most 80 characters"));
-        }
+        let name = view_name(name)?;
         if ids.len() > 1000 {
             return Err(AppError::invalid("ids", "add at most 1000 leads at once"));
         }
@@ -582,6 +576,15 @@ impl App {
         principal.require(Permission::ReadContacts)?;
         Ok(self.store.read().await?.list_users().await?)
     }
+}
+
+/// A saved view's name as typed, trimmed, or why it is refused.
+fn view_name(name: &str) -> Result<&str, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 || !leadgate_core::validation::is_plain_text(name) {
+        return Err(AppError::invalid("name", "give the view a name of at most 80 characters"));
+    }
+    Ok(name)
 }
 
 #[cfg(test)]
