@@ -95,15 +95,43 @@ pub(super) fn field_errors_text(lang: Lang, errors: &[leadgate_core::validation:
                 "url" if x.message.contains("private") => t.err_internal_url.into(),
                 "email" => t.err_email.into(),
                 f if f.starts_with("event_types") => t.err_event_types.into(),
-                f => match super::super::i18n::message_fr(&x.message) {
-                    Some(words) => format!("{f}{} {words}", t.colon),
-                    // A message no pattern reads keeps its precise English detail.
-                    None => t.err_field.replace("{field}", f).replace("{detail}", &x.message),
-                },
+                f => {
+                    // A field the forms show is named by its label there.
+                    let f = field_label(t, f).unwrap_or(f);
+                    match super::super::i18n::message_fr(&x.message) {
+                        Some(words) => format!("{f}{} {words}", t.colon),
+                        // A message no pattern reads keeps its precise English detail.
+                        None => t.err_field.replace("{field}", f).replace("{detail}", &x.message),
+                    }
+                }
             }
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The label a form gives a field the checks name by its key (a rep profile's, the agreement's
+/// terms'), for readers of another language than the keys'.
+fn field_label(t: &Texts, key: &str) -> Option<&'static str> {
+    Some(match key {
+        "team" => t.rep_team,
+        "capacity" => t.rep_capacity,
+        "countries" => t.rep_countries,
+        "sectors" => t.rep_sectors,
+        "min_employees" => t.rep_min_employees,
+        "max_employees" => t.rep_max_employees,
+        "working_hours.time_zone" => t.time_zone,
+        "working_hours.start" => t.rep_start,
+        "working_hours.end" => t.rep_end,
+        "first_touch.hot_minutes" => t.budget_hot,
+        "first_touch.warm_minutes" => t.budget_warm,
+        "first_touch.cold_minutes" => t.budget_cold,
+        "reminder_minutes" => t.reminder_before,
+        "recycle_days" => t.recycle_days_label,
+        "follow_up_days" => t.follow_up_days_label,
+        "comment" => t.comment,
+        _ => return None,
+    })
 }
 
 #[derive(Deserialize)]

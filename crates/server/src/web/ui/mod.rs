@@ -610,6 +610,15 @@ mod tests {
             problem_text(Lang::Fr, &range),
             "fit.rules[2].when.value\u{a0}: n'est pas une expression régulière valide : unclosed group"
         );
+        let profile = AppError::Invalid(leadgate_core::validation::ValidationErrors::single(
+            "max_employees",
+            "must be at least min_employees",
+        ));
+        assert_eq!(
+            problem_text(Lang::Fr, &profile),
+            "Plus grande entreprise (salariés)\u{a0}: doit valoir au moins min_employees",
+            "a rep profile's field by its label in the form"
+        );
         let unread =
             AppError::Invalid(leadgate_core::validation::ValidationErrors::single("x", "wants a fish"));
         assert_eq!(problem_text(Lang::Fr, &unread), "x : valeur refusée (wants a fish)", "the detail stays");
