@@ -498,7 +498,13 @@ impl Session {
     /// walks an index in the column's order and stops when the page is full, instead of sorting
     /// every contact by the column (about 2 s at 1M; see BENCHMARKS.md, "Lead inbox"). Empty
     /// values come last in both directions; ties go by contact, in the same direction.
-    fn sort_walks(&self, f: &InboxFilter, from: &str, dir: &str) -> Vec<(String, String, String)> {
+    fn sort_walks(
+        &self,
+        f: &InboxFilter,
+        from: &str,
+        dir: &str,
+        reps: &[UserId],
+    ) -> Vec<(String, String, String)> {
         let sqlite = self.dialect() == crate::driver::Dialect::Sqlite;
         // SQLite joins in the order written after a CROSS JOIN: the walked table first.
         let cross = if sqlite { "CROSS JOIN" } else { "JOIN" };
@@ -588,21 +594,27 @@ impl Session {
                 }
                 walks
             }
-            // The open assignments (what reps hold: a few thousand at most) sorted by their
-            // rep's name, then the leads nobody holds.
+            // A walk per rep in name order (`reps`), each the rep's open assignments in contact
+            // order (ix_assignments_open_rep, migration 35), then the leads nobody holds.
             InboxSort::Owner => {
-                let mut walks = vec![walk(
-                    &format!(
-                        "FROM assignments a {cross} users u ON u.id = a.rep_id \
-                         {cross} contact_scores s ON s.contact_id = a.contact_id \
-                         {cross} contacts c ON c.id = a.contact_id \
-                         LEFT JOIN companies co ON co.id = c.company_id LEFT JOIN predictions p ON p.contact_id = c.id"
-                    ),
-                    "a.closed_at IS NULL",
-                    format!(
-                        "ORDER BY LOWER(COALESCE(u.name, u.email)) {dir}, u.id {dir}, a.contact_id {dir}"
-                    ),
-                )];
+                let held = format!(
+                    "FROM assignments a {cross} contact_scores s ON s.contact_id = a.contact_id \
+                     {cross} contacts c ON c.id = a.contact_id \
+                     LEFT JOIN companies co ON co.id = c.company_id LEFT JOIN predictions p ON p.contact_id = c.id"
+                );
+                let mut walks: Vec<_> = reps
+                    .iter()
+                    .map(|rep| {
+                        // An id is hex digits: written in the query as each database spells it.
+                        let rep =
+                            if sqlite { format!("x'{}'", rep.0.simple()) } else { format!("'{}'", rep.0) };
+                        walk(
+                            &held,
+                            &format!("a.rep_id = {rep} AND a.closed_at IS NULL"),
+                            format!("ORDER BY a.contact_id {dir}"),
+                        )
+                    })
+                    .collect();
                 // With one rep chosen, every lead shown is theirs.
                 if f.owner.is_none() {
                     walks.push(walk(
@@ -725,7 +737,21 @@ impl Session {
             && f.view.is_none()
             && f.sequence.is_none()
         {
-            self.sort_walks(f, from, dir)
+            // Sorted by owner: the reps by name, each one's open assignments a walk.
+            let reps: Vec<UserId> = if f.sort != InboxSort::Owner {
+                Vec::new()
+            } else if let Some(rep) = f.owner {
+                vec![rep]
+            } else {
+                let sql =
+                    format!("SELECT id FROM users ORDER BY lower(coalesce(name, email)) {dir}, id {dir}");
+                self.fetch_all(&sql, vec![])
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0).map(UserId))
+                    .collect::<Result<_, _>>()?
+            };
+            self.sort_walks(f, from, dir, &reps)
         } else if f.sort != InboxSort::Priority {
             // A few matches (a search, a rep's leads, a view's or a sequence's members): one
             // sort of them, empty values last either way.
