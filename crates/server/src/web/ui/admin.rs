@@ -697,14 +697,11 @@ pub(super) async fn admin_save_rep(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let form = Posted::read(&body);
-    let id: UserId = match s.accept(form.csrf(), &id) {
-        Ok(id) => id,
-        Err(refused) => return *refused,
-    };
-    if let Some(r) = s.refuse_role(leadgate_core::access::Permission::ManageHandoff) {
-        return r;
-    }
+    let (form, id): (Posted, UserId) =
+        match s.posted_about(&body, &id, leadgate_core::access::Permission::ManageHandoff) {
+            Ok(posted) => posted,
+            Err(refused) => return *refused,
+        };
     let profile = match rep_profile_from_form(s.lang, &form) {
         Ok(p) => p,
         Err(errors) => return admin_handoff_page(&state, &s, None, errors, None, None).await,

@@ -477,14 +477,11 @@ pub(super) async fn form_save(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let form = Posted::read(&body);
-    let id: uuid::Uuid = match s.accept(form.csrf(), &id) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
-    if let Some(r) = s.refuse_role(leadgate_core::access::Permission::ManageForms) {
-        return r;
-    }
+    let (form, id): (Posted, uuid::Uuid) =
+        match s.posted_about(&body, &id, leadgate_core::access::Permission::ManageForms) {
+            Ok(posted) => posted,
+            Err(refused) => return *refused,
+        };
     let t = s.lang.texts();
     if form.iter().any(|(k, v)| k == "action" && v == "delete") {
         return match state.app.delete_form(s.p(), id).await {

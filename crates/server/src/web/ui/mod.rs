@@ -225,8 +225,6 @@ impl Signed {
         r
     }
 
-    /// The refusal of an action the user's role does not allow (`None`: allowed), before the
-    /// form is even read: a role that may not save learns nothing from the form's errors.
     /// A posted form read as its fields, once its CSRF token holds and the user's role may do
     /// `permission`; else the refusal to answer.
     fn posted(
@@ -241,6 +239,23 @@ impl Signed {
         }
     }
 
+    /// [`Signed::posted`] for a form about one record: also the record's id from the path.
+    fn posted_about<T: std::str::FromStr>(
+        &self,
+        body: &[u8],
+        raw_id: &str,
+        permission: leadgate_core::access::Permission,
+    ) -> Result<(Posted, T), Box<Response>> {
+        let form = Posted::read(body);
+        let id = self.accept(form.csrf(), raw_id)?;
+        match self.refuse_role(permission) {
+            Some(refused) => Err(Box::new(refused)),
+            None => Ok((form, id)),
+        }
+    }
+
+    /// The refusal of an action the user's role does not allow (`None`: allowed), before the
+    /// form is even read: a role that may not save learns nothing from the form's errors.
     fn refuse_role(&self, permission: leadgate_core::access::Permission) -> Option<Response> {
         (!self.p().user.role.allows(permission))
             .then(|| self.error(StatusCode::FORBIDDEN, self.lang.texts().not_allowed))
