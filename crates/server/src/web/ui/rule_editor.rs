@@ -7,7 +7,7 @@
 use leadgate_core::scoring::condition::{Clause, ConditionDoc, Op};
 use serde_json::Value as Json;
 
-use super::rules::{PreviewView, compile_rules, form_number, preview_of};
+use super::rules::{PreviewView, compile_rules, form_number, json_number, preview_of, shown};
 use super::*;
 use leadgate_core::validation::FieldError;
 
@@ -118,18 +118,6 @@ pub(super) struct RuleEditPage {
     pub comment: String,
 }
 
-/// A literal as a line shows it.
-fn shown(v: &Json) -> String {
-    match v {
-        Json::String(s) => s.clone(),
-        Json::Number(n) => match n.as_f64() {
-            Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
-            _ => n.to_string(),
-        },
-        other => other.to_string(),
-    }
-}
-
 fn line_of(c: &Clause) -> Line {
     let d = &c.test;
     let key = d.op.and_then(|op| OPS.iter().find(|(o, _)| *o == op)).map_or("equals", |(_, k)| *k);
@@ -161,13 +149,7 @@ fn literal(field: &str, text: &str) -> Json {
         "no" | "non" if yes_no => return Json::Bool(false),
         _ => {}
     }
-    match text.parse::<f64>().ok().filter(|x| x.is_finite()).and_then(serde_json::Number::from_f64) {
-        Some(n) if n.as_f64().is_some_and(|x| x.fract() == 0.0 && x.abs() < 1e15) => {
-            serde_json::json!(n.as_f64().unwrap_or_default() as i64)
-        }
-        Some(n) => Json::Number(n),
-        None => Json::String(text.to_string()),
-    }
+    text.parse::<f64>().ok().and_then(json_number).unwrap_or_else(|| Json::String(text.to_string()))
 }
 
 /// "10 – 500", "10..500", "10 to 500", "– 500", "10 –": the two ends, either may be missing.
@@ -450,7 +432,7 @@ struct Typed {
 
 fn typed_of(section: Section, rule: &Json) -> Typed {
     let text = |k: &str| rule[k].as_str().unwrap_or_default().to_string();
-    let number = |k: &str| if rule[k].is_null() { String::new() } else { shown(&rule[k]) };
+    let number = |k: &str| shown(&rule[k]);
     let when: Option<ConditionDoc> = serde_json::from_value(rule["when"].clone()).ok();
     Typed {
         label: if section == Section::Knockout {

@@ -58,12 +58,17 @@ pub(super) struct Weights {
     pub knockouts: Vec<(String, String)>,
 }
 
-/// A JSON number as the form writes it (`25`, `2.5`; empty when absent).
-fn shown(v: &serde_json::Value) -> String {
-    match v.as_f64() {
-        Some(x) if x.fract() == 0.0 => format!("{x:.0}"),
-        Some(x) => x.to_string(),
-        None => String::new(),
+/// A JSON value as a form field shows it (`25`, `2.5`, a text; empty when absent).
+pub(super) fn shown(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => match n.as_f64() {
+            Some(x) if x.fract() == 0.0 => format!("{x:.0}"),
+            Some(x) => x.to_string(),
+            None => n.to_string(),
+        },
+        other => other.to_string(),
     }
 }
 
@@ -121,11 +126,18 @@ pub(super) fn form_number(raw: &str) -> Result<Option<serde_json::Value>, ()> {
     if raw.is_empty() {
         return Ok(None);
     }
-    let n = raw.parse::<f64>().ok().and_then(serde_json::Number::from_f64).ok_or(())?;
-    Ok(Some(match n.as_f64() {
-        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => serde_json::json!(x as i64),
-        _ => serde_json::Value::Number(n),
-    }))
+    raw.parse::<f64>().ok().and_then(json_number).map(Some).ok_or(())
+}
+
+/// A number as the rules write it: whole numbers stay whole (`25`, not `25.0`), as people write
+/// them; `None` for what JSON cannot hold (infinities, NaN).
+pub(super) fn json_number(x: f64) -> Option<serde_json::Value> {
+    let n = serde_json::Number::from_f64(x)?;
+    Some(if x.fract() == 0.0 && x.abs() < 1e15 {
+        serde_json::json!(x as i64)
+    } else {
+        serde_json::Value::Number(n)
+    })
 }
 
 /// The rules in force with the weights form's numbers written in: a JSON text for the same
